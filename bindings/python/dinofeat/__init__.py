@@ -1,0 +1,20 @@
+"""dinofeat: self-supervised ViT features and the methods built on them, over libdinofeat's C ABI.
+
+    import dinofeat
+    image = dinofeat.load_image("photo.jpg")          # PNG/JPEG, EXIF applied
+    pixels = image.numpy()                             # (H, W, C) uint8 view, no copy
+    x = image.resize(224, 224).to_tensor().numpy()     # (1, 3, 224, 224) float32, ImageNet-normalised
+"""
+from ._native import Error, MAJOR
+from .core import (LogLevel, Options, Param, ParamType, Status, build_info, get_num_threads, param_bounds,
+                   param_from_name, param_name, param_type, set_log_callback, set_num_threads, status_name,
+                   version, version_number)
+from .image import Image, ResizeFilter, load_image
+from .tensor import DType, Tensor, device_available
+
+__version__ = version()
+
+__all__ = ["Error", "MAJOR", "LogLevel", "Options", "Param", "ParamType", "Status", "build_info",
+           "get_num_threads", "param_bounds", "param_from_name", "param_name", "param_type",
+           "set_log_callback", "set_num_threads", "status_name", "version", "version_number", "Image",
+           "ResizeFilter", "load_image", "DType", "Tensor", "device_available"]

@@ -1,0 +1,138 @@
+"""Loads libdinofeat and declares every prototype of the public C API (ctypes, ABI mode)."""
+import ctypes
+import ctypes.util
+import os
+
+MAJOR = 0  # the ABI major version this package speaks
+
+
+class _StatusReturn:
+    """Marks functions returning df_status: they get an errcheck that raises Error."""
+
+
+c_status = _StatusReturn
+c_size = ctypes.c_size_t
+c_int64_p = ctypes.POINTER(ctypes.c_int64)
+LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p)
+PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_char_p)
+
+
+class TensorView(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", c_size),
+        ("data", ctypes.c_void_p),
+        ("ndim", ctypes.c_int32),
+        ("shape", c_int64_p),
+        ("strides", c_int64_p),
+        ("dtype", ctypes.c_int),
+        ("device_type", ctypes.c_int),
+        ("device_id", ctypes.c_int32),
+    ]
+
+
+def _candidates():
+    explicit = os.environ.get("DINOFEAT_LIBRARY")
+    if explicit:
+        return [explicit]
+    here = os.path.dirname(os.path.abspath(__file__))
+    in_tree = os.path.normpath(os.path.join(here, "..", "..", "..", "lib", f"libdinofeat.so.{MAJOR}"))
+    return [f"libdinofeat.so.{MAJOR}", in_tree]
+
+
+def _load():
+    errors = []
+    for candidate in _candidates():
+        try:
+            return ctypes.CDLL(candidate)
+        except OSError as error:
+            errors.append(f"{candidate}: {error}")
+    raise ImportError("dinofeat: cannot load the C library (set DINOFEAT_LIBRARY to its path):\n  "
+                      + "\n  ".join(errors))
+
+
+P = ctypes.c_void_p
+PP = ctypes.POINTER(ctypes.c_void_p)
+# name: (restype, argtypes). Functions returning df_status get an errcheck in __init__.
+PROTOTYPES = {
+    "df_version_number": (ctypes.c_uint, []),
+    "df_version_string": (ctypes.c_char_p, []),
+    "df_build_info": (ctypes.c_char_p, []),
+    "df_status_str": (ctypes.c_char_p, [ctypes.c_int]),
+    "df_last_error_message": (ctypes.c_char_p, []),
+    "df_set_num_threads": (c_status, [ctypes.c_int]),
+    "df_get_num_threads": (ctypes.c_int, []),
+    "df_set_log_callback": (c_status, [LOG_FN, ctypes.c_void_p, ctypes.c_int]),
+    "df_options_new": (c_status, [PP]),
+    "df_options_free": (None, [P]),
+    "df_options_copy": (c_status, [P, PP]),
+    "df_options_set_int": (c_status, [P, ctypes.c_int, ctypes.c_int64]),
+    "df_options_get_int": (c_status, [P, ctypes.c_int, c_int64_p]),
+    "df_options_set_float": (c_status, [P, ctypes.c_int, ctypes.c_double]),
+    "df_options_get_float": (c_status, [P, ctypes.c_int, ctypes.POINTER(ctypes.c_double)]),
+    "df_options_set_str": (c_status, [P, ctypes.c_int, ctypes.c_char_p]),
+    "df_options_get_str": (c_status, [P, ctypes.c_int, ctypes.POINTER(ctypes.c_char_p)]),
+    "df_param_type_of": (c_status, [ctypes.c_int, ctypes.POINTER(ctypes.c_int)]),
+    "df_param_bounds": (c_status, [ctypes.c_int, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    "df_param_name": (ctypes.c_char_p, [ctypes.c_int]),
+    "df_param_from_name": (c_status, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]),
+    "df_dtype_name": (ctypes.c_char_p, [ctypes.c_int]),
+    "df_dtype_size": (c_size, [ctypes.c_int]),
+    "df_tensor_new": (c_status, [c_size, c_int64_p, ctypes.c_int, ctypes.c_char_p, PP]),
+    "df_tensor_from_host": (c_status, [P, c_size, c_int64_p, PP]),
+    "df_tensor_borrow_host": (c_status, [P, c_size, c_int64_p, PP]),
+    "df_tensor_free": (None, [P]),
+    "df_tensor_ndim": (c_size, [P]),
+    "df_tensor_shape": (c_status, [P, c_int64_p, c_size]),
+    "df_tensor_numel": (ctypes.c_int64, [P]),
+    "df_tensor_dtype": (ctypes.c_int, [P]),
+    "df_tensor_device": (ctypes.c_char_p, [P]),
+    "df_tensor_copy_to_host": (c_status, [P, P, c_size]),
+    "df_tensor_to": (c_status, [P, ctypes.c_char_p, ctypes.c_int, PP]),
+    "df_tensor_view_of": (c_status, [P, ctypes.POINTER(TensorView)]),
+    "df_device_available": (c_status, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]),
+    "df_image_load": (c_status, [ctypes.c_char_p, P, PP]),
+    "df_image_load_memory": (c_status, [P, c_size, P, PP]),
+    "df_image_new": (c_status, [c_size, c_size, c_size, c_size, PP]),
+    "df_image_from_pixels": (c_status, [P, c_size, c_size, c_size, c_size, c_size, PP]),
+    "df_image_free": (None, [P]),
+    "df_image_width": (c_size, [P]),
+    "df_image_height": (c_size, [P]),
+    "df_image_channels": (c_size, [P]),
+    "df_image_bit_depth": (c_size, [P]),
+    "df_image_pixels": (ctypes.c_void_p, [P]),
+    "df_image_save_png": (c_status, [P, ctypes.c_char_p]),
+    "df_image_resize": (c_status, [P, c_size, c_size, ctypes.c_int, PP]),
+    "df_image_convert": (c_status, [P, c_size, PP]),
+    "df_image_to_tensor": (c_status, [P, P, P, PP]),
+}
+
+
+class Error(Exception):
+    """A failure reported by libdinofeat; .status is the df_status code."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+def _declare(library):
+    def check(result, function, arguments):
+        if result != 0:
+            raise Error(result, library.df_last_error_message().decode("utf-8", "replace"))
+        return result
+
+    for name, (restype, argtypes) in PROTOTYPES.items():
+        function = getattr(library, name)
+        function.restype = ctypes.c_int if restype is c_status else restype
+        function.argtypes = argtypes
+        if restype is c_status:
+            function.errcheck = check
+    return library
+
+
+lib = _declare(_load())
+
+_loaded_major = lib.df_version_number() // 10000
+if _loaded_major != MAJOR:
+    raise ImportError(f"dinofeat: the loaded library has ABI major version {_loaded_major}, "
+                      f"this package needs {MAJOR}")

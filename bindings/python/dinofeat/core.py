@@ -1,0 +1,178 @@
+"""Versions, status codes, threads, logging and parameters."""
+import ctypes
+import enum
+
+from ._native import LOG_FN, Error, lib
+
+
+class Status(enum.IntEnum):
+    OK = 0
+    INVALID_ARG = 1
+    OUT_OF_MEMORY = 2
+    IO = 3
+    FORMAT = 4
+    UNSUPPORTED = 5
+    CANCELLED = 6
+    LIMIT = 7
+    INTERNAL = 8
+
+
+class Param(enum.IntEnum):
+    IMAGE_MAX_PIXELS = 100
+    IMAGE_APPLY_EXIF = 101
+
+
+class ParamType(enum.IntEnum):
+    INT = 1
+    FLOAT = 2
+    STRING = 3
+
+
+class LogLevel(enum.IntEnum):
+    ERROR = 1
+    WARNING = 2
+    INFO = 3
+    DEBUG = 4
+
+
+def version():
+    """The loaded library's version, "MAJOR.MINOR.PATCH"."""
+    return lib.df_version_string().decode()
+
+
+def version_number():
+    return lib.df_version_number()
+
+
+def build_info():
+    """The library version, its libtorch, CUDA devices and OpenMP version."""
+    return lib.df_build_info().decode()
+
+
+def status_name(status):
+    return lib.df_status_str(int(status)).decode()
+
+
+def set_num_threads(count):
+    """Sets OpenMP's and libtorch's pools; 0 means one thread per core."""
+    lib.df_set_num_threads(count)
+
+
+def get_num_threads():
+    return lib.df_get_num_threads()
+
+
+_log_callback = None  # kept alive while the library may call it
+
+
+def set_log_callback(function, max_level=LogLevel.WARNING):
+    """Routes the library's diagnostics to function(level: LogLevel, message: str); None silences."""
+    global _log_callback
+    if function is None:
+        lib.df_set_log_callback(LOG_FN(), None, LogLevel.ERROR)
+        _log_callback = None
+        return
+    callback = LOG_FN(lambda _user, level, message: function(LogLevel(level), message.decode("utf-8", "replace")))
+    lib.df_set_log_callback(callback, None, int(max_level))
+    _log_callback = callback
+
+
+def param_name(key):
+    name = lib.df_param_name(int(key))
+    return None if name is None else name.decode()
+
+
+def param_from_name(name):
+    key = ctypes.c_int()
+    lib.df_param_from_name(name.encode(), ctypes.byref(key))
+    return Param(key.value)
+
+
+def param_type(key):
+    out = ctypes.c_int()
+    lib.df_param_type_of(int(key), ctypes.byref(out))
+    return ParamType(out.value)
+
+
+def param_bounds(key):
+    """(lower, upper), inclusive."""
+    lower, upper = ctypes.c_double(), ctypes.c_double()
+    lib.df_param_bounds(int(key), ctypes.byref(lower), ctypes.byref(upper))
+    return lower.value, upper.value
+
+
+class Options:
+    """A set of parameter values; keys are Param members or their names ("image.max_pixels").
+
+    Options(image_max_pixels=10**6) or options[Param.IMAGE_MAX_PIXELS] = 10**6."""
+
+    def __init__(self, **values):
+        handle = ctypes.c_void_p()
+        lib.df_options_new(ctypes.byref(handle))
+        self._handle = handle
+        for name, value in values.items():
+            self[Param[name.upper()]] = value
+
+    @property
+    def handle(self):
+        if self._handle is None:
+            raise ValueError("dinofeat.Options: used after close()")
+        return self._handle
+
+    @staticmethod
+    def _key(key):
+        return param_from_name(key) if isinstance(key, str) else Param(key)
+
+    def __setitem__(self, key, value):
+        key = self._key(key)
+        kind = param_type(key)
+        if kind == ParamType.INT:
+            lib.df_options_set_int(self.handle, key, int(value))
+        elif kind == ParamType.FLOAT:
+            lib.df_options_set_float(self.handle, key, float(value))
+        else:
+            lib.df_options_set_str(self.handle, key, str(value).encode())
+
+    def __getitem__(self, key):
+        key = self._key(key)
+        kind = param_type(key)
+        if kind == ParamType.INT:
+            out = ctypes.c_int64()
+            lib.df_options_get_int(self.handle, key, ctypes.byref(out))
+            return out.value
+        if kind == ParamType.FLOAT:
+            out = ctypes.c_double()
+            lib.df_options_get_float(self.handle, key, ctypes.byref(out))
+            return out.value
+        out = ctypes.c_char_p()
+        lib.df_options_get_str(self.handle, key, ctypes.byref(out))
+        return None if out.value is None else out.value.decode()
+
+    def copy(self):
+        handle = ctypes.c_void_p()
+        lib.df_options_copy(self.handle, ctypes.byref(handle))
+        copy = Options.__new__(Options)
+        copy._handle = handle
+        return copy
+
+    def close(self):
+        if self._handle is not None:
+            lib.df_options_free(self._handle)
+            self._handle = None
+
+    __del__ = close
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _options_handle(options):
+    return None if options is None else options.handle
+
+
+__all__ = ["Error", "Status", "Param", "ParamType", "LogLevel", "Options", "version", "version_number",
+           "build_info", "status_name", "set_num_threads", "get_num_threads", "set_log_callback",
+           "param_name", "param_from_name", "param_type", "param_bounds"]

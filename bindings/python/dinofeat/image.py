@@ -1,0 +1,116 @@
+"""df_image <-> numpy: decode, save, resize, convert, to a normalised tensor."""
+import ctypes
+import enum
+import os
+
+import numpy as np
+
+from ._native import lib
+from .core import _options_handle
+from .tensor import Tensor, _Exported
+
+
+class ResizeFilter(enum.IntEnum):
+    NEAREST = 0
+    BILINEAR = 2
+    BICUBIC = 3
+
+
+class Image:
+    """A decoded image: pixels interleaved (height, width, channels), uint8 or uint16."""
+
+    def __init__(self, handle):
+        self._handle = handle
+
+    @classmethod
+    def load(cls, source, options=None):
+        """Decodes a PNG or JPEG from a path or from bytes."""
+        handle = ctypes.c_void_p()
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
+            lib.df_image_load_memory(data, len(data), _options_handle(options), ctypes.byref(handle))
+        else:
+            lib.df_image_load(os.fsencode(source), _options_handle(options), ctypes.byref(handle))
+        return cls(handle)
+
+    @classmethod
+    def from_numpy(cls, array):
+        """A copy of a (H, W), (H, W, C) uint8 or uint16 array, C in 1..4."""
+        array = np.asarray(array)
+        if array.dtype not in (np.uint8, np.uint16):
+            raise TypeError(f"dinofeat.Image.from_numpy: dtype must be uint8 or uint16, not {array.dtype}")
+        if array.ndim == 2:
+            array = array[:, :, None]
+        if array.ndim != 3:
+            raise ValueError(f"dinofeat.Image.from_numpy: expected (H, W) or (H, W, C), got {array.shape}")
+        array = np.ascontiguousarray(array)
+        handle = ctypes.c_void_p()
+        height, width, channels = array.shape
+        lib.df_image_from_pixels(array.ctypes.data_as(ctypes.c_void_p), width, height, channels,
+                                 array.dtype.itemsize * 8, 0, ctypes.byref(handle))
+        return cls(handle)
+
+    @property
+    def handle(self):
+        if self._handle is None:
+            raise ValueError("dinofeat.Image: used after close()")
+        return self._handle
+
+    width = property(lambda self: lib.df_image_width(self.handle))
+    height = property(lambda self: lib.df_image_height(self.handle))
+    channels = property(lambda self: lib.df_image_channels(self.handle))
+    bit_depth = property(lambda self: lib.df_image_bit_depth(self.handle))
+
+    def numpy(self, copy=False):
+        """(H, W, C) array; without copy, a writable view of the image's own pixels (the view keeps
+        the image alive)."""
+        dtype = "<u2" if self.bit_depth == 16 else "|u1"
+        view = np.asarray(_Exported(self, lib.df_image_pixels(self.handle),
+                                    (self.height, self.width, self.channels), dtype, None, False))
+        return view.copy() if copy else view
+
+    def save_png(self, path):
+        lib.df_image_save_png(self.handle, os.fsencode(path))
+
+    def resize(self, width, height, filter=ResizeFilter.BICUBIC):
+        """Resampled with PIL's algorithm (Image.resize), so results equal PIL's."""
+        handle = ctypes.c_void_p()
+        lib.df_image_resize(self.handle, width, height, int(filter), ctypes.byref(handle))
+        return Image(handle)
+
+    def convert(self, channels):
+        """1 grey (PIL's "L" luma), 2 grey+alpha, 3 RGB, 4 RGBA."""
+        handle = ctypes.c_void_p()
+        lib.df_image_convert(self.handle, channels, ctypes.byref(handle))
+        return Image(handle)
+
+    def to_tensor(self, mean=None, std=None):
+        """(1, 3, H, W) float32: ToTensor + Normalize (ImageNet statistics by default)."""
+        def floats(values):
+            return None if values is None else (ctypes.c_float * 3)(*values)
+        handle = ctypes.c_void_p()
+        lib.df_image_to_tensor(self.handle, floats(mean), floats(std), ctypes.byref(handle))
+        return Tensor(handle)
+
+    def close(self):
+        if getattr(self, "_handle", None) is not None:
+            lib.df_image_free(self._handle)
+            self._handle = None
+
+    __del__ = close
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return f"dinofeat.Image({self.width}x{self.height}, channels={self.channels}, bit_depth={self.bit_depth})"
+
+
+def load_image(source, options=None):
+    return Image.load(source, options)
+
+
+__all__ = ["Image", "ResizeFilter", "load_image"]

@@ -1,0 +1,71 @@
+/* Error reporting, exit codes and progress for the dinofeat command. */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int cli_fail(const char *verb, df_status status) {
+    fprintf(stderr, "dinofeat %s: %s\n", verb, df_last_error_message());
+    switch (status) {
+    case DF_OK: return EXIT_OK;
+    case DF_E_OUT_OF_MEMORY:
+    case DF_E_INTERNAL: return EXIT_INTERNAL;
+    default: return EXIT_INPUT;
+    }
+}
+
+int cli_usage_error(const char *verb, const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    fprintf(stderr, "dinofeat %s: ", verb);
+    vfprintf(stderr, format, args);
+    fprintf(stderr, "\nTry 'dinofeat %s --help'.\n", verb);
+    va_end(args);
+    return EXIT_USAGE;
+}
+
+int cli_wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return 1;
+    return 0;
+}
+
+static double seconds_now(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + now.tv_nsec * 1e-9;
+}
+
+void cli_progress_init(cli_progress *progress, const char *verb) {
+    progress->verb = verb;
+    progress->is_terminal = isatty(STDERR_FILENO);
+    progress->started = seconds_now();
+}
+
+int cli_progress_report(void *user_data, uint64_t done, uint64_t total, const char *stage) {
+    cli_progress *progress = user_data;
+    double elapsed = seconds_now() - progress->started;
+    double fraction = total ? (double)done / (double)total : 1.0;
+    if (!progress->is_terminal) {
+        /* Logs of thousands of steps stay readable: about twenty lines, and always the last. */
+        uint64_t every = total > 100 ? total / 20 : 1;
+        if (done != total && done % every != 0) return 0;
+        fprintf(stderr, "dinofeat %s: %s %llu/%llu (%.1f s)\n", progress->verb, stage ? stage : "",
+                (unsigned long long)done, (unsigned long long)total, elapsed);
+        return 0;
+    }
+    enum { WIDTH = 30 };
+    char bar[WIDTH + 1];
+    int filled = (int)(fraction * WIDTH);
+    for (int i = 0; i < WIDTH; i++) bar[i] = i < filled ? '#' : '.';
+    bar[WIDTH] = '\0';
+    double remaining = done && done < total ? elapsed / (double)done * (double)(total - done) : 0.0;
+    fprintf(stderr, "\r%s [%s] %llu/%llu %3.0f%% %.0fs left \033[K", stage ? stage : "", bar,
+            (unsigned long long)done, (unsigned long long)total, fraction * 100.0, remaining);
+    if (done >= total) fputc('\n', stderr);
+    fflush(stderr);
+    return 0;
+}

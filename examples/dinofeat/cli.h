@@ -1,0 +1,41 @@
+/* Shared by the dinofeat command's verbs: exit codes, error reporting, progress. */
+#ifndef DINOFEAT_CLI_H
+#define DINOFEAT_CLI_H
+
+#include "dinofeat/dinofeat.h"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_USAGE = 1,    /* bad command line */
+    EXIT_INPUT = 2,    /* a file could not be read, decoded or written; a bad value */
+    EXIT_INTERNAL = 3  /* out of memory, a bug */
+};
+
+/* A verb: its name, one line of summary, its help text, and its entry point (argv[0] = verb). */
+typedef struct cli_verb {
+    const char *name;
+    const char *summary;
+    const char *help;
+    int (*run)(int argc, char **argv);
+} cli_verb;
+
+extern const cli_verb verb_info;
+
+/* Prints "dinofeat VERB: <library message>" to stderr and returns the exit code for status. */
+int cli_fail(const char *verb, df_status status);
+/* Prints "dinofeat VERB: message" and a hint to stderr, returns EXIT_USAGE. */
+int cli_usage_error(const char *verb, const char *format, ...) __attribute__((format(printf, 2, 3)));
+/* Whether argv holds -h or --help. */
+int cli_wants_help(int argc, char **argv);
+
+/* A df_progress_fn for long work: a redrawn bar on stderr when it is a terminal, otherwise one
+ * plain line per step. user_data: a cli_progress. */
+typedef struct cli_progress {
+    const char *verb;
+    int is_terminal;
+    double started;
+} cli_progress;
+void cli_progress_init(cli_progress *progress, const char *verb);
+int cli_progress_report(void *user_data, uint64_t done, uint64_t total, const char *stage);
+
+#endif

@@ -1,0 +1,55 @@
+/* dinofeat: the command-line face of the library. Each verb lives in its own file. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const cli_verb *const verbs[] = {&verb_info};
+#define VERB_COUNT (sizeof verbs / sizeof verbs[0])
+
+static void print_help(FILE *out) {
+    fprintf(out,
+            "Usage: dinofeat VERB [OPTIONS]\n"
+            "       dinofeat VERB --help\n"
+            "\n"
+            "Self-supervised ViT features (DINO, DINOv2, NeCo) and the methods built on them.\n"
+            "\n"
+            "Verbs:\n");
+    for (size_t i = 0; i < VERB_COUNT; i++) fprintf(out, "  %-10s %s\n", verbs[i]->name, verbs[i]->summary);
+    fprintf(out,
+            "\n"
+            "Options:\n"
+            "  -h, --help     this text\n"
+            "  --version      the library version and what it was built with\n"
+            "\n"
+            "Exit status: 0 success, 1 usage error, 2 input error (a file that cannot be\n"
+            "read, decoded or written, a bad value), 3 internal error.\n"
+            "Progress of long work goes to stderr: a bar on a terminal, one line per step\n"
+            "otherwise.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        print_help(stderr);
+        return EXIT_USAGE;
+    }
+    const char *verb = argv[1];
+    if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "help") == 0) {
+        print_help(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(verb, "--version") == 0 || strcmp(verb, "-V") == 0) {
+        printf("dinofeat %s\n%s\n", df_version_string(), df_build_info());
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < VERB_COUNT; i++) {
+        if (strcmp(verb, verbs[i]->name) != 0) continue;
+        if (cli_wants_help(argc - 1, argv + 1)) {
+            fputs(verbs[i]->help, stdout);
+            return EXIT_OK;
+        }
+        return verbs[i]->run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "dinofeat: unknown verb '%s'\nTry 'dinofeat --help'.\n", verb);
+    return EXIT_USAGE;
+}

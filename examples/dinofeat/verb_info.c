@@ -1,0 +1,146 @@
+/* dinofeat info: what the library was built with, and what images hold. */
+#include "cli.h"
+
+#include <dirent.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "Usage: dinofeat info [--image FILE]... [--images DIR]\n"
+    "\n"
+    "Without options: the library's version, the libtorch it was built with, CUDA devices\n"
+    "and threads. With --image: each image's size, channels and bit depth, as the library\n"
+    "decodes it (EXIF orientation applied). With --images: every PNG/JPEG in DIR (not\n"
+    "recursive), one line each, broken files reported, then a summary.\n"
+    "\n"
+    "Options:\n"
+    "  --image FILE       describe FILE (repeatable)\n"
+    "  --images DIR       describe every image in DIR\n"
+    "  --max-pixels N     refuse images larger than N pixels (default 268435456)\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "Exit status: 0 if every image decoded, 2 if one did not, 1 for a usage error.\n";
+
+static const char *channel_names[] = {"", "grey", "grey+alpha", "RGB", "RGBA"};
+
+static void print_build_info(void) {
+    int cuda = 0;
+    df_device_available("cuda", &cuda);
+    printf("dinofeat %s\n", df_version_string());
+    printf("build: %s\n", df_build_info());
+    printf("threads: %d\n", df_get_num_threads());
+    printf("cuda: %s\n", cuda ? "available" : "not available");
+}
+
+/* Describes one image; returns its df_status (the message is printed on failure). */
+static df_status describe(const char *path, const df_options *options, int one_line) {
+    df_image *image = NULL;
+    df_status status = df_image_load(path, options, &image);
+    if (status != DF_OK) {
+        fprintf(stderr, "dinofeat info: %s\n", df_last_error_message());
+        return status;
+    }
+    size_t channels = df_image_channels(image);
+    if (one_line)
+        printf("%s\t%zu x %zu\t%zu (%s)\t%zu-bit\n", path, df_image_width(image), df_image_height(image),
+               channels, channel_names[channels], df_image_bit_depth(image));
+    else
+        printf("%s\n  size: %zu x %zu\n  channels: %zu (%s)\n  bit depth: %zu\n", path,
+               df_image_width(image), df_image_height(image), channels, channel_names[channels],
+               df_image_bit_depth(image));
+    df_image_free(image);
+    return DF_OK;
+}
+
+static int has_image_extension(const char *name) {
+    const char *dot = strrchr(name, '.');
+    if (dot == NULL) return 0;
+    return strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0;
+}
+
+static int compare_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int describe_folder(const char *directory, const df_options *options) {
+    DIR *dir = opendir(directory);
+    if (dir == NULL) {
+        perror(directory);
+        return EXIT_INPUT;
+    }
+    char **names = NULL;
+    size_t count = 0, capacity = 0;
+    for (struct dirent *entry; (entry = readdir(dir)) != NULL;) {
+        if (!has_image_extension(entry->d_name)) continue;
+        if (count == capacity) {
+            capacity = capacity ? 2 * capacity : 64;
+            char **grown = realloc(names, capacity * sizeof *names);
+            if (grown == NULL) break;
+            names = grown;
+        }
+        names[count++] = strdup(entry->d_name);
+    }
+    closedir(dir);
+    qsort(names, count, sizeof *names, compare_names);
+    cli_progress progress;
+    cli_progress_init(&progress, "info");
+    size_t failed = 0;
+    for (size_t i = 0; i < count; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", directory, names[i]);
+        if (describe(path, options, 1) != DF_OK) failed++;
+        cli_progress_report(&progress, i + 1, count, "images");
+        free(names[i]);
+    }
+    free(names);
+    printf("%zu images, %zu could not be decoded\n", count, failed);
+    return failed ? EXIT_INPUT : EXIT_OK;
+}
+
+static int run(int argc, char **argv) {
+    static const struct option long_options[] = {{"image", required_argument, NULL, 'i'},
+                                                 {"images", required_argument, NULL, 'd'},
+                                                 {"max-pixels", required_argument, NULL, 'm'},
+                                                 {NULL, 0, NULL, 0}};
+    const char **images = calloc((size_t)argc, sizeof *images);
+    const char *folder = NULL;
+    size_t image_count = 0;
+    df_options *options = NULL;
+    int code = EXIT_OK;
+    if (images == NULL || df_options_new(&options) != DF_OK) {
+        free(images);
+        return cli_fail("info", DF_E_OUT_OF_MEMORY);
+    }
+    optind = 1;
+    opterr = 0;
+    for (int option; code == EXIT_OK && (option = getopt_long(argc, argv, ":", long_options, NULL)) != -1;) {
+        char *end;
+        switch (option) {
+        case 'i': images[image_count++] = optarg; break;
+        case 'd': folder = optarg; break;
+        case 'm': {
+            long long value = strtoll(optarg, &end, 10);
+            if (*end != '\0') code = cli_usage_error("info", "--max-pixels takes a number, not '%s'", optarg);
+            else if (df_options_set_int(options, DF_PARAM_IMAGE_MAX_PIXELS, value) != DF_OK)
+                code = cli_usage_error("info", "%s", df_last_error_message());
+            break;
+        }
+        case ':': code = cli_usage_error("info", "%s needs a value", argv[optind - 1]); break;
+        default: code = cli_usage_error("info", "unknown option '%s'", argv[optind - 1]); break;
+        }
+    }
+    if (code == EXIT_OK && optind < argc) code = cli_usage_error("info", "unexpected argument '%s'", argv[optind]);
+    if (code == EXIT_OK && image_count == 0 && folder == NULL) print_build_info();
+    for (size_t i = 0; code != EXIT_USAGE && i < image_count; i++) {
+        df_status status = describe(images[i], options, 0);
+        if (status != DF_OK) code = status == DF_E_OUT_OF_MEMORY || status == DF_E_INTERNAL ? EXIT_INTERNAL : EXIT_INPUT;
+    }
+    if (code == EXIT_OK && folder != NULL) code = describe_folder(folder, options);
+    df_options_free(options);
+    free(images);
+    return code;
+}
+
+const cli_verb verb_info = {"info", "describe the build, an image, or a folder of images", help, run};

@@ -1,0 +1,151 @@
+/*
+ * dinofeat core: versions, status codes, errors, threads, logging, progress and parameters.
+ *
+ * Stable ABI rules (STYLE.md): within a major version nothing here is removed or changed, only
+ * added. Status codes and parameter keys have fixed numbers that are never reused.
+ */
+#ifndef DINOFEAT_CORE_H
+#define DINOFEAT_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define DF_API __attribute__((visibility("default")))
+#else
+#define DF_API
+#endif
+
+/* ---- versions ------------------------------------------------------------------------- */
+
+#define DF_VERSION_MAJOR 0
+#define DF_VERSION_MINOR 1
+#define DF_VERSION_PATCH 0
+#define DF_VERSION_NUMBER (DF_VERSION_MAJOR * 10000 + DF_VERSION_MINOR * 100 + DF_VERSION_PATCH)
+
+#define DF_STRINGIFY_(x) #x
+#define DF_STRINGIFY(x) DF_STRINGIFY_(x)
+#define DF_VERSION_STRING \
+    DF_STRINGIFY(DF_VERSION_MAJOR) "." DF_STRINGIFY(DF_VERSION_MINOR) "." DF_STRINGIFY(DF_VERSION_PATCH)
+
+/* The version of the library loaded at run time, as DF_VERSION_NUMBER computes it. */
+DF_API unsigned df_version_number(void);
+/* Borrowed: a static string, "MAJOR.MINOR.PATCH". */
+DF_API const char *df_version_string(void);
+/* Borrowed: a static string naming the version, the libtorch it was built with, whether that
+ * libtorch has CUDA, and the OpenMP version. For bug reports. */
+DF_API const char *df_build_info(void);
+
+/* ---- status codes --------------------------------------------------------------------- */
+
+/* Every function that can fail returns a df_status; DF_OK is 0. Numbers are fixed forever. */
+typedef enum df_status {
+    DF_OK = 0,
+    DF_E_INVALID_ARG = 1,   /* a NULL pointer, a value out of range, an unknown enum value */
+    DF_E_OUT_OF_MEMORY = 2, /* an allocation failed (host or device) */
+    DF_E_IO = 3,            /* a file could not be opened, read or written */
+    DF_E_FORMAT = 4,        /* the bytes are not a valid file of the expected kind */
+    DF_E_UNSUPPORTED = 5,   /* valid, but not supported: an unknown parameter key, a device this
+                               build lacks, a file variant the library does not read */
+    DF_E_CANCELLED = 6,     /* a progress callback returned non-zero */
+    DF_E_LIMIT = 7,         /* the input exceeds a configured limit (e.g. DF_PARAM_IMAGE_MAX_PIXELS) */
+    DF_E_INTERNAL = 8       /* a bug or an unexpected failure in a dependency */
+} df_status;
+
+/* Borrowed: a static string naming the code ("DF_E_FORMAT"); "DF_E_UNKNOWN" for other values. */
+DF_API const char *df_status_str(df_status status);
+
+/* Borrowed: the message of the last failure on the calling thread, starting with the name of the
+ * public function that failed; "" if none. Valid until the next call into the library on this
+ * thread. */
+DF_API const char *df_last_error_message(void);
+
+/* ---- threads -------------------------------------------------------------------------- */
+
+/* Sets the size of OpenMP's and libtorch's intra-op pools. 0 means one thread per core.
+ * Process-wide; call it before starting work on other threads. */
+DF_API df_status df_set_num_threads(int num_threads);
+/* The current pool size (OpenMP's). */
+DF_API int df_get_num_threads(void);
+
+/* ---- logging -------------------------------------------------------------------------- */
+
+typedef enum df_log_level {
+    DF_LOG_ERROR = 1,
+    DF_LOG_WARNING = 2,
+    DF_LOG_INFO = 3,
+    DF_LOG_DEBUG = 4
+} df_log_level;
+
+/* message is borrowed for the duration of the call. The callback may be called from any thread
+ * that runs library code. */
+typedef void (*df_log_fn)(void *user_data, df_log_level level, const char *message);
+
+/* Routes the library's diagnostics (e.g. recoverable JPEG warnings) to fn, for levels up to and
+ * including max_level. fn NULL (the default) silences them. Process-wide. */
+DF_API df_status df_set_log_callback(df_log_fn fn, void *user_data, df_log_level max_level);
+
+/* ---- progress ------------------------------------------------------------------------- */
+
+/* Long work calls this after each step with done <= total; stage is borrowed for the call.
+ * Returning non-zero cancels the work, which then returns DF_E_CANCELLED. */
+typedef int (*df_progress_fn)(void *user_data, uint64_t done, uint64_t total, const char *stage);
+
+/* ---- parameters ----------------------------------------------------------------------- */
+
+/* Parameter keys, grouped by hundreds; numbers are fixed and never reused. */
+typedef enum df_param {
+    /* image decoding */
+    DF_PARAM_IMAGE_MAX_PIXELS = 100, /* int: width * height above which decoding is refused with
+                                        DF_E_LIMIT before any pixel buffer is allocated;
+                                        default 268435456 (2^28) */
+    DF_PARAM_IMAGE_APPLY_EXIF = 101  /* int 0/1: rotate/flip JPEGs by their EXIF orientation;
+                                        default 1 */
+} df_param;
+
+typedef enum df_param_type {
+    DF_PARAM_TYPE_INT = 1,
+    DF_PARAM_TYPE_FLOAT = 2,
+    DF_PARAM_TYPE_STRING = 3
+} df_param_type;
+
+/* A set of parameter values; functions that take a `const df_options *` use the defaults for
+ * every key not set, and all defaults when it is NULL. */
+typedef struct df_options df_options;
+
+/* out: new, free with df_options_free. Every key starts at its default. */
+DF_API df_status df_options_new(df_options **out);
+/* Does nothing when options is NULL. */
+DF_API void df_options_free(df_options *options);
+/* out: new, an independent copy of options; free with df_options_free. */
+DF_API df_status df_options_copy(const df_options *options, df_options **out);
+
+/* Typed setters and getters. A key of another type is DF_E_INVALID_ARG, an unknown key
+ * DF_E_UNSUPPORTED, a value outside df_param_bounds DF_E_INVALID_ARG (nothing changes). */
+DF_API df_status df_options_set_int(df_options *options, df_param key, int64_t value);
+DF_API df_status df_options_get_int(const df_options *options, df_param key, int64_t *out);
+DF_API df_status df_options_set_float(df_options *options, df_param key, double value);
+DF_API df_status df_options_get_float(const df_options *options, df_param key, double *out);
+/* value is copied. */
+DF_API df_status df_options_set_str(df_options *options, df_param key, const char *value);
+/* out: borrowed, lives until the key is set again or options is freed. */
+DF_API df_status df_options_get_str(const df_options *options, df_param key, const char **out);
+
+/* The type of a key. */
+DF_API df_status df_param_type_of(df_param key, df_param_type *out);
+/* The inclusive range of valid values of an int or float key. */
+DF_API df_status df_param_bounds(df_param key, double *lower, double *upper);
+/* Borrowed: the key's name in lower case ("image.max_pixels"), NULL for an unknown key. */
+DF_API const char *df_param_name(df_param key);
+/* The key with that name. */
+DF_API df_status df_param_from_name(const char *name, df_param *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DINOFEAT_CORE_H */

@@ -1,0 +1,12 @@
+/*
+ * dinofeat: self-supervised ViT features (DINO, DINOv2, registers, NeCo) and the methods built
+ * on them, from plain C. Include this header; it includes the others.
+ */
+#ifndef DINOFEAT_H
+#define DINOFEAT_H
+
+#include "dinofeat/core.h"
+#include "dinofeat/tensor.h"
+#include "dinofeat/image.h"
+
+#endif /* DINOFEAT_H */

@@ -1,0 +1,193 @@
+/* PNG decoding and encoding with libpng's full API: the simplified API would gamma-convert 16-bit
+ * data, and microscopy users need their raw 16-bit values. */
+#include "image_internal.h"
+
+#include <errno.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct png_context {
+    const unsigned char *data;
+    size_t size, position;
+    char message[256];
+} png_context;
+
+static void on_png_error(png_structp png, png_const_charp message) {
+    png_context *context = png_get_error_ptr(png);
+    snprintf(context->message, sizeof context->message, "%s", message);
+    png_longjmp(png, 1);
+}
+
+static void on_png_warning(png_structp png, png_const_charp message) {
+    (void)png;
+    dfi_log(DF_LOG_WARNING, "PNG: %s", message);
+}
+
+static void read_from_memory(png_structp png, png_bytep out, size_t count) {
+    png_context *context = png_get_io_ptr(png);
+    if (count > context->size - context->position) png_error(png, "truncated PNG data");
+    memcpy(out, context->data + context->position, count);
+    context->position += count;
+}
+
+int dfi_is_png(const unsigned char *data, size_t size) {
+    return size >= 8 && png_sig_cmp(data, 0, 8) == 0;
+}
+
+/* Normalises every PNG flavour to 8/16-bit grey, grey+alpha, RGB or RGBA in host byte order. */
+static void request_transforms(png_structp png, png_infop info) {
+    int color_type = png_get_color_type(png, info);
+    int bit_depth = png_get_bit_depth(png, info);
+    if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+    if (bit_depth == 16) {
+        const uint16_t probe = 1;
+        if (*(const unsigned char *)&probe == 1) png_set_swap(png);
+    }
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+}
+
+df_status dfi_png_decode(const unsigned char *data, size_t size, const df_options *options,
+                         df_image **out) {
+    png_context context = {.data = data, .size = size};
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &context, on_png_error,
+                                             on_png_warning);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (info == NULL) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        return dfi_error(DF_E_OUT_OF_MEMORY, "cannot create a PNG decoder");
+    }
+    /* Written after setjmp and read after a longjmp, hence volatile. */
+    df_image *volatile image = NULL;
+    png_bytep *volatile rows = NULL;
+    df_status status = DF_OK;
+    if (setjmp(png_jmpbuf(png))) {
+        status = dfi_error(DF_E_FORMAT, "invalid PNG: %s", context.message);
+        goto done;
+    }
+    png_set_read_fn(png, &context, read_from_memory);
+    png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
+    png_read_info(png, info);
+    status = dfi_check_pixel_limit(png_get_image_width(png, info), png_get_image_height(png, info),
+                                   options, "a PNG");
+    if (status != DF_OK) goto done;
+    request_transforms(png, info);
+    size_t width = png_get_image_width(png, info), height = png_get_image_height(png, info);
+    size_t channels = png_get_channels(png, info), depth = png_get_bit_depth(png, info);
+    df_image *allocated;
+    status = dfi_image_alloc(width, height, channels, depth, &allocated);
+    if (status != DF_OK) goto done;
+    image = allocated;
+    size_t row_bytes = dfi_image_row_bytes(image);
+    if (png_get_rowbytes(png, info) != row_bytes) {
+        status = dfi_error(DF_E_INTERNAL, "libpng row size %zu, expected %zu",
+                           (size_t)png_get_rowbytes(png, info), row_bytes);
+        goto done;
+    }
+    rows = malloc(height * sizeof *rows);
+    if (rows == NULL) {
+        status = dfi_error(DF_E_OUT_OF_MEMORY, "cannot allocate row pointers");
+        goto done;
+    }
+    for (size_t y = 0; y < height; y++) rows[y] = image->pixels + y * row_bytes;
+    png_read_image(png, rows);
+    png_read_end(png, NULL);
+done:
+    png_destroy_read_struct(&png, &info, NULL);
+    free(rows);
+    if (status != DF_OK) {
+        df_image_free(image);
+        return status;
+    }
+    *out = image;
+    return DF_OK;
+}
+
+/* The process umask, read without changing it (umask(2) would race with other threads). */
+static mode_t current_umask(void) {
+    FILE *status_file = fopen("/proc/self/status", "r");
+    unsigned mask = 022;
+    char line[128];
+    while (status_file && fgets(line, sizeof line, status_file))
+        if (sscanf(line, "Umask: %o", &mask) == 1) break;
+    if (status_file) fclose(status_file);
+    return (mode_t)mask;
+}
+
+static df_status write_png_stream(const df_image *image, FILE *file) {
+    png_context context = {0};
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &context, on_png_error,
+                                              on_png_warning);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (info == NULL) {
+        png_destroy_write_struct(&png, NULL);
+        return dfi_error(DF_E_OUT_OF_MEMORY, "cannot create a PNG encoder");
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        return dfi_error(DF_E_IO, "cannot write PNG: %s", context.message);
+    }
+    static const int color_types[] = {PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
+                                      PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
+    png_init_io(png, file);
+    png_set_IHDR(png, info, (png_uint_32)image->width, (png_uint_32)image->height,
+                 (int)image->bit_depth, color_types[image->channels - 1], PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    if (image->bit_depth == 16) {
+        const uint16_t probe = 1;
+        if (*(const unsigned char *)&probe == 1) png_set_swap(png);
+    }
+    size_t row_bytes = dfi_image_row_bytes(image);
+    for (size_t y = 0; y < image->height; y++)
+        png_write_row(png, image->pixels + y * row_bytes);
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    return DF_OK;
+}
+
+df_status df_image_save_png(const df_image *image, const char *path) {
+    DFI_CHECK_NOT_NULL(image);
+    DFI_CHECK_NOT_NULL(path);
+    if (image->width > 0x7fffffff || image->height > 0x7fffffff)
+        DFI_RETURN(dfi_error(DF_E_UNSUPPORTED, "PNG cannot hold %zu x %zu pixels", image->width,
+                             image->height));
+    size_t length = strlen(path);
+    char *temp_path = malloc(length + 16);
+    if (temp_path == NULL) DFI_RETURN(dfi_error(DF_E_OUT_OF_MEMORY, "out of memory"));
+    snprintf(temp_path, length + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(temp_path);
+    if (fd < 0) {
+        df_status status = dfi_error(DF_E_IO, "%s: cannot create a file beside it: %s", path,
+                                     strerror(errno));
+        free(temp_path);
+        DFI_RETURN(status);
+    }
+    fchmod(fd, 0666 & ~current_umask());
+    FILE *file = fdopen(fd, "wb");
+    df_status status = file ? write_png_stream(image, file)
+                            : dfi_error(DF_E_IO, "%s: %s", path, strerror(errno));
+    if (file == NULL) close(fd);
+    if (file != NULL && (fflush(file) != 0 || fsync(fileno(file)) != 0) && status == DF_OK)
+        status = dfi_error(DF_E_IO, "%s: cannot write: %s", path, strerror(errno));
+    if (file != NULL && fclose(file) != 0 && status == DF_OK)
+        status = dfi_error(DF_E_IO, "%s: cannot write: %s", path, strerror(errno));
+    if (status == DF_OK && rename(temp_path, path) != 0)
+        status = dfi_error(DF_E_IO, "%s: cannot rename the temporary file over it: %s", path,
+                           strerror(errno));
+    else if (status != DF_OK) {
+        char reason[512];
+        snprintf(reason, sizeof reason, "%s", df_last_error_message());
+        dfi_error(status, "%s: %s", path, reason);
+    }
+    if (status != DF_OK) unlink(temp_path);
+    free(temp_path);
+    DFI_RETURN(status);
+}

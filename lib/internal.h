@@ -1,0 +1,35 @@
+/* Internal helpers shared by lib/: never installed, never included by users. */
+#ifndef DINOFEAT_LIB_INTERNAL_H
+#define DINOFEAT_LIB_INTERNAL_H
+
+#include "dinofeat/dinofeat.h"
+
+#include <stdarg.h>
+
+/* Records a failure message (without the public function's name) on this thread and returns
+ * status, so a helper can `return dfi_error(DF_E_FORMAT, "...")`. */
+df_status dfi_error(df_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+df_status dfi_verror(df_status status, const char *fmt, va_list args);
+
+/* Every public function returns through this: on failure it prefixes the message recorded on this
+ * thread with the function's name, so messages always say where they came from. */
+df_status dfi_return(const char *function, df_status status);
+#define DFI_RETURN(status) return dfi_return(__func__, (status))
+
+/* Checks an argument and fails with DF_E_INVALID_ARG naming it. */
+#define DFI_CHECK_ARG(cond, name)                                                            \
+    do {                                                                                     \
+        if (!(cond)) DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "invalid argument '%s'", name)); \
+    } while (0)
+#define DFI_CHECK_NOT_NULL(ptr) DFI_CHECK_ARG((ptr) != NULL, #ptr " is NULL")
+
+/* Sends a diagnostic to the user's log callback, if any wants this level. */
+void dfi_log(df_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reads an int option, falling back to the key's default when options is NULL. */
+int64_t dfi_option_int(const df_options *options, df_param key);
+
+/* Overflow-checked size arithmetic: returns 0 and sets *out on success, -1 on overflow. */
+int dfi_mul_size(size_t a, size_t b, size_t *out);
+
+#endif

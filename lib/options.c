@@ -1,0 +1,206 @@
+/* Parameter keys (names, types, bounds, defaults) and the df_options value set. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct param_spec {
+    df_param key;
+    const char *name;
+    df_param_type type;
+    double lower, upper;
+    double default_number;
+    const char *default_string;
+} param_spec;
+
+/* One row per key; a new key is a new row (and a new enum value in core.h). */
+static const param_spec param_table[] = {
+    {DF_PARAM_IMAGE_MAX_PIXELS, "image.max_pixels", DF_PARAM_TYPE_INT, 1.0, 1099511627776.0,
+     268435456.0, NULL},
+    {DF_PARAM_IMAGE_APPLY_EXIF, "image.apply_exif", DF_PARAM_TYPE_INT, 0.0, 1.0, 1.0, NULL},
+};
+#define PARAM_COUNT (sizeof param_table / sizeof param_table[0])
+
+typedef struct param_value {
+    int is_set;
+    int64_t int_value;
+    double float_value;
+    char *string_value;
+} param_value;
+
+struct df_options {
+    param_value values[PARAM_COUNT];
+};
+
+static int param_index(df_param key) {
+    for (size_t i = 0; i < PARAM_COUNT; i++)
+        if (param_table[i].key == key) return (int)i;
+    return -1;
+}
+
+/* Finds the key and checks its type, recording the error otherwise. */
+static df_status lookup(df_param key, df_param_type expected, int *index) {
+    *index = param_index(key);
+    if (*index < 0) return dfi_error(DF_E_UNSUPPORTED, "unknown parameter key %d", (int)key);
+    const param_spec *spec = &param_table[*index];
+    if (expected != 0 && spec->type != expected)
+        return dfi_error(DF_E_INVALID_ARG, "parameter '%s' is not of the type this function takes",
+                         spec->name);
+    return DF_OK;
+}
+
+df_status df_options_new(df_options **out) {
+    DFI_CHECK_NOT_NULL(out);
+    *out = calloc(1, sizeof **out);
+    if (*out == NULL) DFI_RETURN(dfi_error(DF_E_OUT_OF_MEMORY, "out of memory"));
+    return DF_OK;
+}
+
+void df_options_free(df_options *options) {
+    if (options == NULL) return;
+    for (size_t i = 0; i < PARAM_COUNT; i++) free(options->values[i].string_value);
+    free(options);
+}
+
+df_status df_options_copy(const df_options *options, df_options **out) {
+    DFI_CHECK_NOT_NULL(out);
+    *out = NULL;
+    DFI_CHECK_NOT_NULL(options);
+    df_options *copy = calloc(1, sizeof *copy);
+    if (copy == NULL) DFI_RETURN(dfi_error(DF_E_OUT_OF_MEMORY, "out of memory"));
+    *copy = *options;
+    for (size_t i = 0; i < PARAM_COUNT; i++) {
+        copy->values[i].string_value = NULL;
+        if (options->values[i].string_value == NULL) continue;
+        copy->values[i].string_value = strdup(options->values[i].string_value);
+        if (copy->values[i].string_value == NULL) {
+            df_options_free(copy);
+            DFI_RETURN(dfi_error(DF_E_OUT_OF_MEMORY, "out of memory"));
+        }
+    }
+    *out = copy;
+    return DF_OK;
+}
+
+static df_status check_bounds(const param_spec *spec, double value) {
+    if (!(value >= spec->lower && value <= spec->upper))
+        return dfi_error(DF_E_INVALID_ARG, "parameter '%s' must be in [%.17g, %.17g], got %.17g",
+                         spec->name, spec->lower, spec->upper, value);
+    return DF_OK;
+}
+
+df_status df_options_set_int(df_options *options, df_param key, int64_t value) {
+    DFI_CHECK_NOT_NULL(options);
+    int i;
+    df_status status = lookup(key, DF_PARAM_TYPE_INT, &i);
+    if (status == DF_OK) status = check_bounds(&param_table[i], (double)value);
+    if (status != DF_OK) DFI_RETURN(status);
+    options->values[i].is_set = 1;
+    options->values[i].int_value = value;
+    return DF_OK;
+}
+
+df_status df_options_get_int(const df_options *options, df_param key, int64_t *out) {
+    DFI_CHECK_NOT_NULL(options);
+    DFI_CHECK_NOT_NULL(out);
+    int i;
+    df_status status = lookup(key, DF_PARAM_TYPE_INT, &i);
+    if (status != DF_OK) DFI_RETURN(status);
+    *out = options->values[i].is_set ? options->values[i].int_value
+                                     : (int64_t)param_table[i].default_number;
+    return DF_OK;
+}
+
+df_status df_options_set_float(df_options *options, df_param key, double value) {
+    DFI_CHECK_NOT_NULL(options);
+    int i;
+    df_status status = lookup(key, DF_PARAM_TYPE_FLOAT, &i);
+    if (status == DF_OK) status = check_bounds(&param_table[i], value);
+    if (status != DF_OK) DFI_RETURN(status);
+    options->values[i].is_set = 1;
+    options->values[i].float_value = value;
+    return DF_OK;
+}
+
+df_status df_options_get_float(const df_options *options, df_param key, double *out) {
+    DFI_CHECK_NOT_NULL(options);
+    DFI_CHECK_NOT_NULL(out);
+    int i;
+    df_status status = lookup(key, DF_PARAM_TYPE_FLOAT, &i);
+    if (status != DF_OK) DFI_RETURN(status);
+    *out = options->values[i].is_set ? options->values[i].float_value
+                                     : param_table[i].default_number;
+    return DF_OK;
+}
+
+df_status df_options_set_str(df_options *options, df_param key, const char *value) {
+    DFI_CHECK_NOT_NULL(options);
+    DFI_CHECK_NOT_NULL(value);
+    int i;
+    df_status status = lookup(key, DF_PARAM_TYPE_STRING, &i);
+    if (status != DF_OK) DFI_RETURN(status);
+    char *copy = strdup(value);
+    if (copy == NULL) DFI_RETURN(dfi_error(DF_E_OUT_OF_MEMORY, "out of memory"));
+    free(options->values[i].string_value);
+    options->values[i].string_value = copy;
+    options->values[i].is_set = 1;
+    return DF_OK;
+}
+
+df_status df_options_get_str(const df_options *options, df_param key, const char **out) {
+    DFI_CHECK_NOT_NULL(options);
+    DFI_CHECK_NOT_NULL(out);
+    int i;
+    df_status status = lookup(key, DF_PARAM_TYPE_STRING, &i);
+    if (status != DF_OK) DFI_RETURN(status);
+    *out = options->values[i].is_set ? options->values[i].string_value
+                                     : param_table[i].default_string;
+    return DF_OK;
+}
+
+df_status df_param_type_of(df_param key, df_param_type *out) {
+    DFI_CHECK_NOT_NULL(out);
+    int i;
+    df_status status = lookup(key, 0, &i);
+    if (status != DF_OK) DFI_RETURN(status);
+    *out = param_table[i].type;
+    return DF_OK;
+}
+
+df_status df_param_bounds(df_param key, double *lower, double *upper) {
+    DFI_CHECK_NOT_NULL(lower);
+    DFI_CHECK_NOT_NULL(upper);
+    int i;
+    df_status status = lookup(key, 0, &i);
+    if (status == DF_OK && param_table[i].type == DF_PARAM_TYPE_STRING)
+        status = dfi_error(DF_E_INVALID_ARG, "parameter '%s' is a string and has no bounds",
+                           param_table[i].name);
+    if (status != DF_OK) DFI_RETURN(status);
+    *lower = param_table[i].lower;
+    *upper = param_table[i].upper;
+    return DF_OK;
+}
+
+const char *df_param_name(df_param key) {
+    int i = param_index(key);
+    return i < 0 ? NULL : param_table[i].name;
+}
+
+df_status df_param_from_name(const char *name, df_param *out) {
+    DFI_CHECK_NOT_NULL(name);
+    DFI_CHECK_NOT_NULL(out);
+    for (size_t i = 0; i < PARAM_COUNT; i++) {
+        if (strcmp(param_table[i].name, name) == 0) {
+            *out = param_table[i].key;
+            return DF_OK;
+        }
+    }
+    DFI_RETURN(dfi_error(DF_E_UNSUPPORTED, "unknown parameter name '%s'", name));
+}
+
+int64_t dfi_option_int(const df_options *options, df_param key) {
+    int i = param_index(key);
+    if (i < 0) return 0;
+    if (options != NULL && options->values[i].is_set) return options->values[i].int_value;
+    return (int64_t)param_table[i].default_number;
+}

@@ -1,0 +1,41 @@
+/* Shared by the Check suites: fixture paths and small assertions. */
+#ifndef DINOFEAT_CHECK_COMMON_H
+#define DINOFEAT_CHECK_COMMON_H
+
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dinofeat/dinofeat.h"
+
+/* Tests run from test/, so fixtures are found relative to it. */
+#define FIXTURE_DIR "fixtures/images/"
+
+/* The call failed with status and its message starts with the function's name. */
+#define ck_assert_fails_with(call, status, function)                                           \
+    do {                                                                                       \
+        df_status got_ = (call);                                                               \
+        ck_assert_msg(got_ == (status), "%s returned %s, expected %s (%s)", #call,             \
+                      df_status_str(got_), df_status_str(status), df_last_error_message());     \
+        ck_assert_msg(strncmp(df_last_error_message(), function ": ", strlen(function) + 2) == 0, \
+                      "message '%s' does not start with '%s: '", df_last_error_message(),       \
+                      function);                                                               \
+    } while (0)
+
+#define ck_assert_ok(call)                                                                     \
+    do {                                                                                       \
+        df_status got_ = (call);                                                               \
+        ck_assert_msg(got_ == DF_OK, "%s returned %s: %s", #call, df_status_str(got_),          \
+                      df_last_error_message());                                                \
+    } while (0)
+
+/* Reads a whole fixture file; the caller frees. NULL if missing. */
+unsigned char *read_fixture(const char *name, size_t *size);
+
+Suite *core_suite(void);
+Suite *options_suite(void);
+Suite *image_suite(void);
+Suite *tensor_suite(void);
+Suite *runtime_suite(void);
+
+#endif
