@@ -135,7 +135,7 @@ check-symbols: lib/libdinofeat.so ## exported symbols = header declarations = ve
 	test/check_symbols.sh lib/libdinofeat.so
 
 check-c: $(TEST_BINARY) ## the Check suites
-	cd test && CK_DEFAULT_TIMEOUT=60 $(if $(filter 1,$(SAN)),ASAN_OPTIONS=detect_leaks=1:suppressions=$(CURDIR)/test/asan.supp LSAN_OPTIONS=suppressions=$(CURDIR)/test/lsan.supp) ../$(TEST_BINARY)
+	cd test && CK_DEFAULT_TIMEOUT=60 $(if $(filter 1,$(SAN)),ASAN_OPTIONS=detect_leaks=1) ../$(TEST_BINARY)
 
 SAN_PRELOAD := $(if $(filter 1,$(SAN)),LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" ASAN_OPTIONS=detect_leaks=0)
 check-python: lib/libdinofeat.so ## the Python package's tests

@@ -107,6 +107,15 @@ PROTOTYPES = {
 }
 
 
+def _numpy():
+    """numpy, imported when an array is asked for: the package itself loads without it."""
+    try:
+        import numpy
+    except ImportError as error:
+        raise ImportError("dinofeat: numpy is needed to exchange arrays (Debian: python3-numpy)") from error
+    return numpy
+
+
 class Error(Exception):
     """A failure reported by libdinofeat; .status is the df_status code."""
 

@@ -3,9 +3,7 @@ import ctypes
 import enum
 import os
 
-import numpy as np
-
-from ._native import lib
+from ._native import _numpy, lib
 from .core import _options_handle
 from .tensor import Tensor, _Exported
 
@@ -36,6 +34,7 @@ class Image:
     @classmethod
     def from_numpy(cls, array):
         """A copy of a (H, W), (H, W, C) uint8 or uint16 array, C in 1..4."""
+        np = _numpy()
         array = np.asarray(array)
         if array.dtype not in (np.uint8, np.uint16):
             raise TypeError(f"dinofeat.Image.from_numpy: dtype must be uint8 or uint16, not {array.dtype}")
@@ -64,6 +63,7 @@ class Image:
     def numpy(self, copy=False):
         """(H, W, C) array; without copy, a writable view of the image's own pixels (the view keeps
         the image alive)."""
+        np = _numpy()
         dtype = "<u2" if self.bit_depth == 16 else "|u1"
         view = np.asarray(_Exported(self, lib.df_image_pixels(self.handle),
                                     (self.height, self.width, self.channels), dtype, None, False))

@@ -2,9 +2,7 @@
 import ctypes
 import enum
 
-import numpy as np
-
-from ._native import TensorView, lib
+from ._native import TensorView, _numpy, lib
 
 
 class DType(enum.IntEnum):
@@ -58,6 +56,7 @@ class Tensor:
     def from_numpy(cls, array, borrow=False):
         """A float32 host tensor: a copy of array, or with borrow=True a view of it (no copy; the
         tensor keeps the array alive). Non-float32 or non-contiguous arrays are always copied."""
+        np = _numpy()
         source = np.ascontiguousarray(array, dtype=np.float32)
         borrow = borrow and source is array
         handle = ctypes.c_void_p()
@@ -96,6 +95,7 @@ class Tensor:
     def numpy(self, copy=False):
         """A numpy array. Host tensors of a numpy dtype come back as a read-only view without a
         copy (the view keeps the tensor alive) unless copy=True; others are copied as float32."""
+        np = _numpy()
         view = TensorView(struct_size=ctypes.sizeof(TensorView))
         lib.df_tensor_view_of(self.handle, ctypes.byref(view))
         dtype = DType(view.dtype)

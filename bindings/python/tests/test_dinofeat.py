@@ -3,6 +3,7 @@
 """
 import gc
 import os
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -28,6 +29,16 @@ class CoreTest(unittest.TestCase):
         self.assertEqual(dinofeat.version(), dinofeat.__version__)
         self.assertEqual(dinofeat.version_number() // 10000, dinofeat.MAJOR)
         self.assertIn("libtorch", dinofeat.build_info())
+
+    def test_imports_without_numpy(self):
+        # The first python3 on a user's PATH may lack numpy: version() and errors must still work.
+        code = ("import sys; sys.modules['numpy'] = None; sys.path.insert(0, sys.argv[1]); import dinofeat; "
+                "print(dinofeat.version()); dinofeat.load_image(sys.argv[2])")
+        package = os.path.join(os.path.dirname(__file__), "..")
+        result = subprocess.run([sys.executable, "-c", code, package, fixture("rgb8.png")],
+                                capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.strip(), dinofeat.version())
 
     def test_status_names(self):
         self.assertEqual(dinofeat.status_name(dinofeat.Status.FORMAT), "DF_E_FORMAT")
