@@ -47,12 +47,13 @@ WARNINGS := -Wall -Wextra -Werror
 SANITIZERS := -fsanitize=address -fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SAN_FLAGS := $(if $(filter 1,$(SAN)),$(SANITIZERS))
 OPT ?= -O2
-CPPFLAGS_COMMON := -Iinclude -Ishim -D_DEFAULT_SOURCE
+CPPFLAGS_COMMON := -Iinclude -Ishim -D_DEFAULT_SOURCE $(CPPFLAGS)
 CFLAGS_LIB := -std=c11 $(OPT) -g -fPIC -fvisibility=hidden -fopenmp $(WARNINGS) $(SAN_FLAGS) $(CPPFLAGS_COMMON)
 CXXFLAGS_SHIM := -std=c++17 $(OPT) -g -fPIC -fvisibility=hidden -fvisibility-inlines-hidden -fopenmp \
                  $(WARNINGS) $(SAN_FLAGS) $(CPPFLAGS_COMMON) $(TORCH_CPPFLAGS)
-CFLAGS_APP := -std=c11 $(OPT) -g $(WARNINGS) $(SAN_FLAGS) -Iinclude -D_DEFAULT_SOURCE
+CFLAGS_APP := -std=c11 $(OPT) -g $(WARNINGS) $(SAN_FLAGS) -Iinclude -D_DEFAULT_SOURCE $(CPPFLAGS)
 IMAGE_LIBS := -lpng16 -ljpeg
+CHECK_LIBS ?= $(shell pkg-config --cflags --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -pthread)
 
 # Objects are rebuilt whenever the configuration changes (SAN, LIBTORCH, OPT, compilers).
 BUILD := build
@@ -70,7 +71,7 @@ CLI := $(BUILD)/bin/dinofeat
 TEST_SOURCES := $(wildcard test/check_*.c)
 TEST_BINARY := $(BUILD)/test/check_dinofeat
 
-.PHONY: all lib cli help deps check check-c check-headers check-symbols check-python check-examples \
+.PHONY: all lib cli help deps check check-c check-cuda check-headers check-symbols check-python check-examples \
         check-cli check-fuzz fuzz demo install uninstall abi-dump abi-check bench reference clean
 
 all: lib cli ## build the library and the dinofeat command-line tool
@@ -90,7 +91,7 @@ $(BUILD)/shim/%.o: shim/%.cpp $(HEADERS) $(INTERNAL_HEADERS) $(BUILD)/config.sta
 
 lib/$(REALNAME): $(LIB_OBJECTS) lib/dinofeat.map
 	$(CXX) -shared -o $@ $(LIB_OBJECTS) -Wl,-soname,$(SONAME) -Wl,--version-script=lib/dinofeat.map \
-	    -Wl,--no-undefined $(SAN_FLAGS) -fopenmp $(TORCH_LDLIBS) $(IMAGE_LIBS) -lm -lpthread
+	    -Wl,--no-undefined $(SAN_FLAGS) -fopenmp $(LDFLAGS) $(TORCH_LDLIBS) $(IMAGE_LIBS) -lm -lpthread
 
 lib/$(SONAME) lib/libdinofeat.so: lib/$(REALNAME)
 	ln -sf $(REALNAME) lib/$(SONAME)
@@ -101,7 +102,7 @@ cli: $(CLI)
 # In-tree programs find the in-tree library through a relative run path.
 $(CLI): $(CLI_SOURCES) $(wildcard examples/dinofeat/*.h) $(HEADERS) lib/libdinofeat.so
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_APP) $(CLI_SOURCES) -o $@ -Llib -ldinofeat -Wl,-rpath,'$$ORIGIN/../../lib' -lm
+	$(CC) $(CFLAGS_APP) $(CLI_SOURCES) -o $@ -Llib -ldinofeat -Wl,-rpath,'$$ORIGIN/../../lib' $(LDFLAGS) -lm
 
 # ---- dependencies --------------------------------------------------------------------------
 DEB_PACKAGES := build-essential pkg-config libtorch-dev libopenblas0-openmp libpng-dev \
@@ -120,8 +121,8 @@ deps: ## install the Debian packages the build, tests and reference generators n
 # ---- tests ---------------------------------------------------------------------------------
 $(TEST_BINARY): $(TEST_SOURCES) test/check_common.h $(HEADERS) lib/libdinofeat.so
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_APP) -Wno-error=unused-parameter $(TEST_SOURCES) -o $@ -Llib -ldinofeat \
-	    -Wl,-rpath,'$$ORIGIN/../../lib' $$(pkg-config --cflags --libs check) -lm
+	$(CC) $(CFLAGS_APP) $(TEST_SOURCES) -o $@ -Llib -ldinofeat \
+	    -Wl,-rpath,'$$ORIGIN/../../lib' $(LDFLAGS) $(CHECK_LIBS) -lm
 
 check: all check-headers check-symbols check-c check-python check-cli check-examples check-fuzz abi-check ## run every test
 	@echo "make check: all passed"
@@ -140,6 +141,9 @@ check-c: $(TEST_BINARY) ## the Check suites
 SAN_PRELOAD := $(if $(filter 1,$(SAN)),LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" ASAN_OPTIONS=detect_leaks=0)
 check-python: lib/libdinofeat.so ## the Python package's tests
 	cd bindings/python && DINOFEAT_LIBRARY=$(CURDIR)/lib/libdinofeat.so $(SAN_PRELOAD) $(PYTHON) -m unittest discover -s tests -v 2>&1 | tail -n 25; exit $${PIPESTATUS[0]}
+
+check-cuda: $(TEST_BINARY) ## the Check suites, failing (not skipping) where CUDA is absent: for GPU machines
+	cd test && CK_DEFAULT_TIMEOUT=120 DINOFEAT_REQUIRE_CUDA=1 ../$(TEST_BINARY)
 
 check-cli: $(CLI) ## the command-line tool's exit codes and messages
 	DINOFEAT=$(CURDIR)/$(CLI) test/cli_test.sh
