@@ -215,9 +215,8 @@ abi-check: lib/libdinofeat.so ## fail if the ABI changed incompatibly since the 
 demo: all ## the richest job the library runs without downloaded weights
 	bash examples/demo.sh $(CLI)
 
-bench: all ## benchmarks (ratios, never timed tests)
-	@if ls bench/*/Makefile >/dev/null 2>&1; then for b in bench/*/; do $(MAKE) -C $$b run || exit 1; done; \
-	 else echo "bench: no benchmark yet (they arrive with the backbones issue)"; fi
+bench: all ## run every benchmark (bench/*/run.sh): ratios measured in one run, never timed tests
+	@for b in bench/*/run.sh; do echo "== $$b"; bash $$b || exit 1; done
 
 reference: ## regenerate the committed fixtures with Debian's python3 (torch, PIL, numpy)
 	$(PYTHON) test/reference/make_image_fixtures.py test/fixtures/images

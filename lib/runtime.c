@@ -33,4 +33,4 @@ df_status df_set_num_threads(int num_threads) {
     return DF_OK;
 }
 
-int df_get_num_threads(void) { return omp_get_max_threads(); }
+int df_get_num_threads(void) { return dfs_get_num_threads(); }

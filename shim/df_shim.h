@@ -37,6 +37,8 @@ const char *dfs_torch_version(void) DFS_NOEXCEPT;
 int dfs_cuda_device_count(void) DFS_NOEXCEPT;
 
 df_status dfs_set_num_threads(int num_threads) DFS_NOEXCEPT;
+/* libtorch's intra-op pool size (sized on first use, see shim/fence.hpp). */
+int dfs_get_num_threads(void) DFS_NOEXCEPT;
 
 /* DF_OK when the device exists in this build and machine; DF_E_UNSUPPORTED otherwise. */
 df_status dfs_device_check(df_device_type device_type, int32_t device_id) DFS_NOEXCEPT;

@@ -16,9 +16,14 @@ namespace dfs {
 // Records message for dfs_last_error() and returns status.
 df_status fail(df_status status, const std::string &message) noexcept;
 
+// libtorch starts with a single intra-op thread; the first call into the shim sizes the pool to
+// one thread per core, unless OMP_NUM_THREADS or df_set_num_threads has chosen already.
+void ensure_thread_pool();
+
 template <class Body>
 df_status fence(const char *function, Body &&body) noexcept {
     try {
+        ensure_thread_pool();
         return body();
     } catch (const c10::OutOfMemoryError &e) {
         return fail(DF_E_OUT_OF_MEMORY, std::string(function) + ": " + e.what_without_backtrace());

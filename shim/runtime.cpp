@@ -5,9 +5,17 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
+#include <omp.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+
 namespace {
 thread_local std::string last_error;
-}
+std::atomic<bool> threads_chosen{false};
+std::once_flag thread_pool_sized;
+}  // namespace
 
 namespace dfs {
 df_status fail(df_status status, const std::string &message) noexcept {
@@ -17,6 +25,12 @@ df_status fail(df_status status, const std::string &message) noexcept {
         // Keeping the status matters more than keeping the text when memory is exhausted.
     }
     return status;
+}
+void ensure_thread_pool() {
+    std::call_once(thread_pool_sized, [] {
+        if (threads_chosen.load() || std::getenv("OMP_NUM_THREADS") != nullptr) return;
+        at::set_num_threads(omp_get_num_procs());
+    });
 }
 }  // namespace dfs
 
@@ -34,7 +48,17 @@ int dfs_cuda_device_count(void) noexcept {
     }
 }
 
+int dfs_get_num_threads(void) noexcept {
+    try {
+        dfs::ensure_thread_pool();
+        return at::get_num_threads();
+    } catch (...) {
+        return 1;
+    }
+}
+
 df_status dfs_set_num_threads(int num_threads) noexcept {
+    threads_chosen.store(true);
     DFS_FENCE({
         at::set_num_threads(num_threads);
         return DF_OK;

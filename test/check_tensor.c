@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 START_TEST(test_from_host_copies_and_borrow_does_not) {
     float data[6] = {1, 2, 3, 4, 5, 6};
@@ -190,6 +191,14 @@ Suite *tensor_suite(void) {
 
 /* ---- runtime ------------------------------------------------------------------------------ */
 
+START_TEST(test_default_pool_is_one_thread_per_core) {
+    /* libtorch alone would start with a single thread; the library sizes the pool. */
+    const char *env = getenv("OMP_NUM_THREADS");
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    ck_assert_int_eq(df_get_num_threads(), env ? atoi(env) : (int)cores);
+}
+END_TEST
+
 START_TEST(test_threads) {
     ck_assert_ok(df_set_num_threads(1));
     ck_assert_int_eq(df_get_num_threads(), 1);
@@ -211,6 +220,7 @@ Suite *runtime_suite(void) {
     Suite *suite = suite_create("runtime");
     TCase *tc = tcase_create("runtime");
     tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_default_pool_is_one_thread_per_core);
     tcase_add_test(tc, test_threads);
     tcase_add_test(tc, test_build_info_names_libtorch);
     suite_add_tcase(suite, tc);

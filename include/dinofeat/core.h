@@ -67,9 +67,10 @@ DF_API const char *df_last_error_message(void);
 /* ---- threads -------------------------------------------------------------------------- */
 
 /* Sets the size of OpenMP's and libtorch's intra-op pools. 0 means one thread per core.
- * Process-wide; call it before starting work on other threads. */
+ * Process-wide; call it before starting work on other threads. Without this call the pools
+ * have one thread per core, or OMP_NUM_THREADS threads when that variable is set. */
 DF_API df_status df_set_num_threads(int num_threads);
-/* The current pool size (OpenMP's). */
+/* The current intra-op pool size. */
 DF_API int df_get_num_threads(void);
 
 /* ---- logging -------------------------------------------------------------------------- */
