@@ -116,6 +116,40 @@ def _numpy():
     return numpy
 
 
+class Handle:
+    """An owned C handle: freed once by close(), a with-block, or garbage collection.
+    Subclasses name their C free function in _free and their type in _name."""
+
+    _free = None
+    _name = "handle"
+
+    def __init__(self, handle):
+        self._handle = handle
+
+    @property
+    def handle(self):
+        if self._handle is None:
+            raise ValueError(f"dinofeat.{self._name}: used after close()")
+        return self._handle
+
+    def close(self):
+        if getattr(self, "_handle", None) is not None:
+            getattr(lib, self._free)(self._handle)
+            self._handle = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # at interpreter shutdown the library object may already be gone
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 class Error(Exception):
     """A failure reported by libdinofeat; .status is the df_status code."""
 

@@ -2,7 +2,7 @@
 import ctypes
 import enum
 
-from ._native import LOG_FN, Error, lib
+from ._native import LOG_FN, Error, Handle, lib
 
 
 class Status(enum.IntEnum):
@@ -101,23 +101,20 @@ def param_bounds(key):
     return lower.value, upper.value
 
 
-class Options:
+class Options(Handle):
     """A set of parameter values; keys are Param members or their names ("image.max_pixels").
 
     Options(image_max_pixels=10**6) or options[Param.IMAGE_MAX_PIXELS] = 10**6."""
 
+    _free, _name = "df_options_free", "Options"
+
     def __init__(self, **values):
         handle = ctypes.c_void_p()
         lib.df_options_new(ctypes.byref(handle))
-        self._handle = handle
+        super().__init__(handle)
         for name, value in values.items():
             self[Param[name.upper()]] = value
 
-    @property
-    def handle(self):
-        if self._handle is None:
-            raise ValueError("dinofeat.Options: used after close()")
-        return self._handle
 
     @staticmethod
     def _key(key):
@@ -155,18 +152,9 @@ class Options:
         copy._handle = handle
         return copy
 
-    def close(self):
-        if self._handle is not None:
-            lib.df_options_free(self._handle)
-            self._handle = None
 
-    __del__ = close
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
 
 
 def _options_handle(options):

@@ -3,7 +3,7 @@ import ctypes
 import enum
 import os
 
-from ._native import _numpy, lib
+from ._native import Handle, _numpy, lib
 from .core import _options_handle
 from .tensor import Tensor, _Exported
 
@@ -14,11 +14,10 @@ class ResizeFilter(enum.IntEnum):
     BICUBIC = 3
 
 
-class Image:
+class Image(Handle):
     """A decoded image: pixels interleaved (height, width, channels), uint8 or uint16."""
 
-    def __init__(self, handle):
-        self._handle = handle
+    _free, _name = "df_image_free", "Image"
 
     @classmethod
     def load(cls, source, options=None):
@@ -49,11 +48,6 @@ class Image:
                                  array.dtype.itemsize * 8, 0, ctypes.byref(handle))
         return cls(handle)
 
-    @property
-    def handle(self):
-        if self._handle is None:
-            raise ValueError("dinofeat.Image: used after close()")
-        return self._handle
 
     width = property(lambda self: lib.df_image_width(self.handle))
     height = property(lambda self: lib.df_image_height(self.handle))
@@ -92,18 +86,9 @@ class Image:
         lib.df_image_to_tensor(self.handle, floats(mean), floats(std), ctypes.byref(handle))
         return Tensor(handle)
 
-    def close(self):
-        if getattr(self, "_handle", None) is not None:
-            lib.df_image_free(self._handle)
-            self._handle = None
 
-    __del__ = close
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
 
     def __repr__(self):
         return f"dinofeat.Image({self.width}x{self.height}, channels={self.channels}, bit_depth={self.bit_depth})"

@@ -2,7 +2,7 @@
 import ctypes
 import enum
 
-from ._native import TensorView, _numpy, lib
+from ._native import Handle, TensorView, _numpy, lib
 
 
 class DType(enum.IntEnum):
@@ -39,11 +39,13 @@ def _shape_array(shape):
     return (ctypes.c_int64 * max(len(shape), 1))(*shape)
 
 
-class Tensor:
+class Tensor(Handle):
     """An owned df_tensor. Build one with Tensor.from_numpy / Tensor.zeros; read with .numpy()."""
 
+    _free, _name = "df_tensor_free", "Tensor"
+
     def __init__(self, handle, keepalive=None):
-        self._handle = handle
+        super().__init__(handle)
         self._keepalive = keepalive  # memory the tensor borrows
 
     @classmethod
@@ -64,11 +66,6 @@ class Tensor:
         function(source.ctypes.data_as(ctypes.c_void_p), source.ndim, _shape_array(source.shape), ctypes.byref(handle))
         return cls(handle, source if borrow else None)
 
-    @property
-    def handle(self):
-        if self._handle is None:
-            raise ValueError("dinofeat.Tensor: used after close()")
-        return self._handle
 
     @property
     def shape(self):
@@ -110,18 +107,9 @@ class Tensor:
         lib.df_tensor_copy_to_host(self.handle, out.ctypes.data_as(ctypes.c_void_p), out.size)
         return out
 
-    def close(self):
-        if getattr(self, "_handle", None) is not None:
-            lib.df_tensor_free(self._handle)
-            self._handle = None
 
-    __del__ = close
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
 
     def __repr__(self):
         return f"dinofeat.Tensor(shape={self.shape}, dtype={self.dtype.name.lower()}, device={self.device!r})"
