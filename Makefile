@@ -220,6 +220,7 @@ bench: all ## run every benchmark (bench/*/run.sh): ratios measured in one run, 
 
 reference: ## regenerate the committed fixtures with Debian's python3 (torch, PIL, numpy)
 	$(PYTHON) test/reference/make_image_fixtures.py test/fixtures/images
+	$(PYTHON) test/reference/make_model_fixtures.py test/fixtures/models
 
 clean: ## remove build outputs
 	rm -rf $(BUILD) lib/libdinofeat.so*
