@@ -5,6 +5,7 @@
 #include "dinofeat/dinofeat.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 
 /* Records a failure message (without the public function's name) on this thread and returns
  * status, so a helper can `return dfi_error(DF_E_FORMAT, "...")`. */
@@ -28,6 +29,8 @@ void dfi_log(df_log_level level, const char *fmt, ...) __attribute__((format(pri
 
 /* Reads an int option, falling back to the key's default when options is NULL. */
 int64_t dfi_option_int(const df_options *options, df_param key);
+/* Reads a string option likewise; borrowed from options or static. */
+const char *dfi_option_str(const df_options *options, df_param key);
 
 /* Overflow-checked size arithmetic: returns 0 and sets *out on success, -1 on overflow. */
 int dfi_mul_size(size_t a, size_t b, size_t *out);

@@ -18,6 +18,14 @@ static const param_spec param_table[] = {
     {DF_PARAM_IMAGE_MAX_PIXELS, "image.max_pixels", DF_PARAM_TYPE_INT, 1.0, 1099511627776.0,
      268435456.0, NULL},
     {DF_PARAM_IMAGE_APPLY_EXIF, "image.apply_exif", DF_PARAM_TYPE_INT, 0.0, 1.0, 1.0, NULL},
+    {DF_PARAM_MODEL_PRECISION, "model.precision", DF_PARAM_TYPE_INT, 1.0, 3.0, 1.0, NULL},
+    {DF_PARAM_MODEL_CHECKPOINT, "model.checkpoint", DF_PARAM_TYPE_STRING, 0, 0, 0, "teacher"},
+    {DF_PARAM_MODEL_HEADS, "model.heads", DF_PARAM_TYPE_INT, 0.0, 4096.0, 0.0, NULL},
+    {DF_PARAM_MODEL_POS_INTERP, "model.pos_interp", DF_PARAM_TYPE_INT, 0.0, 3.0, 0.0, NULL},
+    {DF_PARAM_MODEL_STRIDE, "model.stride", DF_PARAM_TYPE_INT, 0.0, 1024.0, 0.0, NULL},
+    {DF_PARAM_MODEL_COVER, "model.cover", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
+    {DF_PARAM_MODEL_ATTN_CHUNK, "model.attn_chunk", DF_PARAM_TYPE_INT, -1.0, 1073741824.0, 0.0, NULL},
+    {DF_PARAM_MODEL_LAYERS, "model.layers", DF_PARAM_TYPE_STRING, 0, 0, 0, ""},
 };
 #define PARAM_COUNT (sizeof param_table / sizeof param_table[0])
 
@@ -196,6 +204,13 @@ df_status df_param_from_name(const char *name, df_param *out) {
         }
     }
     DFI_RETURN(dfi_error(DF_E_UNSUPPORTED, "unknown parameter name '%s'", name));
+}
+
+const char *dfi_option_str(const df_options *options, df_param key) {
+    int i = param_index(key);
+    if (i < 0) return NULL;
+    if (options != NULL && options->values[i].is_set) return options->values[i].string_value;
+    return param_table[i].default_string;
 }
 
 int64_t dfi_option_int(const df_options *options, df_param key) {

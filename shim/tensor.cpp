@@ -1,26 +1,8 @@
 // Tensors owned by libtorch and conversions between devices and dtypes.
 #include "fence.hpp"
-
-#include <ATen/ATen.h>
-
-struct dfs_tensor {
-    at::Tensor tensor;
-};
+#include "tensor_util.hpp"
 
 namespace {
-
-c10::ScalarType scalar_type(df_dtype dtype) {
-    switch (dtype) {
-    case DF_DTYPE_FLOAT32: return at::kFloat;
-    case DF_DTYPE_FLOAT16: return at::kHalf;
-    case DF_DTYPE_BFLOAT16: return at::kBFloat16;
-    case DF_DTYPE_FLOAT64: return at::kDouble;
-    case DF_DTYPE_UINT8: return at::kByte;
-    case DF_DTYPE_INT32: return at::kInt;
-    case DF_DTYPE_INT64: return at::kLong;
-    }
-    throw std::invalid_argument("unknown df_dtype " + std::to_string(static_cast<int>(dtype)));
-}
 
 df_dtype df_dtype_of(c10::ScalarType type) {
     switch (type) {
@@ -33,6 +15,36 @@ df_dtype df_dtype_of(c10::ScalarType type) {
     case at::kLong: return DF_DTYPE_INT64;
     default: throw std::invalid_argument(std::string("no df_dtype for ") + c10::toString(type));
     }
+}
+
+void describe(const at::Tensor &tensor, dfs_tensor_desc *desc) {
+    if (tensor.dim() > DF_TENSOR_MAX_DIMS) throw std::length_error("tensor has too many dimensions");
+    desc->data = tensor.data_ptr();
+    desc->ndim = static_cast<int32_t>(tensor.dim());
+    for (int64_t i = 0; i < tensor.dim(); i++) {
+        desc->shape[i] = tensor.size(i);
+        desc->strides[i] = tensor.stride(i);
+    }
+    desc->dtype = df_dtype_of(tensor.scalar_type());
+    desc->device_type = tensor.is_cuda() ? DF_DEVICE_CUDA : DF_DEVICE_CPU;
+    desc->device_id = tensor.is_cuda() ? tensor.get_device() : 0;
+}
+
+}  // namespace
+
+namespace dfs {
+
+c10::ScalarType scalar_type(df_dtype dtype) {
+    switch (dtype) {
+    case DF_DTYPE_FLOAT32: return at::kFloat;
+    case DF_DTYPE_FLOAT16: return at::kHalf;
+    case DF_DTYPE_BFLOAT16: return at::kBFloat16;
+    case DF_DTYPE_FLOAT64: return at::kDouble;
+    case DF_DTYPE_UINT8: return at::kByte;
+    case DF_DTYPE_INT32: return at::kInt;
+    case DF_DTYPE_INT64: return at::kLong;
+    }
+    throw std::invalid_argument("unknown df_dtype " + std::to_string(static_cast<int>(dtype)));
 }
 
 at::Device device_of(df_device_type type, int32_t id) {
@@ -49,19 +61,6 @@ at::Tensor view_of(const dfs_tensor_desc &desc) {
     return at::from_blob(desc.data, shape, strides, options);
 }
 
-void describe(const at::Tensor &tensor, dfs_tensor_desc *desc) {
-    if (tensor.dim() > DF_TENSOR_MAX_DIMS) throw std::length_error("tensor has too many dimensions");
-    desc->data = tensor.data_ptr();
-    desc->ndim = static_cast<int32_t>(tensor.dim());
-    for (int64_t i = 0; i < tensor.dim(); i++) {
-        desc->shape[i] = tensor.size(i);
-        desc->strides[i] = tensor.stride(i);
-    }
-    desc->dtype = df_dtype_of(tensor.scalar_type());
-    desc->device_type = tensor.is_cuda() ? DF_DEVICE_CUDA : DF_DEVICE_CPU;
-    desc->device_id = tensor.is_cuda() ? tensor.get_device() : 0;
-}
-
 df_status hand_out(at::Tensor tensor, dfs_tensor **out, dfs_tensor_desc *out_desc) {
     auto owned = std::make_unique<dfs_tensor>(dfs_tensor{std::move(tensor)});
     describe(owned->tensor, out_desc);
@@ -69,7 +68,12 @@ df_status hand_out(at::Tensor tensor, dfs_tensor **out, dfs_tensor_desc *out_des
     return DF_OK;
 }
 
-}  // namespace
+}  // namespace dfs
+
+using dfs::hand_out;
+using dfs::scalar_type;
+using dfs::device_of;
+using dfs::view_of;
 
 extern "C" {
 

@@ -29,13 +29,16 @@
                       df_last_error_message());                                                \
     } while (0)
 
-/* Reads a whole fixture file; the caller frees. NULL if missing. */
+/* Reads a whole fixture file (from FIXTURE_DIR, or from directory); the caller frees. NULL if
+ * missing. */
 unsigned char *read_fixture(const char *name, size_t *size);
+unsigned char *read_fixture_from(const char *directory, const char *name, size_t *size);
 
 Suite *core_suite(void);
 Suite *options_suite(void);
 Suite *image_suite(void);
 Suite *tensor_suite(void);
 Suite *runtime_suite(void);
+Suite *model_suite(void);
 
 #endif

@@ -5,9 +5,11 @@
 
 #include <stdlib.h>
 
-unsigned char *read_fixture(const char *name, size_t *size) {
+unsigned char *read_fixture(const char *name, size_t *size) { return read_fixture_from(FIXTURE_DIR, name, size); }
+
+unsigned char *read_fixture_from(const char *directory, const char *name, size_t *size) {
     char path[512];
-    snprintf(path, sizeof path, FIXTURE_DIR "%s", name);
+    snprintf(path, sizeof path, "%s%s", directory, name);
     FILE *file = fopen(path, "rb");
     if (file == NULL) return NULL;
     fseek(file, 0, SEEK_END);
@@ -33,6 +35,7 @@ int main(void) {
 
     SRunner *torch = srunner_create(tensor_suite());
     srunner_add_suite(torch, runtime_suite());
+    srunner_add_suite(torch, model_suite());
     srunner_set_fork_status(torch, CK_NOFORK);
     srunner_run_all(torch, CK_NORMAL);
     failed += srunner_ntests_failed(torch);

@@ -104,8 +104,29 @@ typedef enum df_param {
     DF_PARAM_IMAGE_MAX_PIXELS = 100, /* int: width * height above which decoding is refused with
                                         DF_E_LIMIT before any pixel buffer is allocated;
                                         default 268435456 (2^28) */
-    DF_PARAM_IMAGE_APPLY_EXIF = 101  /* int 0/1: rotate/flip JPEGs by their EXIF orientation;
+    DF_PARAM_IMAGE_APPLY_EXIF = 101, /* int 0/1: rotate/flip JPEGs by their EXIF orientation;
                                         default 1 */
+
+    /* models: read by df_model_open from its options; the forward-time ones (from
+       DF_PARAM_MODEL_HEADS on) can also be changed with df_model_set_int / df_model_set_str */
+    DF_PARAM_MODEL_PRECISION = 200,  /* int df_dtype: DF_DTYPE_FLOAT32 (default), DF_DTYPE_BFLOAT16,
+                                        DF_DTYPE_FLOAT16 (devices that have it); fixed at open */
+    DF_PARAM_MODEL_CHECKPOINT = 201, /* str: the model to take from a training checkpoint,
+                                        "teacher" (default) or "student"; fixed at open */
+    DF_PARAM_MODEL_HEADS = 202,      /* int: attention heads; 0 (default) = dim / 64, as in every
+                                        released DINO and DINOv2 model */
+    DF_PARAM_MODEL_POS_INTERP = 203, /* int df_pos_interp (model.h); default DF_POS_INTERP_AUTO:
+                                        the checkpoint's official variant */
+    DF_PARAM_MODEL_STRIDE = 204,     /* int: patch-embedding stride in pixels, 1..patch; 0 (default)
+                                        = the patch size. Lower strides overlap patches (HR-Dv2) */
+    DF_PARAM_MODEL_COVER = 205,      /* int df_cover (model.h): what to do with pixels the patch
+                                        grid does not cover; default DF_COVER_CROP (centred) */
+    DF_PARAM_MODEL_ATTN_CHUNK = 206, /* int: queries per attention chunk, so memory grows linearly
+                                        with tokens; 0 (default) = 1024 when there are more than
+                                        2048 tokens, otherwise unchunked; -1 = never chunk */
+    DF_PARAM_MODEL_LAYERS = 207      /* str: comma-separated block indices (negative count from the
+                                        end) whose normed patch tokens DF_OUTPUT_LAYERS returns;
+                                        default "" */
 } df_param;
 
 typedef enum df_param_type {

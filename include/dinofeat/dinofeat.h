@@ -8,5 +8,6 @@
 #include "dinofeat/core.h"
 #include "dinofeat/tensor.h"
 #include "dinofeat/image.h"
+#include "dinofeat/model.h"
 
 #endif /* DINOFEAT_H */

@@ -1,0 +1,278 @@
+// DINO / DINOv2 vision transformers: the forward pass of shared/specs/backbones.md over ATen.
+#include "fence.hpp"
+#include "tensor_util.hpp"
+
+#include <cmath>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+struct dfs_vit {
+    dfs_vit_config config;
+    std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
+    at::Device device{at::kCPU};
+    c10::ScalarType dtype{at::kFloat};
+    std::unordered_map<std::string, at::Tensor> weights;
+};
+
+namespace {
+
+constexpr double kLayerNormEps = 1e-6;
+
+// Every weight the configuration needs, with its shape.
+std::vector<std::pair<std::string, std::vector<int64_t>>> expected_weights(const dfs_vit_config &c) {
+    const int64_t d = c.dim, grid = c.pos_grid, hidden = c.mlp_hidden;
+    std::vector<std::pair<std::string, std::vector<int64_t>>> list = {
+        {"cls_token", {1, 1, d}},
+        {"pos_embed", {1, 1 + grid * grid, d}},
+        {"patch_embed.proj.weight", {d, 3, c.patch, c.patch}},
+        {"patch_embed.proj.bias", {d}},
+        {"norm.weight", {d}},
+        {"norm.bias", {d}}};
+    if (c.registers > 0) list.push_back({"register_tokens", {1, c.registers, d}});
+    for (int i = 0; i < c.depth; i++) {
+        const std::string p = "blocks." + std::to_string(i) + ".";
+        for (const char *norm : {"norm1", "norm2"}) {
+            list.push_back({p + norm + ".weight", {d}});
+            list.push_back({p + norm + ".bias", {d}});
+        }
+        list.push_back({p + "attn.qkv.weight", {3 * d, d}});
+        list.push_back({p + "attn.qkv.bias", {3 * d}});
+        list.push_back({p + "attn.proj.weight", {d, d}});
+        list.push_back({p + "attn.proj.bias", {d}});
+        if (c.swiglu) {
+            list.push_back({p + "mlp.w12.weight", {2 * hidden, d}});
+            list.push_back({p + "mlp.w12.bias", {2 * hidden}});
+            list.push_back({p + "mlp.w3.weight", {d, hidden}});
+            list.push_back({p + "mlp.w3.bias", {d}});
+        } else {
+            list.push_back({p + "mlp.fc1.weight", {hidden, d}});
+            list.push_back({p + "mlp.fc1.bias", {hidden}});
+            list.push_back({p + "mlp.fc2.weight", {d, hidden}});
+            list.push_back({p + "mlp.fc2.bias", {d}});
+        }
+        if (c.layerscale) {
+            list.push_back({p + "ls1.gamma", {d}});
+            list.push_back({p + "ls2.gamma", {d}});
+        }
+    }
+    return list;
+}
+
+const at::Tensor &weight(const dfs_vit &vit, const std::string &name) {
+    auto found = vit.weights.find(name);
+    TORCH_CHECK(found != vit.weights.end(), "weight '", name, "' was never set");
+    return found->second;
+}
+
+// The patch part of pos_embed resampled to gh x gw, in float32 whatever the model's precision,
+// with the very ATen calls F.interpolate makes for each variant.
+at::Tensor interpolate_pos_embed(const dfs_vit &vit, int64_t gh, int64_t gw, int variant) {
+    const at::Tensor &pos = weight(vit, "pos_embed");
+    const int64_t m = vit.config.pos_grid, d = vit.config.dim;
+    if (gh == m && gw == m) return pos;
+    at::Tensor grid = pos.slice(1, 1).to(at::kFloat).reshape({1, m, m, d}).permute({0, 3, 1, 2});
+    at::Tensor resized;
+    if (variant == DFS_POS_OFFSET) {
+        std::vector<double> scales = {(static_cast<double>(gh) + 0.1) / static_cast<double>(m),
+                                      (static_cast<double>(gw) + 0.1) / static_cast<double>(m)};
+        resized = at::upsample_bicubic2d(grid, c10::nullopt, false, at::ArrayRef<double>(scales));
+    } else if (variant == DFS_POS_SIZE_AA) {
+        resized = at::_upsample_bicubic2d_aa(grid, at::IntArrayRef({gh, gw}), false, c10::nullopt);
+    } else {
+        resized = at::upsample_bicubic2d(grid, at::IntArrayRef({gh, gw}), false, c10::nullopt);
+    }
+    TORCH_CHECK(resized.size(2) == gh && resized.size(3) == gw, "position embedding resampled to ",
+                resized.size(2), " x ", resized.size(3), ", expected ", gh, " x ", gw);
+    resized = resized.permute({0, 2, 3, 1}).reshape({1, gh * gw, d}).to(pos.scalar_type());
+    return at::cat({pos.slice(1, 0, 1), resized}, 1);
+}
+
+// Centre-crop (default) or zero-pad at bottom/right so that patches at the stride cover the image.
+at::Tensor cover(const at::Tensor &images, int64_t patch, int64_t stride, bool pad) {
+    const int64_t h = images.size(2), w = images.size(3);
+    TORCH_CHECK(h >= patch && w >= patch, "the image (", h, " x ", w, ") is smaller than one patch (", patch, ")");
+    if (pad) {
+        const int64_t ph = patch + stride * ((h - patch + stride - 1) / stride);
+        const int64_t pw = patch + stride * ((w - patch + stride - 1) / stride);
+        if (ph == h && pw == w) return images;
+        return at::constant_pad_nd(images, {0, pw - w, 0, ph - h}, 0);
+    }
+    const int64_t ch = patch + stride * ((h - patch) / stride), cw = patch + stride * ((w - patch) / stride);
+    const int64_t top = (h - ch) / 2, left = (w - cw) / 2;
+    return images.slice(2, top, top + ch).slice(3, left, left + cw);
+}
+
+// softmax(q k^T / sqrt(d)) v over (B, heads, N, d_head), in query chunks of `chunk` rows so that
+// the attention matrix never exceeds chunk x N per head.
+at::Tensor attend(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, double scale, int64_t chunk) {
+    const int64_t n = q.size(2);
+    const at::Tensor kt = k.transpose(-2, -1);
+    if (chunk <= 0 || chunk >= n) return at::matmul(at::softmax(at::matmul(q, kt) * scale, -1), v);
+    at::Tensor out = at::empty_like(q);
+    for (int64_t start = 0; start < n; start += chunk) {
+        const int64_t end = std::min(n, start + chunk);
+        out.slice(2, start, end).copy_(at::matmul(at::softmax(at::matmul(q.slice(2, start, end), kt) * scale, -1), v));
+    }
+    return out;
+}
+
+struct block_outputs {
+    at::Tensor qkv;            // (B, N, 3D), bias included
+    at::Tensor cls_attention;  // (B, heads, N)
+};
+
+at::Tensor layer_norm(const dfs_vit &vit, const at::Tensor &x, const std::string &prefix) {
+    return at::layer_norm(x, {vit.config.dim}, weight(vit, prefix + ".weight"), weight(vit, prefix + ".bias"),
+                          kLayerNormEps);
+}
+
+at::Tensor mlp(const dfs_vit &vit, const at::Tensor &x, const std::string &p) {
+    if (vit.config.swiglu) {
+        auto halves = at::linear(x, weight(vit, p + "w12.weight"), weight(vit, p + "w12.bias")).chunk(2, -1);
+        return at::linear(at::silu(halves[0]) * halves[1], weight(vit, p + "w3.weight"), weight(vit, p + "w3.bias"));
+    }
+    at::Tensor hidden = at::gelu(at::linear(x, weight(vit, p + "fc1.weight"), weight(vit, p + "fc1.bias")));
+    return at::linear(hidden, weight(vit, p + "fc2.weight"), weight(vit, p + "fc2.bias"));
+}
+
+at::Tensor run_block(const dfs_vit &vit, at::Tensor x, int index, const dfs_vit_run &run, bool keep,
+                     block_outputs *kept) {
+    const std::string p = "blocks." + std::to_string(index) + ".";
+    const int64_t b = x.size(0), n = x.size(1), d = vit.config.dim, heads = run.heads, hd = d / heads;
+    at::Tensor qkv = at::linear(layer_norm(vit, x, p + "norm1"), weight(vit, p + "attn.qkv.weight"),
+                                weight(vit, p + "attn.qkv.bias"));
+    at::Tensor split = qkv.reshape({b, n, 3, heads, hd}).permute({2, 0, 3, 1, 4});
+    const double scale = std::pow(static_cast<double>(hd), -0.5);
+    at::Tensor attended = attend(split[0], split[1], split[2], scale, run.attn_chunk);
+    at::Tensor y = at::linear(attended.transpose(1, 2).reshape({b, n, d}), weight(vit, p + "attn.proj.weight"),
+                              weight(vit, p + "attn.proj.bias"));
+    x = x + (vit.config.layerscale ? weight(vit, p + "ls1.gamma") * y : y);
+    y = mlp(vit, layer_norm(vit, x, p + "norm2"), p + "mlp.");
+    x = x + (vit.config.layerscale ? weight(vit, p + "ls2.gamma") * y : y);
+    if (keep) {
+        kept->qkv = qkv;
+        // Only the [CLS] row of the last attention is an output: recompute it alone.
+        kept->cls_attention =
+            at::softmax(at::matmul(split[0].slice(2, 0, 1), split[1].transpose(-2, -1)) * scale, -1).squeeze(2);
+    }
+    return x;
+}
+
+}  // namespace
+
+extern "C" {
+
+df_status dfs_vit_create(const dfs_vit_config *config, df_device_type device_type, int32_t device_id,
+                         df_dtype precision, dfs_vit **out) noexcept {
+    DFS_FENCE({
+        auto vit = std::make_unique<dfs_vit>();
+        vit->config = *config;
+        vit->expected = expected_weights(*config);
+        vit->device = dfs::device_of(device_type, device_id);
+        vit->dtype = dfs::scalar_type(precision);
+        *out = vit.release();
+        return DF_OK;
+    });
+}
+
+df_status dfs_vit_set_weight(dfs_vit *vit, const char *name, const float *data, int32_t ndim,
+                             const int64_t *shape) noexcept {
+    DFS_FENCE({
+        const std::vector<int64_t> sizes(shape, shape + ndim);
+        for (const auto &expected : vit->expected) {
+            if (expected.first != name) continue;
+            TORCH_CHECK(expected.second == sizes, "weight '", name, "' has shape ", at::IntArrayRef(sizes),
+                        ", expected ", at::IntArrayRef(expected.second));
+            at::Tensor host = at::from_blob(const_cast<float *>(data), sizes, at::TensorOptions().dtype(at::kFloat));
+            // pos_embed stays float32: it is resampled in float32 whatever the precision.
+            auto dtype = expected.first == "pos_embed" ? at::kFloat : vit->dtype;
+            vit->weights[name] = host.to(vit->device, dtype, false, true);
+            return DF_OK;
+        }
+        return dfs::fail(DF_E_FORMAT, std::string("'") + name + "' is not a weight of this architecture");
+    });
+}
+
+int32_t dfs_vit_weight_count(const dfs_vit *vit) noexcept { return static_cast<int32_t>(vit->expected.size()); }
+
+df_status dfs_vit_weight_spec(const dfs_vit *vit, int32_t index, const char **name, int32_t *ndim,
+                              int64_t *shape) noexcept {
+    if (index < 0 || static_cast<size_t>(index) >= vit->expected.size())
+        return dfs::fail(DF_E_INVALID_ARG, "weight index out of range");
+    const auto &spec = vit->expected[static_cast<size_t>(index)];
+    *name = spec.first.c_str();
+    *ndim = static_cast<int32_t>(spec.second.size());
+    for (size_t i = 0; i < spec.second.size(); i++) shape[i] = spec.second[i];
+    return DF_OK;
+}
+
+df_status dfs_vit_check_complete(const dfs_vit *vit) noexcept {
+    DFS_FENCE({
+        for (const auto &expected : vit->expected)
+            if (!vit->weights.count(expected.first))
+                return dfs::fail(DF_E_FORMAT, "the checkpoint lacks '" + expected.first + "'");
+        return DF_OK;
+    });
+}
+
+df_status dfs_vit_forward(dfs_vit *vit, const dfs_tensor_desc *images, const dfs_vit_run *run,
+                          dfs_tensor **outs, dfs_tensor_desc *descs) noexcept {
+    DFS_FENCE({
+        at::NoGradGuard no_grad;
+        const auto &c = vit->config;
+        TORCH_CHECK(run->heads > 0 && c.dim % run->heads == 0, "dim ", c.dim, " is not divisible by ", run->heads,
+                    " heads");
+        const int64_t stride = run->stride > 0 ? run->stride : c.patch;
+        at::Tensor x = dfs::view_of(*images);
+        TORCH_CHECK(x.dim() == 4 && x.size(1) == 3, "images must have shape (B, 3, H, W), got ", x.sizes());
+        x = cover(x.to(vit->device, vit->dtype), c.patch, stride, run->pad != 0);
+        at::Tensor tokens = at::conv2d(x, weight(*vit, "patch_embed.proj.weight"), weight(*vit, "patch_embed.proj.bias"),
+                                       {stride, stride});
+        const int64_t b = tokens.size(0), gh = tokens.size(2), gw = tokens.size(3), r = c.registers;
+        tokens = tokens.flatten(2).transpose(1, 2);
+        x = at::cat({weight(*vit, "cls_token").expand({b, -1, -1}), tokens}, 1);
+        x = x + interpolate_pos_embed(*vit, gh, gw, run->pos_interp).to(vit->dtype);
+        if (r > 0) x = at::cat({x.slice(1, 0, 1), weight(*vit, "register_tokens").expand({b, -1, -1}), x.slice(1, 1)}, 1);
+
+        std::vector<at::Tensor> layers(static_cast<size_t>(run->layer_count));
+        block_outputs last;
+        const bool wants_last = run->outputs & ((1u << DFS_VIT_OUT_CLS_ATTENTION) | (1u << DFS_VIT_OUT_Q) |
+                                                (1u << DFS_VIT_OUT_K) | (1u << DFS_VIT_OUT_V));
+        for (int i = 0; i < c.depth; i++) {
+            x = run_block(*vit, x, i, *run, wants_last && i == c.depth - 1, &last);
+            for (int32_t l = 0; l < run->layer_count; l++)
+                if (run->layers[l] == i)
+                    layers[static_cast<size_t>(l)] = layer_norm(*vit, x, "norm").slice(1, 1 + r).reshape({b, gh, gw, c.dim});
+        }
+        x = layer_norm(*vit, x, "norm");
+
+        std::vector<at::Tensor> results(DFS_VIT_OUT_FIRST_LAYER);
+        results[DFS_VIT_OUT_PATCH] = x.slice(1, 1 + r).reshape({b, gh, gw, c.dim});
+        results[DFS_VIT_OUT_CLS] = x.select(1, 0);
+        results[DFS_VIT_OUT_REGISTERS] = x.slice(1, 1, 1 + r);
+        if (wants_last) {
+            results[DFS_VIT_OUT_CLS_ATTENTION] = last.cls_attention.slice(2, 1 + r).reshape({b, run->heads, gh, gw});
+            auto qkv = last.qkv.chunk(3, -1);
+            results[DFS_VIT_OUT_Q] = qkv[0];
+            results[DFS_VIT_OUT_K] = qkv[1];
+            results[DFS_VIT_OUT_V] = qkv[2];
+        }
+        for (int k = 0; k < DFS_VIT_OUT_FIRST_LAYER; k++) {
+            outs[k] = nullptr;
+            if (!(run->outputs & (1u << k))) continue;
+            df_status status = dfs::hand_out(results[static_cast<size_t>(k)].contiguous(), &outs[k], &descs[k]);
+            if (status != DF_OK) return status;
+        }
+        for (int32_t l = 0; l < run->layer_count; l++) {
+            const int slot = DFS_VIT_OUT_FIRST_LAYER + l;
+            df_status status = dfs::hand_out(layers[static_cast<size_t>(l)].contiguous(), &outs[slot], &descs[slot]);
+            if (status != DF_OK) return status;
+        }
+        return DF_OK;
+    });
+}
+
+void dfs_vit_free(dfs_vit *vit) noexcept { delete vit; }
+
+}  // extern "C"
