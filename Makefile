@@ -158,7 +158,8 @@ check-examples: all ## build and run the C and C++ examples against a staged ins
 	LD_LIBRARY_PATH=$(STAGE)/lib $(BUILD)/consumer_cpp test/fixtures/images/baseline.jpg
 
 # ---- fuzzing (libFuzzer, clang) ------------------------------------------------------------
-FUZZ_SOURCES := lib/error.c lib/options.c $(filter-out lib/image/to_tensor.c,$(wildcard lib/image/*.c))
+FUZZ_SOURCES := lib/error.c lib/options.c lib/dtype.c $(filter-out lib/image/to_tensor.c,$(wildcard lib/image/*.c)) \
+                $(wildcard lib/checkpoint/*.c)
 FUZZ_TARGETS := $(patsubst test/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard test/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 10
 
@@ -170,8 +171,9 @@ $(BUILD)/fuzz/%: test/fuzz/%.c $(FUZZ_SOURCES) $(HEADERS) $(INTERNAL_HEADERS)
 check-fuzz: $(FUZZ_TARGETS) ## run each fuzz target briefly on the committed corpus
 	@for target in $(FUZZ_TARGETS); do \
 	    name=$$(basename $$target); mkdir -p $(BUILD)/fuzz/corpus-$$name; \
+	    case $$name in fuzz_image_*) seeds=test/fixtures/images;; *) seeds=test/fixtures/models;; esac; \
 	    $$target -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 -print_final_stats=0 \
-	        $(BUILD)/fuzz/corpus-$$name test/fixtures/images 2>$(BUILD)/fuzz/$$name.log \
+	        $(BUILD)/fuzz/corpus-$$name $$seeds 2>$(BUILD)/fuzz/$$name.log \
 	        || { tail -n 40 $(BUILD)/fuzz/$$name.log; exit 1; }; \
 	    echo "$$name: $$(grep -o 'Done [0-9]* runs' $(BUILD)/fuzz/$$name.log) without a crash"; \
 	done
