@@ -39,5 +39,31 @@ expect 1 "needs a value" -- "$cli" info --image
 expect 1 "unexpected argument" -- "$cli" info stray
 expect 2 "images, [1-9][0-9]* could not be decoded" -- "$cli" info --images fixtures/images
 
+# Models
+models=fixtures/models
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+expect 0 "layout: huggingface" -- "$cli" info --model $models/dinov2_s14_reg4_hf.safetensors --heads 2
+expect 0 "position interpolation: size_aa" -- "$cli" info --model $models/dinov2_s14_reg4_timm.safetensors --heads 2
+expect 0 "layout: training-checkpoint" -- "$cli" info --model $models/dino_s8_checkpoint.pth --checkpoint student
+expect 2 "truncated\.pth: .*zip" -- "$cli" info --model $models/truncated.pth
+expect 2 "unknown_global\.pth: .*refused, not executed" -- "$cli" info --model $models/unknown_global.pth
+expect 2 "legacy\.pth: .*legacy" -- "$cli" info --model $models/legacy.pth
+expect 1 "--pos-interp is auto" -- "$cli" info --model $models/dino_s8.pth --pos-interp bogus
+expect 2 "model\.heads" -- "$cli" features --model $models/dino_s8.pth --image fixtures/images/rgb8.png
+expect 1 "--image FILE is required" -- "$cli" features --model $models/dino_s8.pth --heads 2
+expect 1 "--model FILE is required" -- "$cli" features --image fixtures/images/rgb8.png
+expect 1 "--size takes WxH" -- "$cli" features --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --size 12
+expect 2 "stride 9 exceeds the patch size 8" -- "$cli" features --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --stride 9
+expect 0 "grid: 6 x 8 patches, dim 16" -- "$cli" features --model $models/dinov2_s14.pth --heads 2 --image fixtures/images/photo97x61.png \
+    --size 112x84 --out "$tmp/f.npy" --pca "$tmp/pca.png" --attn "$tmp/attn.png"
+expect 0 "size: 112 x 84" -- "$cli" info --image "$tmp/pca.png"
+expect 0 "size: 112 x 84" -- "$cli" info --image "$tmp/attn.png"
+expect 0 "grid: 18 x 25 patches" -- "$cli" features --model $models/dinov2_s14.pth --heads 2 --image fixtures/images/photo97x61.png \
+    --size 112x84 --stride 4 --out "$tmp/f4.npy"
+if command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c "import numpy" 2>/dev/null; then
+    expect 0 "^\(6, 8, 16\) float32$" -- /usr/bin/python3 -c "import numpy, sys; a = numpy.load(sys.argv[1]); print(a.shape, a.dtype)" "$tmp/f.npy"
+fi
+
 echo "cli: $passed passed, $failures failed"
 [ "$failures" = 0 ]

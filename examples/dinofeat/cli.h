@@ -20,6 +20,7 @@ typedef struct cli_verb {
 } cli_verb;
 
 extern const cli_verb verb_info;
+extern const cli_verb verb_features;
 
 /* Prints "dinofeat VERB: <library message>" to stderr and returns the exit code for status. */
 int cli_fail(const char *verb, df_status status);

@@ -1,5 +1,6 @@
 /* dinofeat info: what the library was built with, and what images hold. */
 #include "cli.h"
+#include "model_args.h"
 
 #include <dirent.h>
 #include <getopt.h>
@@ -8,17 +9,20 @@
 #include <string.h>
 
 static const char help[] =
-    "Usage: dinofeat info [--image FILE]... [--images DIR]\n"
+    "Usage: dinofeat info [--model FILE] [--image FILE]... [--images DIR]\n"
     "\n"
     "Without options: the library's version, the libtorch it was built with, CUDA devices\n"
-    "and threads. With --image: each image's size, channels and bit depth, as the library\n"
-    "decodes it (EXIF orientation applied). With --images: every PNG/JPEG in DIR (not\n"
-    "recursive), one line each, broken files reported, then a summary.\n"
+    "and threads. With --model: the backbone's family, size, layout, patch, dimensions,\n"
+    "registers, position grid and interpolation, parameters, device and precision.\n"
+    "With --image: each image's size, channels and bit depth, as the library decodes it\n"
+    "(EXIF orientation applied). With --images: every PNG/JPEG in DIR (not recursive), one\n"
+    "line each, broken files reported, then a summary.\n"
     "\n"
     "Options:\n"
     "  --image FILE       describe FILE (repeatable)\n"
     "  --images DIR       describe every image in DIR\n"
     "  --max-pixels N     refuse images larger than N pixels (default 268435456)\n"
+    MODEL_ARGS_HELP
     "  -h, --help         this text\n"
     "\n"
     "Exit status: 0 if every image decoded, 2 if one did not, 1 for a usage error.\n";
@@ -99,11 +103,42 @@ static int describe_folder(const char *directory, const df_options *options) {
     return failed ? EXIT_INPUT : EXIT_OK;
 }
 
+static int describe_model(const model_args *args) {
+    df_model *model = NULL;
+    int code = model_args_open(args, "info", &model);
+    if (code != EXIT_OK) return code;
+    static const struct { df_model_info key; const char *label; } texts[] = {
+        {DF_MODEL_INFO_FAMILY, "family"}, {DF_MODEL_INFO_SIZE, "size"}, {DF_MODEL_INFO_LAYOUT, "layout"},
+        {DF_MODEL_INFO_MLP, "mlp"}, {DF_MODEL_INFO_POS_INTERP, "position interpolation"},
+        {DF_MODEL_INFO_DEVICE, "device"}, {DF_MODEL_INFO_PRECISION, "precision"}};
+    static const struct { df_model_info key; const char *label; } numbers[] = {
+        {DF_MODEL_INFO_PATCH, "patch"}, {DF_MODEL_INFO_STRIDE, "stride"}, {DF_MODEL_INFO_DIM, "dim"},
+        {DF_MODEL_INFO_DEPTH, "depth"}, {DF_MODEL_INFO_HEADS, "heads"}, {DF_MODEL_INFO_REGISTERS, "registers"},
+        {DF_MODEL_INFO_POS_GRID, "position grid"}, {DF_MODEL_INFO_LAYERSCALE, "layerscale"},
+        {DF_MODEL_INFO_PARAMETERS, "parameters"}};
+    printf("%s\n", args->path);
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        const char *value = "?";
+        df_model_info_str(model, texts[i].key, &value);
+        printf("  %s: %s\n", texts[i].label, value);
+    }
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        int64_t value = 0;
+        df_model_info_int(model, numbers[i].key, &value);
+        printf("  %s: %lld\n", numbers[i].label, (long long)value);
+    }
+    df_model_free(model);
+    return EXIT_OK;
+}
+
 static int run(int argc, char **argv) {
     static const struct option long_options[] = {{"image", required_argument, NULL, 'i'},
                                                  {"images", required_argument, NULL, 'd'},
                                                  {"max-pixels", required_argument, NULL, 'm'},
+                                                 MODEL_ARGS_OPTIONS,
                                                  {NULL, 0, NULL, 0}};
+    model_args margs;
+    model_args_init(&margs);
     const char **images = calloc((size_t)argc, sizeof *images);
     const char *folder = NULL;
     size_t image_count = 0;
@@ -117,6 +152,9 @@ static int run(int argc, char **argv) {
     opterr = 0;
     for (int option; code == EXIT_OK && (option = getopt_long(argc, argv, ":", long_options, NULL)) != -1;) {
         char *end;
+        int handled = model_args_parse(&margs, option, optarg, "info");
+        if (handled < 0) code = EXIT_USAGE;
+        if (handled) continue;
         switch (option) {
         case 'i': images[image_count++] = optarg; break;
         case 'd': folder = optarg; break;
@@ -132,7 +170,9 @@ static int run(int argc, char **argv) {
         }
     }
     if (code == EXIT_OK && optind < argc) code = cli_usage_error("info", "unexpected argument '%s'", argv[optind]);
-    if (code == EXIT_OK && image_count == 0 && folder == NULL) print_build_info();
+    int has_model = margs.path || margs.device || margs.heads || margs.checkpoint;
+    if (code == EXIT_OK && has_model) code = describe_model(&margs);
+    if (code == EXIT_OK && image_count == 0 && folder == NULL && !has_model) print_build_info();
     for (size_t i = 0; code != EXIT_USAGE && i < image_count; i++) {
         df_status status = describe(images[i], options, 0);
         if (status != DF_OK) code = status == DF_E_OUT_OF_MEMORY || status == DF_E_INTERNAL ? EXIT_INTERNAL : EXIT_INPUT;
@@ -143,4 +183,4 @@ static int run(int argc, char **argv) {
     return code;
 }
 
-const cli_verb verb_info = {"info", "describe the build, an image, or a folder of images", help, run};
+const cli_verb verb_info = {"info", "describe the build, a model, an image, or a folder of images", help, run};

@@ -1,0 +1,160 @@
+/* dinofeat features: patch features of one image as .npy, with PCA and attention pictures. */
+#include "cli.h"
+#include "model_args.h"
+#include "output.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "Usage: dinofeat features --model FILE --image FILE [--size WxH] [--stride S]\n"
+    "                         [--out feats.npy] [--pca pca.png] [--attn attn.png]\n"
+    "\n"
+    "Runs the backbone on one image and writes its final-norm patch features as a float32\n"
+    ".npy array of shape (grid height, grid width, dim), readable with numpy.load; a picture\n"
+    "of their first three principal components as RGB; and the last block's [CLS] attention\n"
+    "over the patches, averaged over heads. Pictures have the processed image's size.\n"
+    "The image is converted to RGB, resized if --size is given (bicubic, as PIL), normalised\n"
+    "with ImageNet statistics. Sizes the patch grid does not cover are centre-cropped.\n"
+    "\n"
+    "Options:\n"
+    "  --image FILE       a PNG or JPEG (required)\n"
+    "  --size WxH         resize to W x H pixels first (default: keep the image's size)\n"
+    "  --out FILE         the features, .npy\n"
+    "  --pca FILE         the 3-component PCA picture, .png\n"
+    "  --attn FILE        the [CLS] attention picture, .png\n" MODEL_ARGS_HELP
+    "  -h, --help         this text\n"
+    "\n"
+    "Prints the grid and the files written. Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n";
+
+typedef struct request {
+    const char *image, *out, *pca, *attn;
+    long width, height;
+} request;
+
+static int parse_size(const char *text, long *width, long *height) {
+    char *end;
+    *width = strtol(text, &end, 10);
+    if (*end != 'x' && *end != 'X') return -1;
+    *height = strtol(end + 1, &end, 10);
+    return *end == '\0' && *width > 0 && *height > 0 && *width <= 65535 && *height <= 65535 ? 0 : -1;
+}
+
+/* Decodes, converts to RGB, resizes, normalises. */
+static df_status prepare(const request *r, df_tensor **out, size_t *width, size_t *height) {
+    df_image *image = NULL, *rgb = NULL, *sized = NULL;
+    df_status status = df_image_load(r->image, NULL, &image);
+    if (status == DF_OK) status = df_image_convert(image, 3, &rgb);
+    if (status == DF_OK && r->width) status = df_image_resize(rgb, (size_t)r->width, (size_t)r->height, DF_RESIZE_BICUBIC, &sized);
+    const df_image *final = sized ? sized : rgb;
+    if (status == DF_OK) {
+        *width = df_image_width(final);
+        *height = df_image_height(final);
+        status = df_image_to_tensor(final, NULL, NULL, out);
+    }
+    df_image_free(image);
+    df_image_free(rgb);
+    df_image_free(sized);
+    return status;
+}
+
+static float *host_values(const df_tensor *tensor) {
+    size_t count = (size_t)df_tensor_numel(tensor);
+    float *values = malloc(count * sizeof *values);
+    if (values && df_tensor_copy_to_host(tensor, values, count) != DF_OK) {
+        free(values);
+        return NULL;
+    }
+    return values;
+}
+
+static int write_outputs(const request *r, const df_forward *forward, size_t width, size_t height) {
+    const df_tensor *patch, *attention;
+    df_forward_output(forward, DF_OUTPUT_PATCH, &patch);
+    df_forward_output(forward, DF_OUTPUT_CLS_ATTENTION, &attention);
+    int64_t shape[4], attention_shape[4];
+    df_tensor_shape(patch, shape, 4);
+    df_tensor_shape(attention, attention_shape, 4);
+    float *features = host_values(patch), *attn = host_values(attention);
+    int code = features && attn ? EXIT_OK : cli_fail("features", DF_E_OUT_OF_MEMORY);
+    printf("grid: %lld x %lld patches, dim %lld\n", (long long)shape[1], (long long)shape[2], (long long)shape[3]);
+    if (code == EXIT_OK && r->out) {
+        if (cli_write_npy(r->out, features, 3, shape + 1) != 0) {
+            fprintf(stderr, "dinofeat features: %s: %s\n", r->out, strerror(errno));
+            code = EXIT_INPUT;
+        } else {
+            printf("wrote %s\n", r->out);
+        }
+    }
+    if (code == EXIT_OK && r->pca) {
+        df_image *picture = NULL;
+        df_status status = cli_pca_image(features, (size_t)shape[2], (size_t)shape[1], (size_t)shape[3], width, height, &picture);
+        if (status == DF_OK) status = df_image_save_png(picture, r->pca);
+        df_image_free(picture);
+        code = status == DF_OK ? (printf("wrote %s\n", r->pca), EXIT_OK) : cli_fail("features", status);
+    }
+    if (code == EXIT_OK && r->attn) {
+        size_t heads = (size_t)attention_shape[1], cells = (size_t)(attention_shape[2] * attention_shape[3]);
+        for (size_t i = 0; i < cells; i++) {
+            float sum = 0;
+            for (size_t h = 0; h < heads; h++) sum += attn[h * cells + i];
+            attn[i] = sum / (float)heads;
+        }
+        df_image *picture = NULL;
+        df_status status = cli_heat_image(attn, (size_t)attention_shape[3], (size_t)attention_shape[2], width, height, &picture);
+        if (status == DF_OK) status = df_image_save_png(picture, r->attn);
+        df_image_free(picture);
+        code = status == DF_OK ? (printf("wrote %s\n", r->attn), EXIT_OK) : cli_fail("features", status);
+    }
+    free(features);
+    free(attn);
+    return code;
+}
+
+static int run(int argc, char **argv) {
+    static const struct option options[] = {{"image", required_argument, NULL, 'i'}, {"size", required_argument, NULL, 's'},
+                                            {"out", required_argument, NULL, 'o'},   {"pca", required_argument, NULL, 'p'},
+                                            {"attn", required_argument, NULL, 'a'},  MODEL_ARGS_OPTIONS,
+                                            {NULL, 0, NULL, 0}};
+    request r = {0};
+    model_args margs;
+    model_args_init(&margs);
+    optind = 1;
+    opterr = 0;
+    for (int option; (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
+        int handled = model_args_parse(&margs, option, optarg, "features");
+        if (handled < 0) return EXIT_USAGE;
+        if (handled) continue;
+        switch (option) {
+        case 'i': r.image = optarg; break;
+        case 'o': r.out = optarg; break;
+        case 'p': r.pca = optarg; break;
+        case 'a': r.attn = optarg; break;
+        case 's':
+            if (parse_size(optarg, &r.width, &r.height) != 0)
+                return cli_usage_error("features", "--size takes WxH, e.g. 448x448, not '%s'", optarg);
+            break;
+        case ':': return cli_usage_error("features", "%s needs a value", argv[optind - 1]);
+        default: return cli_usage_error("features", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return cli_usage_error("features", "unexpected argument '%s'", argv[optind]);
+    if (r.image == NULL) return cli_usage_error("features", "--image FILE is required");
+    df_model *model = NULL;
+    int code = model_args_open(&margs, "features", &model);
+    if (code != EXIT_OK) return code;
+    df_tensor *pixels = NULL;
+    df_forward *forward = NULL;
+    size_t width = 0, height = 0;
+    df_status status = prepare(&r, &pixels, &width, &height);
+    if (status == DF_OK) status = df_model_forward(model, pixels, DF_OUTPUT_PATCH | DF_OUTPUT_CLS_ATTENTION, &forward);
+    code = status == DF_OK ? write_outputs(&r, forward, width, height) : cli_fail("features", status);
+    df_forward_free(forward);
+    df_tensor_free(pixels);
+    df_model_free(model);
+    return code;
+}
+
+const cli_verb verb_features = {"features", "patch features of an image: .npy, PCA and attention PNGs", help, run};
