@@ -4,12 +4,15 @@
     image = dinofeat.load_image("photo.jpg")          # PNG/JPEG, EXIF applied
     pixels = image.numpy()                             # (H, W, C) uint8 view, no copy
     x = image.resize(224, 224).to_tensor().numpy()     # (1, 3, 224, 224) float32, ImageNet-normalised
+    model = dinofeat.Model("dinov2_vits14_pretrain.pth")
+    features = model.forward(image, size=(448, 448))["patch"]   # (1, 32, 32, 384)
 """
 from ._native import Error, MAJOR
 from .core import (LogLevel, Options, Param, ParamType, Status, build_info, get_num_threads, param_bounds,
                    param_from_name, param_name, param_type, set_log_callback, set_num_threads, status_name,
                    version, version_number)
 from .image import Image, ResizeFilter, load_image
+from .model import Cover, Model, Output, PosInterp
 from .tensor import DType, Tensor, device_available
 
 __version__ = version()
@@ -17,4 +20,5 @@ __version__ = version()
 __all__ = ["Error", "MAJOR", "LogLevel", "Options", "Param", "ParamType", "Status", "build_info",
            "get_num_threads", "param_bounds", "param_from_name", "param_name", "param_type",
            "set_log_callback", "set_num_threads", "status_name", "version", "version_number", "Image",
-           "ResizeFilter", "load_image", "DType", "Tensor", "device_available"]
+           "ResizeFilter", "load_image", "DType", "Tensor", "device_available", "Model", "PosInterp", "Cover",
+           "Output"]

@@ -104,6 +104,19 @@ PROTOTYPES = {
     "df_image_resize": (c_status, [P, c_size, c_size, ctypes.c_int, PP]),
     "df_image_convert": (c_status, [P, c_size, PP]),
     "df_image_to_tensor": (c_status, [P, P, P, PP]),
+    "df_model_open": (c_status, [ctypes.c_char_p, ctypes.c_char_p, P, PP]),
+    "df_model_free": (None, [P]),
+    "df_model_set_int": (c_status, [P, ctypes.c_int, ctypes.c_int64]),
+    "df_model_get_int": (c_status, [P, ctypes.c_int, c_int64_p]),
+    "df_model_set_str": (c_status, [P, ctypes.c_int, ctypes.c_char_p]),
+    "df_model_get_str": (c_status, [P, ctypes.c_int, ctypes.POINTER(ctypes.c_char_p)]),
+    "df_model_info_int": (c_status, [P, ctypes.c_int, c_int64_p]),
+    "df_model_info_str": (c_status, [P, ctypes.c_int, ctypes.POINTER(ctypes.c_char_p)]),
+    "df_model_forward": (c_status, [P, P, ctypes.c_uint, PP]),
+    "df_forward_output": (c_status, [P, ctypes.c_int, PP]),
+    "df_forward_layer_count": (c_size, [P]),
+    "df_forward_layer": (c_status, [P, c_size, PP]),
+    "df_forward_free": (None, [P]),
 }
 
 

@@ -20,6 +20,14 @@ class Status(enum.IntEnum):
 class Param(enum.IntEnum):
     IMAGE_MAX_PIXELS = 100
     IMAGE_APPLY_EXIF = 101
+    MODEL_PRECISION = 200
+    MODEL_CHECKPOINT = 201
+    MODEL_HEADS = 202
+    MODEL_POS_INTERP = 203
+    MODEL_STRIDE = 204
+    MODEL_COVER = 205
+    MODEL_ATTN_CHUNK = 206
+    MODEL_LAYERS = 207
 
 
 class ParamType(enum.IntEnum):

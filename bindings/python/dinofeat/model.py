@@ -1,0 +1,154 @@
+"""Backbones: open a DINO / DINOv2 checkpoint, run it, get numpy arrays."""
+import ctypes
+import enum
+import os
+
+from ._native import Handle, _numpy, lib
+from .core import Options, Param
+from .image import Image
+from .tensor import DType, Tensor
+
+
+class PosInterp(enum.IntEnum):
+    AUTO = 0
+    OFFSET = 1
+    SIZE_AA = 2
+    SIZE = 3
+
+
+class Cover(enum.IntEnum):
+    CROP = 0
+    PAD = 1
+
+
+class Output(enum.IntFlag):
+    PATCH = 1
+    CLS = 2
+    REGISTERS = 4
+    CLS_ATTENTION = 8
+    Q = 16
+    K = 32
+    V = 64
+    LAYERS = 128
+    ALL = 255
+
+
+_TEXT_INFO = {"family": 1, "size": 2, "layout": 3, "device": 4, "precision": 5, "pos_interp": 6, "mlp": 7}
+_NUMBER_INFO = {"patch": 100, "dim": 101, "depth": 102, "heads": 103, "registers": 104, "pos_grid": 105,
+                "parameters": 106, "layerscale": 107, "stride": 108}
+_OUTPUT_NAMES = {"patch": Output.PATCH, "cls": Output.CLS, "registers": Output.REGISTERS,
+                 "cls_attention": Output.CLS_ATTENTION, "q": Output.Q, "k": Output.K, "v": Output.V}
+_PRECISIONS = {"float32": DType.FLOAT32, "bfloat16": DType.BFLOAT16, "float16": DType.FLOAT16}
+
+
+class Model(Handle):
+    """A backbone read from an official .pth, a DINO training checkpoint, or Hugging Face / timm
+    safetensors. Forward-time settings (stride, pos_interp, cover, attn_chunk, layers, heads) can be
+    passed here or changed later with set()."""
+
+    _free, _name = "df_model_free", "Model"
+
+    def __init__(self, path, device="cpu", precision="float32", checkpoint=None, **settings):
+        handle = ctypes.c_void_p()
+        with Options() as options:
+            options[Param.MODEL_PRECISION] = _PRECISIONS[precision]
+            if checkpoint is not None:
+                options[Param.MODEL_CHECKPOINT] = checkpoint
+            if "heads" in settings:
+                options[Param.MODEL_HEADS] = settings["heads"]
+            lib.df_model_open(os.fsencode(path), device.encode(), options.handle, ctypes.byref(handle))
+        super().__init__(handle)
+        self.set(**settings)
+
+    def set(self, heads=None, stride=None, pos_interp=None, cover=None, attn_chunk=None, layers=None):
+        """Changes forward-time settings; pos_interp and cover take enum members or their names."""
+        ints = {Param.MODEL_HEADS: heads, Param.MODEL_STRIDE: stride, Param.MODEL_ATTN_CHUNK: attn_chunk,
+                Param.MODEL_POS_INTERP: PosInterp[pos_interp.upper()] if isinstance(pos_interp, str) else pos_interp,
+                Param.MODEL_COVER: Cover[cover.upper()] if isinstance(cover, str) else cover}
+        for key, value in ints.items():
+            if value is not None:
+                lib.df_model_set_int(self.handle, key, int(value))
+        if layers is not None:
+            lib.df_model_set_str(self.handle, Param.MODEL_LAYERS, ",".join(str(int(i)) for i in layers).encode())
+
+    @property
+    def info(self):
+        """family, size, layout, device, precision, pos_interp, mlp, patch, dim, depth, heads,
+        registers, pos_grid, parameters, layerscale, stride."""
+        result = {}
+        for name, key in _TEXT_INFO.items():
+            out = ctypes.c_char_p()
+            lib.df_model_info_str(self.handle, key, ctypes.byref(out))
+            result[name] = out.value.decode()
+        for name, key in _NUMBER_INFO.items():
+            out = ctypes.c_int64()
+            lib.df_model_info_int(self.handle, key, ctypes.byref(out))
+            result[name] = out.value
+        return result
+
+    @staticmethod
+    def _pixels(image, size):
+        """A (B, 3, H, W) float32 Tensor from a path, an Image, an (H, W, C) uint8/uint16 array,
+        or an already normalised (B, 3, H, W) float array / Tensor."""
+        np = _numpy()
+        if isinstance(image, Tensor):
+            return image
+        if isinstance(image, (str, bytes, os.PathLike)):
+            image = Image.load(image)
+        elif isinstance(image, np.ndarray) and image.dtype in (np.uint8, np.uint16):
+            image = Image.from_numpy(image)
+        if isinstance(image, Image):
+            rgb = image.convert(3)
+            if size is not None:
+                rgb = rgb.resize(*size)
+            return rgb.to_tensor()
+        array = np.asarray(image, dtype=np.float32)
+        if array.ndim == 3:
+            array = array[None]
+        return Tensor.from_numpy(array)
+
+    def forward(self, image, outputs=("patch", "cls", "registers", "cls_attention"), size=None):
+        """Runs the backbone; returns {name: numpy array} for the requested outputs: patch
+        (B, gh, gw, D), cls (B, D), registers (B, R, D), cls_attention (B, heads, gh, gw), q / k / v
+        (B, N, D), and "layers" (a list of (B, gh, gw, D)) when set(layers=...) named blocks.
+        image: a path, an Image, a uint8/uint16 (H, W, C) array (converted to RGB, resized to
+        size=(width, height) if given, ImageNet-normalised), or a normalised (B, 3, H, W) array."""
+        names = [n for n in outputs if n != "layers"]
+        mask = Output(0)
+        for name in names:
+            mask |= _OUTPUT_NAMES[name]
+        if "layers" in outputs:
+            mask |= Output.LAYERS
+        pixels = self._pixels(image, size)
+        handle = ctypes.c_void_p()
+        lib.df_model_forward(self.handle, pixels.handle, int(mask), ctypes.byref(handle))
+        try:
+            result = {}
+            for name in names:
+                tensor = ctypes.c_void_p()
+                lib.df_forward_output(handle, int(_OUTPUT_NAMES[name]), ctypes.byref(tensor))
+                result[name] = _copy_borrowed(tensor)
+            if "layers" in outputs:
+                layers = []
+                for index in range(lib.df_forward_layer_count(handle)):
+                    tensor = ctypes.c_void_p()
+                    lib.df_forward_layer(handle, index, ctypes.byref(tensor))
+                    layers.append(_copy_borrowed(tensor))
+                result["layers"] = layers
+            return result
+        finally:
+            lib.df_forward_free(handle)
+
+
+def _copy_borrowed(handle):
+    """A float32 numpy copy of a tensor the library lends (it dies with its forward pass)."""
+    np = _numpy()
+    ndim = lib.df_tensor_ndim(handle)
+    shape = (ctypes.c_int64 * max(ndim, 1))()
+    lib.df_tensor_shape(handle, shape, ndim)
+    out = np.empty(tuple(shape[:ndim]), dtype=np.float32)
+    lib.df_tensor_copy_to_host(handle, out.ctypes.data_as(ctypes.c_void_p), out.size)
+    return out
+
+
+__all__ = ["Model", "PosInterp", "Cover", "Output"]
