@@ -2,6 +2,8 @@
 #include "fence.hpp"
 #include "tensor_util.hpp"
 
+#include <torch/version.h>
+
 #include <cmath>
 #include <string>
 #include <unordered_map>
@@ -104,17 +106,33 @@ at::Tensor cover(const at::Tensor &images, int64_t patch, int64_t stride, bool p
 }
 
 // softmax(q k^T / sqrt(d)) v over (B, heads, N, d_head), in query chunks of `chunk` rows so that
-// the attention matrix never exceeds chunk x N per head.
+// the attention matrix never exceeds chunk x N per head. The scale rides in the GEMM (baddbmm's
+// alpha) and the softmax runs in place, so each chunk touches its scores three times, not five.
 at::Tensor attend(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, double scale, int64_t chunk) {
-    const int64_t n = q.size(2);
-    const at::Tensor kt = k.transpose(-2, -1);
-    if (chunk <= 0 || chunk >= n) return at::matmul(at::softmax(at::matmul(q, kt) * scale, -1), v);
-    at::Tensor out = at::empty_like(q);
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+    // libtorch 2.1+ has fused attention kernels (flash / memory-efficient, CPU and CUDA) whose
+    // memory is already linear in the tokens, so no chunking is needed.
+    (void)chunk;
+    return at::scaled_dot_product_attention(q, k, v, {}, 0.0, false, scale);
+#endif
+    const int64_t b = q.size(0), heads = q.size(1), n = q.size(2), hd = q.size(3);
+    const at::Tensor q3 = q.reshape({b * heads, n, hd}), kt = k.reshape({b * heads, n, hd}).transpose(1, 2);
+    const at::Tensor v3 = v.reshape({b * heads, n, hd});
+    if (chunk <= 0 || chunk > n) chunk = n;
+    at::Tensor out = at::empty({b * heads, n, hd}, q.options());
+    at::Tensor scores = at::empty({b * heads, chunk, n}, q.options());
     for (int64_t start = 0; start < n; start += chunk) {
-        const int64_t end = std::min(n, start + chunk);
-        out.slice(2, start, end).copy_(at::matmul(at::softmax(at::matmul(q.slice(2, start, end), kt) * scale, -1), v));
+        // out= arguments must be contiguous: a short last chunk gets a buffer of its own.
+        const int64_t rows = std::min(n - start, chunk);
+        at::Tensor part = rows == chunk ? scores : at::empty({b * heads, rows, n}, q.options());
+        at::baddbmm_out(part, part, q3.narrow(1, start, rows), kt, 0.0, scale);
+        at::_softmax_out(part, part, -1, false);
+        if (rows == n)
+            at::bmm_out(out, part, v3);
+        else
+            out.narrow(1, start, rows).copy_(at::bmm(part, v3));
     }
-    return out;
+    return out.view({b, heads, n, hd});
 }
 
 struct block_outputs {
