@@ -135,6 +135,25 @@ at::Tensor attend(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v,
     return out.view({b, heads, n, hd});
 }
 
+// cuDNN convolutions default to TF32 on Ampere and later, about 1e-3 off in float32: a float32
+// model computes in float32. The process-wide flag is restored when the forward pass ends.
+class exact_float32_guard {
+  public:
+    explicit exact_float32_guard(bool active) : active_(active) {
+        if (!active_) return;
+        saved_ = at::globalContext().allowTF32CuDNN();
+        at::globalContext().setAllowTF32CuDNN(false);
+    }
+    ~exact_float32_guard() {
+        if (active_) at::globalContext().setAllowTF32CuDNN(saved_);
+    }
+    exact_float32_guard(const exact_float32_guard &) = delete;
+    exact_float32_guard &operator=(const exact_float32_guard &) = delete;
+
+  private:
+    bool active_, saved_ = false;
+};
+
 struct block_outputs {
     at::Tensor qkv;            // (B, N, 3D), bias included
     at::Tensor cls_attention;  // (B, heads, N)
@@ -238,6 +257,7 @@ df_status dfs_vit_forward(dfs_vit *vit, const dfs_tensor_desc *images, const dfs
                           dfs_tensor **outs, dfs_tensor_desc *descs) noexcept {
     DFS_FENCE({
         at::NoGradGuard no_grad;
+        exact_float32_guard exact(vit->device.is_cuda() && vit->dtype == at::kFloat);
         const auto &c = vit->config;
         TORCH_CHECK(run->heads > 0 && c.dim % run->heads == 0, "dim ", c.dim, " is not divisible by ", run->heads,
                     " heads");
