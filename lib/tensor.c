@@ -216,6 +216,7 @@ df_status df_tensor_copy_to_host(const df_tensor *tensor, float *dst, size_t cou
         DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "count is %zu but the tensor has %lld elements",
                              count, (long long)numel));
     const dfs_tensor_desc *desc = &tensor->desc;
+    if (count == 0) return DF_OK;
     if (desc->device_type == DF_DEVICE_CPU && desc->dtype == DF_DTYPE_FLOAT32 && is_contiguous(desc)) {
         if (count > 0) memcpy(dst, desc->data, count * sizeof *dst);
         return DF_OK;

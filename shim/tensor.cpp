@@ -58,6 +58,9 @@ at::Tensor view_of(const dfs_tensor_desc &desc) {
     auto options = at::TensorOptions()
                        .dtype(scalar_type(desc.dtype))
                        .device(device_of(desc.device_type, desc.device_id));
+    // An empty tensor may have no memory at all; libtorch 2.x refuses a null CUDA pointer.
+    for (int64_t size : shape)
+        if (size == 0) return at::empty(shape, options);
     return at::from_blob(desc.data, shape, strides, options);
 }
 

@@ -2,6 +2,7 @@
 #include "fence.hpp"
 #include "tensor_util.hpp"
 
+#include <c10/core/GradMode.h>
 #include <torch/version.h>
 
 #include <cmath>
@@ -61,7 +62,9 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_weights(const
     return list;
 }
 
-const at::Tensor &weight(const dfs_vit &vit, const std::string &name) {
+// By value: a Tensor copy is a reference-count increment, and a reference bound to a lookup
+// with a temporary name is what gcc 13 flags as possibly dangling.
+at::Tensor weight(const dfs_vit &vit, const std::string &name) {
     auto found = vit.weights.find(name);
     TORCH_CHECK(found != vit.weights.end(), "weight '", name, "' was never set");
     return found->second;
@@ -70,7 +73,7 @@ const at::Tensor &weight(const dfs_vit &vit, const std::string &name) {
 // The patch part of pos_embed resampled to gh x gw, in float32 whatever the model's precision,
 // with the very ATen calls F.interpolate makes for each variant.
 at::Tensor interpolate_pos_embed(const dfs_vit &vit, int64_t gh, int64_t gw, int variant) {
-    const at::Tensor &pos = weight(vit, "pos_embed");
+    const at::Tensor pos = weight(vit, "pos_embed");
     const int64_t m = vit.config.pos_grid, d = vit.config.dim;
     if (gh == m && gw == m) return pos;
     at::Tensor grid = pos.slice(1, 1).to(at::kFloat).reshape({1, m, m, d}).permute({0, 3, 1, 2});
@@ -256,7 +259,7 @@ df_status dfs_vit_check_complete(const dfs_vit *vit) noexcept {
 df_status dfs_vit_forward(dfs_vit *vit, const dfs_tensor_desc *images, const dfs_vit_run *run,
                           dfs_tensor **outs, dfs_tensor_desc *descs) noexcept {
     DFS_FENCE({
-        at::NoGradGuard no_grad;
+        c10::NoGradGuard no_grad;
         exact_float32_guard exact(vit->device.is_cuda() && vit->dtype == at::kFloat);
         const auto &c = vit->config;
         TORCH_CHECK(run->heads > 0 && c.dim % run->heads == 0, "dim ", c.dim, " is not divisible by ", run->heads,

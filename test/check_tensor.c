@@ -158,10 +158,18 @@ START_TEST(test_cuda_round_trip_when_available) {
     ck_assert_msg(available || getenv("DINOFEAT_REQUIRE_CUDA") == NULL, "CUDA required but not available: %s",
                   df_build_info());
     if (!available) return;
-    float data[3] = {1, 2, 3};
+    float data[3] = {1, 2, 3}, out_empty[1];
     const int64_t shape[1] = {3};
     df_tensor *host = NULL, *device = NULL;
     ck_assert_ok(df_tensor_from_host(data, 1, shape, &host));
+    /* Empty tensors have no memory: moving and reading them must still work. */
+    const int64_t empty_shape[2] = {1, 0};
+    df_tensor *empty = NULL, *empty_device = NULL;
+    ck_assert_ok(df_tensor_new(2, empty_shape, DF_DTYPE_FLOAT32, "cuda", &empty));
+    ck_assert_ok(df_tensor_to(empty, "cpu", DF_DTYPE_FLOAT32, &empty_device));
+    ck_assert_ok(df_tensor_copy_to_host(empty, out_empty, 0));
+    df_tensor_free(empty_device);
+    df_tensor_free(empty);
     ck_assert_ok(df_tensor_to(host, "cuda", DF_DTYPE_BFLOAT16, &device));
     ck_assert_str_eq(df_tensor_device(device), "cuda:0");
     df_tensor_view view = {.struct_size = sizeof view};
