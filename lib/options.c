@@ -23,7 +23,7 @@ static const param_spec param_table[] = {
     {DF_PARAM_MODEL_HEADS, "model.heads", DF_PARAM_TYPE_INT, 0.0, 4096.0, 0.0, NULL},
     {DF_PARAM_MODEL_POS_INTERP, "model.pos_interp", DF_PARAM_TYPE_INT, 0.0, 3.0, 0.0, NULL},
     {DF_PARAM_MODEL_STRIDE, "model.stride", DF_PARAM_TYPE_INT, 0.0, 1024.0, 0.0, NULL},
-    {DF_PARAM_MODEL_COVER, "model.cover", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
+    {DF_PARAM_MODEL_COVER, "model.cover", DF_PARAM_TYPE_INT, 0.0, 2.0, 0.0, NULL},
     {DF_PARAM_MODEL_ATTN_CHUNK, "model.attn_chunk", DF_PARAM_TYPE_INT, -1.0, 1073741824.0, 0.0, NULL},
     {DF_PARAM_MODEL_LAYERS, "model.layers", DF_PARAM_TYPE_STRING, 0, 0, 0, ""},
 };

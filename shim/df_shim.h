@@ -71,9 +71,10 @@ enum {
     DFS_VIT_OUT_Q, DFS_VIT_OUT_K, DFS_VIT_OUT_V, DFS_VIT_OUT_FIRST_LAYER
 };
 enum { DFS_POS_OFFSET = 1, DFS_POS_SIZE_AA = 2, DFS_POS_SIZE = 3 };
+enum { DFS_COVER_CROP = 0, DFS_COVER_PAD = 1, DFS_COVER_NONE = 2 };
 
 typedef struct dfs_vit_run {
-    int32_t heads, stride, pad, pos_interp, attn_chunk;
+    int32_t heads, stride, cover, pos_interp, attn_chunk;
     uint32_t outputs;              /* bit k requests slot k (k < DFS_VIT_OUT_FIRST_LAYER) */
     const int32_t *layers;         /* block indices (0-based) of intermediate outputs */
     int32_t layer_count;

@@ -1,6 +1,7 @@
 // DINO / DINOv2 vision transformers: the forward pass of shared/specs/backbones.md over ATen.
 #include "fence.hpp"
 #include "tensor_util.hpp"
+#include "vit_internal.hpp"
 
 #include <c10/core/GradMode.h>
 #include <torch/version.h>
@@ -93,11 +94,13 @@ at::Tensor interpolate_pos_embed(const dfs_vit &vit, int64_t gh, int64_t gw, int
     return at::cat({pos.slice(1, 0, 1), resized}, 1);
 }
 
-// Centre-crop (default) or zero-pad at bottom/right so that patches at the stride cover the image.
-at::Tensor cover(const at::Tensor &images, int64_t patch, int64_t stride, bool pad) {
+// Centre-crop (default) or zero-pad at bottom/right so that patches at the stride cover the image;
+// DFS_COVER_NONE leaves the remainder to the convolution, which ignores it.
+at::Tensor cover(const at::Tensor &images, int64_t patch, int64_t stride, int mode) {
     const int64_t h = images.size(2), w = images.size(3);
     TORCH_CHECK(h >= patch && w >= patch, "the image (", h, " x ", w, ") is smaller than one patch (", patch, ")");
-    if (pad) {
+    if (mode == DFS_COVER_NONE) return images;
+    if (mode == DFS_COVER_PAD) {
         const int64_t ph = patch + stride * ((h - patch + stride - 1) / stride);
         const int64_t pw = patch + stride * ((w - patch + stride - 1) / stride);
         if (ph == h && pw == w) return images;
@@ -201,6 +204,58 @@ at::Tensor run_block(const dfs_vit &vit, at::Tensor x, int index, const dfs_vit_
 
 }  // namespace
 
+namespace dfs {
+
+const dfs_vit_config &vit_config(const dfs_vit &vit) { return vit.config; }
+at::Device vit_device(const dfs_vit &vit) { return vit.device; }
+c10::ScalarType vit_dtype(const dfs_vit &vit) { return vit.dtype; }
+
+std::vector<at::Tensor> vit_forward(const dfs_vit &vit_ref, const at::Tensor &input, const dfs_vit_run &run_ref) {
+    const dfs_vit *vit = &vit_ref;
+    const dfs_vit_run *run = &run_ref;
+    c10::NoGradGuard no_grad;
+    exact_float32_guard exact(vit->device.is_cuda() && vit->dtype == at::kFloat);
+    const auto &c = vit->config;
+    TORCH_CHECK(run->heads > 0 && c.dim % run->heads == 0, "dim ", c.dim, " is not divisible by ", run->heads, " heads");
+    const int64_t stride = run->stride > 0 ? run->stride : c.patch;
+    TORCH_CHECK(input.dim() == 4 && input.size(1) == 3, "images must have shape (B, 3, H, W), got ", input.sizes());
+    at::Tensor x = cover(input.to(vit->device, vit->dtype), c.patch, stride, run->cover);
+    at::Tensor tokens = at::conv2d(x, weight(*vit, "patch_embed.proj.weight"), weight(*vit, "patch_embed.proj.bias"),
+                                   {stride, stride});
+    const int64_t b = tokens.size(0), gh = tokens.size(2), gw = tokens.size(3), r = c.registers;
+    tokens = tokens.flatten(2).transpose(1, 2);
+    x = at::cat({weight(*vit, "cls_token").expand({b, -1, -1}), tokens}, 1);
+    x = x + interpolate_pos_embed(*vit, gh, gw, run->pos_interp).to(vit->dtype);
+    if (r > 0) x = at::cat({x.slice(1, 0, 1), weight(*vit, "register_tokens").expand({b, -1, -1}), x.slice(1, 1)}, 1);
+
+    std::vector<at::Tensor> results(static_cast<size_t>(DFS_VIT_OUT_FIRST_LAYER + run->layer_count));
+    block_outputs last;
+    const bool wants_last = run->outputs & ((1u << DFS_VIT_OUT_CLS_ATTENTION) | (1u << DFS_VIT_OUT_Q) |
+                                            (1u << DFS_VIT_OUT_K) | (1u << DFS_VIT_OUT_V));
+    for (int i = 0; i < c.depth; i++) {
+        x = run_block(*vit, x, i, *run, wants_last && i == c.depth - 1, &last);
+        for (int32_t l = 0; l < run->layer_count; l++)
+            if (run->layers[l] == i)
+                results[static_cast<size_t>(DFS_VIT_OUT_FIRST_LAYER + l)] =
+                    layer_norm(*vit, x, "norm").slice(1, 1 + r).reshape({b, gh, gw, c.dim});
+    }
+    x = layer_norm(*vit, x, "norm");
+    auto wanted = [&](int slot) { return (run->outputs & (1u << slot)) != 0; };
+    if (wanted(DFS_VIT_OUT_PATCH)) results[DFS_VIT_OUT_PATCH] = x.slice(1, 1 + r).reshape({b, gh, gw, c.dim});
+    if (wanted(DFS_VIT_OUT_CLS)) results[DFS_VIT_OUT_CLS] = x.select(1, 0);
+    if (wanted(DFS_VIT_OUT_REGISTERS)) results[DFS_VIT_OUT_REGISTERS] = x.slice(1, 1, 1 + r);
+    if (wants_last) {
+        if (wanted(DFS_VIT_OUT_CLS_ATTENTION))
+            results[DFS_VIT_OUT_CLS_ATTENTION] = last.cls_attention.slice(2, 1 + r).reshape({b, run->heads, gh, gw});
+        auto qkv = last.qkv.chunk(3, -1);
+        for (int k = 0; k < 3; k++)
+            if (wanted(DFS_VIT_OUT_Q + k)) results[static_cast<size_t>(DFS_VIT_OUT_Q + k)] = qkv[static_cast<size_t>(k)];
+    }
+    return results;
+}
+
+}  // namespace dfs
+
 extern "C" {
 
 df_status dfs_vit_create(const dfs_vit_config *config, df_device_type device_type, int32_t device_id,
@@ -259,55 +314,11 @@ df_status dfs_vit_check_complete(const dfs_vit *vit) noexcept {
 df_status dfs_vit_forward(dfs_vit *vit, const dfs_tensor_desc *images, const dfs_vit_run *run,
                           dfs_tensor **outs, dfs_tensor_desc *descs) noexcept {
     DFS_FENCE({
-        c10::NoGradGuard no_grad;
-        exact_float32_guard exact(vit->device.is_cuda() && vit->dtype == at::kFloat);
-        const auto &c = vit->config;
-        TORCH_CHECK(run->heads > 0 && c.dim % run->heads == 0, "dim ", c.dim, " is not divisible by ", run->heads,
-                    " heads");
-        const int64_t stride = run->stride > 0 ? run->stride : c.patch;
-        at::Tensor x = dfs::view_of(*images);
-        TORCH_CHECK(x.dim() == 4 && x.size(1) == 3, "images must have shape (B, 3, H, W), got ", x.sizes());
-        x = cover(x.to(vit->device, vit->dtype), c.patch, stride, run->pad != 0);
-        at::Tensor tokens = at::conv2d(x, weight(*vit, "patch_embed.proj.weight"), weight(*vit, "patch_embed.proj.bias"),
-                                       {stride, stride});
-        const int64_t b = tokens.size(0), gh = tokens.size(2), gw = tokens.size(3), r = c.registers;
-        tokens = tokens.flatten(2).transpose(1, 2);
-        x = at::cat({weight(*vit, "cls_token").expand({b, -1, -1}), tokens}, 1);
-        x = x + interpolate_pos_embed(*vit, gh, gw, run->pos_interp).to(vit->dtype);
-        if (r > 0) x = at::cat({x.slice(1, 0, 1), weight(*vit, "register_tokens").expand({b, -1, -1}), x.slice(1, 1)}, 1);
-
-        std::vector<at::Tensor> layers(static_cast<size_t>(run->layer_count));
-        block_outputs last;
-        const bool wants_last = run->outputs & ((1u << DFS_VIT_OUT_CLS_ATTENTION) | (1u << DFS_VIT_OUT_Q) |
-                                                (1u << DFS_VIT_OUT_K) | (1u << DFS_VIT_OUT_V));
-        for (int i = 0; i < c.depth; i++) {
-            x = run_block(*vit, x, i, *run, wants_last && i == c.depth - 1, &last);
-            for (int32_t l = 0; l < run->layer_count; l++)
-                if (run->layers[l] == i)
-                    layers[static_cast<size_t>(l)] = layer_norm(*vit, x, "norm").slice(1, 1 + r).reshape({b, gh, gw, c.dim});
-        }
-        x = layer_norm(*vit, x, "norm");
-
-        std::vector<at::Tensor> results(DFS_VIT_OUT_FIRST_LAYER);
-        results[DFS_VIT_OUT_PATCH] = x.slice(1, 1 + r).reshape({b, gh, gw, c.dim});
-        results[DFS_VIT_OUT_CLS] = x.select(1, 0);
-        results[DFS_VIT_OUT_REGISTERS] = x.slice(1, 1, 1 + r);
-        if (wants_last) {
-            results[DFS_VIT_OUT_CLS_ATTENTION] = last.cls_attention.slice(2, 1 + r).reshape({b, run->heads, gh, gw});
-            auto qkv = last.qkv.chunk(3, -1);
-            results[DFS_VIT_OUT_Q] = qkv[0];
-            results[DFS_VIT_OUT_K] = qkv[1];
-            results[DFS_VIT_OUT_V] = qkv[2];
-        }
-        for (int k = 0; k < DFS_VIT_OUT_FIRST_LAYER; k++) {
+        std::vector<at::Tensor> results = dfs::vit_forward(*vit, dfs::view_of(*images), *run);
+        for (size_t k = 0; k < results.size(); k++) {
             outs[k] = nullptr;
-            if (!(run->outputs & (1u << k))) continue;
-            df_status status = dfs::hand_out(results[static_cast<size_t>(k)].contiguous(), &outs[k], &descs[k]);
-            if (status != DF_OK) return status;
-        }
-        for (int32_t l = 0; l < run->layer_count; l++) {
-            const int slot = DFS_VIT_OUT_FIRST_LAYER + l;
-            df_status status = dfs::hand_out(layers[static_cast<size_t>(l)].contiguous(), &outs[slot], &descs[slot]);
+            if (!results[k].defined()) continue;
+            df_status status = dfs::hand_out(results[k].contiguous(), &outs[k], &descs[k]);
             if (status != DF_OK) return status;
         }
         return DF_OK;

@@ -27,8 +27,11 @@ typedef enum df_pos_interp {
 } df_pos_interp;
 
 typedef enum df_cover {
-    DF_COVER_CROP = 0, /* centre-crop to the largest size the patch grid covers (HR-Dv2) */
-    DF_COVER_PAD = 1   /* zero-pad at the bottom and right to the next covered size (TokenCut) */
+    DF_COVER_CROP = 0, /* centre-crop to the largest size the patch grid covers */
+    DF_COVER_PAD = 1,  /* zero-pad at the bottom and right to the next covered size (TokenCut) */
+    DF_COVER_NONE = 2  /* as a strided convolution does: rows and columns past the last whole
+                          patch are ignored (the official HR-Dv2 code, strides that do not divide
+                          the size) */
 } df_cover;
 
 /* What a forward pass computes; a bit mask. */

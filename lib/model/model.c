@@ -204,12 +204,13 @@ static df_status plan_run(const df_model *model, int64_t h, int64_t w, dfs_vit_r
         return dfi_error(DF_E_INVALID_ARG, "dim %d needs the number of heads: set parameter model.heads", (int)c->dim);
     int64_t stride = dfi_option_int(model->options, DF_PARAM_MODEL_STRIDE);
     run->stride = (int32_t)(stride > 0 ? stride : c->patch);
-    run->pad = (int32_t)dfi_option_int(model->options, DF_PARAM_MODEL_COVER) == DF_COVER_PAD;
+    run->cover = (int32_t)dfi_option_int(model->options, DF_PARAM_MODEL_COVER);
     run->pos_interp = effective_pos_interp(model);
     if (h < c->patch || w < c->patch)
         return dfi_error(DF_E_INVALID_ARG, "the image (%lld x %lld) is smaller than one patch (%d)", (long long)h,
                          (long long)w, (int)c->patch);
-    int64_t covered_h = run->pad ? h + run->stride - 1 : h, covered_w = run->pad ? w + run->stride - 1 : w;
+    int pad = run->cover == DF_COVER_PAD;
+    int64_t covered_h = pad ? h + run->stride - 1 : h, covered_w = pad ? w + run->stride - 1 : w;
     int64_t tokens = 1 + c->registers + (1 + (covered_h - c->patch) / run->stride) * (1 + (covered_w - c->patch) / run->stride);
     int64_t chunk = dfi_option_int(model->options, DF_PARAM_MODEL_ATTN_CHUNK);
     run->attn_chunk = (int32_t)(chunk < 0 ? 0 : chunk > 0 ? chunk : tokens > 2048 ? 1024 : 0);
