@@ -71,7 +71,7 @@ CLI := $(BUILD)/bin/dinofeat
 TEST_SOURCES := $(wildcard test/check_*.c)
 TEST_BINARY := $(BUILD)/test/check_dinofeat
 
-.PHONY: all lib cli help deps check check-c check-cuda check-headers check-symbols check-python check-examples \
+.PHONY: all lib cli help deps check check-c check-cuda check-internal check-headers check-symbols check-python check-examples \
         check-cli check-fuzz fuzz demo install uninstall abi-dump abi-check bench reference clean
 
 all: lib cli ## build the library and the dinofeat command-line tool
@@ -124,7 +124,7 @@ $(TEST_BINARY): $(TEST_SOURCES) test/check_common.h $(HEADERS) lib/libdinofeat.s
 	$(CC) $(CFLAGS_APP) $(TEST_SOURCES) -o $@ -Llib -ldinofeat \
 	    -Wl,-rpath,'$$ORIGIN/../../lib' $(LDFLAGS) $(CHECK_LIBS) -lm
 
-check: all check-headers check-symbols check-c check-python check-cli check-examples check-fuzz abi-check ## run every test
+check: all check-headers check-symbols check-c check-internal check-python check-cli check-examples check-fuzz abi-check ## run every test
 	@echo "make check: all passed"
 
 check-headers: ## compile the public headers alone as C99 and C++ with -pedantic
@@ -141,6 +141,14 @@ check-c: $(TEST_BINARY) ## the Check suites
 SAN_PRELOAD := $(if $(filter 1,$(SAN)),LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" ASAN_OPTIONS=detect_leaks=0)
 check-python: lib/libdinofeat.so ## the Python package's tests
 	cd bindings/python && DINOFEAT_LIBRARY=$(CURDIR)/lib/libdinofeat.so $(SAN_PRELOAD) $(PYTHON) -m unittest discover -s tests -v 2>&1 | tail -n 25; exit $${PIPESTATUS[0]}
+
+INTERNAL_TESTS := $(patsubst test/internal/%.cpp,$(BUILD)/test/internal/%,$(wildcard test/internal/*.cpp))
+$(BUILD)/test/internal/%: test/internal/%.cpp $(LIB_OBJECTS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_SHIM) $< $(filter $(BUILD)/shim/%,$(LIB_OBJECTS)) -o $@ $(SAN_FLAGS) $(LDFLAGS) $(TORCH_LDLIBS) -lm -lpthread
+
+check-internal: $(INTERNAL_TESTS) ## tests of internals, linked against the objects (no public API)
+	@for t in $(INTERNAL_TESTS); do echo "$$t"; $$t || exit 1; done
 
 check-cuda: $(TEST_BINARY) ## the Check suites, failing (not skipping) where CUDA is absent: for GPU machines
 	cd test && CK_DEFAULT_TIMEOUT=120 DINOFEAT_REQUIRE_CUDA=1 ../$(TEST_BINARY)

@@ -26,6 +26,15 @@ static const param_spec param_table[] = {
     {DF_PARAM_MODEL_COVER, "model.cover", DF_PARAM_TYPE_INT, 0.0, 2.0, 0.0, NULL},
     {DF_PARAM_MODEL_ATTN_CHUNK, "model.attn_chunk", DF_PARAM_TYPE_INT, -1.0, 1073741824.0, 0.0, NULL},
     {DF_PARAM_MODEL_LAYERS, "model.layers", DF_PARAM_TYPE_STRING, 0, 0, 0, ""},
+    {DF_PARAM_UPS_STRIDE, "upsample.stride", DF_PARAM_TYPE_INT, 1.0, 1024.0, 4.0, NULL},
+    {DF_PARAM_UPS_SHIFTS, "upsample.shifts", DF_PARAM_TYPE_STRING, 0, 0, 0, "1,2"},
+    {DF_PARAM_UPS_NEIGHBOURHOOD, "upsample.neighbourhood", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
+    {DF_PARAM_UPS_FLIPS, "upsample.flips", DF_PARAM_TYPE_INT, 0.0, 2.0, 1.0, NULL},
+    {DF_PARAM_UPS_BORDER, "upsample.border", DF_PARAM_TYPE_INT, 0.0, 2.0, 0.0, NULL},
+    {DF_PARAM_UPS_INTERP, "upsample.interp", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
+    {DF_PARAM_UPS_ATTENTION, "upsample.attention", DF_PARAM_TYPE_INT, 0.0, 5.0, 0.0, NULL},
+    {DF_PARAM_UPS_BATCH, "upsample.batch", DF_PARAM_TYPE_INT, 1.0, 4096.0, 1.0, NULL},
+    {DF_PARAM_UPS_ON_DEVICE, "upsample.on_device", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
 };
 #define PARAM_COUNT (sizeof param_table / sizeof param_table[0])
 

@@ -40,5 +40,6 @@ Suite *image_suite(void);
 Suite *tensor_suite(void);
 Suite *runtime_suite(void);
 Suite *model_suite(void);
+Suite *upsample_suite(void);
 
 #endif

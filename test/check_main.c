@@ -36,6 +36,7 @@ int main(void) {
     SRunner *torch = srunner_create(tensor_suite());
     srunner_add_suite(torch, runtime_suite());
     srunner_add_suite(torch, model_suite());
+    srunner_add_suite(torch, upsample_suite());
     srunner_set_fork_status(torch, CK_NOFORK);
     srunner_run_all(torch, CK_NORMAL);
     failed += srunner_ntests_failed(torch);

@@ -124,9 +124,24 @@ typedef enum df_param {
     DF_PARAM_MODEL_ATTN_CHUNK = 206, /* int: queries per attention chunk, so memory grows linearly
                                         with tokens; 0 (default) = 1024 when there are more than
                                         2048 tokens, otherwise unchunked; -1 = never chunk */
-    DF_PARAM_MODEL_LAYERS = 207      /* str: comma-separated block indices (negative count from the
+    DF_PARAM_MODEL_LAYERS = 207,     /* str: comma-separated block indices (negative count from the
                                         end) whose normed patch tokens DF_OUTPUT_LAYERS returns;
                                         default "" */
+
+    /* HR-Dv2 upsampling (df_upsample, upsample.h) */
+    DF_PARAM_UPS_STRIDE = 300,        /* int: patch-embedding stride of the views, 1..patch;
+                                         default 4 */
+    DF_PARAM_UPS_SHIFTS = 301,        /* str: comma-separated shift distances in pixels, each > 0;
+                                         default "1,2"; "" = no shifts */
+    DF_PARAM_UPS_NEIGHBOURHOOD = 302, /* int df_ups_neighbourhood; default DF_UPS_MOORE */
+    DF_PARAM_UPS_FLIPS = 303,         /* int df_ups_flips; default DF_UPS_FLIPS_ON */
+    DF_PARAM_UPS_BORDER = 304,        /* int df_ups_border; default DF_UPS_BORDER_WRAP */
+    DF_PARAM_UPS_INTERP = 305,        /* int df_ups_interp; default DF_UPS_NEAREST_EXACT */
+    DF_PARAM_UPS_ATTENTION = 306,     /* int df_ups_attention; default DF_UPS_ATTN_CLS */
+    DF_PARAM_UPS_BATCH = 307,         /* int: views per forward pass; default 1. Results do not
+                                         depend on it */
+    DF_PARAM_UPS_ON_DEVICE = 308      /* int 0/1: leave the outputs on the model's device;
+                                         default 0 (host) */
 } df_param;
 
 typedef enum df_param_type {

@@ -9,5 +9,6 @@
 #include "dinofeat/tensor.h"
 #include "dinofeat/image.h"
 #include "dinofeat/model.h"
+#include "dinofeat/upsample.h"
 
 #endif /* DINOFEAT_H */

@@ -1,5 +1,6 @@
 /* df_model: open a checkpoint, parameters, information, forward passes. */
 #include "layout.h"
+#include "model_internal.h"
 #include "../tensor_internal.h"
 
 #include <stdlib.h>
@@ -215,6 +216,12 @@ static df_status plan_run(const df_model *model, int64_t h, int64_t w, dfs_vit_r
     int64_t chunk = dfi_option_int(model->options, DF_PARAM_MODEL_ATTN_CHUNK);
     run->attn_chunk = (int32_t)(chunk < 0 ? 0 : chunk > 0 ? chunk : tokens > 2048 ? 1024 : 0);
     return DF_OK;
+}
+
+dfs_vit *dfi_model_vit(df_model *model) { return model->vit; }
+int32_t dfi_model_patch(const df_model *model) { return model->layout.config.patch; }
+df_status dfi_model_plan(const df_model *model, int64_t h, int64_t w, dfs_vit_run *run) {
+    return plan_run(model, h, w, run);
 }
 
 df_status df_model_forward(df_model *model, const df_tensor *images, unsigned outputs, df_forward **out) {

@@ -45,8 +45,11 @@ def interpolate_pos_embed(pos_embed, gh, gw, variant):
 
 
 def cover(images, patch, stride, mode):
-    """Centre-crop (default) or zero-pad (bottom/right) so the patch grid covers the input exactly."""
+    """Centre-crop (default) or zero-pad (bottom/right) so the patch grid covers the input exactly;
+    "none" leaves the remainder to the convolution."""
     _, _, h, w = images.shape
+    if mode == "none":
+        return images
     if mode == "crop":
         ch, cw = patch + stride * ((h - patch) // stride), patch + stride * ((w - patch) // stride)
         top, left = (h - ch) // 2, (w - cw) // 2
