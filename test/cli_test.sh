@@ -61,6 +61,18 @@ expect 0 "size: 112 x 84" -- "$cli" info --image "$tmp/pca.png"
 expect 0 "size: 112 x 84" -- "$cli" info --image "$tmp/attn.png"
 expect 0 "grid: 18 x 25 patches" -- "$cli" features --model $models/dinov2_s14.pth --heads 2 --image fixtures/images/photo97x61.png \
     --size 112x84 --stride 4 --out "$tmp/f4.npy"
+# Upsampling: a 448 x 448 image gives 448 x 448 pictures (few views, to stay quick).
+expect 0 "upsampled: 448 x 448 pixels, dim 16" -- "$cli" upsample --model $models/dinov2_s14.pth --heads 2 --image fixtures/images/smooth448.png \
+    --stride 14 --shifts 2 --no-flips --pca "$tmp/up_pca.png" --attn-png "$tmp/up_attn.png" --compare "$tmp/cmp.png" --out "$tmp/up.npy"
+expect 0 "size: 448 x 448" -- "$cli" info --image "$tmp/up_pca.png"
+expect 0 "size: 448 x 448" -- "$cli" info --image "$tmp/up_attn.png"
+expect 0 "size: 1360 x 448" -- "$cli" info --image "$tmp/cmp.png"
+expect 2 "upsample.shifts: a shift distance must be > 0" -- "$cli" upsample --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --shifts 0
+expect 2 "exceeds the patch size" -- "$cli" upsample --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --stride 9
+expect 1 "--stride takes a number of pixels" -- "$cli" upsample --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --stride 0
+expect 1 "--attn does not take 'x'" -- "$cli" upsample --model $models/dino_s8.pth --image fixtures/images/rgb8.png --attn x
+expect 0 "upsampled: 16 x 16 pixels" -- "$cli" upsample --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --flips=official --border zero --bilinear --attn k --batch 4
+
 if command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c "import numpy" 2>/dev/null; then
     expect 0 "^\(6, 8, 16\) float32$" -- /usr/bin/python3 -c "import numpy, sys; a = numpy.load(sys.argv[1]); print(a.shape, a.dtype)" "$tmp/f.npy"
 fi

@@ -21,6 +21,7 @@ typedef struct cli_verb {
 
 extern const cli_verb verb_info;
 extern const cli_verb verb_features;
+extern const cli_verb verb_upsample;
 
 /* Prints "dinofeat VERB: <library message>" to stderr and returns the exit code for status. */
 int cli_fail(const char *verb, df_status status);

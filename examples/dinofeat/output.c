@@ -97,7 +97,15 @@ df_status cli_pca_image(const float *features, size_t width, size_t height, size
             for (size_t j = 0; j < d; j++) mean[j] += features[i * d + j] / (double)n;
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < d; j++) centred[i * d + j] = (float)(features[i * d + j] - mean[j]);
-        for (size_t c = 0; c < 3 && c < d; c++) principal_component(centred, n, d, components, c, components + c * d);
+        /* Components from at most 20000 evenly spread samples: full-resolution maps have hundreds
+         * of thousands of pixels, and the basis does not need them all. */
+        size_t step = n > 20000 ? (n + 19999) / 20000 : 1, samples = (n + step - 1) / step;
+        float *subset = step == 1 ? centred : malloc(samples * d * sizeof *subset);
+        if (subset != centred && subset != NULL)
+            for (size_t i = 0; i < samples; i++) memcpy(subset + i * d, centred + i * step * d, d * sizeof *subset);
+        for (size_t c = 0; subset && c < 3 && c < d; c++)
+            principal_component(subset, samples, d, components, c, components + c * d);
+        if (subset != centred) free(subset);
         for (size_t c = 0; c < 3; c++) {
             double low = INFINITY, high = -INFINITY;
             for (size_t i = 0; i < n; i++) {

@@ -202,6 +202,11 @@ for code, pil_filter in filters.items():
         save_raw(name, np.asarray(big.resize(size, pil_filter)))
         manifest.append(f"resize photo97x61.png {code} {size[0]} {size[1]} {name} 0")
 
+# A smooth 448 x 448 picture for the command-line tests of full-size outputs (compresses to KBs).
+yy, xx = np.mgrid[0:448, 0:448]
+smooth = np.stack([(xx * 255 // 447), (yy * 255 // 447), ((xx + yy) * 255 // 894)], -1).astype(np.uint8)
+Image.fromarray(smooth).save(path("smooth448.png"), optimize=True)
+
 save_raw("grey_of_rgb8.raw", np.asarray(Image.open(path("rgb8.png")).convert("L")))
 manifest.append("grey rgb8.png grey_of_rgb8.raw")
 

@@ -117,6 +117,8 @@ PROTOTYPES = {
     "df_forward_layer_count": (c_size, [P]),
     "df_forward_layer": (c_status, [P, c_size, PP]),
     "df_forward_free": (None, [P]),
+    "df_upsample": (c_status, [P, P, P, PROGRESS_FN, ctypes.c_void_p, PP, PP]),
+    "df_upsample_view_count": (c_status, [P, ctypes.POINTER(c_size)]),
 }
 
 

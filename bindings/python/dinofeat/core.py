@@ -28,6 +28,15 @@ class Param(enum.IntEnum):
     MODEL_COVER = 205
     MODEL_ATTN_CHUNK = 206
     MODEL_LAYERS = 207
+    UPS_STRIDE = 300
+    UPS_SHIFTS = 301
+    UPS_NEIGHBOURHOOD = 302
+    UPS_FLIPS = 303
+    UPS_BORDER = 304
+    UPS_INTERP = 305
+    UPS_ATTENTION = 306
+    UPS_BATCH = 307
+    UPS_ON_DEVICE = 308
 
 
 class ParamType(enum.IntEnum):

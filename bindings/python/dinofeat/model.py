@@ -3,7 +3,7 @@ import ctypes
 import enum
 import os
 
-from ._native import Handle, _numpy, lib
+from ._native import PROGRESS_FN, Error, Handle, _numpy, lib
 from .core import Options, Param
 from .image import Image
 from .tensor import DType, Tensor
@@ -32,6 +32,12 @@ class Output(enum.IntFlag):
     LAYERS = 128
     ALL = 255
 
+
+_NEIGHBOURHOODS = {"moore": 0, "neumann": 1, "von_neumann": 1}
+_FLIPS = {False: 0, True: 1, "off": 0, "on": 1, "official": 2}
+_BORDERS = {"wrap": 0, "zero": 1, "replicate": 2}
+_INTERPS = {"nearest-exact": 0, "nearest_exact": 0, "bilinear": 1}
+_ATTENTIONS = {"cls": 0, "o": 1, "q": 2, "k": 3, "v": 4, None: 5, "none": 5}
 
 _TEXT_INFO = {"family": 1, "size": 2, "layout": 3, "device": 4, "precision": 5, "pos_interp": 6, "mlp": 7}
 _NUMBER_INFO = {"patch": 100, "dim": 101, "depth": 102, "heads": 103, "registers": 104, "pos_grid": 105,
@@ -138,6 +144,47 @@ class Model(Handle):
             return result
         finally:
             lib.df_forward_free(handle)
+
+
+def _upsample(model, image, stride=4, shifts=(1, 2), flips=True, attention="o", neighbourhood="moore",
+              border="wrap", interp="nearest-exact", batch=1, size=None, progress=None):
+    """HR-Dv2 upsampling: (features (H, W, D), attention (H, W, heads) or None) as numpy float32
+    arrays, H and W the image's (after size=(width, height)) cropped to multiples of the patch.
+    flips: True/False or "official"; attention: "o", "cls", "q", "k", "v" or None; progress:
+    a callable (done, total) -> bool, True to cancel."""
+    np = _numpy()
+    pixels = Model._pixels(image, size)
+    with Options() as options:
+        options[Param.UPS_STRIDE] = stride
+        options[Param.UPS_SHIFTS] = ",".join(str(int(d)) for d in shifts)
+        options[Param.UPS_FLIPS] = _FLIPS[flips]
+        options[Param.UPS_NEIGHBOURHOOD] = _NEIGHBOURHOODS[neighbourhood]
+        options[Param.UPS_BORDER] = _BORDERS[border]
+        options[Param.UPS_INTERP] = _INTERPS[interp]
+        options[Param.UPS_ATTENTION] = _ATTENTIONS[attention]
+        options[Param.UPS_BATCH] = batch
+        failure = []
+
+        def report(_user, done, total, _stage):
+            try:
+                return 1 if progress(done, total) else 0
+            except Exception as error:  # an exception cannot cross C: cancel, raise it afterwards
+                failure.append(error)
+                return 1
+        callback = PROGRESS_FN(report) if progress else PROGRESS_FN()
+        features, attn = ctypes.c_void_p(), ctypes.c_void_p()
+        try:
+            lib.df_upsample(model.handle, pixels.handle, options.handle, callback, None, ctypes.byref(features),
+                            ctypes.byref(attn) if attention is not None else None)
+        except Error:
+            if failure:
+                raise failure[0]
+            raise
+    result = [Tensor(features).numpy(copy=True), Tensor(attn).numpy(copy=True) if attn.value else None]
+    return result[0].astype(np.float32, copy=False), result[1]
+
+
+Model.upsample = _upsample
 
 
 def _copy_borrowed(handle):
