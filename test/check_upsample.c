@@ -242,6 +242,41 @@ START_TEST(test_bad_parameters) {
 }
 END_TEST
 
+/* On a GPU: the same result, computed on the device, left there on request. */
+START_TEST(test_cuda_upsample_when_available) {
+    int available = 0;
+    ck_assert_ok(df_device_available("cuda", &available));
+    ck_assert_msg(available || getenv("DINOFEAT_REQUIRE_CUDA") == NULL, "CUDA required but not available");
+    if (!available) return;
+    ups_case cases[16];
+    int n = read_cases(cases);
+    for (int i = 0; i < n; i++) {
+        df_options *mo = NULL;
+        ck_assert_ok(df_options_new(&mo));
+        ck_assert_ok(df_options_set_int(mo, DF_PARAM_MODEL_HEADS, cases[i].heads));
+        char path[256];
+        snprintf(path, sizeof path, "fixtures/models/%s.pth", cases[i].model);
+        df_model *model = NULL;
+        ck_assert_ok(df_model_open(path, "cuda", mo, &model));
+        ck_assert_ok(df_model_set_int(model, DF_PARAM_MODEL_POS_INTERP, DF_POS_INTERP_OFFSET));
+        df_options *o = case_options(&cases[i]);
+        ck_assert_ok(df_options_set_int(o, DF_PARAM_UPS_ON_DEVICE, 1));
+        ck_assert_ok(df_options_set_int(o, DF_PARAM_UPS_BATCH, 4));
+        df_tensor *image = ups_input(cases[i].h, cases[i].w), *features = NULL, *attention = NULL;
+        ck_assert_ok(df_upsample(model, image, o, NULL, NULL, &features, &attention));
+        ck_assert_str_eq(df_tensor_device(features), "cuda:0");
+        compare_to_fixture(cases[i].id, "features", features);
+        compare_to_fixture(cases[i].id, "attention", attention);
+        df_tensor_free(features);
+        df_tensor_free(attention);
+        df_tensor_free(image);
+        df_options_free(o);
+        df_options_free(mo);
+        df_model_free(model);
+    }
+}
+END_TEST
+
 Suite *upsample_suite(void) {
     Suite *suite = suite_create("upsample");
     TCase *tc = tcase_create("upsample");
@@ -249,6 +284,7 @@ Suite *upsample_suite(void) {
     tcase_add_test(tc, test_every_case_matches_the_reference);
     tcase_add_test(tc, test_batch_sizes_agree_and_progress_ticks);
     tcase_add_test(tc, test_bad_parameters);
+    tcase_add_test(tc, test_cuda_upsample_when_available);
     suite_add_tcase(suite, tc);
     return suite;
 }

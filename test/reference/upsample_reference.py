@@ -61,7 +61,7 @@ def upsample(state, image, heads, stride, distances, neighbourhood="moore", flip
         resized = [F.interpolate(m, size=(h, w), mode=interp, **({"align_corners": False} if interp == "bilinear" else {}))
                    for m in maps]
         inverse = []
-        for m in resized + [torch.ones(1, 1, h, w)]:
+        for m in resized + [torch.ones(1, 1, h, w, device=x.device)]:
             if flip_dims:
                 m = torch.flip(m, flip_dims)
             inverse.append(shift(m, -dy, -dx, "wrap" if border == "wrap" else "zero"))

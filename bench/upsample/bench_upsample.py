@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""HR-Dv2 upsampling: dinofeat vs the plain-PyTorch reference algorithm
+(test/reference/upsample_reference.py, which keeps every full-resolution view) on the same random
+ViT-S/14, stride 4, in one run. Per case: median time of each and their ratio (reference / ours),
+and the peak memory each adds above the loaded model (CPU: resident set of a fresh worker process;
+CUDA: torch.cuda.max_memory_allocated). Also ours with 1 view (the memory floor) and batch 8.
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "reference"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))
+sys.path.insert(0, os.path.join(HERE, "..", "forward"))
+
+VIEWS = {1: ((), False), 17: ((1, 2), False), 51: ((1, 2), True)}
+
+
+def peak_mb(device):
+    if device == "cuda":
+        return torch.cuda.max_memory_allocated() / 2 ** 20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def worker(args):
+    torch.set_num_threads(args.threads)
+    shifts, flips = VIEWS[args.views]
+    image = torch.randn(1, 3, args.size, args.size, generator=torch.Generator().manual_seed(1))
+    if args.worker == "ours":
+        import dinofeat
+        dinofeat.set_num_threads(args.threads)
+        model = dinofeat.Model(args.checkpoint, device=args.device, heads=6, pos_interp="offset")
+
+        def run():
+            model.upsample(image.numpy(), stride=4, shifts=shifts, flips=flips, attention="o", batch=args.batch)
+    else:
+        import upsample_reference as ups
+        state = {k: v.to(args.device) for k, v in torch.load(args.checkpoint).items()}
+        x = image.to(args.device)
+
+        def run():
+            with torch.no_grad():
+                f, a = ups.upsample(state, x, 6, 4, list(shifts), "moore", "on" if flips else "off", "wrap",
+                                    "nearest-exact", "o")
+                f.cpu(), a.cpu()
+    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
+    if args.device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    before = peak_mb(args.device) if args.device != "cuda" else torch.cuda.memory_allocated() / 2 ** 20
+    run()
+    sync()
+    extra = peak_mb(args.device) - before
+    times = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        run()
+        sync()
+        times.append(time.perf_counter() - start)
+    print(json.dumps({"seconds": statistics.median(times), "extra_mb": extra}))
+
+
+def measure(args, side, checkpoint, size, views, batch=1):
+    command = [sys.executable, __file__, "--worker", side, "--checkpoint", checkpoint, "--size", str(size),
+               "--views", str(views), "--batch", str(batch), "--threads", str(args.threads), "--repeats",
+               str(args.repeats), "--device", args.device]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", choices=("ours", "reference"))
+    parser.add_argument("--checkpoint")
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--sizes", default="224", help="comma-separated image sizes (default 224; 448 wants a GPU)")
+    parser.add_argument("--views", type=int, default=51)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--repeats", type=int, default=int(os.environ.get("BENCH_REPEATS", "1")))
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args)
+    import bench_forward
+    import dinofeat
+    print(f"dinofeat {dinofeat.version()} | torch {torch.__version__} | {args.device} | {args.threads} threads | "
+          f"ViT-S/14, stride 4, shifts 1,2 Moore, attention o | median of {args.repeats}")
+    print(f"{'size':>9s} {'views':>5s} {'ref s':>9s} {'ours s':>9s} {'ratio':>6s} {'ref +MB':>9s} {'ours +MB':>9s} "
+          f"{'ref/ours MB':>11s}")
+    with tempfile.TemporaryDirectory() as directory:
+        checkpoint = os.path.join(directory, "s14.pth")
+        torch.save(bench_forward.random_state(14, 37), checkpoint)
+        for size in (int(s) for s in args.sizes.split(",")):
+            floor = measure(args, "ours", checkpoint, size, 1)
+            print(f"{size:>4d}x{size:<4d} {1:>5d} {'':>9s} {floor['seconds']:9.2f} {'':>6s} {'':>9s} "
+                  f"{floor['extra_mb']:9.0f}", flush=True)
+            for views in (17, 51):
+                ref = measure(args, "reference", checkpoint, size, views)
+                ours = measure(args, "ours", checkpoint, size, views)
+                print(f"{size:>4d}x{size:<4d} {views:>5d} {ref['seconds']:9.2f} {ours['seconds']:9.2f} "
+                      f"{ref['seconds'] / ours['seconds']:6.2f} {ref['extra_mb']:9.0f} {ours['extra_mb']:9.0f} "
+                      f"{ref['extra_mb'] / max(ours['extra_mb'], 1):11.1f}", flush=True)
+            batched = measure(args, "ours", checkpoint, size, 51, batch=8)
+            print(f"{size:>4d}x{size:<4d} {51:>5d} batch 8: {batched['seconds']:.2f} s, {batched['extra_mb']:.0f} MB "
+                  f"(batch 1: see above)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
