@@ -154,3 +154,31 @@ df_status cli_heat_image(const float *values, size_t width, size_t height, size_
     free(small);
     return status;
 }
+
+df_status cli_prepare_image(const char *path, size_t width, size_t height, df_tensor **out, size_t *out_width,
+                            size_t *out_height) {
+    df_image *image = NULL, *rgb = NULL, *sized = NULL;
+    df_status status = df_image_load(path, NULL, &image);
+    if (status == DF_OK) status = df_image_convert(image, 3, &rgb);
+    if (status == DF_OK && width && height) status = df_image_resize(rgb, width, height, DF_RESIZE_BICUBIC, &sized);
+    const df_image *final = sized ? sized : rgb;
+    if (status == DF_OK) {
+        if (out_width) *out_width = df_image_width(final);
+        if (out_height) *out_height = df_image_height(final);
+        status = df_image_to_tensor(final, NULL, NULL, out);
+    }
+    df_image_free(image);
+    df_image_free(rgb);
+    df_image_free(sized);
+    return status;
+}
+
+float *cli_host_copy(const df_tensor *tensor) {
+    size_t count = (size_t)df_tensor_numel(tensor);
+    float *values = malloc((count ? count : 1) * sizeof *values);
+    if (values && df_tensor_copy_to_host(tensor, values, count) != DF_OK) {
+        free(values);
+        values = NULL;
+    }
+    return values;
+}

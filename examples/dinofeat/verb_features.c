@@ -42,34 +42,6 @@ static int parse_size(const char *text, long *width, long *height) {
     return *end == '\0' && *width > 0 && *height > 0 && *width <= 65535 && *height <= 65535 ? 0 : -1;
 }
 
-/* Decodes, converts to RGB, resizes, normalises. */
-static df_status prepare(const request *r, df_tensor **out, size_t *width, size_t *height) {
-    df_image *image = NULL, *rgb = NULL, *sized = NULL;
-    df_status status = df_image_load(r->image, NULL, &image);
-    if (status == DF_OK) status = df_image_convert(image, 3, &rgb);
-    if (status == DF_OK && r->width) status = df_image_resize(rgb, (size_t)r->width, (size_t)r->height, DF_RESIZE_BICUBIC, &sized);
-    const df_image *final = sized ? sized : rgb;
-    if (status == DF_OK) {
-        *width = df_image_width(final);
-        *height = df_image_height(final);
-        status = df_image_to_tensor(final, NULL, NULL, out);
-    }
-    df_image_free(image);
-    df_image_free(rgb);
-    df_image_free(sized);
-    return status;
-}
-
-static float *host_values(const df_tensor *tensor) {
-    size_t count = (size_t)df_tensor_numel(tensor);
-    float *values = malloc(count * sizeof *values);
-    if (values && df_tensor_copy_to_host(tensor, values, count) != DF_OK) {
-        free(values);
-        return NULL;
-    }
-    return values;
-}
-
 static int write_outputs(const request *r, const df_forward *forward, size_t width, size_t height) {
     const df_tensor *patch, *attention;
     df_forward_output(forward, DF_OUTPUT_PATCH, &patch);
@@ -77,7 +49,7 @@ static int write_outputs(const request *r, const df_forward *forward, size_t wid
     int64_t shape[4], attention_shape[4];
     df_tensor_shape(patch, shape, 4);
     df_tensor_shape(attention, attention_shape, 4);
-    float *features = host_values(patch), *attn = host_values(attention);
+    float *features = cli_host_copy(patch), *attn = cli_host_copy(attention);
     int code = features && attn ? EXIT_OK : cli_fail("features", DF_E_OUT_OF_MEMORY);
     printf("grid: %lld x %lld patches, dim %lld\n", (long long)shape[1], (long long)shape[2], (long long)shape[3]);
     if (code == EXIT_OK && r->out) {
@@ -148,7 +120,7 @@ static int run(int argc, char **argv) {
     df_tensor *pixels = NULL;
     df_forward *forward = NULL;
     size_t width = 0, height = 0;
-    df_status status = prepare(&r, &pixels, &width, &height);
+    df_status status = cli_prepare_image(r.image, (size_t)r.width, (size_t)r.height, &pixels, &width, &height);
     if (status == DF_OK) status = df_model_forward(model, pixels, DF_OUTPUT_PATCH | DF_OUTPUT_CLS_ATTENTION, &forward);
     code = status == DF_OK ? write_outputs(&r, forward, width, height) : cli_fail("features", status);
     df_forward_free(forward);

@@ -55,29 +55,7 @@ static int set_named(df_options *options, df_param key, const char *value, const
     return -1;
 }
 
-static df_status prepare(const request *r, df_tensor **out) {
-    df_image *image = NULL, *rgb = NULL, *sized = NULL;
-    df_status status = df_image_load(r->image, NULL, &image);
-    if (status == DF_OK) status = df_image_convert(image, 3, &rgb);
-    if (status == DF_OK && r->width) status = df_image_resize(rgb, (size_t)r->width, (size_t)r->height, DF_RESIZE_BICUBIC, &sized);
-    if (status == DF_OK) status = df_image_to_tensor(sized ? sized : rgb, NULL, NULL, out);
-    df_image_free(image);
-    df_image_free(rgb);
-    df_image_free(sized);
-    return status;
-}
-
-static float *host_copy(const df_tensor *t) {
-    size_t n = (size_t)df_tensor_numel(t);
-    float *v = malloc((n ? n : 1) * sizeof *v);
-    if (v && df_tensor_copy_to_host(t, v, n) != DF_OK) {
-        free(v);
-        v = NULL;
-    }
-    return v;
-}
-
-/* PCA of the plain strided-free forward pass, for --compare. */
+/* PCA of the plain forward pass (stride = patch), for --compare. */
 static df_status low_resolution_pca(df_model *model, const df_tensor *pixels, size_t width, size_t height, df_image **out) {
     df_forward *forward = NULL;
     df_status status = df_model_set_int(model, DF_PARAM_MODEL_STRIDE, 0);
@@ -87,7 +65,7 @@ static df_status low_resolution_pca(df_model *model, const df_tensor *pixels, si
     df_forward_output(forward, DF_OUTPUT_PATCH, &patch);
     int64_t shape[4];
     df_tensor_shape(patch, shape, 4);
-    float *values = host_copy(patch);
+    float *values = cli_host_copy(patch);
     status = values ? cli_pca_image(values, (size_t)shape[2], (size_t)shape[1], (size_t)shape[3], width, height, out)
                     : DF_E_OUT_OF_MEMORY;
     free(values);
@@ -119,7 +97,7 @@ static int write_outputs(const request *r, df_model *model, const df_tensor *pix
     if (attention) df_tensor_shape(attention, attention_shape, 3);
     size_t h = (size_t)shape[0], w = (size_t)shape[1], d = (size_t)shape[2];
     printf("upsampled: %zu x %zu pixels, dim %zu\n", h, w, d);
-    float *f = host_copy(features), *a = attention ? host_copy(attention) : NULL;
+    float *f = cli_host_copy(features), *a = attention ? cli_host_copy(attention) : NULL;
     if (f == NULL || (attention && a == NULL)) return cli_fail("upsample", DF_E_OUT_OF_MEMORY);
     int code = EXIT_OK;
     df_image *pictures[3] = {NULL, NULL, NULL};
@@ -229,7 +207,7 @@ static int run(int argc, char **argv) {
         df_options_get_int(ups, DF_PARAM_UPS_ATTENTION, &kind);
         cli_progress progress;
         cli_progress_init(&progress, "upsample");
-        df_status status = prepare(&r, &pixels);
+        df_status status = cli_prepare_image(r.image, (size_t)r.width, (size_t)r.height, &pixels, NULL, NULL);
         if (status == DF_OK)
             status = df_upsample(model, pixels, ups, cli_progress_report, &progress, &features,
                                  kind == DF_UPS_ATTN_NONE ? NULL : &attention);

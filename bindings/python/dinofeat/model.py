@@ -2,6 +2,7 @@
 import ctypes
 import enum
 import os
+from ctypes import c_size_t
 
 from ._native import PROGRESS_FN, Error, Handle, _numpy, lib
 from .core import Options, Param
@@ -76,6 +77,17 @@ class Model(Handle):
                 lib.df_model_set_int(self.handle, key, int(value))
         if layers is not None:
             lib.df_model_set_str(self.handle, Param.MODEL_LAYERS, ",".join(str(int(i)) for i in layers).encode())
+
+    def get(self, key):
+        """A model parameter's value: a Param member or its name ("model.stride")."""
+        key = Param[key.upper().replace(".", "_")] if isinstance(key, str) else Param(key)
+        if key in (Param.MODEL_CHECKPOINT, Param.MODEL_LAYERS):
+            out = ctypes.c_char_p()
+            lib.df_model_get_str(self.handle, key, ctypes.byref(out))
+            return out.value.decode()
+        out = ctypes.c_int64()
+        lib.df_model_get_int(self.handle, key, ctypes.byref(out))
+        return out.value
 
     @property
     def info(self):
@@ -187,6 +199,17 @@ def _upsample(model, image, stride=4, shifts=(1, 2), flips=True, attention="o", 
 Model.upsample = _upsample
 
 
+def upsample_view_count(shifts=(1, 2), flips=True, neighbourhood="moore"):
+    """How many views (forward passes) Model.upsample makes with these settings."""
+    with Options() as options:
+        options[Param.UPS_SHIFTS] = ",".join(str(int(d)) for d in shifts)
+        options[Param.UPS_FLIPS] = _FLIPS[flips]
+        options[Param.UPS_NEIGHBOURHOOD] = _NEIGHBOURHOODS[neighbourhood]
+        out = c_size_t()
+        lib.df_upsample_view_count(options.handle, ctypes.byref(out))
+        return out.value
+
+
 def _copy_borrowed(handle):
     """A float32 numpy copy of a tensor the library lends (it dies with its forward pass)."""
     np = _numpy()
@@ -198,4 +221,4 @@ def _copy_borrowed(handle):
     return out
 
 
-__all__ = ["Model", "PosInterp", "Cover", "Output"]
+__all__ = ["Model", "PosInterp", "Cover", "Output", "upsample_view_count"]

@@ -42,6 +42,16 @@ class UpsampleTest(unittest.TestCase):
         with self.assertRaises(KeyError):
             self.model.upsample(image(28, 28), stride=14, progress=broken)
 
+    def test_view_count_and_settings(self):
+        self.assertEqual(dinofeat.upsample_view_count(), 51)
+        self.assertEqual(dinofeat.upsample_view_count(shifts=(1,), flips=False, neighbourhood="neumann"), 5)
+        with self.assertRaises(dinofeat.Error):
+            dinofeat.upsample_view_count(shifts=(-1,))
+        self.model.set(stride=7, layers=[0])
+        self.assertEqual(self.model.get("model.stride"), 7)
+        self.assertEqual(self.model.get(dinofeat.Param.MODEL_LAYERS), "0")
+        self.assertEqual(self.model.get("model.pos_interp"), dinofeat.PosInterp.OFFSET)
+
     def test_bad_parameters(self):
         for kwargs in ({"stride": 15}, {"shifts": (0,)}, {"stride": 0}):
             with self.assertRaises(dinofeat.Error):
