@@ -35,6 +35,7 @@ static const param_spec param_table[] = {
     {DF_PARAM_UPS_ATTENTION, "upsample.attention", DF_PARAM_TYPE_INT, 0.0, 5.0, 0.0, NULL},
     {DF_PARAM_UPS_BATCH, "upsample.batch", DF_PARAM_TYPE_INT, 1.0, 4096.0, 1.0, NULL},
     {DF_PARAM_UPS_ON_DEVICE, "upsample.on_device", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
+    {DF_PARAM_UPS_PAD, "upsample.pad", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
 };
 #define PARAM_COUNT (sizeof param_table / sizeof param_table[0])
 

@@ -114,12 +114,15 @@ typedef struct dfs_upsample_config {
     int32_t attention;           /* DFS_UPS_ATTN_* */
     int32_t batch;               /* views per forward pass */
     int32_t on_device;           /* keep outputs on the model's device */
+    int32_t pad;                 /* zero-pad to multiples of the patch (and crop the result back)
+                                    instead of centre-cropping the image */
     df_progress_fn progress;
     void *progress_user;
 } dfs_upsample_config;
 
 /* image: (1, 3, H, W). features: (H', W', D) float32, attention (H', W', heads) unless NONE, with
- * H', W' the image cropped to multiples of the patch size. DF_E_CANCELLED if progress says so. */
+ * H', W' the image cropped to multiples of the patch size, or H, W when padding.
+ * DF_E_CANCELLED if progress says so. */
 df_status dfs_upsample(dfs_vit *vit, const dfs_tensor_desc *image, const dfs_upsample_config *config,
                        dfs_tensor **features, dfs_tensor_desc *features_desc, dfs_tensor **attention,
                        dfs_tensor_desc *attention_desc) DFS_NOEXCEPT;

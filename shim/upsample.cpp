@@ -129,9 +129,16 @@ df_status dfs_upsample(dfs_vit *vit, const dfs_tensor_desc *image, const dfs_ups
         const at::Device device = dfs::vit_device(*vit);
         const int64_t patch = c.patch, stride = config->run.stride > 0 ? config->run.stride : patch;
         at::Tensor x = dfs::view_of(*image).to(device, at::kFloat);
-        // Centre-crop to multiples of the patch size, as the official code does; a stride that
-        // does not divide the size leaves the last rows and columns to the convolution.
-        const int64_t h = x.size(2) / patch * patch, w = x.size(3) / patch * patch;
+        const int64_t original_h = x.size(2), original_w = x.size(3);
+        // Centre-crop to multiples of the patch size, as the official code does (or zero-pad up to
+        // them); a stride that does not divide the size leaves the last rows and columns to the
+        // convolution.
+        int64_t h = original_h / patch * patch, w = original_w / patch * patch;
+        if (config->pad) {
+            h = (original_h + patch - 1) / patch * patch;
+            w = (original_w + patch - 1) / patch * patch;
+            x = at::constant_pad_nd(x, {0, w - original_w, 0, h - original_h}, 0);
+        }
         TORCH_CHECK(h > 0 && w > 0, "the image is smaller than one patch");
         x = x.narrow(2, (x.size(2) - h) / 2, h).narrow(3, (x.size(3) - w) / 2, w);
         const int64_t gh = 1 + (h - patch) / stride, gw = 1 + (w - patch) / stride;
@@ -194,13 +201,16 @@ df_status dfs_upsample(dfs_vit *vit, const dfs_tensor_desc *image, const dfs_ups
         // Pixels no view saw (possible with non-wrapping borders only) stay zero.
         at::Tensor divisor = wrap ? at::full({1}, total_weight, float_options) : weight_sum.clamp_min(1e-12);
         at::Tensor result = feature_sum.div_(divisor);
+        // Padding: the pixels of the image itself, top-left.
+        auto unpad = [&](const at::Tensor &t) { return config->pad ? t.narrow(0, 0, original_h).narrow(1, 0, original_w) : t; };
+        result = unpad(result);
         if (!config->on_device) result = result.to(at::kCPU);
         df_status status = dfs::hand_out(result.contiguous(), features, features_desc);
         if (status != DF_OK || kind == DFS_UPS_ATTN_NONE) {
             if (attention) *attention = nullptr;
             return status;
         }
-        at::Tensor attention_result = attention_sum.div_(divisor);
+        at::Tensor attention_result = unpad(attention_sum.div_(divisor));
         if (!config->on_device) attention_result = attention_result.to(at::kCPU);
         return dfs::hand_out(attention_result.contiguous(), attention, attention_desc);
     });

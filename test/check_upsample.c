@@ -235,6 +235,26 @@ START_TEST(test_bad_parameters) {
     ck_assert_ok(df_tensor_shape(features, shape, 3));
     ck_assert(shape[0] == 28 && shape[1] == 28 && shape[2] == 16);
     df_tensor_free(features);
+
+    /* Padding: features for every pixel of a 45 x 32 image; on an image already a multiple of the
+     * patch it changes nothing. */
+    df_tensor *odd = ups_input(45, 32), *padded = NULL, *cropped = NULL;
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_UPS_PAD, 1));
+    ck_assert_ok(df_upsample(model, odd, o, NULL, NULL, &padded, NULL));
+    ck_assert_ok(df_tensor_shape(padded, shape, 3));
+    ck_assert(shape[0] == 45 && shape[1] == 32 && shape[2] == 16);
+    ck_assert_ok(df_upsample(model, image, o, NULL, NULL, &features, NULL));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_UPS_PAD, 0));
+    ck_assert_ok(df_upsample(model, image, o, NULL, NULL, &cropped, NULL));
+    size_t n;
+    float *a = values_of(features, &n), *b = values_of(cropped, &n);
+    ck_assert_int_eq(memcmp(a, b, n * sizeof *a), 0);
+    free(a);
+    free(b);
+    df_tensor_free(padded);
+    df_tensor_free(cropped);
+    df_tensor_free(features);
+    df_tensor_free(odd);
     df_tensor_free(image);
     df_tensor_free(small);
     df_options_free(o);

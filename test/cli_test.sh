@@ -71,6 +71,7 @@ expect 2 "upsample.shifts: a shift distance must be > 0" -- "$cli" upsample --mo
 expect 2 "exceeds the patch size" -- "$cli" upsample --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --stride 9
 expect 1 "--stride takes a number of pixels" -- "$cli" upsample --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --stride 0
 expect 1 "--attn does not take 'x'" -- "$cli" upsample --model $models/dino_s8.pth --image fixtures/images/rgb8.png --attn x
+expect 0 "upsampled: 17 x 23 pixels" -- "$cli" upsample --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --pad --shifts 1 --no-flips
 expect 0 "upsampled: 16 x 16 pixels" -- "$cli" upsample --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --flips=official --border zero --bilinear --attn k --batch 4
 
 if command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c "import numpy" 2>/dev/null; then

@@ -18,8 +18,8 @@ static const char help[] =
     "reduced patch stride, maps each view back to pixel resolution through its exact inverse\n"
     "and averages them, giving features (and attention) at the image's resolution. The image\n"
     "is converted to RGB, resized if --size is given, ImageNet-normalised and centre-cropped\n"
-    "to multiples of the patch size. Memory beyond one forward pass does not grow with the\n"
-    "number of views. Progress goes to stderr.\n"
+    "to multiples of the patch size (--pad pads instead). Memory beyond one forward pass does\n"
+    "not grow with the number of views. Progress goes to stderr.\n"
     "\n"
     "Options:\n"
     "  --image FILE           a PNG or JPEG (required)\n"
@@ -32,6 +32,8 @@ static const char help[] =
     "  --attn KIND            attention channels: o (default, as HR-Dv2), cls, q, k, v, none\n"
     "  --border B             wrap (default), zero, replicate\n"
     "  --bilinear             bilinear instead of nearest-exact resizing of each view\n"
+    "  --pad                  zero-pad to multiples of the patch instead of centre-cropping,\n"
+    "                         so the outputs cover every pixel of the image\n"
     "  --batch N              views per forward pass (default 1; same results)\n"
     "  --out FILE             the features, (H, W, D) float32 .npy\n"
     "  --attn-out FILE        the attention, (H, W, heads) float32 .npy\n"
@@ -143,7 +145,8 @@ static int run(int argc, char **argv) {
         {"bilinear", no_argument, NULL, 'l'},          {"batch", required_argument, NULL, 'B'},
         {"out", required_argument, NULL, 'o'},         {"attn-out", required_argument, NULL, 'O'},
         {"pca", required_argument, NULL, 'p'},         {"attn-png", required_argument, NULL, 'P'},
-        {"compare", required_argument, NULL, 'c'},     MODEL_ARGS_OPTIONS,
+        {"compare", required_argument, NULL, 'c'},     {"pad", no_argument, NULL, 'd'},
+        MODEL_ARGS_OPTIONS,
         {NULL, 0, NULL, 0}};
     static const char *const neighbourhoods[] = {"moore", "neumann"}, *const flips[] = {"off", "on", "official"};
     static const char *const attentions[] = {"cls", "o", "q", "k", "v", "none"};
@@ -187,6 +190,7 @@ static int run(int argc, char **argv) {
         case 'a': if (set_named(ups, DF_PARAM_UPS_ATTENTION, optarg, attentions, 6, "--attn")) code = EXIT_USAGE; break;
         case 'b': if (set_named(ups, DF_PARAM_UPS_BORDER, optarg, borders, 3, "--border")) code = EXIT_USAGE; break;
         case 'l': df_options_set_int(ups, DF_PARAM_UPS_INTERP, DF_UPS_BILINEAR); break;
+        case 'd': df_options_set_int(ups, DF_PARAM_UPS_PAD, 1); break;
         case 'B':
             if (df_options_set_int(ups, DF_PARAM_UPS_BATCH, strtol(optarg, &end, 10)) != DF_OK || *end)
                 code = cli_usage_error("upsample", "--batch takes a number >= 1, not '%s'", optarg);

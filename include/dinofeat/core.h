@@ -140,8 +140,11 @@ typedef enum df_param {
     DF_PARAM_UPS_ATTENTION = 306,     /* int df_ups_attention; default DF_UPS_ATTN_CLS */
     DF_PARAM_UPS_BATCH = 307,         /* int: views per forward pass; default 1. Results do not
                                          depend on it */
-    DF_PARAM_UPS_ON_DEVICE = 308      /* int 0/1: leave the outputs on the model's device;
+    DF_PARAM_UPS_ON_DEVICE = 308,     /* int 0/1: leave the outputs on the model's device;
                                          default 0 (host) */
+    DF_PARAM_UPS_PAD = 309            /* int 0/1: zero-pad the image at the bottom and right to
+                                         multiples of the patch size, and return features for every
+                                         pixel of it, instead of centre-cropping (the default, 0) */
 } df_param;
 
 typedef enum df_param_type {

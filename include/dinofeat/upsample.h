@@ -50,7 +50,8 @@ typedef enum df_ups_attention {
 
 /* Pixel-resolution features and attention of image, (1, 3, H, W) normalised as
  * df_image_to_tensor makes it. The image is centre-cropped to multiples of the patch size
- * (H', W'); features: new, (H', W', D) float32; attention: new, (H', W', heads) float32, unless
+ * (H', W'), or with DF_PARAM_UPS_PAD zero-padded to them and the result cut back to H, W;
+ * features: new, (H', W', D) float32; attention: new, (H', W', heads) float32, unless
  * DF_UPS_ATTN_NONE or attention is NULL. Both on the host unless DF_PARAM_UPS_ON_DEVICE.
  * options (NULL: defaults) holds DF_PARAM_UPS_*; the model's own parameters (heads, position
  * interpolation, attention chunking) apply to every view. Extra memory beyond one forward pass is

@@ -54,7 +54,7 @@ df_status df_upsample(df_model *model, const df_tensor *image, const df_options 
     int32_t patch = dfi_model_patch(model);
     if (desc->ndim != 4 || desc->shape[0] != 1 || desc->shape[1] != 3)
         DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "image must have shape (1, 3, H, W)"));
-    if (desc->shape[2] < patch || desc->shape[3] < patch)
+    if ((desc->shape[2] < patch || desc->shape[3] < patch) && !dfi_option_int(options, DF_PARAM_UPS_PAD))
         DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "the image (%lld x %lld) is smaller than one patch (%d)",
                              (long long)desc->shape[2], (long long)desc->shape[3], (int)patch));
     dfs_upsample_config config = {0};
@@ -75,10 +75,13 @@ df_status df_upsample(df_model *model, const df_tensor *image, const df_options 
     config.attention = attention ? (int32_t)dfi_option_int(options, DF_PARAM_UPS_ATTENTION) : DF_UPS_ATTN_NONE;
     config.batch = (int32_t)dfi_option_int(options, DF_PARAM_UPS_BATCH);
     config.on_device = (int32_t)dfi_option_int(options, DF_PARAM_UPS_ON_DEVICE);
+    config.pad = (int32_t)dfi_option_int(options, DF_PARAM_UPS_PAD);
     config.progress = progress;
     config.progress_user = user_data;
     /* The grid at the upsampling stride decides attention chunking, not the model's own stride. */
-    int64_t gh = 1 + (desc->shape[2] / patch * patch - patch) / stride, gw = 1 + (desc->shape[3] / patch * patch - patch) / stride;
+    int64_t rounding = dfi_option_int(options, DF_PARAM_UPS_PAD) ? patch - 1 : 0;
+    int64_t gh = 1 + ((desc->shape[2] + rounding) / patch * patch - patch) / stride;
+    int64_t gw = 1 + ((desc->shape[3] + rounding) / patch * patch - patch) / stride;
     int64_t chunk_setting = 0;
     df_model_get_int(model, DF_PARAM_MODEL_ATTN_CHUNK, &chunk_setting);
     if (chunk_setting == 0) config.run.attn_chunk = gh * gw > 2048 ? 1024 : 0;

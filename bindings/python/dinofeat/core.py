@@ -37,6 +37,7 @@ class Param(enum.IntEnum):
     UPS_ATTENTION = 306
     UPS_BATCH = 307
     UPS_ON_DEVICE = 308
+    UPS_PAD = 309
 
 
 class ParamType(enum.IntEnum):

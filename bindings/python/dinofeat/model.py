@@ -159,9 +159,10 @@ class Model(Handle):
 
 
 def _upsample(model, image, stride=4, shifts=(1, 2), flips=True, attention="o", neighbourhood="moore",
-              border="wrap", interp="nearest-exact", batch=1, size=None, progress=None):
+              border="wrap", interp="nearest-exact", batch=1, size=None, progress=None, pad=False):
     """HR-Dv2 upsampling: (features (H, W, D), attention (H, W, heads) or None) as numpy float32
-    arrays, H and W the image's (after size=(width, height)) cropped to multiples of the patch.
+    arrays, H and W the image's (after size=(width, height)) cropped to multiples of the patch, or
+    the image's own with pad=True (zero-padded for the model, cut back after).
     flips: True/False or "official"; attention: "o", "cls", "q", "k", "v" or None; progress:
     a callable (done, total) -> bool, True to cancel."""
     np = _numpy()
@@ -175,6 +176,7 @@ def _upsample(model, image, stride=4, shifts=(1, 2), flips=True, attention="o", 
         options[Param.UPS_INTERP] = _INTERPS[interp]
         options[Param.UPS_ATTENTION] = _ATTENTIONS[attention]
         options[Param.UPS_BATCH] = batch
+        options[Param.UPS_PAD] = int(bool(pad))
         failure = []
 
         def report(_user, done, total, _stage):
