@@ -29,6 +29,8 @@ void dfi_log(df_log_level level, const char *fmt, ...) __attribute__((format(pri
 
 /* Reads an int option, falling back to the key's default when options is NULL. */
 int64_t dfi_option_int(const df_options *options, df_param key);
+/* Reads a float option likewise. */
+double dfi_option_float(const df_options *options, df_param key);
 /* Reads a string option likewise; borrowed from options or static. */
 const char *dfi_option_str(const df_options *options, df_param key);
 

@@ -36,6 +36,14 @@ static const param_spec param_table[] = {
     {DF_PARAM_UPS_BATCH, "upsample.batch", DF_PARAM_TYPE_INT, 1.0, 4096.0, 1.0, NULL},
     {DF_PARAM_UPS_ON_DEVICE, "upsample.on_device", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
     {DF_PARAM_UPS_PAD, "upsample.pad", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
+    {DF_PARAM_KMEANS_K, "kmeans.k", DF_PARAM_TYPE_INT, 1.0, 1048576.0, 8.0, NULL},
+    {DF_PARAM_KMEANS_METRIC, "kmeans.metric", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
+    {DF_PARAM_KMEANS_INITS, "kmeans.inits", DF_PARAM_TYPE_INT, 1.0, 1000.0, 10.0, NULL},
+    {DF_PARAM_KMEANS_MAX_ITER, "kmeans.max_iter", DF_PARAM_TYPE_INT, 1.0, 1000000.0, 300.0, NULL},
+    {DF_PARAM_KMEANS_TOL, "kmeans.tol", DF_PARAM_TYPE_FLOAT, 0.0, 1.0, 1e-4, NULL},
+    {DF_PARAM_KMEANS_SEED, "kmeans.seed", DF_PARAM_TYPE_INT, 0.0, 9007199254740991.0, 0.0, NULL},
+    {DF_PARAM_KMEANS_SAMPLE, "kmeans.sample", DF_PARAM_TYPE_INT, 0.0, 1099511627776.0, 0.0, NULL},
+    {DF_PARAM_KMEANS_BATCH, "kmeans.batch", DF_PARAM_TYPE_INT, 0.0, 1099511627776.0, 0.0, NULL},
 };
 #define PARAM_COUNT (sizeof param_table / sizeof param_table[0])
 
@@ -221,6 +229,13 @@ const char *dfi_option_str(const df_options *options, df_param key) {
     if (i < 0) return NULL;
     if (options != NULL && options->values[i].is_set) return options->values[i].string_value;
     return param_table[i].default_string;
+}
+
+double dfi_option_float(const df_options *options, df_param key) {
+    int i = param_index(key);
+    if (i < 0) return 0.0;
+    if (options != NULL && options->values[i].is_set) return options->values[i].float_value;
+    return param_table[i].default_number;
 }
 
 int64_t dfi_option_int(const df_options *options, df_param key) {

@@ -41,5 +41,6 @@ Suite *tensor_suite(void);
 Suite *runtime_suite(void);
 Suite *model_suite(void);
 Suite *upsample_suite(void);
+Suite *cluster_suite(void);
 
 #endif

@@ -142,9 +142,24 @@ typedef enum df_param {
                                          depend on it */
     DF_PARAM_UPS_ON_DEVICE = 308,     /* int 0/1: leave the outputs on the model's device;
                                          default 0 (host) */
-    DF_PARAM_UPS_PAD = 309            /* int 0/1: zero-pad the image at the bottom and right to
+    DF_PARAM_UPS_PAD = 309,           /* int 0/1: zero-pad the image at the bottom and right to
                                          multiples of the patch size, and return features for every
                                          pixel of it, instead of centre-cropping (the default, 0) */
+
+    /* k-means (df_kmeans_fit, cluster.h) */
+    DF_PARAM_KMEANS_K = 400,          /* int: clusters; default 8 */
+    DF_PARAM_KMEANS_METRIC = 401,     /* int df_kmeans_metric; default DF_KMEANS_EUCLIDEAN */
+    DF_PARAM_KMEANS_INITS = 402,      /* int: k-means++ initialisations, the best kept; default 10 */
+    DF_PARAM_KMEANS_MAX_ITER = 403,   /* int: iterations per initialisation (minibatch: steps);
+                                         default 300 */
+    DF_PARAM_KMEANS_TOL = 404,        /* float: stop when the squared centroid shift falls below
+                                         this times the data's mean variance; default 1e-4 */
+    DF_PARAM_KMEANS_SEED = 405,       /* int: random seed; default 0. Same seed, same threads,
+                                         same result */
+    DF_PARAM_KMEANS_SAMPLE = 406,     /* int: fit on at most this many random points (0: all);
+                                         df_kmeans_predict then assigns every point */
+    DF_PARAM_KMEANS_BATCH = 407       /* int: minibatch size, for data too large for full
+                                         iterations (0, the default: full Lloyd iterations) */
 } df_param;
 
 typedef enum df_param_type {

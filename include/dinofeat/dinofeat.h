@@ -10,5 +10,6 @@
 #include "dinofeat/image.h"
 #include "dinofeat/model.h"
 #include "dinofeat/upsample.h"
+#include "dinofeat/cluster.h"
 
 #endif /* DINOFEAT_H */

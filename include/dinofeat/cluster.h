@@ -1,0 +1,42 @@
+/*
+ * dinofeat clustering: k-means (k-means++ initialisation, best of several, Euclidean or cosine,
+ * fit on a sample and assign every point, minibatch for data that do not fit).
+ */
+#ifndef DINOFEAT_CLUSTER_H
+#define DINOFEAT_CLUSTER_H
+
+#include "dinofeat/core.h"
+#include "dinofeat/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct df_kmeans df_kmeans;
+
+typedef enum df_kmeans_metric {
+    DF_KMEANS_EUCLIDEAN = 0,
+    DF_KMEANS_COSINE = 1 /* points are L2-normalised first, as HR-Dv2 does; centroids are their
+                            means, distances Euclidean between normalised points and centroids */
+} df_kmeans_metric;
+
+/* out: new, free with df_kmeans_free. Fits k-means to points, (N, D) on any device and float
+ * dtype, with DF_PARAM_KMEANS_* from options (NULL: defaults). Errors: DF_E_INVALID_ARG for
+ * points that are not (N, D) or fewer points than clusters. */
+DF_API df_status df_kmeans_fit(const df_tensor *points, const df_options *options, df_kmeans **out);
+/* labels: new, (N,) int64, the nearest centroid of each of points (N, D). */
+DF_API df_status df_kmeans_predict(const df_kmeans *kmeans, const df_tensor *points, df_tensor **labels);
+/* out: borrowed, the (K, D) float32 centroids, living as long as kmeans. */
+DF_API df_status df_kmeans_centroids(const df_kmeans *kmeans, const df_tensor **out);
+/* The sum of squared distances of the fitted points to their centroids (cosine: of the
+ * normalised points), and the iterations the best initialisation took. */
+DF_API df_status df_kmeans_inertia(const df_kmeans *kmeans, double *out);
+DF_API df_status df_kmeans_iterations(const df_kmeans *kmeans, int64_t *out);
+/* Does nothing when kmeans is NULL. */
+DF_API void df_kmeans_free(df_kmeans *kmeans);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DINOFEAT_CLUSTER_H */

@@ -1,0 +1,225 @@
+/* k-means against scikit-learn (test/reference/make_kmeans_fixtures.py) and planted clusters. */
+#include "check_common.h"
+
+#include <stdlib.h>
+
+#define KMEANS_DIR "fixtures/kmeans/"
+
+typedef struct dataset {
+    df_tensor *points;
+    int32_t *planted;
+    int n, d, k;
+    double sklearn[2]; /* euclidean, cosine */
+} dataset;
+
+static dataset load_dataset(const char *name) {
+    dataset set = {0};
+    FILE *m = fopen(KMEANS_DIR "manifest.txt", "r");
+    ck_assert_ptr_nonnull(m);
+    char line[256], a[64], b[64], file[128];
+    while (fgets(line, sizeof line, m)) {
+        int n, d, k;
+        double inertia;
+        if (sscanf(line, "data %63s %d %d %d %127s", a, &n, &d, &k, file) == 5 && strcmp(a, name) == 0) {
+            size_t size;
+            float *values = (float *)read_fixture_from(KMEANS_DIR, file, &size);
+            const int64_t shape[2] = {n, d};
+            ck_assert_ok(df_tensor_from_host(values, 2, shape, &set.points));
+            free(values);
+            set.n = n, set.d = d, set.k = k;
+        } else if (sscanf(line, "labels %63s %127s", a, file) == 2 && strcmp(a, name) == 0) {
+            size_t size;
+            set.planted = (int32_t *)read_fixture_from(KMEANS_DIR, file, &size);
+        } else if (sscanf(line, "sklearn %63s %63s %lf", a, b, &inertia) == 3 && strcmp(a, name) == 0) {
+            set.sklearn[strcmp(b, "cosine") == 0] = inertia;
+        }
+    }
+    fclose(m);
+    ck_assert_ptr_nonnull(set.points);
+    return set;
+}
+
+static void free_dataset(dataset *set) {
+    df_tensor_free(set->points);
+    free(set->planted);
+}
+
+static df_options *kmeans_options(int k, int metric) {
+    df_options *o = NULL;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_KMEANS_K, k));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_KMEANS_METRIC, metric));
+    return o;
+}
+
+/* Predicted clusters and planted ones correspond one to one. */
+static void assert_recovers(const df_kmeans *kmeans, const dataset *set) {
+    df_tensor *labels = NULL;
+    ck_assert_ok(df_kmeans_predict(kmeans, set->points, &labels));
+    df_tensor_view view = {.struct_size = sizeof view};
+    ck_assert_ok(df_tensor_view_of(labels, &view));
+    ck_assert_int_eq(view.dtype, DF_DTYPE_INT64);
+    const int64_t *predicted = view.data;
+    int map[64], back[64];
+    for (int c = 0; c < 64; c++) map[c] = back[c] = -1;
+    for (int i = 0; i < set->n; i++) {
+        int p = (int)predicted[i], t = set->planted[i];
+        ck_assert_msg(map[p] == -1 || map[p] == t, "cluster %d holds planted %d and %d", p, map[p], t);
+        ck_assert_msg(back[t] == -1 || back[t] == p, "planted %d split over %d and %d", t, back[t], p);
+        map[p] = t;
+        back[t] = p;
+    }
+    df_tensor_free(labels);
+}
+
+START_TEST(test_recovers_planted_clusters) {
+    dataset set = load_dataset("separated");
+    for (int metric = 0; metric < 2; metric++) {
+        df_options *o = kmeans_options(set.k, metric);
+        df_kmeans *kmeans = NULL;
+        ck_assert_ok(df_kmeans_fit(set.points, o, &kmeans));
+        assert_recovers(kmeans, &set);
+        const df_tensor *centroids;
+        ck_assert_ok(df_kmeans_centroids(kmeans, &centroids));
+        int64_t shape[2];
+        ck_assert_ok(df_tensor_shape(centroids, shape, 2));
+        ck_assert(shape[0] == set.k && shape[1] == set.d);
+        int64_t iterations;
+        ck_assert_ok(df_kmeans_iterations(kmeans, &iterations));
+        ck_assert_int_ge(iterations, 1);
+        df_kmeans_free(kmeans);
+        df_options_free(o);
+    }
+    free_dataset(&set);
+}
+END_TEST
+
+START_TEST(test_inertia_within_one_percent_of_sklearn) {
+    const char *names[2] = {"separated", "overlapping"};
+    for (int s = 0; s < 2; s++) {
+        dataset set = load_dataset(names[s]);
+        for (int metric = 0; metric < 2; metric++) {
+            df_options *o = kmeans_options(set.k, metric);
+            df_kmeans *kmeans = NULL;
+            ck_assert_ok(df_kmeans_fit(set.points, o, &kmeans));
+            double inertia;
+            ck_assert_ok(df_kmeans_inertia(kmeans, &inertia));
+            printf("k-means %s %s: inertia %.6g, scikit-learn best of 10 %.6g (ratio %.4f)\n", names[s],
+                   metric ? "cosine" : "euclidean", inertia, set.sklearn[metric], inertia / set.sklearn[metric]);
+            ck_assert_msg(inertia <= 1.01 * set.sklearn[metric], "%s: inertia %.6g vs scikit-learn %.6g", names[s], inertia,
+                          set.sklearn[metric]);
+            df_kmeans_free(kmeans);
+            df_options_free(o);
+        }
+        free_dataset(&set);
+    }
+}
+END_TEST
+
+START_TEST(test_deterministic_for_a_seed) {
+    dataset set = load_dataset("overlapping");
+    df_options *o = kmeans_options(set.k, DF_KMEANS_EUCLIDEAN);
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_KMEANS_SEED, 42));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_KMEANS_INITS, 3));
+    df_kmeans *a = NULL, *b = NULL, *c = NULL;
+    ck_assert_ok(df_kmeans_fit(set.points, o, &a));
+    ck_assert_ok(df_kmeans_fit(set.points, o, &b));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_KMEANS_SEED, 43));
+    ck_assert_ok(df_kmeans_fit(set.points, o, &c));
+    const df_tensor *ca, *cb, *cc;
+    df_kmeans_centroids(a, &ca);
+    df_kmeans_centroids(b, &cb);
+    df_kmeans_centroids(c, &cc);
+    size_t n = (size_t)df_tensor_numel(ca);
+    float *va = malloc(n * sizeof *va), *vb = malloc(n * sizeof *vb), *vc = malloc(n * sizeof *vc);
+    ck_assert_ok(df_tensor_copy_to_host(ca, va, n));
+    ck_assert_ok(df_tensor_copy_to_host(cb, vb, n));
+    ck_assert_ok(df_tensor_copy_to_host(cc, vc, n));
+    ck_assert_int_eq(memcmp(va, vb, n * sizeof *va), 0);
+    ck_assert_int_ne(memcmp(va, vc, n * sizeof *va), 0);
+    free(va);
+    free(vb);
+    free(vc);
+    df_kmeans_free(a);
+    df_kmeans_free(b);
+    df_kmeans_free(c);
+    df_options_free(o);
+    free_dataset(&set);
+}
+END_TEST
+
+START_TEST(test_sample_and_minibatch) {
+    dataset set = load_dataset("separated");
+    df_options *o = kmeans_options(set.k, DF_KMEANS_EUCLIDEAN);
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_KMEANS_SAMPLE, 300));
+    df_kmeans *kmeans = NULL;
+    ck_assert_ok(df_kmeans_fit(set.points, o, &kmeans));
+    assert_recovers(kmeans, &set); /* fitted on 300 points, assigns all 1500 */
+    df_kmeans_free(kmeans);
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_KMEANS_SAMPLE, 0));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_KMEANS_BATCH, 128));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_KMEANS_MAX_ITER, 100));
+    ck_assert_ok(df_kmeans_fit(set.points, o, &kmeans));
+    assert_recovers(kmeans, &set);
+    double inertia;
+    ck_assert_ok(df_kmeans_inertia(kmeans, &inertia));
+    ck_assert_double_le(inertia, 1.05 * set.sklearn[0]);
+    df_kmeans_free(kmeans);
+    df_options_free(o);
+    free_dataset(&set);
+}
+END_TEST
+
+START_TEST(test_kmeans_errors) {
+    dataset set = load_dataset("separated");
+    df_kmeans *kmeans = NULL;
+    df_options *o = kmeans_options(2000, DF_KMEANS_EUCLIDEAN);
+    ck_assert_fails_with(df_kmeans_fit(set.points, o, &kmeans), DF_E_INVALID_ARG, "df_kmeans_fit");
+    ck_assert_ptr_null(kmeans);
+    ck_assert_fails_with(df_kmeans_fit(NULL, NULL, &kmeans), DF_E_INVALID_ARG, "df_kmeans_fit");
+    ck_assert_fails_with(df_kmeans_fit(set.points, NULL, NULL), DF_E_INVALID_ARG, "df_kmeans_fit");
+    const int64_t flat[1] = {12}, ints[2] = {4, 3};
+    df_tensor *vector = NULL, *integers = NULL, *wrong_d = NULL;
+    ck_assert_ok(df_tensor_new(1, flat, DF_DTYPE_FLOAT32, NULL, &vector));
+    ck_assert_ok(df_tensor_new(2, ints, DF_DTYPE_INT64, NULL, &integers));
+    ck_assert_ok(df_tensor_new(2, ints, DF_DTYPE_FLOAT32, NULL, &wrong_d));
+    ck_assert_fails_with(df_kmeans_fit(vector, NULL, &kmeans), DF_E_INVALID_ARG, "df_kmeans_fit");
+    ck_assert_fails_with(df_kmeans_fit(integers, NULL, &kmeans), DF_E_INVALID_ARG, "df_kmeans_fit");
+    ck_assert_ok(df_kmeans_fit(set.points, NULL, &kmeans)); /* defaults: 8 clusters */
+    df_tensor *labels = NULL;
+    ck_assert_fails_with(df_kmeans_predict(kmeans, wrong_d, &labels), DF_E_INVALID_ARG, "df_kmeans_predict");
+    ck_assert_fails_with(df_kmeans_predict(NULL, set.points, &labels), DF_E_INVALID_ARG, "df_kmeans_predict");
+    ck_assert_fails_with(df_kmeans_predict(kmeans, NULL, &labels), DF_E_INVALID_ARG, "df_kmeans_predict");
+    ck_assert_fails_with(df_kmeans_predict(kmeans, set.points, NULL), DF_E_INVALID_ARG, "df_kmeans_predict");
+    ck_assert_ptr_null(labels);
+    const df_tensor *centroids;
+    double inertia;
+    int64_t iterations;
+    ck_assert_fails_with(df_kmeans_centroids(NULL, &centroids), DF_E_INVALID_ARG, "df_kmeans_centroids");
+    ck_assert_fails_with(df_kmeans_inertia(kmeans, NULL), DF_E_INVALID_ARG, "df_kmeans_inertia");
+    ck_assert_fails_with(df_kmeans_iterations(NULL, &iterations), DF_E_INVALID_ARG, "df_kmeans_iterations");
+    ck_assert_ok(df_kmeans_inertia(kmeans, &inertia));
+    ck_assert_double_gt(inertia, 0);
+    ck_assert_fails_with(df_options_set_float(o, DF_PARAM_KMEANS_TOL, -1.0), DF_E_INVALID_ARG, "df_options_set_float");
+    df_kmeans_free(kmeans);
+    df_kmeans_free(NULL);
+    df_tensor_free(vector);
+    df_tensor_free(integers);
+    df_tensor_free(wrong_d);
+    df_options_free(o);
+    free_dataset(&set);
+}
+END_TEST
+
+Suite *cluster_suite(void) {
+    Suite *suite = suite_create("cluster");
+    TCase *tc = tcase_create("kmeans");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_recovers_planted_clusters);
+    tcase_add_test(tc, test_inertia_within_one_percent_of_sklearn);
+    tcase_add_test(tc, test_deterministic_for_a_seed);
+    tcase_add_test(tc, test_sample_and_minibatch);
+    tcase_add_test(tc, test_kmeans_errors);
+    suite_add_tcase(suite, tc);
+    return suite;
+}
