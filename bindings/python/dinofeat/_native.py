@@ -119,6 +119,12 @@ PROTOTYPES = {
     "df_forward_free": (None, [P]),
     "df_upsample": (c_status, [P, P, P, PROGRESS_FN, ctypes.c_void_p, PP, PP]),
     "df_upsample_view_count": (c_status, [P, ctypes.POINTER(c_size)]),
+    "df_kmeans_fit": (c_status, [P, P, PP]),
+    "df_kmeans_predict": (c_status, [P, P, PP]),
+    "df_kmeans_centroids": (c_status, [P, PP]),
+    "df_kmeans_inertia": (c_status, [P, ctypes.POINTER(ctypes.c_double)]),
+    "df_kmeans_iterations": (c_status, [P, c_int64_p]),
+    "df_kmeans_free": (None, [P]),
 }
 
 

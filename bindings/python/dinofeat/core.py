@@ -38,6 +38,14 @@ class Param(enum.IntEnum):
     UPS_BATCH = 307
     UPS_ON_DEVICE = 308
     UPS_PAD = 309
+    KMEANS_K = 400
+    KMEANS_METRIC = 401
+    KMEANS_INITS = 402
+    KMEANS_MAX_ITER = 403
+    KMEANS_TOL = 404
+    KMEANS_SEED = 405
+    KMEANS_SAMPLE = 406
+    KMEANS_BATCH = 407
 
 
 class ParamType(enum.IntEnum):

@@ -91,18 +91,20 @@ class Tensor(Handle):
 
     def numpy(self, copy=False):
         """A numpy array. Host tensors of a numpy dtype come back as a read-only view without a
-        copy (the view keeps the tensor alive) unless copy=True; others are copied as float32."""
+        copy (the view keeps the tensor alive), or with copy=True as a writable copy in their own
+        dtype; others (bfloat16, device tensors) are copied as float32."""
         np = _numpy()
         view = TensorView(struct_size=ctypes.sizeof(TensorView))
         lib.df_tensor_view_of(self.handle, ctypes.byref(view))
         dtype = DType(view.dtype)
-        if view.device_type == 1 and dtype in _NUMPY_TYPES and not copy:
+        if view.device_type == 1 and dtype in _NUMPY_TYPES:
             item = np.dtype(_NUMPY_TYPES[dtype]).itemsize
             shape = view.shape[:view.ndim]
             strides = [s * item for s in view.strides[:view.ndim]]
             if int(np.prod(shape)) == 0:
                 return np.zeros(shape, dtype=_NUMPY_TYPES[dtype])
-            return np.asarray(_Exported(self, view.data, shape, _NUMPY_TYPES[dtype], strides, True))
+            array = np.asarray(_Exported(self, view.data, shape, _NUMPY_TYPES[dtype], strides, True))
+            return array.copy() if copy else array
         out = np.empty(self.shape, dtype=np.float32)
         lib.df_tensor_copy_to_host(self.handle, out.ctypes.data_as(ctypes.c_void_p), out.size)
         return out
