@@ -17,20 +17,24 @@ constexpr int64_t kBlock = 65536;
 
 at::Tensor normalised(const at::Tensor &x) { return x / x.norm(2, 1, true).clamp_min(1e-12); }
 
-// Squared distances of every point to every centre, (N, K).
-at::Tensor squared_distances(const at::Tensor &x, const at::Tensor &centres) {
-    at::Tensor d = at::addmm((x * x).sum(1, true), x, centres.t(), 1.0, -2.0) + (centres * centres).sum(1).unsqueeze(0);
+// Squared distances of every point to every centre, (N, K); norms: the points' squared norms
+// (N, 1), computed once per data set.
+at::Tensor squared_distances(const at::Tensor &x, const at::Tensor &norms, const at::Tensor &centres) {
+    at::Tensor d = at::addmm(norms, x, centres.t(), 1.0, -2.0) + (centres * centres).sum(1).unsqueeze(0);
     return d.clamp_min_(0.0);
 }
 
+at::Tensor squared_norms(const at::Tensor &x) { return (x * x).sum(1, true); }
+
 // Nearest centre and its squared distance for every point, in blocks of rows.
-void assign(const at::Tensor &x, const at::Tensor &centres, at::Tensor &labels, at::Tensor &nearest) {
+void assign(const at::Tensor &x, const at::Tensor &norms, const at::Tensor &centres, at::Tensor &labels,
+            at::Tensor &nearest) {
     const int64_t n = x.size(0);
     labels = at::empty({n}, x.options().dtype(at::kLong));
     nearest = at::empty({n}, x.options());
     for (int64_t start = 0; start < n; start += kBlock) {
         const int64_t rows = std::min(kBlock, n - start);
-        auto best = squared_distances(x.narrow(0, start, rows), centres).min(1);
+        auto best = squared_distances(x.narrow(0, start, rows), norms.narrow(0, start, rows), centres).min(1);
         nearest.narrow(0, start, rows).copy_(std::get<0>(best));
         labels.narrow(0, start, rows).copy_(std::get<1>(best));
     }
@@ -38,12 +42,12 @@ void assign(const at::Tensor &x, const at::Tensor &centres, at::Tensor &labels, 
 
 double uniform(std::mt19937_64 &rng) { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }
 
-at::Tensor kmeans_plus_plus(const at::Tensor &x, int64_t k, std::mt19937_64 &rng) {
+at::Tensor kmeans_plus_plus(const at::Tensor &x, const at::Tensor &norms, int64_t k, std::mt19937_64 &rng) {
     const int64_t n = x.size(0), trials = 2 + static_cast<int64_t>(std::log(static_cast<double>(k)));
     at::Tensor centres = at::empty({k, x.size(1)}, x.options());
     int64_t first = static_cast<int64_t>(uniform(rng) * static_cast<double>(n)) % n;
     centres[0].copy_(x[first]);
-    at::Tensor closest = squared_distances(x, centres.narrow(0, 0, 1)).squeeze(1);
+    at::Tensor closest = squared_distances(x, norms, centres.narrow(0, 0, 1)).squeeze(1);
     double potential = closest.sum().item<double>();
     for (int64_t c = 1; c < k; c++) {
         at::Tensor cumulative = closest.to(at::kDouble).cumsum(0);
@@ -54,11 +58,11 @@ at::Tensor kmeans_plus_plus(const at::Tensor &x, int64_t k, std::mt19937_64 &rng
             candidates.push_back(std::min(index, n - 1));
         }
         at::Tensor chosen = x.index_select(0, at::tensor(candidates, at::TensorOptions().dtype(at::kLong)).to(x.device()));
-        at::Tensor trial = at::minimum(squared_distances(x, chosen).t(), closest.unsqueeze(0)); // (trials, N)
-        at::Tensor potentials = trial.sum(1);
+        at::Tensor trial = at::minimum(squared_distances(x, norms, chosen), closest.unsqueeze(1)); // (N, trials)
+        at::Tensor potentials = trial.sum(0);
         int64_t best = potentials.argmin().item<int64_t>();
         centres[c].copy_(chosen[best]);
-        closest = trial[best].clone();
+        closest = trial.select(1, best).contiguous();
         potential = potentials[best].item<double>();
     }
     return centres;
@@ -78,10 +82,11 @@ at::Tensor update(const at::Tensor &x, const at::Tensor &labels, const at::Tenso
     return sums / counts.unsqueeze(1);
 }
 
-at::Tensor lloyd(const at::Tensor &x, at::Tensor centres, const dfs_kmeans_config &c, double tolerance, int32_t *iterations) {
+at::Tensor lloyd(const at::Tensor &x, const at::Tensor &norms, at::Tensor centres, const dfs_kmeans_config &c,
+                 double tolerance, int32_t *iterations) {
     at::Tensor labels, nearest;
     for (int32_t it = 0; it < c.max_iter; it++) {
-        assign(x, centres, labels, nearest);
+        assign(x, norms, centres, labels, nearest);
         at::Tensor next = update(x, labels, nearest, c.k);
         double shift = (next - centres).pow(2).sum().item<double>();
         centres = next;
@@ -100,7 +105,7 @@ at::Tensor minibatch(const at::Tensor &x, at::Tensor centres, const dfs_kmeans_c
         for (auto &p : picks) p = static_cast<int64_t>(uniform(rng) * static_cast<double>(n)) % n;
         at::Tensor xb = x.index_select(0, at::tensor(picks, at::TensorOptions().dtype(at::kLong)).to(x.device()));
         at::Tensor labels, nearest;
-        assign(xb, centres, labels, nearest);
+        assign(xb, squared_norms(xb), centres, labels, nearest);
         at::Tensor sums = at::zeros_like(centres).index_add_(0, labels, xb);
         at::Tensor m = at::bincount(labels, {}, c.k).to(x.scalar_type());
         at::Tensor total = counts + m;
@@ -137,14 +142,16 @@ df_status dfs_kmeans_fit(const dfs_tensor_desc *points, const dfs_kmeans_config 
         }
         TORCH_CHECK(config->k <= x.size(0), "k (", config->k, ") exceeds the number of points (", x.size(0), ")");
         const double tolerance = config->tol * x.var(0, false).mean().item<double>();
+        const at::Tensor norms = squared_norms(x);
         double best_inertia = std::numeric_limits<double>::infinity();
         at::Tensor best;
         for (int32_t init = 0; init < config->inits; init++) {
-            at::Tensor centres = kmeans_plus_plus(x, config->k, rng);
+            at::Tensor centres = kmeans_plus_plus(x, norms, config->k, rng);
             int32_t used = 0;
-            centres = config->batch > 0 ? minibatch(x, centres, *config, rng, &used) : lloyd(x, centres, *config, tolerance, &used);
+            centres = config->batch > 0 ? minibatch(x, centres, *config, rng, &used)
+                                        : lloyd(x, norms, centres, *config, tolerance, &used);
             at::Tensor labels, nearest;
-            assign(x, centres, labels, nearest);
+            assign(x, norms, centres, labels, nearest);
             double value = nearest.to(at::kDouble).sum().item<double>();
             if (value < best_inertia) {
                 best_inertia = value;
@@ -166,7 +173,7 @@ df_status dfs_kmeans_assign(const dfs_tensor_desc *points, const dfs_tensor_desc
         TORCH_CHECK(x.dim() == 2 && x.size(1) == centres.size(1), "points must be (N, ", centres.size(1), ")");
         if (cosine) x = normalised(x);
         at::Tensor result, nearest;
-        assign(x, centres, result, nearest);
+        assign(x, squared_norms(x), centres, result, nearest);
         *inertia = nearest.to(at::kDouble).sum().item<double>();
         return dfs::hand_out(result, labels, labels_desc);
     });
