@@ -42,5 +42,6 @@ Suite *runtime_suite(void);
 Suite *model_suite(void);
 Suite *upsample_suite(void);
 Suite *cluster_suite(void);
+Suite *eval_suite(void);
 
 #endif

@@ -11,5 +11,6 @@
 #include "dinofeat/model.h"
 #include "dinofeat/upsample.h"
 #include "dinofeat/cluster.h"
+#include "dinofeat/eval.h"
 
 #endif /* DINOFEAT_H */

@@ -125,6 +125,14 @@ PROTOTYPES = {
     "df_kmeans_inertia": (c_status, [P, ctypes.POINTER(ctypes.c_double)]),
     "df_kmeans_iterations": (c_status, [P, c_int64_p]),
     "df_kmeans_free": (None, [P]),
+    "df_linear_sum_assignment": (c_status, [P, c_size, c_size, c_int64_p]),
+    "df_confusion_new": (c_status, [c_size, c_size, PP]),
+    "df_confusion_free": (None, [P]),
+    "df_confusion_add": (c_status, [P, P, P, c_size]),
+    "df_confusion_counts": (c_status, [P, ctypes.POINTER(c_int64_p)]),
+    "df_confusion_match": (c_status, [P, ctypes.c_int, c_int64_p]),
+    "df_confusion_scores": (c_status, [P, ctypes.c_int, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double),
+                                       ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
 }
 
 

@@ -1,0 +1,68 @@
+"""Evaluation: exact assignment and unsupervised-segmentation scores over numpy label maps."""
+import ctypes
+
+from ._native import Handle, _numpy, lib
+
+IGNORE_LABEL = 255
+_MATCH = {"hungarian": 0, "many-to-one": 1, "many_to_one": 1}
+
+
+def linear_sum_assignment(cost):
+    """(rows, cols) of the minimum-cost assignment, as scipy.optimize.linear_sum_assignment."""
+    np = _numpy()
+    cost = np.ascontiguousarray(cost, dtype=np.float64)
+    if cost.ndim != 2:
+        raise ValueError("dinofeat.metrics.linear_sum_assignment: cost must be 2-D")
+    col_of_row = np.empty(cost.shape[0], dtype=np.int64)
+    lib.df_linear_sum_assignment(cost.ctypes.data_as(ctypes.c_void_p), cost.shape[0], cost.shape[1],
+                                 col_of_row.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)))
+    rows = np.nonzero(col_of_row >= 0)[0]
+    return rows, col_of_row[rows]
+
+
+class Confusion(Handle):
+    """A clusters x classes confusion matrix accumulated over a dataset (255 in truth = ignore)."""
+
+    _free, _name = "df_confusion_free", "Confusion"
+
+    def __init__(self, clusters, classes):
+        handle = ctypes.c_void_p()
+        lib.df_confusion_new(clusters, classes, ctypes.byref(handle))
+        super().__init__(handle)
+        self.clusters, self.classes = clusters, classes
+
+    def add(self, predicted, truth):
+        np = _numpy()
+        predicted = np.ascontiguousarray(predicted, dtype=np.int32).ravel()
+        truth = np.ascontiguousarray(truth, dtype=np.int32).ravel()
+        if predicted.size != truth.size:
+            raise ValueError("dinofeat.metrics.Confusion.add: predicted and truth differ in size")
+        lib.df_confusion_add(self.handle, predicted.ctypes.data_as(ctypes.c_void_p),
+                             truth.ctypes.data_as(ctypes.c_void_p), predicted.size)
+        return self
+
+    @property
+    def counts(self):
+        np = _numpy()
+        pointer = ctypes.POINTER(ctypes.c_int64)()
+        lib.df_confusion_counts(self.handle, ctypes.byref(pointer))
+        return np.ctypeslib.as_array(pointer, (self.clusters, self.classes)).copy()
+
+    def match(self, match="hungarian"):
+        """The class of each cluster (-1: unmatched)."""
+        np = _numpy()
+        out = np.empty(self.clusters, dtype=np.int64)
+        lib.df_confusion_match(self.handle, _MATCH[match], out.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)))
+        return out
+
+    def scores(self, match="hungarian"):
+        """{"miou", "accuracy", "f1", "iou" (per class)} after matching."""
+        np = _numpy()
+        miou, accuracy, f1 = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+        per_class = np.empty(self.classes, dtype=np.float64)
+        lib.df_confusion_scores(self.handle, _MATCH[match], ctypes.byref(miou), ctypes.byref(accuracy), ctypes.byref(f1),
+                                per_class.ctypes.data_as(ctypes.POINTER(ctypes.c_double)))
+        return {"miou": miou.value, "accuracy": accuracy.value, "f1": f1.value, "iou": per_class}
+
+
+__all__ = ["IGNORE_LABEL", "linear_sum_assignment", "Confusion"]

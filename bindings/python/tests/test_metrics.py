@@ -1,0 +1,36 @@
+"""dinofeat.metrics against the scipy / numpy fixtures (test/fixtures/eval)."""
+import os
+import sys
+import unittest
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import dinofeat  # noqa: E402
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "test", "fixtures", "eval")
+
+
+class MetricsTest(unittest.TestCase):
+    def test_assignment(self):
+        cost = np.fromfile(os.path.join(FIXTURES, "cost_60x40.f64"), "<f8").reshape(60, 40)
+        pairs = np.fromfile(os.path.join(FIXTURES, "cost_60x40.pairs.i64"), "<i8").reshape(-1, 2)
+        rows, cols = dinofeat.metrics.linear_sum_assignment(cost)
+        np.testing.assert_array_equal(rows, pairs[:, 0])
+        np.testing.assert_array_equal(cols, pairs[:, 1])
+
+    def test_scores(self):
+        pred = np.fromfile(os.path.join(FIXTURES, "over.pred.i32"), "<i4")
+        gt = np.fromfile(os.path.join(FIXTURES, "over.gt.i32"), "<i4")
+        confusion = dinofeat.metrics.Confusion(12, 5).add(pred, gt)
+        self.assertEqual(confusion.counts.sum(), (gt != 255).sum())
+        s = confusion.scores("hungarian")
+        self.assertAlmostEqual(s["miou"], 0.35097959799898987, places=12)
+        self.assertAlmostEqual(confusion.scores("many-to-one")["accuracy"], 0.76376811594202898, places=12)
+        self.assertEqual((confusion.match("hungarian") >= 0).sum(), 5)
+        with self.assertRaises(dinofeat.Error):
+            confusion.add(np.array([12]), np.array([0]))
+
+
+if __name__ == "__main__":
+    unittest.main()

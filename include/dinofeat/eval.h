@@ -1,0 +1,54 @@
+/*
+ * dinofeat evaluation: exact assignment (the Hungarian method) and streaming confusion matrices
+ * with the unsupervised-segmentation protocols (specs/eval.md).
+ */
+#ifndef DINOFEAT_EVAL_H
+#define DINOFEAT_EVAL_H
+
+#include "dinofeat/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Ground-truth pixels with this label are ignored. */
+#define DF_IGNORE_LABEL 255
+
+/* The optimal assignment of rows to columns of a rows x cols cost matrix (row-major), minimising
+ * the total cost, as scipy.optimize.linear_sum_assignment: min(rows, cols) pairs. col_of_row[r]
+ * (rows entries) is the column of row r, or -1 when rows > cols leaves it unassigned. Costs must
+ * be finite. */
+DF_API df_status df_linear_sum_assignment(const double *cost, size_t rows, size_t cols, int64_t *col_of_row);
+
+typedef struct df_confusion df_confusion;
+
+/* How predicted clusters are mapped to classes before scoring. */
+typedef enum df_match {
+    DF_MATCH_HUNGARIAN = 0,  /* one to one, maximising matched pixels; with more clusters than
+                                classes the unmatched clusters' pixels count as errors */
+    DF_MATCH_MANY_TO_ONE = 1 /* each cluster to the class it overlaps most (Leopart, NeCo) */
+} df_match;
+
+/* out: new, free with df_confusion_free: a clusters x classes matrix of zeros. */
+DF_API df_status df_confusion_new(size_t clusters, size_t classes, df_confusion **out);
+/* Does nothing when confusion is NULL. */
+DF_API void df_confusion_free(df_confusion *confusion);
+/* Adds count pixels: predicted in [0, clusters), truth in [0, classes) or DF_IGNORE_LABEL. Any
+ * other value is DF_E_INVALID_ARG and nothing is added. */
+DF_API df_status df_confusion_add(df_confusion *confusion, const int32_t *predicted, const int32_t *truth,
+                                  size_t count);
+/* out: borrowed, the clusters x classes counts (row-major), living until the next add or free. */
+DF_API df_status df_confusion_counts(const df_confusion *confusion, const int64_t **out);
+/* class_of_cluster (clusters entries): the class each cluster is mapped to, or -1. */
+DF_API df_status df_confusion_match(const df_confusion *confusion, df_match match, int64_t *class_of_cluster);
+/* After matching: mean IoU over the classes present in truth or prediction, pixel accuracy
+ * (matched pixels / counted pixels), mean F1 (Dice); per_class_iou (classes entries, may be NULL)
+ * holds each class's IoU, NaN for classes with no pixels anywhere. */
+DF_API df_status df_confusion_scores(const df_confusion *confusion, df_match match, double *miou, double *accuracy,
+                                     double *mean_f1, double *per_class_iou);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DINOFEAT_EVAL_H */

@@ -1,0 +1,150 @@
+/* Assignment and segmentation scores against scipy / numpy (test/reference/make_eval_fixtures.py). */
+#include "check_common.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define EVAL_DIR "fixtures/eval/"
+
+START_TEST(test_assignment_equals_scipy) {
+    FILE *m = fopen(EVAL_DIR "manifest.txt", "r");
+    ck_assert_ptr_nonnull(m);
+    char line[256], name[64], file[128], pairs_name[64], pairs_file[128];
+    int rows, cols, checked = 0;
+    double total;
+    while (fgets(line, sizeof line, m)) {
+        if (sscanf(line, "assign %63s %d %d %127s %lf", name, &rows, &cols, file, &total) != 5) continue;
+        ck_assert(fgets(line, sizeof line, m) && sscanf(line, "pairs %63s %127s", pairs_name, pairs_file) == 2);
+        size_t size;
+        double *cost = (double *)read_fixture_from(EVAL_DIR, file, &size);
+        int64_t *pairs = (int64_t *)read_fixture_from(EVAL_DIR, pairs_file, &size);
+        int64_t *col_of_row = malloc((size_t)rows * sizeof *col_of_row);
+        ck_assert_ok(df_linear_sum_assignment(cost, (size_t)rows, (size_t)cols, col_of_row));
+        double ours = 0;
+        int assigned = 0, used[128] = {0};
+        for (int r = 0; r < rows; r++) {
+            if (col_of_row[r] < 0) continue;
+            ck_assert_msg(!used[col_of_row[r]], "%s: column %lld used twice", name, (long long)col_of_row[r]);
+            used[col_of_row[r]] = 1;
+            ours += cost[r * cols + col_of_row[r]];
+            assigned++;
+        }
+        ck_assert_int_eq(assigned, rows < cols ? rows : cols);
+        ck_assert_msg(fabs(ours - total) <= 1e-9 * fmax(1.0, fabs(total)), "%s: total %.17g, scipy %.17g", name, ours, total);
+        /* Random real costs have a unique optimum: the very same pairs. */
+        for (size_t p = 0; p < size / (2 * sizeof(int64_t)); p++)
+            ck_assert_int_eq(col_of_row[pairs[2 * p]], pairs[2 * p + 1]);
+        free(cost);
+        free(pairs);
+        free(col_of_row);
+        checked++;
+    }
+    fclose(m);
+    ck_assert_int_ge(checked, 8);
+}
+END_TEST
+
+START_TEST(test_scores_equal_numpy) {
+    FILE *m = fopen(EVAL_DIR "manifest.txt", "r");
+    char line[256], name[64], pred_file[128], gt_file[128], protocol[32];
+    int n, k, c, checked = 0;
+    df_confusion *confusion = NULL;
+    while (fgets(line, sizeof line, m)) {
+        double miou, acc, f1;
+        if (sscanf(line, "maps %63s %d %d %d %127s %127s", name, &n, &k, &c, pred_file, gt_file) == 6) {
+            df_confusion_free(confusion);
+            ck_assert_ok(df_confusion_new((size_t)k, (size_t)c, &confusion));
+            size_t size;
+            int32_t *pred = (int32_t *)read_fixture_from(EVAL_DIR, pred_file, &size);
+            int32_t *gt = (int32_t *)read_fixture_from(EVAL_DIR, gt_file, &size);
+            /* Streaming: two halves give the same matrix as one call. */
+            ck_assert_ok(df_confusion_add(confusion, pred, gt, (size_t)n / 2));
+            ck_assert_ok(df_confusion_add(confusion, pred + n / 2, gt + n / 2, (size_t)(n - n / 2)));
+            free(pred);
+            free(gt);
+        } else if (sscanf(line, "score %63s %31s %lf %lf %lf", name, protocol, &miou, &acc, &f1) == 5) {
+            df_match match = strcmp(protocol, "hungarian") == 0 ? DF_MATCH_HUNGARIAN : DF_MATCH_MANY_TO_ONE;
+            double our_miou, our_acc, our_f1, per_class[64];
+            ck_assert_ok(df_confusion_scores(confusion, match, &our_miou, &our_acc, &our_f1, per_class));
+            ck_assert_msg(fabs(our_acc - acc) < 1e-12, "%s %s accuracy %.17g vs %.17g", name, protocol, our_acc, acc);
+            ck_assert_msg(fabs(our_miou - miou) < 1e-12, "%s %s mIoU %.17g vs %.17g", name, protocol, our_miou, miou);
+            ck_assert_msg(fabs(our_f1 - f1) < 1e-12, "%s %s F1 %.17g vs %.17g", name, protocol, our_f1, f1);
+            checked++;
+        }
+    }
+    fclose(m);
+    df_confusion_free(confusion);
+    ck_assert_int_ge(checked, 6);
+}
+END_TEST
+
+START_TEST(test_over_clustering_counts_unmatched_clusters_as_errors) {
+    /* 2 classes, 3 clusters: cluster 2 holds 10 pixels of class 0 and stays unmatched under the
+     * one-to-one protocol; they must lower class 0's IoU, not vanish. */
+    int32_t pred[30], truth[30];
+    for (int i = 0; i < 30; i++) {
+        pred[i] = i < 10 ? 0 : i < 20 ? 1 : 2;
+        truth[i] = i < 10 ? 0 : i < 20 ? 1 : 0;
+    }
+    df_confusion *c = NULL;
+    ck_assert_ok(df_confusion_new(3, 2, &c));
+    ck_assert_ok(df_confusion_add(c, pred, truth, 30));
+    int64_t mapping[3];
+    ck_assert_ok(df_confusion_match(c, DF_MATCH_HUNGARIAN, mapping));
+    ck_assert_int_eq(mapping[1], 1);
+    ck_assert_int_eq(mapping[0] + mapping[2], -1); /* one of clusters 0 and 2 gets class 0 */
+    double miou, acc, per_class[2];
+    ck_assert_ok(df_confusion_scores(c, DF_MATCH_HUNGARIAN, &miou, &acc, NULL, per_class));
+    ck_assert_double_eq_tol(per_class[0], 0.5, 1e-12);
+    ck_assert_double_eq_tol(per_class[1], 1.0, 1e-12);
+    ck_assert_double_eq_tol(acc, 20.0 / 30.0, 1e-12);
+    ck_assert_ok(df_confusion_scores(c, DF_MATCH_MANY_TO_ONE, &miou, &acc, NULL, NULL));
+    ck_assert_double_eq_tol(miou, 1.0, 1e-12);
+    const int64_t *counts;
+    ck_assert_ok(df_confusion_counts(c, &counts));
+    ck_assert_int_eq(counts[2 * 2 + 0], 10);
+    df_confusion_free(c);
+}
+END_TEST
+
+START_TEST(test_eval_errors) {
+    df_confusion *c = NULL;
+    ck_assert_fails_with(df_confusion_new(0, 3, &c), DF_E_INVALID_ARG, "df_confusion_new");
+    ck_assert_fails_with(df_confusion_new(3, 3, NULL), DF_E_INVALID_ARG, "df_confusion_new");
+    ck_assert_ok(df_confusion_new(2, 2, &c));
+    int32_t pred[3] = {0, 1, 2}, truth[3] = {0, 1, 1}, ignore[3] = {0, 1, DF_IGNORE_LABEL}, bad_truth[3] = {0, 7, 1};
+    ck_assert_fails_with(df_confusion_add(c, pred, truth, 3), DF_E_INVALID_ARG, "df_confusion_add");
+    ck_assert_fails_with(df_confusion_add(c, truth, bad_truth, 3), DF_E_INVALID_ARG, "df_confusion_add");
+    const int64_t *counts;
+    ck_assert_ok(df_confusion_counts(c, &counts));
+    ck_assert_int_eq(counts[0] + counts[1] + counts[2] + counts[3], 0); /* refused adds added nothing */
+    ck_assert_ok(df_confusion_add(c, pred, ignore, 3));                 /* cluster 2 is ignored with its pixel */
+    ck_assert_int_eq(counts[0] + counts[3], 2);
+    ck_assert_fails_with(df_confusion_add(NULL, pred, truth, 3), DF_E_INVALID_ARG, "df_confusion_add");
+    ck_assert_fails_with(df_confusion_add(c, NULL, truth, 3), DF_E_INVALID_ARG, "df_confusion_add");
+    int64_t mapping[2];
+    ck_assert_fails_with(df_confusion_match(c, (df_match)5, mapping), DF_E_INVALID_ARG, "df_confusion_match");
+    ck_assert_fails_with(df_confusion_match(c, DF_MATCH_HUNGARIAN, NULL), DF_E_INVALID_ARG, "df_confusion_match");
+    ck_assert_fails_with(df_confusion_scores(NULL, DF_MATCH_HUNGARIAN, NULL, NULL, NULL, NULL), DF_E_INVALID_ARG,
+                         "df_confusion_scores");
+    ck_assert_fails_with(df_confusion_counts(c, NULL), DF_E_INVALID_ARG, "df_confusion_counts");
+    double cost[4] = {1, 2, NAN, 4};
+    int64_t cols[2];
+    ck_assert_fails_with(df_linear_sum_assignment(cost, 2, 2, cols), DF_E_INVALID_ARG, "df_linear_sum_assignment");
+    ck_assert_fails_with(df_linear_sum_assignment(cost, 0, 2, cols), DF_E_INVALID_ARG, "df_linear_sum_assignment");
+    ck_assert_fails_with(df_linear_sum_assignment(NULL, 2, 2, cols), DF_E_INVALID_ARG, "df_linear_sum_assignment");
+    df_confusion_free(c);
+    df_confusion_free(NULL);
+}
+END_TEST
+
+Suite *eval_suite(void) {
+    Suite *suite = suite_create("eval");
+    TCase *tc = tcase_create("eval");
+    tcase_add_test(tc, test_assignment_equals_scipy);
+    tcase_add_test(tc, test_scores_equal_numpy);
+    tcase_add_test(tc, test_over_clustering_counts_unmatched_clusters_as_errors);
+    tcase_add_test(tc, test_eval_errors);
+    suite_add_tcase(suite, tc);
+    return suite;
+}
