@@ -228,9 +228,12 @@ demo: all ## the richest job the library runs without downloaded weights
 bench: all ## run every benchmark (bench/*/run.sh): ratios measured in one run, never timed tests
 	@for b in bench/*/run.sh; do echo "== $$b"; bash $$b || exit 1; done
 
-reference: ## regenerate the committed fixtures with Debian's python3 (torch, PIL, numpy)
+reference: ## regenerate the committed fixtures with Debian's python3 (torch, PIL, numpy, scipy, scikit-learn)
 	$(PYTHON) test/reference/make_image_fixtures.py test/fixtures/images
 	$(PYTHON) test/reference/make_model_fixtures.py test/fixtures/models
+	$(PYTHON) test/reference/make_upsample_fixtures.py test/fixtures/upsample
+	$(PYTHON) test/reference/make_kmeans_fixtures.py test/fixtures/kmeans
+	$(PYTHON) test/reference/make_eval_fixtures.py test/fixtures/eval
 
 clean: ## remove build outputs
 	rm -rf $(BUILD) lib/libdinofeat.so*
