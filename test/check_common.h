@@ -43,5 +43,6 @@ Suite *model_suite(void);
 Suite *upsample_suite(void);
 Suite *cluster_suite(void);
 Suite *eval_suite(void);
+Suite *regions_suite(void);
 
 #endif

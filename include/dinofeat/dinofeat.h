@@ -12,5 +12,6 @@
 #include "dinofeat/upsample.h"
 #include "dinofeat/cluster.h"
 #include "dinofeat/eval.h"
+#include "dinofeat/regions.h"
 
 #endif /* DINOFEAT_H */

@@ -11,7 +11,7 @@ from ._native import Error, MAJOR
 from .core import (LogLevel, Options, Param, ParamType, Status, build_info, get_num_threads, param_bounds,
                    param_from_name, param_name, param_type, set_log_callback, set_num_threads, status_name,
                    version, version_number)
-from . import metrics
+from . import metrics, regions
 from .cluster import KMeans, kmeans
 from .image import Image, ResizeFilter, load_image
 from .model import Cover, Model, Output, PosInterp, upsample_view_count
@@ -23,4 +23,4 @@ __all__ = ["Error", "MAJOR", "LogLevel", "Options", "Param", "ParamType", "Statu
            "get_num_threads", "param_bounds", "param_from_name", "param_name", "param_type",
            "set_log_callback", "set_num_threads", "status_name", "version", "version_number", "Image",
            "ResizeFilter", "load_image", "DType", "Tensor", "device_available", "Model", "PosInterp", "Cover",
-           "Output", "upsample_view_count", "KMeans", "kmeans", "metrics"]
+           "Output", "upsample_view_count", "KMeans", "kmeans", "metrics", "regions"]

@@ -131,6 +131,9 @@ PROTOTYPES = {
     "df_confusion_add": (c_status, [P, P, P, c_size]),
     "df_confusion_counts": (c_status, [P, ctypes.POINTER(c_int64_p)]),
     "df_confusion_match": (c_status, [P, ctypes.c_int, c_int64_p]),
+    "df_connected_components": (c_status, [P, c_size, c_size, ctypes.c_int, ctypes.c_int32, P, ctypes.POINTER(c_size)]),
+    "df_component_boxes": (c_status, [P, c_size, c_size, c_size, P, c_int64_p]),
+    "df_box_iou": (c_status, [P, P, ctypes.POINTER(ctypes.c_double)]),
     "df_confusion_scores": (c_status, [P, ctypes.c_int, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double),
                                        ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
 }
