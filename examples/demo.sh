@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# make demo: the richest job the library runs without downloaded weights. Until a model-based
-# workflow lands, that is the preprocessing path every workflow starts with: decode an image
-# (EXIF applied), resize it with PIL's bicubic, normalise it into a tensor, and write the
-# resized image, all through the installed-style C API and the dinofeat tool.
+# make demo: the richest job the library runs without downloaded weights: the preprocessing path
+# every workflow starts with (decode with EXIF, PIL-exact bicubic resize, normalisation) through
+# the C API, the Python API and the dinofeat tool; then HR-Dv2 upsampling end to end and k-means
+# on its features, with the committed tiny random test model (the weakly supervised issue will
+# make a weight-free segmentation the main job).
 set -euo pipefail
 cli=${1:-build/bin/dinofeat}
 out=demo-output
@@ -28,3 +29,18 @@ x = resized.to_tensor().numpy()
 print(f"{image} -> {resized}; tensor {x.shape} mean {x.mean():.4f}; wrote {sys.argv[2]}")
 PY
 "$cli" info --image "$out/resized.png"
+echo "== HR-Dv2 upsampling end to end with the tiny RANDOM test model (no weights are downloaded:"
+echo "   the pipeline is real, the pictures are not meaningful features; pass a real checkpoint"
+echo "   with: $cli upsample --model dinov2_vits14_pretrain.pth --image YOUR.jpg --compare out.png)"
+"$cli" upsample --model test/fixtures/models/dinov2_s14.pth --heads 2 --image test/fixtures/images/smooth448.png \
+    --stride 7 --shifts 1 --compare "$out/upsample_compare.png" --out "$out/features.npy"
+/usr/bin/python3 - "$out/features.npy" <<'PY'
+import sys
+sys.path.insert(0, "bindings/python")
+import numpy as np
+import dinofeat
+features = np.load(sys.argv[1])
+labels, _, inertia = dinofeat.kmeans(features.reshape(-1, features.shape[-1]), 4, metric="cosine", sample=20000)
+print(f"features {features.shape}; k-means (K=4, cosine) cluster sizes {np.bincount(labels).tolist()}")
+PY
+echo "demo: outputs in $out/"
