@@ -235,6 +235,7 @@ reference: ## regenerate the committed fixtures with Debian's python3 (torch, PI
 	$(PYTHON) test/reference/make_kmeans_fixtures.py test/fixtures/kmeans
 	$(PYTHON) test/reference/make_eval_fixtures.py test/fixtures/eval
 	$(PYTHON) test/reference/make_components_fixtures.py test/fixtures/components
+	$(PYTHON) test/reference/make_linkage_fixtures.py test/fixtures/linkage
 
 clean: ## remove build outputs
 	rm -rf $(BUILD) lib/libdinofeat.so*

@@ -1,6 +1,7 @@
 /* k-means against scikit-learn (test/reference/make_kmeans_fixtures.py) and planted clusters. */
 #include "check_common.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #define KMEANS_DIR "fixtures/kmeans/"
@@ -211,6 +212,77 @@ START_TEST(test_kmeans_errors) {
 }
 END_TEST
 
+#define LINKAGE_DIR "fixtures/linkage/"
+
+/* Our clusters and scipy's fcluster labels are the same partition. */
+static void assert_same_partition(const int32_t *ours, const int32_t *theirs, int n, const char *what) {
+    int map[4096], back[4096];
+    for (int i = 0; i < 4096; i++) map[i] = back[i] = -1;
+    for (int i = 0; i < n; i++) {
+        int a = ours[i], b = theirs[i];
+        ck_assert_msg(map[a] == -1 || map[a] == b, "%s: our cluster %d holds scipy's %d and %d", what, a, map[a], b);
+        ck_assert_msg(back[b] == -1 || back[b] == a, "%s: scipy's cluster %d split over %d and %d", what, b, back[b], a);
+        map[a] = b;
+        back[b] = a;
+    }
+}
+
+START_TEST(test_complete_linkage_equals_scipy) {
+    FILE *m = fopen(LINKAGE_DIR "manifest.txt", "r");
+    ck_assert_ptr_nonnull(m);
+    char line[256], name[64], file[128];
+    int n = 0, d = 0, expected, cuts = 0;
+    double threshold;
+    float *points = NULL;
+    while (fgets(line, sizeof line, m)) {
+        if (sscanf(line, "points %63s %d %d %127s", name, &n, &d, file) == 4) {
+            size_t size;
+            free(points);
+            points = (float *)read_fixture_from(LINKAGE_DIR, file, &size);
+        } else if (sscanf(line, "cut %63s %lf %d %127s", name, &threshold, &expected, file) == 4) {
+            int32_t *labels = malloc((size_t)n * sizeof *labels);
+            size_t count;
+            ck_assert_ok(df_agglomerate_complete(points, (size_t)n, (size_t)d, threshold, 1, labels, &count));
+            ck_assert_msg((int)count == expected, "%s at %.6g: %zu clusters, scipy %d", name, threshold, count, expected);
+            size_t size;
+            int32_t *theirs = (int32_t *)read_fixture_from(LINKAGE_DIR, file, &size);
+            assert_same_partition(labels, theirs, n, name);
+            /* The cluster-count stop: never fewer than asked. */
+            ck_assert_ok(df_agglomerate_complete(points, (size_t)n, (size_t)d, INFINITY, count, labels, &count));
+            ck_assert_int_eq((int)count, expected);
+            free(theirs);
+            free(labels);
+            cuts++;
+        }
+    }
+    fclose(m);
+    free(points);
+    ck_assert_int_ge(cuts, 9);
+}
+END_TEST
+
+START_TEST(test_linkage_errors_and_edges) {
+    const float points[6] = {0, 0, 0, 1, 5, 5};
+    int32_t labels[3];
+    size_t count;
+    ck_assert_ok(df_agglomerate_complete(points, 3, 2, 1.0, 1, labels, &count));
+    ck_assert_uint_eq(count, 2);
+    ck_assert(labels[0] == 0 && labels[1] == 0 && labels[2] == 1);
+    ck_assert_ok(df_agglomerate_complete(points, 3, 2, -1.0, 1, labels, &count));
+    ck_assert_uint_eq(count, 3);
+    ck_assert_ok(df_agglomerate_complete(points, 1, 2, 1.0, 1, labels, &count));
+    ck_assert_uint_eq(count, 1);
+    ck_assert_fails_with(df_agglomerate_complete(points, 0, 2, 1.0, 1, labels, &count), DF_E_INVALID_ARG,
+                         "df_agglomerate_complete");
+    ck_assert_fails_with(df_agglomerate_complete(points, 3, 2, NAN, 1, labels, &count), DF_E_INVALID_ARG,
+                         "df_agglomerate_complete");
+    ck_assert_fails_with(df_agglomerate_complete(NULL, 3, 2, 1.0, 1, labels, &count), DF_E_INVALID_ARG,
+                         "df_agglomerate_complete");
+    ck_assert_fails_with(df_agglomerate_complete(points, 3, 2, 1.0, 1, NULL, &count), DF_E_INVALID_ARG,
+                         "df_agglomerate_complete");
+}
+END_TEST
+
 Suite *cluster_suite(void) {
     Suite *suite = suite_create("cluster");
     TCase *tc = tcase_create("kmeans");
@@ -221,5 +293,10 @@ Suite *cluster_suite(void) {
     tcase_add_test(tc, test_sample_and_minibatch);
     tcase_add_test(tc, test_kmeans_errors);
     suite_add_tcase(suite, tc);
+    TCase *linkage = tcase_create("linkage");
+    tcase_set_timeout(linkage, 120);
+    tcase_add_test(linkage, test_complete_linkage_equals_scipy);
+    tcase_add_test(linkage, test_linkage_errors_and_edges);
+    suite_add_tcase(suite, linkage);
     return suite;
 }

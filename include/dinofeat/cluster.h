@@ -35,6 +35,14 @@ DF_API df_status df_kmeans_iterations(const df_kmeans *kmeans, int64_t *out);
 /* Does nothing when kmeans is NULL. */
 DF_API void df_kmeans_free(df_kmeans *kmeans);
 
+/* Complete-linkage agglomerative clustering of n points (n x dim float32, row-major) with
+ * Euclidean distances: clusters merge in order of linkage distance while it is <= threshold and
+ * more than min_clusters remain (the same flat clusters as scipy's linkage(points, 'complete')
+ * cut by fcluster(Z, threshold, 'distance') when min_clusters is 1). labels (n entries) gets
+ * 0..*count - 1, numbered in order of each cluster's first point. O(n^2) time and memory. */
+DF_API df_status df_agglomerate_complete(const float *points, size_t n, size_t dim, double threshold,
+                                         size_t min_clusters, int32_t *labels, size_t *count);
+
 #ifdef __cplusplus
 }
 #endif

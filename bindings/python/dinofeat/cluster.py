@@ -80,4 +80,19 @@ def kmeans(points, k, **settings):
     return model.predict(points), model.centroids, model.inertia
 
 
-__all__ = ["KMeans", "kmeans"]
+def agglomerate_complete(points, threshold, min_clusters=1):
+    """(labels, count): complete-linkage clusters of points (N, D), merged while the linkage distance
+    is <= threshold and more than min_clusters remain (scipy's linkage + fcluster 'distance')."""
+    np = _numpy()
+    points = np.ascontiguousarray(points, dtype=np.float32)
+    if points.ndim != 2:
+        raise ValueError("dinofeat.agglomerate_complete: points must be (N, D)")
+    labels = np.empty(points.shape[0], dtype=np.int32)
+    count = ctypes.c_size_t()
+    lib.df_agglomerate_complete(points.ctypes.data_as(ctypes.c_void_p), points.shape[0], points.shape[1],
+                                float(threshold), min_clusters, labels.ctypes.data_as(ctypes.c_void_p),
+                                ctypes.byref(count))
+    return labels, count.value
+
+
+__all__ = ["KMeans", "kmeans", "agglomerate_complete"]

@@ -36,5 +36,16 @@ class KMeansTest(unittest.TestCase):
             model.predict(points[:, :3])
 
 
+class LinkageTest(unittest.TestCase):
+    def test_matches_scipy(self):
+        folder = os.path.join(FIXTURES, "..", "linkage")
+        points = np.fromfile(os.path.join(folder, "centroids.f32"), "<f4").reshape(80, 16)
+        line = [l.split() for l in open(os.path.join(folder, "manifest.txt")) if l.startswith("cut centroids")][1]
+        theirs = np.fromfile(os.path.join(folder, line[4]), "<i4")
+        labels, count = dinofeat.agglomerate_complete(points, float(line[2]))
+        self.assertEqual(count, int(line[3]))
+        self.assertEqual(len(set(zip(labels.tolist(), theirs.tolist()))), count)
+
+
 if __name__ == "__main__":
     unittest.main()
