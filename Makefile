@@ -236,6 +236,7 @@ reference: ## regenerate the committed fixtures with Debian's python3 (torch, PI
 	$(PYTHON) test/reference/make_eval_fixtures.py test/fixtures/eval
 	$(PYTHON) test/reference/make_components_fixtures.py test/fixtures/components
 	$(PYTHON) test/reference/make_linkage_fixtures.py test/fixtures/linkage
+	$(PYTHON) test/reference/make_saliency_fixtures.py test/fixtures/saliency
 
 clean: ## remove build outputs
 	rm -rf $(BUILD) lib/libdinofeat.so*

@@ -138,6 +138,68 @@ START_TEST(test_eval_errors) {
 }
 END_TEST
 
+#define SALIENCY_DIR "fixtures/saliency/"
+
+START_TEST(test_saliency_and_corloc_equal_numpy) {
+    FILE *m = fopen(SALIENCY_DIR "manifest.txt", "r");
+    ck_assert_ptr_nonnull(m);
+    char line[256], name[64], pred_file[64], gt_file[64], file[64];
+    int w, h, hits, images, checked = 0;
+    double iou, acc, maxf;
+    df_saliency *saliency = NULL;
+    ck_assert_ok(df_saliency_new(&saliency));
+    while (fgets(line, sizeof line, m)) {
+        if (sscanf(line, "image %63s %d %d %63s %63s", name, &w, &h, pred_file, gt_file) == 5) {
+            size_t size;
+            unsigned char *pred = read_fixture_from(SALIENCY_DIR, pred_file, &size);
+            unsigned char *gt = read_fixture_from(SALIENCY_DIR, gt_file, &size);
+            ck_assert_ok(df_saliency_add(saliency, pred, gt, (size_t)w * h));
+            free(pred);
+            free(gt);
+        } else if (sscanf(line, "saliency %63s %lf %lf %lf", name, &iou, &acc, &maxf) == 4) {
+            double our_iou, our_acc, our_maxf;
+            ck_assert_ok(df_saliency_scores(saliency, &our_iou, &our_acc, &our_maxf));
+            ck_assert_msg(fabs(our_iou - iou) < 1e-12, "IoU %.17g vs %.17g", our_iou, iou);
+            ck_assert_msg(fabs(our_acc - acc) < 1e-12, "accuracy %.17g vs %.17g", our_acc, acc);
+            ck_assert_msg(fabs(our_maxf - maxf) < 1e-12, "maxF %.17g vs %.17g", our_maxf, maxf);
+            checked++;
+        } else if (sscanf(line, "corloc %63s %d %d %63s", name, &hits, &images, file) == 4) {
+            size_t size;
+            int32_t *records = (int32_t *)read_fixture_from(SALIENCY_DIR, file, &size), *at = records;
+            int ours = 0;
+            for (int i = 0; i < images; i++) {
+                int npred = at[0], ngt = at[1], hit;
+                ck_assert_ok(df_corloc_hit(at + 2, (size_t)npred, at + 2 + 4 * npred, (size_t)ngt, &hit));
+                ours += hit;
+                at += 2 + 4 * (npred + ngt);
+            }
+            ck_assert_int_eq(ours, hits);
+            ck_assert_int_gt(hits, 0);
+            free(records);
+            checked++;
+        }
+    }
+    fclose(m);
+    ck_assert_int_eq(checked, 2);
+    ck_assert_fails_with(df_saliency_add(saliency, NULL, (const uint8_t *)"", 1), DF_E_INVALID_ARG, "df_saliency_add");
+    ck_assert_fails_with(df_saliency_add(saliency, (const uint8_t *)"", (const uint8_t *)"", 0), DF_E_INVALID_ARG,
+                         "df_saliency_add");
+    df_saliency_free(saliency);
+    df_saliency_free(NULL);
+    ck_assert_ok(df_saliency_new(&saliency));
+    ck_assert_fails_with(df_saliency_scores(saliency, &iou, NULL, NULL), DF_E_INVALID_ARG, "df_saliency_scores");
+    ck_assert_fails_with(df_saliency_scores(NULL, &iou, NULL, NULL), DF_E_INVALID_ARG, "df_saliency_scores");
+    ck_assert_fails_with(df_saliency_new(NULL), DF_E_INVALID_ARG, "df_saliency_new");
+    df_saliency_free(saliency);
+    int hit;
+    const int32_t box[4] = {0, 0, 4, 4};
+    ck_assert_ok(df_corloc_hit(NULL, 0, box, 1, &hit));
+    ck_assert_int_eq(hit, 0);
+    ck_assert_fails_with(df_corloc_hit(NULL, 1, box, 1, &hit), DF_E_INVALID_ARG, "df_corloc_hit");
+    ck_assert_fails_with(df_corloc_hit(box, 1, box, 1, NULL), DF_E_INVALID_ARG, "df_corloc_hit");
+}
+END_TEST
+
 Suite *eval_suite(void) {
     Suite *suite = suite_create("eval");
     TCase *tc = tcase_create("eval");
@@ -145,6 +207,7 @@ Suite *eval_suite(void) {
     tcase_add_test(tc, test_scores_equal_numpy);
     tcase_add_test(tc, test_over_clustering_counts_unmatched_clusters_as_errors);
     tcase_add_test(tc, test_eval_errors);
+    tcase_add_test(tc, test_saliency_and_corloc_equal_numpy);
     suite_add_tcase(suite, tc);
     return suite;
 }

@@ -6,6 +6,7 @@
 #define DINOFEAT_EVAL_H
 
 #include "dinofeat/core.h"
+#include "dinofeat/regions.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,6 +47,28 @@ DF_API df_status df_confusion_match(const df_confusion *confusion, df_match matc
  * holds each class's IoU, NaN for classes with no pixels anywhere. */
 DF_API df_status df_confusion_scores(const df_confusion *confusion, df_match match, double *miou, double *accuracy,
                                      double *mean_f1, double *per_class_iou);
+
+/* Saliency (foreground) evaluation over a dataset, one image per df_saliency_add. */
+typedef struct df_saliency df_saliency;
+
+/* out: new, free with df_saliency_free. */
+DF_API df_status df_saliency_new(df_saliency **out);
+/* Does nothing when saliency is NULL. */
+DF_API void df_saliency_free(df_saliency *saliency);
+/* Adds one image of count pixels: prediction 0..255 (soft, or binary as 0 / 255) and truth
+ * 0..255, foreground where > 127 (anti-aliased edges are not foreground). */
+DF_API df_status df_saliency_add(df_saliency *saliency, const uint8_t *prediction, const uint8_t *truth,
+                                 size_t count);
+/* iou: mean over images of the IoU of prediction > 127 with the truth (1 for an image where both
+ * are empty); accuracy: mean pixel accuracy; max_f_beta: beta^2 = 0.3, precision and recall
+ * averaged over images at each of 255 thresholds t_k = k / 254 (prediction / 255 >= t_k), the
+ * maximum over thresholds of F_beta of those averages. Any output may be NULL. */
+DF_API df_status df_saliency_scores(const df_saliency *saliency, double *iou, double *accuracy, double *max_f_beta);
+
+/* CorLoc for one image: *out is 1 when some predicted box has IoU > 0.5 with some true box.
+ * Boxes are 4 int32 each; either count may be 0. */
+DF_API df_status df_corloc_hit(const int32_t *predicted, size_t predicted_count, const int32_t *truth,
+                               size_t truth_count, int *out);
 
 #ifdef __cplusplus
 }

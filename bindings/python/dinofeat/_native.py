@@ -135,6 +135,12 @@ PROTOTYPES = {
     "df_connected_components": (c_status, [P, c_size, c_size, ctypes.c_int, ctypes.c_int32, P, ctypes.POINTER(c_size)]),
     "df_component_boxes": (c_status, [P, c_size, c_size, c_size, P, c_int64_p]),
     "df_box_iou": (c_status, [P, P, ctypes.POINTER(ctypes.c_double)]),
+    "df_saliency_new": (c_status, [PP]),
+    "df_saliency_free": (None, [P]),
+    "df_saliency_add": (c_status, [P, P, P, c_size]),
+    "df_saliency_scores": (c_status, [P, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double),
+                                      ctypes.POINTER(ctypes.c_double)]),
+    "df_corloc_hit": (c_status, [P, c_size, P, c_size, ctypes.POINTER(ctypes.c_int)]),
     "df_confusion_scores": (c_status, [P, ctypes.c_int, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double),
                                        ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
 }

@@ -65,4 +65,42 @@ class Confusion(Handle):
         return {"miou": miou.value, "accuracy": accuracy.value, "f1": f1.value, "iou": per_class}
 
 
-__all__ = ["IGNORE_LABEL", "linear_sum_assignment", "Confusion"]
+class Saliency(Handle):
+    """Foreground masks over a dataset: add(prediction, truth) per image (uint8 0..255, truth
+    foreground > 127), then scores(): mean IoU and accuracy, and maxF_beta (beta^2 = 0.3)."""
+
+    _free, _name = "df_saliency_free", "Saliency"
+
+    def __init__(self):
+        handle = ctypes.c_void_p()
+        lib.df_saliency_new(ctypes.byref(handle))
+        super().__init__(handle)
+
+    def add(self, prediction, truth):
+        np = _numpy()
+        prediction = np.ascontiguousarray(prediction, dtype=np.uint8).ravel()
+        truth = np.ascontiguousarray(truth, dtype=np.uint8).ravel()
+        if prediction.size != truth.size:
+            raise ValueError("dinofeat.metrics.Saliency.add: prediction and truth differ in size")
+        lib.df_saliency_add(self.handle, prediction.ctypes.data_as(ctypes.c_void_p),
+                            truth.ctypes.data_as(ctypes.c_void_p), prediction.size)
+        return self
+
+    def scores(self):
+        iou, accuracy, max_f = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+        lib.df_saliency_scores(self.handle, ctypes.byref(iou), ctypes.byref(accuracy), ctypes.byref(max_f))
+        return {"iou": iou.value, "accuracy": accuracy.value, "max_f_beta": max_f.value}
+
+
+def corloc_hit(predicted_boxes, true_boxes):
+    """True when some predicted box has IoU > 0.5 with some true box ([x0, y0, x1, y1], max exclusive)."""
+    np = _numpy()
+    predicted = np.ascontiguousarray(predicted_boxes, dtype=np.int32).reshape(-1, 4)
+    truth = np.ascontiguousarray(true_boxes, dtype=np.int32).reshape(-1, 4)
+    out = ctypes.c_int()
+    lib.df_corloc_hit(predicted.ctypes.data_as(ctypes.c_void_p), len(predicted), truth.ctypes.data_as(ctypes.c_void_p),
+                      len(truth), ctypes.byref(out))
+    return bool(out.value)
+
+
+__all__ = ["IGNORE_LABEL", "linear_sum_assignment", "Confusion", "Saliency", "corloc_hit"]

@@ -32,5 +32,24 @@ class MetricsTest(unittest.TestCase):
             confusion.add(np.array([12]), np.array([0]))
 
 
+class SaliencyTest(unittest.TestCase):
+    def test_matches_numpy(self):
+        folder = os.path.join(FIXTURES, "..", "saliency")
+        saliency = dinofeat.metrics.Saliency()
+        expected = None
+        for line in open(os.path.join(folder, "manifest.txt")):
+            parts = line.split()
+            if parts[0] == "image":
+                pred = np.fromfile(os.path.join(folder, parts[4]), np.uint8)
+                gt = np.fromfile(os.path.join(folder, parts[5]), np.uint8)
+                saliency.add(pred, gt)
+            elif parts[0] == "saliency":
+                expected = [float(v) for v in parts[2:5]]
+        s = saliency.scores()
+        np.testing.assert_allclose([s["iou"], s["accuracy"], s["max_f_beta"]], expected, rtol=0, atol=1e-12)
+        self.assertTrue(dinofeat.metrics.corloc_hit([[0, 0, 10, 10]], [[1, 1, 10, 10], [50, 50, 60, 60]]))
+        self.assertFalse(dinofeat.metrics.corloc_hit([], [[1, 1, 10, 10]]))
+
+
 if __name__ == "__main__":
     unittest.main()
