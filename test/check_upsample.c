@@ -45,19 +45,21 @@ static df_options *case_options(const ups_case *c) {
     return o;
 }
 
-static df_model *ups_model(const ups_case *c) {
+static df_model *ups_model_on(const ups_case *c, const char *device) {
     char path[256];
     snprintf(path, sizeof path, "fixtures/models/%s.pth", c->model);
     df_options *o = NULL;
     ck_assert_ok(df_options_new(&o));
     ck_assert_ok(df_options_set_int(o, DF_PARAM_MODEL_HEADS, c->heads));
     df_model *model = NULL;
-    ck_assert_ok(df_model_open(path, NULL, o, &model));
+    ck_assert_ok(df_model_open(path, device, o, &model));
     /* The reference interpolates positions with the official 'offset' for every model. */
     ck_assert_ok(df_model_set_int(model, DF_PARAM_MODEL_POS_INTERP, DF_POS_INTERP_OFFSET));
     df_options_free(o);
     return model;
 }
+
+static df_model *ups_model(const ups_case *c) { return ups_model_on(c, NULL); }
 
 static float *values_of(const df_tensor *t, size_t *n) {
     *n = (size_t)df_tensor_numel(t);
@@ -271,14 +273,7 @@ START_TEST(test_cuda_upsample_when_available) {
     ups_case cases[16];
     int n = read_cases(cases);
     for (int i = 0; i < n; i++) {
-        df_options *mo = NULL;
-        ck_assert_ok(df_options_new(&mo));
-        ck_assert_ok(df_options_set_int(mo, DF_PARAM_MODEL_HEADS, cases[i].heads));
-        char path[256];
-        snprintf(path, sizeof path, "fixtures/models/%s.pth", cases[i].model);
-        df_model *model = NULL;
-        ck_assert_ok(df_model_open(path, "cuda", mo, &model));
-        ck_assert_ok(df_model_set_int(model, DF_PARAM_MODEL_POS_INTERP, DF_POS_INTERP_OFFSET));
+        df_model *model = ups_model_on(&cases[i], "cuda");
         df_options *o = case_options(&cases[i]);
         ck_assert_ok(df_options_set_int(o, DF_PARAM_UPS_ON_DEVICE, 1));
         ck_assert_ok(df_options_set_int(o, DF_PARAM_UPS_BATCH, 4));
@@ -291,7 +286,6 @@ START_TEST(test_cuda_upsample_when_available) {
         df_tensor_free(attention);
         df_tensor_free(image);
         df_options_free(o);
-        df_options_free(mo);
         df_model_free(model);
     }
 }
