@@ -237,6 +237,7 @@ reference: ## regenerate the committed fixtures with Debian's python3 (torch, PI
 	$(PYTHON) test/reference/make_components_fixtures.py test/fixtures/components
 	$(PYTHON) test/reference/make_linkage_fixtures.py test/fixtures/linkage
 	$(PYTHON) test/reference/make_saliency_fixtures.py test/fixtures/saliency
+	$(PYTHON) test/reference/make_crf_fixtures.py test/fixtures/crf
 
 clean: ## remove build outputs
 	rm -rf $(BUILD) lib/libdinofeat.so*

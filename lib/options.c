@@ -44,6 +44,15 @@ static const param_spec param_table[] = {
     {DF_PARAM_KMEANS_SEED, "kmeans.seed", DF_PARAM_TYPE_INT, 0.0, 9007199254740991.0, 0.0, NULL},
     {DF_PARAM_KMEANS_SAMPLE, "kmeans.sample", DF_PARAM_TYPE_INT, 0.0, 1099511627776.0, 0.0, NULL},
     {DF_PARAM_KMEANS_BATCH, "kmeans.batch", DF_PARAM_TYPE_INT, 0.0, 1099511627776.0, 0.0, NULL},
+    {DF_PARAM_CRF_ITERATIONS, "crf.iterations", DF_PARAM_TYPE_INT, 0.0, 10000.0, 10.0, NULL},
+    {DF_PARAM_CRF_GAUSSIAN_SXY, "crf.gaussian_sxy", DF_PARAM_TYPE_FLOAT, 1e-3, 1e6, 3.0, NULL},
+    {DF_PARAM_CRF_GAUSSIAN_COMPAT, "crf.gaussian_compat", DF_PARAM_TYPE_FLOAT, 0.0, 1e6, 10.0, NULL},
+    {DF_PARAM_CRF_BILATERAL_SXY, "crf.bilateral_sxy", DF_PARAM_TYPE_FLOAT, 1e-3, 1e6, 80.0, NULL},
+    {DF_PARAM_CRF_BILATERAL_SRGB, "crf.bilateral_srgb", DF_PARAM_TYPE_FLOAT, 1e-3, 1e6, 13.0, NULL},
+    {DF_PARAM_CRF_BILATERAL_COMPAT, "crf.bilateral_compat", DF_PARAM_TYPE_FLOAT, 0.0, 1e6, 10.0, NULL},
+    {DF_PARAM_CRF_NORMALIZATION, "crf.normalization", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
+    {DF_PARAM_CRF_FILTER, "crf.filter", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
+    {DF_PARAM_CRF_PROB_FLOOR, "crf.prob_floor", DF_PARAM_TYPE_FLOAT, 1e-30, 1.0, 1e-5, NULL},
 };
 #define PARAM_COUNT (sizeof param_table / sizeof param_table[0])
 

@@ -44,5 +44,6 @@ Suite *upsample_suite(void);
 Suite *cluster_suite(void);
 Suite *eval_suite(void);
 Suite *regions_suite(void);
+Suite *crf_suite(void);
 
 #endif

@@ -158,8 +158,20 @@ typedef enum df_param {
                                          same result */
     DF_PARAM_KMEANS_SAMPLE = 406,     /* int: fit on at most this many random points (0: all);
                                          df_kmeans_predict then assigns every point */
-    DF_PARAM_KMEANS_BATCH = 407       /* int: minibatch size, for data too large for full
+    DF_PARAM_KMEANS_BATCH = 407,      /* int: minibatch size, for data too large for full
                                          iterations (0, the default: full Lloyd iterations) */
+
+    /* dense CRF (df_crf_infer, crf.h); the defaults are the HR-Dv2 preset */
+    DF_PARAM_CRF_ITERATIONS = 500,    /* int: mean-field iterations; default 10 */
+    DF_PARAM_CRF_GAUSSIAN_SXY = 501,  /* float: smoothness kernel's spatial std in pixels; default 3 */
+    DF_PARAM_CRF_GAUSSIAN_COMPAT = 502, /* float: its Potts weight; default 10 (0: kernel off) */
+    DF_PARAM_CRF_BILATERAL_SXY = 503, /* float: appearance kernel's spatial std; default 80 */
+    DF_PARAM_CRF_BILATERAL_SRGB = 504, /* float: its colour std (0..255 RGB); default 13 */
+    DF_PARAM_CRF_BILATERAL_COMPAT = 505, /* float: its Potts weight; default 10 (0: kernel off) */
+    DF_PARAM_CRF_NORMALIZATION = 506, /* int df_crf_normalization; default DF_CRF_NORM_SYMMETRIC */
+    DF_PARAM_CRF_FILTER = 507,        /* int df_crf_filter; default DF_CRF_FILTER_LATTICE */
+    DF_PARAM_CRF_PROB_FLOOR = 508     /* float: probabilities are clamped to at least this before
+                                         -log; default 1e-5 (pydensecrf's unary_from_softmax) */
 } df_param;
 
 typedef enum df_param_type {

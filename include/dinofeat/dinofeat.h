@@ -13,5 +13,6 @@
 #include "dinofeat/cluster.h"
 #include "dinofeat/eval.h"
 #include "dinofeat/regions.h"
+#include "dinofeat/crf.h"
 
 #endif /* DINOFEAT_H */

@@ -135,6 +135,8 @@ PROTOTYPES = {
     "df_connected_components": (c_status, [P, c_size, c_size, ctypes.c_int, ctypes.c_int32, P, ctypes.POINTER(c_size)]),
     "df_component_boxes": (c_status, [P, c_size, c_size, c_size, P, c_int64_p]),
     "df_box_iou": (c_status, [P, P, ctypes.POINTER(ctypes.c_double)]),
+    "df_crf_preset_apply": (c_status, [P, ctypes.c_int]),
+    "df_crf_infer": (c_status, [P, c_size, c_size, P, c_size, ctypes.c_int, P, P, P]),
     "df_saliency_new": (c_status, [PP]),
     "df_saliency_free": (None, [P]),
     "df_saliency_add": (c_status, [P, P, P, c_size]),
