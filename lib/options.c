@@ -53,6 +53,9 @@ static const param_spec param_table[] = {
     {DF_PARAM_CRF_NORMALIZATION, "crf.normalization", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
     {DF_PARAM_CRF_FILTER, "crf.filter", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
     {DF_PARAM_CRF_PROB_FLOOR, "crf.prob_floor", DF_PARAM_TYPE_FLOAT, 1e-30, 1.0, 1e-5, NULL},
+    {DF_PARAM_TOKENCUT_TAU, "tokencut.tau", DF_PARAM_TYPE_FLOAT, -1.0, 1.0, 0.2, NULL},
+    {DF_PARAM_TOKENCUT_EPS, "tokencut.eps", DF_PARAM_TYPE_FLOAT, 1e-12, 1.0, 1e-5, NULL},
+    {DF_PARAM_TOKENCUT_BINARY, "tokencut.binary", DF_PARAM_TYPE_INT, 0.0, 1.0, 1.0, NULL},
 };
 #define PARAM_COUNT (sizeof param_table / sizeof param_table[0])
 

@@ -45,5 +45,6 @@ Suite *cluster_suite(void);
 Suite *eval_suite(void);
 Suite *regions_suite(void);
 Suite *crf_suite(void);
+Suite *segment_suite(void);
 
 #endif

@@ -170,8 +170,15 @@ typedef enum df_param {
     DF_PARAM_CRF_BILATERAL_COMPAT = 505, /* float: its Potts weight; default 10 (0: kernel off) */
     DF_PARAM_CRF_NORMALIZATION = 506, /* int df_crf_normalization; default DF_CRF_NORM_SYMMETRIC */
     DF_PARAM_CRF_FILTER = 507,        /* int df_crf_filter; default DF_CRF_FILTER_LATTICE */
-    DF_PARAM_CRF_PROB_FLOOR = 508     /* float: probabilities are clamped to at least this before
+    DF_PARAM_CRF_PROB_FLOOR = 508,    /* float: probabilities are clamped to at least this before
                                          -log; default 1e-5 (pydensecrf's unary_from_softmax) */
+
+    /* TokenCut (df_tokencut, segment.h) */
+    DF_PARAM_TOKENCUT_TAU = 600,      /* float: affinity threshold on key cosine similarity;
+                                         default 0.2 */
+    DF_PARAM_TOKENCUT_EPS = 601,      /* float: the affinity of pairs at or below tau; default 1e-5 */
+    DF_PARAM_TOKENCUT_BINARY = 602    /* int 0/1: pairs above tau get affinity 1 (default, 1) or
+                                         keep their similarity (0) */
 } df_param;
 
 typedef enum df_param_type {

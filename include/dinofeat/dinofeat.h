@@ -14,5 +14,6 @@
 #include "dinofeat/eval.h"
 #include "dinofeat/regions.h"
 #include "dinofeat/crf.h"
+#include "dinofeat/segment.h"
 
 #endif /* DINOFEAT_H */

@@ -136,6 +136,8 @@ PROTOTYPES = {
     "df_component_boxes": (c_status, [P, c_size, c_size, c_size, P, c_int64_p]),
     "df_box_iou": (c_status, [P, P, ctypes.POINTER(ctypes.c_double)]),
     "df_crf_preset_apply": (c_status, [P, ctypes.c_int]),
+    "df_tokencut": (c_status, [P, P, P, PP, P, P]),
+    "df_tokencut_detail_clear": (None, [P]),
     "df_crf_infer": (c_status, [P, c_size, c_size, P, c_size, ctypes.c_int, P, P, P]),
     "df_saliency_new": (c_status, [PP]),
     "df_saliency_free": (None, [P]),

@@ -55,6 +55,9 @@ class Param(enum.IntEnum):
     CRF_NORMALIZATION = 506
     CRF_FILTER = 507
     CRF_PROB_FLOOR = 508
+    TOKENCUT_TAU = 600
+    TOKENCUT_EPS = 601
+    TOKENCUT_BINARY = 602
 
 
 class ParamType(enum.IntEnum):
