@@ -239,6 +239,7 @@ reference: ## regenerate the committed fixtures with Debian's python3 (torch, PI
 	$(PYTHON) test/reference/make_saliency_fixtures.py test/fixtures/saliency
 	$(PYTHON) test/reference/make_crf_fixtures.py test/fixtures/crf
 	$(PYTHON) test/reference/make_tokencut_fixtures.py test/fixtures/tokencut
+	$(PYTHON) test/reference/make_cas_fixtures.py test/fixtures/cas
 
 clean: ## remove build outputs
 	rm -rf $(BUILD) lib/libdinofeat.so*

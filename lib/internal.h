@@ -27,6 +27,8 @@ df_status dfi_return(const char *function, df_status status);
 /* Sends a diagnostic to the user's log callback, if any wants this level. */
 void dfi_log(df_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Whether the caller set key in options (a workflow may then keep its own default). */
+int dfi_option_is_set(const df_options *options, df_param key);
 /* Reads an int option, falling back to the key's default when options is NULL. */
 int64_t dfi_option_int(const df_options *options, df_param key);
 /* Reads a float option likewise. */

@@ -56,6 +56,11 @@ static const param_spec param_table[] = {
     {DF_PARAM_TOKENCUT_TAU, "tokencut.tau", DF_PARAM_TYPE_FLOAT, -1.0, 1.0, 0.2, NULL},
     {DF_PARAM_TOKENCUT_EPS, "tokencut.eps", DF_PARAM_TYPE_FLOAT, 1e-12, 1.0, 1e-5, NULL},
     {DF_PARAM_TOKENCUT_BINARY, "tokencut.binary", DF_PARAM_TYPE_INT, 0.0, 1.0, 1.0, NULL},
+    {DF_PARAM_CAS_CUTOFF_SCALE, "cas.cutoff_scale", DF_PARAM_TYPE_FLOAT, 0.0, 1e6, 1.0, NULL},
+    {DF_PARAM_CAS_BINS, "cas.bins", DF_PARAM_TYPE_INT, 1.0, 1e6, 20.0, NULL},
+    {DF_PARAM_CAS_MIN_AREA, "cas.min_area", DF_PARAM_TYPE_INT, 0.0, 1099511627776.0, 200.0, NULL},
+    {DF_PARAM_CAS_SUPERBOX_IOU, "cas.superbox_iou", DF_PARAM_TYPE_FLOAT, 0.0, 1.0, 0.8, NULL},
+    {DF_PARAM_CAS_CRF, "cas.crf", DF_PARAM_TYPE_INT, 0.0, 1.0, 1.0, NULL},
 };
 #define PARAM_COUNT (sizeof param_table / sizeof param_table[0])
 
@@ -248,6 +253,11 @@ double dfi_option_float(const df_options *options, df_param key) {
     if (i < 0) return 0.0;
     if (options != NULL && options->values[i].is_set) return options->values[i].float_value;
     return param_table[i].default_number;
+}
+
+int dfi_option_is_set(const df_options *options, df_param key) {
+    int i = param_index(key);
+    return i >= 0 && options != NULL && options->values[i].is_set;
 }
 
 int64_t dfi_option_int(const df_options *options, df_param key) {

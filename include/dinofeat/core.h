@@ -177,8 +177,20 @@ typedef enum df_param {
     DF_PARAM_TOKENCUT_TAU = 600,      /* float: affinity threshold on key cosine similarity;
                                          default 0.2 */
     DF_PARAM_TOKENCUT_EPS = 601,      /* float: the affinity of pairs at or below tau; default 1e-5 */
-    DF_PARAM_TOKENCUT_BINARY = 602    /* int 0/1: pairs above tau get affinity 1 (default, 1) or
+    DF_PARAM_TOKENCUT_BINARY = 602,   /* int 0/1: pairs above tau get affinity 1 (default, 1) or
                                          keep their similarity (0) */
+
+    /* HR-Dv2 class-agnostic segmentation (df_cas_segment, segment.h); it also reads the
+       upsample.*, kmeans.* and crf.* keys */
+    DF_PARAM_CAS_CUTOFF_SCALE = 700,  /* float: lambda, the merge cutoff's scale; default 1.0 (the
+                                         paper uses 1.1 for DINO v1) */
+    DF_PARAM_CAS_BINS = 701,          /* int: histogram bins of foreground-background centroid
+                                         distances; default 20 */
+    DF_PARAM_CAS_MIN_AREA = 702,      /* int: boxes are drawn around components of more than this
+                                         many pixels; default 200 */
+    DF_PARAM_CAS_SUPERBOX_IOU = 703,  /* float: boxes whose IoU with the superbox exceeds this are
+                                         dropped; default 0.8 */
+    DF_PARAM_CAS_CRF = 704            /* int 0/1: refine with the dense CRF; default 1 */
 } df_param;
 
 typedef enum df_param_type {

@@ -14,7 +14,7 @@ from .core import (LogLevel, Options, Param, ParamType, Status, build_info, get_
 from . import metrics, regions
 from .cluster import KMeans, agglomerate_complete, kmeans
 from .crf import crf
-from .segment import tokencut
+from .segment import segment, segment_features, tokencut
 from .image import Image, ResizeFilter, load_image
 from .model import Cover, Model, Output, PosInterp, upsample_view_count
 from .tensor import DType, Tensor, device_available
@@ -25,4 +25,4 @@ __all__ = ["Error", "MAJOR", "LogLevel", "Options", "Param", "ParamType", "Statu
            "get_num_threads", "param_bounds", "param_from_name", "param_name", "param_type",
            "set_log_callback", "set_num_threads", "status_name", "version", "version_number", "Image",
            "ResizeFilter", "load_image", "DType", "Tensor", "device_available", "Model", "PosInterp", "Cover",
-           "Output", "upsample_view_count", "KMeans", "kmeans", "agglomerate_complete", "crf", "tokencut", "metrics", "regions"]
+           "Output", "upsample_view_count", "KMeans", "kmeans", "agglomerate_complete", "crf", "tokencut", "segment", "segment_features", "metrics", "regions"]

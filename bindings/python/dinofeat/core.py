@@ -58,6 +58,11 @@ class Param(enum.IntEnum):
     TOKENCUT_TAU = 600
     TOKENCUT_EPS = 601
     TOKENCUT_BINARY = 602
+    CAS_CUTOFF_SCALE = 700
+    CAS_BINS = 701
+    CAS_MIN_AREA = 702
+    CAS_SUPERBOX_IOU = 703
+    CAS_CRF = 704
 
 
 class ParamType(enum.IntEnum):

@@ -1,7 +1,7 @@
 """Segmentation workflows on a backbone: TokenCut (and the HR-Dv2 class-agnostic segmentation)."""
 import ctypes
 
-from ._native import lib
+from ._native import PROGRESS_FN, Error, Handle, _numpy, lib
 from .core import Options, Param
 from .model import Model
 from .tensor import Tensor
@@ -40,4 +40,123 @@ def tokencut(model, image, tau=0.2, eps=1e-5, binary=True, size=None):
 
 Model.tokencut = tokencut
 
-__all__ = ["tokencut"]
+
+class _CasView(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("height", ctypes.c_int64), ("width", ctypes.c_int64),
+                ("cluster_count", ctypes.c_size_t), ("clusters", ctypes.c_void_p), ("centroids", ctypes.c_void_p),
+                ("dim", ctypes.c_int64), ("cluster_density", ctypes.c_void_p),
+                ("cluster_foreground", ctypes.c_void_p), ("cutoff", ctypes.c_double), ("class_count", ctypes.c_size_t),
+                ("class_of_cluster", ctypes.c_void_p), ("classes", ctypes.c_void_p), ("class_density", ctypes.c_void_p),
+                ("class_foreground", ctypes.c_void_p), ("box_count", ctypes.c_size_t), ("boxes", ctypes.c_void_p),
+                ("box_class", ctypes.c_void_p), ("has_superbox", ctypes.c_int), ("superbox", ctypes.c_int32 * 4),
+                ("saliency", ctypes.c_void_p)]
+
+
+class _CasResult(Handle):
+    _free, _name = "df_cas_result_free", "CasResult"
+
+
+def _array(address, shape, ctype):
+    np = _numpy()
+    count = 1
+    for s in shape:
+        count *= s
+    if count == 0:
+        return np.zeros(shape, dtype=ctype)
+    buffer = (ctypes.c_char * (count * np.dtype(ctype).itemsize)).from_address(address)
+    return np.frombuffer(buffer, dtype=ctype).reshape(shape).copy()
+
+
+def _cas_result(handle):
+    np = _numpy()
+    with _CasResult(handle) as result:
+        v = _CasView(struct_size=ctypes.sizeof(_CasView))
+        lib.df_cas_result_view(result.handle, ctypes.byref(v))
+        h, w, k, c, b = v.height, v.width, v.cluster_count, v.class_count, v.box_count
+        return {"classes": _array(v.classes, (h, w), np.int32), "class_count": c,
+                "clusters": _array(v.clusters, (h, w), np.int32),
+                "centroids": _array(v.centroids, (k, v.dim), np.float32),
+                "cluster_density": _array(v.cluster_density, (k,), np.float64),
+                "cluster_foreground": _array(v.cluster_foreground, (k,), np.uint8).astype(bool),
+                "cutoff": v.cutoff, "class_of_cluster": _array(v.class_of_cluster, (k,), np.int32),
+                "class_density": _array(v.class_density, (c,), np.float64),
+                "class_foreground": _array(v.class_foreground, (c,), np.uint8).astype(bool),
+                "boxes": _array(v.boxes, (b, 4), np.int32), "box_class": _array(v.box_class, (b,), np.int32),
+                "superbox": list(v.superbox) if v.has_superbox else None,
+                "saliency": _array(v.saliency, (h, w), np.uint8)}
+
+
+_CAS_SETTINGS = {"clusters": Param.KMEANS_K, "sample": Param.KMEANS_SAMPLE, "seed": Param.KMEANS_SEED,
+                 "inits": Param.KMEANS_INITS, "cutoff_scale": Param.CAS_CUTOFF_SCALE, "bins": Param.CAS_BINS,
+                 "min_area": Param.CAS_MIN_AREA, "superbox_iou": Param.CAS_SUPERBOX_IOU,
+                 "stride": Param.UPS_STRIDE, "batch": Param.UPS_BATCH,
+                 "crf_iterations": Param.CRF_ITERATIONS}
+
+
+def _cas_options(options, crf, exact_crf, pad, settings):
+    for name, value in settings.items():
+        if name not in _CAS_SETTINGS:
+            raise TypeError(f"dinofeat.segment: unknown setting '{name}'")
+        options[_CAS_SETTINGS[name]] = value
+    options[Param.CAS_CRF] = int(bool(crf))
+    options[Param.CRF_FILTER] = 1 if exact_crf else 0
+    options[Param.UPS_PAD] = int(bool(pad))
+
+
+def _progress_callback(progress, failure):
+    def report(_user, done, total, stage):
+        try:
+            return 1 if progress(done, total, stage.decode()) else 0
+        except Exception as error:  # an exception cannot cross C: cancel, raise it afterwards
+            failure.append(error)
+            return 1
+    return PROGRESS_FN(report) if progress else PROGRESS_FN()
+
+
+def segment(model, image, crf=True, pad=True, size=None, progress=None, exact_crf=False, **settings):
+    """HR-Dv2 unsupervised class-agnostic segmentation of one image (specs/hrdv2.md section 2).
+
+    Returns a dict: classes (H, W) int32, class_count, clusters (H, W) (k-means, before merging),
+    centroids, cluster_density, cluster_foreground, cutoff, class_of_cluster, class_density,
+    class_foreground, boxes (N, 4) [x_min, y_min, x_max, y_max], box_class, superbox (or None),
+    saliency (H, W) uint8 0/255. Settings: clusters (80), sample (50000), seed, inits,
+    cutoff_scale (1.0; 1.1 for DINO v1), bins (20), min_area (200), superbox_iou (0.8), stride (4),
+    batch, crf_iterations. pad=True covers every pixel (False: centre-crop to whole patches, as the
+    official code). progress: a callable (done, total, stage) -> bool, True to cancel."""
+    pixels = Model._pixels(image, size)
+    failure = []
+    handle = ctypes.c_void_p()
+    with Options() as options:
+        _cas_options(options, crf, exact_crf, pad, settings)
+        try:
+            lib.df_cas_segment(model.handle, pixels.handle, options.handle, _progress_callback(progress, failure), None,
+                               ctypes.byref(handle))
+        except Error:
+            if failure:
+                raise failure[0]
+            raise
+    return _cas_result(handle)
+
+
+def segment_features(features, attention, rgb, crf=True, exact_crf=False, **settings):
+    """The same workflow from upsampled features (H, W, D), attention (H, W, heads) and the image's
+    (H, W, 3) uint8 pixels (for the CRF)."""
+    np = _numpy()
+    features = np.ascontiguousarray(features, dtype=np.float32)
+    attention = np.ascontiguousarray(attention, dtype=np.float32)
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    if features.ndim != 3 or attention.ndim != 3 or rgb.shape != features.shape[:2] + (3,):
+        raise ValueError("dinofeat.segment_features: features (H, W, D), attention (H, W, heads), rgb (H, W, 3)")
+    f, a = Tensor.from_numpy(features, borrow=True), Tensor.from_numpy(attention, borrow=True)
+    handle = ctypes.c_void_p()
+    with Options() as options:
+        _cas_options(options, crf, exact_crf, False, settings)
+        lib.df_cas_segment_features(f.handle, a.handle, rgb.ctypes.data_as(ctypes.c_void_p), options.handle,
+                                    PROGRESS_FN(), None, ctypes.byref(handle))
+    del f, a
+    return _cas_result(handle)
+
+
+Model.segment = segment
+
+__all__ = ["tokencut", "segment", "segment_features"]
