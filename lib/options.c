@@ -18,6 +18,7 @@ static const param_spec param_table[] = {
     {DF_PARAM_IMAGE_MAX_PIXELS, "image.max_pixels", DF_PARAM_TYPE_INT, 1.0, 1099511627776.0,
      268435456.0, NULL},
     {DF_PARAM_IMAGE_APPLY_EXIF, "image.apply_exif", DF_PARAM_TYPE_INT, 0.0, 1.0, 1.0, NULL},
+    {DF_PARAM_IMAGE_PALETTE_INDICES, "image.palette_indices", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
     {DF_PARAM_MODEL_PRECISION, "model.precision", DF_PARAM_TYPE_INT, 1.0, 3.0, 1.0, NULL},
     {DF_PARAM_MODEL_CHECKPOINT, "model.checkpoint", DF_PARAM_TYPE_STRING, 0, 0, 0, "teacher"},
     {DF_PARAM_MODEL_HEADS, "model.heads", DF_PARAM_TYPE_INT, 0.0, 4096.0, 0.0, NULL},

@@ -131,6 +131,28 @@ START_TEST(test_manifest_cases) {
 }
 END_TEST
 
+START_TEST(test_palette_indices_for_label_maps) {
+    df_options *o;
+    df_image *image;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_IMAGE_PALETTE_INDICES, 1));
+    ck_assert_ok(df_image_load(FIXTURE_DIR "palette.png", o, &image)); /* a 4-bit palette */
+    ck_assert_uint_eq(df_image_channels(image), 1);
+    ck_assert_uint_eq(df_image_bit_depth(image), 8);
+    size_t size;
+    unsigned char *expected = read_fixture("palette.png.indices.raw", &size);
+    ck_assert_uint_eq(size, df_image_width(image) * df_image_height(image));
+    ck_assert_mem_eq(df_image_pixels(image), expected, size);
+    free(expected);
+    df_image_free(image);
+    /* with transparency too: the indices, no alpha */
+    ck_assert_ok(df_image_load(FIXTURE_DIR "palette_trns.png", o, &image));
+    ck_assert_uint_eq(df_image_channels(image), 1);
+    df_image_free(image);
+    df_options_free(o);
+}
+END_TEST
+
 START_TEST(test_truncated_jpeg_message_says_truncated) {
     df_image *image = NULL;
     ck_assert_fails_with(df_image_load(FIXTURE_DIR "truncated.jpg", NULL, &image), DF_E_FORMAT, "df_image_load");
@@ -352,6 +374,7 @@ Suite *image_suite(void) {
     TCase *tc = tcase_create("image");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_manifest_cases);
+    tcase_add_test(tc, test_palette_indices_for_label_maps);
     tcase_add_test(tc, test_truncated_jpeg_message_says_truncated);
     tcase_add_test(tc, test_pixel_limit_is_configurable);
     tcase_add_test(tc, test_exif_can_be_ignored);

@@ -74,6 +74,40 @@ expect 1 "--attn does not take 'x'" -- "$cli" upsample --model $models/dino_s8.p
 expect 0 "upsampled: 17 x 23 pixels" -- "$cli" upsample --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --pad --shifts 1 --no-flips
 expect 0 "upsampled: 16 x 16 pixels" -- "$cli" upsample --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --flips=official --border zero --bilinear --attn k --batch 4
 
+# Segmentation: the HR-Dv2 workflow on a 224 x 224 image with the defaults (51 views, 80 clusters).
+expect 0 "segmented: 224 x 224 pixels, 80 clusters -> [0-9]+ classes" -- "$cli" segment --model $models/dinov2_s14_reg4.pth --heads 2 \
+    --image fixtures/images/smooth448.png --size 224x224 --out "$tmp/seg_labels.png" --overlay "$tmp/seg_overlay.png" \
+    --boxes "$tmp/seg_boxes.json" --saliency "$tmp/seg_saliency.png"
+expect 0 "size: 224 x 224" -- "$cli" info --image "$tmp/seg_labels.png"
+expect 0 "channels: 3" -- "$cli" info --image "$tmp/seg_overlay.png"
+expect 0 '"superbox": \{"box": \[' -- cat "$tmp/seg_boxes.json"
+expect 0 "segmented: 23 x 17 pixels, 5 clusters" -- "$cli" segment --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png \
+    --clusters 5 --stride 8 --shifts 1 --no-flips --no-crf --lambda 0.5 --out "$tmp/small_labels.png"
+expect 1 "--clusters does not take 'x'" -- "$cli" segment --model $models/dino_s8.pth --image fixtures/images/rgb8.png --clusters x
+expect 1 "--image FILE is required" -- "$cli" segment --model $models/dino_s8.pth
+expect 2 "5000 clusters need at least as many points" -- "$cli" segment --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --clusters 5000
+expect 0 "object box: \[[0-9]+, [0-9]+, [0-9]+, [0-9]+\]" -- "$cli" tokencut --model $models/dino_s8.pth --heads 2 \
+    --image fixtures/images/smooth448.png --size 64x48 --mask "$tmp/tc_mask.png" --overlay "$tmp/tc_overlay.png" --boxes "$tmp/tc.json"
+expect 0 "size: 64 x 48" -- "$cli" info --image "$tmp/tc_mask.png"
+expect 1 "--tau does not take 'high'" -- "$cli" tokencut --model $models/dino_s8.pth --image fixtures/images/rgb8.png --tau high
+
+# Evaluation: predictions scored against themselves are perfect; a missing one is an error.
+mkdir -p "$tmp/pred" "$tmp/gt" "$tmp/spred" "$tmp/sgt" "$tmp/bpred" "$tmp/bgt"
+cp "$tmp/seg_labels.png" "$tmp/pred/a.png"; cp "$tmp/seg_labels.png" "$tmp/gt/a.png"
+cp "$tmp/seg_saliency.png" "$tmp/spred/a.png"; cp "$tmp/seg_saliency.png" "$tmp/sgt/a.png"
+cp "$tmp/seg_boxes.json" "$tmp/bpred/a.json"; printf '0 0 224 224\n' > "$tmp/bgt/a.txt"
+expect 0 "mIoU 1\.0000   accuracy 1\.0000" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg --json "$tmp/semseg.json"
+expect 0 '"miou": 1,' -- cat "$tmp/semseg.json"
+expect 0 "mIoU 1\.0000" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg --protocol many-to-one
+expect 0 "IoU 1\.0000   accuracy 1\.0000   maxF_beta 1\.0000" -- "$cli" eval --pred "$tmp/spred" --gt "$tmp/sgt" --task saliency
+expect 0 "CorLoc 1\.0000" -- "$cli" eval --pred "$tmp/bpred" --gt "$tmp/bgt" --task corloc
+cp "$tmp/seg_labels.png" "$tmp/gt/b.png"
+expect 2 "no prediction for .*/gt/b\.png" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg
+cp "$tmp/small_labels.png" "$tmp/pred/b.png"
+expect 2 "pred/b\.png is 23 x 17, .*gt/b\.png is 224 x 224" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg
+expect 1 "--task takes semseg, saliency or corloc" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task depth
+expect 1 "--protocol takes hungarian or many-to-one" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg --protocol best
+
 if command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c "import numpy" 2>/dev/null; then
     expect 0 "^\(6, 8, 16\) float32$" -- /usr/bin/python3 -c "import numpy, sys; a = numpy.load(sys.argv[1]); print(a.shape, a.dtype)" "$tmp/f.npy"
 fi

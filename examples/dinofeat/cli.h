@@ -22,6 +22,9 @@ typedef struct cli_verb {
 extern const cli_verb verb_info;
 extern const cli_verb verb_features;
 extern const cli_verb verb_upsample;
+extern const cli_verb verb_segment;
+extern const cli_verb verb_tokencut;
+extern const cli_verb verb_eval;
 
 /* Prints "dinofeat VERB: <library message>" to stderr and returns the exit code for status. */
 int cli_fail(const char *verb, df_status status);

@@ -1,5 +1,6 @@
 /* .npy files and visualisations for the dinofeat command. */
 #include "output.h"
+#include "draw.h"
 
 #include <errno.h>
 #include <math.h>
@@ -157,19 +158,14 @@ df_status cli_heat_image(const float *values, size_t width, size_t height, size_
 
 df_status cli_prepare_image(const char *path, size_t width, size_t height, df_tensor **out, size_t *out_width,
                             size_t *out_height) {
-    df_image *image = NULL, *rgb = NULL, *sized = NULL;
-    df_status status = df_image_load(path, NULL, &image);
-    if (status == DF_OK) status = df_image_convert(image, 3, &rgb);
-    if (status == DF_OK && width && height) status = df_image_resize(rgb, width, height, DF_RESIZE_BICUBIC, &sized);
-    const df_image *final = sized ? sized : rgb;
+    df_image *rgb = NULL;
+    df_status status = cli_load_rgb(path, width, height, &rgb);
     if (status == DF_OK) {
-        if (out_width) *out_width = df_image_width(final);
-        if (out_height) *out_height = df_image_height(final);
-        status = df_image_to_tensor(final, NULL, NULL, out);
+        if (out_width) *out_width = df_image_width(rgb);
+        if (out_height) *out_height = df_image_height(rgb);
+        status = df_image_to_tensor(rgb, NULL, NULL, out);
     }
-    df_image_free(image);
     df_image_free(rgb);
-    df_image_free(sized);
     return status;
 }
 

@@ -106,6 +106,8 @@ typedef enum df_param {
                                         default 268435456 (2^28) */
     DF_PARAM_IMAGE_APPLY_EXIF = 101, /* int 0/1: rotate/flip JPEGs by their EXIF orientation;
                                         default 1 */
+    DF_PARAM_IMAGE_PALETTE_INDICES = 102, /* int 0/1: decode palette PNGs to their 8-bit indices
+                                        (one channel) instead of RGB(A): label maps; default 0 */
 
     /* models: read by df_model_open from its options; the forward-time ones (from
        DF_PARAM_MODEL_HEADS on) can also be changed with df_model_set_int / df_model_set_str */

@@ -39,13 +39,16 @@ int dfi_is_png(const unsigned char *data, size_t size) {
     return size >= 8 && png_sig_cmp(data, 0, 8) == 0;
 }
 
-/* Normalises every PNG flavour to 8/16-bit grey, grey+alpha, RGB or RGBA in host byte order. */
-static void request_transforms(png_structp png, png_infop info) {
+/* Normalises every PNG flavour to 8/16-bit grey, grey+alpha, RGB or RGBA in host byte order; with
+ * palette_indices, a palette image becomes its 8-bit indices (label maps: PASCAL VOC, Cityscapes). */
+static void request_transforms(png_structp png, png_infop info, int palette_indices) {
     int color_type = png_get_color_type(png, info);
     int bit_depth = png_get_bit_depth(png, info);
-    if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    int indices = palette_indices && color_type == PNG_COLOR_TYPE_PALETTE;
+    if (indices && bit_depth < 8) png_set_packing(png);
+    if (color_type == PNG_COLOR_TYPE_PALETTE && !indices) png_set_palette_to_rgb(png);
     if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
-    if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+    if (png_get_valid(png, info, PNG_INFO_tRNS) && !indices) png_set_tRNS_to_alpha(png);
     if (bit_depth == 16) {
         const uint16_t probe = 1;
         if (*(const unsigned char *)&probe == 1) png_set_swap(png);
@@ -78,7 +81,7 @@ df_status dfi_png_decode(const unsigned char *data, size_t size, const df_option
     status = dfi_check_pixel_limit(png_get_image_width(png, info), png_get_image_height(png, info),
                                    options, "a PNG");
     if (status != DF_OK) goto done;
-    request_transforms(png, info);
+    request_transforms(png, info, (int)dfi_option_int(options, DF_PARAM_IMAGE_PALETTE_INDICES));
     size_t width = png_get_image_width(png, info), height = png_get_image_height(png, info);
     size_t channels = png_get_channels(png, info), depth = png_get_bit_depth(png, info);
     df_image *allocated;

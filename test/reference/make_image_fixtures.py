@@ -92,6 +92,8 @@ palette_trns = palette_image.copy()
 palette_trns.info["transparency"] = 3
 palette_trns.save(path("palette_trns.png"), transparency=3)
 decode_case("palette_trns.png", np.asarray(Image.open(path("palette_trns.png")).convert("RGBA")))
+# the indices themselves, as image.palette_indices decodes them (label maps)
+save_raw("palette.png.indices.raw", np.asarray(Image.open(path("palette.png"))))
 
 
 

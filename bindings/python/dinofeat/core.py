@@ -20,6 +20,7 @@ class Status(enum.IntEnum):
 class Param(enum.IntEnum):
     IMAGE_MAX_PIXELS = 100
     IMAGE_APPLY_EXIF = 101
+    IMAGE_PALETTE_INDICES = 102
     MODEL_PRECISION = 200
     MODEL_CHECKPOINT = 201
     MODEL_HEADS = 202

@@ -1,0 +1,399 @@
+/* dinofeat eval: scores a folder of predictions against a folder of ground truth. */
+#include "cli.h"
+
+#include <dirent.h>
+#include <getopt.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "Usage: dinofeat eval --pred DIR --gt DIR --task semseg|saliency|corloc [--clusters K]\n"
+    "                     [--classes C] [--protocol hungarian|many-to-one] [--json FILE]\n"
+    "\n"
+    "Scores predictions against ground truth, file by file (a prediction is the file of the same\n"
+    "name, any extension, in --pred; a missing one is an error), streaming over the dataset:\n"
+    "  semseg    label-map PNGs (palette PNGs are read as their indices; 255 = ignore in the\n"
+    "            ground truth): a clusters x classes confusion matrix, matched one-to-one by the\n"
+    "            Hungarian method (clusters left unmatched count as errors) or many-to-one;\n"
+    "            mIoU, pixel accuracy, mean F1 and per-class IoU\n"
+    "  saliency  grey PNGs: the prediction 0..255 (soft or binary), the truth foreground > 127;\n"
+    "            mean IoU, accuracy, maxF_beta (beta^2 = 0.3)\n"
+    "  corloc    box lists: JSON as dinofeat segment / tokencut write them (every \"box\": [...])\n"
+    "            or text with one 'x_min y_min x_max y_max' per line; CorLoc (IoU > 0.5)\n"
+    "Prints a table; --json also writes the figures.\n"
+    "\n"
+    "Options:\n"
+    "  --pred DIR          predictions (required)\n"
+    "  --gt DIR            ground truth (required)\n"
+    "  --task T            semseg, saliency or corloc (required)\n"
+    "  --clusters K        predicted labels 0..K-1 (default: the largest found + 1)\n"
+    "  --classes C         true classes 0..C-1 (default: the largest found + 1, 255 excepted)\n"
+    "  --protocol P        hungarian (default) or many-to-one\n"
+    "  --json FILE         the scores as JSON\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n";
+
+typedef struct request {
+    const char *pred, *gt, *task, *json;
+    long clusters, classes;
+    int protocol;
+} request;
+
+typedef struct pair_list {
+    char **gt, **pred;
+    size_t count;
+} pair_list;
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static size_t stem_length(const char *name) {
+    const char *dot = strrchr(name, '.');
+    return dot && dot != name ? (size_t)(dot - name) : strlen(name);
+}
+
+static char *join(const char *dir, const char *name) {
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *path = malloc(n);
+    if (path) snprintf(path, n, "%s/%s", dir, name);
+    return path;
+}
+
+static void free_pairs(pair_list *p) {
+    for (size_t i = 0; i < p->count; i++) free(p->gt[i]), free(p->pred[i]);
+    free(p->gt);
+    free(p->pred);
+}
+
+/* Every visible file of a folder, sorted. */
+static int list_files(const char *dir, char ***names, size_t *count) {
+    DIR *d = opendir(dir);
+    if (d == NULL) return -1;
+    size_t capacity = 64;
+    *names = malloc(capacity * sizeof **names);
+    *count = 0;
+    for (struct dirent *e; *names && (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.') continue;
+        if (*count == capacity) {
+            char **grown = realloc(*names, (capacity *= 2) * sizeof **names);
+            if (grown == NULL) break;
+            *names = grown;
+        }
+        (*names)[(*count)++] = strdup(e->d_name);
+    }
+    closedir(d);
+    if (*names == NULL) return -1;
+    qsort(*names, *count, sizeof **names, by_name);
+    return 0;
+}
+
+static int pair_files(const request *r, pair_list *pairs) {
+    char **gt = NULL, **pred = NULL;
+    size_t ngt = 0, npred = 0;
+    memset(pairs, 0, sizeof *pairs);
+    const char *failed = list_files(r->gt, &gt, &ngt) != 0 ? r->gt : list_files(r->pred, &pred, &npred) != 0 ? r->pred : NULL;
+    int code = EXIT_OK;
+    if (failed) {
+        fprintf(stderr, "dinofeat eval: %s: %s\n", failed, strerror(errno));
+        code = EXIT_INPUT;
+    } else if (ngt == 0) {
+        fprintf(stderr, "dinofeat eval: %s holds no files\n", r->gt);
+        code = EXIT_INPUT;
+    }
+    pairs->gt = calloc(ngt + 1, sizeof *pairs->gt);
+    pairs->pred = calloc(ngt + 1, sizeof *pairs->pred);
+    for (size_t i = 0; code == EXIT_OK && i < ngt; i++) {
+        size_t stem = stem_length(gt[i]), found = npred;
+        for (size_t j = 0; j < npred && found == npred; j++)
+            if (stem_length(pred[j]) == stem && strncmp(pred[j], gt[i], stem) == 0) found = j;
+        if (found == npred) {
+            fprintf(stderr, "dinofeat eval: no prediction for %s/%s in %s\n", r->gt, gt[i], r->pred);
+            code = EXIT_INPUT;
+            break;
+        }
+        pairs->gt[i] = join(r->gt, gt[i]);
+        pairs->pred[i] = join(r->pred, pred[found]);
+        pairs->count = i + 1;
+    }
+    for (size_t i = 0; i < ngt; i++) free(gt[i]);
+    for (size_t i = 0; i < npred; i++) free(pred[i]);
+    free(gt);
+    free(pred);
+    return code;
+}
+
+/* A single-channel label map as int32; palette PNGs give their indices. */
+static df_status load_labels(const char *path, int32_t **labels, size_t *w, size_t *h) {
+    df_options *o = NULL;
+    df_image *image = NULL;
+    df_status status = df_options_new(&o);
+    if (status == DF_OK) df_options_set_int(o, DF_PARAM_IMAGE_PALETTE_INDICES, 1);
+    if (status == DF_OK) status = df_image_load(path, o, &image);
+    df_options_free(o);
+    if (status != DF_OK) return status;
+    if (df_image_channels(image) != 1) {
+        fprintf(stderr, "dinofeat eval: %s: a label map must have one channel (grey or palette), not %zu\n", path,
+                df_image_channels(image));
+        df_image_free(image);
+        return DF_E_FORMAT;
+    }
+    *w = df_image_width(image), *h = df_image_height(image);
+    *labels = malloc(*w * *h * sizeof **labels);
+    const void *p = df_image_pixels(image);
+    for (size_t i = 0; *labels && i < *w * *h; i++)
+        (*labels)[i] = df_image_bit_depth(image) == 16 ? ((const uint16_t *)p)[i] : ((const uint8_t *)p)[i];
+    df_image_free(image);
+    return *labels ? DF_OK : DF_E_OUT_OF_MEMORY;
+}
+
+static int load_pair(const pair_list *pairs, size_t i, int32_t **pred, int32_t **gt, size_t *n) {
+    size_t pw, ph, gw, gh;
+    df_status status = load_labels(pairs->pred[i], pred, &pw, &ph);
+    if (status == DF_OK) status = load_labels(pairs->gt[i], gt, &gw, &gh);
+    if (status != DF_OK) return cli_fail("eval", status);
+    if (pw != gw || ph != gh) {
+        fprintf(stderr, "dinofeat eval: %s is %zu x %zu, %s is %zu x %zu\n", pairs->pred[i], pw, ph, pairs->gt[i], gw, gh);
+        return EXIT_INPUT;
+    }
+    *n = pw * ph;
+    return EXIT_OK;
+}
+
+static FILE *open_json(const char *path) { return path ? fopen(path, "w") : NULL; }
+
+static int eval_semseg(const request *r, const pair_list *pairs) {
+    long clusters = r->clusters, classes = r->classes;
+    int code = EXIT_OK;
+    for (size_t i = 0; code == EXIT_OK && (clusters <= 0 || classes <= 0) && i < pairs->count; i++) {
+        int32_t *pred = NULL, *gt = NULL;
+        size_t n = 0;
+        code = load_pair(pairs, i, &pred, &gt, &n);
+        for (size_t p = 0; code == EXIT_OK && p < n; p++) {
+            if (r->clusters <= 0 && pred[p] + 1 > clusters) clusters = pred[p] + 1;
+            if (r->classes <= 0 && gt[p] != DF_IGNORE_LABEL && gt[p] + 1 > classes) classes = gt[p] + 1;
+        }
+        free(pred), free(gt);
+    }
+    df_confusion *confusion = NULL;
+    if (code == EXIT_OK && (clusters <= 0 || classes <= 0)) {
+        fprintf(stderr, "dinofeat eval: no labelled pixels\n");
+        code = EXIT_INPUT;
+    }
+    if (code == EXIT_OK && df_confusion_new((size_t)clusters, (size_t)classes, &confusion) != DF_OK)
+        code = cli_fail("eval", DF_E_INVALID_ARG);
+    for (size_t i = 0; code == EXIT_OK && i < pairs->count; i++) {
+        int32_t *pred = NULL, *gt = NULL;
+        size_t n = 0;
+        code = load_pair(pairs, i, &pred, &gt, &n);
+        if (code == EXIT_OK && df_confusion_add(confusion, pred, gt, n) != DF_OK) {
+            fprintf(stderr, "dinofeat eval: %s / %s: %s\n", pairs->pred[i], pairs->gt[i], df_last_error_message());
+            code = EXIT_INPUT;
+        }
+        free(pred), free(gt);
+    }
+    double miou = 0, accuracy = 0, f1 = 0, *iou = calloc((size_t)(classes > 0 ? classes : 1), sizeof *iou);
+    if (code == EXIT_OK && df_confusion_scores(confusion, (df_match)r->protocol, &miou, &accuracy, &f1, iou) != DF_OK)
+        code = cli_fail("eval", DF_E_INTERNAL);
+    if (code == EXIT_OK) {
+        printf("semseg: %zu images, %ld clusters, %ld classes, %s matching\n", pairs->count, clusters, classes,
+               r->protocol ? "many-to-one" : "hungarian");
+        printf("  %-8s %8s\n", "class", "IoU");
+        for (long c = 0; c < classes; c++) printf("  %-8ld %8.4f\n", c, iou[c]);
+        printf("  mIoU %.4f   accuracy %.4f   mean F1 %.4f\n", miou, accuracy, f1);
+        FILE *f = open_json(r->json);
+        if (r->json && f == NULL) code = EXIT_INPUT;
+        if (f) {
+            fprintf(f, "{\"task\": \"semseg\", \"images\": %zu, \"clusters\": %ld, \"classes\": %ld, \"protocol\": \"%s\", "
+                       "\"miou\": %.9g, \"accuracy\": %.9g, \"mean_f1\": %.9g, \"iou\": [",
+                    pairs->count, clusters, classes, r->protocol ? "many-to-one" : "hungarian", miou, accuracy, f1);
+            for (long c = 0; c < classes; c++)
+                isnan(iou[c]) ? fprintf(f, "%snull", c ? ", " : "") : fprintf(f, "%s%.9g", c ? ", " : "", iou[c]);
+            fprintf(f, "]}\n");
+            if (fclose(f) != 0) code = EXIT_INPUT;
+        }
+    }
+    free(iou);
+    df_confusion_free(confusion);
+    return code;
+}
+
+static df_status load_grey(const char *path, uint8_t **out, size_t *w, size_t *h) {
+    df_image *image = NULL, *grey = NULL;
+    df_status status = df_image_load(path, NULL, &image);
+    if (status == DF_OK) status = df_image_convert(image, 1, &grey);
+    if (status == DF_OK && df_image_bit_depth(grey) != 8) status = DF_E_UNSUPPORTED;
+    if (status == DF_OK) {
+        *w = df_image_width(grey), *h = df_image_height(grey);
+        *out = malloc(*w * *h);
+        if (*out) memcpy(*out, df_image_pixels(grey), *w * *h);
+        else status = DF_E_OUT_OF_MEMORY;
+    }
+    df_image_free(image);
+    df_image_free(grey);
+    return status;
+}
+
+static int eval_saliency(const request *r, const pair_list *pairs) {
+    df_saliency *s = NULL;
+    int code = df_saliency_new(&s) == DF_OK ? EXIT_OK : EXIT_INTERNAL;
+    for (size_t i = 0; code == EXIT_OK && i < pairs->count; i++) {
+        uint8_t *pred = NULL, *gt = NULL;
+        size_t pw = 0, ph = 0, gw = 0, gh = 0;
+        df_status status = load_grey(pairs->pred[i], &pred, &pw, &ph);
+        if (status == DF_OK) status = load_grey(pairs->gt[i], &gt, &gw, &gh);
+        if (status != DF_OK) code = cli_fail("eval", status);
+        else if (pw != gw || ph != gh) {
+            fprintf(stderr, "dinofeat eval: %s is %zu x %zu, %s is %zu x %zu\n", pairs->pred[i], pw, ph, pairs->gt[i], gw, gh);
+            code = EXIT_INPUT;
+        } else {
+            df_saliency_add(s, pred, gt, pw * ph);
+        }
+        free(pred), free(gt);
+    }
+    double iou = 0, accuracy = 0, f = 0;
+    if (code == EXIT_OK) {
+        df_saliency_scores(s, &iou, &accuracy, &f);
+        printf("saliency: %zu images\n  IoU %.4f   accuracy %.4f   maxF_beta %.4f\n", pairs->count, iou, accuracy, f);
+        FILE *out = open_json(r->json);
+        if (r->json && out == NULL) code = EXIT_INPUT;
+        if (out) {
+            fprintf(out, "{\"task\": \"saliency\", \"images\": %zu, \"iou\": %.9g, \"accuracy\": %.9g, \"max_f_beta\": %.9g}\n",
+                    pairs->count, iou, accuracy, f);
+            if (fclose(out) != 0) code = EXIT_INPUT;
+        }
+    }
+    df_saliency_free(s);
+    return code;
+}
+
+/* Boxes of a JSON file (every "box": [a, b, c, d]) or a text file (four numbers a line). */
+static int read_boxes(const char *path, int32_t **boxes, size_t *count) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return -1;
+    char *text = NULL;
+    size_t size = 0, capacity = 0, got;
+    char chunk[4096];
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (size + got + 1 > capacity) {
+            char *grown = realloc(text, capacity = 2 * (size + got + 1));
+            if (grown == NULL) break;
+            text = grown;
+        }
+        memcpy(text + size, chunk, got);
+        size += got;
+    }
+    fclose(f);
+    if (text == NULL) text = calloc(1, 1);
+    if (text == NULL) return -1;
+    text[size] = 0;
+    *count = 0;
+    *boxes = malloc((size / 8 + 1) * 4 * sizeof **boxes);
+    int json = strstr(path, ".json") != NULL;
+    for (char *p = text; *boxes && p && *p;) {
+        int32_t b[4];
+        if (json) {
+            p = strstr(p, "\"box\"");
+            if (p == NULL || sscanf(p, "\"box\" : [ %d , %d , %d , %d", &b[0], &b[1], &b[2], &b[3]) != 4) {
+                if (p) p++;
+                continue;
+            }
+            p++;
+        } else {
+            if (sscanf(p, "%d %d %d %d", &b[0], &b[1], &b[2], &b[3]) != 4) b[0] = INT32_MIN;
+            p = strchr(p, '\n');
+            if (p) p++;
+            if (b[0] == INT32_MIN) continue;
+        }
+        memcpy(*boxes + 4 * (*count)++, b, sizeof b);
+    }
+    free(text);
+    return *boxes ? 0 : -1;
+}
+
+static int eval_corloc(const request *r, const pair_list *pairs) {
+    size_t hits = 0;
+    int code = EXIT_OK;
+    for (size_t i = 0; code == EXIT_OK && i < pairs->count; i++) {
+        int32_t *pred = NULL, *gt = NULL;
+        size_t np = 0, ng = 0;
+        const char *failed = read_boxes(pairs->pred[i], &pred, &np) != 0 ? pairs->pred[i]
+                             : read_boxes(pairs->gt[i], &gt, &ng) != 0  ? pairs->gt[i]
+                                                                       : NULL;
+        int hit = 0;
+        if (failed) {
+            fprintf(stderr, "dinofeat eval: %s: %s\n", failed, strerror(errno));
+            code = EXIT_INPUT;
+        } else if (df_corloc_hit(pred, np, gt, ng, &hit) != DF_OK) {
+            code = cli_fail("eval", DF_E_INVALID_ARG);
+        }
+        hits += (size_t)hit;
+        free(pred), free(gt);
+    }
+    if (code == EXIT_OK) {
+        double corloc = (double)hits / (double)pairs->count;
+        printf("corloc: %zu images, %zu hits\n  CorLoc %.4f\n", pairs->count, hits, corloc);
+        FILE *out = open_json(r->json);
+        if (r->json && out == NULL) code = EXIT_INPUT;
+        if (out) {
+            fprintf(out, "{\"task\": \"corloc\", \"images\": %zu, \"hits\": %zu, \"corloc\": %.9g}\n", pairs->count, hits,
+                    corloc);
+            if (fclose(out) != 0) code = EXIT_INPUT;
+        }
+    }
+    return code;
+}
+
+static int run(int argc, char **argv) {
+    static const struct option options[] = {
+        {"pred", required_argument, NULL, 'p'},     {"gt", required_argument, NULL, 'g'},
+        {"task", required_argument, NULL, 't'},     {"clusters", required_argument, NULL, 'k'},
+        {"classes", required_argument, NULL, 'c'},  {"protocol", required_argument, NULL, 'P'},
+        {"json", required_argument, NULL, 'j'},     {NULL, 0, NULL, 0}};
+    request r = {0};
+    int code = EXIT_OK;
+    optind = 1;
+    opterr = 0;
+    for (int option; code == EXIT_OK && (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
+        char *end;
+        switch (option) {
+        case 'p': r.pred = optarg; break;
+        case 'g': r.gt = optarg; break;
+        case 't': r.task = optarg; break;
+        case 'j': r.json = optarg; break;
+        case 'k':
+        case 'c': {
+            long value = strtol(optarg, &end, 10);
+            if (*end || value <= 0) code = cli_usage_error("eval", "%s takes a count >= 1, not '%s'", option == 'k' ? "--clusters" : "--classes", optarg);
+            *(option == 'k' ? &r.clusters : &r.classes) = value;
+            break;
+        }
+        case 'P':
+            if (strcmp(optarg, "hungarian") == 0) r.protocol = DF_MATCH_HUNGARIAN;
+            else if (strcmp(optarg, "many-to-one") == 0) r.protocol = DF_MATCH_MANY_TO_ONE;
+            else code = cli_usage_error("eval", "--protocol takes hungarian or many-to-one, not '%s'", optarg);
+            break;
+        case ':': code = cli_usage_error("eval", "%s needs a value", argv[optind - 1]); break;
+        default: code = cli_usage_error("eval", "unknown option '%s'", argv[optind - 1]); break;
+        }
+    }
+    if (code == EXIT_OK && optind < argc) code = cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);
+    if (code == EXIT_OK && (r.pred == NULL || r.gt == NULL || r.task == NULL))
+        code = cli_usage_error("eval", "--pred DIR, --gt DIR and --task are required");
+    int task = -1;
+    static const char *const tasks[] = {"semseg", "saliency", "corloc"};
+    for (int t = 0; code == EXIT_OK && t < 3; t++)
+        if (strcmp(r.task, tasks[t]) == 0) task = t;
+    if (code == EXIT_OK && task < 0) code = cli_usage_error("eval", "--task takes semseg, saliency or corloc, not '%s'", r.task);
+    pair_list pairs = {0};
+    if (code == EXIT_OK) code = pair_files(&r, &pairs);
+    if (code == EXIT_OK) code = task == 0 ? eval_semseg(&r, &pairs) : task == 1 ? eval_saliency(&r, &pairs) : eval_corloc(&r, &pairs);
+    if (code == EXIT_OK && r.json) printf("wrote %s\n", r.json);
+    if (code != EXIT_OK && r.json && errno) fprintf(stderr, "dinofeat eval: %s: %s\n", r.json, strerror(errno));
+    free_pairs(&pairs);
+    return code;
+}
+
+const cli_verb verb_eval = {"eval", "score predictions against ground truth: semseg, saliency, corloc", help, run};

@@ -1,0 +1,219 @@
+/* dinofeat segment: the HR-Dv2 unsupervised class-agnostic segmentation of one image. */
+#include "cli.h"
+#include "draw.h"
+#include "model_args.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "Usage: dinofeat segment --model FILE --image FILE [--clusters 80] [--lambda 1.0] [--no-crf]\n"
+    "                        [--out labels.png] [--overlay overlay.png] [--boxes boxes.json]\n"
+    "\n"
+    "Unsupervised class-agnostic segmentation (HR-Dv2, section 3.2 of the paper): upsampled\n"
+    "features and attention, k-means into K clusters, attention density per cluster to split\n"
+    "foreground from background, complete-linkage merging of the centroids below a cutoff\n"
+    "learned from the foreground-background distances, a dense CRF, then per-class densities,\n"
+    "boxes around large foreground components, the superbox and the saliency mask.\n"
+    "The image is zero-padded for the model so every pixel gets a class (--crop centre-crops to\n"
+    "whole patches as the official code does). Progress goes to stderr.\n"
+    "\n"
+    "Options:\n"
+    "  --image FILE        a PNG or JPEG (required)\n"
+    "  --size WxH          resize to W x H pixels first\n"
+    "  --clusters K        k-means clusters (default 80)\n"
+    "  --lambda L          the merge cutoff's scale (default 1.0; the paper uses 1.1 for DINO v1)\n"
+    "  --no-crf            keep the merged k-means map, without the dense CRF\n"
+    "  --seed N            k-means seed (default 0)\n"
+    "  --min-area N        boxes around components of more than N pixels (default 200)\n"
+    "  --stride S          patch stride of the upsampling views (default 4)\n"
+    "  --shifts D,D,...    shift distances of the views (default 1,2)\n"
+    "  --no-flips          no flipped views\n"
+    "  --crop              centre-crop to whole patches instead of padding\n"
+    "  --out FILE          the class of each pixel, a grey PNG (8-bit, 16-bit past 255 classes)\n"
+    "  --overlay FILE      the image with classes in colour, boxes and the superbox (red), .png\n"
+    "  --boxes FILE        classes, densities, boxes and superbox as JSON\n"
+    "  --saliency FILE     the foreground mask, 0/255 PNG\n" MODEL_ARGS_HELP
+    "  -h, --help          this text\n"
+    "\n"
+    "Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n";
+
+typedef struct request {
+    const char *image, *out, *overlay, *boxes, *saliency;
+    long width, height;
+} request;
+
+static void write_box(FILE *f, const int32_t *b) { fprintf(f, "[%d, %d, %d, %d]", b[0], b[1], b[2], b[3]); }
+
+static int write_json(const char *path, const request *r, const df_cas_view *v) {
+    char temporary[4096];
+    snprintf(temporary, sizeof temporary, "%s.tmp", path);
+    FILE *f = fopen(temporary, "w");
+    if (f == NULL) return -1;
+    fprintf(f, "{\n  \"image\": \"%s\",\n  \"width\": %lld,\n  \"height\": %lld,\n", r->image, (long long)v->width,
+            (long long)v->height);
+    fprintf(f, "  \"clusters\": %zu,\n  \"cutoff\": %.9g,\n  \"classes\": %zu,\n  \"foreground_classes\": [",
+            v->cluster_count, v->cutoff, v->class_count);
+    for (size_t c = 0, first = 1; c < v->class_count; c++)
+        if (v->class_foreground[c]) fprintf(f, "%s%zu", first ? "" : ", ", c), first = 0;
+    fprintf(f, "],\n  \"class_density\": [");
+    for (size_t c = 0; c < v->class_count; c++)
+        isnan(v->class_density[c]) ? fprintf(f, "%snull", c ? ", " : "") : fprintf(f, "%s%.9g", c ? ", " : "", v->class_density[c]);
+    fprintf(f, "],\n  \"boxes\": [");
+    for (size_t b = 0; b < v->box_count; b++) {
+        fprintf(f, "%s\n    {\"class\": %d, \"box\": ", b ? "," : "", v->box_class[b]);
+        write_box(f, v->boxes + 4 * b);
+        fprintf(f, "}");
+    }
+    fprintf(f, "%s],\n  \"superbox\": ", v->box_count ? "\n  " : "");
+    if (v->has_superbox) {
+        fprintf(f, "{\"box\": ");
+        write_box(f, v->superbox);
+        fprintf(f, "}");
+    } else {
+        fprintf(f, "null");
+    }
+    fprintf(f, "\n}\n");
+    int failed = ferror(f);
+    failed |= fclose(f) != 0;
+    if (!failed && rename(temporary, path) == 0) return 0;
+    int saved = errno;
+    remove(temporary);
+    errno = saved ? saved : EIO;
+    return -1;
+}
+
+/* The pixels the result covers: the whole image when padded, the centred crop otherwise. */
+static uint8_t *covered_pixels(const df_image *rgb, const df_cas_view *v) {
+    size_t w = df_image_width(rgb), h = df_image_height(rgb), top = (h - (size_t)v->height) / 2,
+           left = (w - (size_t)v->width) / 2;
+    uint8_t *out = malloc((size_t)(v->width * v->height) * 3);
+    const uint8_t *source = df_image_pixels((df_image *)rgb);
+    for (int64_t y = 0; out && y < v->height; y++)
+        memcpy(out + (size_t)(y * v->width) * 3, source + ((top + (size_t)y) * w + left) * 3, (size_t)v->width * 3);
+    return out;
+}
+
+static int write_outputs(const request *r, const df_image *rgb, const df_cas_result *result) {
+    df_cas_view v = {.struct_size = sizeof v};
+    df_cas_result_view(result, &v);
+    size_t foreground = 0;
+    for (size_t c = 0; c < v.class_count; c++) foreground += v.class_foreground[c];
+    printf("segmented: %lld x %lld pixels, %zu clusters -> %zu classes (cutoff %.4g), %zu foreground, %zu boxes%s\n",
+           (long long)v.width, (long long)v.height, v.cluster_count, v.class_count, v.cutoff, foreground, v.box_count,
+           v.has_superbox ? " + superbox" : "");
+    uint8_t *pixels = covered_pixels(rgb, &v);
+    if (pixels == NULL) return cli_fail("segment", DF_E_OUT_OF_MEMORY);
+    df_status status = DF_OK;
+    if (r->out) status = cli_write_label_png(v.classes, (size_t)v.width, (size_t)v.height, r->out);
+    if (status == DF_OK && r->overlay)
+        status = cli_write_overlay_png(pixels, (size_t)v.width, (size_t)v.height, v.classes, NULL, v.boxes, v.box_class,
+                                       v.box_count, v.has_superbox ? v.superbox : NULL, r->overlay);
+    if (status == DF_OK && r->saliency) {
+        df_image *mask = NULL;
+        status = df_image_from_pixels(v.saliency, (size_t)v.width, (size_t)v.height, 1, 8, (size_t)v.width, &mask);
+        if (status == DF_OK) status = df_image_save_png(mask, r->saliency);
+        df_image_free(mask);
+    }
+    free(pixels);
+    if (status != DF_OK) return cli_fail("segment", status);
+    if (r->boxes && write_json(r->boxes, r, &v) != 0) {
+        fprintf(stderr, "dinofeat segment: %s: %s\n", r->boxes, strerror(errno));
+        return EXIT_INPUT;
+    }
+    const char *written[] = {r->out, r->overlay, r->boxes, r->saliency};
+    for (int i = 0; i < 4; i++)
+        if (written[i]) printf("wrote %s\n", written[i]);
+    return EXIT_OK;
+}
+
+static int parse_number(df_options *o, df_param key, const char *value, const char *flag, int is_float) {
+    char *end;
+    df_status status = is_float ? df_options_set_float(o, key, strtod(value, &end))
+                                : df_options_set_int(o, key, strtoll(value, &end, 10));
+    if (status != DF_OK || *end || end == value) return cli_usage_error("segment", "%s does not take '%s'", flag, value);
+    return EXIT_OK;
+}
+
+static int run(int argc, char **argv) {
+    static const struct option options[] = {
+        {"image", required_argument, NULL, 'i'},    {"size", required_argument, NULL, 'z'},
+        {"clusters", required_argument, NULL, 'k'}, {"lambda", required_argument, NULL, 'l'},
+        {"no-crf", no_argument, NULL, 'C'},         {"seed", required_argument, NULL, 'S'},
+        {"min-area", required_argument, NULL, 'a'}, {"shifts", required_argument, NULL, 's'},
+        {"no-flips", no_argument, NULL, 'F'},       {"crop", no_argument, NULL, 'c'},
+        {"out", required_argument, NULL, 'o'},      {"overlay", required_argument, NULL, 'v'},
+        {"boxes", required_argument, NULL, 'b'},    {"saliency", required_argument, NULL, 'm'},
+        MODEL_ARGS_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    request r = {0};
+    model_args margs;
+    model_args_init(&margs);
+    df_options *o = NULL;
+    if (df_options_new(&o) != DF_OK) return cli_fail("segment", DF_E_OUT_OF_MEMORY);
+    df_options_set_int(o, DF_PARAM_UPS_PAD, 1);
+    int code = EXIT_OK;
+    optind = 1;
+    opterr = 0;
+    for (int option; code == EXIT_OK && (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
+        int handled = option == 1005 ? 0 : model_args_parse(&margs, option, optarg, "segment");
+        if (handled < 0) code = EXIT_USAGE;
+        if (handled) continue;
+        char *end;
+        switch (option) {
+        case 'i': r.image = optarg; break;
+        case 'o': r.out = optarg; break;
+        case 'v': r.overlay = optarg; break;
+        case 'b': r.boxes = optarg; break;
+        case 'm': r.saliency = optarg; break;
+        case 'z':
+            r.width = strtol(optarg, &end, 10);
+            if ((*end != 'x' && *end != 'X') || r.width <= 0 || (r.height = strtol(end + 1, &end, 10)) <= 0 || *end)
+                code = cli_usage_error("segment", "--size takes WxH, e.g. 448x448, not '%s'", optarg);
+            break;
+        case 'k': code = parse_number(o, DF_PARAM_KMEANS_K, optarg, "--clusters", 0); break;
+        case 'l': code = parse_number(o, DF_PARAM_CAS_CUTOFF_SCALE, optarg, "--lambda", 1); break;
+        case 'S': code = parse_number(o, DF_PARAM_KMEANS_SEED, optarg, "--seed", 0); break;
+        case 'a': code = parse_number(o, DF_PARAM_CAS_MIN_AREA, optarg, "--min-area", 0); break;
+        case 1005: code = parse_number(o, DF_PARAM_UPS_STRIDE, optarg, "--stride", 0); break;
+        case 'C': df_options_set_int(o, DF_PARAM_CAS_CRF, 0); break;
+        case 'F': df_options_set_int(o, DF_PARAM_UPS_FLIPS, DF_UPS_FLIPS_OFF); break;
+        case 'c': df_options_set_int(o, DF_PARAM_UPS_PAD, 0); break;
+        case 's':
+            if (df_options_set_str(o, DF_PARAM_UPS_SHIFTS, optarg) != DF_OK) code = cli_fail("segment", DF_E_INVALID_ARG);
+            break;
+        case ':': code = cli_usage_error("segment", "%s needs a value", argv[optind - 1]); break;
+        default: code = cli_usage_error("segment", "unknown option '%s'", argv[optind - 1]); break;
+        }
+    }
+    if (code == EXIT_OK && optind < argc) code = cli_usage_error("segment", "unexpected argument '%s'", argv[optind]);
+    if (code == EXIT_OK && r.image == NULL) code = cli_usage_error("segment", "--image FILE is required");
+    df_model *model = NULL;
+    df_image *rgb = NULL;
+    df_tensor *pixels = NULL;
+    df_cas_result *result = NULL;
+    if (code == EXIT_OK) {
+        df_status status = cli_load_rgb(r.image, (size_t)r.width, (size_t)r.height, &rgb);
+        if (status == DF_OK) status = df_image_to_tensor(rgb, NULL, NULL, &pixels);
+        if (status != DF_OK) code = cli_fail("segment", status);
+    }
+    if (code == EXIT_OK) code = model_args_open(&margs, "segment", &model);
+    if (code == EXIT_OK) {
+        cli_progress progress;
+        cli_progress_init(&progress, "segment");
+        df_status status = df_cas_segment(model, pixels, o, cli_progress_report, &progress, &result);
+        code = status == DF_OK ? write_outputs(&r, rgb, result) : cli_fail("segment", status);
+    }
+    df_cas_result_free(result);
+    df_tensor_free(pixels);
+    df_image_free(rgb);
+    df_model_free(model);
+    df_options_free(o);
+    return code;
+}
+
+const cli_verb verb_segment = {"segment", "HR-Dv2 unsupervised class-agnostic segmentation: classes, boxes, saliency",
+                               help, run};

@@ -1,0 +1,151 @@
+/* dinofeat tokencut: training-free object discovery (TokenCut) on one image. */
+#include "cli.h"
+#include "draw.h"
+#include "model_args.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "Usage: dinofeat tokencut --model FILE --image FILE [--tau 0.2] [--mask mask.png]\n"
+    "                         [--overlay overlay.png] [--boxes box.json]\n"
+    "\n"
+    "TokenCut (Wang et al. 2022): a normalized cut of the graph of the last block's keys. The\n"
+    "eigenvector of the second-smallest generalised eigenvalue splits the patches at its mean;\n"
+    "the object is the 4-connected part that holds the patch of largest |eigenvector|. The\n"
+    "image is zero-padded at the bottom and right to whole patches. Prints the box.\n"
+    "\n"
+    "Options:\n"
+    "  --image FILE        a PNG or JPEG (required)\n"
+    "  --size WxH          resize to W x H pixels first\n"
+    "  --tau T             affinity threshold on key cosine similarity (default 0.2)\n"
+    "  --eps E             affinity below the threshold (default 1e-5)\n"
+    "  --similarity        keep similarities above tau instead of setting them to 1\n"
+    "  --mask FILE         the object mask, 0/255 PNG of the image's size\n"
+    "  --overlay FILE      the image with the object tinted and its box, .png\n"
+    "  --boxes FILE        the box and seed as JSON\n" MODEL_ARGS_HELP
+    "  -h, --help          this text\n"
+    "\n"
+    "Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n";
+
+typedef struct request {
+    const char *image, *mask, *overlay, *boxes;
+    long width, height;
+} request;
+
+static int write_json(const char *path, const char *image, const int32_t *box, const df_tokencut_detail *d) {
+    char temporary[4096];
+    snprintf(temporary, sizeof temporary, "%s.tmp", path);
+    FILE *f = fopen(temporary, "w");
+    if (f == NULL) return -1;
+    fprintf(f,
+            "{\n  \"image\": \"%s\",\n  \"grid\": [%lld, %lld],\n  \"seed\": %lld,\n  \"eigenvalue\": %.9g,\n"
+            "  \"boxes\": [\n    {\"class\": 1, \"box\": [%d, %d, %d, %d]}]\n}\n",
+            image, (long long)d->grid_height, (long long)d->grid_width, (long long)d->seed, d->eigenvalue, box[0],
+            box[1], box[2], box[3]);
+    int failed = ferror(f);
+    failed |= fclose(f) != 0;
+    if (!failed && rename(temporary, path) == 0) return 0;
+    int saved = errno;
+    remove(temporary);
+    errno = saved ? saved : EIO;
+    return -1;
+}
+
+static int write_outputs(const request *r, df_image *rgb, const df_tensor *mask, const int32_t *box,
+                         const df_tokencut_detail *detail) {
+    printf("object box: [%d, %d, %d, %d] (seed patch %lld of a %lld x %lld grid)\n", box[0], box[1], box[2], box[3],
+           (long long)detail->seed, (long long)detail->grid_height, (long long)detail->grid_width);
+    df_tensor_view view = {.struct_size = sizeof view};
+    df_status status = df_tensor_view_of(mask, &view);
+    size_t w = df_image_width(rgb), h = df_image_height(rgb);
+    if (status == DF_OK && r->mask) {
+        df_image *png = NULL;
+        status = df_image_from_pixels(view.data, w, h, 1, 8, w, &png);
+        if (status == DF_OK) status = df_image_save_png(png, r->mask);
+        df_image_free(png);
+    }
+    if (status == DF_OK && r->overlay)
+        status = cli_write_overlay_png(df_image_pixels(rgb), w, h, NULL, view.data, box, NULL, 1, NULL, r->overlay);
+    if (status != DF_OK) return cli_fail("tokencut", status);
+    if (r->boxes && write_json(r->boxes, r->image, box, detail) != 0) {
+        fprintf(stderr, "dinofeat tokencut: %s: %s\n", r->boxes, strerror(errno));
+        return EXIT_INPUT;
+    }
+    const char *written[] = {r->mask, r->overlay, r->boxes};
+    for (int i = 0; i < 3; i++)
+        if (written[i]) printf("wrote %s\n", written[i]);
+    return EXIT_OK;
+}
+
+static int run(int argc, char **argv) {
+    static const struct option options[] = {
+        {"image", required_argument, NULL, 'i'}, {"size", required_argument, NULL, 'z'},
+        {"tau", required_argument, NULL, 't'},   {"eps", required_argument, NULL, 'e'},
+        {"similarity", no_argument, NULL, 'S'},  {"mask", required_argument, NULL, 'm'},
+        {"overlay", required_argument, NULL, 'v'}, {"boxes", required_argument, NULL, 'b'},
+        MODEL_ARGS_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    request r = {0};
+    model_args margs;
+    model_args_init(&margs);
+    df_options *o = NULL;
+    if (df_options_new(&o) != DF_OK) return cli_fail("tokencut", DF_E_OUT_OF_MEMORY);
+    int code = EXIT_OK;
+    optind = 1;
+    opterr = 0;
+    for (int option; code == EXIT_OK && (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
+        int handled = model_args_parse(&margs, option, optarg, "tokencut");
+        if (handled < 0) code = EXIT_USAGE;
+        if (handled) continue;
+        char *end;
+        switch (option) {
+        case 'i': r.image = optarg; break;
+        case 'm': r.mask = optarg; break;
+        case 'v': r.overlay = optarg; break;
+        case 'b': r.boxes = optarg; break;
+        case 'z':
+            r.width = strtol(optarg, &end, 10);
+            if ((*end != 'x' && *end != 'X') || r.width <= 0 || (r.height = strtol(end + 1, &end, 10)) <= 0 || *end)
+                code = cli_usage_error("tokencut", "--size takes WxH, e.g. 480x480, not '%s'", optarg);
+            break;
+        case 't':
+        case 'e':
+            if (df_options_set_float(o, option == 't' ? DF_PARAM_TOKENCUT_TAU : DF_PARAM_TOKENCUT_EPS,
+                                     strtod(optarg, &end)) != DF_OK || *end || end == optarg)
+                code = cli_usage_error("tokencut", "%s does not take '%s'", option == 't' ? "--tau" : "--eps", optarg);
+            break;
+        case 'S': df_options_set_int(o, DF_PARAM_TOKENCUT_BINARY, 0); break;
+        case ':': code = cli_usage_error("tokencut", "%s needs a value", argv[optind - 1]); break;
+        default: code = cli_usage_error("tokencut", "unknown option '%s'", argv[optind - 1]); break;
+        }
+    }
+    if (code == EXIT_OK && optind < argc) code = cli_usage_error("tokencut", "unexpected argument '%s'", argv[optind]);
+    if (code == EXIT_OK && r.image == NULL) code = cli_usage_error("tokencut", "--image FILE is required");
+    df_image *rgb = NULL;
+    df_tensor *pixels = NULL, *mask = NULL;
+    df_model *model = NULL;
+    if (code == EXIT_OK) {
+        df_status status = cli_load_rgb(r.image, (size_t)r.width, (size_t)r.height, &rgb);
+        if (status == DF_OK) status = df_image_to_tensor(rgb, NULL, NULL, &pixels);
+        if (status != DF_OK) code = cli_fail("tokencut", status);
+    }
+    if (code == EXIT_OK) code = model_args_open(&margs, "tokencut", &model);
+    if (code == EXIT_OK) {
+        int32_t box[4];
+        df_tokencut_detail detail = {.struct_size = sizeof detail};
+        df_status status = df_tokencut(model, pixels, o, &mask, box, &detail);
+        code = status == DF_OK ? write_outputs(&r, rgb, mask, box, &detail) : cli_fail("tokencut", status);
+        df_tokencut_detail_clear(&detail);
+    }
+    df_tensor_free(mask);
+    df_tensor_free(pixels);
+    df_image_free(rgb);
+    df_model_free(model);
+    df_options_free(o);
+    return code;
+}
+
+const cli_verb verb_tokencut = {"tokencut", "TokenCut object discovery: the object's mask and box", help, run};
