@@ -240,6 +240,7 @@ reference: ## regenerate the committed fixtures with Debian's python3 (torch, PI
 	$(PYTHON) test/reference/make_crf_fixtures.py test/fixtures/crf
 	$(PYTHON) test/reference/make_tokencut_fixtures.py test/fixtures/tokencut
 	$(PYTHON) test/reference/make_cas_fixtures.py test/fixtures/cas
+	$(PYTHON) test/reference/make_retrieval_fixtures.py test/fixtures/retrieval
 
 clean: ## remove build outputs
 	rm -rf $(BUILD) lib/libdinofeat.so*

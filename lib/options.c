@@ -62,6 +62,10 @@ static const param_spec param_table[] = {
     {DF_PARAM_CAS_MIN_AREA, "cas.min_area", DF_PARAM_TYPE_INT, 0.0, 1099511627776.0, 200.0, NULL},
     {DF_PARAM_CAS_SUPERBOX_IOU, "cas.superbox_iou", DF_PARAM_TYPE_FLOAT, 0.0, 1.0, 0.8, NULL},
     {DF_PARAM_CAS_CRF, "cas.crf", DF_PARAM_TYPE_INT, 0.0, 1.0, 1.0, NULL},
+    {DF_PARAM_RETRIEVAL_K, "retrieval.k", DF_PARAM_TYPE_INT, 1.0, 1048576.0, 30.0, NULL},
+    {DF_PARAM_RETRIEVAL_TEMPERATURE, "retrieval.temperature", DF_PARAM_TYPE_FLOAT, 0.0, 1e6, 0.0, NULL},
+    {DF_PARAM_RETRIEVAL_BANK, "retrieval.bank", DF_PARAM_TYPE_INT, 0.0, 1099511627776.0, 0.0, NULL},
+    {DF_PARAM_RETRIEVAL_SEED, "retrieval.seed", DF_PARAM_TYPE_INT, 0.0, 9007199254740991.0, 0.0, NULL},
 };
 #define PARAM_COUNT (sizeof param_table / sizeof param_table[0])
 

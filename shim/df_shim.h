@@ -154,6 +154,13 @@ df_status dfs_kmeans_assign(const dfs_tensor_desc *points, const dfs_tensor_desc
 df_status dfs_tokencut_eigenvector(const dfs_tensor_desc *keys, int64_t first_patch, double tau, double eps,
                                    int32_t binary, float *eigenvector, double *eigenvalue) DFS_NOEXCEPT;
 
+/* ---- nearest neighbours (shim/retrieval.cpp) ------------------------------------------- */
+
+/* For each of queries (N, D), the k rows of bank (M, D) with the largest dot products, in
+ * decreasing order: indices (N x k int64) and similarities (N x k float), on the host. */
+df_status dfs_top_k_dot(const dfs_tensor_desc *bank, const dfs_tensor_desc *queries, int64_t k, int64_t *indices,
+                        float *similarities) DFS_NOEXCEPT;
+
 #ifdef __cplusplus
 }
 #endif

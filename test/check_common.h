@@ -46,5 +46,6 @@ Suite *eval_suite(void);
 Suite *regions_suite(void);
 Suite *crf_suite(void);
 Suite *segment_suite(void);
+Suite *retrieval_suite(void);
 
 #endif

@@ -192,7 +192,16 @@ typedef enum df_param {
                                          many pixels; default 200 */
     DF_PARAM_CAS_SUPERBOX_IOU = 703,  /* float: boxes whose IoU with the superbox exceeds this are
                                          dropped; default 0.8 */
-    DF_PARAM_CAS_CRF = 704            /* int 0/1: refine with the dense CRF; default 1 */
+    DF_PARAM_CAS_CRF = 704,           /* int 0/1: refine with the dense CRF; default 1 */
+
+    /* dense nearest-neighbour retrieval (df_retrieval_*, eval.h) */
+    DF_PARAM_RETRIEVAL_K = 800,       /* int: neighbours per query; default 30 */
+    DF_PARAM_RETRIEVAL_TEMPERATURE = 801, /* float: 0 (default) weighs each neighbour's vote by its
+                                         cosine similarity; T > 0 by softmax(similarity / T) over
+                                         the neighbours (Hummingbird's evaluation code uses 0.02) */
+    DF_PARAM_RETRIEVAL_BANK = 802,    /* int: memory-bank capacity in features; past it, additions
+                                         are reservoir-sampled; 0 (default) = unlimited */
+    DF_PARAM_RETRIEVAL_SEED = 803     /* int: the reservoir sampling's seed; default 0 */
 } df_param;
 
 typedef enum df_param_type {

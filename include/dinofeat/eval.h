@@ -70,6 +70,30 @@ DF_API df_status df_saliency_scores(const df_saliency *saliency, double *iou, do
 DF_API df_status df_corloc_hit(const int32_t *predicted, size_t predicted_count, const int32_t *truth,
                                size_t truth_count, int *out);
 
+/* Dense nearest-neighbour retrieval (the Hummingbird in-context protocol): a memory bank of
+ * labelled patch features; each query patch takes the labels of its k nearest bank features by
+ * cosine similarity, combined by a similarity-weighted vote (DF_PARAM_RETRIEVAL_*). */
+typedef struct df_retrieval df_retrieval;
+
+/* out: new, free with df_retrieval_free: an empty bank of dim-dimensional features with labels
+ * 0..classes - 1. options (NULL: defaults) holds DF_PARAM_RETRIEVAL_*. */
+DF_API df_status df_retrieval_new(size_t dim, size_t classes, const df_options *options, df_retrieval **out);
+/* Does nothing when retrieval is NULL. */
+DF_API void df_retrieval_free(df_retrieval *retrieval);
+/* Adds count features (count x dim floats, row-major; L2-normalised on the way in) with their
+ * labels; features labelled DF_IGNORE_LABEL are skipped. Any other label outside 0..classes - 1 is
+ * DF_E_INVALID_ARG and nothing is added. Past the bank's capacity, reservoir sampling keeps a
+ * uniform sample of everything added. */
+DF_API df_status df_retrieval_add(df_retrieval *retrieval, const float *features, const int32_t *labels,
+                                  size_t count);
+/* Features in the bank now. */
+DF_API df_status df_retrieval_size(const df_retrieval *retrieval, size_t *out);
+/* For count queries (count x dim): labels (count, may be NULL) the class of the highest vote, the
+ * lowest on ties; scores (count x classes, may be NULL) the votes. Exact search by blocked matrix
+ * products. DF_E_INVALID_ARG when the bank holds fewer than k features. */
+DF_API df_status df_retrieval_predict(const df_retrieval *retrieval, const float *queries, size_t count,
+                                      int32_t *labels, float *scores);
+
 #ifdef __cplusplus
 }
 #endif

@@ -64,6 +64,10 @@ class Param(enum.IntEnum):
     CAS_MIN_AREA = 702
     CAS_SUPERBOX_IOU = 703
     CAS_CRF = 704
+    RETRIEVAL_K = 800
+    RETRIEVAL_TEMPERATURE = 801
+    RETRIEVAL_BANK = 802
+    RETRIEVAL_SEED = 803
 
 
 class ParamType(enum.IntEnum):

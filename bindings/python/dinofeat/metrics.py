@@ -103,4 +103,50 @@ def corloc_hit(predicted_boxes, true_boxes):
     return bool(out.value)
 
 
-__all__ = ["IGNORE_LABEL", "linear_sum_assignment", "Confusion", "Saliency", "corloc_hit"]
+class Retrieval(Handle):
+    """Dense nearest-neighbour retrieval (Hummingbird protocol): add labelled patch features to a
+    memory bank, then label query patches by the similarity-weighted vote of their k nearest
+    (cosine) bank features. temperature 0 weighs votes by similarity, T > 0 by softmax(sim / T);
+    bank > 0 caps the bank by reservoir sampling (seeded)."""
+
+    _free, _name = "df_retrieval_free", "Retrieval"
+
+    def __init__(self, dim, classes, k=30, temperature=0.0, bank=0, seed=0):
+        from .core import Options, Param
+        handle = ctypes.c_void_p()
+        with Options() as options:
+            options[Param.RETRIEVAL_K] = k
+            options[Param.RETRIEVAL_TEMPERATURE] = temperature
+            options[Param.RETRIEVAL_BANK] = bank
+            options[Param.RETRIEVAL_SEED] = seed
+            lib.df_retrieval_new(dim, classes, options.handle, ctypes.byref(handle))
+        super().__init__(handle)
+        self.dim, self.classes = dim, classes
+
+    def add(self, features, labels):
+        """features (N, dim), labels (N,) in 0..classes-1 or IGNORE_LABEL (skipped)."""
+        np = _numpy()
+        features = np.ascontiguousarray(features, dtype=np.float32).reshape(-1, self.dim)
+        labels = np.ascontiguousarray(labels, dtype=np.int32).reshape(-1)
+        if labels.shape[0] != features.shape[0]:
+            raise ValueError("dinofeat.metrics.Retrieval.add: one label per feature")
+        lib.df_retrieval_add(self.handle, features.ctypes.data_as(ctypes.c_void_p),
+                             labels.ctypes.data_as(ctypes.c_void_p), features.shape[0])
+
+    def __len__(self):
+        out = ctypes.c_size_t()
+        lib.df_retrieval_size(self.handle, ctypes.byref(out))
+        return out.value
+
+    def predict(self, queries):
+        """(labels (N,) int32, scores (N, classes) float32) for queries (N, dim)."""
+        np = _numpy()
+        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        labels = np.empty(queries.shape[0], dtype=np.int32)
+        scores = np.empty((queries.shape[0], self.classes), dtype=np.float32)
+        lib.df_retrieval_predict(self.handle, queries.ctypes.data_as(ctypes.c_void_p), queries.shape[0],
+                                 labels.ctypes.data_as(ctypes.c_void_p), scores.ctypes.data_as(ctypes.c_void_p))
+        return labels, scores
+
+
+__all__ = ["IGNORE_LABEL", "linear_sum_assignment", "Confusion", "Saliency", "corloc_hit", "Retrieval"]

@@ -51,5 +51,22 @@ class SaliencyTest(unittest.TestCase):
         self.assertFalse(dinofeat.metrics.corloc_hit([], [[1, 1, 10, 10]]))
 
 
+class RetrievalTest(unittest.TestCase):
+    def test_matches_numpy(self):
+        d = os.path.join(os.path.dirname(__file__), "..", "..", "..", "test", "fixtures", "retrieval")
+        bank = np.fromfile(os.path.join(d, "softmax.bank.raw"), "<f4").reshape(900, 24)
+        bank_labels = np.fromfile(os.path.join(d, "softmax.bank_labels.raw"), "<i4")
+        queries = np.fromfile(os.path.join(d, "softmax.queries.raw"), "<f4").reshape(64, 24)
+        retrieval = dinofeat.metrics.Retrieval(24, 9, k=30, temperature=0.02)
+        retrieval.add(bank, bank_labels)
+        self.assertEqual(len(retrieval), int((bank_labels != 255).sum()))
+        labels, scores = retrieval.predict(queries)
+        np.testing.assert_array_equal(labels, np.fromfile(os.path.join(d, "softmax.labels.raw"), "<i4"))
+        np.testing.assert_allclose(scores, np.fromfile(os.path.join(d, "softmax.scores.raw"), "<f4").reshape(64, 9),
+                                   atol=1e-4)
+        with self.assertRaises(dinofeat.Error):
+            retrieval.add(bank[:2], [0, 9])
+
+
 if __name__ == "__main__":
     unittest.main()
