@@ -2,8 +2,8 @@
 # make demo: the richest job the library runs without downloaded weights: the preprocessing path
 # every workflow starts with (decode with EXIF, PIL-exact bicubic resize, normalisation) through
 # the C API, the Python API and the dinofeat tool; then HR-Dv2 upsampling end to end and k-means
-# on its features, with the committed tiny random test model (the weakly supervised issue will
-# make a weight-free segmentation the main job).
+# on its features, and the HR-Dv2 segmentation, with the committed tiny random test model (the
+# weakly supervised issue will make a weight-free segmentation the main job).
 set -euo pipefail
 cli=${1:-build/bin/dinofeat}
 out=demo-output
@@ -43,4 +43,7 @@ features = np.load(sys.argv[1])
 labels, _, inertia = dinofeat.kmeans(features.reshape(-1, features.shape[-1]), 4, metric="cosine", sample=20000)
 print(f"features {features.shape}; k-means (K=4, cosine) cluster sizes {np.bincount(labels).tolist()}")
 PY
+echo "== HR-Dv2 class-agnostic segmentation of a 224 x 224 image with the same tiny random model"
+"$cli" segment --model test/fixtures/models/dinov2_s14_reg4.pth --heads 2 --image test/fixtures/images/smooth448.png \
+    --size 224x224 --out "$out/segment_labels.png" --overlay "$out/segment_overlay.png" --boxes "$out/segment_boxes.json"
 echo "demo: outputs in $out/"

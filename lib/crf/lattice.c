@@ -255,8 +255,10 @@ static float blur_weight(const dfi_lattice *lattice, int32_t from, int32_t to) {
     for (int k = 0; k < d; k++) t[k] = b[k] - a[k], last -= t[k];
     t[d] = last;
     float total = 0.0f;
-    /* sum_j c_j n_j = (d + 1) c - (sum c) 1, so c_j = (t_j + s) / (d + 1) with s = sum c. */
-    for (int s = -(d + 1); s <= d + 1; s++) {
+    /* sum_j c_j n_j = (d + 1) c - (sum c) 1, so c_j = (t_j + s) / (d + 1) with s = sum c; s must
+     * make t_0 + s a multiple of d + 1, which leaves three candidates in -(d + 1)..d + 1. */
+    const int s0 = ((-t[0]) % (d + 1) + (d + 1)) % (d + 1);
+    for (int s = s0 - (d + 1); s <= d + 1; s += d + 1) {
         int valid = 1, sum = 0;
         for (int j = 0; j <= d && valid; j++) {
             int32_t q = t[j] + s;
@@ -278,19 +280,53 @@ static float blur_weight(const dfi_lattice *lattice, int32_t from, int32_t to) {
     return total;
 }
 
+/* The blur weights between the corners of one simplex, (d + 1)^2 of them; neighbouring points
+ * mostly share a simplex, so each thread keeps the last few in a small direct-mapped cache. */
+#define CACHE_SLOTS 1024
+
+typedef struct simplex_cache {
+    int32_t key[CACHE_SLOTS][MAX_DIM + 1];
+    float weights[CACHE_SLOTS][(MAX_DIM + 1) * (MAX_DIM + 1)];
+    unsigned char used[CACHE_SLOTS];
+} simplex_cache;
+
+static const float *simplex_weights(const dfi_lattice *lattice, simplex_cache *cache, const int32_t *offset) {
+    const size_t corners = (size_t)lattice->d + 1;
+    uint64_t h = 0;
+    for (size_t r = 0; r < corners; r++) h = (h + (uint32_t)offset[r]) * 0x9E3779B97F4A7C15ull;
+    const size_t slot = (size_t)(h >> 40) % CACHE_SLOTS;
+    if (!cache->used[slot] || memcmp(cache->key[slot], offset, corners * sizeof *offset) != 0) {
+        for (size_t a = 0; a < corners; a++)
+            for (size_t b = 0; b < corners; b++)
+                cache->weights[slot][a * corners + b] = blur_weight(lattice, offset[b], offset[a]);
+        memcpy(cache->key[slot], offset, corners * sizeof *offset);
+        cache->used[slot] = 1;
+    }
+    return cache->weights[slot];
+}
+
 df_status dfi_lattice_self_weights(const dfi_lattice *lattice, float *self) {
     const size_t corners = (size_t)lattice->d + 1;
     const float scale = slice_scale(lattice->d);
-#pragma omp parallel for schedule(dynamic, 256)
-    for (size_t i = 0; i < lattice->n; i++) {
-        const int32_t *offset = lattice->offset + i * corners;
-        const float *weight = lattice->weight + i * corners;
-        float total = 0.0f;
-        for (size_t a = 0; a < corners; a++)
-            for (size_t b = 0; b < corners; b++)
-                if (weight[a] != 0.0f && weight[b] != 0.0f)
-                    total += weight[a] * weight[b] * blur_weight(lattice, offset[b], offset[a]);
-        self[i] = total * scale;
+    int failed = 0;
+#pragma omp parallel
+    {
+        simplex_cache *cache = calloc(1, sizeof *cache);
+        if (cache == NULL) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (size_t i = 0; i < lattice->n; i++) {
+            if (cache == NULL) continue;
+            const int32_t *offset = lattice->offset + i * corners;
+            const float *weight = lattice->weight + i * corners, *g = simplex_weights(lattice, cache, offset);
+            float total = 0.0f;
+            for (size_t a = 0; a < corners; a++)
+                for (size_t b = 0; b < corners; b++) total += weight[a] * weight[b] * g[a * corners + b];
+            self[i] = total * scale;
+        }
+        free(cache);
     }
-    return DF_OK;
+    return failed ? dfi_error(DF_E_OUT_OF_MEMORY, "out of memory") : DF_OK;
 }

@@ -23,7 +23,10 @@ class KMeans:
 
     @staticmethod
     def _points(points):
-        return points if isinstance(points, Tensor) else Tensor.from_numpy(_numpy().asarray(points, dtype="float32"))
+        if isinstance(points, Tensor):
+            return points
+        # borrowed, not copied: the Tensor keeps the array alive for as long as it lives
+        return Tensor.from_numpy(_numpy().ascontiguousarray(points, dtype="float32"), borrow=True)
 
     def fit(self, points):
         handle = ctypes.c_void_p()
