@@ -88,6 +88,7 @@ START_TEST(test_retrieval_bank_limit_and_errors) {
     ck_assert_mem_eq(a, b, sizeof a);
     labels[3] = 4;
     ck_assert_fails_with(df_retrieval_add(r, features, labels, 10), DF_E_INVALID_ARG, "df_retrieval_add");
+    df_retrieval_free(r);
     ck_assert_fails_with(df_retrieval_new(0, 4, NULL, &r), DF_E_INVALID_ARG, "df_retrieval_new");
     ck_assert_ptr_null(r);
     ck_assert_fails_with(df_retrieval_new(2, 255, NULL, &r), DF_E_INVALID_ARG, "df_retrieval_new");

@@ -57,7 +57,8 @@ typedef struct df_cas_view {
                                          for an empty cluster) */
     const uint8_t *cluster_foreground; /* K: 1 where the density exceeds the mean over clusters */
     double cutoff;                    /* the merge distance: lambda x the right edge of the fullest
-                                         bin of foreground-background centroid distances */
+                                         bin of foreground-background centroid distances; clusters
+                                         merge while their complete-linkage distance is below it */
     size_t class_count;               /* classes after merging */
     const int32_t *class_of_cluster;  /* K: each cluster's merged class */
     const int32_t *classes;           /* each pixel's class: after the CRF, or the merged clusters

@@ -119,8 +119,12 @@ static df_status merge_step(const work *wk, df_cas_result *r) {
         r->view.cutoff = edge * dfi_option_float(wk->options, DF_PARAM_CAS_CUTOFF_SCALE);
     }
     size_t classes = 0;
+    /* Merge while the linkage distance is strictly below the cutoff (the spec; scikit-learn's
+     * distance_threshold in the official code): the cutoff can equal a linkage height exactly when
+     * the fullest bin is the last, whose edge is the largest distance itself. */
     if (status == DF_OK)
-        status = df_agglomerate_complete(r->centroids, k, wk->d, r->view.cutoff, 1, r->class_of_cluster, &classes);
+        status = df_agglomerate_complete(r->centroids, k, wk->d, nextafter(r->view.cutoff, -INFINITY), 1,
+                                         r->class_of_cluster, &classes);
     r->view.class_count = classes;
     free(side);
     return status;
