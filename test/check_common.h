@@ -45,6 +45,7 @@ Suite *cluster_suite(void);
 Suite *eval_suite(void);
 Suite *regions_suite(void);
 Suite *crf_suite(void);
+Suite *weak_suite(void);
 Suite *segment_suite(void);
 Suite *retrieval_suite(void);
 

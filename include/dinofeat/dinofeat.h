@@ -15,5 +15,6 @@
 #include "dinofeat/regions.h"
 #include "dinofeat/crf.h"
 #include "dinofeat/segment.h"
+#include "dinofeat/weak.h"
 
 #endif /* DINOFEAT_H */

@@ -142,6 +142,8 @@ PROTOTYPES = {
     "df_cas_segment_features": (c_status, [P, P, P, P, PROGRESS_FN, ctypes.c_void_p, PP]),
     "df_cas_result_view": (c_status, [P, P]),
     "df_cas_result_free": (None, [P]),
+    "df_classical_features": (c_status, [P, c_size, c_size, P]),
+    "df_classical_channel_name": (ctypes.c_char_p, [c_size]),
     "df_retrieval_new": (c_status, [c_size, c_size, P, PP]),
     "df_retrieval_free": (None, [P]),
     "df_retrieval_add": (c_status, [P, P, P, c_size]),

@@ -1,0 +1,36 @@
+/*
+ * dinofeat weak supervision (HR-Dv2 section 3.3, specs/hrdv2.md sections 3 and 4): per-pixel
+ * feature stacks for classifiers trained from scribbles. So far: the classical feature stack.
+ */
+#ifndef DINOFEAT_WEAK_H
+#define DINOFEAT_WEAK_H
+
+#include "dinofeat/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Channels of the classical (Trainable Weka style) stack. */
+#define DF_CLASSICAL_CHANNELS 58
+
+/* The classical feature stack of a width x height grey image (row-major bytes; a colour image is
+ * converted first, as df_image_convert does: ITU-R 601 luma, PIL's "L"). out: width * height * 58
+ * floats, the channels of each pixel contiguous, in the spec's order: scale 0 on the raw 0..255
+ * values (raw, Sobel magnitude, five Hessian channels), then for sigma 1, 2, 4, 8, 16 the image in
+ * [0, 1] blurred with a Gaussian of standard deviation 0.4 sigma (the blur, its Sobel magnitude,
+ * its five Hessian channels), the ten differences of Gaussians G_j - G_i (j < i), and the mean,
+ * max, min, sum, standard deviation and median of 30 membrane projections (a 19 x 19 line kernel
+ * at 0, 6, ..., 174 degrees). Hessian channels: with a = Hyy, b = Hxy, d = Hxx from central
+ * differences applied twice: sqrt(a^2 + b^2 + d^2), a + d, a d - b^2, the two eigenvalues.
+ * Borders reflect (d c b a | a b c d); Gaussians are truncated at 4 standard deviations; Sobel is
+ * scipy.ndimage.sobel's unnormalised kernel. */
+DF_API df_status df_classical_features(const uint8_t *grey, size_t width, size_t height, float *out);
+/* Borrowed: the name of channel index ("raw", "sobel_0", ..., "membrane_median"); NULL past 57. */
+DF_API const char *df_classical_channel_name(size_t index);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DINOFEAT_WEAK_H */
