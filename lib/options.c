@@ -66,6 +66,10 @@ static const param_spec param_table[] = {
     {DF_PARAM_RETRIEVAL_TEMPERATURE, "retrieval.temperature", DF_PARAM_TYPE_FLOAT, 0.0, 1e6, 0.0, NULL},
     {DF_PARAM_RETRIEVAL_BANK, "retrieval.bank", DF_PARAM_TYPE_INT, 0.0, 1099511627776.0, 0.0, NULL},
     {DF_PARAM_RETRIEVAL_SEED, "retrieval.seed", DF_PARAM_TYPE_INT, 0.0, 9007199254740991.0, 0.0, NULL},
+    {DF_PARAM_FOREST_TREES, "forest.trees", DF_PARAM_TYPE_INT, 1.0, 100000.0, 200.0, NULL},
+    {DF_PARAM_FOREST_MAX_FEATURES, "forest.max_features", DF_PARAM_TYPE_INT, 1.0, 1048576.0, 2.0, NULL},
+    {DF_PARAM_FOREST_MAX_DEPTH, "forest.max_depth", DF_PARAM_TYPE_INT, 0.0, 100000.0, 0.0, NULL},
+    {DF_PARAM_FOREST_SEED, "forest.seed", DF_PARAM_TYPE_INT, 0.0, 9007199254740991.0, 0.0, NULL},
 };
 #define PARAM_COUNT (sizeof param_table / sizeof param_table[0])
 

@@ -201,7 +201,13 @@ typedef enum df_param {
                                          the neighbours (Hummingbird's evaluation code uses 0.02) */
     DF_PARAM_RETRIEVAL_BANK = 802,    /* int: memory-bank capacity in features; past it, additions
                                          are reservoir-sampled; 0 (default) = unlimited */
-    DF_PARAM_RETRIEVAL_SEED = 803     /* int: the reservoir sampling's seed; default 0 */
+    DF_PARAM_RETRIEVAL_SEED = 803,    /* int: the reservoir sampling's seed; default 0 */
+
+    /* random forests (df_forest_train, weak.h) */
+    DF_PARAM_FOREST_TREES = 900,      /* int: trees; default 200 */
+    DF_PARAM_FOREST_MAX_FEATURES = 901, /* int: features tried per split; default 2 */
+    DF_PARAM_FOREST_MAX_DEPTH = 902,  /* int: 0 (default) grows every tree until its leaves are pure */
+    DF_PARAM_FOREST_SEED = 903        /* int: default 0. Same seed, same forest, whatever the threads */
 } df_param;
 
 typedef enum df_param_type {

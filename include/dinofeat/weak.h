@@ -1,6 +1,7 @@
 /*
  * dinofeat weak supervision (HR-Dv2 section 3.3, specs/hrdv2.md sections 3 and 4): per-pixel
- * feature stacks for classifiers trained from scribbles. So far: the classical feature stack.
+ * feature stacks and classifiers trained from scribbles. So far: the classical feature stack and
+ * the random forest.
  */
 #ifndef DINOFEAT_WEAK_H
 #define DINOFEAT_WEAK_H
@@ -28,6 +29,21 @@ extern "C" {
 DF_API df_status df_classical_features(const uint8_t *grey, size_t width, size_t height, float *out);
 /* Borrowed: the name of channel index ("raw", "sobel_0", ..., "membrane_median"); NULL past 57. */
 DF_API const char *df_classical_channel_name(size_t index);
+
+/* A random forest classifier: CART trees on uniform bootstrap samples, samples weighted inversely
+ * to their class's frequency (scikit-learn's class_weight='balanced'), weighted Gini impurity,
+ * DF_PARAM_FOREST_MAX_FEATURES random features tried per split, trees grown until pure unless
+ * DF_PARAM_FOREST_MAX_DEPTH; probabilities are the mean of the leaves' class distributions. */
+typedef struct df_forest df_forest;
+
+/* out: new, free with df_forest_free. x: n x features floats (finite), y: n labels in
+ * 0..classes - 1; options (NULL: defaults) holds DF_PARAM_FOREST_*. Trees grow in parallel. */
+DF_API df_status df_forest_train(const float *x, const int32_t *y, size_t n, size_t features, size_t classes,
+                                 const df_options *options, df_forest **out);
+/* probabilities: n x classes floats for the n x features samples x. */
+DF_API df_status df_forest_predict(const df_forest *forest, const float *x, size_t n, float *probabilities);
+/* Does nothing when forest is NULL. */
+DF_API void df_forest_free(df_forest *forest);
 
 #ifdef __cplusplus
 }

@@ -68,6 +68,10 @@ class Param(enum.IntEnum):
     RETRIEVAL_TEMPERATURE = 801
     RETRIEVAL_BANK = 802
     RETRIEVAL_SEED = 803
+    FOREST_TREES = 900
+    FOREST_MAX_FEATURES = 901
+    FOREST_MAX_DEPTH = 902
+    FOREST_SEED = 903
 
 
 class ParamType(enum.IntEnum):

@@ -27,3 +27,21 @@ class ClassicalTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RandomForestTest(unittest.TestCase):
+    def test_accuracy_and_determinism(self):
+        d = os.path.join(FIXTURES, "..", "forest")
+        tx = np.fromfile(os.path.join(d, "train_x.raw"), "<f4").reshape(900, 6)
+        ty = np.fromfile(os.path.join(d, "train_y.raw"), "<i4")
+        vx = np.fromfile(os.path.join(d, "test_x.raw"), "<f4").reshape(600, 6)
+        vy = np.fromfile(os.path.join(d, "test_y.raw"), "<i4")
+        sklearn = float(open(os.path.join(d, "manifest.txt")).read().split()[5])
+        forest = dinofeat.weak.RandomForest(trees=100, seed=3).fit(tx, ty)
+        self.assertGreaterEqual((forest.predict(vx) == vy).mean(), sklearn - 0.03)
+        again = dinofeat.weak.RandomForest(trees=100, seed=3).fit(tx, ty)
+        np.testing.assert_array_equal(forest.predict_proba(vx), again.predict_proba(vx))
+        with self.assertRaises(ValueError):
+            dinofeat.weak.RandomForest().predict(vx)
+        with self.assertRaises(dinofeat.Error):
+            dinofeat.weak.RandomForest().fit(tx, ty, classes=2)

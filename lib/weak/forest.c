@@ -1,0 +1,291 @@
+/* Random forest of CART trees (Breiman 2001) as scikit-learn's RandomForestClassifier grows them
+ * with class_weight='balanced': a uniform bootstrap per tree, samples weighted inversely to their
+ * class's frequency, weighted Gini impurity, max_features random features tried per node, trees
+ * grown until pure (or max_depth), leaves holding class distributions; predictions average them.
+ * Trees grow in parallel, each from its own seeded generator, so results do not depend on the
+ * number of threads. */
+#include "../internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct node {
+    int32_t feature; /* -1 for a leaf */
+    float threshold; /* go left when x[feature] <= threshold */
+    int32_t left, right;
+    int32_t value;   /* leaf: offset of its class distribution in the tree's values */
+} node;
+
+typedef struct tree {
+    node *nodes;
+    float *values;
+    size_t count, capacity, value_count, value_capacity;
+} tree;
+
+struct df_forest {
+    size_t features, classes, trees;
+    tree *forest;
+};
+
+typedef struct builder {
+    const float *x;
+    const int32_t *y;
+    const double *weight; /* per sample: class weight x bootstrap count */
+    size_t features, classes, max_features;
+    int64_t max_depth;
+    uint64_t rng;
+    tree *t;
+    /* scratch */
+    struct keyed *pairs;
+    double *left_counts, *right_counts;
+} builder;
+
+static uint64_t next_random(uint64_t *state) { /* splitmix64 */
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static int32_t add_node(tree *t) {
+    if (t->count == t->capacity) {
+        size_t capacity = t->capacity ? 2 * t->capacity : 64;
+        node *grown = realloc(t->nodes, capacity * sizeof *grown);
+        if (grown == NULL) return -1;
+        t->nodes = grown, t->capacity = capacity;
+    }
+    return (int32_t)t->count++;
+}
+
+static int32_t add_leaf_values(tree *t, const double *counts, size_t classes) {
+    if (t->value_count + classes > t->value_capacity) {
+        size_t capacity = t->value_capacity ? 2 * t->value_capacity : 64 * classes;
+        while (capacity < t->value_count + classes) capacity *= 2;
+        float *grown = realloc(t->values, capacity * sizeof *grown);
+        if (grown == NULL) return -1;
+        t->values = grown, t->value_capacity = capacity;
+    }
+    double total = 0;
+    for (size_t c = 0; c < classes; c++) total += counts[c];
+    int32_t offset = (int32_t)t->value_count;
+    for (size_t c = 0; c < classes; c++) t->values[t->value_count++] = (float)(total > 0 ? counts[c] / total : 0);
+    return offset;
+}
+
+static double gini(const double *counts, size_t classes, double total) {
+    if (total <= 0) return 0;
+    double sum = 0;
+    for (size_t c = 0; c < classes; c++) sum += (counts[c] / total) * (counts[c] / total);
+    return 1 - sum;
+}
+
+typedef struct keyed {
+    float key;
+    int32_t sample;
+} keyed;
+
+static int by_key(const void *a, const void *b) {
+    const keyed *x = a, *y = b;
+    if (x->key != y->key) return (x->key > y->key) - (x->key < y->key);
+    return (x->sample > y->sample) - (x->sample < y->sample); /* a total order: deterministic */
+}
+
+/* The samples order[0 .. n) sorted by feature f. */
+static void sort_by_feature(builder *b, int32_t *order, size_t n, size_t f) {
+    for (size_t i = 0; i < n; i++) b->pairs[i] = (keyed){b->x[(size_t)order[i] * b->features + f], order[i]};
+    qsort(b->pairs, n, sizeof *b->pairs, by_key);
+    for (size_t i = 0; i < n; i++) order[i] = b->pairs[i].sample;
+}
+
+typedef struct split {
+    int32_t feature;
+    float threshold;
+    double impurity; /* weighted sum of the children's impurities */
+    size_t left;     /* samples going left, after sorting by the feature */
+} split;
+
+/* The best threshold on feature f for samples order[0 .. n) with class totals. */
+static void best_threshold(builder *b, int32_t *order, size_t n, size_t f, const double *totals, double total,
+                           split *best) {
+    sort_by_feature(b, order, n, f);
+    double *left = b->left_counts, *right = b->right_counts;
+    memset(left, 0, b->classes * sizeof *left);
+    memcpy(right, totals, b->classes * sizeof *right);
+    double left_total = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        const int32_t s = order[i];
+        const double w = b->weight[s];
+        left[b->y[s]] += w, right[b->y[s]] -= w, left_total += w;
+        const float here = b->x[(size_t)s * b->features + f], next = b->x[(size_t)order[i + 1] * b->features + f];
+        if (next <= here) continue; /* split only between distinct values */
+        const double right_total = total - left_total;
+        const double impurity = left_total * gini(left, b->classes, left_total) +
+                                right_total * gini(right, b->classes, right_total);
+        if (impurity < best->impurity) {
+            float threshold = here + (next - here) / 2;
+            if (threshold >= next || threshold < here) threshold = here; /* rounding at adjacent floats */
+            best->feature = (int32_t)f, best->threshold = threshold, best->impurity = impurity, best->left = i + 1;
+        }
+    }
+}
+
+/* Grows the subtree of samples order[0 .. n); returns its node index or -1 when out of memory. */
+static int32_t grow(builder *b, int32_t *order, size_t n, int64_t depth) {
+    double *totals = calloc(b->classes, sizeof *totals);
+    if (totals == NULL) return -1;
+    double total = 0;
+    for (size_t i = 0; i < n; i++) totals[b->y[order[i]]] += b->weight[order[i]], total += b->weight[order[i]];
+    const double impurity = gini(totals, b->classes, total);
+    split best = {.feature = -1, .impurity = impurity * total};
+    if (impurity > 0 && n >= 2 && (b->max_depth <= 0 || depth < b->max_depth)) {
+        /* max_features distinct random features; like scikit-learn, keep drawing while the ones
+         * drawn give no split, until every feature has been tried */
+        size_t *candidates = malloc(b->features * sizeof *candidates);
+        if (candidates == NULL) {
+            free(totals);
+            return -1;
+        }
+        for (size_t f = 0; f < b->features; f++) candidates[f] = f;
+        size_t tried = 0;
+        for (size_t left = b->features; left > 0 && (tried < b->max_features || best.feature < 0); left--) {
+            size_t pick = (size_t)(next_random(&b->rng) % left);
+            size_t f = candidates[pick];
+            candidates[pick] = candidates[left - 1];
+            best_threshold(b, order, n, f, totals, total, &best);
+            tried++;
+        }
+        free(candidates);
+    }
+    int32_t id = add_node(b->t);
+    if (id < 0 || best.feature < 0) {
+        if (id >= 0) {
+            int32_t value = add_leaf_values(b->t, totals, b->classes);
+            b->t->nodes[id] = (node){.feature = -1, .value = value, .left = -1, .right = -1};
+            if (value < 0) id = -1;
+        }
+        free(totals);
+        return id;
+    }
+    free(totals);
+    sort_by_feature(b, order, n, (size_t)best.feature);
+    size_t split_at = 0; /* sorted: the samples <= threshold come first */
+    while (split_at < n && b->x[(size_t)order[split_at] * b->features + (size_t)best.feature] <= best.threshold)
+        split_at++;
+    int32_t left = grow(b, order, split_at, depth + 1);
+    int32_t right = left < 0 ? -1 : grow(b, order + split_at, n - split_at, depth + 1);
+    if (right < 0) return -1;
+    b->t->nodes[id] = (node){.feature = best.feature, .threshold = best.threshold, .left = left, .right = right};
+    return id;
+}
+
+/* One tree on a bootstrap sample drawn with its own generator. */
+static int grow_tree(const float *x, const int32_t *y, const double *class_weight, size_t n, size_t features,
+                     size_t classes, size_t max_features, int64_t max_depth, uint64_t seed, tree *t) {
+    builder b = {.x = x, .y = y, .features = features, .classes = classes, .max_features = max_features,
+                 .max_depth = max_depth, .rng = seed, .t = t};
+    double *weight = calloc(n, sizeof *weight);
+    int32_t *order = malloc(n * sizeof *order);
+    b.pairs = malloc(n * sizeof *b.pairs);
+    b.left_counts = malloc(classes * sizeof *b.left_counts);
+    b.right_counts = malloc(classes * sizeof *b.right_counts);
+    int failed = weight == NULL || order == NULL || b.pairs == NULL || b.left_counts == NULL || b.right_counts == NULL;
+    size_t m = 0;
+    if (!failed) {
+        for (size_t i = 0; i < n; i++) weight[next_random(&b.rng) % n] += 1;
+        for (size_t i = 0; i < n; i++)
+            if (weight[i] > 0) weight[i] *= class_weight[y[i]], order[m++] = (int32_t)i;
+        b.weight = weight;
+        failed = grow(&b, order, m, 0) < 0;
+    }
+    free(weight);
+    free(order);
+    free(b.pairs);
+    free(b.left_counts);
+    free(b.right_counts);
+    return failed ? -1 : 0;
+}
+
+void df_forest_free(df_forest *forest) {
+    if (forest == NULL) return;
+    for (size_t i = 0; forest->forest && i < forest->trees; i++) free(forest->forest[i].nodes), free(forest->forest[i].values);
+    free(forest->forest);
+    free(forest);
+}
+
+static df_status train(const float *x, const int32_t *y, size_t n, size_t features, size_t classes,
+                       const df_options *options, df_forest **out) {
+    double *class_weight = calloc(classes, sizeof *class_weight);
+    df_forest *forest = calloc(1, sizeof *forest);
+    const size_t trees = (size_t)dfi_option_int(options, DF_PARAM_FOREST_TREES);
+    if (forest) forest->forest = calloc(trees, sizeof *forest->forest);
+    if (class_weight == NULL || forest == NULL || forest->forest == NULL) {
+        free(class_weight);
+        df_forest_free(forest);
+        return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    }
+    forest->features = features, forest->classes = classes, forest->trees = trees;
+    /* balanced: n / (classes present x count), as scikit-learn's compute_class_weight */
+    size_t present = 0;
+    for (size_t i = 0; i < n; i++) class_weight[y[i]] += 1;
+    for (size_t c = 0; c < classes; c++) present += class_weight[c] > 0;
+    for (size_t c = 0; c < classes; c++)
+        class_weight[c] = class_weight[c] > 0 ? (double)n / ((double)present * class_weight[c]) : 0;
+    const size_t max_features = (size_t)dfi_option_int(options, DF_PARAM_FOREST_MAX_FEATURES);
+    const int64_t max_depth = dfi_option_int(options, DF_PARAM_FOREST_MAX_DEPTH);
+    const uint64_t seed = (uint64_t)dfi_option_int(options, DF_PARAM_FOREST_SEED);
+    int failed = 0;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t i = 0; i < trees; i++) {
+        uint64_t state = seed ^ (0xD1B54A32D192ED03ull * (i + 1));
+        if (grow_tree(x, y, class_weight, n, features, classes, max_features < features ? max_features : features,
+                      max_depth, next_random(&state), &forest->forest[i]) != 0) {
+#pragma omp atomic write
+            failed = 1;
+        }
+    }
+    free(class_weight);
+    if (failed) {
+        df_forest_free(forest);
+        return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory growing the trees");
+    }
+    *out = forest;
+    return DF_OK;
+}
+
+df_status df_forest_train(const float *x, const int32_t *y, size_t n, size_t features, size_t classes,
+                          const df_options *options, df_forest **out) {
+    DFI_CHECK_NOT_NULL(out);
+    *out = NULL;
+    DFI_CHECK_NOT_NULL(x);
+    DFI_CHECK_NOT_NULL(y);
+    DFI_CHECK_ARG(n > 0 && features > 0 && classes > 0, "n, features and classes must be at least 1");
+    DFI_CHECK_ARG(n <= INT32_MAX, "at most 2^31 - 1 samples");
+    for (size_t i = 0; i < n; i++)
+        if (y[i] < 0 || (size_t)y[i] >= classes)
+            DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "label %d of sample %zu is outside 0..%zu", y[i], i, classes - 1));
+    for (size_t i = 0; i < n * features; i++)
+        if (!isfinite(x[i])) DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "feature value %zu is not finite", i));
+    DFI_RETURN(train(x, y, n, features, classes, options, out));
+}
+
+df_status df_forest_predict(const df_forest *forest, const float *x, size_t n, float *probabilities) {
+    DFI_CHECK_NOT_NULL(forest);
+    DFI_CHECK_ARG(n == 0 || (x != NULL && probabilities != NULL), "x or probabilities is NULL");
+    const size_t classes = forest->classes;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        float *p = probabilities + i * classes;
+        for (size_t c = 0; c < classes; c++) p[c] = 0;
+        for (size_t k = 0; k < forest->trees; k++) {
+            const tree *t = &forest->forest[k];
+            int32_t at = 0;
+            while (t->nodes[at].feature >= 0)
+                at = x[i * forest->features + (size_t)t->nodes[at].feature] <= t->nodes[at].threshold ? t->nodes[at].left
+                                                                                                      : t->nodes[at].right;
+            for (size_t c = 0; c < classes; c++) p[c] += t->values[(size_t)t->nodes[at].value + c];
+        }
+        for (size_t c = 0; c < classes; c++) p[c] /= (float)forest->trees;
+    }
+    return DF_OK;
+}
