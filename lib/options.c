@@ -70,6 +70,7 @@ static const param_spec param_table[] = {
     {DF_PARAM_FOREST_MAX_FEATURES, "forest.max_features", DF_PARAM_TYPE_INT, 1.0, 1048576.0, 2.0, NULL},
     {DF_PARAM_FOREST_MAX_DEPTH, "forest.max_depth", DF_PARAM_TYPE_INT, 0.0, 100000.0, 0.0, NULL},
     {DF_PARAM_FOREST_SEED, "forest.seed", DF_PARAM_TYPE_INT, 0.0, 9007199254740991.0, 0.0, NULL},
+    {DF_PARAM_WEAK_CRF, "weak.crf", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
 };
 #define PARAM_COUNT (sizeof param_table / sizeof param_table[0])
 

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define CLASSICAL_DIR "fixtures/classical/"
 
@@ -131,6 +132,154 @@ START_TEST(test_forest_options_and_errors) {
 }
 END_TEST
 
+#define WEAK_DIR "fixtures/weak/"
+
+static df_image *load_png(const char *name, int indices) {
+    df_options *o;
+    df_image *image = NULL;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_IMAGE_PALETTE_INDICES, indices));
+    char path[256];
+    snprintf(path, sizeof path, WEAK_DIR "%s", name);
+    ck_assert_ok(df_image_load(path, o, &image));
+    df_options_free(o);
+    return image;
+}
+
+static double mean_iou(const int32_t *predicted, df_image *truth, int classes) {
+    const uint8_t *t = df_image_pixels(truth);
+    const size_t n = df_image_width(truth) * df_image_height(truth);
+    double total = 0;
+    for (int k = 1; k <= classes; k++) {
+        size_t both = 0, either = 0;
+        for (size_t i = 0; i < n; i++) both += predicted[i] == k && t[i] == k, either += predicted[i] == k || t[i] == k;
+        total += either ? (double)both / (double)either : 1.0;
+    }
+    return total / classes;
+}
+
+/* The synthetic micrograph (examples/make_micrograph.py): three phases of one mean intensity. */
+START_TEST(test_weak_segments_the_micrograph_from_scribbles) {
+    df_image *image = load_png("micrograph.png", 0), *scribbles = load_png("scribbles.png", 1),
+             *truth = load_png("truth.png", 1);
+    const size_t w = df_image_width(image), h = df_image_height(image), n = w * h;
+    const uint8_t *marks = df_image_pixels(scribbles);
+    size_t marked = 0;
+    for (size_t i = 0; i < n; i++) marked += marks[i] > 0;
+    ck_assert_msg(marked * 50 < n, "scribbles cover %zu of %zu pixels, not under 2%%", marked, n);
+    df_weak *weak;
+    const df_image *images[1] = {image}, *labels[1] = {scribbles};
+    ck_assert_ok(df_weak_train(NULL, images, labels, 1, NULL, &weak));
+    size_t classes;
+    ck_assert_ok(df_weak_classes(weak, &classes));
+    ck_assert_uint_eq(classes, 3);
+    int32_t *predicted = malloc(n * sizeof *predicted), *again = malloc(n * sizeof *again);
+    float *p = malloc(n * 3 * sizeof *p);
+    ck_assert_ok(df_weak_predict(weak, NULL, image, NULL, p, predicted));
+    double full = mean_iou(predicted, truth, 3);
+    /* intensity alone: a forest on the raw channel only */
+    float *features = malloc(n * DF_CLASSICAL_CHANNELS * sizeof *features), *raw = malloc(n * sizeof *raw),
+          *train_x = malloc(marked * sizeof *train_x);
+    int32_t *train_y = malloc(marked * sizeof *train_y);
+    ck_assert_ok(df_classical_features(df_image_pixels(image), w, h, features));
+    for (size_t i = 0, m = 0; i < n; i++) {
+        raw[i] = features[i * DF_CLASSICAL_CHANNELS];
+        if (marks[i]) train_x[m] = raw[i], train_y[m++] = marks[i] - 1;
+    }
+    df_options *one;
+    ck_assert_ok(df_options_new(&one));
+    ck_assert_ok(df_options_set_int(one, DF_PARAM_FOREST_MAX_FEATURES, 1));
+    df_forest *intensity;
+    ck_assert_ok(df_forest_train(train_x, train_y, marked, 1, 3, one, &intensity));
+    ck_assert_ok(df_forest_predict(intensity, raw, n, p));
+    for (size_t i = 0; i < n; i++) again[i] = 1 + (p[3 * i + 1] > p[3 * i] ? (p[3 * i + 2] > p[3 * i + 1] ? 2 : 1) : (p[3 * i + 2] > p[3 * i] ? 2 : 0));
+    double alone = mean_iou(again, truth, 3);
+    fprintf(stderr, "weak: mIoU %.3f from %.2f%% scribbles; intensity alone %.3f\n", full, 100.0 * marked / n, alone);
+    ck_assert_double_ge(full, 0.85);
+    ck_assert_double_lt(alone, 0.5);
+    /* with the CRF: still a segmentation of the phases */
+    df_options *crf;
+    ck_assert_ok(df_options_new(&crf));
+    ck_assert_ok(df_options_set_int(crf, DF_PARAM_WEAK_CRF, 1));
+    ck_assert_ok(df_weak_predict(weak, NULL, image, crf, NULL, again));
+    ck_assert_double_ge(mean_iou(again, truth, 3), 0.8);
+    df_options_free(crf);
+    df_options_free(one);
+    df_forest_free(intensity);
+    free(features), free(raw), free(train_x), free(train_y), free(predicted), free(again), free(p);
+    df_weak_free(weak);
+    df_image_free(image), df_image_free(scribbles), df_image_free(truth);
+}
+END_TEST
+
+/* Saved and loaded, a classifier predicts identically; damaged or foreign files are refused. */
+START_TEST(test_weak_file_round_trip_and_refusals) {
+    df_image *image = load_png("micrograph.png", 0), *scribbles = load_png("scribbles.png", 1);
+    const size_t n = df_image_width(image) * df_image_height(image);
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_FOREST_TREES, 20));
+    df_weak *weak, *loaded;
+    const df_image *images[1] = {image}, *labels[1] = {scribbles};
+    ck_assert_ok(df_weak_train(NULL, images, labels, 1, o, &weak));
+    char path[] = "/tmp/dinofeat_weak_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_ok(df_weak_save(weak, path));
+    ck_assert_ok(df_weak_load(path, &loaded));
+    float *a = malloc(n * 3 * sizeof *a), *b = malloc(n * 3 * sizeof *b);
+    ck_assert_ok(df_weak_predict(weak, NULL, image, NULL, a, NULL));
+    ck_assert_ok(df_weak_predict(loaded, NULL, image, NULL, b, NULL));
+    ck_assert_mem_eq(a, b, n * 3 * sizeof *a);
+    /* truncated at every tenth of its length, and cut by one byte */
+    FILE *f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *bytes = malloc((size_t)size);
+    ck_assert_uint_eq(fread(bytes, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    df_weak *bad = NULL;
+    for (long cut = size - 1; cut >= 0; cut = cut == size - 1 ? size * 9 / 10 : cut - size / 10) {
+        f = fopen(path, "wb");
+        fwrite(bytes, 1, (size_t)cut, f);
+        fclose(f);
+        ck_assert_fails_with(df_weak_load(path, &bad), DF_E_FORMAT, "df_weak_load");
+        ck_assert_ptr_null(bad);
+        if (cut == 0) break;
+    }
+    ck_assert_fails_with(df_weak_load(WEAK_DIR "micrograph.png", &bad), DF_E_FORMAT, "df_weak_load");
+    ck_assert_fails_with(df_weak_load("/nonexistent/clf.dfclf", &bad), DF_E_IO, "df_weak_load");
+    bytes[200] ^= 0x55; /* a corrupt node */
+    f = fopen(path, "wb");
+    fwrite(bytes, 1, (size_t)size, f);
+    fclose(f);
+    df_status status = df_weak_load(path, &bad);
+    if (status == DF_OK) df_weak_free(bad); /* a flipped threshold is still a valid tree */
+    else ck_assert_int_eq(status, DF_E_FORMAT);
+    remove(path);
+    /* a label image of another size is refused, naming it */
+    df_image *small = NULL;
+    ck_assert_ok(df_image_new(10, 10, 1, 8, &small));
+    const df_image *wrong[1] = {small};
+    ck_assert_fails_with(df_weak_train(NULL, images, wrong, 1, o, &bad), DF_E_INVALID_ARG, "df_weak_train");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "label image 0 is 10 x 10"));
+    memset(df_image_pixels(small), 0, 100);
+    const df_image *blank[1] = {small}, *tiny[1] = {small};
+    ck_assert_fails_with(df_weak_train(NULL, tiny, blank, 1, o, &bad), DF_E_INVALID_ARG, "df_weak_train");
+    ck_assert_fails_with(df_weak_predict(NULL, NULL, image, NULL, a, NULL), DF_E_INVALID_ARG, "df_weak_predict");
+    ck_assert_fails_with(df_weak_save(weak, "/nonexistent/dir/clf.dfclf"), DF_E_IO, "df_weak_save");
+    free(a), free(b), free(bytes);
+    df_image_free(small);
+    df_weak_free(weak);
+    df_weak_free(loaded);
+    df_weak_free(NULL);
+    df_options_free(o);
+    df_image_free(image), df_image_free(scribbles);
+}
+END_TEST
+
 Suite *weak_suite(void) {
     Suite *s = suite_create("weak");
     TCase *tc = tcase_create("classical");
@@ -139,6 +288,8 @@ Suite *weak_suite(void) {
     tcase_add_test(tc, test_classical_names_and_errors);
     tcase_add_test(tc, test_forest_matches_sklearn_accuracy);
     tcase_add_test(tc, test_forest_options_and_errors);
+    tcase_add_test(tc, test_weak_segments_the_micrograph_from_scribbles);
+    tcase_add_test(tc, test_weak_file_round_trip_and_refusals);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -108,6 +108,26 @@ expect 2 "pred/b\.png is 23 x 17, .*gt/b\.png is 224 x 224" -- "$cli" eval --pre
 expect 1 "--task takes semseg, saliency or corloc" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task depth
 expect 1 "--protocol takes hungarian or many-to-one" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg --protocol best
 
+# Weak supervision: train from scribbles, predict one image and a folder, refuse bad input.
+expect 0 "trained: 3 classes from 1 image" -- "$cli" weak train --image fixtures/weak/micrograph.png \
+    --labels fixtures/weak/scribbles.png --trees 50 --out "$tmp/clf.dfclf"
+expect 0 "wrote .*weak_seg\.png" -- "$cli" weak predict --classifier "$tmp/clf.dfclf" --image fixtures/weak/micrograph.png \
+    --out "$tmp/weak_seg.png" --overlay "$tmp/weak_overlay.png" --proba "$tmp/weak_p.npy" --crf
+expect 0 "size: 256 x 256" -- "$cli" info --image "$tmp/weak_overlay.png"
+mkdir -p "$tmp/weak_in" && cp fixtures/weak/micrograph.png "$tmp/weak_in/a.png" && cp fixtures/weak/micrograph.png "$tmp/weak_in/b.png"
+expect 0 "segmented 2 image\(s\) into" -- "$cli" weak predict --classifier "$tmp/clf.dfclf" --images "$tmp/weak_in" --out-dir "$tmp/weak_out"
+expect 0 "size: 256 x 256" -- "$cli" info --image "$tmp/weak_out/b.png"
+expect 2 "label image 0 is 23 x 17, its image 256 x 256" -- "$cli" weak train --image fixtures/weak/micrograph.png \
+    --labels fixtures/images/grey1.png --out "$tmp/bad.dfclf"
+expect 2 "label image 0 must have one channel" -- "$cli" weak train --image fixtures/weak/micrograph.png \
+    --labels fixtures/images/rgb8.png --out "$tmp/bad.dfclf"
+expect 2 "not a dinofeat classifier file" -- "$cli" weak predict --classifier fixtures/weak/truth.png --image fixtures/weak/micrograph.png --out "$tmp/x.png"
+head -c 300 "$tmp/clf.dfclf" > "$tmp/cut.dfclf"
+expect 2 "truncated" -- "$cli" weak predict --classifier "$tmp/cut.dfclf" --image fixtures/weak/micrograph.png --out "$tmp/x.png"
+expect 1 "give each --image its --labels" -- "$cli" weak train --image fixtures/weak/micrograph.png --out "$tmp/x.dfclf"
+expect 1 "not available yet" -- "$cli" weak train --image a --labels b --features deep --out "$tmp/x.dfclf"
+expect 1 "unknown sub-verb 'fit'" -- "$cli" weak fit
+
 if command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c "import numpy" 2>/dev/null; then
     expect 0 "^\(6, 8, 16\) float32$" -- /usr/bin/python3 -c "import numpy, sys; a = numpy.load(sys.argv[1]); print(a.shape, a.dtype)" "$tmp/f.npy"
 fi

@@ -207,7 +207,10 @@ typedef enum df_param {
     DF_PARAM_FOREST_TREES = 900,      /* int: trees; default 200 */
     DF_PARAM_FOREST_MAX_FEATURES = 901, /* int: features tried per split; default 2 */
     DF_PARAM_FOREST_MAX_DEPTH = 902,  /* int: 0 (default) grows every tree until its leaves are pure */
-    DF_PARAM_FOREST_SEED = 903        /* int: default 0. Same seed, same forest, whatever the threads */
+    DF_PARAM_FOREST_SEED = 903,       /* int: default 0. Same seed, same forest, whatever the threads */
+
+    /* weak supervision (df_weak_*, weak.h) */
+    DF_PARAM_WEAK_CRF = 1000          /* int 0/1: refine predictions with the dense CRF; default 0 */
 } df_param;
 
 typedef enum df_param_type {

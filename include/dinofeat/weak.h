@@ -7,6 +7,8 @@
 #define DINOFEAT_WEAK_H
 
 #include "dinofeat/core.h"
+#include "dinofeat/image.h"
+#include "dinofeat/model.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,6 +46,35 @@ DF_API df_status df_forest_train(const float *x, const int32_t *y, size_t n, siz
 DF_API df_status df_forest_predict(const df_forest *forest, const float *x, size_t n, float *probabilities);
 /* Does nothing when forest is NULL. */
 DF_API void df_forest_free(df_forest *forest);
+
+/* A classifier trained from scribbles, with the feature set and settings it needs: so far the
+ * classical feature stack with a random forest (the deep and hybrid feature sets and logistic
+ * regression are to come; model parameters are reserved for them and must be NULL now). */
+typedef struct df_weak df_weak;
+
+/* out: new, free with df_weak_free. Trains on count images (8-bit grey or colour; colour is
+ * converted to grey as df_image_convert does) and their label images (one channel, 8- or 16-bit,
+ * the same size: 0 = unlabelled, 1..C = classes; load palette PNGs with
+ * DF_PARAM_IMAGE_PALETTE_INDICES). options holds DF_PARAM_FOREST_*. Errors: DF_E_INVALID_ARG for
+ * a size mismatch (the message names the image), no labelled pixel, a multi-channel label image;
+ * DF_E_UNSUPPORTED for 16-bit images. */
+DF_API df_status df_weak_train(df_model *model, const df_image *const *images, const df_image *const *labels,
+                               size_t count, const df_options *options, df_weak **out);
+/* Classes C of a trained classifier. */
+DF_API df_status df_weak_classes(const df_weak *weak, size_t *out);
+/* Segments image: probabilities (may be NULL) gets width * height * C floats, pixel-major;
+ * labels (may be NULL) width * height classes 1..C. With DF_PARAM_WEAK_CRF the probabilities are
+ * refined by the dense CRF (unary -log p, DF_PARAM_CRF_*: the HR-Dv2 preset by default) first. */
+DF_API df_status df_weak_predict(const df_weak *weak, df_model *model, const df_image *image,
+                                 const df_options *options, float *probabilities, int32_t *labels);
+/* Writes a classifier file (.dfclf: versioned, self-describing) atomically: a temporary file
+ * renamed over path. */
+DF_API df_status df_weak_save(const df_weak *weak, const char *path);
+/* out: new. DF_E_FORMAT for a truncated, corrupt or foreign file, DF_E_UNSUPPORTED for a newer
+ * format version. */
+DF_API df_status df_weak_load(const char *path, df_weak **out);
+/* Does nothing when weak is NULL. */
+DF_API void df_weak_free(df_weak *weak);
 
 #ifdef __cplusplus
 }

@@ -4,7 +4,7 @@
  * grown until pure (or max_depth), leaves holding class distributions; predictions average them.
  * Trees grow in parallel, each from its own seeded generator, so results do not depend on the
  * number of threads. */
-#include "../internal.h"
+#include "weak_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -287,5 +287,86 @@ df_status df_forest_predict(const df_forest *forest, const float *x, size_t n, f
         }
         for (size_t c = 0; c < classes; c++) p[c] /= (float)forest->trees;
     }
+    return DF_OK;
+}
+
+size_t dfi_forest_features(const df_forest *forest) { return forest->features; }
+size_t dfi_forest_classes(const df_forest *forest) { return forest->classes; }
+size_t dfi_forest_trees(const df_forest *forest) { return forest->trees; }
+
+/* Storage: u32 trees; per tree u32 nodes, u32 values, then per node i32 feature, f32 threshold,
+ * i32 left, i32 right, i32 value, then the f32 values. Little-endian, as every supported host. */
+int dfi_forest_write(const df_forest *forest, FILE *file) {
+    uint32_t trees = (uint32_t)forest->trees;
+    if (fwrite(&trees, 4, 1, file) != 1) return -1;
+    for (size_t k = 0; k < forest->trees; k++) {
+        const tree *t = &forest->forest[k];
+        uint32_t counts[2] = {(uint32_t)t->count, (uint32_t)t->value_count};
+        if (fwrite(counts, 4, 2, file) != 2) return -1;
+        for (size_t i = 0; i < t->count; i++) {
+            const node *n = &t->nodes[i];
+            int32_t fields[5] = {n->feature, 0, n->left, n->right, n->value};
+            memcpy(&fields[1], &n->threshold, 4);
+            if (fwrite(fields, 4, 5, file) != 5) return -1;
+        }
+        if (t->value_count && fwrite(t->values, 4, t->value_count, file) != t->value_count) return -1;
+    }
+    return 0;
+}
+
+static df_status read_tree(const unsigned char *data, size_t size, size_t *at, size_t features, size_t classes,
+                           tree *t) {
+    uint32_t counts[2];
+    if (size - *at < 8) return dfi_error(DF_E_FORMAT, "truncated classifier file");
+    memcpy(counts, data + *at, 8);
+    *at += 8;
+    if (counts[0] == 0 || counts[0] > (size - *at) / 20 || counts[1] > (size - *at - (size_t)counts[0] * 20) / 4)
+        return dfi_error(DF_E_FORMAT, "truncated classifier file (a tree claims %u nodes)", counts[0]);
+    t->count = t->capacity = counts[0];
+    t->value_count = t->value_capacity = counts[1];
+    t->nodes = malloc(t->count * sizeof *t->nodes);
+    t->values = malloc((t->value_count ? t->value_count : 1) * sizeof *t->values);
+    if (t->nodes == NULL || t->values == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    for (size_t i = 0; i < t->count; i++, *at += 20) {
+        int32_t fields[5];
+        memcpy(fields, data + *at, 20);
+        node *n = &t->nodes[i];
+        n->feature = fields[0], n->left = fields[2], n->right = fields[3], n->value = fields[4];
+        memcpy(&n->threshold, &fields[1], 4);
+        /* children come after their parent, so every path ends in a leaf */
+        int leaf_ok = n->feature == -1 && n->value >= 0 && (size_t)n->value + classes <= t->value_count;
+        int split_ok = n->feature >= 0 && (size_t)n->feature < features && n->left > (int32_t)i &&
+                       n->right > (int32_t)i && (size_t)n->left < t->count && (size_t)n->right < t->count;
+        if (!leaf_ok && !split_ok) return dfi_error(DF_E_FORMAT, "classifier file: node %zu of a tree is malformed", i);
+    }
+    memcpy(t->values, data + *at, t->value_count * 4);
+    *at += t->value_count * 4;
+    return DF_OK;
+}
+
+df_status dfi_forest_read(const unsigned char *data, size_t size, size_t features, size_t classes, df_forest **out,
+                          size_t *used) {
+    *out = NULL;
+    uint32_t trees;
+    if (size < 4) return dfi_error(DF_E_FORMAT, "truncated classifier file");
+    memcpy(&trees, data, 4);
+    if (trees == 0 || trees > size / 28)
+        return dfi_error(DF_E_FORMAT, "truncated or corrupt: %u trees do not fit in %zu bytes", trees, size);
+    df_forest *forest = calloc(1, sizeof *forest);
+    if (forest) forest->forest = calloc(trees, sizeof *forest->forest);
+    if (forest == NULL || forest->forest == NULL) {
+        df_forest_free(forest);
+        return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    }
+    forest->features = features, forest->classes = classes, forest->trees = trees;
+    size_t at = 4;
+    df_status status = DF_OK;
+    for (size_t k = 0; k < trees && status == DF_OK; k++) status = read_tree(data, size, &at, features, classes, &forest->forest[k]);
+    if (status != DF_OK) {
+        df_forest_free(forest);
+        return status;
+    }
+    *out = forest;
+    *used = at;
     return DF_OK;
 }

@@ -72,6 +72,7 @@ class Param(enum.IntEnum):
     FOREST_MAX_FEATURES = 901
     FOREST_MAX_DEPTH = 902
     FOREST_SEED = 903
+    WEAK_CRF = 1000
 
 
 class ParamType(enum.IntEnum):

@@ -79,4 +79,82 @@ class RandomForest(Handle):
         return self.predict_proba(x).argmax(1)
 
 
-__all__ = ["CHANNELS", "channel_names", "classical_features", "RandomForest"]
+def _image(image, labels=False):
+    """An Image from a path, an Image or a uint8/uint16 numpy array (label paths: palette indices)."""
+    import os
+    from .core import Options
+    from .image import Image, load_image
+    np = _numpy()
+    if isinstance(image, Image):
+        return image
+    if isinstance(image, (str, bytes, os.PathLike)):
+        if not labels:
+            return load_image(image)
+        with Options(image_palette_indices=1) as options:
+            return load_image(image, options)
+    array = np.asarray(image)
+    if labels and array.dtype not in (np.uint8, np.uint16):
+        array = array.astype(np.uint16 if array.max() > 255 else np.uint8)
+    return Image.from_numpy(np.ascontiguousarray(array))
+
+
+class Classifier(Handle):
+    """A classifier trained from scribbles (classical features + random forest): predict(image),
+    save(path); Classifier.load(path)."""
+
+    _free, _name = "df_weak_free", "weak.Classifier"
+
+    @property
+    def classes(self):
+        out = ctypes.c_size_t()
+        lib.df_weak_classes(self.handle, ctypes.byref(out))
+        return out.value
+
+    def predict(self, image, crf=False):
+        """(labels (H, W) int32 in 1..C, probabilities (H, W, C) float32) for an image (path, Image
+        or array); crf=True refines with the dense CRF first."""
+        from .core import Options, Param
+        np = _numpy()
+        picture = _image(image)
+        h, w = picture.height, picture.width
+        labels = np.empty((h, w), dtype=np.int32)
+        p = np.empty((h, w, self.classes), dtype=np.float32)
+        with Options() as options:
+            options[Param.WEAK_CRF] = int(bool(crf))
+            lib.df_weak_predict(self.handle, None, picture.handle, options.handle, p.ctypes.data_as(ctypes.c_void_p),
+                                labels.ctypes.data_as(ctypes.c_void_p))
+        return labels, p
+
+    def save(self, path):
+        lib.df_weak_save(self.handle, str(path).encode())
+
+    @classmethod
+    def load(cls, path):
+        handle = ctypes.c_void_p()
+        lib.df_weak_load(str(path).encode(), ctypes.byref(handle))
+        return cls(handle)
+
+
+def train(images, labels, trees=200, seed=0, features="classical", classifier="rf"):
+    """A Classifier trained on images (paths, Images or arrays; one or a list) and their label
+    images (0 = unlabelled, 1..C = classes; palette PNG paths are read as indices)."""
+    from .core import Options, Param
+    if features != "classical" or classifier != "rf":
+        raise ValueError("dinofeat.weak.train: only features='classical' with classifier='rf' so far")
+    if not isinstance(images, (list, tuple)):
+        images, labels = [images], [labels]
+    if len(images) != len(labels):
+        raise ValueError("dinofeat.weak.train: one label image per image")
+    pictures = [_image(i) for i in images]
+    marks = [_image(m, labels=True) for m in labels]
+    image_array = (ctypes.c_void_p * len(pictures))(*[p.handle.value for p in pictures])
+    label_array = (ctypes.c_void_p * len(marks))(*[m.handle.value for m in marks])
+    handle = ctypes.c_void_p()
+    with Options() as options:
+        options[Param.FOREST_TREES] = trees
+        options[Param.FOREST_SEED] = seed
+        lib.df_weak_train(None, image_array, label_array, len(pictures), options.handle, ctypes.byref(handle))
+    return Classifier(handle)
+
+
+__all__ = ["CHANNELS", "channel_names", "classical_features", "RandomForest", "Classifier", "train"]

@@ -45,3 +45,26 @@ class RandomForestTest(unittest.TestCase):
             dinofeat.weak.RandomForest().predict(vx)
         with self.assertRaises(dinofeat.Error):
             dinofeat.weak.RandomForest().fit(tx, ty, classes=2)
+
+
+class TrainPredictTest(unittest.TestCase):
+    def test_micrograph_and_file(self):
+        d = os.path.join(FIXTURES, "..", "weak")
+        classifier = dinofeat.weak.train(os.path.join(d, "micrograph.png"), os.path.join(d, "scribbles.png"), trees=50)
+        self.assertEqual(classifier.classes, 3)
+        labels, p = classifier.predict(os.path.join(d, "micrograph.png"))
+        truth = dinofeat.load_image(os.path.join(d, "truth.png"),
+                                    dinofeat.Options(image_palette_indices=1)).numpy()[..., 0]
+        miou = np.mean([((labels == k) & (truth == k)).sum() / ((labels == k) | (truth == k)).sum() for k in (1, 2, 3)])
+        self.assertGreater(miou, 0.8)
+        self.assertEqual(p.shape, (256, 256, 3))
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "clf.dfclf")
+            classifier.save(path)
+            again = dinofeat.weak.Classifier.load(path)
+            np.testing.assert_array_equal(again.predict(os.path.join(d, "micrograph.png"))[1], p)
+        with self.assertRaises(dinofeat.Error):
+            dinofeat.weak.Classifier.load(os.path.join(d, "truth.png"))
+        with self.assertRaises(ValueError):
+            dinofeat.weak.train([os.path.join(d, "micrograph.png")], [], trees=5)
