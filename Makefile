@@ -243,6 +243,7 @@ reference: ## regenerate the committed fixtures with Debian's python3 (torch, PI
 	$(PYTHON) test/reference/make_retrieval_fixtures.py test/fixtures/retrieval
 	$(PYTHON) test/reference/make_classical_fixtures.py test/fixtures/classical
 	$(PYTHON) test/reference/make_forest_fixtures.py test/fixtures/forest
+	$(PYTHON) test/reference/make_logreg_fixtures.py test/fixtures/logreg
 	$(PYTHON) examples/make_micrograph.py test/fixtures/weak --size 256 --seed 2
 
 clean: ## remove build outputs

@@ -71,6 +71,9 @@ static const param_spec param_table[] = {
     {DF_PARAM_FOREST_MAX_DEPTH, "forest.max_depth", DF_PARAM_TYPE_INT, 0.0, 100000.0, 0.0, NULL},
     {DF_PARAM_FOREST_SEED, "forest.seed", DF_PARAM_TYPE_INT, 0.0, 9007199254740991.0, 0.0, NULL},
     {DF_PARAM_WEAK_CRF, "weak.crf", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
+    {DF_PARAM_LOGREG_C, "logreg.c", DF_PARAM_TYPE_FLOAT, 1e-12, 1e12, 1.0, NULL},
+    {DF_PARAM_LOGREG_MAX_ITER, "logreg.max_iter", DF_PARAM_TYPE_INT, 1.0, 1000000.0, 1000.0, NULL},
+    {DF_PARAM_LOGREG_TOL, "logreg.tol", DF_PARAM_TYPE_FLOAT, 0.0, 1.0, 1e-9, NULL},
 };
 #define PARAM_COUNT (sizeof param_table / sizeof param_table[0])
 

@@ -132,6 +132,60 @@ START_TEST(test_forest_options_and_errors) {
 }
 END_TEST
 
+#define LOGREG_DIR "fixtures/logreg/"
+
+static void *logreg_file(const char *id, const char *name, size_t expected) {
+    char file[128];
+    snprintf(file, sizeof file, "%s.%s.raw", id, name);
+    size_t size;
+    void *data = read_fixture_from(LOGREG_DIR, file, &size);
+    ck_assert_ptr_nonnull(data);
+    ck_assert_uint_eq(size, expected);
+    return data;
+}
+
+START_TEST(test_logreg_equals_sklearn) {
+    FILE *m = fopen(LOGREG_DIR "manifest.txt", "r");
+    ck_assert_ptr_nonnull(m);
+    char line[256], id[32];
+    int features, classes, train, test, checked = 0;
+    double c;
+    while (fgets(line, sizeof line, m)) {
+        if (sscanf(line, "logreg %31s %d %d %d %d %lf", id, &features, &classes, &train, &test, &c) != 6) continue;
+        float *x = logreg_file(id, "train_x", (size_t)train * features * 4), *tx = logreg_file(id, "test_x", (size_t)test * features * 4);
+        int32_t *y = logreg_file(id, "train_y", (size_t)train * 4);
+        float *expected = logreg_file(id, "proba", (size_t)test * classes * 4), *got = malloc((size_t)test * classes * 4);
+        df_options *o;
+        ck_assert_ok(df_options_new(&o));
+        ck_assert_ok(df_options_set_float(o, DF_PARAM_LOGREG_C, c));
+        df_logreg *model;
+        ck_assert_ok(df_logreg_train(x, y, (size_t)train, (size_t)features, (size_t)classes, o, &model));
+        ck_assert_ok(df_logreg_predict(model, tx, (size_t)test, got));
+        int64_t iterations;
+        ck_assert_ok(df_logreg_iterations(model, &iterations));
+        double worst = 0;
+        for (int i = 0; i < test * classes; i++) worst = fmax(worst, fabs(got[i] - expected[i]));
+        fprintf(stderr, "logistic regression %s: %lld iterations, max |p - scikit-learn| %.2g\n", id,
+                (long long)iterations, worst);
+        ck_assert_msg(worst < 1e-3, "%s: probabilities differ from scikit-learn's by %g", id, worst);
+        free(x), free(tx), free(y), free(expected), free(got);
+        df_logreg_free(model);
+        df_options_free(o);
+        checked++;
+    }
+    fclose(m);
+    ck_assert_int_ge(checked, 3);
+    const float x2[4] = {0, 1, 2, 3};
+    const int32_t missing[4] = {0, 0, 2, 2};
+    df_logreg *model = NULL;
+    ck_assert_fails_with(df_logreg_train(x2, missing, 4, 1, 3, NULL, &model), DF_E_INVALID_ARG, "df_logreg_train");
+    ck_assert_fails_with(df_logreg_train(x2, missing, 4, 1, 1, NULL, &model), DF_E_INVALID_ARG, "df_logreg_train");
+    ck_assert_ptr_null(model);
+    ck_assert_fails_with(df_logreg_predict(NULL, x2, 4, NULL), DF_E_INVALID_ARG, "df_logreg_predict");
+    df_logreg_free(NULL);
+}
+END_TEST
+
 #define WEAK_DIR "fixtures/weak/"
 
 static df_image *load_png(const char *name, int indices) {
@@ -288,6 +342,7 @@ Suite *weak_suite(void) {
     tcase_add_test(tc, test_classical_names_and_errors);
     tcase_add_test(tc, test_forest_matches_sklearn_accuracy);
     tcase_add_test(tc, test_forest_options_and_errors);
+    tcase_add_test(tc, test_logreg_equals_sklearn);
     tcase_add_test(tc, test_weak_segments_the_micrograph_from_scribbles);
     tcase_add_test(tc, test_weak_file_round_trip_and_refusals);
     suite_add_tcase(s, tc);

@@ -210,7 +210,13 @@ typedef enum df_param {
     DF_PARAM_FOREST_SEED = 903,       /* int: default 0. Same seed, same forest, whatever the threads */
 
     /* weak supervision (df_weak_*, weak.h) */
-    DF_PARAM_WEAK_CRF = 1000          /* int 0/1: refine predictions with the dense CRF; default 0 */
+    DF_PARAM_WEAK_CRF = 1000,         /* int 0/1: refine predictions with the dense CRF; default 0 */
+
+    /* logistic regression (df_logreg_train, weak.h) */
+    DF_PARAM_LOGREG_C = 1100,         /* float: inverse regularisation strength; default 1 */
+    DF_PARAM_LOGREG_MAX_ITER = 1101,  /* int: L-BFGS iterations at most; default 1000 */
+    DF_PARAM_LOGREG_TOL = 1102        /* float: stop when the gradient's largest entry is below this
+                                         x (1 + |objective|); default 1e-9 */
 } df_param;
 
 typedef enum df_param_type {

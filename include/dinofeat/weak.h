@@ -47,6 +47,23 @@ DF_API df_status df_forest_predict(const df_forest *forest, const float *x, size
 /* Does nothing when forest is NULL. */
 DF_API void df_forest_free(df_forest *forest);
 
+/* Logistic regression as scikit-learn's LogisticRegression(C, class_weight='balanced') defines it:
+ * multinomial for three or more classes, one sigmoid for two; L2 penalty 1/2 |W|^2 (intercepts
+ * not penalised) against C x the class-weighted log loss; solved with L-BFGS to
+ * DF_PARAM_LOGREG_TOL. */
+typedef struct df_logreg df_logreg;
+
+/* out: new, free with df_logreg_free. x: n x features floats (finite), y: n labels in
+ * 0..classes - 1, every class present (2 <= classes <= 256); options holds DF_PARAM_LOGREG_*. */
+DF_API df_status df_logreg_train(const float *x, const int32_t *y, size_t n, size_t features, size_t classes,
+                                 const df_options *options, df_logreg **out);
+/* probabilities: n x classes floats for the n x features samples x. */
+DF_API df_status df_logreg_predict(const df_logreg *model, const float *x, size_t n, float *probabilities);
+/* The L-BFGS iterations the fit took. */
+DF_API df_status df_logreg_iterations(const df_logreg *model, int64_t *out);
+/* Does nothing when model is NULL. */
+DF_API void df_logreg_free(df_logreg *model);
+
 /* A classifier trained from scribbles, with the feature set and settings it needs: so far the
  * classical feature stack with a random forest (the deep and hybrid feature sets and logistic
  * regression are to come; model parameters are reserved for them and must be NULL now). */

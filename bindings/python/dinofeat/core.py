@@ -73,6 +73,9 @@ class Param(enum.IntEnum):
     FOREST_MAX_DEPTH = 902
     FOREST_SEED = 903
     WEAK_CRF = 1000
+    LOGREG_C = 1100
+    LOGREG_MAX_ITER = 1101
+    LOGREG_TOL = 1102
 
 
 class ParamType(enum.IntEnum):

@@ -79,6 +79,57 @@ class RandomForest(Handle):
         return self.predict_proba(x).argmax(1)
 
 
+class LogisticRegression(Handle):
+    """scikit-learn's LogisticRegression(C, class_weight='balanced') (multinomial; a sigmoid for two
+    classes), solved with L-BFGS: fit(x, y) with y in 0..classes-1, predict_proba(x)."""
+
+    _free, _name = "df_logreg_free", "LogisticRegression"
+
+    def __init__(self, C=1.0, max_iter=1000, tol=1e-9):
+        super().__init__(None)
+        self._settings = dict(C=C, max_iter=max_iter, tol=tol)
+        self.classes = 0
+
+    def fit(self, x, y, classes=None):
+        from .core import Options, Param
+        np = _numpy()
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        y = np.ascontiguousarray(y, dtype=np.int32).reshape(-1)
+        if x.ndim != 2 or x.shape[0] != y.shape[0]:
+            raise ValueError("dinofeat.weak.LogisticRegression.fit: x (N, F) and y (N,)")
+        classes = int(classes if classes is not None else y.max() + 1)
+        handle = ctypes.c_void_p()
+        with Options() as options:
+            options[Param.LOGREG_C] = self._settings["C"]
+            options[Param.LOGREG_MAX_ITER] = self._settings["max_iter"]
+            options[Param.LOGREG_TOL] = self._settings["tol"]
+            lib.df_logreg_train(x.ctypes.data_as(ctypes.c_void_p), y.ctypes.data_as(ctypes.c_void_p), x.shape[0],
+                                x.shape[1], classes, options.handle, ctypes.byref(handle))
+        self.close()
+        self._handle = handle
+        self.classes = classes
+        return self
+
+    @property
+    def n_iter(self):
+        out = ctypes.c_int64()
+        lib.df_logreg_iterations(self.handle, ctypes.byref(out))
+        return out.value
+
+    def predict_proba(self, x):
+        np = _numpy()
+        if self._handle is None:
+            raise ValueError("dinofeat.weak.LogisticRegression: fit() first")
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        out = np.empty((x.shape[0], self.classes), dtype=np.float32)
+        lib.df_logreg_predict(self.handle, x.ctypes.data_as(ctypes.c_void_p), x.shape[0],
+                              out.ctypes.data_as(ctypes.c_void_p))
+        return out
+
+    def predict(self, x):
+        return self.predict_proba(x).argmax(1)
+
+
 def _image(image, labels=False):
     """An Image from a path, an Image or a uint8/uint16 numpy array (label paths: palette indices)."""
     import os
@@ -157,4 +208,5 @@ def train(images, labels, trees=200, seed=0, features="classical", classifier="r
     return Classifier(handle)
 
 
-__all__ = ["CHANNELS", "channel_names", "classical_features", "RandomForest", "Classifier", "train"]
+__all__ = ["CHANNELS", "channel_names", "classical_features", "RandomForest", "LogisticRegression", "Classifier",
+           "train"]

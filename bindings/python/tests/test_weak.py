@@ -68,3 +68,15 @@ class TrainPredictTest(unittest.TestCase):
             dinofeat.weak.Classifier.load(os.path.join(d, "truth.png"))
         with self.assertRaises(ValueError):
             dinofeat.weak.train([os.path.join(d, "micrograph.png")], [], trees=5)
+
+
+class LogisticRegressionTest(unittest.TestCase):
+    def test_matches_sklearn(self):
+        d = os.path.join(FIXTURES, "..", "logreg")
+        x = np.fromfile(os.path.join(d, "multinomial.train_x.raw"), "<f4").reshape(680, 8)
+        y = np.fromfile(os.path.join(d, "multinomial.train_y.raw"), "<i4")
+        tx = np.fromfile(os.path.join(d, "multinomial.test_x.raw"), "<f4").reshape(150, 8)
+        expected = np.fromfile(os.path.join(d, "multinomial.proba.raw"), "<f4").reshape(150, 4)
+        model = dinofeat.weak.LogisticRegression(C=1.0).fit(x, y)
+        np.testing.assert_allclose(model.predict_proba(tx), expected, atol=1e-3)
+        self.assertGreater(model.n_iter, 0)
