@@ -48,5 +48,6 @@ Suite *crf_suite(void);
 Suite *weak_suite(void);
 Suite *segment_suite(void);
 Suite *retrieval_suite(void);
+Suite *weak_deep_suite(void);
 
 #endif

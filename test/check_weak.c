@@ -348,3 +348,76 @@ Suite *weak_suite(void) {
     suite_add_tcase(s, tc);
     return s;
 }
+
+static df_model *tiny_model(const char *file) {
+    df_options *o;
+    df_model *model;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_MODEL_HEADS, 2));
+    char path[256];
+    snprintf(path, sizeof path, "fixtures/models/%s", file);
+    ck_assert_ok(df_model_open(path, NULL, o, &model));
+    df_options_free(o);
+    return model;
+}
+
+/* Deep and hybrid features with the tiny random model: the whole path, the file, the model check. */
+START_TEST(test_weak_deep_and_hybrid) {
+    df_image *image = load_png("micrograph.png", 0), *scribbles = load_png("scribbles.png", 1);
+    const size_t n = df_image_width(image) * df_image_height(image);
+    df_model *model = tiny_model("dinov2_s14.pth"), *other = tiny_model("dino_s8.pth");
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_UPS_STRIDE, 7));
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_UPS_SHIFTS, "1"));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_UPS_FLIPS, DF_UPS_FLIPS_OFF));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_WEAK_MAX_SIZE, 128)); /* 256 x 256: resized, and back */
+    const df_image *images[1] = {image}, *labels[1] = {scribbles};
+    for (int set = DF_WEAK_DEEP; set <= DF_WEAK_HYBRID; set++) {
+        ck_assert_ok(df_options_set_int(o, DF_PARAM_WEAK_FEATURES, set));
+        df_weak *weak = NULL, *loaded = NULL;
+        ck_assert_ok(df_weak_train(model, images, labels, 1, o, &weak));
+        df_weak_features got;
+        ck_assert_ok(df_weak_feature_set(weak, &got));
+        ck_assert_int_eq(got, set);
+        int32_t *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+        ck_assert_ok(df_weak_predict(weak, model, image, NULL, NULL, a));
+        for (size_t i = 0; i < n; i++) ck_assert(a[i] >= 1 && a[i] <= 3);
+        char path[] = "/tmp/dinofeat_deep_XXXXXX";
+        int fd = mkstemp(path);
+        close(fd);
+        ck_assert_ok(df_weak_save(weak, path));
+        ck_assert_ok(df_weak_load(path, &loaded));
+        ck_assert_ok(df_weak_predict(loaded, model, image, NULL, NULL, b));
+        ck_assert_mem_eq(a, b, n * sizeof *a);
+        remove(path);
+        ck_assert_fails_with(df_weak_predict(loaded, other, image, NULL, NULL, b), DF_E_INVALID_ARG, "df_weak_predict");
+        ck_assert_ptr_nonnull(strstr(df_last_error_message(), "does not match"));
+        ck_assert_fails_with(df_weak_predict(loaded, NULL, image, NULL, NULL, b), DF_E_INVALID_ARG, "df_weak_predict");
+        free(a), free(b);
+        df_weak_free(weak);
+        df_weak_free(loaded);
+    }
+    df_weak *weak = NULL;
+    ck_assert_fails_with(df_weak_train(NULL, images, labels, 1, o, &weak), DF_E_INVALID_ARG, "df_weak_train");
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_WEAK_FEATURES, DF_WEAK_CLASSICAL));
+    ck_assert_fails_with(df_weak_train(model, images, labels, 1, o, &weak), DF_E_INVALID_ARG, "df_weak_train");
+    /* logistic regression on the classical features, chosen explicitly */
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_WEAK_CLASSIFIER, DF_WEAK_LOGREG));
+    ck_assert_ok(df_weak_train(NULL, images, labels, 1, o, &weak));
+    df_weak_free(weak);
+    df_options_free(o);
+    df_model_free(model);
+    df_model_free(other);
+    df_image_free(image), df_image_free(scribbles);
+}
+END_TEST
+
+Suite *weak_deep_suite(void) {
+    Suite *s = suite_create("weak_deep");
+    TCase *tc = tcase_create("deep");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_weak_deep_and_hybrid);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -125,7 +125,14 @@ expect 2 "not a dinofeat classifier file" -- "$cli" weak predict --classifier fi
 head -c 300 "$tmp/clf.dfclf" > "$tmp/cut.dfclf"
 expect 2 "truncated" -- "$cli" weak predict --classifier "$tmp/cut.dfclf" --image fixtures/weak/micrograph.png --out "$tmp/x.png"
 expect 1 "give each --image its --labels" -- "$cli" weak train --image fixtures/weak/micrograph.png --out "$tmp/x.dfclf"
-expect 1 "not available yet" -- "$cli" weak train --image a --labels b --features deep --out "$tmp/x.dfclf"
+expect 1 "deep and hybrid need --model FILE" -- "$cli" weak train --image a --labels b --features deep --out "$tmp/x.dfclf"
+expect 1 "--classifier takes rf or logreg" -- "$cli" weak train --image a --labels b --classifier svm --out "$tmp/x.dfclf"
+expect 0 "trained: 3 classes" -- "$cli" weak train --image fixtures/weak/micrograph.png --labels fixtures/weak/scribbles.png \
+    --features hybrid --model $models/dinov2_s14.pth --heads 2 --stride 7 --shifts 1 --no-flips --out "$tmp/hybrid.dfclf"
+expect 0 "wrote .*hybrid\.png" -- "$cli" weak predict --classifier "$tmp/hybrid.dfclf" --model $models/dinov2_s14.pth --heads 2 \
+    --image fixtures/weak/micrograph.png --out "$tmp/hybrid.png"
+expect 2 "the model does not match the classifier's" -- "$cli" weak predict --classifier "$tmp/hybrid.dfclf" \
+    --model $models/dino_s8.pth --heads 2 --image fixtures/weak/micrograph.png --out "$tmp/hybrid.png"
 expect 1 "unknown sub-verb 'fit'" -- "$cli" weak fit
 
 if command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c "import numpy" 2>/dev/null; then

@@ -1,6 +1,7 @@
 /* dinofeat weak: train a classifier from scribbles, and segment images with it. */
 #include "cli.h"
 #include "draw.h"
+#include "model_args.h"
 #include "output.h"
 
 #include <dirent.h>
@@ -14,24 +15,31 @@
 
 static const char help[] =
     "Usage: dinofeat weak train --image I --labels L.png [--image I2 --labels L2.png ...]\n"
-    "                           [--features classical] [--classifier rf] [--trees 200] --out clf.dfclf\n"
-    "       dinofeat weak predict --classifier clf.dfclf --image I [--crf] --out seg.png\n"
+    "                           [--features classical|deep|hybrid] [--model M]\n"
+    "                           [--classifier rf|logreg] --out clf.dfclf\n"
+    "       dinofeat weak predict --classifier clf.dfclf [--model M] --image I [--crf] --out seg.png\n"
     "                             [--overlay ov.png] [--proba proba.npy]\n"
-    "       dinofeat weak predict --classifier clf.dfclf --images DIR --out-dir DIR2 [--crf]\n"
+    "       dinofeat weak predict --classifier clf.dfclf [--model M] --images DIR --out-dir DIR2\n"
     "\n"
     "Weakly supervised segmentation (HR-Dv2 section 3.3, Trainable Weka style): paint a few strokes\n"
     "per class, train, segment the whole image, apply the classifier to new images. Label images\n"
     "are PNGs where 0 = unlabelled and 1..C = classes (palette PNGs are read as their indices, grey\n"
-    "PNGs as their values). Features: the 58-channel classical stack (no neural weights needed);\n"
-    "classifier: a random forest with balanced class weights. The deep and hybrid feature sets\n"
-    "and logistic regression are not available yet.\n"
+    "PNGs as their values). Features: the 58-channel classical stack (no neural weights needed),\n"
+    "deep (HR-Dv2 upsampled features of --model; images larger than 518 px are featurised\n"
+    "resized, and the result resized back) or hybrid (both, each channel min-max scaled).\n"
+    "Classifiers (balanced class weights): a random forest (the default for classical features)\n"
+    "or logistic regression (the default for deep and hybrid). The classifier file records the\n"
+    "model it needs; predicting with another is refused.\n"
     "\n"
     "train options:\n"
     "  --image FILE        an 8-bit grey or colour image (repeat with --labels for several)\n"
     "  --labels FILE       its label image, the same size\n"
-    "  --features F        classical (the only one so far)\n"
-    "  --classifier C      rf (the only one so far)\n"
+    "  --features F        classical (default), deep or hybrid (these need --model)\n"
+    "  --classifier C      rf or logreg (default: rf for classical, logreg otherwise)\n"
     "  --trees N           trees of the forest (default 200)\n"
+    "  --stride S          patch stride of the upsampling views (default 4)\n"
+    "  --shifts D,D,...    shift distances of the views (default 1,2)\n"
+    "  --no-flips          no flipped views\n"
     "  --seed N            the forest's seed (default 0)\n"
     "  --out FILE          the classifier file to write (.dfclf, required)\n"
     "predict options:\n"
@@ -39,8 +47,10 @@ static const char help[] =
     "  --image FILE        one image, with --out (a label PNG of classes 1..C)\n"
     "  --images DIR        every PNG/JPEG of a folder, with --out-dir (label PNGs of the same names)\n"
     "  --crf               refine with the dense CRF (HR-Dv2's parameters)\n"
+    "  --model FILE        the backbone a deep or hybrid classifier was trained with\n"
     "  --overlay FILE      the image with each class in its colour, .png (single image)\n"
     "  --proba FILE        per-class probabilities, (H, W, C) float32 .npy (single image)\n"
+    "model options (deep and hybrid):\n" MODEL_ARGS_HELP
     "  -h, --help          this text\n"
     "\n"
     "Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n";
@@ -61,16 +71,22 @@ static int train(int argc, char **argv) {
         {"image", required_argument, NULL, 'i'},    {"labels", required_argument, NULL, 'l'},
         {"features", required_argument, NULL, 'f'}, {"classifier", required_argument, NULL, 'c'},
         {"trees", required_argument, NULL, 't'},    {"seed", required_argument, NULL, 's'},
-        {"out", required_argument, NULL, 'o'},      {"model", required_argument, NULL, 'm'},
+        {"out", required_argument, NULL, 'o'},      {"shifts", required_argument, NULL, 'S'},
+        {"no-flips", no_argument, NULL, 'F'},       MODEL_ARGS_OPTIONS,
         {NULL, 0, NULL, 0}};
     const char *images[MAX_IMAGES], *labels[MAX_IMAGES], *out = NULL;
     size_t ni = 0, nl = 0;
     df_options *o = NULL;
     if (df_options_new(&o) != DF_OK) return cli_fail("weak train", DF_E_OUT_OF_MEMORY);
+    model_args margs;
+    model_args_init(&margs);
     int code = EXIT_OK;
     optind = 1;
     opterr = 0;
     for (int option; code == EXIT_OK && (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
+        int handled = option == 1005 ? 0 : model_args_parse(&margs, option, optarg, "weak train");
+        if (handled < 0) code = EXIT_USAGE;
+        if (handled) continue;
         char *end;
         switch (option) {
         case 'i':
@@ -79,15 +95,28 @@ static int train(int argc, char **argv) {
             else if (option == 'i') images[ni++] = optarg;
             else labels[nl++] = optarg;
             break;
-        case 'f':
-            if (strcmp(optarg, "classical") != 0)
-                code = cli_usage_error("weak train", "--features '%s' is not available yet: classical only", optarg);
+        case 'f': {
+            int set = strcmp(optarg, "classical") == 0 ? DF_WEAK_CLASSICAL
+                      : strcmp(optarg, "deep") == 0    ? DF_WEAK_DEEP
+                      : strcmp(optarg, "hybrid") == 0  ? DF_WEAK_HYBRID
+                                                       : -1;
+            if (set < 0) code = cli_usage_error("weak train", "--features takes classical, deep or hybrid, not '%s'", optarg);
+            else df_options_set_int(o, DF_PARAM_WEAK_FEATURES, set);
             break;
+        }
         case 'c':
-            if (strcmp(optarg, "rf") != 0)
-                code = cli_usage_error("weak train", "--classifier '%s' is not available yet: rf only", optarg);
+            if (strcmp(optarg, "rf") == 0) df_options_set_int(o, DF_PARAM_WEAK_CLASSIFIER, DF_WEAK_FOREST);
+            else if (strcmp(optarg, "logreg") == 0) df_options_set_int(o, DF_PARAM_WEAK_CLASSIFIER, DF_WEAK_LOGREG);
+            else code = cli_usage_error("weak train", "--classifier takes rf or logreg, not '%s'", optarg);
             break;
-        case 'm': code = cli_usage_error("weak train", "--model: the deep and hybrid feature sets are not available yet"); break;
+        case 1005: /* --stride: the views' stride */
+            if (df_options_set_int(o, DF_PARAM_UPS_STRIDE, strtol(optarg, &end, 10)) != DF_OK || *end)
+                code = cli_usage_error("weak train", "--stride takes a number of pixels >= 1, not '%s'", optarg);
+            break;
+        case 'S':
+            if (df_options_set_str(o, DF_PARAM_UPS_SHIFTS, optarg) != DF_OK) code = cli_fail("weak train", DF_E_INVALID_ARG);
+            break;
+        case 'F': df_options_set_int(o, DF_PARAM_UPS_FLIPS, DF_UPS_FLIPS_OFF); break;
         case 't':
         case 's':
             if (df_options_set_int(o, option == 't' ? DF_PARAM_FOREST_TREES : DF_PARAM_FOREST_SEED,
@@ -103,6 +132,14 @@ static int train(int argc, char **argv) {
     if (code == EXIT_OK && (ni == 0 || ni != nl))
         code = cli_usage_error("weak train", "give each --image its --labels (%zu images, %zu label images)", ni, nl);
     if (code == EXIT_OK && out == NULL) code = cli_usage_error("weak train", "--out FILE is required");
+    int64_t set = DF_WEAK_CLASSICAL;
+    df_options_get_int(o, DF_PARAM_WEAK_FEATURES, &set);
+    if (code == EXIT_OK && set != DF_WEAK_CLASSICAL && margs.path == NULL)
+        code = cli_usage_error("weak train", "--features deep and hybrid need --model FILE");
+    if (code == EXIT_OK && set == DF_WEAK_CLASSICAL && margs.path != NULL)
+        code = cli_usage_error("weak train", "--model is for --features deep or hybrid");
+    df_model *model = NULL;
+    if (code == EXIT_OK && margs.path) code = model_args_open(&margs, "weak train", &model);
     df_image *pictures[MAX_IMAGES] = {0}, *marks[MAX_IMAGES] = {0};
     for (size_t k = 0; code == EXIT_OK && k < ni; k++) {
         df_status status = df_image_load(images[k], NULL, &pictures[k]);
@@ -111,9 +148,9 @@ static int train(int argc, char **argv) {
     }
     df_weak *weak = NULL;
     if (code == EXIT_OK) {
-        fprintf(stderr, "dinofeat weak train: features and a forest from %zu image(s)...\n", ni);
-        df_status status = df_weak_train(NULL, (const df_image *const *)pictures, (const df_image *const *)marks, ni, o,
-                                         &weak);
+        fprintf(stderr, "dinofeat weak train: features and a classifier from %zu image(s)...\n", ni);
+        df_status status = df_weak_train(model, (const df_image *const *)pictures, (const df_image *const *)marks, ni,
+                                         o, &weak);
         if (status == DF_OK) status = df_weak_save(weak, out);
         code = status == DF_OK ? EXIT_OK : cli_fail("weak train", status);
     }
@@ -124,6 +161,7 @@ static int train(int argc, char **argv) {
     }
     for (size_t k = 0; k < ni; k++) df_image_free(pictures[k]), df_image_free(marks[k]);
     df_weak_free(weak);
+    df_model_free(model);
     df_options_free(o);
     return code;
 }
@@ -133,8 +171,8 @@ typedef struct predict_request {
     int crf;
 } predict_request;
 
-static int predict_one(const df_weak *weak, const df_options *o, const char *path, const char *out, const char *overlay,
-                       const char *proba) {
+static int predict_one(const df_weak *weak, df_model *model, const df_options *o, const char *path, const char *out,
+                       const char *overlay, const char *proba) {
     df_image *image = NULL, *rgb = NULL;
     df_status status = df_image_load(path, NULL, &image);
     size_t classes = 0, w = image ? df_image_width(image) : 0, h = image ? df_image_height(image) : 0;
@@ -142,7 +180,7 @@ static int predict_one(const df_weak *weak, const df_options *o, const char *pat
     float *p = status == DF_OK ? malloc(w * h * classes * sizeof *p) : NULL;
     int32_t *labels = status == DF_OK ? malloc(w * h * sizeof *labels) : NULL;
     if (status == DF_OK && (p == NULL || labels == NULL)) status = DF_E_OUT_OF_MEMORY;
-    if (status == DF_OK) status = df_weak_predict(weak, NULL, image, o, p, labels);
+    if (status == DF_OK) status = df_weak_predict(weak, model, image, o, p, labels);
     if (status == DF_OK) status = cli_write_label_png(labels, w, h, out);
     if (status == DF_OK && overlay) status = df_image_convert(image, 3, &rgb);
     if (status == DF_OK && overlay)
@@ -165,7 +203,7 @@ static int is_image_name(const char *name) {
     return dot && (strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0);
 }
 
-static int predict_folder(const df_weak *weak, const df_options *o, const predict_request *r) {
+static int predict_folder(const df_weak *weak, df_model *model, const df_options *o, const predict_request *r) {
     DIR *d = opendir(r->images);
     if (d == NULL) {
         fprintf(stderr, "dinofeat weak predict: %s: %s\n", r->images, strerror(errno));
@@ -195,7 +233,7 @@ static int predict_folder(const df_weak *weak, const df_options *o, const predic
         char *dot = strrchr(names[i], '.');
         *dot = 0;
         snprintf(out, sizeof out, "%s/%s.png", r->out_dir, names[i]);
-        if (predict_one(weak, o, in, out, NULL, NULL) != EXIT_OK) failures++;
+        if (predict_one(weak, model, o, in, out, NULL, NULL) != EXIT_OK) failures++;
         cli_progress_report(&progress, i + 1, count, "images");
         free(names[i]);
     }
@@ -214,12 +252,18 @@ static int predict(int argc, char **argv) {
         {"images", required_argument, NULL, 'I'},     {"out", required_argument, NULL, 'o'},
         {"out-dir", required_argument, NULL, 'O'},    {"overlay", required_argument, NULL, 'v'},
         {"proba", required_argument, NULL, 'p'},      {"crf", no_argument, NULL, 'C'},
+        MODEL_ARGS_OPTIONS,
         {NULL, 0, NULL, 0}};
     predict_request r = {0};
+    model_args margs;
+    model_args_init(&margs);
     int code = EXIT_OK;
     optind = 1;
     opterr = 0;
     for (int option; code == EXIT_OK && (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
+        int handled = model_args_parse(&margs, option, optarg, "weak predict");
+        if (handled < 0) code = EXIT_USAGE;
+        if (handled) continue;
         switch (option) {
         case 'c': r.classifier = optarg; break;
         case 'i': r.image = optarg; break;
@@ -239,6 +283,8 @@ static int predict(int argc, char **argv) {
         code = cli_usage_error("weak predict", "give --image FILE --out FILE, or --images DIR --out-dir DIR");
     df_weak *weak = NULL;
     df_options *o = NULL;
+    df_model *model = NULL;
+    if (code == EXIT_OK && margs.path) code = model_args_open(&margs, "weak predict", &model);
     if (code == EXIT_OK) {
         df_status status = df_weak_load(r.classifier, &weak);
         if (status == DF_OK) status = df_options_new(&o);
@@ -246,15 +292,16 @@ static int predict(int argc, char **argv) {
         if (status != DF_OK) code = cli_fail("weak predict", status);
     }
     if (code == EXIT_OK && r.image) {
-        code = predict_one(weak, o, r.image, r.out, r.overlay, r.proba);
+        code = predict_one(weak, model, o, r.image, r.out, r.overlay, r.proba);
         if (code == EXIT_OK) {
             printf("wrote %s\n", r.out);
             if (r.overlay) printf("wrote %s\n", r.overlay);
             if (r.proba) printf("wrote %s\n", r.proba);
         }
     } else if (code == EXIT_OK) {
-        code = predict_folder(weak, o, &r);
+        code = predict_folder(weak, model, o, &r);
     }
+    df_model_free(model);
     df_weak_free(weak);
     df_options_free(o);
     return code;

@@ -211,6 +211,11 @@ typedef enum df_param {
 
     /* weak supervision (df_weak_*, weak.h) */
     DF_PARAM_WEAK_CRF = 1000,         /* int 0/1: refine predictions with the dense CRF; default 0 */
+    DF_PARAM_WEAK_FEATURES = 1001,    /* int df_weak_features; default DF_WEAK_CLASSICAL */
+    DF_PARAM_WEAK_CLASSIFIER = 1002,  /* int df_weak_classifier; default DF_WEAK_AUTO */
+    DF_PARAM_WEAK_MAX_SIZE = 1003,    /* int: deep features of an image whose longest side exceeds
+                                         this are computed on a resized copy and resized back;
+                                         default 518; 0 = never resize */
 
     /* logistic regression (df_logreg_train, weak.h) */
     DF_PARAM_LOGREG_C = 1100,         /* float: inverse regularisation strength; default 1 */

@@ -1,7 +1,7 @@
 /*
  * dinofeat weak supervision (HR-Dv2 section 3.3, specs/hrdv2.md sections 3 and 4): per-pixel
- * feature stacks and classifiers trained from scribbles. So far: the classical feature stack and
- * the random forest.
+ * feature stacks (classical, deep, hybrid), classifiers (random forest, logistic regression),
+ * training from scribbles, prediction, classifier files.
  */
 #ifndef DINOFEAT_WEAK_H
 #define DINOFEAT_WEAK_H
@@ -64,22 +64,39 @@ DF_API df_status df_logreg_iterations(const df_logreg *model, int64_t *out);
 /* Does nothing when model is NULL. */
 DF_API void df_logreg_free(df_logreg *model);
 
-/* A classifier trained from scribbles, with the feature set and settings it needs: so far the
- * classical feature stack with a random forest (the deep and hybrid feature sets and logistic
- * regression are to come; model parameters are reserved for them and must be NULL now). */
+/* A classifier trained from scribbles, with the feature set, model identity and settings it needs. */
 typedef struct df_weak df_weak;
 
-/* out: new, free with df_weak_free. Trains on count images (8-bit grey or colour; colour is
- * converted to grey as df_image_convert does) and their label images (one channel, 8- or 16-bit,
- * the same size: 0 = unlabelled, 1..C = classes; load palette PNGs with
- * DF_PARAM_IMAGE_PALETTE_INDICES). options holds DF_PARAM_FOREST_*. Errors: DF_E_INVALID_ARG for
- * a size mismatch (the message names the image), no labelled pixel, a multi-channel label image;
- * DF_E_UNSUPPORTED for 16-bit images. */
+/* Per-pixel feature sets (specs/hrdv2.md section 3). */
+typedef enum df_weak_features {
+    DF_WEAK_CLASSICAL = 0, /* the 58-channel classical stack: no model needed */
+    DF_WEAK_DEEP = 1,      /* HR-Dv2 upsampled features (DF_PARAM_UPS_STRIDE, _SHIFTS, _FLIPS) */
+    DF_WEAK_HYBRID = 2     /* deep then classical, each channel min-max scaled over the image */
+} df_weak_features;
+
+typedef enum df_weak_classifier {
+    DF_WEAK_AUTO = 0,   /* the paper's: a forest for classical features, logistic regression else */
+    DF_WEAK_FOREST = 1, /* df_forest with DF_PARAM_FOREST_* */
+    DF_WEAK_LOGREG = 2  /* df_logreg with DF_PARAM_LOGREG_* */
+} df_weak_classifier;
+
+/* out: new, free with df_weak_free. Trains on count images (8-bit grey or colour: grey for the
+ * classical stack as df_image_convert makes it, RGB for the model) and their label images (one
+ * channel, 8- or 16-bit, the same size: 0 = unlabelled, 1..C = classes; load palette PNGs with
+ * DF_PARAM_IMAGE_PALETTE_INDICES). options: DF_PARAM_WEAK_FEATURES, _CLASSIFIER, _MAX_SIZE, the
+ * upsampling keys for deep features, DF_PARAM_FOREST_* or DF_PARAM_LOGREG_*. model: NULL for
+ * classical features, else the backbone (recorded, and required to match at prediction).
+ * Errors: DF_E_INVALID_ARG for a size mismatch (the message names the image), no labelled pixel,
+ * a multi-channel label image, a missing model; DF_E_UNSUPPORTED for 16-bit images. */
 DF_API df_status df_weak_train(df_model *model, const df_image *const *images, const df_image *const *labels,
                                size_t count, const df_options *options, df_weak **out);
 /* Classes C of a trained classifier. */
 DF_API df_status df_weak_classes(const df_weak *weak, size_t *out);
-/* Segments image: probabilities (may be NULL) gets width * height * C floats, pixel-major;
+/* The feature set the classifier was trained on. */
+DF_API df_status df_weak_feature_set(const df_weak *weak, df_weak_features *out);
+/* Segments image with model (NULL for classical features; else one that matches the training
+ * model's identity, or DF_E_INVALID_ARG saying how it differs): probabilities (may be NULL) gets
+ * width * height * C floats, pixel-major;
  * labels (may be NULL) width * height classes 1..C. With DF_PARAM_WEAK_CRF the probabilities are
  * refined by the dense CRF (unary -log p, DF_PARAM_CRF_*: the HR-Dv2 preset by default) first. */
 DF_API df_status df_weak_predict(const df_weak *weak, df_model *model, const df_image *image,

@@ -1,6 +1,6 @@
 /* The classifier file (.dfclf): "DFCLF" magic, a format version, a JSON header saying what the
- * classifier needs (feature set, channels, classes, classifier), the classifier, and an end
- * marker; written to a temporary file and renamed, so a crash never leaves half a file. */
+ * classifier needs (feature set, channels, classes, classifier, the model's identity and the
+ * upsampling settings for deep features), the classifier, and an end marker; written to a temporary file and renamed, so a crash never leaves half a file. */
 #include "weak_internal.h"
 #include "../checkpoint/json.h"
 
@@ -13,19 +13,29 @@ static const char magic[8] = {'D', 'F', 'C', 'L', 'F', 0, '\r', '\n'};
 static const char end_marker[8] = {'D', 'F', 'C', 'L', 'F', 'E', 'N', 'D'};
 #define FORMAT_VERSION 1u
 
+static const char *const feature_names[3] = {"classical", "deep", "hybrid"};
+
 static int write_file(const df_weak *weak, FILE *f) {
-    char header[512];
+    const df_weak_kind *k = &weak->kind;
+    char header[1024];
     int length = snprintf(header, sizeof header,
-                          "{\"format\": \"dinofeat classifier\", \"features\": \"classical\", \"channels\": %d, "
-                          "\"classes\": %zu, \"classifier\": \"random_forest\", \"trees\": %zu, "
-                          "\"library\": \"%s\"}",
-                          DF_CLASSICAL_CHANNELS, weak->classes, dfi_forest_trees(weak->forest), df_version_string());
+                          "{\"format\": \"dinofeat classifier\", \"features\": \"%s\", \"channels\": %zu, "
+                          "\"classes\": %zu, \"classifier\": \"%s\", \"model\": {\"family\": \"%s\", "
+                          "\"dim\": %lld, \"depth\": %lld, \"patch\": %lld, \"heads\": %lld, \"registers\": %lld, "
+                          "\"parameters\": %lld}, \"upsample\": {\"stride\": %lld, \"shifts\": \"%s\", "
+                          "\"flips\": %lld, \"max_size\": %lld}, \"library\": \"%s\"}",
+                          feature_names[k->features], weak->channels, weak->classes,
+                          k->classifier == DFI_WEAK_FOREST ? "random_forest" : "logistic_regression", k->family,
+                          (long long)k->dim, (long long)k->depth, (long long)k->patch, (long long)k->heads,
+                          (long long)k->registers, (long long)k->parameters, (long long)k->stride, k->shifts,
+                          (long long)k->flips, (long long)k->max_size, df_version_string());
+    if (length < 0 || length >= (int)sizeof header) return -1;
     uint32_t version = FORMAT_VERSION, size = (uint32_t)length;
-    return fwrite(magic, 1, 8, f) != 8 || fwrite(&version, 4, 1, f) != 1 || fwrite(&size, 4, 1, f) != 1 ||
-                   fwrite(header, 1, (size_t)length, f) != (size_t)length || dfi_forest_write(weak->forest, f) != 0 ||
-                   fwrite(end_marker, 1, 8, f) != 8
-               ? -1
-               : 0;
+    if (fwrite(magic, 1, 8, f) != 8 || fwrite(&version, 4, 1, f) != 1 || fwrite(&size, 4, 1, f) != 1 ||
+        fwrite(header, 1, (size_t)length, f) != (size_t)length)
+        return -1;
+    int failed = weak->forest ? dfi_forest_write(weak->forest, f) : dfi_logreg_write(weak->logreg, f);
+    return failed || fwrite(end_marker, 1, 8, f) != 8 ? -1 : 0;
 }
 
 df_status df_weak_save(const df_weak *weak, const char *path) {
@@ -77,24 +87,56 @@ static df_status read_all(const char *path, unsigned char **data, size_t *size) 
     return DF_OK;
 }
 
+static int read_integer(const dfi_json *object, const char *key, int64_t *out) {
+    const dfi_json *value = object ? dfi_json_member(object, key) : NULL;
+    if (value == NULL || !value->is_integer) return -1;
+    *out = value->integer;
+    return 0;
+}
+
+static int read_string(const dfi_json *object, const char *key, char *out, size_t size) {
+    const dfi_json *value = object ? dfi_json_member(object, key) : NULL;
+    if (value == NULL || value->kind != DFI_JSON_STRING || strlen(value->string) >= size) return -1;
+    snprintf(out, size, "%s", value->string);
+    return 0;
+}
+
 /* The header's promises, checked against what this build can run. */
-static df_status parse_header(const char *path, const unsigned char *text, size_t length, size_t *classes) {
+static df_status read_header(const char *path, const dfi_json *json, df_weak *weak) {
+    char features[16], classifier[32];
+    int64_t channels, classes;
+    df_weak_kind *k = &weak->kind;
+    const dfi_json *model = dfi_json_member(json, "model"), *ups = dfi_json_member(json, "upsample");
+    if (json->kind != DFI_JSON_OBJECT || read_string(json, "features", features, sizeof features) ||
+        read_string(json, "classifier", classifier, sizeof classifier) || read_integer(json, "channels", &channels) ||
+        read_integer(json, "classes", &classes) || classes < 1 || classes > 65535 || channels < 1 ||
+        read_string(model, "family", k->family, sizeof k->family) || read_integer(model, "dim", &k->dim) ||
+        read_integer(model, "depth", &k->depth) || read_integer(model, "patch", &k->patch) ||
+        read_integer(model, "heads", &k->heads) || read_integer(model, "registers", &k->registers) ||
+        read_integer(model, "parameters", &k->parameters) || read_integer(ups, "stride", &k->stride) ||
+        read_string(ups, "shifts", k->shifts, sizeof k->shifts) || read_integer(ups, "flips", &k->flips) ||
+        read_integer(ups, "max_size", &k->max_size))
+        return dfi_error(DF_E_FORMAT, "%s: the header lacks a field or has one of the wrong type", path);
+    int kind = -1;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(features, feature_names[i]) == 0) kind = i;
+    if (kind < 0) return dfi_error(DF_E_UNSUPPORTED, "%s: feature set '%s' is not one this build knows", path, features);
+    k->features = (dfi_weak_features_kind)kind;
+    if (strcmp(classifier, "random_forest") == 0) k->classifier = DFI_WEAK_FOREST;
+    else if (strcmp(classifier, "logistic_regression") == 0) k->classifier = DFI_WEAK_LOGREG;
+    else return dfi_error(DF_E_UNSUPPORTED, "%s: classifier '%s' is not one this build knows", path, classifier);
+    weak->classes = (size_t)classes;
+    weak->channels = dfi_weak_channels(k);
+    if ((int64_t)weak->channels != channels)
+        return dfi_error(DF_E_FORMAT, "%s: %lld channels contradict the feature set", path, (long long)channels);
+    return DF_OK;
+}
+
+static df_status parse_header(const char *path, const unsigned char *text, size_t length, df_weak *weak) {
     dfi_json *json = NULL;
-    df_status status = dfi_json_parse((const char *)text, length, &json);
-    if (status != DF_OK) return dfi_error(DF_E_FORMAT, "%s: the header is not JSON", path);
-    const dfi_json *features = dfi_json_member(json, "features"), *classifier = dfi_json_member(json, "classifier");
-    const dfi_json *channels = dfi_json_member(json, "channels"), *count = dfi_json_member(json, "classes");
-    if (json->kind != DFI_JSON_OBJECT || !features || features->kind != DFI_JSON_STRING || !classifier ||
-        classifier->kind != DFI_JSON_STRING || !channels || !channels->is_integer || !count || !count->is_integer ||
-        count->integer < 1 || count->integer > 65535)
-        status = dfi_error(DF_E_FORMAT, "%s: the header lacks features, classifier, channels or classes", path);
-    else if (strcmp(features->string, "classical") != 0 || channels->integer != DF_CLASSICAL_CHANNELS)
-        status = dfi_error(DF_E_UNSUPPORTED, "%s: feature set '%s' with %lld channels is not one this build runs", path,
-                           features->string, (long long)channels->integer);
-    else if (strcmp(classifier->string, "random_forest") != 0)
-        status = dfi_error(DF_E_UNSUPPORTED, "%s: classifier '%s' is not one this build runs", path, classifier->string);
-    else
-        *classes = (size_t)count->integer;
+    if (dfi_json_parse((const char *)text, length, &json) != DF_OK)
+        return dfi_error(DF_E_FORMAT, "%s: the header is not JSON", path);
+    df_status status = read_header(path, json, weak);
     dfi_json_free(json);
     return status;
 }
@@ -108,11 +150,12 @@ static df_status parse(const char *path, const unsigned char *data, size_t size,
         return dfi_error(DF_E_UNSUPPORTED, "%s: format version %u is newer than this build's %u", path, version,
                          FORMAT_VERSION);
     if (version == 0 || length > size - 16) return dfi_error(DF_E_FORMAT, "%s: truncated or corrupt header", path);
-    df_status status = parse_header(path, data + 16, length, &weak->classes);
+    df_status status = parse_header(path, data + 16, length, weak);
     if (status != DF_OK) return status;
-    weak->kind.features = DFI_WEAK_CLASSICAL;
     size_t at = 16 + (size_t)length, used = 0;
-    status = dfi_forest_read(data + at, size - at, DF_CLASSICAL_CHANNELS, weak->classes, &weak->forest, &used);
+    status = weak->kind.classifier == DFI_WEAK_FOREST
+                 ? dfi_forest_read(data + at, size - at, weak->channels, weak->classes, &weak->forest, &used)
+                 : dfi_logreg_read(data + at, size - at, weak->channels, weak->classes, &weak->logreg, &used);
     if (status != DF_OK) {
         char reason[256]; /* a copy: dfi_error rewrites the buffer it would read from */
         snprintf(reason, sizeof reason, "%s", df_last_error_message());

@@ -269,23 +269,30 @@ df_status df_forest_train(const float *x, const int32_t *y, size_t n, size_t fea
     DFI_RETURN(train(x, y, n, features, classes, options, out));
 }
 
+/* Blocks of samples walk one tree after another, so each tree's nodes stay in cache. */
+#define PREDICT_BLOCK 2048
+
 df_status df_forest_predict(const df_forest *forest, const float *x, size_t n, float *probabilities) {
     DFI_CHECK_NOT_NULL(forest);
     DFI_CHECK_ARG(n == 0 || (x != NULL && probabilities != NULL), "x or probabilities is NULL");
-    const size_t classes = forest->classes;
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        float *p = probabilities + i * classes;
-        for (size_t c = 0; c < classes; c++) p[c] = 0;
+    const size_t classes = forest->classes, blocks = (n + PREDICT_BLOCK - 1) / PREDICT_BLOCK;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t block = 0; block < blocks; block++) {
+        const size_t first = block * PREDICT_BLOCK, last = first + PREDICT_BLOCK < n ? first + PREDICT_BLOCK : n;
+        for (size_t i = first * classes; i < last * classes; i++) probabilities[i] = 0;
         for (size_t k = 0; k < forest->trees; k++) {
             const tree *t = &forest->forest[k];
-            int32_t at = 0;
-            while (t->nodes[at].feature >= 0)
-                at = x[i * forest->features + (size_t)t->nodes[at].feature] <= t->nodes[at].threshold ? t->nodes[at].left
-                                                                                                      : t->nodes[at].right;
-            for (size_t c = 0; c < classes; c++) p[c] += t->values[(size_t)t->nodes[at].value + c];
+            for (size_t i = first; i < last; i++) {
+                const float *xi = x + i * forest->features;
+                int32_t at = 0;
+                while (t->nodes[at].feature >= 0)
+                    at = xi[t->nodes[at].feature] <= t->nodes[at].threshold ? t->nodes[at].left : t->nodes[at].right;
+                const float *v = t->values + t->nodes[at].value;
+                float *p = probabilities + i * classes;
+                for (size_t c = 0; c < classes; c++) p[c] += v[c];
+            }
         }
-        for (size_t c = 0; c < classes; c++) p[c] /= (float)forest->trees;
+        for (size_t i = first * classes; i < last * classes; i++) probabilities[i] /= (float)forest->trees;
     }
     return DF_OK;
 }

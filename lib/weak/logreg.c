@@ -4,7 +4,7 @@
  *   C sum_i w_i (-log p_i[y_i]) + 1/2 |W|^2   (intercepts not penalised)
  * with L-BFGS (Nocedal and Wright, algorithm 7.4) and a backtracking Armijo line search, in double
  * precision, until the gradient's largest entry is below tol x (1 + |objective|). */
-#include "../internal.h"
+#include "weak_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -239,4 +239,40 @@ void df_logreg_free(df_logreg *model) {
     if (model == NULL) return;
     free(model->weights);
     free(model);
+}
+
+int dfi_logreg_write(const df_logreg *model, FILE *file) {
+    const uint32_t head[3] = {(uint32_t)model->rows, (uint32_t)model->features, (uint32_t)model->classes};
+    const size_t count = model->rows * (model->features + 1);
+    return fwrite(head, 4, 3, file) != 3 || fwrite(model->weights, 8, count, file) != count ? -1 : 0;
+}
+
+df_status dfi_logreg_read(const unsigned char *data, size_t size, size_t features, size_t classes, df_logreg **out,
+                          size_t *used) {
+    *out = NULL;
+    uint32_t head[3];
+    if (size < 12) return dfi_error(DF_E_FORMAT, "truncated classifier file");
+    memcpy(head, data, 12);
+    const size_t rows = classes == 2 ? 1 : classes;
+    if (head[0] != rows || head[1] != features || head[2] != classes)
+        return dfi_error(DF_E_FORMAT, "the logistic regression's shape (%u x %u, %u classes) contradicts the header",
+                         head[0], head[1], head[2]);
+    const size_t count = rows * (features + 1);
+    if ((size - 12) / 8 < count) return dfi_error(DF_E_FORMAT, "truncated classifier file");
+    df_logreg *model = calloc(1, sizeof *model);
+    if (model) model->weights = malloc(count * sizeof *model->weights);
+    if (model == NULL || model->weights == NULL) {
+        df_logreg_free(model);
+        return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    }
+    memcpy(model->weights, data + 12, count * 8);
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(model->weights[i])) {
+            df_logreg_free(model);
+            return dfi_error(DF_E_FORMAT, "corrupt classifier file: a weight is not finite");
+        }
+    model->rows = rows, model->features = features, model->classes = classes;
+    *out = model;
+    *used = 12 + count * 8;
+    return DF_OK;
 }

@@ -1,5 +1,5 @@
 /* df_weak: train a classifier from scribbles and segment images with it (specs/hrdv2.md
- * section 3), on the classical feature stack with a random forest. */
+ * section 3): a feature set (features.c), a random forest or logistic regression. */
 #include "weak_internal.h"
 
 #include <stdlib.h>
@@ -8,40 +8,8 @@
 void df_weak_free(df_weak *weak) {
     if (weak == NULL) return;
     df_forest_free(weak->forest);
+    df_logreg_free(weak->logreg);
     free(weak);
-}
-
-/* A grey 8-bit copy of image (w x h bytes, malloc'ed). */
-static df_status grey_pixels(const df_image *image, uint8_t **out) {
-    if (df_image_bit_depth(image) != 8)
-        return dfi_error(DF_E_UNSUPPORTED, "%zu-bit images are not supported yet: convert to 8-bit first",
-                         df_image_bit_depth(image));
-    df_image *grey = NULL;
-    df_status status = df_image_convert(image, 1, &grey);
-    if (status != DF_OK) return status;
-    const size_t n = df_image_width(grey) * df_image_height(grey);
-    *out = malloc(n);
-    if (*out) memcpy(*out, df_image_pixels(grey), n);
-    df_image_free(grey);
-    return *out ? DF_OK : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-}
-
-df_status dfi_weak_features(const df_weak_kind *kind, const df_image *image, float **out) {
-    (void)kind;
-    uint8_t *grey = NULL;
-    df_status status = grey_pixels(image, &grey);
-    const size_t w = df_image_width(image), h = df_image_height(image);
-    if (status == DF_OK) {
-        *out = malloc(w * h * DF_CLASSICAL_CHANNELS * sizeof **out);
-        if (*out == NULL) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory for %zu x %zu features", w, h);
-    }
-    if (status == DF_OK) status = df_classical_features(grey, w, h, *out);
-    if (status != DF_OK && out) {
-        free(*out);
-        *out = NULL;
-    }
-    free(grey);
-    return status;
 }
 
 /* The label of each pixel of a one-channel label image. */
@@ -63,8 +31,10 @@ static df_status check_pair(const df_image *image, const df_image *labels, size_
 }
 
 /* The labelled pixels' features and classes (0-based) of every image. */
-static df_status gather(const df_weak_kind *kind, const df_image *const *images, const df_image *const *labels,
-                        size_t count, float **x, int32_t **y, size_t *n, size_t *classes) {
+static df_status gather(const df_weak_kind *kind, df_model *model, const df_image *const *images,
+                        const df_image *const *labels, size_t count, float **x, int32_t **y, size_t *n,
+                        size_t *classes) {
+    const size_t channels = dfi_weak_channels(kind);
     size_t total = 0, capacity = 0;
     *classes = 0;
     df_status status = DF_OK;
@@ -79,10 +49,10 @@ static df_status gather(const df_weak_kind *kind, const df_image *const *images,
         }
         if (labelled == 0) continue;
         float *features = NULL;
-        if (status == DF_OK) status = dfi_weak_features(kind, images[k], &features);
+        if (status == DF_OK) status = dfi_weak_features(kind, model, images[k], &features);
         if (status == DF_OK && total + labelled > capacity) {
             capacity = 2 * (total + labelled);
-            float *gx = realloc(*x, capacity * DF_CLASSICAL_CHANNELS * sizeof *gx);
+            float *gx = realloc(*x, capacity * channels * sizeof *gx);
             if (gx) *x = gx;
             int32_t *gy = gx ? realloc(*y, capacity * sizeof *gy) : NULL;
             if (gy) *y = gy;
@@ -91,8 +61,7 @@ static df_status gather(const df_weak_kind *kind, const df_image *const *images,
         for (size_t i = 0; status == DF_OK && i < pixels; i++) {
             const int32_t l = label_at(labels[k], i);
             if (l <= 0) continue;
-            memcpy(*x + total * DF_CLASSICAL_CHANNELS, features + i * DF_CLASSICAL_CHANNELS,
-                   DF_CLASSICAL_CHANNELS * sizeof **x);
+            memcpy(*x + total * channels, features + i * channels, channels * sizeof **x);
             (*y)[total++] = l - 1;
         }
         free(features);
@@ -102,20 +71,41 @@ static df_status gather(const df_weak_kind *kind, const df_image *const *images,
     return status;
 }
 
+static df_status choose(df_model *model, const df_options *options, df_weak_kind *kind) {
+    kind->features = (dfi_weak_features_kind)dfi_option_int(options, DF_PARAM_WEAK_FEATURES);
+    const int64_t classifier = dfi_option_int(options, DF_PARAM_WEAK_CLASSIFIER);
+    kind->classifier = classifier == DF_WEAK_FOREST   ? DFI_WEAK_FOREST
+                       : classifier == DF_WEAK_LOGREG ? DFI_WEAK_LOGREG
+                       : kind->features == DFI_WEAK_CLASSICAL ? DFI_WEAK_FOREST
+                                                              : DFI_WEAK_LOGREG;
+    if (kind->features == DFI_WEAK_CLASSICAL && model != NULL)
+        return dfi_error(DF_E_INVALID_ARG, "model must be NULL for the classical feature set");
+    if (kind->features != DFI_WEAK_CLASSICAL && model == NULL)
+        return dfi_error(DF_E_INVALID_ARG, "the deep and hybrid feature sets need a model");
+    return dfi_weak_describe(kind->features == DFI_WEAK_CLASSICAL ? NULL : model, options, kind);
+}
+
+static df_status fit(df_weak *weak, const float *x, const int32_t *y, size_t n, const df_options *options) {
+    if (weak->kind.classifier == DFI_WEAK_FOREST)
+        return df_forest_train(x, y, n, weak->channels, weak->classes, options, &weak->forest);
+    if (weak->classes < 2) return dfi_error(DF_E_INVALID_ARG, "logistic regression needs at least 2 classes");
+    return df_logreg_train(x, y, n, weak->channels, weak->classes, options, &weak->logreg);
+}
+
 df_status df_weak_train(df_model *model, const df_image *const *images, const df_image *const *labels, size_t count,
                         const df_options *options, df_weak **out) {
     DFI_CHECK_NOT_NULL(out);
     *out = NULL;
-    DFI_CHECK_ARG(model == NULL, "model must be NULL: the classical feature set needs none");
     DFI_CHECK_ARG(count > 0 && images != NULL && labels != NULL, "no images");
     df_weak *weak = calloc(1, sizeof *weak);
     if (weak == NULL) DFI_RETURN(dfi_error(DF_E_OUT_OF_MEMORY, "out of memory"));
-    weak->kind.features = DFI_WEAK_CLASSICAL;
     float *x = NULL;
     int32_t *y = NULL;
     size_t n = 0;
-    df_status status = gather(&weak->kind, images, labels, count, &x, &y, &n, &weak->classes);
-    if (status == DF_OK) status = df_forest_train(x, y, n, DF_CLASSICAL_CHANNELS, weak->classes, options, &weak->forest);
+    df_status status = choose(model, options, &weak->kind);
+    weak->channels = dfi_weak_channels(&weak->kind);
+    if (status == DF_OK) status = gather(&weak->kind, model, images, labels, count, &x, &y, &n, &weak->classes);
+    if (status == DF_OK) status = fit(weak, x, y, n, options);
     free(x);
     free(y);
     if (status != DF_OK) {
@@ -123,6 +113,13 @@ df_status df_weak_train(df_model *model, const df_image *const *images, const df
         DFI_RETURN(status);
     }
     *out = weak;
+    return DF_OK;
+}
+
+df_status df_weak_feature_set(const df_weak *weak, df_weak_features *out) {
+    DFI_CHECK_NOT_NULL(weak);
+    DFI_CHECK_NOT_NULL(out);
+    *out = (df_weak_features)weak->kind.features;
     return DF_OK;
 }
 
@@ -144,13 +141,14 @@ static df_status refine(const df_image *image, const df_options *options, float 
     return status;
 }
 
-static df_status predict(const df_weak *weak, const df_image *image, const df_options *options, float *probabilities,
-                         int32_t *labels) {
+static df_status predict(const df_weak *weak, df_model *model, const df_image *image, const df_options *options,
+                         float *probabilities, int32_t *labels) {
     const size_t n = df_image_width(image) * df_image_height(image), c = weak->classes;
     float *features = NULL, *p = probabilities ? probabilities : malloc(n * c * sizeof *p);
     if (p == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-    df_status status = dfi_weak_features(&weak->kind, image, &features);
-    if (status == DF_OK) status = df_forest_predict(weak->forest, features, n, p);
+    df_status status = dfi_weak_features(&weak->kind, model, image, &features);
+    if (status == DF_OK)
+        status = weak->forest ? df_forest_predict(weak->forest, features, n, p) : df_logreg_predict(weak->logreg, features, n, p);
     free(features);
     if (status == DF_OK && dfi_option_int(options, DF_PARAM_WEAK_CRF)) status = refine(image, options, p, c);
     for (size_t i = 0; status == DF_OK && labels && i < n; i++) {
@@ -167,6 +165,10 @@ df_status df_weak_predict(const df_weak *weak, df_model *model, const df_image *
                           float *probabilities, int32_t *labels) {
     DFI_CHECK_NOT_NULL(weak);
     DFI_CHECK_NOT_NULL(image);
-    DFI_CHECK_ARG(model == NULL, "model must be NULL: the classical feature set needs none");
-    DFI_RETURN(predict(weak, image, options, probabilities, labels));
+    df_status status = dfi_weak_check_model(&weak->kind, model);
+    if (status == DF_OK && weak->kind.features == DFI_WEAK_CLASSICAL && model != NULL)
+        status = dfi_error(DF_E_INVALID_ARG, "model must be NULL for the classical feature set");
+    if (status == DF_OK) status = predict(weak, weak->kind.features == DFI_WEAK_CLASSICAL ? NULL : model, image,
+                                          options, probabilities, labels);
+    DFI_RETURN(status);
 }

@@ -161,9 +161,10 @@ class Classifier(Handle):
         lib.df_weak_classes(self.handle, ctypes.byref(out))
         return out.value
 
-    def predict(self, image, crf=False):
+    def predict(self, image, crf=False, model=None):
         """(labels (H, W) int32 in 1..C, probabilities (H, W, C) float32) for an image (path, Image
-        or array); crf=True refines with the dense CRF first."""
+        or array); crf=True refines with the dense CRF first; model: the backbone a deep or hybrid
+        classifier was trained with."""
         from .core import Options, Param
         np = _numpy()
         picture = _image(image)
@@ -172,7 +173,8 @@ class Classifier(Handle):
         p = np.empty((h, w, self.classes), dtype=np.float32)
         with Options() as options:
             options[Param.WEAK_CRF] = int(bool(crf))
-            lib.df_weak_predict(self.handle, None, picture.handle, options.handle, p.ctypes.data_as(ctypes.c_void_p),
+            lib.df_weak_predict(self.handle, model.handle if model is not None else None, picture.handle,
+                                options.handle, p.ctypes.data_as(ctypes.c_void_p),
                                 labels.ctypes.data_as(ctypes.c_void_p))
         return labels, p
 
@@ -186,12 +188,19 @@ class Classifier(Handle):
         return cls(handle)
 
 
-def train(images, labels, trees=200, seed=0, features="classical", classifier="rf"):
+_FEATURES = {"classical": 0, "deep": 1, "hybrid": 2}
+_CLASSIFIERS = {None: 0, "rf": 1, "logreg": 2}
+
+
+def train(images, labels, features="classical", model=None, classifier=None, trees=200, seed=0, C=1.0, stride=4,
+          shifts=(1, 2), flips=True, max_size=518):
     """A Classifier trained on images (paths, Images or arrays; one or a list) and their label
-    images (0 = unlabelled, 1..C = classes; palette PNG paths are read as indices)."""
+    images (0 = unlabelled, 1..C = classes; palette PNG paths are read as indices). features:
+    "classical" (no model), "deep" or "hybrid" (need model, a dinofeat.Model); classifier: "rf",
+    "logreg" or None (rf for classical, logreg otherwise)."""
     from .core import Options, Param
-    if features != "classical" or classifier != "rf":
-        raise ValueError("dinofeat.weak.train: only features='classical' with classifier='rf' so far")
+    if features not in _FEATURES or classifier not in _CLASSIFIERS:
+        raise ValueError("dinofeat.weak.train: features classical/deep/hybrid, classifier rf/logreg/None")
     if not isinstance(images, (list, tuple)):
         images, labels = [images], [labels]
     if len(images) != len(labels):
@@ -202,9 +211,17 @@ def train(images, labels, trees=200, seed=0, features="classical", classifier="r
     label_array = (ctypes.c_void_p * len(marks))(*[m.handle.value for m in marks])
     handle = ctypes.c_void_p()
     with Options() as options:
+        options[Param.WEAK_FEATURES] = _FEATURES[features]
+        options[Param.WEAK_CLASSIFIER] = _CLASSIFIERS[classifier]
+        options[Param.WEAK_MAX_SIZE] = max_size
         options[Param.FOREST_TREES] = trees
         options[Param.FOREST_SEED] = seed
-        lib.df_weak_train(None, image_array, label_array, len(pictures), options.handle, ctypes.byref(handle))
+        options[Param.LOGREG_C] = C
+        options[Param.UPS_STRIDE] = stride
+        options[Param.UPS_SHIFTS] = ",".join(str(int(d)) for d in shifts)
+        options[Param.UPS_FLIPS] = 1 if flips else 0
+        lib.df_weak_train(model.handle if model is not None else None, image_array, label_array, len(pictures),
+                          options.handle, ctypes.byref(handle))
     return Classifier(handle)
 
 

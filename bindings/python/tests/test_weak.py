@@ -80,3 +80,16 @@ class LogisticRegressionTest(unittest.TestCase):
         model = dinofeat.weak.LogisticRegression(C=1.0).fit(x, y)
         np.testing.assert_allclose(model.predict_proba(tx), expected, atol=1e-3)
         self.assertGreater(model.n_iter, 0)
+
+
+class DeepWeakTest(unittest.TestCase):
+    def test_hybrid_with_a_model(self):
+        d = os.path.join(FIXTURES, "..", "weak")
+        model = dinofeat.Model(os.path.join(FIXTURES, "..", "models", "dinov2_s14.pth"), heads=2)
+        classifier = dinofeat.weak.train(os.path.join(d, "micrograph.png"), os.path.join(d, "scribbles.png"),
+                                         features="hybrid", model=model, stride=7, shifts=(1,), flips=False)
+        labels, p = classifier.predict(os.path.join(d, "micrograph.png"), model=model)
+        self.assertEqual(labels.shape, (256, 256))
+        self.assertTrue(((labels >= 1) & (labels <= 3)).all())
+        with self.assertRaises(dinofeat.Error):
+            classifier.predict(os.path.join(d, "micrograph.png"))  # the model is needed
