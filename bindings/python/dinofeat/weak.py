@@ -225,5 +225,15 @@ def train(images, labels, features="classical", model=None, classifier=None, tre
     return Classifier(handle)
 
 
+def predict(classifier, image, crf=False, model=None):
+    """classifier.predict(image, crf, model): (labels (H, W) in 1..C, probabilities (H, W, C))."""
+    return classifier.predict(image, crf=crf, model=model)
+
+
+def load(path):
+    """A Classifier read from a .dfclf file."""
+    return Classifier.load(path)
+
+
 __all__ = ["CHANNELS", "channel_names", "classical_features", "RandomForest", "LogisticRegression", "Classifier",
-           "train"]
+           "train", "predict", "load"]

@@ -52,7 +52,7 @@ class TrainPredictTest(unittest.TestCase):
         d = os.path.join(FIXTURES, "..", "weak")
         classifier = dinofeat.weak.train(os.path.join(d, "micrograph.png"), os.path.join(d, "scribbles.png"), trees=50)
         self.assertEqual(classifier.classes, 3)
-        labels, p = classifier.predict(os.path.join(d, "micrograph.png"))
+        labels, p = dinofeat.weak.predict(classifier, os.path.join(d, "micrograph.png"))
         truth = dinofeat.load_image(os.path.join(d, "truth.png"),
                                     dinofeat.Options(image_palette_indices=1)).numpy()[..., 0]
         miou = np.mean([((labels == k) & (truth == k)).sum() / ((labels == k) | (truth == k)).sum() for k in (1, 2, 3)])
@@ -62,7 +62,7 @@ class TrainPredictTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "clf.dfclf")
             classifier.save(path)
-            again = dinofeat.weak.Classifier.load(path)
+            again = dinofeat.weak.load(path)
             np.testing.assert_array_equal(again.predict(os.path.join(d, "micrograph.png"))[1], p)
         with self.assertRaises(dinofeat.Error):
             dinofeat.weak.Classifier.load(os.path.join(d, "truth.png"))
