@@ -36,7 +36,8 @@ class RandomForestTest(unittest.TestCase):
         ty = np.fromfile(os.path.join(d, "train_y.raw"), "<i4")
         vx = np.fromfile(os.path.join(d, "test_x.raw"), "<f4").reshape(600, 6)
         vy = np.fromfile(os.path.join(d, "test_y.raw"), "<i4")
-        sklearn = float(open(os.path.join(d, "manifest.txt")).read().split()[5])
+        with open(os.path.join(d, "manifest.txt")) as manifest:
+            sklearn = float(manifest.read().split()[5])
         forest = dinofeat.weak.RandomForest(trees=100, seed=3).fit(tx, ty)
         self.assertGreaterEqual((forest.predict(vx) == vy).mean(), sklearn - 0.03)
         again = dinofeat.weak.RandomForest(trees=100, seed=3).fit(tx, ty)
