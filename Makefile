@@ -53,6 +53,8 @@ CXXFLAGS_SHIM := -std=c++17 $(OPT) -g -fPIC -fvisibility=hidden -fvisibility-inl
                  $(WARNINGS) $(SAN_FLAGS) $(CPPFLAGS_COMMON) $(TORCH_CPPFLAGS)
 CFLAGS_APP := -std=c11 $(OPT) -g $(WARNINGS) $(SAN_FLAGS) -Iinclude -D_DEFAULT_SOURCE $(CPPFLAGS)
 IMAGE_LIBS := -lpng16 -ljpeg
+GRAPH_CFLAGS ?= -isystem /usr/include/igraph
+GRAPH_LIBS ?= -ligraph
 CHECK_LIBS ?= $(shell pkg-config --cflags --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -pthread)
 
 # Objects are rebuilt whenever the configuration changes (SAN, LIBTORCH, OPT, compilers).
@@ -83,7 +85,7 @@ lib: lib/libdinofeat.so
 
 $(BUILD)/lib/%.o: lib/%.c $(HEADERS) $(INTERNAL_HEADERS) $(BUILD)/config.stamp
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_LIB) -c $< -o $@
+	$(CC) $(CFLAGS_LIB) $(GRAPH_CFLAGS) -c $< -o $@
 
 $(BUILD)/shim/%.o: shim/%.cpp $(HEADERS) $(INTERNAL_HEADERS) $(BUILD)/config.stamp
 	@mkdir -p $(dir $@)
@@ -91,7 +93,7 @@ $(BUILD)/shim/%.o: shim/%.cpp $(HEADERS) $(INTERNAL_HEADERS) $(BUILD)/config.sta
 
 lib/$(REALNAME): $(LIB_OBJECTS) lib/dinofeat.map
 	$(CXX) -shared -o $@ $(LIB_OBJECTS) -Wl,-soname,$(SONAME) -Wl,--version-script=lib/dinofeat.map \
-	    -Wl,--no-undefined $(SAN_FLAGS) -fopenmp $(LDFLAGS) $(TORCH_LDLIBS) $(IMAGE_LIBS) -lm -lpthread
+	    -Wl,--no-undefined $(SAN_FLAGS) -fopenmp $(LDFLAGS) $(TORCH_LDLIBS) $(IMAGE_LIBS) $(GRAPH_LIBS) -lm -lpthread
 
 lib/$(SONAME) lib/libdinofeat.so: lib/$(REALNAME)
 	ln -sf $(REALNAME) lib/$(SONAME)
@@ -244,6 +246,7 @@ reference: ## regenerate the committed fixtures with Debian's python3 (torch, PI
 	$(PYTHON) test/reference/make_classical_fixtures.py test/fixtures/classical
 	$(PYTHON) test/reference/make_forest_fixtures.py test/fixtures/forest
 	$(PYTHON) test/reference/make_logreg_fixtures.py test/fixtures/logreg
+	$(PYTHON) test/reference/make_datus_fixtures.py test/fixtures/datus
 	$(PYTHON) examples/make_micrograph.py test/fixtures/weak --size 256 --seed 2
 
 clean: ## remove build outputs

@@ -46,6 +46,7 @@ Suite *eval_suite(void);
 Suite *regions_suite(void);
 Suite *crf_suite(void);
 Suite *weak_suite(void);
+Suite *datus_suite(void);
 Suite *segment_suite(void);
 Suite *retrieval_suite(void);
 Suite *weak_deep_suite(void);

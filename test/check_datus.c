@@ -1,0 +1,158 @@
+/* Louvain (igraph) against planted partitions and networkx, and DatUS²'s segment split against
+ * scipy (test/reference/make_datus_fixtures.py). */
+#include "check_common.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define DATUS_DIR "fixtures/datus/"
+
+/* cliques of `size` vertices each, consecutive ones joined by one edge (a ring when ring != 0). */
+static size_t clique_edges(size_t cliques, size_t size, int ring, int64_t *edges) {
+    size_t m = 0;
+    for (size_t c = 0; c < cliques; c++) {
+        for (size_t a = 0; a < size; a++)
+            for (size_t b = a + 1; b < size; b++) edges[2 * m] = (int64_t)(c * size + a), edges[2 * m + 1] = (int64_t)(c * size + b), m++;
+        if (c + 1 < cliques || (ring && cliques > 2))
+            edges[2 * m] = (int64_t)(c * size), edges[2 * m + 1] = (int64_t)(((c + 1) % cliques) * size + 1), m++;
+    }
+    return m;
+}
+
+START_TEST(test_louvain_recovers_cliques) {
+    int64_t edges[2 * 200];
+    int32_t membership[60];
+    size_t count;
+    double q;
+    size_t m = clique_edges(2, 5, 0, edges);
+    ck_assert_ok(df_louvain(10, edges, m, NULL, 1.0, 0, membership, &count, &q));
+    ck_assert_uint_eq(count, 2);
+    for (int i = 0; i < 10; i++) ck_assert_int_eq(membership[i], i / 5);
+    m = clique_edges(6, 5, 1, edges);
+    ck_assert_ok(df_louvain(30, edges, m, NULL, 1.0, 7, membership, &count, &q));
+    ck_assert_uint_eq(count, 6);
+    for (int i = 0; i < 30; i++) ck_assert_int_eq(membership[i], i / 5);
+    ck_assert_double_gt(q, 0.6);
+    /* isolated vertices are their own communities */
+    ck_assert_ok(df_louvain(3, edges, 0, NULL, 1.0, 0, membership, &count, NULL));
+    ck_assert_uint_eq(count, 3);
+}
+END_TEST
+
+START_TEST(test_louvain_modularity_matches_networkx) {
+    FILE *f = fopen(DATUS_DIR "manifest.txt", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256], id[32], file[64];
+    int checked = 0;
+    size_t n, m;
+    double expected;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "graph %31s %zu %zu %lf %63s", id, &n, &m, &expected, file) != 5) continue;
+        size_t size;
+        int64_t *edges = (int64_t *)read_fixture_from(DATUS_DIR, file, &size);
+        ck_assert_uint_eq(size, m * 2 * sizeof(int64_t));
+        int32_t *membership = malloc(n * sizeof *membership), *again = malloc(n * sizeof *again);
+        size_t count;
+        double best = -1, q;
+        for (uint64_t seed = 0; seed < 5; seed++) {
+            ck_assert_ok(df_louvain(n, edges, m, NULL, 1.0, seed, membership, &count, &q));
+            best = fmax(best, q);
+        }
+        fprintf(stderr, "louvain %s: modularity %.6f, networkx %.6f\n", id, best, expected);
+        ck_assert_msg(best >= expected - 1e-9, "%s: modularity %.9f below networkx's %.9f", id, best, expected);
+        /* the same seed, the same communities */
+        ck_assert_ok(df_louvain(n, edges, m, NULL, 1.0, 3, membership, &count, NULL));
+        ck_assert_ok(df_louvain(n, edges, m, NULL, 1.0, 3, again, &count, NULL));
+        ck_assert_mem_eq(membership, again, n * sizeof *again);
+        free(edges), free(membership), free(again);
+        checked++;
+    }
+    fclose(f);
+    ck_assert_int_ge(checked, 3);
+}
+END_TEST
+
+START_TEST(test_datus_split_equals_scipy) {
+    FILE *f = fopen(DATUS_DIR "manifest.txt", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256], id[32], cfile[64], sfile[64];
+    int checked = 0;
+    size_t gh, gw, tau, expected_count;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "split %31s %zu %zu %zu %zu %63s %63s", id, &gh, &gw, &tau, &expected_count, cfile, sfile) != 7)
+            continue;
+        size_t size;
+        int32_t *communities = (int32_t *)read_fixture_from(DATUS_DIR, cfile, &size);
+        int32_t *expected = (int32_t *)read_fixture_from(DATUS_DIR, sfile, &size);
+        int32_t *segments = malloc(gh * gw * sizeof *segments);
+        size_t count;
+        ck_assert_ok(df_datus_split(communities, gh, gw, tau, segments, &count));
+        ck_assert_uint_eq(count, expected_count);
+        ck_assert_msg(memcmp(segments, expected, gh * gw * sizeof *segments) == 0, "%s: segments differ from scipy's", id);
+        free(communities), free(expected), free(segments);
+        checked++;
+    }
+    fclose(f);
+    ck_assert_int_ge(checked, 3);
+}
+END_TEST
+
+/* Keys of three region classes whose directions are 120 degrees apart: positive affinity only
+ * within a class, so communities are the classes and segments their connected regions. */
+START_TEST(test_datus_segments_of_planted_keys) {
+    enum { GH = 14, GW = 16, DIM = 4 };
+    float keys[GH * GW * DIM];
+    int32_t region[GH * GW], segments[GH * GW], communities[GH * GW];
+    for (int y = 0; y < GH; y++)
+        for (int x = 0; x < GW; x++) {
+            int r = x < 6 ? 0 : (y < 7 ? 1 : 2);
+            if (x >= 13 && y >= 11) r = 0; /* a second, separate piece of class 0 */
+            if (x == 8 && y == 3) r = 2;   /* a speck: noise */
+            region[y * GW + x] = r;
+            const double angle = 2.0944 * r, jitter = 0.05 * sin(7.0 * (y * GW + x));
+            float *k = keys + (y * GW + x) * DIM;
+            k[0] = (float)cos(angle + jitter), k[1] = (float)sin(angle + jitter), k[2] = 0.01f * (float)jitter, k[3] = 0;
+        }
+    size_t count;
+    ck_assert_ok(df_datus_segments(keys, GH, GW, DIM, 5, 0, segments, &count, communities));
+    ck_assert_uint_eq(count, 4); /* class 0 left, class 1, class 2, class 0's corner */
+    for (int i = 0; i < GH * GW; i++)
+        for (int j = 0; j < GH * GW; j++)
+            ck_assert((communities[i] == communities[j]) == (region[i] == region[j]));
+    ck_assert_int_eq(segments[3 * GW + 8], 0); /* the speck is noise */
+    ck_assert_int_eq(segments[0], 1);
+    ck_assert_int_ne(segments[13 * GW + 15], segments[0]);
+    ck_assert_int_gt(segments[13 * GW + 15], 0);
+}
+END_TEST
+
+START_TEST(test_louvain_errors) {
+    int64_t edges[4] = {0, 1, 1, 5};
+    int32_t membership[4];
+    size_t count;
+    double weights[2] = {1, -1};
+    ck_assert_fails_with(df_louvain(4, edges, 2, NULL, 1.0, 0, membership, &count, NULL), DF_E_INVALID_ARG, "df_louvain");
+    edges[3] = 2;
+    ck_assert_fails_with(df_louvain(4, edges, 2, weights, 1.0, 0, membership, &count, NULL), DF_E_INVALID_ARG, "df_louvain");
+    ck_assert_fails_with(df_louvain(0, edges, 0, NULL, 1.0, 0, membership, &count, NULL), DF_E_INVALID_ARG, "df_louvain");
+    ck_assert_fails_with(df_louvain(4, edges, 2, NULL, -1.0, 0, membership, &count, NULL), DF_E_INVALID_ARG, "df_louvain");
+    weights[1] = 2;
+    ck_assert_ok(df_louvain(4, edges, 2, weights, 1.0, 0, membership, &count, NULL));
+    ck_assert_fails_with(df_datus_split(NULL, 2, 2, 1, membership, &count), DF_E_INVALID_ARG, "df_datus_split");
+    float keys[4] = {1, 0, 0, 1};
+    ck_assert_fails_with(df_datus_segments(keys, 0, 2, 2, 1, 0, membership, &count, NULL), DF_E_INVALID_ARG,
+                         "df_datus_segments");
+}
+END_TEST
+
+Suite *datus_suite(void) {
+    Suite *s = suite_create("datus");
+    TCase *tc = tcase_create("graph");
+    tcase_add_test(tc, test_louvain_recovers_cliques);
+    tcase_add_test(tc, test_louvain_modularity_matches_networkx);
+    tcase_add_test(tc, test_datus_split_equals_scipy);
+    tcase_add_test(tc, test_datus_segments_of_planted_keys);
+    tcase_add_test(tc, test_louvain_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
