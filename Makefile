@@ -247,6 +247,7 @@ reference: ## regenerate the committed fixtures with Debian's python3 (torch, PI
 	$(PYTHON) test/reference/make_forest_fixtures.py test/fixtures/forest
 	$(PYTHON) test/reference/make_logreg_fixtures.py test/fixtures/logreg
 	$(PYTHON) test/reference/make_datus_fixtures.py test/fixtures/datus
+	$(PYTHON) test/reference/make_datus_crop_fixtures.py test/fixtures/datus_crops
 	$(PYTHON) examples/make_micrograph.py test/fixtures/weak --size 256 --seed 2
 
 clean: ## remove build outputs

@@ -50,5 +50,6 @@ Suite *datus_suite(void);
 Suite *segment_suite(void);
 Suite *retrieval_suite(void);
 Suite *weak_deep_suite(void);
+Suite *datus_crops_suite(void);
 
 #endif

@@ -156,3 +156,55 @@ Suite *datus_suite(void) {
     suite_add_tcase(s, tc);
     return s;
 }
+
+#define CROPS_DIR "fixtures/datus_crops/"
+
+/* Crops and their [CLS] features against torchvision + the reference ViT. */
+START_TEST(test_datus_crops_equal_reference) {
+    size_t size;
+    uint8_t *rgb = read_fixture_from(CROPS_DIR, "image.rgb.u8", &size);
+    ck_assert_uint_eq(size, 64 * 64 * 3);
+    int32_t *segments = (int32_t *)read_fixture_from(CROPS_DIR, "segments.i32", &size);
+    float *expected = (float *)read_fixture_from(CROPS_DIR, "features.f32", &size);
+    ck_assert_uint_eq(size, 3 * 16 * sizeof(float));
+    df_image *image;
+    ck_assert_ok(df_image_from_pixels(rgb, 64, 64, 3, 8, 0, &image));
+    for (int k = 1; k <= 3; k++) {
+        df_image *crop;
+        ck_assert_ok(df_datus_crop(image, segments, 8, 8, 8, k, 40, 32, &crop));
+        ck_assert_uint_eq(df_image_width(crop), 32);
+        char name[32];
+        snprintf(name, sizeof name, "crop%d.u8", k);
+        uint8_t *reference = read_fixture_from(CROPS_DIR, name, &size);
+        ck_assert_uint_eq(size, 32 * 32 * 3);
+        ck_assert_msg(memcmp(df_image_pixels(crop), reference, size) == 0, "crop %d differs from torchvision's", k);
+        free(reference);
+        df_image_free(crop);
+    }
+    df_options *o;
+    df_model *model;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_MODEL_HEADS, 2));
+    ck_assert_ok(df_model_open("fixtures/models/dino_s8.pth", NULL, o, &model));
+    float features[3 * 16];
+    ck_assert_ok(df_datus_crop_features(model, image, segments, 8, 8, 3, 40, 32, features));
+    for (int i = 0; i < 48; i++) ck_assert_float_eq_tol(features[i], expected[i], 1e-5);
+    df_image *missing = NULL;
+    ck_assert_fails_with(df_datus_crop(image, segments, 8, 8, 8, 9, 40, 32, &missing), DF_E_INVALID_ARG, "df_datus_crop");
+    ck_assert_fails_with(df_datus_crop(image, segments, 9, 8, 8, 1, 40, 32, &missing), DF_E_INVALID_ARG, "df_datus_crop");
+    ck_assert_fails_with(df_datus_crop(image, segments, 8, 8, 8, 1, 30, 32, &missing), DF_E_INVALID_ARG, "df_datus_crop");
+    ck_assert_ptr_null(missing);
+    df_model_free(model);
+    df_options_free(o);
+    df_image_free(image);
+    free(rgb), free(segments), free(expected);
+}
+END_TEST
+
+Suite *datus_crops_suite(void) {
+    Suite *s = suite_create("datus_crops");
+    TCase *tc = tcase_create("crops");
+    tcase_add_test(tc, test_datus_crops_equal_reference);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -53,18 +53,6 @@ DF_API df_status df_louvain(size_t n, const int64_t *edges, size_t edge_count, c
                             double resolution, uint64_t seed, int32_t *membership, size_t *count,
                             double *modularity);
 
-/* DatUS² steps 4 and 5 (specs/datus.md): the communities of a gh x gw patch grid (row-major) split
- * into their 8-connected pieces; pieces of more than tau patches are the valid segments. segments
- * (gh * gw) gets 1..*count for patches of valid segments, numbered in raster order of their first
- * patch, and 0 for noise. */
-DF_API df_status df_datus_split(const int32_t *communities, size_t gh, size_t gw, size_t tau, int32_t *segments,
-                                size_t *count);
-/* DatUS² steps 2 to 5 on a grid's patch keys (gh * gw x dim floats, row-major, [CLS] dropped): the
- * unweighted graph with an edge wherever k_m . k_n > 0, Louvain communities (resolution 1), then
- * df_datus_split. communities (may be NULL) gets each patch's community. */
-DF_API df_status df_datus_segments(const float *keys, size_t gh, size_t gw, size_t dim, size_t tau, uint64_t seed,
-                                   int32_t *segments, size_t *count, int32_t *communities);
-
 #ifdef __cplusplus
 }
 #endif

@@ -16,5 +16,6 @@
 #include "dinofeat/crf.h"
 #include "dinofeat/segment.h"
 #include "dinofeat/weak.h"
+#include "dinofeat/datus.h"
 
 #endif /* DINOFEAT_H */

@@ -161,6 +161,8 @@ PROTOTYPES = {
                               ctypes.POINTER(ctypes.c_double)]),
     "df_datus_split": (c_status, [P, c_size, c_size, c_size, P, ctypes.POINTER(c_size)]),
     "df_datus_segments": (c_status, [P, c_size, c_size, c_size, c_size, ctypes.c_uint64, P, ctypes.POINTER(c_size), P]),
+    "df_datus_crop": (c_status, [P, P, c_size, c_size, c_size, ctypes.c_int32, c_size, c_size, PP]),
+    "df_datus_crop_features": (c_status, [P, P, P, c_size, c_size, c_size, c_size, c_size, P]),
     "df_retrieval_new": (c_status, [c_size, c_size, P, PP]),
     "df_retrieval_free": (None, [P]),
     "df_retrieval_add": (c_status, [P, P, P, c_size]),

@@ -1,5 +1,6 @@
 """DatUS² (specs/datus.md), the per-image steps so far: the positive-affinity graph of the patch
-keys, Louvain communities (igraph), and their valid 8-connected segments."""
+keys, Louvain communities (igraph), their valid 8-connected segments, the segments' masked crops
+and [CLS] features."""
 import ctypes
 
 from ._native import _numpy, lib
@@ -54,4 +55,38 @@ def segments(model, image, tau=5, size=224, seed=0):
     return segments_from_keys(keys, tau, seed)
 
 
-__all__ = ["louvain", "split", "segments_from_keys", "segments"]
+def _rgb(image):
+    from .image import Image
+    np = _numpy()
+    if isinstance(image, Image):
+        return image.convert(3)
+    return Image.from_numpy(np.ascontiguousarray(image, dtype=np.uint8)).convert(3)
+
+
+def crop(image, segments, patch, segment, resize=256, crop=224):
+    """(crop, crop, 3) uint8: segment's masked tight crop of image (the resized image the grid
+    covers), resized so its short side is `resize` and centre-cropped (step 6)."""
+    from .image import Image
+    np = _numpy()
+    picture = _rgb(image)
+    segments = np.ascontiguousarray(segments, dtype=np.int32)
+    handle = ctypes.c_void_p()
+    lib.df_datus_crop(picture.handle, segments.ctypes.data_as(ctypes.c_void_p), segments.shape[0], segments.shape[1],
+                      patch, segment, resize, crop, ctypes.byref(handle))
+    with Image(handle) as result:
+        return result.numpy(copy=True)
+
+
+def crop_features(model, image, segments, count, resize=256, crop=224):
+    """(count, D) float32: the L2-normalised [CLS] features of segments 1..count's crops."""
+    np = _numpy()
+    picture = _rgb(image)
+    segments = np.ascontiguousarray(segments, dtype=np.int32)
+    out = np.empty((count, model.info["dim"]), dtype=np.float32)
+    lib.df_datus_crop_features(model.handle, picture.handle, segments.ctypes.data_as(ctypes.c_void_p),
+                               segments.shape[0], segments.shape[1], count, resize, crop,
+                               out.ctypes.data_as(ctypes.c_void_p))
+    return out
+
+
+__all__ = ["louvain", "split", "segments_from_keys", "segments", "crop", "crop_features"]
