@@ -32,3 +32,18 @@ class DatusTest(unittest.TestCase):
         self.assertEqual(segments.shape, (8, 8))
         self.assertEqual(communities.shape, (8, 8))
         self.assertLessEqual(segments.max(), count)
+
+    def test_crops(self):
+        d = os.path.join(FIXTURES, "datus_crops")
+        image = np.fromfile(os.path.join(d, "image.rgb.u8"), np.uint8).reshape(64, 64, 3)
+        segments = np.fromfile(os.path.join(d, "segments.i32"), "<i4").reshape(8, 8)
+        crop = dinofeat.datus.crop(image, segments, 8, 2, resize=40, crop=32)
+        np.testing.assert_array_equal(crop, np.fromfile(os.path.join(d, "crop2.u8"), np.uint8).reshape(32, 32, 3))
+        model = dinofeat.Model(os.path.join(FIXTURES, "models", "dino_s8.pth"), heads=2)
+        features = dinofeat.datus.crop_features(model, image, segments, 3, resize=40, crop=32)
+        expected = np.fromfile(os.path.join(d, "features.f32"), "<f4").reshape(3, 16)
+        np.testing.assert_allclose(features, expected, atol=1e-5)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -25,9 +25,6 @@ class ClassicalTest(unittest.TestCase):
             dinofeat.weak.classical_features(grey.astype(np.float32))
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class RandomForestTest(unittest.TestCase):
     def test_accuracy_and_determinism(self):
@@ -94,3 +91,7 @@ class DeepWeakTest(unittest.TestCase):
         self.assertTrue(((labels >= 1) & (labels <= 3)).all())
         with self.assertRaises(dinofeat.Error):
             classifier.predict(os.path.join(d, "micrograph.png"))  # the model is needed
+
+
+if __name__ == "__main__":
+    unittest.main()
