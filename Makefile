@@ -168,7 +168,7 @@ check-examples: all ## build and run the C and C++ examples against a staged ins
 	LD_LIBRARY_PATH=$(STAGE)/lib $(BUILD)/consumer_cpp test/fixtures/images/baseline.jpg
 
 # ---- fuzzing (libFuzzer, clang) ------------------------------------------------------------
-FUZZ_SOURCES := lib/error.c lib/options.c lib/dtype.c $(filter-out lib/image/to_tensor.c,$(wildcard lib/image/*.c)) \
+FUZZ_SOURCES := lib/error.c lib/options.c lib/dtype.c lib/util.c $(filter-out lib/image/to_tensor.c,$(wildcard lib/image/*.c)) \
                 $(wildcard lib/checkpoint/*.c)
 FUZZ_TARGETS := $(patsubst test/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard test/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 10

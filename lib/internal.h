@@ -36,6 +36,13 @@ double dfi_option_float(const df_options *options, df_param key);
 /* Reads a string option likewise; borrowed from options or static. */
 const char *dfi_option_str(const df_options *options, df_param key);
 
+/* Reads a whole regular file into *data (malloc'ed); errors say what failed, not the path. */
+df_status dfi_read_file(const char *path, unsigned char **data, size_t *size);
+/* splitmix64: a small seedable generator, the same stream on every platform. */
+uint64_t dfi_splitmix64(uint64_t *state);
+/* Scales each of n rows of x (n x d) to unit L2 norm, dividing by max(norm, 1e-12) as
+ * torch.nn.functional.normalize does. */
+void dfi_normalise_rows(float *x, size_t n, size_t d);
 /* Overflow-checked size arithmetic: returns 0 and sets *out on success, -1 on overflow. */
 int dfi_mul_size(size_t a, size_t b, size_t *out);
 

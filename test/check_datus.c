@@ -194,6 +194,12 @@ START_TEST(test_datus_crops_equal_reference) {
     ck_assert_fails_with(df_datus_crop(image, segments, 9, 8, 8, 1, 40, 32, &missing), DF_E_INVALID_ARG, "df_datus_crop");
     ck_assert_fails_with(df_datus_crop(image, segments, 8, 8, 8, 1, 30, 32, &missing), DF_E_INVALID_ARG, "df_datus_crop");
     ck_assert_ptr_null(missing);
+    ck_assert_fails_with(df_datus_crop_features(NULL, image, segments, 8, 8, 3, 40, 32, features), DF_E_INVALID_ARG,
+                         "df_datus_crop_features");
+    ck_assert_fails_with(df_datus_crop_features(model, image, segments, 8, 8, 4, 40, 32, features), DF_E_INVALID_ARG,
+                         "df_datus_crop_features"); /* segment 4 has no patch */
+    ck_assert_fails_with(df_datus_crop_features(model, image, segments, 8, 8, 3, 40, 32, NULL), DF_E_INVALID_ARG,
+                         "df_datus_crop_features");
     df_model_free(model);
     df_options_free(o);
     df_image_free(image);

@@ -182,6 +182,8 @@ START_TEST(test_logreg_equals_sklearn) {
     ck_assert_fails_with(df_logreg_train(x2, missing, 4, 1, 1, NULL, &model), DF_E_INVALID_ARG, "df_logreg_train");
     ck_assert_ptr_null(model);
     ck_assert_fails_with(df_logreg_predict(NULL, x2, 4, NULL), DF_E_INVALID_ARG, "df_logreg_predict");
+    int64_t iterations;
+    ck_assert_fails_with(df_logreg_iterations(NULL, &iterations), DF_E_INVALID_ARG, "df_logreg_iterations");
     df_logreg_free(NULL);
 }
 END_TEST
@@ -324,6 +326,13 @@ START_TEST(test_weak_file_round_trip_and_refusals) {
     ck_assert_fails_with(df_weak_train(NULL, tiny, blank, 1, o, &bad), DF_E_INVALID_ARG, "df_weak_train");
     ck_assert_fails_with(df_weak_predict(NULL, NULL, image, NULL, a, NULL), DF_E_INVALID_ARG, "df_weak_predict");
     ck_assert_fails_with(df_weak_save(weak, "/nonexistent/dir/clf.dfclf"), DF_E_IO, "df_weak_save");
+    size_t classes;
+    df_weak_features set;
+    ck_assert_fails_with(df_weak_classes(NULL, &classes), DF_E_INVALID_ARG, "df_weak_classes");
+    ck_assert_fails_with(df_weak_classes(weak, NULL), DF_E_INVALID_ARG, "df_weak_classes");
+    ck_assert_fails_with(df_weak_feature_set(NULL, &set), DF_E_INVALID_ARG, "df_weak_feature_set");
+    ck_assert_ok(df_weak_feature_set(weak, &set));
+    ck_assert_int_eq(set, DF_WEAK_CLASSICAL);
     free(a), free(b), free(bytes);
     df_image_free(small);
     df_weak_free(weak);

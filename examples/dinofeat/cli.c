@@ -1,8 +1,10 @@
 /* Error reporting, exit codes and progress for the dinofeat command. */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,4 +70,27 @@ int cli_progress_report(void *user_data, uint64_t done, uint64_t total, const ch
     if (done >= total) fputc('\n', stderr);
     fflush(stderr);
     return 0;
+}
+
+int cli_parse_size(const char *text, long *width, long *height) {
+    char *end;
+    *width = strtol(text, &end, 10);
+    if (*end != 'x' && *end != 'X') return -1;
+    *height = strtol(end + 1, &end, 10);
+    return *end == '\0' && *width > 0 && *height > 0 && *width <= 65535 && *height <= 65535 ? 0 : -1;
+}
+
+FILE *cli_create_temporary(const char *path, char *temporary, size_t size) {
+    snprintf(temporary, size, "%s.tmp", path);
+    return fopen(temporary, "w");
+}
+
+int cli_commit_temporary(FILE *file, const char *temporary, const char *path) {
+    int failed = ferror(file);
+    failed |= fclose(file) != 0;
+    if (!failed && rename(temporary, path) == 0) return 0;
+    int saved = errno;
+    remove(temporary);
+    errno = saved ? saved : EIO;
+    return -1;
 }

@@ -4,6 +4,8 @@
 
 #include "dinofeat/dinofeat.h"
 
+#include <stdio.h>
+
 enum {
     EXIT_OK = 0,
     EXIT_USAGE = 1,    /* bad command line */
@@ -31,6 +33,14 @@ extern const cli_verb verb_weak;
 int cli_fail(const char *verb, df_status status);
 /* Prints "dinofeat VERB: message" and a hint to stderr, returns EXIT_USAGE. */
 int cli_usage_error(const char *verb, const char *format, ...) __attribute__((format(printf, 2, 3)));
+/* Parses "WxH" (both 1..65535); 0, or -1 when malformed. */
+int cli_parse_size(const char *text, long *width, long *height);
+/* Writing a file atomically: cli_create_temporary opens path.tmp (its name into temporary, of
+ * size bytes); cli_commit_temporary closes it and renames it over path, or removes it and returns
+ * -1 with errno set when anything failed. */
+FILE *cli_create_temporary(const char *path, char *temporary, size_t size);
+int cli_commit_temporary(FILE *file, const char *temporary, const char *path);
+
 /* Whether argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);
 

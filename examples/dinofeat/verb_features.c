@@ -34,14 +34,6 @@ typedef struct request {
     long width, height;
 } request;
 
-static int parse_size(const char *text, long *width, long *height) {
-    char *end;
-    *width = strtol(text, &end, 10);
-    if (*end != 'x' && *end != 'X') return -1;
-    *height = strtol(end + 1, &end, 10);
-    return *end == '\0' && *width > 0 && *height > 0 && *width <= 65535 && *height <= 65535 ? 0 : -1;
-}
-
 static int write_outputs(const request *r, const df_forward *forward, size_t width, size_t height) {
     const df_tensor *patch, *attention;
     df_forward_output(forward, DF_OUTPUT_PATCH, &patch);
@@ -105,7 +97,7 @@ static int run(int argc, char **argv) {
         case 'p': r.pca = optarg; break;
         case 'a': r.attn = optarg; break;
         case 's':
-            if (parse_size(optarg, &r.width, &r.height) != 0)
+            if (cli_parse_size(optarg, &r.width, &r.height) != 0)
                 return cli_usage_error("features", "--size takes WxH, e.g. 448x448, not '%s'", optarg);
             break;
         case ':': return cli_usage_error("features", "%s needs a value", argv[optind - 1]);

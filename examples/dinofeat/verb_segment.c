@@ -50,8 +50,7 @@ static void write_box(FILE *f, const int32_t *b) { fprintf(f, "[%d, %d, %d, %d]"
 
 static int write_json(const char *path, const request *r, const df_cas_view *v) {
     char temporary[4096];
-    snprintf(temporary, sizeof temporary, "%s.tmp", path);
-    FILE *f = fopen(temporary, "w");
+    FILE *f = cli_create_temporary(path, temporary, sizeof temporary);
     if (f == NULL) return -1;
     fprintf(f, "{\n  \"image\": \"%s\",\n  \"width\": %lld,\n  \"height\": %lld,\n", r->image, (long long)v->width,
             (long long)v->height);
@@ -77,13 +76,7 @@ static int write_json(const char *path, const request *r, const df_cas_view *v) 
         fprintf(f, "null");
     }
     fprintf(f, "\n}\n");
-    int failed = ferror(f);
-    failed |= fclose(f) != 0;
-    if (!failed && rename(temporary, path) == 0) return 0;
-    int saved = errno;
-    remove(temporary);
-    errno = saved ? saved : EIO;
-    return -1;
+    return cli_commit_temporary(f, temporary, path);
 }
 
 /* The pixels the result covers: the whole image when padded, the centred crop otherwise. */
@@ -162,7 +155,6 @@ static int run(int argc, char **argv) {
         int handled = option == 1005 ? 0 : model_args_parse(&margs, option, optarg, "segment");
         if (handled < 0) code = EXIT_USAGE;
         if (handled) continue;
-        char *end;
         switch (option) {
         case 'i': r.image = optarg; break;
         case 'o': r.out = optarg; break;
@@ -170,8 +162,7 @@ static int run(int argc, char **argv) {
         case 'b': r.boxes = optarg; break;
         case 'm': r.saliency = optarg; break;
         case 'z':
-            r.width = strtol(optarg, &end, 10);
-            if ((*end != 'x' && *end != 'X') || r.width <= 0 || (r.height = strtol(end + 1, &end, 10)) <= 0 || *end)
+            if (cli_parse_size(optarg, &r.width, &r.height) != 0)
                 code = cli_usage_error("segment", "--size takes WxH, e.g. 448x448, not '%s'", optarg);
             break;
         case 'k': code = parse_number(o, DF_PARAM_KMEANS_K, optarg, "--clusters", 0); break;

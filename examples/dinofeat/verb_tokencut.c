@@ -37,21 +37,14 @@ typedef struct request {
 
 static int write_json(const char *path, const char *image, const int32_t *box, const df_tokencut_detail *d) {
     char temporary[4096];
-    snprintf(temporary, sizeof temporary, "%s.tmp", path);
-    FILE *f = fopen(temporary, "w");
+    FILE *f = cli_create_temporary(path, temporary, sizeof temporary);
     if (f == NULL) return -1;
     fprintf(f,
             "{\n  \"image\": \"%s\",\n  \"grid\": [%lld, %lld],\n  \"seed\": %lld,\n  \"eigenvalue\": %.9g,\n"
             "  \"boxes\": [\n    {\"class\": 1, \"box\": [%d, %d, %d, %d]}]\n}\n",
             image, (long long)d->grid_height, (long long)d->grid_width, (long long)d->seed, d->eigenvalue, box[0],
             box[1], box[2], box[3]);
-    int failed = ferror(f);
-    failed |= fclose(f) != 0;
-    if (!failed && rename(temporary, path) == 0) return 0;
-    int saved = errno;
-    remove(temporary);
-    errno = saved ? saved : EIO;
-    return -1;
+    return cli_commit_temporary(f, temporary, path);
 }
 
 static int write_outputs(const request *r, df_image *rgb, const df_tensor *mask, const int32_t *box,
@@ -107,8 +100,7 @@ static int run(int argc, char **argv) {
         case 'v': r.overlay = optarg; break;
         case 'b': r.boxes = optarg; break;
         case 'z':
-            r.width = strtol(optarg, &end, 10);
-            if ((*end != 'x' && *end != 'X') || r.width <= 0 || (r.height = strtol(end + 1, &end, 10)) <= 0 || *end)
+            if (cli_parse_size(optarg, &r.width, &r.height) != 0)
                 code = cli_usage_error("tokencut", "--size takes WxH, e.g. 480x480, not '%s'", optarg);
             break;
         case 't':

@@ -173,8 +173,7 @@ static int run(int argc, char **argv) {
         case 'P': r.attn_png = optarg; break;
         case 'c': r.compare = optarg; break;
         case 'z':
-            r.width = strtol(optarg, &end, 10);
-            if ((*end != 'x' && *end != 'X') || r.width <= 0 || (r.height = strtol(end + 1, &end, 10)) <= 0 || *end)
+            if (cli_parse_size(optarg, &r.width, &r.height) != 0)
                 code = cli_usage_error("upsample", "--size takes WxH, e.g. 448x448, not '%s'", optarg);
             break;
         case 1005: /* --stride: the views' stride here, not the model's */

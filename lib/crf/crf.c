@@ -199,8 +199,7 @@ static df_status run_crf(const uint8_t *rgb, size_t width, size_t height, const 
     }
     if (status == DF_OK) softmax_negative(u, q, n, labels);
     /* The message buffer doubles as the output's when the caller wants probabilities. */
-    float *message = probabilities != NULL ? probabilities : NULL;
-    float *own_message = NULL;
+    float *message = probabilities, *own_message = NULL;
     if (status == DF_OK && message == NULL && count > 0) {
         own_message = malloc(cells * sizeof *own_message);
         if (own_message == NULL) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");

@@ -94,12 +94,7 @@ static df_status crop_feature(df_model *model, const df_image *crop, float *feat
     if (status == DF_OK) status = df_model_forward(model, x, DF_OUTPUT_CLS, &forward);
     if (status == DF_OK) status = df_forward_output(forward, DF_OUTPUT_CLS, &cls);
     if (status == DF_OK) status = df_tensor_copy_to_host(cls, feature, dim);
-    if (status == DF_OK) {
-        double norm = 0;
-        for (size_t j = 0; j < dim; j++) norm += (double)feature[j] * feature[j];
-        const float scale = (float)(1.0 / fmax(sqrt(norm), 1e-12));
-        for (size_t j = 0; j < dim; j++) feature[j] *= scale;
-    }
+    if (status == DF_OK) dfi_normalise_rows(feature, 1, dim);
     df_forward_free(forward);
     df_tensor_free(x);
     return status;

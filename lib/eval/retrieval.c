@@ -16,14 +16,6 @@ struct df_retrieval {
     double temperature;
 };
 
-/* splitmix64: the reservoir's random numbers, so a seed gives the same bank everywhere. */
-static uint64_t next_random(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 df_status df_retrieval_new(size_t dim, size_t classes, const df_options *options, df_retrieval **out) {
     DFI_CHECK_NOT_NULL(out);
     *out = NULL;
@@ -69,10 +61,8 @@ static df_status reserve(df_retrieval *r, size_t more) {
 
 static void store(df_retrieval *r, size_t slot, const float *feature, int32_t label) {
     float *target = r->features + slot * r->dim;
-    double norm = 0;
-    for (size_t j = 0; j < r->dim; j++) norm += (double)feature[j] * feature[j];
-    const float scale = (float)(1.0 / fmax(sqrt(norm), 1e-12));
-    for (size_t j = 0; j < r->dim; j++) target[j] = feature[j] * scale;
+    memcpy(target, feature, r->dim * sizeof *target);
+    dfi_normalise_rows(target, 1, r->dim);
     r->labels[slot] = label;
 }
 
@@ -91,7 +81,7 @@ df_status df_retrieval_add(df_retrieval *r, const float *features, const int32_t
         if (!r->limit || r->size < r->limit) {
             store(r, r->size++, features + i * r->dim, labels[i]);
         } else { /* Algorithm R: keep the new feature with probability limit / seen */
-            uint64_t slot = next_random(&r->rng) % r->seen;
+            uint64_t slot = dfi_splitmix64(&r->rng) % r->seen;
             if (slot < r->limit) store(r, (size_t)slot, features + i * r->dim, labels[i]);
         }
     }
@@ -124,11 +114,9 @@ static df_status predict(const df_retrieval *r, const float *queries, size_t cou
     int64_t *index = malloc(count * k * sizeof *index);
     df_tensor *bank = NULL, *query = NULL;
     df_status status = normalised && similarity && votes && index ? DF_OK : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-    for (size_t i = 0; status == DF_OK && i < count; i++) {
-        double norm = 0;
-        for (size_t j = 0; j < r->dim; j++) norm += (double)queries[i * r->dim + j] * queries[i * r->dim + j];
-        const float scale = (float)(1.0 / fmax(sqrt(norm), 1e-12));
-        for (size_t j = 0; j < r->dim; j++) normalised[i * r->dim + j] = queries[i * r->dim + j] * scale;
+    if (status == DF_OK) {
+        memcpy(normalised, queries, count * r->dim * sizeof *normalised);
+        dfi_normalise_rows(normalised, count, r->dim);
     }
     int64_t bank_shape[2] = {(int64_t)r->size, (int64_t)r->dim}, query_shape[2] = {(int64_t)count, (int64_t)r->dim};
     if (status == DF_OK) status = df_tensor_borrow_host(r->features, 2, bank_shape, &bank);

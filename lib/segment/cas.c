@@ -282,7 +282,7 @@ static df_status load_inputs(const df_tensor *features, const df_tensor *attenti
     if (status == DF_OK) status = df_tensor_copy_to_host(features, wk->x, wk->n * wk->d);
     if (status == DF_OK) status = df_tensor_copy_to_host(attention, heads, wk->n * wk->heads);
     if (status == DF_OK) {
-        dfi_cas_normalise_rows(wk->x, wk->n, wk->d);
+        dfi_normalise_rows(wk->x, wk->n, wk->d);
         for (size_t i = 0; i < wk->n; i++) {
             float sum = 0;
             for (size_t k = 0; k < wk->heads; k++) sum += heads[i * wk->heads + k];

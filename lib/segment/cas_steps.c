@@ -4,17 +4,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-void dfi_cas_normalise_rows(float *x, size_t n, size_t d) {
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        double sum = 0;
-        for (size_t j = 0; j < d; j++) sum += (double)x[i * d + j] * x[i * d + j];
-        /* as torch.nn.functional.normalize: divide by max(norm, 1e-12) */
-        const float scale = (float)(1.0 / fmax(sqrt(sum), 1e-12));
-        for (size_t j = 0; j < d; j++) x[i * d + j] *= scale;
-    }
-}
-
 int dfi_cas_densities(const int32_t *labels, const float *value, size_t n, size_t k, double *density) {
     size_t *count = calloc(k, sizeof *count);
     if (count == NULL) return -1;

@@ -6,8 +6,6 @@
 
 #include <stddef.h>
 
-/* Scales each of n rows of x (n x d) to unit L2 norm (zero rows stay zero). */
-void dfi_cas_normalise_rows(float *x, size_t n, size_t d);
 /* density[k] = mean of value over the pixels labelled k (NaN when there are none); -1 when out of
  * memory. */
 int dfi_cas_densities(const int32_t *labels, const float *value, size_t n, size_t k, double *density);

@@ -62,31 +62,6 @@ df_status df_weak_save(const df_weak *weak, const char *path) {
     DFI_RETURN(status);
 }
 
-static df_status read_all(const char *path, unsigned char **data, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return dfi_error(DF_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    size_t capacity = 1 << 16, used = 0, got;
-    unsigned char *buffer = malloc(capacity);
-    while (buffer && (got = fread(buffer + used, 1, capacity - used, f)) > 0) {
-        used += got;
-        if (used == capacity) {
-            unsigned char *grown = realloc(buffer, capacity *= 2);
-            if (grown == NULL) free(buffer);
-            buffer = grown;
-        }
-    }
-    int error = ferror(f);
-    fclose(f);
-    if (buffer == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory reading %s", path);
-    if (error) {
-        free(buffer);
-        return dfi_error(DF_E_IO, "%s: read error", path);
-    }
-    *data = buffer;
-    *size = used;
-    return DF_OK;
-}
-
 static int read_integer(const dfi_json *object, const char *key, int64_t *out) {
     const dfi_json *value = object ? dfi_json_member(object, key) : NULL;
     if (value == NULL || !value->is_integer) return -1;
@@ -173,8 +148,12 @@ df_status df_weak_load(const char *path, df_weak **out) {
     DFI_CHECK_NOT_NULL(path);
     unsigned char *data = NULL;
     size_t size = 0;
-    df_status status = read_all(path, &data, &size);
-    if (status != DF_OK) DFI_RETURN(status);
+    df_status status = dfi_read_file(path, &data, &size);
+    if (status != DF_OK) {
+        char reason[256]; /* a copy: dfi_error rewrites the buffer it would read from */
+        snprintf(reason, sizeof reason, "%s", df_last_error_message());
+        DFI_RETURN(dfi_error(status, "%s: %s", path, reason));
+    }
     df_weak *weak = calloc(1, sizeof *weak);
     status = weak ? parse(path, data, size, weak) : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
     free(data);

@@ -38,15 +38,9 @@ typedef struct builder {
     tree *t;
     /* scratch */
     struct keyed *pairs;
+    int32_t *best_order; /* the node's samples sorted by the best feature so far */
     double *left_counts, *right_counts;
 } builder;
-
-static uint64_t next_random(uint64_t *state) { /* splitmix64 */
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 static int32_t add_node(tree *t) {
     if (t->count == t->capacity) {
@@ -149,10 +143,12 @@ static int32_t grow(builder *b, int32_t *order, size_t n, int64_t depth) {
         for (size_t f = 0; f < b->features; f++) candidates[f] = f;
         size_t tried = 0;
         for (size_t left = b->features; left > 0 && (tried < b->max_features || best.feature < 0); left--) {
-            size_t pick = (size_t)(next_random(&b->rng) % left);
+            size_t pick = (size_t)(dfi_splitmix64(&b->rng) % left);
             size_t f = candidates[pick];
             candidates[pick] = candidates[left - 1];
+            const int32_t before = best.feature;
             best_threshold(b, order, n, f, totals, total, &best);
+            if (best.feature != before) memcpy(b->best_order, order, n * sizeof *order);
             tried++;
         }
         free(candidates);
@@ -168,7 +164,7 @@ static int32_t grow(builder *b, int32_t *order, size_t n, int64_t depth) {
         return id;
     }
     free(totals);
-    sort_by_feature(b, order, n, (size_t)best.feature);
+    memcpy(order, b->best_order, n * sizeof *order);
     size_t split_at = 0; /* sorted: the samples <= threshold come first */
     while (split_at < n && b->x[(size_t)order[split_at] * b->features + (size_t)best.feature] <= best.threshold)
         split_at++;
@@ -187,12 +183,14 @@ static int grow_tree(const float *x, const int32_t *y, const double *class_weigh
     double *weight = calloc(n, sizeof *weight);
     int32_t *order = malloc(n * sizeof *order);
     b.pairs = malloc(n * sizeof *b.pairs);
+    b.best_order = malloc(n * sizeof *b.best_order);
     b.left_counts = malloc(classes * sizeof *b.left_counts);
     b.right_counts = malloc(classes * sizeof *b.right_counts);
-    int failed = weight == NULL || order == NULL || b.pairs == NULL || b.left_counts == NULL || b.right_counts == NULL;
+    int failed = weight == NULL || order == NULL || b.pairs == NULL || b.best_order == NULL || b.left_counts == NULL ||
+                 b.right_counts == NULL;
     size_t m = 0;
     if (!failed) {
-        for (size_t i = 0; i < n; i++) weight[next_random(&b.rng) % n] += 1;
+        for (size_t i = 0; i < n; i++) weight[dfi_splitmix64(&b.rng) % n] += 1;
         for (size_t i = 0; i < n; i++)
             if (weight[i] > 0) weight[i] *= class_weight[y[i]], order[m++] = (int32_t)i;
         b.weight = weight;
@@ -201,6 +199,7 @@ static int grow_tree(const float *x, const int32_t *y, const double *class_weigh
     free(weight);
     free(order);
     free(b.pairs);
+    free(b.best_order);
     free(b.left_counts);
     free(b.right_counts);
     return failed ? -1 : 0;
@@ -239,7 +238,7 @@ static df_status train(const float *x, const int32_t *y, size_t n, size_t featur
     for (size_t i = 0; i < trees; i++) {
         uint64_t state = seed ^ (0xD1B54A32D192ED03ull * (i + 1));
         if (grow_tree(x, y, class_weight, n, features, classes, max_features < features ? max_features : features,
-                      max_depth, next_random(&state), &forest->forest[i]) != 0) {
+                      max_depth, dfi_splitmix64(&state), &forest->forest[i]) != 0) {
 #pragma omp atomic write
             failed = 1;
         }
@@ -296,10 +295,6 @@ df_status df_forest_predict(const df_forest *forest, const float *x, size_t n, f
     }
     return DF_OK;
 }
-
-size_t dfi_forest_features(const df_forest *forest) { return forest->features; }
-size_t dfi_forest_classes(const df_forest *forest) { return forest->classes; }
-size_t dfi_forest_trees(const df_forest *forest) { return forest->trees; }
 
 /* Storage: u32 trees; per tree u32 nodes, u32 values, then per node i32 feature, f32 threshold,
  * i32 left, i32 right, i32 value, then the f32 values. Little-endian, as every supported host. */

@@ -47,8 +47,5 @@ int dfi_forest_write(const df_forest *forest, FILE *file);
  * the bytes read. DF_E_FORMAT for anything malformed or truncated. */
 df_status dfi_forest_read(const unsigned char *data, size_t size, size_t features, size_t classes, df_forest **out,
                           size_t *used);
-size_t dfi_forest_features(const df_forest *forest);
-size_t dfi_forest_classes(const df_forest *forest);
-size_t dfi_forest_trees(const df_forest *forest);
 
 #endif

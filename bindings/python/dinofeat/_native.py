@@ -153,6 +153,7 @@ PROTOTYPES = {
     "df_logreg_free": (None, [P]),
     "df_weak_train": (c_status, [P, P, P, c_size, P, PP]),
     "df_weak_classes": (c_status, [P, ctypes.POINTER(c_size)]),
+    "df_weak_feature_set": (c_status, [P, ctypes.POINTER(ctypes.c_int)]),
     "df_weak_predict": (c_status, [P, P, P, P, P, P]),
     "df_weak_save": (c_status, [P, ctypes.c_char_p]),
     "df_weak_load": (c_status, [ctypes.c_char_p, PP]),

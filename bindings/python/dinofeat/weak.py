@@ -33,33 +33,31 @@ def classical_features(image):
     return out
 
 
-class RandomForest(Handle):
-    """A random forest as scikit-learn's RandomForestClassifier(trees, max_features=max_features,
-    class_weight='balanced') grows it: fit(x, y) with y in 0..classes-1, predict_proba(x)."""
+class _Fitted(Handle):
+    """A classifier over (N, F) float32 samples: subclasses name their C calls and settings."""
 
-    _free, _name = "df_forest_free", "RandomForest"
+    _train = _predict = None
 
-    def __init__(self, trees=200, max_features=2, max_depth=0, seed=0):
+    def __init__(self):
         super().__init__(None)
-        self._settings = dict(trees=trees, max_features=max_features, max_depth=max_depth, seed=seed)
         self.classes = 0
 
+    def _set_options(self, options):
+        raise NotImplementedError
+
     def fit(self, x, y, classes=None):
-        from .core import Options, Param
+        from .core import Options
         np = _numpy()
         x = np.ascontiguousarray(x, dtype=np.float32)
         y = np.ascontiguousarray(y, dtype=np.int32).reshape(-1)
         if x.ndim != 2 or x.shape[0] != y.shape[0]:
-            raise ValueError("dinofeat.weak.RandomForest.fit: x (N, F) and y (N,)")
+            raise ValueError(f"dinofeat.weak.{self._name}.fit: x (N, F) and y (N,)")
         classes = int(classes if classes is not None else y.max() + 1)
         handle = ctypes.c_void_p()
         with Options() as options:
-            options[Param.FOREST_TREES] = self._settings["trees"]
-            options[Param.FOREST_MAX_FEATURES] = self._settings["max_features"]
-            options[Param.FOREST_MAX_DEPTH] = self._settings["max_depth"]
-            options[Param.FOREST_SEED] = self._settings["seed"]
-            lib.df_forest_train(x.ctypes.data_as(ctypes.c_void_p), y.ctypes.data_as(ctypes.c_void_p), x.shape[0],
-                                x.shape[1], classes, options.handle, ctypes.byref(handle))
+            self._set_options(options)
+            getattr(lib, self._train)(x.ctypes.data_as(ctypes.c_void_p), y.ctypes.data_as(ctypes.c_void_p), x.shape[0],
+                                      x.shape[1], classes, options.handle, ctypes.byref(handle))
         self.close()
         self._handle = handle
         self.classes = classes
@@ -68,66 +66,56 @@ class RandomForest(Handle):
     def predict_proba(self, x):
         np = _numpy()
         if self._handle is None:
-            raise ValueError("dinofeat.weak.RandomForest: fit() first")
+            raise ValueError(f"dinofeat.weak.{self._name}: fit() first")
         x = np.ascontiguousarray(x, dtype=np.float32)
         out = np.empty((x.shape[0], self.classes), dtype=np.float32)
-        lib.df_forest_predict(self.handle, x.ctypes.data_as(ctypes.c_void_p), x.shape[0],
-                              out.ctypes.data_as(ctypes.c_void_p))
+        getattr(lib, self._predict)(self.handle, x.ctypes.data_as(ctypes.c_void_p), x.shape[0],
+                                    out.ctypes.data_as(ctypes.c_void_p))
         return out
 
     def predict(self, x):
         return self.predict_proba(x).argmax(1)
 
 
-class LogisticRegression(Handle):
+class RandomForest(_Fitted):
+    """A random forest as scikit-learn's RandomForestClassifier(trees, max_features=max_features,
+    class_weight='balanced') grows it: fit(x, y) with y in 0..classes-1, predict_proba(x)."""
+
+    _free, _name, _train, _predict = "df_forest_free", "RandomForest", "df_forest_train", "df_forest_predict"
+
+    def __init__(self, trees=200, max_features=2, max_depth=0, seed=0):
+        super().__init__()
+        self._settings = dict(trees=trees, max_features=max_features, max_depth=max_depth, seed=seed)
+
+    def _set_options(self, options):
+        from .core import Param
+        options[Param.FOREST_TREES] = self._settings["trees"]
+        options[Param.FOREST_MAX_FEATURES] = self._settings["max_features"]
+        options[Param.FOREST_MAX_DEPTH] = self._settings["max_depth"]
+        options[Param.FOREST_SEED] = self._settings["seed"]
+
+
+class LogisticRegression(_Fitted):
     """scikit-learn's LogisticRegression(C, class_weight='balanced') (multinomial; a sigmoid for two
     classes), solved with L-BFGS: fit(x, y) with y in 0..classes-1, predict_proba(x)."""
 
-    _free, _name = "df_logreg_free", "LogisticRegression"
+    _free, _name, _train, _predict = "df_logreg_free", "LogisticRegression", "df_logreg_train", "df_logreg_predict"
 
     def __init__(self, C=1.0, max_iter=1000, tol=1e-9):
-        super().__init__(None)
+        super().__init__()
         self._settings = dict(C=C, max_iter=max_iter, tol=tol)
-        self.classes = 0
 
-    def fit(self, x, y, classes=None):
-        from .core import Options, Param
-        np = _numpy()
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        y = np.ascontiguousarray(y, dtype=np.int32).reshape(-1)
-        if x.ndim != 2 or x.shape[0] != y.shape[0]:
-            raise ValueError("dinofeat.weak.LogisticRegression.fit: x (N, F) and y (N,)")
-        classes = int(classes if classes is not None else y.max() + 1)
-        handle = ctypes.c_void_p()
-        with Options() as options:
-            options[Param.LOGREG_C] = self._settings["C"]
-            options[Param.LOGREG_MAX_ITER] = self._settings["max_iter"]
-            options[Param.LOGREG_TOL] = self._settings["tol"]
-            lib.df_logreg_train(x.ctypes.data_as(ctypes.c_void_p), y.ctypes.data_as(ctypes.c_void_p), x.shape[0],
-                                x.shape[1], classes, options.handle, ctypes.byref(handle))
-        self.close()
-        self._handle = handle
-        self.classes = classes
-        return self
+    def _set_options(self, options):
+        from .core import Param
+        options[Param.LOGREG_C] = self._settings["C"]
+        options[Param.LOGREG_MAX_ITER] = self._settings["max_iter"]
+        options[Param.LOGREG_TOL] = self._settings["tol"]
 
     @property
     def n_iter(self):
         out = ctypes.c_int64()
         lib.df_logreg_iterations(self.handle, ctypes.byref(out))
         return out.value
-
-    def predict_proba(self, x):
-        np = _numpy()
-        if self._handle is None:
-            raise ValueError("dinofeat.weak.LogisticRegression: fit() first")
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        out = np.empty((x.shape[0], self.classes), dtype=np.float32)
-        lib.df_logreg_predict(self.handle, x.ctypes.data_as(ctypes.c_void_p), x.shape[0],
-                              out.ctypes.data_as(ctypes.c_void_p))
-        return out
-
-    def predict(self, x):
-        return self.predict_proba(x).argmax(1)
 
 
 def _image(image, labels=False):
@@ -160,6 +148,13 @@ class Classifier(Handle):
         out = ctypes.c_size_t()
         lib.df_weak_classes(self.handle, ctypes.byref(out))
         return out.value
+
+    @property
+    def features(self):
+        """The feature set it was trained on: "classical", "deep" or "hybrid"."""
+        out = ctypes.c_int()
+        lib.df_weak_feature_set(self.handle, ctypes.byref(out))
+        return {v: k for k, v in _FEATURES.items()}[out.value]
 
     def predict(self, image, crf=False, model=None):
         """(labels (H, W) int32 in 1..C, probabilities (H, W, C) float32) for an image (path, Image

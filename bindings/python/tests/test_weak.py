@@ -50,6 +50,7 @@ class TrainPredictTest(unittest.TestCase):
         d = os.path.join(FIXTURES, "..", "weak")
         classifier = dinofeat.weak.train(os.path.join(d, "micrograph.png"), os.path.join(d, "scribbles.png"), trees=50)
         self.assertEqual(classifier.classes, 3)
+        self.assertEqual(classifier.features, "classical")
         labels, p = dinofeat.weak.predict(classifier, os.path.join(d, "micrograph.png"))
         truth = dinofeat.load_image(os.path.join(d, "truth.png"),
                                     dinofeat.Options(image_palette_indices=1)).numpy()[..., 0]
