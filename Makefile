@@ -52,7 +52,7 @@ CFLAGS_LIB := -std=c11 $(OPT) -g -fPIC -fvisibility=hidden -fopenmp $(WARNINGS) 
 CXXFLAGS_SHIM := -std=c++17 $(OPT) -g -fPIC -fvisibility=hidden -fvisibility-inlines-hidden -fopenmp \
                  $(WARNINGS) $(SAN_FLAGS) $(CPPFLAGS_COMMON) $(TORCH_CPPFLAGS)
 CFLAGS_APP := -std=c11 $(OPT) -g $(WARNINGS) $(SAN_FLAGS) -Iinclude -D_DEFAULT_SOURCE $(CPPFLAGS)
-IMAGE_LIBS := -lpng16 -ljpeg
+IMAGE_LIBS := -lpng16 -ljpeg -lz
 GRAPH_CFLAGS ?= -isystem /usr/include/igraph
 GRAPH_LIBS ?= -ligraph
 CHECK_LIBS ?= $(shell pkg-config --cflags --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -pthread)
@@ -107,7 +107,7 @@ $(CLI): $(CLI_SOURCES) $(wildcard examples/dinofeat/*.h) $(HEADERS) lib/libdinof
 	$(CC) $(CFLAGS_APP) $(CLI_SOURCES) -o $@ -Llib -ldinofeat -Wl,-rpath,'$$ORIGIN/../../lib' $(LDFLAGS) -lm
 
 # ---- dependencies --------------------------------------------------------------------------
-DEB_PACKAGES := build-essential pkg-config libtorch-dev libopenblas0-openmp libpng-dev \
+DEB_PACKAGES := build-essential pkg-config libtorch-dev libopenblas0-openmp libpng-dev zlib1g-dev \
     libturbojpeg0-dev libjpeg62-turbo-dev check libsubunit-dev libigraph-dev abigail-tools clang \
     libclang-rt-14-dev python3-numpy python3-pil python3-torch python3-torchvision python3-scipy \
     python3-sklearn python3-skimage python3-networkx

@@ -74,9 +74,16 @@ static const param_spec param_table[] = {
     {DF_PARAM_WEAK_FEATURES, "weak.features", DF_PARAM_TYPE_INT, 0.0, 2.0, 0.0, NULL},
     {DF_PARAM_WEAK_CLASSIFIER, "weak.classifier", DF_PARAM_TYPE_INT, 0.0, 2.0, 0.0, NULL},
     {DF_PARAM_WEAK_MAX_SIZE, "weak.max_size", DF_PARAM_TYPE_INT, 0.0, 1048576.0, 518.0, NULL},
+    {DF_PARAM_WEAK_SAMPLES, "weak.samples", DF_PARAM_TYPE_INT, 0.0, 1e12, 0.0, NULL},
     {DF_PARAM_LOGREG_C, "logreg.c", DF_PARAM_TYPE_FLOAT, 1e-12, 1e12, 1.0, NULL},
     {DF_PARAM_LOGREG_MAX_ITER, "logreg.max_iter", DF_PARAM_TYPE_INT, 1.0, 1000000.0, 1000.0, NULL},
     {DF_PARAM_LOGREG_TOL, "logreg.tol", DF_PARAM_TYPE_FLOAT, 0.0, 1.0, 1e-9, NULL},
+    {DF_PARAM_DATUS_THRESHOLD, "datus.threshold", DF_PARAM_TYPE_INT, 0.0, 1048576.0, 5.0, NULL},
+    {DF_PARAM_DATUS_SIZE, "datus.size", DF_PARAM_TYPE_INT, 1.0, 16384.0, 224.0, NULL},
+    {DF_PARAM_DATUS_RESIZE, "datus.resize", DF_PARAM_TYPE_INT, 1.0, 16384.0, 256.0, NULL},
+    {DF_PARAM_DATUS_CROP, "datus.crop", DF_PARAM_TYPE_INT, 1.0, 16384.0, 224.0, NULL},
+    {DF_PARAM_DATUS_SEED, "datus.seed", DF_PARAM_TYPE_INT, 0.0, 9007199254740991.0, 0.0, NULL},
+    {DF_PARAM_DATUS_PCA, "datus.pca", DF_PARAM_TYPE_INT, 0.0, 1048576.0, 0.0, NULL},
 };
 #define PARAM_COUNT (sizeof param_table / sizeof param_table[0])
 

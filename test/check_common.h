@@ -51,5 +51,6 @@ Suite *segment_suite(void);
 Suite *retrieval_suite(void);
 Suite *weak_deep_suite(void);
 Suite *datus_crops_suite(void);
+Suite *datus_run_suite(void);
 
 #endif

@@ -290,6 +290,47 @@ START_TEST(test_save_png_round_trips_every_flavour) {
 }
 END_TEST
 
+/* A palette PNG loads back as RGB colours, or as its indices with DF_PARAM_IMAGE_PALETTE_INDICES. */
+START_TEST(test_save_palette_png) {
+    char directory[] = "/tmp/dinofeat-test-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(directory));
+    char path[256];
+    snprintf(path, sizeof path, "%s/labels.png", directory);
+    const uint8_t palette[3 * 3] = {10, 20, 30, 200, 0, 0, 0, 0, 255};
+    df_image *image = NULL, *loaded = NULL;
+    ck_assert_ok(df_image_new(3, 2, 1, 8, &image));
+    uint8_t *p = df_image_pixels(image);
+    for (int i = 0; i < 6; i++) p[i] = (uint8_t)(i % 3);
+    ck_assert_ok(df_image_save_palette_png(image, palette, 3, path));
+    ck_assert_ok(df_image_load(path, NULL, &loaded));
+    ck_assert_uint_eq(df_image_channels(loaded), 3);
+    ck_assert_int_eq(memcmp(df_image_pixels(loaded), (const uint8_t[]){10, 20, 30, 200, 0, 0, 0, 0, 255}, 9), 0);
+    df_image_free(loaded);
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_IMAGE_PALETTE_INDICES, 1));
+    ck_assert_ok(df_image_load(path, o, &loaded));
+    ck_assert_uint_eq(df_image_channels(loaded), 1);
+    ck_assert_int_eq(memcmp(df_image_pixels(loaded), p, 6), 0);
+    df_image_free(loaded);
+    ck_assert_fails_with(df_image_save_palette_png(image, palette, 2, path), DF_E_INVALID_ARG,
+                         "df_image_save_palette_png"); /* index 2 past 2 colours */
+    ck_assert_fails_with(df_image_save_palette_png(image, palette, 0, path), DF_E_INVALID_ARG,
+                         "df_image_save_palette_png");
+    ck_assert_fails_with(df_image_save_palette_png(image, NULL, 3, path), DF_E_INVALID_ARG, "df_image_save_palette_png");
+    ck_assert_fails_with(df_image_save_palette_png(image, palette, 3, "/nonexistent-dir/x.png"), DF_E_IO,
+                         "df_image_save_palette_png");
+    df_image_free(image);
+    ck_assert_ok(df_image_new(3, 2, 3, 8, &image));
+    ck_assert_fails_with(df_image_save_palette_png(image, palette, 3, path), DF_E_INVALID_ARG,
+                         "df_image_save_palette_png");
+    df_image_free(image);
+    df_options_free(o);
+    unlink(path);
+    rmdir(directory);
+}
+END_TEST
+
 START_TEST(test_resize_and_convert_errors) {
     df_image *image = NULL, *out = NULL;
     ck_assert_ok(df_image_new(4, 4, 3, 8, &image));
@@ -381,6 +422,7 @@ Suite *image_suite(void) {
     tcase_add_test(tc, test_load_argument_errors);
     tcase_add_test(tc, test_new_from_pixels_and_accessors);
     tcase_add_test(tc, test_save_png_round_trips_every_flavour);
+    tcase_add_test(tc, test_save_palette_png);
     tcase_add_test(tc, test_resize_and_convert_errors);
     tcase_add_test(tc, test_resize_16bit_and_identity);
     tcase_add_test(tc, test_convert_channels);

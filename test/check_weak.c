@@ -268,6 +268,40 @@ START_TEST(test_weak_segments_the_micrograph_from_scribbles) {
 }
 END_TEST
 
+/* Dense labels with DF_PARAM_WEAK_SAMPLES: a fixed draw of pixels (the same forest twice), still
+ * a segmentation; more samples than labelled pixels means all of them. */
+START_TEST(test_weak_samples_of_dense_labels) {
+    df_image *image = load_png("micrograph.png", 0), *truth = load_png("truth.png", 1);
+    const size_t n = df_image_width(image) * df_image_height(image);
+    const df_image *images[1] = {image}, *labels[1] = {truth};
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_WEAK_SAMPLES, 600));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_FOREST_TREES, 20));
+    df_weak *a, *b;
+    ck_assert_ok(df_weak_train(NULL, images, labels, 1, o, &a));
+    ck_assert_ok(df_weak_train(NULL, images, labels, 1, o, &b));
+    int32_t *pa = malloc(n * sizeof *pa), *pb = malloc(n * sizeof *pb);
+    ck_assert_ok(df_weak_predict(a, NULL, image, NULL, NULL, pa));
+    ck_assert_ok(df_weak_predict(b, NULL, image, NULL, NULL, pb));
+    ck_assert(memcmp(pa, pb, n * sizeof *pa) == 0);
+    ck_assert_double_ge(mean_iou(pa, truth, 3), 0.85);
+    df_weak_free(a), df_weak_free(b);
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_WEAK_SAMPLES, (int64_t)n + 1));
+    ck_assert_ok(df_weak_train(NULL, images, labels, 1, o, &a));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_WEAK_SAMPLES, 0));
+    ck_assert_ok(df_weak_train(NULL, images, labels, 1, o, &b));
+    ck_assert_ok(df_weak_predict(a, NULL, image, NULL, NULL, pa));
+    ck_assert_ok(df_weak_predict(b, NULL, image, NULL, NULL, pb));
+    ck_assert(memcmp(pa, pb, n * sizeof *pa) == 0);
+    ck_assert_fails_with(df_options_set_int(o, DF_PARAM_WEAK_SAMPLES, -1), DF_E_INVALID_ARG, "df_options_set_int");
+    df_weak_free(a), df_weak_free(b);
+    free(pa), free(pb);
+    df_options_free(o);
+    df_image_free(image), df_image_free(truth);
+}
+END_TEST
+
 /* Saved and loaded, a classifier predicts identically; damaged or foreign files are refused. */
 START_TEST(test_weak_file_round_trip_and_refusals) {
     df_image *image = load_png("micrograph.png", 0), *scribbles = load_png("scribbles.png", 1);
@@ -354,6 +388,7 @@ Suite *weak_suite(void) {
     tcase_add_test(tc, test_logreg_equals_sklearn);
     tcase_add_test(tc, test_weak_segments_the_micrograph_from_scribbles);
     tcase_add_test(tc, test_weak_file_round_trip_and_refusals);
+    tcase_add_test(tc, test_weak_samples_of_dense_labels);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -216,12 +216,27 @@ typedef enum df_param {
     DF_PARAM_WEAK_MAX_SIZE = 1003,    /* int: deep features of an image whose longest side exceeds
                                          this are computed on a resized copy and resized back;
                                          default 518; 0 = never resize */
+    DF_PARAM_WEAK_SAMPLES = 1004,     /* int: labelled pixels per image used for training, at most,
+                                         a fixed-seed random draw (the same pixels every run);
+                                         default 0 = all of them */
 
     /* logistic regression (df_logreg_train, weak.h) */
     DF_PARAM_LOGREG_C = 1100,         /* float: inverse regularisation strength; default 1 */
     DF_PARAM_LOGREG_MAX_ITER = 1101,  /* int: L-BFGS iterations at most; default 1000 */
-    DF_PARAM_LOGREG_TOL = 1102        /* float: stop when the gradient's largest entry is below this
+    DF_PARAM_LOGREG_TOL = 1102,       /* float: stop when the gradient's largest entry is below this
                                          x (1 + |objective|); default 1e-9 */
+
+    /* DatUS² (df_datus_*, datus.h) */
+    DF_PARAM_DATUS_THRESHOLD = 1200,  /* int: tau, segments of more patches than this are valid;
+                                         default 5 */
+    DF_PARAM_DATUS_SIZE = 1201,       /* int: images are resized to size x size for the keys; default 224 */
+    DF_PARAM_DATUS_RESIZE = 1202,     /* int: a crop's short side before centre-cropping; default 256 */
+    DF_PARAM_DATUS_CROP = 1203,       /* int: the centre crop's side; default 224 */
+    DF_PARAM_DATUS_SEED = 1204,       /* int: Louvain's seed; default 0 */
+    DF_PARAM_DATUS_PCA = 1205         /* int: principal components the segment features are projected
+                                         on before k-means; default 0 = no PCA (PCA with every
+                                         component, as the official code, is a rotation and leaves
+                                         k-means unchanged) */
 } df_param;
 
 typedef enum df_param_type {

@@ -56,6 +56,11 @@ DF_API void *df_image_pixels(df_image *image);
 /* Writes a PNG (same channels and depth) to path atomically: to a temporary file beside it,
  * then renamed over path, so a failure never leaves a partial file. */
 DF_API df_status df_image_save_png(const df_image *image, const char *path);
+/* Writes a one-channel 8-bit image of indices as a palette PNG (colours RGB triples, 1..256 of
+ * them, every index below colours), atomically as df_image_save_png: label maps that viewers
+ * show in colour and that load back as their indices with DF_PARAM_IMAGE_PALETTE_INDICES. */
+DF_API df_status df_image_save_palette_png(const df_image *image, const uint8_t *palette, size_t colours,
+                                           const char *path);
 
 /* out: new, the image resampled to width x height with PIL's algorithm (Image.resize): a
  * separable convolution whose support widens when shrinking (antialiasing), horizontal pass

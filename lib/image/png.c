@@ -124,7 +124,8 @@ static mode_t current_umask(void) {
     return (mode_t)mask;
 }
 
-static df_status write_png_stream(const df_image *image, FILE *file) {
+/* palette: NULL, or colours RGB triples for a one-channel 8-bit image of indices. */
+static df_status write_png_stream(const df_image *image, const uint8_t *palette, size_t colours, FILE *file) {
     png_context context = {0};
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &context, on_png_error,
                                               on_png_warning);
@@ -141,8 +142,12 @@ static df_status write_png_stream(const df_image *image, FILE *file) {
                                       PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
     png_init_io(png, file);
     png_set_IHDR(png, info, (png_uint_32)image->width, (png_uint_32)image->height,
-                 (int)image->bit_depth, color_types[image->channels - 1], PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+                 (int)image->bit_depth, palette ? PNG_COLOR_TYPE_PALETTE : color_types[image->channels - 1],
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_color entries[256];
+    for (size_t i = 0; palette && i < colours; i++)
+        entries[i].red = palette[3 * i], entries[i].green = palette[3 * i + 1], entries[i].blue = palette[3 * i + 2];
+    if (palette) png_set_PLTE(png, info, entries, (int)colours);
     png_write_info(png, info);
     if (image->bit_depth == 16) {
         const uint16_t probe = 1;
@@ -156,26 +161,23 @@ static df_status write_png_stream(const df_image *image, FILE *file) {
     return DF_OK;
 }
 
-df_status df_image_save_png(const df_image *image, const char *path) {
-    DFI_CHECK_NOT_NULL(image);
-    DFI_CHECK_NOT_NULL(path);
+static df_status save_atomically(const df_image *image, const uint8_t *palette, size_t colours, const char *path) {
     if (image->width > 0x7fffffff || image->height > 0x7fffffff)
-        DFI_RETURN(dfi_error(DF_E_UNSUPPORTED, "PNG cannot hold %zu x %zu pixels", image->width,
-                             image->height));
+        return dfi_error(DF_E_UNSUPPORTED, "PNG cannot hold %zu x %zu pixels", image->width, image->height);
     size_t length = strlen(path);
     char *temp_path = malloc(length + 16);
-    if (temp_path == NULL) DFI_RETURN(dfi_error(DF_E_OUT_OF_MEMORY, "out of memory"));
+    if (temp_path == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
     snprintf(temp_path, length + 16, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(temp_path);
     if (fd < 0) {
         df_status status = dfi_error(DF_E_IO, "%s: cannot create a file beside it: %s", path,
                                      strerror(errno));
         free(temp_path);
-        DFI_RETURN(status);
+        return status;
     }
     fchmod(fd, 0666 & ~current_umask());
     FILE *file = fdopen(fd, "wb");
-    df_status status = file ? write_png_stream(image, file)
+    df_status status = file ? write_png_stream(image, palette, colours, file)
                             : dfi_error(DF_E_IO, "%s: %s", path, strerror(errno));
     if (file == NULL) close(fd);
     if (file != NULL && (fflush(file) != 0 || fsync(fileno(file)) != 0) && status == DF_OK)
@@ -192,5 +194,25 @@ df_status df_image_save_png(const df_image *image, const char *path) {
     }
     if (status != DF_OK) unlink(temp_path);
     free(temp_path);
-    DFI_RETURN(status);
+    return status;
+}
+
+df_status df_image_save_png(const df_image *image, const char *path) {
+    DFI_CHECK_NOT_NULL(image);
+    DFI_CHECK_NOT_NULL(path);
+    DFI_RETURN(save_atomically(image, NULL, 0, path));
+}
+
+df_status df_image_save_palette_png(const df_image *image, const uint8_t *palette, size_t colours, const char *path) {
+    DFI_CHECK_NOT_NULL(image);
+    DFI_CHECK_NOT_NULL(palette);
+    DFI_CHECK_NOT_NULL(path);
+    DFI_CHECK_ARG(colours >= 1 && colours <= 256, "a palette has 1 to 256 colours");
+    if (image->channels != 1 || image->bit_depth != 8)
+        DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "a palette PNG holds one 8-bit channel of indices"));
+    for (size_t i = 0; i < image->width * image->height; i++)
+        if (image->pixels[i] >= colours)
+            DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "pixel %zu has index %u, past the %zu colours", i, image->pixels[i],
+                                 colours));
+    DFI_RETURN(save_atomically(image, palette, colours, path));
 }

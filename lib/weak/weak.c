@@ -30,41 +30,66 @@ static df_status check_pair(const df_image *image, const df_image *labels, size_
     return DF_OK;
 }
 
-/* The labelled pixels' features and classes (0-based) of every image. */
+/* The labelled pixels of label image k: all of them, or `samples` of them drawn with a seed of
+ * k, so that dense labels (DatUS² pseudo masks) do not need every pixel's features. */
+static size_t pick_labelled(const df_image *labels, size_t k, size_t samples, size_t *picked) {
+    const size_t pixels = df_image_width(labels) * df_image_height(labels);
+    size_t labelled = 0;
+    for (size_t i = 0; i < pixels; i++)
+        if (label_at(labels, i) > 0) picked[labelled++] = i;
+    if (samples == 0 || labelled <= samples) return labelled;
+    uint64_t state = 0x5eed0000u + k;
+    for (size_t i = 0; i < samples; i++) { /* partial Fisher-Yates */
+        const size_t j = i + (size_t)(dfi_splitmix64(&state) % (labelled - i)), t = picked[i];
+        picked[i] = picked[j], picked[j] = t;
+    }
+    for (size_t i = 1; i < samples; i++) /* back in raster order: insertion sort keeps it exact */
+        for (size_t j = i; j > 0 && picked[j - 1] > picked[j]; j--) {
+            const size_t t = picked[j];
+            picked[j] = picked[j - 1], picked[j - 1] = t;
+        }
+    return samples;
+}
+
+static df_status grow(float **x, int32_t **y, size_t *capacity, size_t needed, size_t channels) {
+    if (needed <= *capacity) return DF_OK;
+    *capacity = 2 * needed;
+    float *gx = realloc(*x, *capacity * channels * sizeof *gx);
+    if (gx) *x = gx;
+    int32_t *gy = gx ? realloc(*y, *capacity * sizeof *gy) : NULL;
+    if (gy) *y = gy;
+    return gx && gy ? DF_OK : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory for training data");
+}
+
+/* The labelled (or sampled) pixels' features and classes (0-based) of every image. */
 static df_status gather(const df_weak_kind *kind, df_model *model, const df_image *const *images,
-                        const df_image *const *labels, size_t count, float **x, int32_t **y, size_t *n,
-                        size_t *classes) {
+                        const df_image *const *labels, size_t count, size_t samples, float **x, int32_t **y,
+                        size_t *n, size_t *classes) {
     const size_t channels = dfi_weak_channels(kind);
     size_t total = 0, capacity = 0;
     *classes = 0;
     df_status status = DF_OK;
     for (size_t k = 0; k < count && status == DF_OK; k++) {
         status = check_pair(images[k], labels[k], k);
-        const size_t pixels = status == DF_OK ? df_image_width(labels[k]) * df_image_height(labels[k]) : 0;
-        size_t labelled = 0;
-        for (size_t i = 0; i < pixels; i++) {
-            const int32_t l = label_at(labels[k], i);
-            labelled += l > 0;
-            if ((size_t)l > *classes) *classes = (size_t)l;
+        if (status != DF_OK) break;
+        const size_t pixels = df_image_width(labels[k]) * df_image_height(labels[k]);
+        size_t *picked = malloc((pixels ? pixels : 1) * sizeof *picked);
+        if (picked == NULL) {
+            status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+            break;
         }
-        if (labelled == 0) continue;
+        for (size_t i = 0; i < pixels; i++)
+            if ((size_t)label_at(labels[k], i) > *classes) *classes = (size_t)label_at(labels[k], i);
+        const size_t used = pick_labelled(labels[k], k, samples, picked);
         float *features = NULL;
-        if (status == DF_OK) status = dfi_weak_features(kind, model, images[k], &features);
-        if (status == DF_OK && total + labelled > capacity) {
-            capacity = 2 * (total + labelled);
-            float *gx = realloc(*x, capacity * channels * sizeof *gx);
-            if (gx) *x = gx;
-            int32_t *gy = gx ? realloc(*y, capacity * sizeof *gy) : NULL;
-            if (gy) *y = gy;
-            if (gx == NULL || gy == NULL) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory for training data");
-        }
-        for (size_t i = 0; status == DF_OK && i < pixels; i++) {
-            const int32_t l = label_at(labels[k], i);
-            if (l <= 0) continue;
-            memcpy(*x + total * channels, features + i * channels, channels * sizeof **x);
-            (*y)[total++] = l - 1;
+        if (used > 0) status = dfi_weak_features(kind, model, images[k], &features);
+        if (used > 0 && status == DF_OK) status = grow(x, y, &capacity, total + used, channels);
+        for (size_t i = 0; used > 0 && status == DF_OK && i < used; i++) {
+            memcpy(*x + total * channels, features + picked[i] * channels, channels * sizeof **x);
+            (*y)[total++] = label_at(labels[k], picked[i]) - 1;
         }
         free(features);
+        free(picked);
     }
     if (status == DF_OK && total == 0) status = dfi_error(DF_E_INVALID_ARG, "the label images have no labelled pixel (> 0)");
     *n = total;
@@ -104,7 +129,9 @@ df_status df_weak_train(df_model *model, const df_image *const *images, const df
     size_t n = 0;
     df_status status = choose(model, options, &weak->kind);
     weak->channels = dfi_weak_channels(&weak->kind);
-    if (status == DF_OK) status = gather(&weak->kind, model, images, labels, count, &x, &y, &n, &weak->classes);
+    if (status == DF_OK) status = gather(&weak->kind, model, images, labels, count,
+                                          (size_t)dfi_option_int(options, DF_PARAM_WEAK_SAMPLES), &x, &y, &n,
+                                          &weak->classes);
     if (status == DF_OK) status = fit(weak, x, y, n, options);
     free(x);
     free(y);
