@@ -28,6 +28,7 @@ extern const cli_verb verb_segment;
 extern const cli_verb verb_tokencut;
 extern const cli_verb verb_eval;
 extern const cli_verb verb_weak;
+extern const cli_verb verb_datus;
 
 /* Prints "dinofeat VERB: <library message>" to stderr and returns the exit code for status. */
 int cli_fail(const char *verb, df_status status);

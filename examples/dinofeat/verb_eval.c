@@ -16,7 +16,8 @@ static const char help[] =
     "Scores predictions against ground truth, file by file (a prediction is the file of the same\n"
     "name, any extension, in --pred; a missing one is an error), streaming over the dataset:\n"
     "  semseg    label-map PNGs (palette PNGs are read as their indices; 255 = ignore in the\n"
-    "            ground truth): a clusters x classes confusion matrix, matched one-to-one by the\n"
+    "            ground truth, and in predictions unless --clusters exceeds 255: DatUS² marks\n"
+    "            unlabelled pixels so): a clusters x classes confusion matrix, matched one-to-one by the\n"
     "            Hungarian method (clusters left unmatched count as errors) or many-to-one;\n"
     "            mIoU, pixel accuracy, mean F1 and per-class IoU\n"
     "  saliency  grey PNGs: the prediction 0..255 (soft or binary), the truth foreground > 127;\n"
@@ -164,13 +165,22 @@ static int load_pair(const pair_list *pairs, size_t i, int32_t **pred, int32_t *
 
 static FILE *open_json(const char *path) { return path ? fopen(path, "w") : NULL; }
 
+/* Unlabelled predicted pixels (255, DatUS²'s noise) are not scored, as the protocol says for
+ * initial pseudo masks; with more than 255 clusters, 255 is a cluster like any other. */
+static void drop_unlabelled(const request *r, int32_t *pred, int32_t *gt, size_t n) {
+    if (r->clusters > DF_IGNORE_LABEL) return;
+    for (size_t p = 0; p < n; p++)
+        if (pred[p] == DF_IGNORE_LABEL) pred[p] = 0, gt[p] = DF_IGNORE_LABEL;
+}
+
 static int eval_semseg(const request *r, const pair_list *pairs) {
     long clusters = r->clusters, classes = r->classes;
     int code = EXIT_OK;
-    for (size_t i = 0; code == EXIT_OK && (clusters <= 0 || classes <= 0) && i < pairs->count; i++) {
+    for (size_t i = 0; code == EXIT_OK && (r->clusters <= 0 || r->classes <= 0) && i < pairs->count; i++) {
         int32_t *pred = NULL, *gt = NULL;
         size_t n = 0;
         code = load_pair(pairs, i, &pred, &gt, &n);
+        if (code == EXIT_OK) drop_unlabelled(r, pred, gt, n);
         for (size_t p = 0; code == EXIT_OK && p < n; p++) {
             if (r->clusters <= 0 && pred[p] + 1 > clusters) clusters = pred[p] + 1;
             if (r->classes <= 0 && gt[p] != DF_IGNORE_LABEL && gt[p] + 1 > classes) classes = gt[p] + 1;
@@ -188,6 +198,7 @@ static int eval_semseg(const request *r, const pair_list *pairs) {
         int32_t *pred = NULL, *gt = NULL;
         size_t n = 0;
         code = load_pair(pairs, i, &pred, &gt, &n);
+        if (code == EXIT_OK) drop_unlabelled(r, pred, gt, n);
         if (code == EXIT_OK && df_confusion_add(confusion, pred, gt, n) != DF_OK) {
             fprintf(stderr, "dinofeat eval: %s / %s: %s\n", pairs->pred[i], pairs->gt[i], df_last_error_message());
             code = EXIT_INPUT;

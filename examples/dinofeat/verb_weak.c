@@ -1,6 +1,7 @@
 /* dinofeat weak: train a classifier from scribbles, and segment images with it. */
 #include "cli.h"
 #include "draw.h"
+#include "folder.h"
 #include "model_args.h"
 #include "output.h"
 
@@ -198,11 +199,6 @@ static int predict_one(const df_weak *weak, df_model *model, const df_options *o
     return code;
 }
 
-static int is_image_name(const char *name) {
-    const char *dot = strrchr(name, '.');
-    return dot && (strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0);
-}
-
 static int predict_folder(const df_weak *weak, df_model *model, const df_options *o, const predict_request *r) {
     DIR *d = opendir(r->images);
     if (d == NULL) {
@@ -217,7 +213,7 @@ static int predict_folder(const df_weak *weak, df_model *model, const df_options
     char **names = NULL;
     size_t count = 0;
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        if (e->d_name[0] == '.' || !is_image_name(e->d_name)) continue;
+        if (e->d_name[0] == '.' || !cli_is_image_name(e->d_name)) continue;
         char **grown = realloc(names, (count + 1) * sizeof *names);
         if (grown == NULL) break;
         names = grown;

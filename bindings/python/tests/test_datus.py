@@ -33,6 +33,74 @@ class DatusTest(unittest.TestCase):
         self.assertEqual(communities.shape, (8, 8))
         self.assertLessEqual(segments.max(), count)
 
+    def test_run_with_precomputed_segments_resumes(self):
+        import tempfile
+        rng = np.random.default_rng(0)
+        prototypes = np.eye(3, 8, dtype=np.float32)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "run.dfds")
+            truth = {}
+            with dinofeat.datus.Run(path, threshold=2) as r:
+                for i in range(6):
+                    grid = np.zeros((4, 6), np.int32)
+                    grid[:, :3], grid[:, 3:] = 1, 2
+                    grid[0, 0] = 0
+                    classes = [(i) % 3, (i + 1) % 3]
+                    features = prototypes[classes] + 0.05 * rng.standard_normal((2, 8)).astype(np.float32)
+                    r.add_segments(f"im{i}", 12, 8, grid, features)
+                    truth[f"im{i}"] = classes
+                self.assertEqual(len(r), 6)
+            with self.assertRaises(dinofeat.Error):  # another threshold than the store's
+                dinofeat.datus.Run(path, threshold=3)
+            with dinofeat.datus.Run(path, threshold=2) as r:  # reopened: the records are back
+                self.assertEqual(len(r), 6)
+                self.assertIn("im3", r)
+                self.assertEqual(r.image(3), {"name": "im3", "width": 12, "height": 8, "segments": 2})
+                self.assertEqual(r.grid(3)[0, 0], 0)
+                with self.assertRaises(dinofeat.Error):
+                    r.clusters(0)
+                r.cluster(3)
+                mapping = {}
+                for i in range(6):
+                    for cluster, cls in zip(r.clusters(i), truth[f"im{i}"]):
+                        self.assertEqual(mapping.setdefault(int(cluster), cls), cls)
+                mask = r.mask(0)
+                self.assertEqual(mask.shape, (8, 12))
+                self.assertEqual(mask[0, 0], dinofeat.datus.NOISE)
+                self.assertEqual(mask[0, 11], r.clusters(0)[1])
+                self.assertEqual(r.mask(0, size=(6, 4)).shape, (4, 6))
+
+    def test_run_over_a_folder_and_denoise(self):
+        import tempfile
+        from PIL import Image
+        model = dinofeat.Model(os.path.join(FIXTURES, "models", "dino_s8.pth"), heads=2)
+        rng = np.random.default_rng(1)
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "in", "sub"))
+            for name in ("a.png", "sub/b.png", "c.jpg"):
+                x = np.kron(rng.integers(0, 256, (4, 4, 3)), np.ones((12, 12, 1))).astype(np.uint8)
+                Image.fromarray(x).save(os.path.join(d, "in", name))
+            self.assertEqual(dinofeat.datus.list_images(os.path.join(d, "in")), ["a.png", "c.jpg", "sub/b.png"])
+            calls = []
+            r = dinofeat.datus.run(model, os.path.join(d, "in"), 2, os.path.join(d, "s.dfds"), threshold=2, size=64,
+                                   progress=lambda done, total: calls.append((done, total)))
+            self.assertEqual(calls[-1], (3, 3))
+            self.assertEqual(r.image(2)["name"], "sub/b.png")
+            masks = [r.mask(i) for i in range(3)]
+            self.assertEqual(masks[0].shape, (48, 48))
+            again = dinofeat.datus.run(model, os.path.join(d, "in"), 2, os.path.join(d, "s.dfds"), threshold=2,
+                                       size=64)
+            for i in range(3):
+                np.testing.assert_array_equal(again.mask(i), masks[i])
+            paths = [os.path.join(d, "in", r.image(i)["name"]) for i in range(3)]
+            denoiser = r.denoise(model, paths)
+            self.assertEqual(denoiser.features, "deep")
+            labels, _ = denoiser.predict(paths[0], model=model)
+            self.assertEqual(labels.shape, (48, 48))
+            self.assertTrue(((labels >= 1) & (labels <= denoiser.classes)).all())
+            r.close()
+            again.close()
+
     def test_crops(self):
         d = os.path.join(FIXTURES, "datus_crops")
         image = np.fromfile(os.path.join(d, "image.rgb.u8"), np.uint8).reshape(64, 64, 3)

@@ -1,0 +1,433 @@
+/* dinofeat datus: DatUS² pseudo-annotated segmentation masks for an unlabelled image folder. */
+#include "cli.h"
+#include "draw.h"
+#include "folder.h"
+#include "model_args.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char help[] =
+    "Usage: dinofeat datus --model M --images DIR --clusters K --out-dir D [--threshold 5]\n"
+    "                      [--size 224] [--pca N] [--denoise] [--gallery N] [model options]\n"
+    "\n"
+    "DatUS² (Kumar et al. 2024): pseudo-annotated semantic segmentation masks for a folder of\n"
+    "unlabelled images. Per image (resized to --size): the last block's patch keys, the graph of\n"
+    "positive key affinities, Louvain communities (igraph), their 8-connected pieces; pieces of\n"
+    "more than --threshold patches are segments, the rest noise. Each segment's masked tight crop\n"
+    "(short side 256, centre 224) gives a [CLS] feature; k-means over every segment of the dataset\n"
+    "gives each its cluster, and each image a mask: clusters 0..K-1, 255 = unlabelled (noise).\n"
+    "\n"
+    "The run streams image by image into D/segments.dfds and can be stopped at any time: run the\n"
+    "same command again and it continues from the images it completed (the settings must match).\n"
+    "Writes:\n"
+    "  D/masks/NAME.png    the pseudo mask of each image (palette PNG, the image's size; the\n"
+    "                      images' subfolders are kept)\n"
+    "  D/segments.csv      image,segment,patches,cluster: one row per segment\n"
+    "  D/gallery.png       the first --gallery images beside their masks\n"
+    "  D/denoised/NAME.png with --denoise: every pixel labelled by a de-noising segmenter\n"
+    "Score the masks with: dinofeat eval --task semseg --pred D/masks --gt LABELS (255 unscored).\n"
+    "\n"
+    "Options:\n"
+    "  --images DIR        the images (PNG/JPEG, subfolders included; required)\n"
+    "  --clusters K        k-means clusters, 1..255 (the number of classes, or more; required)\n"
+    "  --out-dir D         where everything goes (created; required)\n"
+    "  --threshold T       segments need more than T patches (default 5)\n"
+    "  --size S            images are resized to S x S for the keys (default 224)\n"
+    "  --pca N             project the segment features on N principal components first (default:\n"
+    "                      none; PCA with every component changes nothing for k-means)\n"
+    "  --seed N            Louvain's and k-means' seed (default 0)\n"
+    "  --denoise           also train the de-noising segmenter on the pseudo masks (a linear head\n"
+    "                      on stride-4 backbone features, 1000 pixels an image) and label every pixel\n"
+    "  --gallery N         images in the gallery (default 4; 0: none)\n"
+    "model options:\n" MODEL_ARGS_HELP
+    "  -h, --help          this text\n"
+    "\n"
+    "Exit status: 0 ok, 1 usage, 2 input error (images that failed are listed; the others are\n"
+    "kept and a rerun retries them), 3 internal.\n";
+
+typedef struct request {
+    const char *images, *out_dir;
+    long clusters, gallery;
+    int denoise;
+    df_options *settings; /* datus.* and kmeans.* */
+    model_args model;
+} request;
+
+static int parse_number(const char *text, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse(int argc, char **argv, request *r) {
+    static const struct option options[] = {
+        {"images", required_argument, NULL, 'i'},  {"clusters", required_argument, NULL, 'k'},
+        {"out-dir", required_argument, NULL, 'o'}, {"threshold", required_argument, NULL, 't'},
+        {"size", required_argument, NULL, 's'},    {"pca", required_argument, NULL, 'p'},
+        {"seed", required_argument, NULL, 'S'},    {"denoise", no_argument, NULL, 'd'},
+        {"gallery", required_argument, NULL, 'g'}, MODEL_ARGS_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    static const struct {
+        int option;
+        const char *name;
+        long lo, hi;
+        df_param key;
+    } numbers[] = {{'t', "--threshold", 0, 1048576, DF_PARAM_DATUS_THRESHOLD}, {'s', "--size", 1, 16384, DF_PARAM_DATUS_SIZE},
+                   {'p', "--pca", 1, 1048576, DF_PARAM_DATUS_PCA}, {'S', "--seed", 0, 2147483647, DF_PARAM_DATUS_SEED}};
+    optind = 1;
+    opterr = 0;
+    for (int option; (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
+        int handled = model_args_parse(&r->model, option, optarg, "datus");
+        if (handled < 0) return EXIT_USAGE;
+        if (handled) continue;
+        long v;
+        int known = 0;
+        for (size_t n = 0; n < sizeof numbers / sizeof *numbers; n++) {
+            if (numbers[n].option != option) continue;
+            known = 1;
+            if (parse_number(optarg, numbers[n].lo, numbers[n].hi, &v) != 0)
+                return cli_usage_error("datus", "%s takes a whole number %ld..%ld, not '%s'", numbers[n].name,
+                                       numbers[n].lo, numbers[n].hi, optarg);
+            df_options_set_int(r->settings, numbers[n].key, v);
+            if (option == 'S') df_options_set_int(r->settings, DF_PARAM_KMEANS_SEED, v);
+        }
+        if (known) continue;
+        switch (option) {
+        case 'i': r->images = optarg; break;
+        case 'o': r->out_dir = optarg; break;
+        case 'd': r->denoise = 1; break;
+        case 'k':
+            if (parse_number(optarg, 1, DF_DATUS_NOISE, &r->clusters) != 0)
+                return cli_usage_error("datus", "--clusters takes 1..255, not '%s'", optarg);
+            df_options_set_int(r->settings, DF_PARAM_KMEANS_K, r->clusters);
+            break;
+        case 'g':
+            if (parse_number(optarg, 0, 1000, &r->gallery) != 0)
+                return cli_usage_error("datus", "--gallery takes 0..1000 images, not '%s'", optarg);
+            break;
+        case ':': return cli_usage_error("datus", "%s needs a value", argv[optind - 1]);
+        default: return cli_usage_error("datus", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return cli_usage_error("datus", "unexpected argument '%s'", argv[optind]);
+    if (r->model.path == NULL || r->images == NULL || r->out_dir == NULL || r->clusters == 0)
+        return cli_usage_error("datus", "--model, --images, --clusters and --out-dir are required");
+    return EXIT_OK;
+}
+
+static char *path_in(const char *folder, const char *a, const char *b) {
+    size_t n = strlen(folder) + strlen(a) + (b ? strlen(b) : 0) + 3;
+    char *out = malloc(n);
+    if (out) snprintf(out, n, "%s/%s%s%s", folder, a, b ? "/" : "", b ? b : "");
+    return out;
+}
+
+static df_status load_rgb(const request *r, const char *name, df_image **out) {
+    char *path = path_in(r->images, name, NULL);
+    df_status status = path ? df_image_load(path, NULL, out) : DF_E_OUT_OF_MEMORY;
+    free(path);
+    return status;
+}
+
+/* Steps 1 to 6 for every image not recorded yet; failures are listed and skipped, except the
+ * store's own (*fatal). */
+static int record_images(const request *r, df_datus *run, df_model *model, char **names, size_t count, int *fatal) {
+    cli_progress progress;
+    cli_progress_init(&progress, "datus");
+    size_t failures = 0, skipped = 0;
+    for (size_t i = 0; i < count; i++) {
+        int found = 0;
+        df_datus_find(run, names[i], &found, NULL);
+        skipped += found;
+        if (!found) {
+            df_image *image = NULL;
+            df_status status = load_rgb(r, names[i], &image);
+            if (status == DF_OK) status = df_datus_add_image(run, model, names[i], image);
+            if (status == DF_E_IO && strstr(df_last_error_message(), ".dfds")) {
+                df_image_free(image);
+                *fatal = 1;
+                return cli_fail("datus", status); /* the store itself failed: stop */
+            }
+            if (status != DF_OK) failures++, fprintf(stderr, "dinofeat datus: %s: %s\n", names[i], df_last_error_message());
+            df_image_free(image);
+        }
+        cli_progress_report(&progress, i + 1, count, "segments of images");
+    }
+    if (skipped) fprintf(stderr, "dinofeat datus: resumed: %zu of %zu images were recorded already\n", skipped, count);
+    if (failures) fprintf(stderr, "dinofeat datus: %zu image(s) failed (listed above)\n", failures);
+    return failures ? EXIT_INPUT : EXIT_OK;
+}
+
+/* Cluster c's colour, unlabelled black. */
+static void mask_palette(uint8_t palette[256 * 3]) {
+    for (int c = 0; c < 256; c++) cli_class_colour(c, palette + 3 * c);
+    memset(palette + 3 * DF_DATUS_NOISE, 0, 3);
+}
+
+static df_status write_mask(const char *folder, const char *name, const uint8_t *labels, size_t w, size_t h) {
+    uint8_t palette[256 * 3];
+    mask_palette(palette);
+    char *png = cli_png_name(name), *path = png ? path_in(folder, png, NULL) : NULL;
+    df_image *image = NULL;
+    df_status status = path ? df_image_new(w, h, 1, 8, &image) : DF_E_OUT_OF_MEMORY;
+    if (status == DF_OK) memcpy(df_image_pixels(image), labels, w * h);
+    if (status == DF_OK && cli_make_parents(path) != 0) {
+        fprintf(stderr, "dinofeat datus: %s: %s\n", path, strerror(errno));
+        status = DF_E_IO;
+    }
+    if (status == DF_OK) status = df_image_save_palette_png(image, palette, 256, path);
+    df_image_free(image);
+    free(path);
+    free(png);
+    return status;
+}
+
+/* Step 8: every record's pseudo mask at its image's size. */
+static int write_masks(const request *r, const df_datus *run, size_t images) {
+    char *folder = path_in(r->out_dir, "masks", NULL);
+    df_status status = folder ? DF_OK : DF_E_OUT_OF_MEMORY;
+    for (size_t i = 0; status == DF_OK && i < images; i++) {
+        const char *name;
+        size_t w, h;
+        uint8_t *mask = NULL;
+        status = df_datus_image(run, i, &name, &w, &h, NULL);
+        if (status == DF_OK) status = (mask = malloc(w * h)) ? df_datus_mask(run, i, w, h, mask) : DF_E_OUT_OF_MEMORY;
+        if (status == DF_OK) status = write_mask(folder, name, mask, w, h);
+        free(mask);
+    }
+    free(folder);
+    return status == DF_OK ? EXIT_OK : cli_fail("datus", status);
+}
+
+/* image,segment,patches,cluster for every segment; a name with a comma or quote is quoted. */
+static void write_csv_name(FILE *f, const char *name) {
+    if (strpbrk(name, ",\"\n") == NULL) {
+        fputs(name, f);
+        return;
+    }
+    fputc('"', f);
+    for (const char *c = name; *c; c++) {
+        if (*c == '"') fputc('"', f);
+        fputc(*c, f);
+    }
+    fputc('"', f);
+}
+
+static int write_table(const request *r, const df_datus *run, size_t images, size_t *total, size_t *noise) {
+    char *path = path_in(r->out_dir, "segments.csv", NULL), temporary[4200];
+    FILE *f = path ? cli_create_temporary(path, temporary, sizeof temporary) : NULL;
+    if (f == NULL) {
+        fprintf(stderr, "dinofeat datus: %s: %s\n", path ? path : r->out_dir, strerror(errno));
+        free(path);
+        return EXIT_INPUT;
+    }
+    fprintf(f, "image,segment,patches,cluster\n");
+    *total = *noise = 0;
+    for (size_t i = 0; i < images; i++) {
+        const char *name;
+        const int32_t *grid, *clusters;
+        size_t count, gh, gw;
+        df_datus_image(run, i, &name, NULL, NULL, &count);
+        df_datus_grid(run, i, &grid, &gh, &gw);
+        df_datus_segment_clusters(run, i, &clusters);
+        size_t *patches = calloc(count + 1, sizeof *patches);
+        for (size_t p = 0; patches && p < gh * gw; p++) patches[grid[p]]++;
+        for (size_t s = 1; patches && s <= count; s++) {
+            write_csv_name(f, name);
+            fprintf(f, ",%zu,%zu,%d\n", s, patches[s], clusters[s - 1]);
+        }
+        *total += count;
+        *noise += patches ? patches[0] : 0;
+        free(patches);
+    }
+    int failed = cli_commit_temporary(f, temporary, path);
+    if (failed) fprintf(stderr, "dinofeat datus: %s: %s\n", path, strerror(errno));
+    free(path);
+    return failed ? EXIT_INPUT : EXIT_OK;
+}
+
+enum { TILE = 192, GAP = 4, DENOISE_TRAINING_IMAGES = 200 };
+
+/* label (w x h cluster ids, 255 noise) in palette colours into the canvas at (x0, y0). */
+static void paint_labels(uint8_t *canvas, size_t cw, size_t x0, size_t y0, const uint8_t *labels) {
+    uint8_t palette[256 * 3];
+    mask_palette(palette);
+    for (size_t y = 0; y < TILE; y++)
+        for (size_t x = 0; x < TILE; x++) memcpy(canvas + ((y0 + y) * cw + x0 + x) * 3, palette + 3 * labels[y * TILE + x], 3);
+}
+
+static df_status paint_image(uint8_t *canvas, size_t cw, size_t x0, size_t y0, const df_image *image) {
+    df_image *rgb = NULL, *tile = NULL;
+    df_status status = df_image_convert(image, 3, &rgb);
+    if (status == DF_OK) status = df_image_resize(rgb, TILE, TILE, DF_RESIZE_BICUBIC, &tile);
+    for (size_t y = 0; status == DF_OK && y < TILE; y++)
+        memcpy(canvas + ((y0 + y) * cw + x0) * 3, (uint8_t *)df_image_pixels(tile) + y * TILE * 3, TILE * 3);
+    df_image_free(tile);
+    df_image_free(rgb);
+    return status;
+}
+
+/* The denoiser's labels (1..K) of the tile-sized image, as cluster ids. */
+static df_status denoised_tile(const df_weak *denoiser, df_model *model, const df_image *image, uint8_t *labels) {
+    df_image *rgb = NULL, *tile = NULL;
+    int32_t *classes = malloc(TILE * TILE * sizeof *classes);
+    df_status status = classes ? df_image_convert(image, 3, &rgb) : DF_E_OUT_OF_MEMORY;
+    if (status == DF_OK) status = df_image_resize(rgb, TILE, TILE, DF_RESIZE_BICUBIC, &tile);
+    if (status == DF_OK) status = df_weak_predict(denoiser, model, tile, NULL, NULL, classes);
+    for (size_t p = 0; status == DF_OK && p < TILE * TILE; p++) labels[p] = (uint8_t)(classes[p] - 1);
+    free(classes);
+    df_image_free(tile);
+    df_image_free(rgb);
+    return status;
+}
+
+/* The first n images, each beside its pseudo mask (and its de-noised labels). */
+static int write_gallery(const request *r, const df_datus *run, size_t images, const df_weak *denoiser,
+                         df_model *model) {
+    const size_t n = (size_t)r->gallery < images ? (size_t)r->gallery : images, columns = denoiser ? 3 : 2;
+    if (n == 0) return EXIT_OK;
+    const size_t cw = columns * TILE + (columns + 1) * GAP, ch = n * TILE + (n + 1) * GAP;
+    df_image *canvas = NULL;
+    uint8_t labels[TILE * TILE];
+    df_status status = df_image_new(cw, ch, 3, 8, &canvas);
+    if (status == DF_OK) memset(df_image_pixels(canvas), 255, cw * ch * 3);
+    for (size_t i = 0; status == DF_OK && i < n; i++) {
+        const char *name;
+        df_image *image = NULL;
+        uint8_t *pixels = df_image_pixels(canvas);
+        const size_t y0 = GAP + i * (TILE + GAP);
+        status = df_datus_image(run, i, &name, NULL, NULL, NULL);
+        if (status == DF_OK) status = load_rgb(r, name, &image);
+        if (status == DF_OK) status = paint_image(pixels, cw, GAP, y0, image);
+        if (status == DF_OK) status = df_datus_mask(run, i, TILE, TILE, labels);
+        if (status == DF_OK) paint_labels(pixels, cw, 2 * GAP + TILE, y0, labels);
+        if (status == DF_OK && denoiser) status = denoised_tile(denoiser, model, image, labels);
+        if (status == DF_OK && denoiser) paint_labels(pixels, cw, 3 * GAP + 2 * TILE, y0, labels);
+        df_image_free(image);
+    }
+    char *path = path_in(r->out_dir, "gallery.png", NULL);
+    if (status == DF_OK) status = path ? df_image_save_png(canvas, path) : DF_E_OUT_OF_MEMORY;
+    free(path);
+    df_image_free(canvas);
+    return status == DF_OK ? EXIT_OK : cli_fail("datus", status);
+}
+
+/* Step 9: the de-noiser, trained on up to DENOISE_TRAINING_IMAGES evenly spaced images. */
+static int train_denoiser(const request *r, const df_datus *run, size_t images, df_model *model, df_weak **out) {
+    const size_t n = images < DENOISE_TRAINING_IMAGES ? images : DENOISE_TRAINING_IMAGES;
+    size_t *indices = calloc(n, sizeof *indices);
+    df_image **pictures = calloc(n, sizeof *pictures);
+    df_status status = indices && pictures ? DF_OK : DF_E_OUT_OF_MEMORY;
+    for (size_t k = 0; status == DF_OK && k < n; k++) {
+        const char *name;
+        indices[k] = k * images / n;
+        status = df_datus_image(run, indices[k], &name, NULL, NULL, NULL);
+        if (status == DF_OK) status = load_rgb(r, name, &pictures[k]);
+    }
+    if (status == DF_OK) {
+        fprintf(stderr, "dinofeat datus: training the de-noising segmenter on %zu image(s)...\n", n);
+        status = df_datus_denoise(run, model, indices, (const df_image *const *)pictures, n, NULL, out);
+    }
+    for (size_t k = 0; pictures && k < n; k++) df_image_free(pictures[k]);
+    free(pictures);
+    free(indices);
+    return status == DF_OK ? EXIT_OK : cli_fail("datus", status);
+}
+
+static int write_denoised(const request *r, const df_datus *run, size_t images, const df_weak *denoiser,
+                          df_model *model) {
+    char *folder = path_in(r->out_dir, "denoised", NULL);
+    cli_progress progress;
+    cli_progress_init(&progress, "datus");
+    df_status status = folder ? DF_OK : DF_E_OUT_OF_MEMORY;
+    for (size_t i = 0; status == DF_OK && i < images; i++) {
+        const char *name;
+        df_image *image = NULL;
+        int32_t *classes = NULL;
+        uint8_t *labels = NULL;
+        status = df_datus_image(run, i, &name, NULL, NULL, NULL);
+        if (status == DF_OK) status = load_rgb(r, name, &image);
+        const size_t n = image ? df_image_width(image) * df_image_height(image) : 0;
+        if (status == DF_OK && ((classes = malloc(n * sizeof *classes)) == NULL || (labels = malloc(n)) == NULL))
+            status = DF_E_OUT_OF_MEMORY;
+        if (status == DF_OK) status = df_weak_predict(denoiser, model, image, NULL, NULL, classes);
+        for (size_t p = 0; status == DF_OK && p < n; p++) labels[p] = (uint8_t)(classes[p] - 1);
+        if (status == DF_OK)
+            status = write_mask(folder, name, labels, df_image_width(image), df_image_height(image));
+        free(classes);
+        free(labels);
+        df_image_free(image);
+        cli_progress_report(&progress, i + 1, images, "de-noised images");
+    }
+    free(folder);
+    return status == DF_OK ? EXIT_OK : cli_fail("datus", status);
+}
+
+/* Steps 7 and 8 and what is written from them, once every image is recorded. */
+static int finish(const request *r, df_datus *run, df_model *model) {
+    size_t images = 0, segments = 0, noise = 0;
+    df_datus_images(run, &images);
+    fprintf(stderr, "dinofeat datus: k-means (K = %ld) over the segments of %zu image(s)...\n", r->clusters, images);
+    df_status status = df_datus_cluster(run, r->settings);
+    int code = status == DF_OK ? EXIT_OK : cli_fail("datus", status);
+    if (code == EXIT_OK) code = write_masks(r, run, images);
+    if (code == EXIT_OK) code = write_table(r, run, images, &segments, &noise);
+    df_weak *denoiser = NULL;
+    if (code == EXIT_OK && r->denoise) code = train_denoiser(r, run, images, model, &denoiser);
+    if (code == EXIT_OK && denoiser) code = write_denoised(r, run, images, denoiser, model);
+    if (code == EXIT_OK) code = write_gallery(r, run, images, denoiser, model);
+    df_weak_free(denoiser);
+    if (code == EXIT_OK)
+        printf("datus: %zu images, %zu segments in %ld clusters; masks in %s/masks%s\n", images, segments, r->clusters,
+               r->out_dir, r->denoise ? ", de-noised in denoised/" : "");
+    return code;
+}
+
+static int run(int argc, char **argv) {
+    request r = {.gallery = 4};
+    model_args_init(&r.model);
+    if (df_options_new(&r.settings) != DF_OK) return cli_fail("datus", DF_E_OUT_OF_MEMORY);
+    int code = parse(argc, argv, &r);
+    char **names = NULL, *store = NULL;
+    size_t count = 0;
+    if (code == EXIT_OK && cli_list_images(r.images, &names, &count) != 0) {
+        fprintf(stderr, "dinofeat datus: %s: %s\n", r.images, strerror(errno));
+        code = EXIT_INPUT;
+    }
+    if (code == EXIT_OK && count == 0) {
+        fprintf(stderr, "dinofeat datus: %s holds no PNG or JPEG image\n", r.images);
+        code = EXIT_INPUT;
+    }
+    if (code == EXIT_OK && ((store = path_in(r.out_dir, "segments.dfds", NULL)) == NULL || cli_make_parents(store) != 0)) {
+        fprintf(stderr, "dinofeat datus: %s: %s\n", r.out_dir, strerror(errno));
+        code = EXIT_INPUT;
+    }
+    df_model *model = NULL;
+    df_datus *datus = NULL;
+    if (code == EXIT_OK) code = model_args_open(&r.model, "datus", &model);
+    if (code == EXIT_OK) {
+        df_status status = df_datus_open(store, r.settings, &datus);
+        if (status != DF_OK) code = cli_fail("datus", status);
+    }
+    int fatal = 0, recorded = code == EXIT_OK ? record_images(&r, datus, model, names, count, &fatal) : code;
+    size_t images = 0;
+    if (code == EXIT_OK) df_datus_images(datus, &images);
+    if (code == EXIT_OK && !fatal && images > 0) code = finish(&r, datus, model);
+    if (code == EXIT_OK) code = fatal || images == 0 ? EXIT_INPUT : recorded;
+    df_datus_free(datus);
+    df_model_free(model);
+    cli_free_names(names, count);
+    free(store);
+    df_options_free(r.settings);
+    return code;
+}
+
+const cli_verb verb_datus = {"datus", "DatUS² pseudo-annotated segmentation masks for an image folder", help, run};
