@@ -154,11 +154,14 @@ df_status dfs_kmeans_assign(const dfs_tensor_desc *points, const dfs_tensor_desc
 df_status dfs_tokencut_eigenvector(const dfs_tensor_desc *keys, int64_t first_patch, double tau, double eps,
                                    int32_t binary, float *eigenvector, double *eigenvalue) DFS_NOEXCEPT;
 
-/* ---- PCA (shim/pca.cpp) --------------------------------------------------------------- */
+/* ---- DatUS² linear algebra: PCA, key affinities (shim/datus.cpp) --------------------------------------------------------------- */
 
 /* The n x d points, centred, projected on their covariance's `components` leading eigenvectors
  * (largest first): out gets n x components floats. */
 df_status dfs_pca_project(const float *points, int64_t n, int64_t d, int64_t components, float *out) DFS_NOEXCEPT;
+/* positive (n x n bytes) gets 1 where the dot product of keys m and n (n x d floats) is > 0,
+ * computed in float64. */
+df_status dfs_positive_pairs(const float *keys, int64_t n, int64_t d, uint8_t *positive) DFS_NOEXCEPT;
 
 /* ---- nearest neighbours (shim/retrieval.cpp) ------------------------------------------- */
 

@@ -207,10 +207,53 @@ START_TEST(test_datus_crops_equal_reference) {
 }
 END_TEST
 
+/* More crops than one forward pass takes: every crop's feature equals its own pass's. */
+START_TEST(test_datus_crop_features_in_passes) {
+    size_t size;
+    uint8_t *rgb = read_fixture_from(CROPS_DIR, "image.rgb.u8", &size);
+    df_image *image;
+    ck_assert_ok(df_image_from_pixels(rgb, 64, 64, 3, 8, 0, &image));
+    int32_t segments[64];
+    for (int i = 0; i < 64; i++) segments[i] = i + 1; /* every patch its own segment */
+    df_options *o;
+    df_model *model;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_MODEL_HEADS, 2));
+    ck_assert_ok(df_model_open("fixtures/models/dino_s8.pth", NULL, o, &model));
+    float *features = malloc(64 * 16 * sizeof *features), single[16];
+    ck_assert_ok(df_datus_crop_features(model, image, segments, 8, 8, 64, 40, 32, features));
+    const int ids[4] = {1, 16, 17, 64};
+    for (int k = 0; k < 4; k++) {
+        df_image *crop;
+        df_tensor *x;
+        df_forward *forward;
+        const df_tensor *cls;
+        ck_assert_ok(df_datus_crop(image, segments, 8, 8, 8, ids[k], 40, 32, &crop));
+        ck_assert_ok(df_image_to_tensor(crop, NULL, NULL, &x));
+        ck_assert_ok(df_model_forward(model, x, DF_OUTPUT_CLS, &forward));
+        ck_assert_ok(df_forward_output(forward, DF_OUTPUT_CLS, &cls));
+        ck_assert_ok(df_tensor_copy_to_host(cls, single, 16));
+        double norm = 0;
+        for (int d = 0; d < 16; d++) norm += (double)single[d] * single[d];
+        for (int d = 0; d < 16; d++)
+            ck_assert_float_eq_tol(features[(ids[k] - 1) * 16 + d], single[d] / sqrt(norm), 1e-5);
+        df_forward_free(forward);
+        df_tensor_free(x);
+        df_image_free(crop);
+    }
+    free(features);
+    free(rgb);
+    df_model_free(model);
+    df_options_free(o);
+    df_image_free(image);
+}
+END_TEST
+
 Suite *datus_crops_suite(void) {
     Suite *s = suite_create("datus_crops");
     TCase *tc = tcase_create("crops");
     tcase_add_test(tc, test_datus_crops_equal_reference);
+    tcase_add_test(tc, test_datus_crop_features_in_passes);
     suite_add_tcase(s, tc);
     return s;
 }
