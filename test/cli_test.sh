@@ -163,6 +163,8 @@ expect 1 "--clusters takes 1..255" -- "${datus[@]}" --clusters 256 --images "$tm
 expect 1 "are required" -- "$cli" datus --images "$tmp/datus_in" --out-dir "$tmp/datus_x"
 expect 1 "--threshold takes a whole number" -- "${datus[@]}" --threshold -1 --images "$tmp/datus_in" --out-dir "$tmp/datus_x"
 expect 2 "huge\.jpg: .*exceeds" -- "${datus[@]}" --images fixtures/images --out-dir "$tmp/datus_fixtures"
+expect 0 "datus: 4 images" -- "${datus[@]}" --kmeans-sample 8 --pca 4 --images "$tmp/datus_in" --out-dir "$tmp/datus_one"
+expect 1 "--kmeans-sample takes a whole number" -- "${datus[@]}" --kmeans-sample 0 --images "$tmp/datus_in" --out-dir "$tmp/datus_one"
 expect 0 "de-noised in denoised/" -- "${datus[@]}" --denoise --gallery 1 --images "$tmp/datus_in" --out-dir "$tmp/datus_one"
 expect 0 "size: 256 x 256" -- "$cli" info --image "$tmp/datus_one/denoised/micrograph.png"
 expect 0 "mIoU 1\.0000" -- "$cli" eval --task semseg --pred "$tmp/datus_one/masks" --gt "$tmp/datus_one/masks"

@@ -41,6 +41,8 @@ static const char help[] =
     "  --pca N             project the segment features on N principal components first (default:\n"
     "                      none; PCA with every component changes nothing for k-means)\n"
     "  --seed N            Louvain's and k-means' seed (default 0)\n"
+    "  --kmeans-sample N   fit k-means on N random segments, then assign every segment (for\n"
+    "                      datasets of very many segments; default: fit on all)\n"
     "  --denoise           also train the de-noising segmenter on the pseudo masks (a linear head\n"
     "                      on stride-4 backbone features, 1000 pixels an image) and label every pixel\n"
     "  --gallery N         images in the gallery (default 4; 0: none)\n"
@@ -73,7 +75,8 @@ static int parse(int argc, char **argv, request *r) {
         {"out-dir", required_argument, NULL, 'o'}, {"threshold", required_argument, NULL, 't'},
         {"size", required_argument, NULL, 's'},    {"pca", required_argument, NULL, 'p'},
         {"seed", required_argument, NULL, 'S'},    {"denoise", no_argument, NULL, 'd'},
-        {"gallery", required_argument, NULL, 'g'}, MODEL_ARGS_OPTIONS,
+        {"gallery", required_argument, NULL, 'g'}, {"kmeans-sample", required_argument, NULL, 'K'},
+        MODEL_ARGS_OPTIONS,
         {NULL, 0, NULL, 0}};
     static const struct {
         int option;
@@ -81,7 +84,8 @@ static int parse(int argc, char **argv, request *r) {
         long lo, hi;
         df_param key;
     } numbers[] = {{'t', "--threshold", 0, 1048576, DF_PARAM_DATUS_THRESHOLD}, {'s', "--size", 1, 16384, DF_PARAM_DATUS_SIZE},
-                   {'p', "--pca", 1, 1048576, DF_PARAM_DATUS_PCA}, {'S', "--seed", 0, 2147483647, DF_PARAM_DATUS_SEED}};
+                   {'p', "--pca", 1, 1048576, DF_PARAM_DATUS_PCA}, {'S', "--seed", 0, 2147483647, DF_PARAM_DATUS_SEED},
+                   {'K', "--kmeans-sample", 1, 2147483647, DF_PARAM_KMEANS_SAMPLE}};
     optind = 1;
     opterr = 0;
     for (int option; (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
