@@ -84,6 +84,13 @@ static const param_spec param_table[] = {
     {DF_PARAM_DATUS_CROP, "datus.crop", DF_PARAM_TYPE_INT, 1.0, 16384.0, 224.0, NULL},
     {DF_PARAM_DATUS_SEED, "datus.seed", DF_PARAM_TYPE_INT, 0.0, 9007199254740991.0, 0.0, NULL},
     {DF_PARAM_DATUS_PCA, "datus.pca", DF_PARAM_TYPE_INT, 0.0, 1048576.0, 0.0, NULL},
+    {DF_PARAM_DATASET_SIZE, "dataset.size", DF_PARAM_TYPE_INT, 0.0, 16384.0, 0.0, NULL},
+    {DF_PARAM_DATASET_FIVE_CROP, "dataset.five_crop", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
+    {DF_PARAM_DATASET_SHUFFLE, "dataset.shuffle", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
+    {DF_PARAM_DATASET_SEED, "dataset.seed", DF_PARAM_TYPE_INT, 0.0, 9007199254740991.0, 0.0, NULL},
+    {DF_PARAM_DATASET_WORKERS, "dataset.workers", DF_PARAM_TYPE_INT, 1.0, 64.0, 2.0, NULL},
+    {DF_PARAM_DATASET_PREFETCH, "dataset.prefetch", DF_PARAM_TYPE_INT, 1.0, 4096.0, 8.0, NULL},
+    {DF_PARAM_DATASET_FILTER, "dataset.filter", DF_PARAM_TYPE_INT, 0.0, 3.0, 2.0, NULL},
 };
 #define PARAM_COUNT (sizeof param_table / sizeof param_table[0])
 

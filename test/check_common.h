@@ -47,6 +47,7 @@ Suite *regions_suite(void);
 Suite *crf_suite(void);
 Suite *weak_suite(void);
 Suite *datus_suite(void);
+Suite *dataset_suite(void);
 Suite *segment_suite(void);
 Suite *retrieval_suite(void);
 Suite *weak_deep_suite(void);

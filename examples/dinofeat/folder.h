@@ -1,5 +1,5 @@
-/* Image folders for the dataset verbs: every PNG/JPEG under a folder, sorted, and the folders
- * an output path needs. */
+/* Image folders for the verbs: which names are images, and the folders an output path needs
+ * (listing a dataset is the library's: df_dataset_open). */
 #ifndef DINOFEAT_CLI_FOLDER_H
 #define DINOFEAT_CLI_FOLDER_H
 
@@ -7,11 +7,6 @@
 
 /* Whether name ends in .png, .jpg or .jpeg (any case). */
 int cli_is_image_name(const char *name);
-/* *names (new; free with cli_free_names) gets the paths relative to root of every image under
- * it, subfolders included, hidden entries skipped, sorted bytewise so every run sees one order.
- * -1 with errno set when a folder cannot be read. */
-int cli_list_images(const char *root, char ***names, size_t *count);
-void cli_free_names(char **names, size_t count);
 /* Creates path's parent folders (mkdir -p of everything before the last '/'); -1 with errno. */
 int cli_make_parents(const char *path);
 /* The relative image name with its extension replaced by ".png" (new). */

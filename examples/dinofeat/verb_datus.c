@@ -143,7 +143,8 @@ static df_status load_rgb(const request *r, const char *name, df_image **out) {
 
 /* Steps 1 to 6 for every image not recorded yet; failures are listed and skipped, except the
  * store's own (*fatal). */
-static int record_images(const request *r, df_datus *run, df_model *model, char **names, size_t count, int *fatal) {
+static int record_images(const request *r, df_datus *run, df_model *model, const char **names, size_t count,
+                         int *fatal) {
     cli_progress progress;
     cli_progress_init(&progress, "datus");
     size_t failures = 0, skipped = 0;
@@ -395,21 +396,26 @@ static int finish(const request *r, df_datus *run, df_model *model) {
     return code;
 }
 
+/* The folder's images in the library's dataset order (sorted relative paths); names borrowed
+ * from *listing. */
+static int list_images(const char *folder, df_dataset **listing, const char ***names, size_t *count) {
+    df_status status = df_dataset_open(folder, NULL, NULL, listing);
+    if (status == DF_OK) status = df_dataset_count(*listing, count);
+    if (status == DF_OK && (*names = calloc(*count, sizeof **names)) == NULL) status = DF_E_OUT_OF_MEMORY;
+    for (size_t i = 0; status == DF_OK && i < *count; i++) status = df_dataset_name(*listing, i, &(*names)[i], NULL);
+    return status == DF_OK ? EXIT_OK : cli_fail("datus", status);
+}
+
 static int run(int argc, char **argv) {
     request r = {.gallery = 4};
     model_args_init(&r.model);
     if (df_options_new(&r.settings) != DF_OK) return cli_fail("datus", DF_E_OUT_OF_MEMORY);
     int code = parse(argc, argv, &r);
-    char **names = NULL, *store = NULL;
+    const char **names = NULL;
+    char *store = NULL;
     size_t count = 0;
-    if (code == EXIT_OK && cli_list_images(r.images, &names, &count) != 0) {
-        fprintf(stderr, "dinofeat datus: %s: %s\n", r.images, strerror(errno));
-        code = EXIT_INPUT;
-    }
-    if (code == EXIT_OK && count == 0) {
-        fprintf(stderr, "dinofeat datus: %s holds no PNG or JPEG image\n", r.images);
-        code = EXIT_INPUT;
-    }
+    df_dataset *listing = NULL;
+    if (code == EXIT_OK) code = list_images(r.images, &listing, &names, &count);
     if (code == EXIT_OK && ((store = path_in(r.out_dir, "segments.dfds", NULL)) == NULL || cli_make_parents(store) != 0)) {
         fprintf(stderr, "dinofeat datus: %s: %s\n", r.out_dir, strerror(errno));
         code = EXIT_INPUT;
@@ -428,7 +434,8 @@ static int run(int argc, char **argv) {
     if (code == EXIT_OK) code = fatal || images == 0 ? EXIT_INPUT : recorded;
     df_datus_free(datus);
     df_model_free(model);
-    cli_free_names(names, count);
+    free(names);
+    df_dataset_free(listing);
     free(store);
     df_options_free(r.settings);
     return code;

@@ -233,10 +233,25 @@ typedef enum df_param {
     DF_PARAM_DATUS_RESIZE = 1202,     /* int: a crop's short side before centre-cropping; default 256 */
     DF_PARAM_DATUS_CROP = 1203,       /* int: the centre crop's side; default 224 */
     DF_PARAM_DATUS_SEED = 1204,       /* int: Louvain's seed; default 0 */
-    DF_PARAM_DATUS_PCA = 1205         /* int: principal components the segment features are projected
+    DF_PARAM_DATUS_PCA = 1205,        /* int: principal components the segment features are projected
                                          on before k-means; default 0 = no PCA (PCA with every
                                          component, as the official code, is a rotation and leaves
                                          k-means unchanged) */
+
+    /* datasets (df_dataset_*, dataset.h) */
+    DF_PARAM_DATASET_SIZE = 1300,     /* int: items are resized so the short side is this and
+                                         centre-cropped to size x size; default 0 = as decoded */
+    DF_PARAM_DATASET_FIVE_CROP = 1301, /* int 0/1: each image gives five items, its top-left,
+                                         top-right, bottom-left, bottom-right and centre crops of
+                                         half its width and height (STEGO's KNN items); default 0 */
+    DF_PARAM_DATASET_SHUFFLE = 1302,  /* int 0/1: passes visit the items in a seeded random order;
+                                         default 0 (item order) */
+    DF_PARAM_DATASET_SEED = 1303,     /* int: the shuffle's seed; default 0 */
+    DF_PARAM_DATASET_WORKERS = 1304,  /* int: decoding threads, 1..64; default 2 */
+    DF_PARAM_DATASET_PREFETCH = 1305, /* int: items decoded ahead at most, 1..4096; default 8 */
+    DF_PARAM_DATASET_FILTER = 1306    /* int df_resize_filter for images (labels are always
+                                         nearest); default DF_RESIZE_BILINEAR (STEGO's official
+                                         code: nearest) */
 } df_param;
 
 typedef enum df_param_type {

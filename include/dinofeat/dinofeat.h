@@ -17,5 +17,6 @@
 #include "dinofeat/segment.h"
 #include "dinofeat/weak.h"
 #include "dinofeat/datus.h"
+#include "dinofeat/dataset.h"
 
 #endif /* DINOFEAT_H */

@@ -1,0 +1,46 @@
+"""dinofeat.dataset.Dataset on a generated folder."""
+import os
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import dinofeat  # noqa: E402
+
+
+class DatasetTest(unittest.TestCase):
+    def test_folder_items_and_passes(self):
+        from PIL import Image
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "img", "sub"))
+            os.makedirs(os.path.join(d, "lab", "sub"))
+            for i, name in enumerate(("b", "a", "sub/c")):
+                x = np.full((20, 30 + 10 * i, 3), i * 50, np.uint8)
+                Image.fromarray(x).save(os.path.join(d, "img", name + ".jpg"))
+                Image.fromarray(np.full((20, 30 + 10 * i), i, np.uint8)).save(os.path.join(d, "lab", name + ".png"))
+            data = dinofeat.dataset.Dataset(os.path.join(d, "img"), os.path.join(d, "lab"), size=16)
+            self.assertEqual(len(data), 3)
+            self.assertEqual(data.name(2), ("sub/c.jpg", -1))
+            image, labels = data[0]  # a.jpg
+            self.assertEqual(image.shape, (16, 16, 3))
+            np.testing.assert_array_equal(labels, np.ones((16, 16), np.uint8))
+            with self.assertRaises(IndexError):
+                data[3]
+            items = [item for item, _, _ in data.epoch()]
+            self.assertEqual(items, [0, 1, 2])
+            crops = dinofeat.dataset.Dataset(os.path.join(d, "img"), five_crop=True, shuffle=True, seed=3, workers=3)
+            self.assertEqual(len(crops), 15)
+            first = [item for item, image, labels in crops.epoch(1)]
+            self.assertEqual(sorted(first), list(range(15)))
+            self.assertEqual(first, [item for item, _, _ in crops.epoch(1)])
+            self.assertIsNone(next(crops.epoch(2))[2])
+            with self.assertRaises(dinofeat.Error):
+                dinofeat.dataset.Dataset(os.path.join(d, "nothing"))
+            data.close()
+            crops.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

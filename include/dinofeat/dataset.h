@@ -1,0 +1,51 @@
+/*
+ * dinofeat datasets: an image folder (and optionally its label folder) as a sequence of items,
+ * decoded, five-cropped and resized on worker threads ahead of the consumer, in an order that
+ * depends only on the seed and the epoch, never on the threads.
+ */
+#ifndef DINOFEAT_DATASET_H
+#define DINOFEAT_DATASET_H
+
+#include "dinofeat/core.h"
+#include "dinofeat/image.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct df_dataset df_dataset;
+
+/* out: new, free with df_dataset_free. The images are every PNG/JPEG under the folder images,
+ * subfolders included, hidden entries skipped, sorted bytewise by relative path. labels (may be
+ * NULL) is a folder holding, for each image, a label image of the same relative path with the
+ * extension .png (palette PNGs read as their indices); a missing one is DF_E_INVALID_ARG naming
+ * it. options: DF_PARAM_DATASET_* and DF_PARAM_IMAGE_* (decoding). Errors: DF_E_IO for an
+ * unreadable folder, DF_E_INVALID_ARG for a folder without images. */
+DF_API df_status df_dataset_open(const char *images, const char *labels, const df_options *options, df_dataset **out);
+/* Items: the images, or five per image with DF_PARAM_DATASET_FIVE_CROP. */
+DF_API df_status df_dataset_count(const df_dataset *dataset, size_t *items);
+/* Borrowed (lives as long as dataset): the relative path of item's image; crop (may be NULL)
+ * gets its five-crop position (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right, 4 centre)
+ * or -1 without five-crop. */
+DF_API df_status df_dataset_name(const df_dataset *dataset, size_t item, const char **name, int *crop);
+/* Decodes one item now, on the calling thread: image (new; 8-bit, as decoded: grey, RGB or
+ * RGBA) and labels (may be NULL; new, one channel; NULL when the dataset has no labels), both
+ * five-cropped and resized as the options say. */
+DF_API df_status df_dataset_get(const df_dataset *dataset, size_t item, df_image **image, df_image **labels);
+/* Starts a pass over every item: in item order, or with DF_PARAM_DATASET_SHUFFLE a permutation
+ * drawn from the seed and epoch. Worker threads decode ahead, at most DF_PARAM_DATASET_PREFETCH
+ * items, so memory stays bounded. Ends a pass in progress first. */
+DF_API df_status df_dataset_start(df_dataset *dataset, uint64_t epoch);
+/* The pass's next item, in the pass's order whatever thread decoded it: item, image and labels
+ * as df_dataset_get (each may be NULL to discard it). At the end of the pass *done is 1 and
+ * nothing else is set. An item that fails to decode returns its error (the message names the
+ * file); the pass goes on with the next call. DF_E_INVALID_ARG before df_dataset_start. */
+DF_API df_status df_dataset_next(df_dataset *dataset, size_t *item, df_image **image, df_image **labels, int *done);
+/* Stops the workers and frees everything. Does nothing when dataset is NULL. */
+DF_API void df_dataset_free(df_dataset *dataset);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DINOFEAT_DATASET_H */

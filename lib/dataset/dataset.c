@@ -1,0 +1,228 @@
+/* df_dataset: an image folder (and its labels) as items, five-cropped and resized. */
+#include "dataset_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void df_dataset_free(df_dataset *dataset) {
+    if (dataset == NULL) return;
+    dfi_pass_stop(&dataset->pass);
+    pthread_mutex_destroy(&dataset->pass.lock);
+    pthread_cond_destroy(&dataset->pass.changed);
+    dfi_free_names(dataset->names, dataset->count);
+    df_options_free(dataset->decode);
+    free(dataset->images);
+    free(dataset->labels);
+    free(dataset);
+}
+
+/* The label file of image name: the same relative path with .png. */
+static char *label_path(const df_dataset *d, const char *name) {
+    const char *dot = strrchr(name, '.');
+    const size_t stem = (size_t)(dot - name), n = strlen(d->labels) + stem + 6;
+    char *path = malloc(n);
+    if (path) snprintf(path, n, "%s/%.*s.png", d->labels, (int)stem, name);
+    return path;
+}
+
+static df_status check_labels(const df_dataset *d) {
+    for (size_t i = 0; d->labels && i < d->count; i++) {
+        char *path = label_path(d, d->names[i]);
+        if (path == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+        const int missing = access(path, R_OK) != 0;
+        df_status status = missing ? dfi_error(DF_E_INVALID_ARG, "%s: no label image for %s/%s", path, d->images,
+                                               d->names[i])
+                                   : DF_OK;
+        free(path);
+        if (status != DF_OK) return status;
+    }
+    return DF_OK;
+}
+
+static df_status read_settings(df_dataset *d, const df_options *options) {
+    d->five_crop = (int)dfi_option_int(options, DF_PARAM_DATASET_FIVE_CROP);
+    d->size = dfi_option_int(options, DF_PARAM_DATASET_SIZE);
+    d->filter = dfi_option_int(options, DF_PARAM_DATASET_FILTER);
+    d->shuffle = dfi_option_int(options, DF_PARAM_DATASET_SHUFFLE);
+    d->seed = dfi_option_int(options, DF_PARAM_DATASET_SEED);
+    d->workers = dfi_option_int(options, DF_PARAM_DATASET_WORKERS);
+    d->prefetch = dfi_option_int(options, DF_PARAM_DATASET_PREFETCH);
+    if (d->filter != DF_RESIZE_NEAREST && d->filter != DF_RESIZE_BILINEAR && d->filter != DF_RESIZE_BICUBIC)
+        return dfi_error(DF_E_INVALID_ARG, "dataset.filter %lld is not a df_resize_filter", (long long)d->filter);
+    df_status status = options ? df_options_copy(options, &d->decode) : df_options_new(&d->decode);
+    if (status != DF_OK) return status;
+    return df_options_set_int(d->decode, DF_PARAM_IMAGE_PALETTE_INDICES, 0);
+}
+
+df_status df_dataset_open(const char *images, const char *labels, const df_options *options, df_dataset **out) {
+    DFI_CHECK_NOT_NULL(out);
+    *out = NULL;
+    DFI_CHECK_NOT_NULL(images);
+    df_dataset *d = calloc(1, sizeof *d);
+    if (d == NULL) DFI_RETURN(dfi_error(DF_E_OUT_OF_MEMORY, "out of memory"));
+    pthread_mutex_init(&d->pass.lock, NULL);
+    pthread_cond_init(&d->pass.changed, NULL);
+    df_status status = (d->images = strdup(images)) && (!labels || (d->labels = strdup(labels)))
+                           ? read_settings(d, options)
+                           : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    if (status == DF_OK) status = dfi_list_images(images, &d->names, &d->count);
+    if (status == DF_OK && d->count == 0) status = dfi_error(DF_E_INVALID_ARG, "%s holds no PNG or JPEG image", images);
+    if (status == DF_OK) status = check_labels(d);
+    if (status != DF_OK) {
+        df_dataset_free(d);
+        DFI_RETURN(status);
+    }
+    *out = d;
+    return DF_OK;
+}
+
+df_status df_dataset_count(const df_dataset *dataset, size_t *items) {
+    DFI_CHECK_NOT_NULL(dataset);
+    DFI_CHECK_NOT_NULL(items);
+    *items = dataset->five_crop ? 5 * dataset->count : dataset->count;
+    return DF_OK;
+}
+
+static df_status check_item(const df_dataset *d, size_t item) {
+    size_t items;
+    df_dataset_count(d, &items);
+    return item < items ? DF_OK : dfi_error(DF_E_INVALID_ARG, "item %zu of %zu", item, items);
+}
+
+df_status df_dataset_name(const df_dataset *dataset, size_t item, const char **name, int *crop) {
+    DFI_CHECK_NOT_NULL(dataset);
+    DFI_CHECK_NOT_NULL(name);
+    df_status status = check_item(dataset, item);
+    if (status != DF_OK) DFI_RETURN(status);
+    *name = dataset->names[dataset->five_crop ? item / 5 : item];
+    if (crop) *crop = dataset->five_crop ? (int)(item % 5) : -1;
+    return DF_OK;
+}
+
+/* torchvision's five_crop of (h, w) = half the size: the crop's top-left corner. */
+static void five_crop_corner(size_t width, size_t height, int crop, size_t *x, size_t *y) {
+    const size_t w = width / 2, h = height / 2;
+    *x = crop == 1 || crop == 3 ? width - w : crop == 4 ? (size_t)lround((double)(width - w) / 2.0) : 0;
+    *y = crop == 2 || crop == 3 ? height - h : crop == 4 ? (size_t)lround((double)(height - h) / 2.0) : 0;
+}
+
+static df_status cut(const df_image *image, size_t x, size_t y, size_t w, size_t h, df_image **out) {
+    const size_t bytes = df_image_channels(image) * df_image_bit_depth(image) / 8, row = df_image_width(image) * bytes;
+    const uint8_t *p = df_image_pixels((df_image *)image);
+    return df_image_from_pixels(p + y * row + x * bytes, w, h, df_image_channels(image), df_image_bit_depth(image), row,
+                                out);
+}
+
+/* Short side to size, then the centred size x size square (torchvision's Resize + CenterCrop). */
+static df_status resize_and_centre(const df_image *image, size_t size, int filter, df_image **out) {
+    const size_t w = df_image_width(image), h = df_image_height(image);
+    const size_t nw = w <= h ? size : (size_t)((double)size * (double)w / (double)h),
+                 nh = h <= w ? size : (size_t)((double)size * (double)h / (double)w);
+    df_image *sized = NULL;
+    df_status status = df_image_resize(image, nw, nh, (df_resize_filter)filter, &sized);
+    if (status == DF_OK)
+        status = cut(sized, (size_t)lround((double)(nw - size) / 2.0), (size_t)lround((double)(nh - size) / 2.0), size,
+                     size, out);
+    df_image_free(sized);
+    return status;
+}
+
+/* One image or label file through the five-crop and the resize. */
+static df_status prepare(const df_dataset *d, const char *path, const df_options *decode, int crop, int filter,
+                         df_image **out) {
+    df_image *whole = NULL, *piece = NULL;
+    df_status status = df_image_load(path, decode, &whole);
+    if (status == DF_OK && crop >= 0) {
+        size_t x, y;
+        const size_t w = df_image_width(whole), h = df_image_height(whole);
+        five_crop_corner(w, h, crop, &x, &y);
+        status = w >= 2 && h >= 2 ? cut(whole, x, y, w / 2, h / 2, &piece)
+                                  : dfi_error(DF_E_INVALID_ARG, "%s: too small to five-crop", path);
+    }
+    const df_image *source = piece ? piece : whole;
+    if (status == DF_OK && d->size > 0) status = resize_and_centre(source, (size_t)d->size, filter, out);
+    else if (status == DF_OK) status = df_image_from_pixels(df_image_pixels((df_image *)source), df_image_width(source),
+                                                            df_image_height(source), df_image_channels(source),
+                                                            df_image_bit_depth(source), 0, out);
+    df_image_free(piece);
+    df_image_free(whole);
+    return status;
+}
+
+static df_status decode_item(const df_dataset *d, size_t item, df_image **image, df_image **labels) {
+    const char *name;
+    int crop;
+    df_dataset_name(d, item, &name, &crop);
+    const size_t n = strlen(d->images) + strlen(name) + 2;
+    char *path = malloc(n), *label_file = d->labels && labels ? label_path(d, name) : NULL;
+    df_options *indices = NULL;
+    if (path == NULL || (d->labels && labels && label_file == NULL)) {
+        free(path);
+        free(label_file);
+        return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    }
+    snprintf(path, n, "%s/%s", d->images, name);
+    df_status status = image ? prepare(d, path, d->decode, crop, (int)d->filter, image) : DF_OK;
+    if (status == DF_OK && label_file) status = df_options_copy(d->decode, &indices);
+    if (status == DF_OK && label_file) status = df_options_set_int(indices, DF_PARAM_IMAGE_PALETTE_INDICES, 1);
+    if (status == DF_OK && label_file) status = prepare(d, label_file, indices, crop, DF_RESIZE_NEAREST, labels);
+    if (status == DF_OK && label_file && df_image_channels(*labels) != 1)
+        status = dfi_error(DF_E_INVALID_ARG, "%s: a label image has one channel, not %zu", label_file,
+                           df_image_channels(*labels));
+    if (status != DF_OK && image) df_image_free(*image), *image = NULL;
+    if (status != DF_OK && labels && *labels) df_image_free(*labels), *labels = NULL;
+    df_options_free(indices);
+    free(label_file);
+    free(path);
+    return status;
+}
+
+/* For the workers: one item, both outputs NULL unless it decoded. */
+df_status dfi_dataset_decode(const df_dataset *d, size_t item, df_image **image, df_image **labels) {
+    *image = NULL;
+    if (labels) *labels = NULL;
+    return decode_item(d, item, image, labels);
+}
+
+df_status df_dataset_get(const df_dataset *dataset, size_t item, df_image **image, df_image **labels) {
+    DFI_CHECK_NOT_NULL(dataset);
+    DFI_CHECK_NOT_NULL(image);
+    *image = NULL;
+    if (labels) *labels = NULL;
+    df_status status = check_item(dataset, item);
+    if (status == DF_OK) status = decode_item(dataset, item, image, labels);
+    DFI_RETURN(status);
+}
+
+/* The pass's order: items in order, or a Fisher-Yates permutation seeded by seed and epoch. */
+static size_t *pass_order(const df_dataset *d, uint64_t epoch, size_t items) {
+    size_t *order = malloc((items ? items : 1) * sizeof *order);
+    for (size_t i = 0; order && i < items; i++) order[i] = i;
+    uint64_t state = (uint64_t)d->seed * 0x9e3779b97f4a7c15ull ^ (epoch + 1) * 0xd1b54a32d192ed03ull;
+    for (size_t i = items; order && d->shuffle && i > 1; i--) {
+        const size_t j = (size_t)(dfi_splitmix64(&state) % i), t = order[i - 1];
+        order[i - 1] = order[j], order[j] = t;
+    }
+    return order;
+}
+
+df_status df_dataset_start(df_dataset *dataset, uint64_t epoch) {
+    DFI_CHECK_NOT_NULL(dataset);
+    dfi_pass_stop(&dataset->pass);
+    size_t items;
+    df_dataset_count(dataset, &items);
+    size_t *order = pass_order(dataset, epoch, items);
+    df_status status = order ? dfi_pass_start(dataset, order, items) : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    DFI_RETURN(status);
+}
+
+df_status df_dataset_next(df_dataset *dataset, size_t *item, df_image **image, df_image **labels, int *done) {
+    DFI_CHECK_NOT_NULL(dataset);
+    DFI_CHECK_NOT_NULL(done);
+    if (image) *image = NULL;
+    if (labels) *labels = NULL;
+    if (!dataset->pass.running) DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "no pass: call df_dataset_start first"));
+    DFI_RETURN(dfi_pass_next(&dataset->pass, item, image, labels, done));
+}

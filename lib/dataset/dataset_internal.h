@@ -1,0 +1,55 @@
+/* What lib/dataset/ shares: the listing, the items and the prefetching pass. */
+#ifndef DINOFEAT_LIB_DATASET_INTERNAL_H
+#define DINOFEAT_LIB_DATASET_INTERNAL_H
+
+#include "../internal.h"
+
+#include <pthread.h>
+
+/* *names (new, each malloc'd; free with dfi_free_names) gets the relative paths of every
+ * PNG/JPEG under root, hidden entries skipped, sorted bytewise. */
+df_status dfi_list_images(const char *root, char ***names, size_t *count);
+void dfi_free_names(char **names, size_t count);
+
+/* One decoded item of a pass, waiting in the prefetch ring. */
+typedef struct dfi_prefetched {
+    int ready;
+    size_t item;
+    df_image *image, *labels;
+    df_status status;
+    char message[512];
+} dfi_prefetched;
+
+/* A pass: the order, the ring, the workers. */
+typedef struct dfi_pass {
+    size_t *order, length;
+    size_t scheduled, consumed; /* positions in order */
+    dfi_prefetched *ring;
+    size_t capacity;
+    int stopping, running;
+    pthread_t *threads;
+    size_t thread_count;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+} dfi_pass;
+
+struct df_dataset {
+    char *images, *labels; /* folders */
+    char **names;
+    size_t count;    /* images */
+    int five_crop;
+    int64_t size, filter, shuffle, seed, workers, prefetch;
+    df_options *decode; /* image.* options for the images */
+    dfi_pass pass;
+};
+
+/* Decodes item (image and, when the dataset has them, labels; see df_dataset_get). */
+df_status dfi_dataset_decode(const df_dataset *d, size_t item, df_image **image, df_image **labels);
+/* Starts pass's workers over order (taken over), decoding with dataset. */
+df_status dfi_pass_start(df_dataset *dataset, size_t *order, size_t length);
+/* Stops and joins the workers and frees what they decoded. */
+void dfi_pass_stop(dfi_pass *pass);
+/* The next item of the pass (see df_dataset_next). */
+df_status dfi_pass_next(dfi_pass *pass, size_t *item, df_image **image, df_image **labels, int *done);
+
+#endif

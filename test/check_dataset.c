@@ -1,0 +1,246 @@
+/* df_dataset: listing, label pairing, five-crop and resize, and passes whose order depends on the
+ * seed and epoch only, not on the workers or the prefetch depth. */
+#include "check_common.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char root[64];
+
+/* An 8-bit RGB image of width x height whose pixel (x, y) is (x, y, tag). */
+static void write_png(const char *relative, size_t width, size_t height, uint8_t tag, size_t channels) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", root, relative);
+    df_image *image;
+    ck_assert_ok(df_image_new(width, height, channels, 8, &image));
+    uint8_t *p = df_image_pixels(image);
+    for (size_t y = 0; y < height; y++)
+        for (size_t x = 0; x < width; x++)
+            for (size_t c = 0; c < channels; c++) p[(y * width + x) * channels + c] = (uint8_t)(c == 0 ? x : c == 1 ? y : tag);
+    ck_assert_ok(df_image_save_png(image, path));
+    df_image_free(image);
+}
+
+static void make_folders(void) {
+    snprintf(root, sizeof root, "/tmp/dinofeat_dataset_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    char path[256];
+    const char *folders[] = {"img", "img/sub", "img/.hidden", "lab", "lab/sub"};
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "%s/%s", root, folders[i]);
+        ck_assert_int_eq(mkdir(path, 0777), 0);
+    }
+    write_png("img/b.png", 40, 20, 1, 3);
+    write_png("img/a.png", 30, 30, 2, 3);
+    write_png("img/sub/c.png", 20, 40, 3, 3);
+    write_png("img/.hidden/d.png", 8, 8, 4, 3);
+    write_png("img/.e.png", 8, 8, 5, 3);
+    write_png("lab/b.png", 40, 20, 0, 1);
+    write_png("lab/a.png", 30, 30, 0, 1);
+    write_png("lab/sub/c.png", 20, 40, 0, 1);
+    snprintf(path, sizeof path, "%s/img/notes.txt", root);
+    FILE *f = fopen(path, "w");
+    fputs("not an image", f);
+    fclose(f);
+}
+
+static void remove_folders(void) {
+    char command[128];
+    snprintf(command, sizeof command, "rm -rf '%s'", root);
+    ck_assert_int_eq(system(command), 0);
+}
+
+static df_dataset *open_dataset(int labels, int64_t size, int five_crop, int shuffle, int64_t workers, int64_t prefetch) {
+    char images[128], label_dir[128];
+    snprintf(images, sizeof images, "%s/img", root);
+    snprintf(label_dir, sizeof label_dir, "%s/lab", root);
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_SIZE, size));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_FIVE_CROP, five_crop));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_SHUFFLE, shuffle));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_WORKERS, workers));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_PREFETCH, prefetch));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_SEED, 7));
+    df_dataset *d;
+    ck_assert_ok(df_dataset_open(images, labels ? label_dir : NULL, o, &d));
+    df_options_free(o);
+    return d;
+}
+
+START_TEST(test_dataset_lists_and_decodes) {
+    make_folders();
+    df_dataset *d = open_dataset(1, 0, 0, 0, 2, 4);
+    size_t count;
+    ck_assert_ok(df_dataset_count(d, &count));
+    ck_assert_uint_eq(count, 3);
+    const char *name;
+    int crop;
+    const char *expected[3] = {"a.png", "b.png", "sub/c.png"};
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_ok(df_dataset_name(d, i, &name, &crop));
+        ck_assert_str_eq(name, expected[i]);
+        ck_assert_int_eq(crop, -1);
+    }
+    ck_assert_fails_with(df_dataset_name(d, 3, &name, NULL), DF_E_INVALID_ARG, "df_dataset_name");
+    df_image *image, *labels;
+    ck_assert_ok(df_dataset_get(d, 2, &image, &labels));
+    ck_assert_uint_eq(df_image_width(image) * 100 + df_image_height(image), 2040);
+    ck_assert_uint_eq(df_image_channels(labels), 1);
+    ck_assert_int_eq(((uint8_t *)df_image_pixels(image))[(5 * 20 + 3) * 3 + 2], 3);
+    df_image_free(image), df_image_free(labels);
+    ck_assert_fails_with(df_dataset_get(d, 9, &image, NULL), DF_E_INVALID_ARG, "df_dataset_get");
+    df_dataset_free(d);
+    remove_folders();
+}
+END_TEST
+
+/* Five-crop corners as torchvision's five_crop, then the short side to 8 and the centre. */
+START_TEST(test_dataset_five_crop_and_resize) {
+    make_folders();
+    df_dataset *d = open_dataset(0, 0, 1, 0, 1, 1);
+    size_t count;
+    ck_assert_ok(df_dataset_count(d, &count));
+    ck_assert_uint_eq(count, 15);
+    /* b.png is 40 x 20: crops of 20 x 10 at (0,0) (20,0) (0,10) (20,10) and the centre (10,5) */
+    const size_t corners[5][2] = {{0, 0}, {20, 0}, {0, 10}, {20, 10}, {10, 5}};
+    for (int c = 0; c < 5; c++) {
+        df_image *image;
+        const char *name;
+        int crop;
+        ck_assert_ok(df_dataset_name(d, 5 + (size_t)c, &name, &crop));
+        ck_assert_str_eq(name, "b.png");
+        ck_assert_int_eq(crop, c);
+        ck_assert_ok(df_dataset_get(d, 5 + (size_t)c, &image, NULL));
+        ck_assert_uint_eq(df_image_width(image) * 100 + df_image_height(image), 2010);
+        const uint8_t *p = df_image_pixels(image);
+        ck_assert_uint_eq(p[0], corners[c][0]);
+        ck_assert_uint_eq(p[1], corners[c][1]);
+        df_image_free(image);
+    }
+    df_dataset_free(d);
+    d = open_dataset(1, 8, 0, 0, 1, 1);
+    df_image *image, *labels;
+    ck_assert_ok(df_dataset_get(d, 1, &image, &labels)); /* 40 x 20 -> 16 x 8 -> centre 8 x 8 */
+    ck_assert_uint_eq(df_image_width(image) * 100 + df_image_height(image), 808);
+    ck_assert_uint_eq(df_image_width(labels) * 100 + df_image_height(labels), 808);
+    const uint8_t *p = df_image_pixels(image);
+    ck_assert_int_ge(p[0], 9); /* the centre: 8 of 16 from x = 4, about 11 of 40 */
+    ck_assert_int_le(p[0], 13);
+    df_image_free(image), df_image_free(labels);
+    df_dataset_free(d);
+    remove_folders();
+}
+END_TEST
+
+static void pass_items(df_dataset *d, uint64_t epoch, size_t *items, size_t count) {
+    ck_assert_ok(df_dataset_start(d, epoch));
+    int done = 0;
+    for (size_t i = 0; i < count; i++) {
+        df_image *image;
+        ck_assert_ok(df_dataset_next(d, &items[i], &image, NULL, &done));
+        ck_assert_int_eq(done, 0);
+        const char *name;
+        ck_assert_ok(df_dataset_name(d, items[i], &name, NULL));
+        ck_assert_ptr_nonnull(image);
+        df_image_free(image);
+    }
+    ck_assert_ok(df_dataset_next(d, NULL, NULL, NULL, &done));
+    ck_assert_int_eq(done, 1);
+}
+
+START_TEST(test_dataset_pass_order_independent_of_workers) {
+    make_folders();
+    size_t one[15], many[15], other_epoch[15], plain[15];
+    df_dataset *a = open_dataset(0, 8, 1, 1, 1, 1), *b = open_dataset(0, 8, 1, 1, 4, 3);
+    pass_items(a, 3, one, 15);
+    pass_items(b, 3, many, 15);
+    ck_assert(memcmp(one, many, sizeof one) == 0);
+    pass_items(b, 4, other_epoch, 15);
+    ck_assert(memcmp(one, other_epoch, sizeof one) != 0);
+    int seen[15] = {0};
+    for (int i = 0; i < 15; i++) seen[one[i]]++;
+    for (int i = 0; i < 15; i++) ck_assert_int_eq(seen[i], 1);
+    /* restarting in the middle of a pass, and freeing in the middle of one, are clean */
+    int done;
+    ck_assert_ok(df_dataset_start(b, 3));
+    ck_assert_ok(df_dataset_next(b, NULL, NULL, NULL, &done));
+    pass_items(b, 3, many, 15);
+    ck_assert(memcmp(one, many, sizeof one) == 0);
+    ck_assert_ok(df_dataset_start(b, 5));
+    df_dataset_free(b);
+    df_dataset_free(a);
+    a = open_dataset(0, 0, 0, 0, 3, 2);
+    pass_items(a, 0, plain, 3);
+    for (size_t i = 0; i < 3; i++) ck_assert_uint_eq(plain[i], i);
+    ck_assert_fails_with(df_dataset_next(a, NULL, NULL, NULL, NULL), DF_E_INVALID_ARG, "df_dataset_next");
+    df_dataset_free(a);
+    remove_folders();
+}
+END_TEST
+
+START_TEST(test_dataset_errors) {
+    make_folders();
+    char path[256];
+    df_dataset *d = NULL;
+    ck_assert_fails_with(df_dataset_open(NULL, NULL, NULL, &d), DF_E_INVALID_ARG, "df_dataset_open");
+    snprintf(path, sizeof path, "%s/missing", root);
+    ck_assert_fails_with(df_dataset_open(path, NULL, NULL, &d), DF_E_IO, "df_dataset_open");
+    snprintf(path, sizeof path, "%s/lab/sub", root);
+    ck_assert_ok(df_dataset_open(path, NULL, NULL, &d)); /* labels are images too */
+    df_dataset_free(d);
+    snprintf(path, sizeof path, "%s/img/.hidden/x", root);
+    ck_assert_int_eq(mkdir(path, 0777), 0);
+    ck_assert_fails_with(df_dataset_open(path, NULL, NULL, &d), DF_E_INVALID_ARG, "df_dataset_open");
+    ck_assert_ptr_null(d);
+    /* a missing label image is named */
+    snprintf(path, sizeof path, "%s/lab/a.png", root);
+    ck_assert_int_eq(unlink(path), 0);
+    char images[128], labels[128];
+    snprintf(images, sizeof images, "%s/img", root);
+    snprintf(labels, sizeof labels, "%s/lab", root);
+    ck_assert_fails_with(df_dataset_open(images, labels, NULL, &d), DF_E_INVALID_ARG, "df_dataset_open");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "lab/a.png"));
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_FILTER, 1));
+    ck_assert_fails_with(df_dataset_open(images, NULL, o, &d), DF_E_INVALID_ARG, "df_dataset_open");
+    df_options_free(o);
+    /* a broken image fails at its place in the pass, and the pass goes on */
+    snprintf(path, sizeof path, "%s/img/b.png", root);
+    FILE *f = fopen(path, "w");
+    fputs("broken", f);
+    fclose(f);
+    ck_assert_ok(df_dataset_open(images, NULL, NULL, &d));
+    ck_assert_ok(df_dataset_start(d, 0));
+    size_t item;
+    int done;
+    df_image *image;
+    ck_assert_ok(df_dataset_next(d, &item, &image, NULL, &done));
+    df_image_free(image);
+    ck_assert_fails_with(df_dataset_next(d, &item, &image, NULL, &done), DF_E_FORMAT, "df_dataset_next");
+    ck_assert_uint_eq(item, 1);
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "b.png"));
+    ck_assert_ptr_null(image);
+    ck_assert_ok(df_dataset_next(d, &item, &image, NULL, &done));
+    ck_assert_uint_eq(item, 2);
+    df_image_free(image);
+    ck_assert_ok(df_dataset_next(d, &item, &image, NULL, &done));
+    ck_assert_int_eq(done, 1);
+    df_dataset_free(d);
+    df_dataset_free(NULL);
+    remove_folders();
+}
+END_TEST
+
+Suite *dataset_suite(void) {
+    Suite *s = suite_create("dataset");
+    TCase *tc = tcase_create("folder");
+    tcase_add_test(tc, test_dataset_lists_and_decodes);
+    tcase_add_test(tc, test_dataset_five_crop_and_resize);
+    tcase_add_test(tc, test_dataset_pass_order_independent_of_workers);
+    tcase_add_test(tc, test_dataset_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
