@@ -53,5 +53,6 @@ Suite *retrieval_suite(void);
 Suite *weak_deep_suite(void);
 Suite *datus_crops_suite(void);
 Suite *datus_run_suite(void);
+Suite *cache_suite(void);
 
 #endif

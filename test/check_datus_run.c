@@ -166,18 +166,6 @@ START_TEST(test_datus_pipeline_recovers_planted_classes) {
 }
 END_TEST
 
-static unsigned char *slurp(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    *size = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *data = malloc(*size + 1);
-    ck_assert_uint_eq(fread(data, 1, *size, f), *size);
-    fclose(f);
-    return data;
-}
-
 START_TEST(test_datus_resume_equals_one_run) {
     make_directory();
     char straight[128], resumed[128];
@@ -191,7 +179,7 @@ START_TEST(test_datus_resume_equals_one_run) {
     for (int i = 0; i < 13; i++) add_synthetic(two, i);
     df_datus_free(two);
     size_t size;
-    unsigned char *bytes = slurp(resumed, &size);
+    unsigned char *bytes = read_fixture_from("", resumed, &size);
     ck_assert_int_eq(truncate(resumed, (off_t)(size - 37)), 0);
     free(bytes);
     ck_assert_ok(df_datus_open(resumed, NULL, &two));
@@ -200,7 +188,7 @@ START_TEST(test_datus_resume_equals_one_run) {
     ck_assert_uint_eq(images, 12);
     for (int i = 0; i < IMAGES; i++) add_synthetic(two, i); /* the runner skips what is recorded */
     size_t size_one, size_two;
-    unsigned char *a = slurp(straight, &size_one), *b = slurp(resumed, &size_two);
+    unsigned char *a = read_fixture_from("", straight, &size_one), *b = read_fixture_from("", resumed, &size_two);
     ck_assert_uint_eq(size_one, size_two);
     ck_assert_msg(memcmp(a, b, size_one) == 0, "the resumed store differs from the straight run's");
     free(a), free(b);
@@ -329,7 +317,7 @@ START_TEST(test_datus_store_errors) {
     ck_assert_msg(strstr(df_last_error_message(), "threshold 5") != NULL, "%s", df_last_error_message());
     /* a corrupt record before the last one is damage, not an interruption */
     size_t size;
-    unsigned char *bytes = slurp(path, &size);
+    unsigned char *bytes = read_fixture_from("", path, &size);
     bytes[size / 2] ^= 0x55;
     store_path("corrupt.dfds", other, sizeof other);
     write_bytes(other, bytes, size);

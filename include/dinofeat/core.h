@@ -249,9 +249,13 @@ typedef enum df_param {
     DF_PARAM_DATASET_SEED = 1303,     /* int: the shuffle's seed; default 0 */
     DF_PARAM_DATASET_WORKERS = 1304,  /* int: decoding threads, 1..64; default 2 */
     DF_PARAM_DATASET_PREFETCH = 1305, /* int: items decoded ahead at most, 1..4096; default 8 */
-    DF_PARAM_DATASET_FILTER = 1306    /* int df_resize_filter for images (labels are always
+    DF_PARAM_DATASET_FILTER = 1306,   /* int df_resize_filter for images (labels are always
                                          nearest); default DF_RESIZE_BILINEAR (STEGO's official
                                          code: nearest) */
+
+    /* feature caches (df_feature_cache_*, cache.h) */
+    DF_PARAM_CACHE_HALF = 1400,       /* int 0/1: store float16 (half the file); default 0 */
+    DF_PARAM_CACHE_BATCH = 1401       /* int: items per forward pass, 1..1024; default 8 */
 } df_param;
 
 typedef enum df_param_type {

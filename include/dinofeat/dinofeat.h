@@ -18,5 +18,6 @@
 #include "dinofeat/weak.h"
 #include "dinofeat/datus.h"
 #include "dinofeat/dataset.h"
+#include "dinofeat/cache.h"
 
 #endif /* DINOFEAT_H */

@@ -185,6 +185,16 @@ PROTOTYPES = {
     "df_dataset_start": (c_status, [P, ctypes.c_uint64]),
     "df_dataset_next": (c_status, [P, ctypes.POINTER(c_size), PP, PP, ctypes.POINTER(ctypes.c_int)]),
     "df_dataset_free": (None, [P]),
+    "df_feature_cache_build": (c_status, [P, P, ctypes.c_char_p, P, PROGRESS_FN, ctypes.c_void_p]),
+    "df_feature_cache_open": (c_status, [ctypes.c_char_p, PP]),
+    "df_feature_cache_shape": (c_status, [P, ctypes.POINTER(c_size), ctypes.POINTER(c_size), ctypes.POINTER(c_size),
+                                          ctypes.POINTER(c_size)]),
+    "df_feature_cache_read": (c_status, [P, c_size, P]),
+    "df_feature_cache_check_model": (c_status, [P, P]),
+    "df_feature_cache_free": (None, [P]),
+    "df_knn_table": (c_status, [P, c_size, P]),
+    "df_knn_save": (c_status, [ctypes.c_char_p, P, c_size, c_size]),
+    "df_knn_load": (c_status, [ctypes.c_char_p, P, c_size, ctypes.POINTER(c_size), ctypes.POINTER(c_size)]),
     "df_retrieval_new": (c_status, [c_size, c_size, P, PP]),
     "df_retrieval_free": (None, [P]),
     "df_retrieval_add": (c_status, [P, P, P, c_size]),
@@ -209,6 +219,32 @@ def _numpy():
     except ImportError as error:
         raise ImportError("dinofeat: numpy is needed to exchange arrays (Debian: python3-numpy)") from error
     return numpy
+
+
+class Progress:
+    """A df_progress_fn around a Python callable progress(done, total) (with_stage: also the stage
+    name) returning true to cancel. An exception inside it cannot cross C: it cancels the work and
+    call() raises it afterwards."""
+
+    def __init__(self, progress, with_stage=False):
+        self.failure = []
+
+        def report(_user, done, total, stage):
+            try:
+                arguments = (done, total, stage.decode()) if with_stage else (done, total)
+                return 1 if progress(*arguments) else 0
+            except Exception as error:
+                self.failure.append(error)
+                return 1
+        self.callback = PROGRESS_FN(report) if progress else PROGRESS_FN()
+
+    def call(self, function, *arguments):
+        try:
+            return function(*arguments)
+        except Error:
+            if self.failure:
+                raise self.failure[0]
+            raise
 
 
 class Handle:

@@ -93,6 +93,8 @@ class Param(enum.IntEnum):
     DATASET_WORKERS = 1304
     DATASET_PREFETCH = 1305
     DATASET_FILTER = 1306
+    CACHE_HALF = 1400
+    CACHE_BATCH = 1401
 
 
 class ParamType(enum.IntEnum):

@@ -1,9 +1,10 @@
 """Image folders as datasets (dinofeat/dataset.h): every PNG/JPEG under a folder (sorted), label
 images of the same relative stem, five-crop and resize, decoded on worker threads ahead of the
-consumer in an order that depends only on the seed and the epoch."""
+consumer in an order that depends only on the seed and the epoch. Feature caches and STEGO's KNN
+table over them (dinofeat/cache.h)."""
 import ctypes
 
-from ._native import Handle, lib
+from ._native import Handle, Progress, _numpy, lib
 
 
 class Dataset(Handle):
@@ -66,4 +67,67 @@ class Dataset(Handle):
             yield (item.value, *self._arrays(image, labels if self._has_labels else None))
 
 
-__all__ = ["Dataset"]
+def build_feature_cache(model, dataset, path, half=False, batch=8, progress=None):
+    """Writes (or completes) the feature cache at path: every item's final-norm patch features.
+    progress(done, total) is called after each batch; a true return stops (what was written is
+    kept, and building again resumes)."""
+    from .core import Options
+    reporter = Progress(progress)
+    with Options(cache_half=int(bool(half)), cache_batch=batch) as options:
+        reporter.call(lib.df_feature_cache_build, model.handle, dataset.handle, str(path).encode(), options.handle,
+                      reporter.callback, None)
+
+
+class FeatureCache(Handle):
+    """A complete feature cache: len(c) items, c.shape = (height, width, dim), c[i] the (h, w, D)
+    float32 features of item i, read from the file on demand."""
+
+    _free, _name = "df_feature_cache_free", "dataset.FeatureCache"
+
+    def __init__(self, path):
+        handle = ctypes.c_void_p()
+        lib.df_feature_cache_open(str(path).encode(), ctypes.byref(handle))
+        super().__init__(handle)
+        items, h, w, d = (ctypes.c_size_t() for _ in range(4))
+        lib.df_feature_cache_shape(handle, ctypes.byref(items), ctypes.byref(h), ctypes.byref(w), ctypes.byref(d))
+        self._items, self.shape = items.value, (h.value, w.value, d.value)
+
+    def __len__(self):
+        return self._items
+
+    def __getitem__(self, item):
+        if not 0 <= item < self._items:
+            raise IndexError(item)
+        out = _numpy().empty(self.shape, dtype=_numpy().float32)
+        lib.df_feature_cache_read(self.handle, item, out.ctypes.data_as(ctypes.c_void_p))
+        return out
+
+    def check_model(self, model):
+        """Raises dinofeat.Error unless model is the one the cache was computed with."""
+        lib.df_feature_cache_check_model(self.handle, model.handle)
+
+    def knn(self, k=30):
+        """(items, k) int32: STEGO's KNN table, the most similar items first (cosine of the
+        average-pooled features)."""
+        out = _numpy().empty((self._items, k), dtype=_numpy().int32)
+        lib.df_knn_table(self.handle, k, out.ctypes.data_as(ctypes.c_void_p))
+        return out
+
+
+def save_knn(path, table):
+    np = _numpy()
+    table = np.ascontiguousarray(table, dtype=np.int32)
+    lib.df_knn_save(str(path).encode(), table.ctypes.data_as(ctypes.c_void_p), table.shape[0], table.shape[1])
+
+
+def load_knn(path):
+    np = _numpy()
+    items, k = ctypes.c_size_t(), ctypes.c_size_t()
+    lib.df_knn_load(str(path).encode(), None, 0, ctypes.byref(items), ctypes.byref(k))
+    out = np.empty((items.value, k.value), dtype=np.int32)
+    lib.df_knn_load(str(path).encode(), out.ctypes.data_as(ctypes.c_void_p), out.size, ctypes.byref(items),
+                    ctypes.byref(k))
+    return out
+
+
+__all__ = ["Dataset", "FeatureCache", "build_feature_cache", "save_knn", "load_knn"]

@@ -4,7 +4,7 @@ import enum
 import os
 from ctypes import c_size_t
 
-from ._native import PROGRESS_FN, Error, Handle, _numpy, lib
+from ._native import Handle, Progress, _numpy, lib
 from .core import Options, Param
 from .image import Image
 from .tensor import DType, Tensor
@@ -177,23 +177,10 @@ def _upsample(model, image, stride=4, shifts=(1, 2), flips=True, attention="o", 
         options[Param.UPS_ATTENTION] = _ATTENTIONS[attention]
         options[Param.UPS_BATCH] = batch
         options[Param.UPS_PAD] = int(bool(pad))
-        failure = []
-
-        def report(_user, done, total, _stage):
-            try:
-                return 1 if progress(done, total) else 0
-            except Exception as error:  # an exception cannot cross C: cancel, raise it afterwards
-                failure.append(error)
-                return 1
-        callback = PROGRESS_FN(report) if progress else PROGRESS_FN()
+        reporter = Progress(progress)
         features, attn = ctypes.c_void_p(), ctypes.c_void_p()
-        try:
-            lib.df_upsample(model.handle, pixels.handle, options.handle, callback, None, ctypes.byref(features),
-                            ctypes.byref(attn) if attention is not None else None)
-        except Error:
-            if failure:
-                raise failure[0]
-            raise
+        reporter.call(lib.df_upsample, model.handle, pixels.handle, options.handle, reporter.callback, None,
+                      ctypes.byref(features), ctypes.byref(attn) if attention is not None else None)
     result = [Tensor(features).numpy(copy=True), Tensor(attn).numpy(copy=True) if attn.value else None]
     return result[0].astype(np.float32, copy=False), result[1]
 

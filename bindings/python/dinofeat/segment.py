@@ -1,7 +1,7 @@
 """Segmentation workflows on a backbone: TokenCut (and the HR-Dv2 class-agnostic segmentation)."""
 import ctypes
 
-from ._native import PROGRESS_FN, Error, Handle, _numpy, lib
+from ._native import PROGRESS_FN, Handle, Progress, _numpy, lib
 from .core import Options, Param
 from .model import Model
 from .tensor import Tensor
@@ -103,16 +103,6 @@ def _cas_options(options, crf, exact_crf, pad, settings):
     options[Param.UPS_PAD] = int(bool(pad))
 
 
-def _progress_callback(progress, failure):
-    def report(_user, done, total, stage):
-        try:
-            return 1 if progress(done, total, stage.decode()) else 0
-        except Exception as error:  # an exception cannot cross C: cancel, raise it afterwards
-            failure.append(error)
-            return 1
-    return PROGRESS_FN(report) if progress else PROGRESS_FN()
-
-
 def segment(model, image, crf=True, pad=True, size=None, progress=None, exact_crf=False, **settings):
     """HR-Dv2 unsupervised class-agnostic segmentation of one image (specs/hrdv2.md section 2).
 
@@ -124,17 +114,12 @@ def segment(model, image, crf=True, pad=True, size=None, progress=None, exact_cr
     batch, crf_iterations. pad=True covers every pixel (False: centre-crop to whole patches, as the
     official code). progress: a callable (done, total, stage) -> bool, True to cancel."""
     pixels = Model._pixels(image, size)
-    failure = []
+    reporter = Progress(progress, with_stage=True)
     handle = ctypes.c_void_p()
     with Options() as options:
         _cas_options(options, crf, exact_crf, pad, settings)
-        try:
-            lib.df_cas_segment(model.handle, pixels.handle, options.handle, _progress_callback(progress, failure), None,
-                               ctypes.byref(handle))
-        except Error:
-            if failure:
-                raise failure[0]
-            raise
+        reporter.call(lib.df_cas_segment, model.handle, pixels.handle, options.handle, reporter.callback, None,
+                      ctypes.byref(handle))
     return _cas_result(handle)
 
 

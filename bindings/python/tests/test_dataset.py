@@ -41,6 +41,36 @@ class DatasetTest(unittest.TestCase):
             data.close()
             crops.close()
 
+    def test_feature_cache_and_knn(self):
+        from PIL import Image
+        fixtures = os.path.join(os.path.dirname(__file__), "..", "..", "..", "test", "fixtures")
+        model = dinofeat.Model(os.path.join(fixtures, "models", "dino_s8.pth"), heads=2)
+        rng = np.random.default_rng(0)
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "img"))
+            for i in range(3):
+                Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(os.path.join(d, "img", f"{i}.png"))
+            data = dinofeat.dataset.Dataset(os.path.join(d, "img"), size=32, five_crop=True)
+            calls = []
+            with self.assertRaises(ZeroDivisionError):  # an exception in progress stops the build, then is raised
+                dinofeat.dataset.build_feature_cache(model, data, os.path.join(d, "f"), batch=4,
+                                                     progress=lambda done, total: calls.append(done) or 1 / 0)
+            self.assertEqual(calls, [4])
+            dinofeat.dataset.build_feature_cache(model, data, os.path.join(d, "f"), batch=4)
+            cache = dinofeat.dataset.FeatureCache(os.path.join(d, "f"))
+            self.assertEqual((len(cache), cache.shape), (15, (4, 4, 16)))
+            image, _ = data[7]
+            direct = model.forward(image, outputs=("patch",))["patch"][0]
+            np.testing.assert_allclose(cache[7], direct, rtol=1e-5, atol=1e-6)
+            cache.check_model(model)
+            table = cache.knn(3)
+            self.assertEqual(table.shape, (15, 3))
+            np.testing.assert_array_equal(table[:, 0], np.arange(15))
+            dinofeat.dataset.save_knn(os.path.join(d, "knn"), table)
+            np.testing.assert_array_equal(dinofeat.dataset.load_knn(os.path.join(d, "knn")), table)
+            cache.close()
+            data.close()
+
 
 if __name__ == "__main__":
     unittest.main()

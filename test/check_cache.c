@@ -1,0 +1,260 @@
+/* Feature caches on the tiny model: features equal the forward pass (float32) or its float16
+ * rounding as libtorch does it, a stopped or torn build resumes to the same file, mismatches are
+ * refused; the KNN table equals a direct computation and round-trips through its file. */
+#include "check_common.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char root[64];
+
+static void make_images(int count) {
+    snprintf(root, sizeof root, "/tmp/dinofeat_cache_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    char path[256];
+    snprintf(path, sizeof path, "%s/img", root);
+    ck_assert_int_eq(mkdir(path, 0777), 0);
+    for (int i = 0; i < count; i++) {
+        df_image *image;
+        ck_assert_ok(df_image_new(40, 36, 3, 8, &image));
+        uint8_t *p = df_image_pixels(image);
+        for (size_t j = 0; j < 40 * 36 * 3; j++) p[j] = (uint8_t)((j * (7 + (size_t)i * 13) + (size_t)i * 31) % 251);
+        snprintf(path, sizeof path, "%s/img/%02d.png", root, i);
+        ck_assert_ok(df_image_save_png(image, path));
+        df_image_free(image);
+    }
+}
+
+static void remove_images(void) {
+    char command[128];
+    snprintf(command, sizeof command, "rm -rf '%s'", root);
+    ck_assert_int_eq(system(command), 0);
+}
+
+static df_model *tiny_model(const char *file) {
+    df_options *o;
+    df_model *model;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_MODEL_HEADS, 2));
+    ck_assert_ok(df_model_open(file, NULL, o, &model));
+    df_options_free(o);
+    return model;
+}
+
+static df_dataset *sized_dataset(int five_crop) {
+    char images[128];
+    snprintf(images, sizeof images, "%s/img", root);
+    df_options *o;
+    df_dataset *d;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_SIZE, 32));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_FIVE_CROP, five_crop));
+    ck_assert_ok(df_dataset_open(images, NULL, o, &d));
+    df_options_free(o);
+    return d;
+}
+
+static void build(df_model *model, df_dataset *d, const char *path, int half, int64_t batch) {
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_CACHE_HALF, half));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_CACHE_BATCH, batch));
+    ck_assert_ok(df_feature_cache_build(model, d, path, o, NULL, NULL));
+    df_options_free(o);
+}
+
+/* item's features from the model directly; half: rounded to float16 by libtorch. */
+static void direct_features(df_model *model, df_dataset *d, size_t item, int half, float *out) {
+    df_image *image, *rgb;
+    df_tensor *x, *rounded = NULL;
+    df_forward *forward;
+    const df_tensor *patch;
+    ck_assert_ok(df_dataset_get(d, item, &image, NULL));
+    ck_assert_ok(df_image_convert(image, 3, &rgb));
+    ck_assert_ok(df_image_to_tensor(rgb, NULL, NULL, &x));
+    ck_assert_ok(df_model_forward(model, x, DF_OUTPUT_PATCH, &forward));
+    ck_assert_ok(df_forward_output(forward, DF_OUTPUT_PATCH, &patch));
+    if (half) ck_assert_ok(df_tensor_to(patch, NULL, DF_DTYPE_FLOAT16, &rounded));
+    ck_assert_ok(df_tensor_copy_to_host(half ? rounded : patch, out, 4 * 4 * 16));
+    df_tensor_free(rounded), df_forward_free(forward), df_tensor_free(x), df_image_free(rgb), df_image_free(image);
+}
+
+START_TEST(test_cache_equals_forward) {
+    make_images(5);
+    df_model *model = tiny_model("fixtures/models/dino_s8.pth");
+    df_dataset *d = sized_dataset(0);
+    char path[128], half_path[128];
+    snprintf(path, sizeof path, "%s/f32.dffeat", root);
+    snprintf(half_path, sizeof half_path, "%s/f16.dffeat", root);
+    build(model, d, path, 0, 2);
+    build(model, d, half_path, 1, 3);
+    for (int half = 0; half < 2; half++) {
+        df_feature_cache *cache;
+        ck_assert_ok(df_feature_cache_open(half ? half_path : path, &cache));
+        size_t items, h, w, dim;
+        ck_assert_ok(df_feature_cache_shape(cache, &items, &h, &w, &dim));
+        ck_assert_uint_eq(items * 1000 + h * 100 + w * 10, 5440);
+        ck_assert_uint_eq(dim, 16);
+        float got[256], want[256];
+        for (size_t i = 0; i < items; i++) {
+            ck_assert_ok(df_feature_cache_read(cache, i, got));
+            direct_features(model, d, i, half, want);
+            for (int j = 0; j < 256; j++)
+                ck_assert_msg(got[j] == want[j] || fabsf(got[j] - want[j]) <= 1e-5f * fabsf(want[j]) + 1e-6f,
+                              "item %zu value %d: %g, expected %g", i, j, got[j], want[j]);
+        }
+        ck_assert_ok(df_feature_cache_check_model(cache, model));
+        ck_assert_fails_with(df_feature_cache_read(cache, 5, got), DF_E_INVALID_ARG, "df_feature_cache_read");
+        df_model *other = tiny_model("fixtures/models/dinov2_s14.pth");
+        ck_assert_fails_with(df_feature_cache_check_model(cache, other), DF_E_INVALID_ARG,
+                             "df_feature_cache_check_model");
+        ck_assert_ptr_nonnull(strstr(df_last_error_message(), "was computed with dino dim 16"));
+        df_model_free(other);
+        df_feature_cache_free(cache);
+    }
+    df_dataset_free(d);
+    df_model_free(model);
+    remove_images();
+}
+END_TEST
+
+static int stop_after_first(void *user_data, uint64_t done, uint64_t total, const char *stage) {
+    (void)total, (void)stage;
+    *(uint64_t *)user_data = done;
+    return 1;
+}
+
+START_TEST(test_cache_resumes_and_refuses) {
+    make_images(5);
+    df_model *model = tiny_model("fixtures/models/dino_s8.pth");
+    df_dataset *d = sized_dataset(1); /* 25 items */
+    char straight[128], resumed[128];
+    snprintf(straight, sizeof straight, "%s/straight.dffeat", root);
+    snprintf(resumed, sizeof resumed, "%s/resumed.dffeat", root);
+    build(model, d, straight, 1, 4);
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_CACHE_HALF, 1));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_CACHE_BATCH, 4));
+    uint64_t done = 0;
+    ck_assert_fails_with(df_feature_cache_build(model, d, resumed, o, stop_after_first, &done), DF_E_CANCELLED,
+                         "df_feature_cache_build");
+    ck_assert_uint_eq(done, 4);
+    df_feature_cache *cache = NULL;
+    ck_assert_fails_with(df_feature_cache_open(resumed, &cache), DF_E_FORMAT, "df_feature_cache_open");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "incomplete, 4 of 25 items"));
+    size_t size;
+    unsigned char *bytes = read_fixture_from("", resumed, &size);
+    free(bytes);
+    ck_assert_int_eq(truncate(resumed, (off_t)(size - 100)), 0); /* torn inside item 3 */
+    ck_assert_ok(df_feature_cache_build(model, d, resumed, o, NULL, NULL));
+    size_t size_a, size_b;
+    unsigned char *a = read_fixture_from("", straight, &size_a), *b = read_fixture_from("", resumed, &size_b);
+    ck_assert_uint_eq(size_a, size_b);
+    ck_assert_msg(memcmp(a, b, size_a) == 0, "the resumed cache differs from the straight build");
+    free(a), free(b);
+    ck_assert_ok(df_feature_cache_build(model, d, resumed, o, NULL, NULL)); /* complete: nothing to do */
+    /* refusals: another dtype, another model, another dataset, no size */
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_CACHE_HALF, 0));
+    ck_assert_fails_with(df_feature_cache_build(model, d, resumed, o, NULL, NULL), DF_E_INVALID_ARG,
+                         "df_feature_cache_build");
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_CACHE_HALF, 1));
+    df_model *other = tiny_model("fixtures/models/dinov2_s14.pth");
+    ck_assert_fails_with(df_feature_cache_build(other, d, resumed, o, NULL, NULL), DF_E_INVALID_ARG,
+                         "df_feature_cache_build");
+    df_model_free(other);
+    df_dataset *plain = sized_dataset(0);
+    ck_assert_fails_with(df_feature_cache_build(model, plain, resumed, o, NULL, NULL), DF_E_INVALID_ARG,
+                         "df_feature_cache_build");
+    df_dataset_free(plain);
+    char images[128];
+    snprintf(images, sizeof images, "%s/img", root);
+    ck_assert_ok(df_dataset_open(images, NULL, NULL, &plain));
+    ck_assert_fails_with(df_feature_cache_build(model, plain, straight, o, NULL, NULL), DF_E_INVALID_ARG,
+                         "df_feature_cache_build");
+    df_dataset_free(plain);
+    ck_assert_fails_with(df_feature_cache_open(images, &cache), DF_E_FORMAT, "df_feature_cache_open");
+    snprintf(images, sizeof images, "%s/img/00.png", root);
+    ck_assert_fails_with(df_feature_cache_open(images, &cache), DF_E_FORMAT, "df_feature_cache_open");
+    df_options_free(o);
+    df_dataset_free(d);
+    df_model_free(model);
+    remove_images();
+}
+END_TEST
+
+START_TEST(test_knn_table) {
+    make_images(4);
+    df_model *model = tiny_model("fixtures/models/dino_s8.pth");
+    df_dataset *d = sized_dataset(1); /* 20 items */
+    char path[128], table_path[128];
+    snprintf(path, sizeof path, "%s/f.dffeat", root);
+    snprintf(table_path, sizeof table_path, "%s/knn.bin", root);
+    build(model, d, path, 0, 8);
+    df_feature_cache *cache;
+    ck_assert_ok(df_feature_cache_open(path, &cache));
+    int32_t table[20 * 5], loaded[20 * 5];
+    ck_assert_ok(df_knn_table(cache, 5, table));
+    /* directly: pooled, normalised, all similarities, sorted */
+    float pooled[20][16], grid[256];
+    for (int i = 0; i < 20; i++) {
+        ck_assert_ok(df_feature_cache_read(cache, (size_t)i, grid));
+        double norm = 0;
+        for (int c = 0; c < 16; c++) {
+            double s = 0;
+            for (int p = 0; p < 16; p++) s += grid[p * 16 + c];
+            pooled[i][c] = (float)(s / 16), norm += (s / 16) * (s / 16);
+        }
+        for (int c = 0; c < 16; c++) pooled[i][c] = (float)(pooled[i][c] / sqrt(norm));
+    }
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(table[i * 5], i);
+        double previous = 2;
+        for (int r = 0; r < 5; r++) {
+            double s = 0;
+            for (int c = 0; c < 16; c++) s += (double)pooled[i][c] * pooled[table[i * 5 + r]][c];
+            ck_assert_double_le(s, previous + 1e-6);
+            previous = s;
+        }
+        int beyond = 0; /* nothing left out is more similar than the 5th */
+        for (int j = 0; j < 20; j++) {
+            double s = 0;
+            for (int c = 0; c < 16; c++) s += (double)pooled[i][c] * pooled[j][c];
+            beyond += s > previous + 1e-6;
+        }
+        ck_assert_int_le(beyond, 4);
+    }
+    ck_assert_ok(df_knn_save(table_path, table, 20, 5));
+    size_t items, k;
+    ck_assert_ok(df_knn_load(table_path, NULL, 0, &items, &k));
+    ck_assert_uint_eq(items * 10 + k, 205);
+    ck_assert_ok(df_knn_load(table_path, loaded, 100, &items, &k));
+    ck_assert(memcmp(table, loaded, sizeof table) == 0);
+    ck_assert_fails_with(df_knn_load(table_path, loaded, 99, &items, &k), DF_E_INVALID_ARG, "df_knn_load");
+    ck_assert_fails_with(df_knn_table(cache, 21, table), DF_E_INVALID_ARG, "df_knn_table");
+    ck_assert_int_eq(truncate(table_path, 30), 0);
+    ck_assert_fails_with(df_knn_load(table_path, NULL, 0, &items, &k), DF_E_FORMAT, "df_knn_load");
+    ck_assert_fails_with(df_knn_load(path, NULL, 0, &items, &k), DF_E_FORMAT, "df_knn_load"); /* a cache */
+    table[3] = 20; /* past the items */
+    ck_assert_ok(df_knn_save(table_path, table, 20, 5));
+    ck_assert_fails_with(df_knn_load(table_path, NULL, 0, &items, &k), DF_E_FORMAT, "df_knn_load");
+    ck_assert_fails_with(df_knn_save("/nonexistent-dir/knn.bin", table, 20, 5), DF_E_IO, "df_knn_save");
+    df_feature_cache_free(cache);
+    df_dataset_free(d);
+    df_model_free(model);
+    remove_images();
+}
+END_TEST
+
+Suite *cache_suite(void) {
+    Suite *s = suite_create("cache");
+    TCase *tc = tcase_create("cache");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_cache_equals_forward);
+    tcase_add_test(tc, test_cache_resumes_and_refuses);
+    tcase_add_test(tc, test_knn_table);
+    suite_add_tcase(s, tc);
+    return s;
+}
