@@ -40,6 +40,11 @@ const char *dfi_option_str(const df_options *options, df_param key);
 df_status dfi_read_file(const char *path, unsigned char **data, size_t *size);
 /* splitmix64: a small seedable generator, the same stream on every platform. */
 uint64_t dfi_splitmix64(uint64_t *state);
+/* The header of our container files in memory: 8 bytes of magic, u32 format version (1..newest),
+ * u32 header length, the header. *header and *length get the header's place; DF_E_FORMAT naming
+ * path and what the file should be, DF_E_UNSUPPORTED for a newer version. */
+df_status dfi_container_header(const char *path, const unsigned char *data, size_t size, const char magic[8],
+                               const char *what, uint32_t newest, const unsigned char **header, size_t *length);
 /* Scales each of n rows of x (n x d) to unit L2 norm, dividing by max(norm, 1e-12) as
  * torch.nn.functional.normalize does. */
 void dfi_normalise_rows(float *x, size_t n, size_t d);

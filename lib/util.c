@@ -49,3 +49,16 @@ void dfi_normalise_rows(float *x, size_t n, size_t d) {
         for (size_t j = 0; j < d; j++) x[i * d + j] *= scale;
     }
 }
+
+df_status dfi_container_header(const char *path, const unsigned char *data, size_t size, const char magic[8],
+                               const char *what, uint32_t newest, const unsigned char **header, size_t *length) {
+    uint32_t version, bytes;
+    if (size < 16 || memcmp(data, magic, 8) != 0) return dfi_error(DF_E_FORMAT, "%s: not a %s", path, what);
+    memcpy(&version, data + 8, 4);
+    memcpy(&bytes, data + 12, 4);
+    if (version > newest)
+        return dfi_error(DF_E_UNSUPPORTED, "%s: format version %u is newer than this build's %u", path, version, newest);
+    if (version == 0 || bytes > size - 16) return dfi_error(DF_E_FORMAT, "%s: truncated or corrupt header", path);
+    *header = data + 16, *length = bytes;
+    return DF_OK;
+}

@@ -154,6 +154,64 @@ df_status dfs_kmeans_assign(const dfs_tensor_desc *points, const dfs_tensor_desc
 df_status dfs_tokencut_eigenvector(const dfs_tensor_desc *keys, int64_t first_patch, double tau, double eps,
                                    int32_t binary, float *eigenvector, double *eigenvalue) DFS_NOEXCEPT;
 
+/* ---- STEGO (shim/stego_loss.cpp) --------------------------------------------------------- */
+
+typedef struct dfs_stego_loss_config {
+    double shift_self, shift_knn, shift_rand;
+    double weight_self, weight_knn, weight_rand;
+    int32_t center, stabilize, zero_clamp;
+} dfs_stego_loss_config;
+
+/* One pair's correspondence loss: f1, s1 sampled at c1, f2, s2 at c2 (maps (B, C, H, W), coords
+ * (B, P, P, 2)); the gradients with respect to the code maps s1 and s2 (each may be NULL). */
+df_status dfs_stego_corr_loss(const dfs_tensor_desc *f1, const dfs_tensor_desc *f2, const dfs_tensor_desc *s1,
+                              const dfs_tensor_desc *s2, const dfs_tensor_desc *c1, const dfs_tensor_desc *c2,
+                              double shift, const dfs_stego_loss_config *config, double *loss, dfs_tensor **grad_s1,
+                              dfs_tensor_desc *grad_s1_desc, dfs_tensor **grad_s2,
+                              dfs_tensor_desc *grad_s2_desc) DFS_NOEXCEPT;
+/* The three terms and their weighted total (losses: self, knn, random, total) with the gradients
+ * of the total with respect to s and s_knn; perms (negatives x B, int64) may be NULL. */
+df_status dfs_stego_loss(const dfs_tensor_desc *f, const dfs_tensor_desc *s, const dfs_tensor_desc *f_knn,
+                         const dfs_tensor_desc *s_knn, const dfs_tensor_desc *c1, const dfs_tensor_desc *c2,
+                         const dfs_tensor_desc *perms, const dfs_stego_loss_config *config, double losses[4],
+                         dfs_tensor **grad_s, dfs_tensor_desc *grad_s_desc, dfs_tensor **grad_s_knn,
+                         dfs_tensor_desc *grad_s_knn_desc) DFS_NOEXCEPT;
+
+/* ---- STEGO's head and probe (shim/stego_trainer.cpp) -------------------------------------- */
+
+/* Parameters, in order: linear.weight (K, D, 1, 1), linear.bias (K), nonlinear1.weight (D, D, 1,
+ * 1), nonlinear1.bias (D), nonlinear2.weight (K, D, 1, 1), nonlinear2.bias (K), clusters (C, K). */
+#define DFS_STEGO_PARAMETERS 7
+typedef struct dfs_stego dfs_stego;
+typedef struct dfs_stego_config {
+    int64_t dim, code_dim, classes;
+    double lr, probe_lr;
+    dfs_stego_loss_config loss;
+} dfs_stego_config;
+
+df_status dfs_stego_create(const dfs_stego_config *config, const float *const *initial, dfs_stego **out) DFS_NOEXCEPT;
+void dfs_stego_free(dfs_stego *stego) DFS_NOEXCEPT;
+int64_t dfs_stego_parameter_numel(const dfs_stego_config *config, int32_t index) DFS_NOEXCEPT;
+/* Reads (write 0) or writes (write 1) parameter index's value (which 0), Adam m (1) or v (2). */
+df_status dfs_stego_state(const dfs_stego *stego, int32_t index, int32_t which, float *values,
+                          int32_t write) DFS_NOEXCEPT;
+int64_t dfs_stego_steps(const dfs_stego *stego) DFS_NOEXCEPT;
+void dfs_stego_set_steps(dfs_stego *stego, int64_t steps) DFS_NOEXCEPT;
+/* One step on features and their KNN partners' features (B, D, H, W): masks holds six B x D
+ * channel masks (already scaled: 0 or 1 / (1 - p)): the batch's linear, nonlinear and loss-feature
+ * masks, then the partners'; coords (B, P, P, 2); perms (negatives x B). losses: self, knn,
+ * random, weighted total, cluster probe. */
+df_status dfs_stego_step(dfs_stego *stego, const dfs_tensor_desc *features, const dfs_tensor_desc *knn_features,
+                         const float *masks, const float *coords1, const float *coords2, int64_t points,
+                         const int64_t *perms, int64_t negatives, double losses[5]) DFS_NOEXCEPT;
+/* The head's codes (B, K, H, W) without dropout. */
+df_status dfs_stego_codes(const dfs_stego *stego, const dfs_tensor_desc *features, dfs_tensor **out,
+                          dfs_tensor_desc *out_desc) DFS_NOEXCEPT;
+/* Cluster labels (B x height x width) of features, averaged with the horizontally flipped
+ * image's (flipped may be NULL) and upsampled bilinearly. */
+df_status dfs_stego_predict(const dfs_stego *stego, const dfs_tensor_desc *features, const dfs_tensor_desc *flipped,
+                            int64_t height, int64_t width, int32_t *labels) DFS_NOEXCEPT;
+
 /* ---- DatUS² linear algebra: PCA, key affinities (shim/datus.cpp) --------------------------------------------------------------- */
 
 /* The n x d points, centred, projected on their covariance's `components` leading eigenvectors

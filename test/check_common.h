@@ -54,5 +54,6 @@ Suite *weak_deep_suite(void);
 Suite *datus_crops_suite(void);
 Suite *datus_run_suite(void);
 Suite *cache_suite(void);
+Suite *stego_suite(void);
 
 #endif

@@ -255,7 +255,29 @@ typedef enum df_param {
 
     /* feature caches (df_feature_cache_*, cache.h) */
     DF_PARAM_CACHE_HALF = 1400,       /* int 0/1: store float16 (half the file); default 0 */
-    DF_PARAM_CACHE_BATCH = 1401       /* int: items per forward pass, 1..1024; default 8 */
+    DF_PARAM_CACHE_BATCH = 1401,      /* int: items per forward pass, 1..1024; default 8 */
+
+    /* STEGO (df_stego_*, stego.h): the code's active values by default, the paper's Table 6 as a
+       preset (df_stego_preset_apply) */
+    DF_PARAM_STEGO_SHIFT_SELF = 1500, /* float: b of the self term; default 0.18 */
+    DF_PARAM_STEGO_SHIFT_KNN = 1501,  /* float: b of the KNN term; default 0.12 */
+    DF_PARAM_STEGO_SHIFT_RAND = 1502, /* float: b of the random term; default 0.46 */
+    DF_PARAM_STEGO_WEIGHT_SELF = 1503, /* float: lambda of the self term; default 0.67 */
+    DF_PARAM_STEGO_WEIGHT_KNN = 1504, /* float: lambda of the KNN term; default 0.25 */
+    DF_PARAM_STEGO_WEIGHT_RAND = 1505, /* float: lambda of the random term; default 0.63 */
+    DF_PARAM_STEGO_CENTER = 1506,     /* int 0/1: spatial centering of F (global mean kept); default 1 */
+    DF_PARAM_STEGO_STABILIZE = 1507,  /* int 0/1: clamp S at 0.8 from above; default 0 */
+    DF_PARAM_STEGO_ZERO_CLAMP = 1508, /* int 0/1: clamp S at 0 from below; default 1 */
+    DF_PARAM_STEGO_SAMPLES = 1509,    /* int: P, P x P points sampled per image; default 11 */
+    DF_PARAM_STEGO_NEGATIVES = 1510,  /* int: random-term permutations; default 5 */
+    DF_PARAM_STEGO_CODE_DIM = 1511,   /* int: K, the code's channels; default 70 */
+    DF_PARAM_STEGO_CLASSES = 1512,    /* int: cluster-probe centroids; default 27 */
+    DF_PARAM_STEGO_DROPOUT = 1513,    /* float: channel-dropout probability; default 0.1 */
+    DF_PARAM_STEGO_LR = 1514,         /* float: the head's Adam learning rate; default 5e-4 */
+    DF_PARAM_STEGO_PROBE_LR = 1515,   /* float: the cluster probe's Adam learning rate; default 5e-3 */
+    DF_PARAM_STEGO_SEED = 1516,       /* int: the trainer's generator (initial weights, dropout,
+                                         coordinates, permutations, batches); default 0 */
+    DF_PARAM_STEGO_KNN_RANKS = 1517   /* int: a KNN partner is drawn from ranks 1..this; default 7 */
 } df_param;
 
 typedef enum df_param_type {

@@ -19,5 +19,6 @@
 #include "dinofeat/datus.h"
 #include "dinofeat/dataset.h"
 #include "dinofeat/cache.h"
+#include "dinofeat/stego.h"
 
 #endif /* DINOFEAT_H */

@@ -117,15 +117,11 @@ static df_status parse_header(const char *path, const unsigned char *text, size_
 }
 
 static df_status parse(const char *path, const unsigned char *data, size_t size, df_weak *weak) {
-    uint32_t version, length;
-    if (size < 16 || memcmp(data, magic, 8) != 0) return dfi_error(DF_E_FORMAT, "%s: not a dinofeat classifier file", path);
-    memcpy(&version, data + 8, 4);
-    memcpy(&length, data + 12, 4);
-    if (version > FORMAT_VERSION)
-        return dfi_error(DF_E_UNSUPPORTED, "%s: format version %u is newer than this build's %u", path, version,
-                         FORMAT_VERSION);
-    if (version == 0 || length > size - 16) return dfi_error(DF_E_FORMAT, "%s: truncated or corrupt header", path);
-    df_status status = parse_header(path, data + 16, length, weak);
+    const unsigned char *header;
+    size_t length;
+    df_status status = dfi_container_header(path, data, size, magic, "dinofeat classifier file", FORMAT_VERSION,
+                                            &header, &length);
+    if (status == DF_OK) status = parse_header(path, header, length, weak);
     if (status != DF_OK) return status;
     size_t at = 16 + (size_t)length, used = 0;
     status = weak->kind.classifier == DFI_WEAK_FOREST

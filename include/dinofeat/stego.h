@@ -1,0 +1,106 @@
+/*
+ * dinofeat STEGO (Hamilton et al. 2022, specs/stego.md): the feature-correspondence loss that
+ * distils a backbone's feature correlations into a segmentation head's codes, and the trainer of
+ * that head and its cluster probe.
+ */
+#ifndef DINOFEAT_STEGO_H
+#define DINOFEAT_STEGO_H
+
+#include "dinofeat/cache.h"
+#include "dinofeat/core.h"
+#include "dinofeat/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Switches of the correspondence loss (DF_PARAM_STEGO_CENTER, _STABILIZE, _ZERO_CLAMP). */
+typedef enum df_stego_flag {
+    DF_STEGO_CENTER = 1,     /* F <- F - its mean over the second image's points, + F's global mean */
+    DF_STEGO_STABILIZE = 2,  /* S clamped at 0.8 from above */
+    DF_STEGO_ZERO_CLAMP = 4, /* S clamped at 0 from below (else at -9999, i.e. not) */
+    DF_STEGO_DEFAULT_FLAGS = DF_STEGO_CENTER | DF_STEGO_ZERO_CLAMP
+} df_stego_flag;
+
+/* The correspondence loss of one pair (specs/stego.md): backbone feature maps f1, f2 (B, D, H, W)
+ * and code maps s1, s2 (B, K, H, W) sampled bilinearly (border padding, corners aligned) at
+ * coords1 and coords2 (B, P, P, 2, x then y, in [-1, 1]); F and S the cosine correlations of the
+ * samples, F without gradient; loss = mean(-clamp(S) (F - b)). grad_s1 and grad_s2 (each may be
+ * NULL; new, float32, shaped as s1 and s2) get d loss / d s1 and d s2, taking s1 and s2 as separate
+ * inputs even when they are the same tensor (the self term's gradient is then their sum). Any
+ * device; a CUDA input computes there. */
+DF_API df_status df_stego_corr_loss(const df_tensor *f1, const df_tensor *f2, const df_tensor *s1, const df_tensor *s2,
+                                    const df_tensor *coords1, const df_tensor *coords2, double b, unsigned flags,
+                                    double *loss, df_tensor **grad_s1, df_tensor **grad_s2);
+/* The three terms with fixed coordinates and permutations: self (f, s with themselves at coords1),
+ * KNN (f, s at coords1 against f_knn, s_knn at coords2), random (against f, s reordered by each
+ * row of perms (negatives x B, int64; NULL for none) at coords2, averaged); losses gets self,
+ * KNN, random and the total weighted by DF_PARAM_STEGO_WEIGHT_*; shifts and switches from
+ * options (NULL: the code's defaults). grad_s and grad_s_knn (may be NULL; new) get the total's
+ * gradient with respect to s and s_knn. */
+DF_API df_status df_stego_loss(const df_tensor *f, const df_tensor *s, const df_tensor *f_knn, const df_tensor *s_knn,
+                               const df_tensor *coords1, const df_tensor *coords2, const df_tensor *perms,
+                               const df_options *options, double losses[4], df_tensor **grad_s,
+                               df_tensor **grad_s_knn);
+
+typedef enum df_stego_preset {
+    DF_STEGO_PRESET_CODE = 0,  /* the official code's active configuration (the defaults) */
+    DF_STEGO_PRESET_PAPER = 1  /* the paper's Table 6 (CocoStuff): lambdas 0.10 / 1.00 / 0.15,
+                                  shifts 0.12 / 0.20 / 1.00 */
+} df_stego_preset;
+/* Sets the six lambdas and shifts of preset in options. */
+DF_API df_status df_stego_preset_apply(df_options *options, df_stego_preset preset);
+
+/* A STEGO trainer: the head (linear + nonlinear 1 x 1 convolutions, D -> K), the cluster probe
+ * (C centroids), their Adam states, the settings and one generator from which every random draw
+ * comes, so training is deterministic on CPU and resumes exactly. The linear probe of the official
+ * code (evaluation with labels only) is not part of it. */
+typedef struct df_stego df_stego;
+
+/* out: new, free with df_stego_free, for dim-channel backbone features. options:
+ * DF_PARAM_STEGO_* (the code's defaults). Initial weights as PyTorch's: the convolutions
+ * uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)), the centroids standard normal, drawn from the
+ * generator (DF_PARAM_STEGO_SEED): splitmix64, uniforms (x >> 40) 2^-24, normals by Box-Muller. */
+DF_API df_status df_stego_new(size_t dim, const df_options *options, df_stego **out);
+/* One optimisation step on a batch of features (B, D, H, W) and their KNN partners' features
+ * (same shape), as the official training step: per image three channel-dropout masks (the linear
+ * branch's, the nonlinear branch's, the loss features'), coordinates for both, one permutation
+ * without fixed points per negative, the three loss terms, the cluster probe's loss on the
+ * detached codes, one Adam step of each. losses (may be NULL) gets self, KNN, random, the
+ * weighted total and the cluster probe's loss. */
+DF_API df_status df_stego_head_step(df_stego *trainer, const df_tensor *features, const df_tensor *knn_features,
+                                    double losses[5]);
+/* Steps taken. */
+DF_API df_status df_stego_steps(const df_stego *trainer, int64_t *steps);
+/* Parameter index (0..6: linear.weight, linear.bias, nonlinear1.weight, nonlinear1.bias,
+ * nonlinear2.weight, nonlinear2.bias, clusters): name (may be NULL; borrowed), count (may be
+ * NULL) its values; values (may be NULL) gets them when capacity >= count. Index 7 and beyond is
+ * DF_E_INVALID_ARG. */
+DF_API df_status df_stego_parameter(const df_stego *trainer, size_t index, const char **name, float *values,
+                                    size_t capacity, size_t *count);
+/* The head's codes (new, (B, K, H, W)) of features, without dropout. */
+DF_API df_status df_stego_codes(const df_stego *trainer, const df_tensor *features, df_tensor **codes);
+/* Cluster labels (B x height x width, 0..C-1) of features: codes averaged with those of the
+ * horizontally flipped image's features (flipped, may be NULL), upsampled bilinearly, nearest
+ * centroid by cosine. */
+DF_API df_status df_stego_predict(const df_stego *trainer, const df_tensor *features, const df_tensor *flipped,
+                                  size_t width, size_t height, int32_t *labels);
+/* Runs steps more steps on a feature cache and its KNN table (items x k, rank 0 the item itself):
+ * each step takes batch items drawn uniformly, each with a partner from ranks 1..knn_ranks.
+ * checkpoint (may be NULL) is saved atomically every `every` steps and at the end. progress (may
+ * be NULL) after each step; returning non-zero stops with DF_E_CANCELLED. */
+DF_API df_status df_stego_train(df_stego *trainer, const df_feature_cache *cache, const int32_t *knn, size_t k,
+                                size_t steps, size_t batch, const char *checkpoint, size_t every,
+                                df_progress_fn progress, void *user_data);
+/* Writes everything (settings, weights, Adam states, steps, the generator) to path atomically;
+ * df_stego_load gives a trainer whose next step equals the saved one's next step. */
+DF_API df_status df_stego_save(const df_stego *trainer, const char *path);
+DF_API df_status df_stego_load(const char *path, df_stego **out);
+/* Does nothing when trainer is NULL. */
+DF_API void df_stego_free(df_stego *trainer);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DINOFEAT_STEGO_H */

@@ -1,0 +1,179 @@
+/* The STEGO trainer file (.dfstego), little-endian: "DFSTEGO\0", u32 format version, u32 header
+ * length, a JSON header (sizes, settings, steps, the generator's state), then for each of the 7
+ * parameters its values, Adam's m and v (float32), and "DFSTGEND". Written to a temporary file
+ * and renamed. Loading it gives back a trainer whose next step is the saved one's next step. */
+#include "stego_internal.h"
+#include "../checkpoint/json.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char magic[8] = {'D', 'F', 'S', 'T', 'E', 'G', 'O', 0};
+static const char end_marker[8] = {'D', 'F', 'S', 'T', 'G', 'E', 'N', 'D'};
+#define FORMAT_VERSION 1u
+
+static int header_text(const df_stego *t, char *text, size_t size) {
+    const dfs_stego_config *c = &t->config;
+    const dfs_stego_loss_config *l = &c->loss;
+    const int n = snprintf(
+        text, size,
+        "{\"format\": \"dinofeat stego trainer\", \"dim\": %lld, \"code_dim\": %lld, \"classes\": %lld, "
+        "\"lr\": %.17g, \"probe_lr\": %.17g, \"dropout\": %.17g, \"samples\": %lld, \"negatives\": %lld, "
+        "\"knn_ranks\": %lld, \"seed\": %lld, \"shifts\": [%.17g, %.17g, %.17g], \"weights\": [%.17g, %.17g, %.17g], "
+        "\"center\": %d, \"stabilize\": %d, \"zero_clamp\": %d, \"steps\": %lld, \"generator\": \"%016" PRIx64 "\", "
+        "\"library\": \"%s\"}",
+        (long long)c->dim, (long long)c->code_dim, (long long)c->classes, c->lr, c->probe_lr, t->dropout,
+        (long long)t->samples, (long long)t->negatives, (long long)t->knn_ranks, (long long)t->seed, l->shift_self,
+        l->shift_knn, l->shift_rand, l->weight_self, l->weight_knn, l->weight_rand, l->center, l->stabilize,
+        l->zero_clamp, (long long)dfs_stego_steps(t->shim), t->generator, df_version_string());
+    return n > 0 && (size_t)n < size ? n : -1;
+}
+
+/* The 21 state arrays (value, m, v of each parameter) to f. */
+static int write_states(const df_stego *t, FILE *f) {
+    for (int32_t i = 0; i < DFS_STEGO_PARAMETERS; i++) {
+        const size_t n = (size_t)dfs_stego_parameter_numel(&t->config, i);
+        float *values = malloc(n * sizeof *values);
+        for (int32_t which = 0; values && which < 3; which++)
+            if (dfs_stego_state(t->shim, i, which, values, 0) != DF_OK || fwrite(values, sizeof *values, n, f) != n) {
+                free(values);
+                return -1;
+            }
+        if (values == NULL) return -1;
+        free(values);
+    }
+    return 0;
+}
+
+df_status df_stego_save(const df_stego *trainer, const char *path) {
+    DFI_CHECK_NOT_NULL(trainer);
+    DFI_CHECK_NOT_NULL(path);
+    char header[2048], temporary[4200];
+    const int length = header_text(trainer, header, sizeof header);
+    if (length < 0) DFI_RETURN(dfi_error(DF_E_INTERNAL, "header too long"));
+    snprintf(temporary, sizeof temporary, "%s.tmp%ld", path, (long)getpid());
+    FILE *f = fopen(temporary, "wb");
+    if (f == NULL) DFI_RETURN(dfi_error(DF_E_IO, "%s: cannot create: %s", temporary, strerror(errno)));
+    const uint32_t version = FORMAT_VERSION, size = (uint32_t)length;
+    int failed = fwrite(magic, 1, 8, f) != 8 || fwrite(&version, 4, 1, f) != 1 || fwrite(&size, 4, 1, f) != 1 ||
+                 fwrite(header, 1, (size_t)length, f) != (size_t)length || write_states(trainer, f) != 0 ||
+                 fwrite(end_marker, 1, 8, f) != 8;
+    failed |= fclose(f) != 0;
+    if (!failed && rename(temporary, path) != 0) failed = 1;
+    if (failed) remove(temporary);
+    DFI_RETURN(failed ? dfi_error(DF_E_IO, "%s: cannot write: %s", path, strerror(errno ? errno : EIO)) : DF_OK);
+}
+
+static int number(const dfi_json *json, const char *key, double *out) {
+    const dfi_json *v = dfi_json_member(json, key);
+    if (v == NULL || v->kind != DFI_JSON_NUMBER) return -1;
+    *out = v->number;
+    return 0;
+}
+
+static int integer(const dfi_json *json, const char *key, int64_t *out) {
+    const dfi_json *v = dfi_json_member(json, key);
+    if (v == NULL || !v->is_integer) return -1;
+    *out = v->integer;
+    return 0;
+}
+
+static int triple(const dfi_json *json, const char *key, double out[3]) {
+    const dfi_json *v = dfi_json_member(json, key);
+    if (v == NULL || v->kind != DFI_JSON_ARRAY || v->count != 3) return -1;
+    for (int i = 0; i < 3; i++) {
+        if (v->items[i].kind != DFI_JSON_NUMBER) return -1;
+        out[i] = v->items[i].number;
+    }
+    return 0;
+}
+
+static int read_settings(const dfi_json *json, df_stego *t, int64_t *steps) {
+    dfs_stego_config *c = &t->config;
+    dfs_stego_loss_config *l = &c->loss;
+    double shifts[3], weights[3];
+    int64_t center, stabilize, zero_clamp;
+    const dfi_json *format = dfi_json_member(json, "format"), *generator = dfi_json_member(json, "generator");
+    if (format == NULL || format->kind != DFI_JSON_STRING || strcmp(format->string, "dinofeat stego trainer") != 0 ||
+        integer(json, "dim", &c->dim) || integer(json, "code_dim", &c->code_dim) || integer(json, "classes", &c->classes) ||
+        number(json, "lr", &c->lr) || number(json, "probe_lr", &c->probe_lr) || number(json, "dropout", &t->dropout) ||
+        integer(json, "samples", &t->samples) || integer(json, "negatives", &t->negatives) ||
+        integer(json, "knn_ranks", &t->knn_ranks) || integer(json, "seed", &t->seed) || triple(json, "shifts", shifts) ||
+        triple(json, "weights", weights) || integer(json, "center", &center) || integer(json, "stabilize", &stabilize) ||
+        integer(json, "zero_clamp", &zero_clamp) || integer(json, "steps", steps) || generator == NULL ||
+        generator->kind != DFI_JSON_STRING || sscanf(generator->string, "%" SCNx64, &t->generator) != 1)
+        return -1;
+    if (c->dim < 1 || c->dim > 65536 || c->code_dim < 1 || c->code_dim > 65536 || c->classes < 1 || c->classes > 65536 ||
+        t->samples < 1 || t->negatives < 0 || *steps < 0)
+        return -1;
+    *l = (dfs_stego_loss_config){shifts[0], shifts[1], shifts[2], weights[0], weights[1], weights[2],
+                                 (int32_t)center, (int32_t)stabilize, (int32_t)zero_clamp};
+    return 0;
+}
+
+/* The states after the header: data[0 .. size) holds 3 arrays per parameter and the end marker. */
+static df_status read_states(const char *path, df_stego *t, const unsigned char *data, size_t size) {
+    size_t needed = 8, at = 0;
+    for (int32_t i = 0; i < DFS_STEGO_PARAMETERS; i++) needed += 3 * 4 * (size_t)dfs_stego_parameter_numel(&t->config, i);
+    if (size != needed || memcmp(data + size - 8, end_marker, 8) != 0)
+        return dfi_error(DF_E_FORMAT, "%s: truncated or corrupt (%zu bytes of state, %zu expected)", path, size, needed);
+    const float *initial[DFS_STEGO_PARAMETERS];
+    float *copies[DFS_STEGO_PARAMETERS] = {0};
+    df_status status = DF_OK;
+    for (int32_t i = 0; i < DFS_STEGO_PARAMETERS && status == DF_OK; i++) {
+        const size_t n = (size_t)dfs_stego_parameter_numel(&t->config, i);
+        copies[i] = malloc(3 * n * sizeof(float));
+        if (copies[i] == NULL) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+        else memcpy(copies[i], data + at, 3 * n * sizeof(float)), initial[i] = copies[i], at += 3 * n * sizeof(float);
+    }
+    if (status == DF_OK) status = dfi_stego_create(t, initial);
+    for (int32_t i = 0; i < DFS_STEGO_PARAMETERS && status == DF_OK; i++) {
+        const size_t n = (size_t)dfs_stego_parameter_numel(&t->config, i);
+        for (int32_t which = 1; which < 3 && status == DF_OK; which++)
+            if (dfs_stego_state(t->shim, i, which, copies[i] + (size_t)which * n, 1) != DF_OK)
+                status = dfi_error(DF_E_INTERNAL, "%s", dfs_last_error());
+    }
+    for (int32_t i = 0; i < DFS_STEGO_PARAMETERS; i++) free(copies[i]);
+    return status;
+}
+
+static df_status parse(const char *path, const unsigned char *data, size_t size, df_stego *t) {
+    const unsigned char *header;
+    size_t length;
+    df_status status = dfi_container_header(path, data, size, magic, "dinofeat STEGO trainer file", FORMAT_VERSION,
+                                            &header, &length);
+    if (status != DF_OK) return status;
+    dfi_json *json = NULL;
+    int64_t steps = 0;
+    if (dfi_json_parse((const char *)header, length, &json) != DF_OK || read_settings(json, t, &steps) != 0) {
+        dfi_json_free(json);
+        return dfi_error(DF_E_FORMAT, "%s: the header lacks a field or has a wrong one", path);
+    }
+    dfi_json_free(json);
+    status = read_states(path, t, header + length, size - 16 - length);
+    if (status == DF_OK) dfs_stego_set_steps(t->shim, steps);
+    return status;
+}
+
+df_status df_stego_load(const char *path, df_stego **out) {
+    DFI_CHECK_NOT_NULL(out);
+    *out = NULL;
+    DFI_CHECK_NOT_NULL(path);
+    unsigned char *data = NULL;
+    size_t size = 0;
+    df_status status = dfi_read_file(path, &data, &size);
+    df_stego *t = status == DF_OK ? calloc(1, sizeof *t) : NULL;
+    if (status == DF_OK && t == NULL) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    if (status == DF_OK) status = parse(path, data, size, t);
+    free(data);
+    if (status != DF_OK) {
+        df_stego_free(t);
+        DFI_RETURN(status);
+    }
+    *out = t;
+    return DF_OK;
+}

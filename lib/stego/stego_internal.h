@@ -1,0 +1,23 @@
+/* What lib/stego/ shares: the trainer and its generator. */
+#ifndef DINOFEAT_LIB_STEGO_INTERNAL_H
+#define DINOFEAT_LIB_STEGO_INTERNAL_H
+
+#include "../internal.h"
+#include "../tensor_internal.h"
+
+struct df_stego {
+    dfs_stego *shim;
+    dfs_stego_config config;
+    double dropout;
+    int64_t samples, negatives, knn_ranks, seed;
+    uint64_t generator; /* splitmix64 state: every draw of initialisation and training */
+};
+
+/* The loss settings of options. */
+dfs_stego_loss_config dfi_stego_loss_config(const df_options *options);
+/* A uniform float in [0, 1) with 24 random bits. */
+float dfi_stego_uniform(uint64_t *generator);
+/* The trainer's shim state with the given initial values (7 arrays) and settings. */
+df_status dfi_stego_create(df_stego *trainer, const float *const *initial);
+
+#endif

@@ -1,0 +1,77 @@
+/* STEGO training over a feature cache and its KNN table: batches drawn from the trainer's
+ * generator, periodic atomic checkpoints. */
+#include "stego_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Items and their partners for one step, read from the cache into (B, D, H, W) host tensors. */
+static df_status load_batch(df_stego *t, const df_feature_cache *cache, const int32_t *knn, size_t k, size_t batch,
+                            float *hwd, float *f, float *fk) {
+    size_t items, h, w, d;
+    df_feature_cache_shape(cache, &items, &h, &w, &d);
+    df_status status = DF_OK;
+    for (size_t b = 0; b < batch && status == DF_OK; b++) {
+        const size_t item = (size_t)(dfi_splitmix64(&t->generator) % items);
+        const size_t rank = 1 + (size_t)(dfi_splitmix64(&t->generator) % (uint64_t)t->knn_ranks);
+        const size_t pair[2] = {item, (size_t)knn[item * k + rank]};
+        for (int side = 0; side < 2 && status == DF_OK; side++) {
+            status = df_feature_cache_read(cache, pair[side], hwd);
+            float *target = (side ? fk : f) + b * d * h * w;
+            for (size_t c = 0; status == DF_OK && c < d; c++) /* (h, w, D) -> (D, h, w) */
+                for (size_t p = 0; p < h * w; p++) target[c * h * w + p] = hwd[p * d + c];
+        }
+    }
+    return status;
+}
+
+static df_status check_training(const df_stego *t, const df_feature_cache *cache, size_t k) {
+    size_t items, h, w, d;
+    df_feature_cache_shape(cache, &items, &h, &w, &d);
+    if ((int64_t)d != t->config.dim)
+        return dfi_error(DF_E_INVALID_ARG, "the cache holds %zu-channel features, the trainer takes %lld", d,
+                         (long long)t->config.dim);
+    if ((size_t)t->knn_ranks >= k)
+        return dfi_error(DF_E_INVALID_ARG, "partners come from ranks 1..%lld, the KNN table has %zu columns",
+                         (long long)t->knn_ranks, k);
+    return DF_OK;
+}
+
+static df_status one_step(df_stego *t, const df_feature_cache *cache, const int32_t *knn, size_t k, size_t batch,
+                          float *hwd, float *f, float *fk) {
+    size_t items, h, w, d;
+    df_feature_cache_shape(cache, &items, &h, &w, &d);
+    const int64_t shape[4] = {(int64_t)batch, (int64_t)d, (int64_t)h, (int64_t)w};
+    df_tensor *x = NULL, *xk = NULL;
+    df_status status = load_batch(t, cache, knn, k, batch, hwd, f, fk);
+    if (status == DF_OK) status = df_tensor_borrow_host(f, 4, shape, &x);
+    if (status == DF_OK) status = df_tensor_borrow_host(fk, 4, shape, &xk);
+    if (status == DF_OK) status = df_stego_head_step(t, x, xk, NULL);
+    df_tensor_free(x);
+    df_tensor_free(xk);
+    return status;
+}
+
+df_status df_stego_train(df_stego *trainer, const df_feature_cache *cache, const int32_t *knn, size_t k, size_t steps,
+                         size_t batch, const char *checkpoint, size_t every, df_progress_fn progress, void *user_data) {
+    DFI_CHECK_NOT_NULL(trainer);
+    DFI_CHECK_NOT_NULL(cache);
+    DFI_CHECK_NOT_NULL(knn);
+    DFI_CHECK_ARG(batch >= 1 && k >= 2, "batch >= 1 and k >= 2");
+    df_status status = check_training(trainer, cache, k);
+    size_t items, h, w, d;
+    df_feature_cache_shape(cache, &items, &h, &w, &d);
+    float *hwd = malloc(h * w * d * sizeof *hwd), *f = malloc(batch * h * w * d * sizeof *f),
+          *fk = malloc(batch * h * w * d * sizeof *fk);
+    if (status == DF_OK && !(hwd && f && fk)) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    for (size_t s = 0; status == DF_OK && s < steps; s++) {
+        status = one_step(trainer, cache, knn, k, batch, hwd, f, fk);
+        const int last = s + 1 == steps;
+        if (status == DF_OK && checkpoint && ((every && (s + 1) % every == 0) || last))
+            status = df_stego_save(trainer, checkpoint);
+        if (status == DF_OK && progress && progress(user_data, s + 1, steps, "steps"))
+            status = dfi_error(DF_E_CANCELLED, "cancelled after %zu of %zu steps", s + 1, steps);
+    }
+    free(hwd), free(f), free(fk);
+    DFI_RETURN(status);
+}

@@ -1,0 +1,178 @@
+// The STEGO segmentation head and its cluster probe, trained with the correspondence loss
+// (specs/stego.md): code = L(drop(f)) + N(drop(f)), Adam (PyTorch's update, betas 0.9 / 0.999,
+// eps 1e-8) for the head at lr and for the probe at probe_lr. Every random draw (dropout masks,
+// coordinates, permutations) comes from the caller, so a C-side generator makes the steps
+// reproducible and resumable.
+#include "fence.hpp"
+#include "stego_internal.hpp"
+#include "tensor_util.hpp"
+
+#include <c10/core/GradMode.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+struct dfs_stego {
+    dfs_stego_config config;
+    std::vector<at::Tensor> parameters, first, second; // value, Adam's m and v
+    int64_t steps = 0;
+};
+
+namespace {
+
+std::vector<int64_t> parameter_shape(const dfs_stego_config &c, int index) {
+    const int64_t d = c.dim, k = c.code_dim;
+    switch (index) {
+    case 0: return {k, d, 1, 1};
+    case 1: return {k};
+    case 2: return {d, d, 1, 1};
+    case 3: return {d};
+    case 4: return {k, d, 1, 1};
+    case 5: return {k};
+    default: return {c.classes, k};
+    }
+}
+
+at::Tensor conv1x1(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias) {
+    return at::conv2d(x, weight, bias);
+}
+
+// The head's code of features f (B, D, H, W); masks (B, D) per branch, or undefined for none.
+at::Tensor head(const dfs_stego &s, const at::Tensor &f, const at::Tensor &mask_linear, const at::Tensor &mask_nonlinear) {
+    const auto &p = s.parameters;
+    at::Tensor a = mask_linear.defined() ? f * mask_linear.unsqueeze(2).unsqueeze(3) : f;
+    at::Tensor b = mask_nonlinear.defined() ? f * mask_nonlinear.unsqueeze(2).unsqueeze(3) : f;
+    return conv1x1(a, p[0], p[1]) + conv1x1(at::relu(conv1x1(b, p[2], p[3])), p[4], p[5]);
+}
+
+// The cluster probe's inner products of normalised codes and centroids: (B, C, H, W).
+at::Tensor cluster_inner(const at::Tensor &code, const at::Tensor &clusters) {
+    at::Tensor c = clusters / clusters.norm(2, {1}, true).clamp_min(1e-12);
+    at::Tensor x = code / code.norm(2, {1}, true).clamp_min(1e-12);
+    return at::einsum("bchw,nc->bnhw", {x, c});
+}
+
+void adam(dfs_stego &s, size_t index, double lr) {
+    at::Tensor &p = s.parameters[index];
+    at::Tensor grad = p.grad().defined() ? p.grad() : at::zeros_like(p);
+    const double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+    s.first[index].lerp_(grad, 1 - beta1);
+    s.second[index].mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+    const double correction1 = 1 - std::pow(beta1, static_cast<double>(s.steps));
+    const double correction2 = 1 - std::pow(beta2, static_cast<double>(s.steps));
+    at::Tensor denom = (s.second[index].sqrt() / std::sqrt(correction2)).add_(eps);
+    c10::NoGradGuard no_grad;
+    p.addcdiv_(s.first[index], denom, -lr / correction1);
+}
+
+at::Tensor masks_of(const float *masks, int which, int64_t b, int64_t d) {
+    return at::from_blob(const_cast<float *>(masks) + which * b * d, {b, d}, at::kFloat).clone();
+}
+
+}  // namespace
+
+extern "C" df_status dfs_stego_create(const dfs_stego_config *config, const float *const *initial,
+                                      dfs_stego **out) noexcept {
+    DFS_FENCE({
+        auto s = std::make_unique<dfs_stego>();
+        s->config = *config;
+        for (int i = 0; i < DFS_STEGO_PARAMETERS; i++) {
+            at::Tensor p = at::from_blob(const_cast<float *>(initial[i]), parameter_shape(*config, i), at::kFloat).clone();
+            s->parameters.push_back(p.set_requires_grad(true));
+            s->first.push_back(at::zeros_like(p));
+            s->second.push_back(at::zeros_like(p));
+        }
+        *out = s.release();
+        return DF_OK;
+    });
+}
+
+extern "C" void dfs_stego_free(dfs_stego *stego) noexcept { delete stego; }
+
+extern "C" int64_t dfs_stego_parameter_numel(const dfs_stego_config *config, int32_t index) noexcept {
+    int64_t n = 1;
+    for (int64_t v : parameter_shape(*config, index)) n *= v;
+    return n;
+}
+
+extern "C" df_status dfs_stego_state(const dfs_stego *stego, int32_t index, int32_t which, float *values,
+                                     int32_t write) noexcept {
+    DFS_FENCE({
+        TORCH_CHECK(index >= 0 && index < DFS_STEGO_PARAMETERS && which >= 0 && which < 3, "no such state");
+        const at::Tensor &t = which == 0 ? stego->parameters[index] : which == 1 ? stego->first[index] : stego->second[index];
+        const size_t bytes = static_cast<size_t>(t.numel()) * sizeof(float);
+        c10::NoGradGuard no_grad;
+        if (write) std::memcpy(t.data_ptr<float>(), values, bytes);
+        else std::memcpy(values, t.data_ptr<float>(), bytes);
+        return DF_OK;
+    });
+}
+
+extern "C" int64_t dfs_stego_steps(const dfs_stego *stego) noexcept { return stego->steps; }
+extern "C" void dfs_stego_set_steps(dfs_stego *stego, int64_t steps) noexcept { stego->steps = steps; }
+
+extern "C" df_status dfs_stego_step(dfs_stego *s, const dfs_tensor_desc *features, const dfs_tensor_desc *knn_features,
+                                    const float *masks, const float *coords1, const float *coords2, int64_t points,
+                                    const int64_t *perms, int64_t negatives, double losses[5]) noexcept {
+    DFS_FENCE({
+        c10::AutoGradMode grad(true);
+        at::Tensor f = dfs::view_of(*features).to(at::kCPU, at::kFloat), fk = dfs::view_of(*knn_features).to(at::kCPU, at::kFloat);
+        const int64_t b = f.size(0), d = f.size(1);
+        TORCH_CHECK(d == s->config.dim && fk.sizes() == f.sizes(), "features must be (B, ", s->config.dim, ", H, W), twice");
+        for (auto &p : s->parameters) p.mutable_grad() = at::Tensor();
+        // the official order: each image's branch masks, then its returned (loss) features' mask
+        at::Tensor code = head(*s, f, masks_of(masks, 0, b, d), masks_of(masks, 1, b, d));
+        at::Tensor signal = f * masks_of(masks, 2, b, d).unsqueeze(2).unsqueeze(3);
+        at::Tensor code_knn = head(*s, fk, masks_of(masks, 3, b, d), masks_of(masks, 4, b, d));
+        at::Tensor signal_knn = fk * masks_of(masks, 5, b, d).unsqueeze(2).unsqueeze(3);
+        at::Tensor c1 = at::from_blob(const_cast<float *>(coords1), {b, points, points, 2}, at::kFloat).clone();
+        at::Tensor c2 = at::from_blob(const_cast<float *>(coords2), {b, points, points, 2}, at::kFloat).clone();
+        at::Tensor p = at::from_blob(const_cast<int64_t *>(perms), {negatives, b}, at::kLong).clone();
+        auto terms = dfs::stego_terms(signal, code, signal_knn, code_knn, c1, c2, p, s->config.loss);
+        const auto &w = s->config.loss;
+        at::Tensor correspondence = w.weight_self * terms[0] + w.weight_knn * terms[1] + w.weight_rand * terms[2];
+        at::Tensor inner = cluster_inner(code.detach(), s->parameters[DFS_STEGO_PARAMETERS - 1]);
+        at::Tensor hard = at::one_hot(inner.argmax(1), s->config.classes).permute({0, 3, 1, 2}).to(at::kFloat);
+        at::Tensor cluster_loss = -(hard * inner).sum(1).mean();
+        (correspondence + cluster_loss).backward();
+        s->steps++;
+        for (size_t i = 0; i + 1 < s->parameters.size(); i++) adam(*s, i, s->config.lr);
+        adam(*s, s->parameters.size() - 1, s->config.probe_lr);
+        for (int i = 0; i < 3; i++) losses[i] = terms[i].item<double>();
+        losses[3] = correspondence.item<double>();
+        losses[4] = cluster_loss.item<double>();
+        return DF_OK;
+    });
+}
+
+extern "C" df_status dfs_stego_codes(const dfs_stego *s, const dfs_tensor_desc *features, dfs_tensor **out,
+                                     dfs_tensor_desc *out_desc) noexcept {
+    DFS_FENCE({
+        c10::NoGradGuard no_grad;
+        at::Tensor f = dfs::view_of(*features).to(at::kCPU, at::kFloat);
+        TORCH_CHECK(f.dim() == 4 && f.size(1) == s->config.dim, "features must be (B, ", s->config.dim, ", H, W)");
+        return dfs::hand_out(head(*s, f, at::Tensor(), at::Tensor()), out, out_desc);
+    });
+}
+
+extern "C" df_status dfs_stego_predict(const dfs_stego *s, const dfs_tensor_desc *features,
+                                       const dfs_tensor_desc *flipped, int64_t height, int64_t width,
+                                       int32_t *labels) noexcept {
+    DFS_FENCE({
+        c10::NoGradGuard no_grad;
+        at::Tensor f = dfs::view_of(*features).to(at::kCPU, at::kFloat);
+        TORCH_CHECK(f.dim() == 4 && f.size(1) == s->config.dim, "features must be (B, ", s->config.dim, ", H, W)");
+        at::Tensor code = head(*s, f, at::Tensor(), at::Tensor());
+        if (flipped) { // the flipped image's code, flipped back, averaged in
+            at::Tensor g = dfs::view_of(*flipped).to(at::kCPU, at::kFloat);
+            TORCH_CHECK(g.sizes() == f.sizes(), "the flipped features must be shaped as the features");
+            code = (code + head(*s, g, at::Tensor(), at::Tensor()).flip({3})) / 2;
+        }
+        code = at::upsample_bilinear2d(code, {height, width}, false);
+        at::Tensor inner = cluster_inner(code, s->parameters[DFS_STEGO_PARAMETERS - 1]);
+        at::Tensor best = (inner * 2).argmax(1).to(at::kInt).contiguous();
+        std::memcpy(labels, best.data_ptr<int32_t>(), static_cast<size_t>(best.numel()) * sizeof(int32_t));
+        return DF_OK;
+    });
+}

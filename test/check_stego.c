@@ -1,0 +1,483 @@
+/* STEGO's correspondence loss against the plain-PyTorch reference written as the official code
+ * (test/reference/stego_reference.py): every switch, its gradients, and the three-term total. */
+#include "check_common.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define STEGO_DIR "fixtures/stego/"
+
+static df_tensor *load_tensor(const char *id, const char *name, const int64_t *shape, size_t ndim) {
+    char file[128];
+    snprintf(file, sizeof file, "%s.%s.f32", id, name);
+    size_t size;
+    float *data = (float *)read_fixture_from(STEGO_DIR, file, &size);
+    ck_assert_msg(data != NULL, "missing fixture %s", file);
+    size_t count = 1;
+    for (size_t i = 0; i < ndim; i++) count *= (size_t)shape[i];
+    ck_assert_uint_eq(size, count * sizeof(float));
+    df_tensor *t;
+    ck_assert_ok(df_tensor_from_host(data, ndim, shape, &t));
+    free(data);
+    return t;
+}
+
+/* got equals the fixture id.name within 1e-5 relative (of the largest entry) */
+static void assert_matches(const df_tensor *got, const char *id, const char *name) {
+    char file[128];
+    snprintf(file, sizeof file, "%s.%s.f32", id, name);
+    size_t size;
+    float *want = (float *)read_fixture_from(STEGO_DIR, file, &size);
+    ck_assert_ptr_nonnull(want);
+    const size_t n = size / sizeof(float);
+    ck_assert_int_eq(df_tensor_numel(got), (int64_t)n);
+    float *have = malloc(n * sizeof *have);
+    ck_assert_ok(df_tensor_copy_to_host(got, have, n));
+    double scale = 0, worst = 0;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(want[i]));
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)have[i] - want[i]));
+    ck_assert_msg(worst <= 1e-5 * fmax(scale, 1e-12), "%s.%s: largest difference %g of scale %g", id, name, worst, scale);
+    free(have), free(want);
+}
+
+static double read_double(const char *id, const char *name, size_t index) {
+    char file[128];
+    snprintf(file, sizeof file, "%s.%s.f64", id, name);
+    size_t size;
+    double *values = (double *)read_fixture_from(STEGO_DIR, file, &size);
+    ck_assert_ptr_nonnull(values);
+    const double v = values[index];
+    free(values);
+    return v;
+}
+
+START_TEST(test_stego_pair_loss_matches_reference) {
+    FILE *f = fopen(STEGO_DIR "manifest.txt", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256], id[32];
+    unsigned flags;
+    double shift;
+    long long b, d, k, h, w, p;
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "pair %31s %u %lf %lld %lld %lld %lld %lld %lld", id, &flags, &shift, &b, &d, &k, &h, &w, &p) != 9)
+            continue;
+        const int64_t fs[4] = {b, d, h, w}, ss[4] = {b, k, h, w}, cs[4] = {b, p, p, 2};
+        df_tensor *f1 = load_tensor(id, "f1", fs, 4), *f2 = load_tensor(id, "f2", fs, 4),
+                  *s1 = load_tensor(id, "s1", ss, 4), *s2 = load_tensor(id, "s2", ss, 4),
+                  *c1 = load_tensor(id, "c1", cs, 4), *c2 = load_tensor(id, "c2", cs, 4), *g1, *g2;
+        double loss;
+        ck_assert_ok(df_stego_corr_loss(f1, f2, s1, s2, c1, c2, shift, flags, &loss, &g1, &g2));
+        const double want = read_double(id, "loss", 0);
+        ck_assert_msg(fabs(loss - want) <= 1e-5 * fabs(want) + 1e-7, "%s: loss %.9g, reference %.9g", id, loss, want);
+        assert_matches(g1, id, "grad_s1");
+        assert_matches(g2, id, "grad_s2");
+        double again;
+        ck_assert_ok(df_stego_corr_loss(f1, f2, s1, s2, c1, c2, shift, flags, &again, NULL, NULL));
+        ck_assert_double_eq(loss, again);
+        df_tensor_free(g1), df_tensor_free(g2);
+        df_tensor_free(f1), df_tensor_free(f2), df_tensor_free(s1), df_tensor_free(s2), df_tensor_free(c1),
+            df_tensor_free(c2);
+        cases++;
+    }
+    fclose(f);
+    ck_assert_int_eq(cases, 9);
+}
+END_TEST
+
+static df_tensor *load_perms(const char *id, long long n, long long b) {
+    char file[128];
+    snprintf(file, sizeof file, "%s.perms.i64", id);
+    size_t size;
+    int64_t *data = (int64_t *)read_fixture_from(STEGO_DIR, file, &size);
+    ck_assert_uint_eq(size, (size_t)(n * b) * sizeof(int64_t));
+    const int64_t shape[2] = {n, b};
+    df_tensor *t;
+    ck_assert_ok(df_tensor_new(2, shape, DF_DTYPE_INT64, NULL, &t));
+    df_tensor_view view = {.struct_size = sizeof view};
+    ck_assert_ok(df_tensor_view_of(t, &view));
+    memcpy((void *)view.data, data, size);
+    free(data);
+    return t;
+}
+
+START_TEST(test_stego_total_matches_reference) {
+    FILE *f = fopen(STEGO_DIR "manifest.txt", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256], id[32];
+    int preset, cases = 0;
+    long long b, d, k, h, w, p, n;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "total %31s %d %lld %lld %lld %lld %lld %lld %lld", id, &preset, &b, &d, &k, &h, &w, &p, &n) != 9)
+            continue;
+        const int64_t fs[4] = {b, d, h, w}, ss[4] = {b, k, h, w}, cs[4] = {b, p, p, 2};
+        df_tensor *fm = load_tensor(id, "f", fs, 4), *s = load_tensor(id, "s", ss, 4), *fk = load_tensor(id, "fk", fs, 4),
+                  *sk = load_tensor(id, "sk", ss, 4), *c1 = load_tensor(id, "c1", cs, 4),
+                  *c2 = load_tensor(id, "c2", cs, 4), *perms = load_perms(id, n, b), *gs, *gk;
+        df_options *o = NULL;
+        if (preset) {
+            ck_assert_ok(df_options_new(&o));
+            ck_assert_ok(df_stego_preset_apply(o, DF_STEGO_PRESET_PAPER));
+        }
+        double losses[4];
+        ck_assert_ok(df_stego_loss(fm, s, fk, sk, c1, c2, perms, o, losses, &gs, &gk));
+        for (int t = 0; t < 4; t++) {
+            const double want = read_double(id, "losses", (size_t)t);
+            ck_assert_msg(fabs(losses[t] - want) <= 1e-5 * fabs(want) + 1e-7, "%s term %d: %.9g, reference %.9g", id, t,
+                          losses[t], want);
+        }
+        assert_matches(gs, id, "grad_s");
+        assert_matches(gk, id, "grad_sk");
+        df_tensor_free(gs), df_tensor_free(gk);
+        /* errors: perms of another batch size, mismatched maps */
+        const int64_t wrong[2] = {2, b + 1};
+        df_tensor *bad;
+        ck_assert_ok(df_tensor_new(2, wrong, DF_DTYPE_INT64, NULL, &bad));
+        ck_assert_fails_with(df_stego_loss(fm, s, fk, sk, c1, c2, bad, o, losses, NULL, NULL), DF_E_INVALID_ARG,
+                             "df_stego_loss");
+        ck_assert_fails_with(df_stego_loss(fm, c1, fk, sk, c1, c2, NULL, o, losses, NULL, NULL), DF_E_INVALID_ARG,
+                             "df_stego_loss");
+        ck_assert_fails_with(df_stego_corr_loss(fm, fk, s, sk, c1, c2, 0.1, 8, losses, NULL, NULL), DF_E_INVALID_ARG,
+                             "df_stego_corr_loss");
+        ck_assert_fails_with(df_stego_corr_loss(fm, fk, s, sk, c1, NULL, 0.1, 0, losses, NULL, NULL), DF_E_INVALID_ARG,
+                             "df_stego_corr_loss");
+        df_tensor_free(bad);
+        df_options_free(o);
+        df_tensor_free(fm), df_tensor_free(s), df_tensor_free(fk), df_tensor_free(sk), df_tensor_free(c1),
+            df_tensor_free(c2), df_tensor_free(perms);
+        cases++;
+    }
+    fclose(f);
+    ck_assert_int_eq(cases, 2);
+    ck_assert_fails_with(df_stego_preset_apply(NULL, DF_STEGO_PRESET_CODE), DF_E_INVALID_ARG, "df_stego_preset_apply");
+}
+END_TEST
+
+
+/* ---- the trainer ---------------------------------------------------------------------- */
+
+static df_stego *new_trainer(long long d, long long k, long long c, long long p, long long negatives, uint64_t seed) {
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_STEGO_CODE_DIM, k));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_STEGO_CLASSES, c));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_STEGO_SAMPLES, p));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_STEGO_NEGATIVES, negatives));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_STEGO_SEED, (int64_t)seed));
+    df_stego *t;
+    ck_assert_ok(df_stego_new((size_t)d, o, &t));
+    df_options_free(o);
+    return t;
+}
+
+/* All 7 parameters concatenated (new). */
+static float *all_parameters(const df_stego *t, size_t *total) {
+    size_t n = 0, count;
+    for (size_t i = 0; i < 7; i++) {
+        ck_assert_ok(df_stego_parameter(t, i, NULL, NULL, 0, &count));
+        n += count;
+    }
+    float *values = malloc(n * sizeof *values), *at = values;
+    for (size_t i = 0; i < 7; i++) {
+        ck_assert_ok(df_stego_parameter(t, i, NULL, at, n, &count));
+        at += count;
+    }
+    *total = n;
+    return values;
+}
+
+static void assert_close(const float *got, const float *want, size_t n, double tolerance, const char *what) {
+    double scale = 0, worst = 0;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(want[i]));
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)got[i] - want[i]));
+    ck_assert_msg(worst <= tolerance * scale, "%s: largest difference %g of scale %g", what, worst, scale);
+}
+
+/* Acceptance 2: one step from the seed equals the official step in PyTorch. */
+START_TEST(test_stego_step_matches_reference) {
+    FILE *f = fopen(STEGO_DIR "steps.txt", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256], id[32];
+    unsigned long long seed;
+    long long b, d, k, c, h, w, p, n;
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "step %31s %llu %lld %lld %lld %lld %lld %lld %lld %lld", id, &seed, &b, &d, &k, &c, &h, &w, &p,
+                   &n) != 10)
+            continue;
+        df_stego *t = new_trainer(d, k, c, p, n, seed);
+        size_t total, size;
+        float *before = all_parameters(t, &total);
+        char file[64];
+        snprintf(file, sizeof file, "%s.initial.f32", id);
+        float *want = (float *)read_fixture_from(STEGO_DIR, file, &size);
+        ck_assert_uint_eq(size, total * sizeof(float));
+        assert_close(before, want, total, 1e-6, "initial weights");
+        free(want);
+        const int64_t shape[4] = {b, d, h, w};
+        df_tensor *x = load_tensor(id, "f", shape, 4), *xk = load_tensor(id, "fk", shape, 4);
+        double losses[5];
+        ck_assert_ok(df_stego_head_step(t, x, xk, losses));
+        for (int i = 0; i < 5; i++) {
+            const double expected = read_double(id, "losses", (size_t)i);
+            ck_assert_msg(fabs(losses[i] - expected) <= 1e-5 * fabs(expected) + 1e-7, "%s loss %d: %.9g vs %.9g", id, i,
+                          losses[i], expected);
+        }
+        float *after = all_parameters(t, &total);
+        snprintf(file, sizeof file, "%s.after.f32", id);
+        want = (float *)read_fixture_from(STEGO_DIR, file, &size);
+        assert_close(after, want, total, 1e-5, "weights after one step");
+        int64_t steps;
+        ck_assert_ok(df_stego_steps(t, &steps));
+        ck_assert_int_eq(steps, 1);
+        free(want), free(after), free(before);
+        df_tensor_free(x), df_tensor_free(xk);
+        df_stego_free(t);
+        cases++;
+    }
+    fclose(f);
+    ck_assert_int_eq(cases, 2);
+}
+END_TEST
+
+static df_tensor *random_maps(uint64_t seed, int64_t b, int64_t d, int64_t h, int64_t w) {
+    const size_t n = (size_t)(b * d * h * w);
+    float *values = malloc(n * sizeof *values);
+    uint64_t state = seed;
+    for (size_t i = 0; i < n; i++) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        values[i] = (float)((double)(state >> 40) / 16777216.0 - 0.5);
+    }
+    const int64_t shape[4] = {b, d, h, w};
+    df_tensor *t;
+    ck_assert_ok(df_tensor_from_host(values, 4, shape, &t));
+    free(values);
+    return t;
+}
+
+/* Acceptance 4: 20 steps, save, load (a new trainer), 10 more = 30 steps straight, bit for bit. */
+START_TEST(test_stego_resume_equals_straight) {
+    char path[] = "/tmp/dinofeat_stego_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    df_stego *straight = new_trainer(16, 8, 5, 6, 3, 42), *first = new_trainer(16, 8, 5, 6, 3, 42), *second;
+    for (int s = 0; s < 30; s++) {
+        df_tensor *x = random_maps((uint64_t)s, 4, 16, 6, 6), *xk = random_maps((uint64_t)s + 1000, 4, 16, 6, 6);
+        ck_assert_ok(df_stego_head_step(straight, x, xk, NULL));
+        if (s < 20) ck_assert_ok(df_stego_head_step(first, x, xk, NULL));
+        if (s == 19) {
+            ck_assert_ok(df_stego_save(first, path));
+            df_stego_free(first);
+            ck_assert_ok(df_stego_load(path, &second));
+        }
+        if (s >= 20) ck_assert_ok(df_stego_head_step(second, x, xk, NULL));
+        df_tensor_free(x), df_tensor_free(xk);
+    }
+    size_t n1, n2;
+    float *a = all_parameters(straight, &n1), *b = all_parameters(second, &n2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_msg(memcmp(a, b, n1 * sizeof *a) == 0, "the resumed trainer's weights differ");
+    int64_t steps;
+    ck_assert_ok(df_stego_steps(second, &steps));
+    ck_assert_int_eq(steps, 30);
+    free(a), free(b);
+    /* damaged files are refused */
+    size_t size;
+    unsigned char *bytes = read_fixture_from("", path, &size);
+    FILE *f = fopen(path, "wb");
+    fwrite(bytes, 1, size - 9, f);
+    fclose(f);
+    df_stego *bad = NULL;
+    ck_assert_fails_with(df_stego_load(path, &bad), DF_E_FORMAT, "df_stego_load");
+    f = fopen(path, "wb");
+    fwrite("DFSTEGO", 1, 8, f);
+    fclose(f);
+    ck_assert_fails_with(df_stego_load(path, &bad), DF_E_FORMAT, "df_stego_load");
+    bytes[8] = 9;
+    f = fopen(path, "wb");
+    fwrite(bytes, 1, size, f);
+    fclose(f);
+    ck_assert_fails_with(df_stego_load(path, &bad), DF_E_UNSUPPORTED, "df_stego_load");
+    ck_assert_ptr_null(bad);
+    ck_assert_fails_with(df_stego_save(straight, "/nonexistent-dir/x.dfstego"), DF_E_IO, "df_stego_save");
+    free(bytes);
+    unlink(path);
+    df_stego_free(straight);
+    df_stego_free(second);
+}
+END_TEST
+
+START_TEST(test_stego_trainer_errors_and_codes) {
+    df_stego *t = new_trainer(16, 8, 5, 4, 2, 1), *none = NULL;
+    df_tensor *x = random_maps(1, 2, 16, 5, 5), *wrong = random_maps(2, 2, 12, 5, 5), *codes;
+    ck_assert_fails_with(df_stego_head_step(t, x, wrong, NULL), DF_E_INVALID_ARG, "df_stego_head_step");
+    ck_assert_fails_with(df_stego_head_step(t, wrong, wrong, NULL), DF_E_INVALID_ARG, "df_stego_head_step");
+    ck_assert_fails_with(df_stego_new(0, NULL, &none), DF_E_INVALID_ARG, "df_stego_new");
+    ck_assert_fails_with(df_stego_parameter(t, 7, NULL, NULL, 0, NULL), DF_E_INVALID_ARG, "df_stego_parameter");
+    float small[4];
+    ck_assert_fails_with(df_stego_parameter(t, 0, NULL, small, 4, NULL), DF_E_INVALID_ARG, "df_stego_parameter");
+    const char *name;
+    ck_assert_ok(df_stego_parameter(t, 6, &name, NULL, 0, NULL));
+    ck_assert_str_eq(name, "clusters");
+    ck_assert_ok(df_stego_codes(t, x, &codes));
+    int64_t shape[4];
+    ck_assert_ok(df_tensor_shape(codes, shape, 4));
+    ck_assert_int_eq(shape[1] * 100 + shape[2] * 10 + shape[3], 855);
+    int32_t labels[2 * 9 * 7];
+    ck_assert_ok(df_stego_predict(t, x, x, 7, 9, labels));
+    for (int i = 0; i < 2 * 9 * 7; i++) ck_assert(labels[i] >= 0 && labels[i] < 5);
+    ck_assert_fails_with(df_stego_predict(t, x, wrong, 7, 9, labels), DF_E_INTERNAL, "df_stego_predict");
+    ck_assert_fails_with(df_stego_codes(t, wrong, &codes), DF_E_INTERNAL, "df_stego_codes");
+    df_tensor_free(codes);
+    df_tensor_free(x), df_tensor_free(wrong);
+    df_stego_free(t);
+}
+END_TEST
+
+/* ---- planted classes (acceptance 3) ---------------------------------------------------- */
+
+enum { PL_C = 4, PL_D = 24, PL_H = 8, PL_W = 8, PL_TRAIN = 240, PL_HELD = 40, PL_KNN = 8 };
+
+static double lcg_uniform(uint64_t *state) {
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(*state >> 11) / 9007199254740992.0;
+}
+
+static double lcg_normal(uint64_t *state) {
+    const double u1 = lcg_uniform(state), u2 = lcg_uniform(state);
+    return sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2);
+}
+
+/* Map m: two or three classes in blocks cut at random places; features (D, H, W) around each
+ * class's prototype with noise. */
+static void planted_map(uint64_t m, const float prototypes[PL_C][PL_D], float *features, int32_t *truth) {
+    uint64_t state = 0x51ed + m * 7919;
+    const int a = (int)(lcg_uniform(&state) * PL_C), b = (a + 1 + (int)(lcg_uniform(&state) * (PL_C - 1))) % PL_C,
+              c = (int)(lcg_uniform(&state) * PL_C), cut_x = 2 + (int)(lcg_uniform(&state) * 4),
+              cut_y = 2 + (int)(lcg_uniform(&state) * 4), three = lcg_uniform(&state) < 0.5;
+    for (int y = 0; y < PL_H; y++)
+        for (int x = 0; x < PL_W; x++) {
+            const int cls = x < cut_x ? a : (three && y >= cut_y ? c : b);
+            truth[y * PL_W + x] = cls;
+            for (int d = 0; d < PL_D; d++)
+                features[(d * PL_H + y) * PL_W + x] = (float)(prototypes[cls][d] + 1.0 * lcg_normal(&state));
+        }
+}
+
+static void pooled(const float *features, double *out) {
+    double norm = 0;
+    for (int d = 0; d < PL_D; d++) {
+        double s = 0;
+        for (int p = 0; p < PL_H * PL_W; p++) s += features[d * PL_H * PL_W + p];
+        out[d] = s, norm += s * s;
+    }
+    for (int d = 0; d < PL_D; d++) out[d] /= sqrt(norm);
+}
+
+static double hungarian_miou(const int32_t *predicted, const int32_t *truth, size_t n, size_t clusters) {
+    df_confusion *confusion;
+    double miou, accuracy, f1;
+    ck_assert_ok(df_confusion_new(clusters, PL_C, &confusion));
+    ck_assert_ok(df_confusion_add(confusion, predicted, truth, n));
+    ck_assert_ok(df_confusion_scores(confusion, DF_MATCH_HUNGARIAN, &miou, &accuracy, &f1, NULL));
+    df_confusion_free(confusion);
+    return miou;
+}
+
+START_TEST(test_stego_learns_planted_classes) {
+    float prototypes[PL_C][PL_D];
+    uint64_t state = 99;
+    for (int c = 0; c < PL_C; c++)
+        for (int d = 0; d < PL_D; d++) prototypes[c][d] = (float)lcg_normal(&state);
+    const size_t map = PL_D * PL_H * PL_W, all = PL_TRAIN + PL_HELD;
+    float *features = malloc(all * map * sizeof *features);
+    int32_t *truth = malloc(all * PL_H * PL_W * sizeof *truth), *knn = malloc(PL_TRAIN * PL_KNN * sizeof *knn);
+    double (*gap)[PL_D] = malloc(PL_TRAIN * sizeof *gap);
+    for (size_t m = 0; m < all; m++) planted_map(m, prototypes, features + m * map, truth + m * PL_H * PL_W);
+    for (size_t m = 0; m < PL_TRAIN; m++) pooled(features + m * map, gap[m]);
+    for (size_t m = 0; m < PL_TRAIN; m++) { /* the KNN table: most similar pooled maps, itself first */
+        double best[PL_KNN];
+        for (int r = 0; r < PL_KNN; r++) best[r] = -2, knn[m * PL_KNN + r] = 0;
+        for (size_t o = 0; o < PL_TRAIN; o++) {
+            double s = 0;
+            for (int d = 0; d < PL_D; d++) s += gap[m][d] * gap[o][d];
+            for (int r = 0; r < PL_KNN; r++)
+                if (s > best[r]) {
+                    for (int q = PL_KNN - 1; q > r; q--) best[q] = best[q - 1], knn[m * PL_KNN + q] = knn[m * PL_KNN + q - 1];
+                    best[r] = s, knn[m * PL_KNN + r] = (int32_t)o;
+                    break;
+                }
+        }
+    }
+    df_stego *t = new_trainer(PL_D, 16, PL_C, 11, 5, 3);
+    enum { BATCH = 16 };
+    float *batch = malloc(BATCH * map * sizeof *batch), *partners = malloc(BATCH * map * sizeof *partners);
+    const int64_t shape[4] = {BATCH, PL_D, PL_H, PL_W};
+    double losses[5], first_total = 0;
+    for (int step = 0; step < 300; step++) {
+        for (int b = 0; b < BATCH; b++) {
+            const size_t m = (size_t)(lcg_uniform(&state) * PL_TRAIN), rank = 1 + (size_t)(lcg_uniform(&state) * 7);
+            memcpy(batch + b * map, features + m * map, map * sizeof *batch);
+            memcpy(partners + b * map, features + (size_t)knn[m * PL_KNN + rank] * map, map * sizeof *batch);
+        }
+        df_tensor *x, *xk;
+        ck_assert_ok(df_tensor_borrow_host(batch, 4, shape, &x));
+        ck_assert_ok(df_tensor_borrow_host(partners, 4, shape, &xk));
+        ck_assert_ok(df_stego_head_step(t, x, xk, losses));
+        if (step == 0) first_total = losses[3];
+        df_tensor_free(x), df_tensor_free(xk);
+    }
+    /* held-out maps: the cluster probe's labels, and k-means (K = C) on the raw features */
+    const size_t pixels = PL_HELD * PL_H * PL_W;
+    int32_t *predicted = malloc(pixels * sizeof *predicted), *kmeans_labels = malloc(pixels * sizeof *kmeans_labels);
+    const int64_t held_shape[4] = {PL_HELD, PL_D, PL_H, PL_W};
+    df_tensor *held;
+    ck_assert_ok(df_tensor_borrow_host(features + PL_TRAIN * map, 4, held_shape, &held));
+    ck_assert_ok(df_stego_predict(t, held, NULL, PL_W, PL_H, predicted));
+    float *rows = malloc(pixels * PL_D * sizeof *rows);
+    for (size_t m = 0; m < PL_HELD; m++)
+        for (int p = 0; p < PL_H * PL_W; p++)
+            for (int d = 0; d < PL_D; d++)
+                rows[(m * PL_H * PL_W + (size_t)p) * PL_D + d] = features[(PL_TRAIN + m) * map + (size_t)d * PL_H * PL_W + (size_t)p];
+    const int64_t row_shape[2] = {(int64_t)pixels, PL_D};
+    df_tensor *points, *assigned;
+    df_kmeans *km;
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_KMEANS_K, PL_C));
+    ck_assert_ok(df_tensor_borrow_host(rows, 2, row_shape, &points));
+    ck_assert_ok(df_kmeans_fit(points, o, &km));
+    ck_assert_ok(df_kmeans_predict(km, points, &assigned));
+    float *ids = malloc(pixels * sizeof *ids);
+    ck_assert_ok(df_tensor_copy_to_host(assigned, ids, pixels));
+    for (size_t i = 0; i < pixels; i++) kmeans_labels[i] = (int32_t)ids[i];
+    const double stego = hungarian_miou(predicted, truth + PL_TRAIN * PL_H * PL_W, pixels, PL_C),
+                 raw = hungarian_miou(kmeans_labels, truth + PL_TRAIN * PL_H * PL_W, pixels, PL_C);
+    printf("stego planted classes: cluster-probe mIoU %.4f after 300 steps (k-means on the raw features %.4f); "
+           "total loss %.4f -> %.4f\n", stego, raw, first_total, losses[3]);
+    ck_assert_double_ge(stego, 0.9);
+    ck_assert_double_lt(losses[3], first_total);
+    free(ids), free(rows), free(predicted), free(kmeans_labels), free(batch), free(partners), free(gap), free(knn),
+        free(truth), free(features);
+    df_tensor_free(assigned), df_tensor_free(points), df_tensor_free(held);
+    df_kmeans_free(km);
+    df_options_free(o);
+    df_stego_free(t);
+}
+END_TEST
+
+Suite *stego_suite(void) {
+    Suite *s = suite_create("stego");
+    TCase *tc = tcase_create("loss");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_stego_pair_loss_matches_reference);
+    tcase_add_test(tc, test_stego_total_matches_reference);
+    tcase_add_test(tc, test_stego_step_matches_reference);
+    tcase_add_test(tc, test_stego_resume_equals_straight);
+    tcase_add_test(tc, test_stego_trainer_errors_and_codes);
+    tcase_add_test(tc, test_stego_learns_planted_classes);
+    suite_add_tcase(s, tc);
+    return s;
+}

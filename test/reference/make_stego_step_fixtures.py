@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""One STEGO training step (specs/stego.md) in plain PyTorch, as the official training step
+(mhamilton723/STEGO src/train_segmentation.py, modules.py), with dinofeat's generator replicated
+(splitmix64; uniforms (x >> 40) 2^-24; normals by Box-Muller; the draw order of lib/stego/trainer.c)
+so the C trainer's initial weights, dropout masks, coordinates and permutations are the same:
+
+  step ID SEED B D K C H W P N     ID.f.f32 ID.fk.f32 (B, D, H, W); ID.initial.f32 and ID.after.f32
+                                   (the 7 parameters concatenated); ID.losses.f64 (self, knn,
+                                   random, total, cluster)
+"""
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from stego_reference import terms  # noqa: E402
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else "test/fixtures/stego"
+os.makedirs(OUT, exist_ok=True)
+MASK = (1 << 64) - 1
+
+
+class Generator:
+    def __init__(self, seed):
+        self.state = seed & MASK
+
+    def next(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+        return z ^ (z >> 31)
+
+    def uniform(self):
+        return np.float32((self.next() >> 40) * (1.0 / 16777216.0))
+
+    def normal(self):
+        u1, u2 = float(self.uniform()), float(self.uniform())
+        return np.float32(math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2))
+
+
+def initial_parameters(g, d, k, c):
+    shapes = [(k, d, 1, 1), (k,), (d, d, 1, 1), (d,), (k, d, 1, 1), (k,), (c, k)]
+    bound = 1.0 / math.sqrt(d)
+    out = []
+    for i, shape in enumerate(shapes):
+        n = int(np.prod(shape))
+        if i == 6:
+            values = [g.normal() for _ in range(n)]
+        else:
+            values = [np.float32((2.0 * float(g.uniform()) - 1.0) * bound) for _ in range(n)]
+        out.append(torch.tensor(np.array(values, np.float32).reshape(shape)))
+    return out
+
+
+def draws(g, b, d, p, negatives, dropout=0.1):
+    keep = np.float32(1.0 / (1.0 - dropout))
+    masks = np.array([keep if g.uniform() >= np.float32(dropout) else 0 for _ in range(6 * b * d)], np.float32)
+    c1 = np.array([2 * g.uniform() - 1 for _ in range(b * p * p * 2)], np.float32).reshape(b, p, p, 2)
+    c2 = np.array([2 * g.uniform() - 1 for _ in range(b * p * p * 2)], np.float32).reshape(b, p, p, 2)
+    perms = []
+    for _ in range(negatives):
+        perm = list(range(b))
+        for i in range(b, 1, -1):
+            j = g.next() % i
+            perm[i - 1], perm[j] = perm[j], perm[i - 1]
+        perms.append([(v + 1) % b if v == i else v for i, v in enumerate(perm)])
+    return (torch.tensor(masks.reshape(6, b, d)), torch.tensor(c1), torch.tensor(c2),
+            torch.tensor(perms, dtype=torch.long))
+
+
+def head(params, f, mask_linear, mask_nonlinear):
+    a = f * mask_linear[:, :, None, None]
+    b = f * mask_nonlinear[:, :, None, None]
+    return F.conv2d(a, params[0], params[1]) + F.conv2d(F.relu(F.conv2d(b, params[2], params[3])), params[4], params[5])
+
+
+def step_case(case_id, seed, b=3, d=12, k=6, c=4, h=7, w=6, p=5, negatives=3):
+    g = Generator(seed)
+    params = [t.requires_grad_(True) for t in initial_parameters(g, d, k, c)]
+    initial = torch.cat([t.detach().reshape(-1) for t in params])
+    torch.manual_seed(seed)
+    f, fk = torch.randn(b, d, h, w), torch.randn(b, d, h, w)
+    masks, c1, c2, perms = draws(g, b, d, p, negatives)
+    head_optim = torch.optim.Adam(params[:6], lr=5e-4, foreach=False)
+    probe_optim = torch.optim.Adam(params[6:], lr=5e-3, foreach=False)
+    head_optim.zero_grad()
+    probe_optim.zero_grad()
+    code = head(params, f, masks[0], masks[1])
+    signal = f * masks[2][:, :, None, None]
+    code_pos = head(params, fk, masks[3], masks[4])
+    signal_pos = fk * masks[5][:, :, None, None]
+    self_term, knn_term, random_term = terms(signal, code, signal_pos, code_pos, c1, c2, perms)
+    loss = 0.67 * self_term + 0.25 * knn_term + 0.63 * random_term
+    clusters = params[6]
+    inner = torch.einsum("bchw,nc->bnhw", F.normalize(code.detach(), dim=1), F.normalize(clusters, dim=1))
+    probs = F.one_hot(torch.argmax(inner, dim=1), c).permute(0, 3, 1, 2).to(torch.float32)
+    cluster_loss = -(probs * inner).sum(1).mean()
+    (loss + cluster_loss).backward()
+    head_optim.step()
+    probe_optim.step()
+    after = torch.cat([t.detach().reshape(-1) for t in params])
+    for name, t in (("f", f), ("fk", fk), ("initial", initial), ("after", after)):
+        t.numpy().astype(np.float32).tofile(os.path.join(OUT, f"{case_id}.{name}.f32"))
+    np.array([self_term.item(), knn_term.item(), random_term.item(), loss.item(), cluster_loss.item()],
+             np.float64).tofile(os.path.join(OUT, f"{case_id}.losses.f64"))
+    return f"step {case_id} {seed} {b} {d} {k} {c} {h} {w} {p} {negatives}"
+
+
+lines = [step_case("step0", 0), step_case("step1", 123456789)]
+with open(os.path.join(OUT, "steps.txt"), "w") as out:
+    out.write("\n".join(lines) + "\n")
+print(f"{len(lines)} STEGO step cases in {OUT}")
