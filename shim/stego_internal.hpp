@@ -9,11 +9,12 @@
 
 namespace dfs {
 
-// F.grid_sample(t, coords.permute(0, 2, 1, 3), bilinear, border, align_corners=True): t (B, C,
-// H, W) at coords (B, P, P, 2) in [-1, 1], as the official `sample`.
+// The official `sample` (grid_sample, bilinear, border, corners aligned) of t (B, C, H, W) at
+// coords (B, P, P, 2) in [-1, 1], as (B, P P, C) samples (the points in another order than
+// grid_sample's, which no term of the loss can see).
 at::Tensor stego_sample(const at::Tensor &t, const at::Tensor &coords);
 
-// The mean of -clamp(S) * (F - shift) for sampled features f1, f2 and codes s1, s2 (B, C, P, P);
+// The mean of -clamp(S) * (F - shift) for sampled features f1, f2 and codes s1, s2 (B, Q, C);
 // F is computed without gradient.
 at::Tensor stego_pair_loss(const at::Tensor &f1, const at::Tensor &f2, const at::Tensor &s1, const at::Tensor &s2,
                            double shift, const dfs_stego_loss_config &config);

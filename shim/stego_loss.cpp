@@ -8,26 +8,66 @@
 
 namespace dfs {
 
-at::Tensor stego_sample(const at::Tensor &t, const at::Tensor &coords) {
-    return at::grid_sampler(t, coords.permute({0, 2, 1, 3}), /*bilinear*/ 0, /*border*/ 1, /*align_corners*/ true);
+// Bilinear sampling as grid_sample(align_corners=True, padding_mode='border') does it, written as
+// row gathers from channels-last maps: sampling image perm[i] at image i's points (the random
+// term) then needs no copy of the maps, and the gathers read whole channel vectors.
+struct stego_points {
+    at::Tensor index[4], weight[4]; // (B, Q) each: corner rows within an image, their weights
+    int64_t pixels;                 // H x W
+};
+
+static stego_points points_of(const at::Tensor &coords, int64_t height, int64_t width) {
+    at::Tensor c = coords.reshape({coords.size(0), -1, 2});
+    at::Tensor ix = ((c.select(2, 0) + 1) / 2 * (width - 1)).clamp(0, width - 1);
+    at::Tensor iy = ((c.select(2, 1) + 1) / 2 * (height - 1)).clamp(0, height - 1);
+    at::Tensor x0 = ix.floor(), y0 = iy.floor(), x1 = x0 + 1, y1 = y0 + 1;
+    // grid_sample's weights; a corner past the last row or column has weight 0 and is read clamped
+    at::Tensor w[4] = {(x1 - ix) * (y1 - iy), (ix - x0) * (y1 - iy), (x1 - ix) * (iy - y0), (ix - x0) * (iy - y0)};
+    at::Tensor xs[2] = {x0.to(at::kLong), x1.clamp_max(width - 1).to(at::kLong)};
+    at::Tensor ys[2] = {y0.to(at::kLong), y1.clamp_max(height - 1).to(at::kLong)};
+    stego_points p;
+    for (int k = 0; k < 4; k++) {
+        p.index[k] = ys[k / 2] * width + xs[k % 2];
+        p.weight[k] = w[k].unsqueeze(2);
+    }
+    p.pixels = height * width;
+    return p;
 }
 
-// F.normalize(t, dim=1, eps=1e-10)
-static at::Tensor normalised(const at::Tensor &t) { return t / t.norm(2, {1}, true).clamp_min(1e-10); }
+at::Tensor stego_rows(const at::Tensor &map) { return map.permute({0, 2, 3, 1}).reshape({-1, map.size(1)}); }
+
+// rows (B H W, C) of a map; image[i] (B) is the image sampled at points i's coordinates -> (B, Q, C)
+static at::Tensor gather(const at::Tensor &rows, const stego_points &p, const at::Tensor &image) {
+    at::Tensor base = (image * p.pixels).unsqueeze(1);
+    at::Tensor out;
+    for (int k = 0; k < 4; k++) {
+        at::Tensor corner = rows.index_select(0, (base + p.index[k]).reshape(-1)).view({p.index[k].size(0), p.index[k].size(1), -1});
+        out = k == 0 ? corner * p.weight[k] : out + corner * p.weight[k];
+    }
+    return out;
+}
+
+at::Tensor stego_sample(const at::Tensor &t, const at::Tensor &coords) {
+    stego_points p = points_of(coords.to(t.device(), at::kFloat), t.size(2), t.size(3));
+    return gather(stego_rows(t), p, at::arange(t.size(0), at::TensorOptions(t.device()).dtype(at::kLong)));
+}
+
+// F.normalize(t, dim=2, eps=1e-10) of samples (B, Q, C)
+static at::Tensor normalised(const at::Tensor &t) { return t / t.norm(2, {2}, true).clamp_min(1e-10); }
 
 at::Tensor stego_pair_loss(const at::Tensor &f1, const at::Tensor &f2, const at::Tensor &s1, const at::Tensor &s2,
                            double shift, const dfs_stego_loss_config &config) {
     at::Tensor fd;
     {
         c10::NoGradGuard no_grad;
-        fd = at::einsum("nchw,ncij->nhwij", {normalised(f1), normalised(f2)});
+        fd = at::bmm(normalised(f1), normalised(f2).transpose(1, 2)); // (B, Q1, Q2)
         if (config.center) {
             at::Tensor old_mean = fd.mean();
-            fd = fd - fd.mean({3, 4}, true);
+            fd = fd - fd.mean({2}, true);
             fd = fd - fd.mean() + old_mean;
         }
     }
-    at::Tensor cd = at::einsum("nchw,ncij->nhwij", {normalised(s1), normalised(s2)});
+    at::Tensor cd = at::bmm(normalised(s1), normalised(s2).transpose(1, 2));
     const double low = config.zero_clamp ? 0.0 : -9999.0;
     at::Tensor clamped = config.stabilize ? cd.clamp(low, 0.8) : cd.clamp_min(low);
     return (-(clamped * (fd - shift))).mean();
@@ -36,16 +76,25 @@ at::Tensor stego_pair_loss(const at::Tensor &f1, const at::Tensor &f2, const at:
 std::array<at::Tensor, 3> stego_terms(const at::Tensor &f, const at::Tensor &s, const at::Tensor &f_knn,
                                       const at::Tensor &s_knn, const at::Tensor &c1, const at::Tensor &c2,
                                       const at::Tensor &perms, const dfs_stego_loss_config &config) {
-    at::Tensor feats = stego_sample(f, c1), code = stego_sample(s, c1);
+    const at::TensorOptions longs = at::TensorOptions(f.device()).dtype(at::kLong);
+    const at::Tensor own = at::arange(f.size(0), longs);
+    stego_points p1 = points_of(c1.to(f.device(), at::kFloat), f.size(2), f.size(3));
+    stego_points p2 = points_of(c2.to(f.device(), at::kFloat), f.size(2), f.size(3));
+    at::Tensor f_rows, fk_rows;
+    {
+        c10::NoGradGuard no_grad; // the features take no gradient: their rows can be plain copies
+        f_rows = stego_rows(f), fk_rows = stego_rows(f_knn);
+    }
+    at::Tensor s_rows = stego_rows(s), sk_rows = stego_rows(s_knn);
+    at::Tensor feats = gather(f_rows, p1, own), code = gather(s_rows, p1, own);
     at::Tensor self_term = stego_pair_loss(feats, feats, code, code, config.shift_self, config);
-    at::Tensor knn_term = stego_pair_loss(feats, stego_sample(f_knn, c2), code, stego_sample(s_knn, c2),
+    at::Tensor knn_term = stego_pair_loss(feats, gather(fk_rows, p2, own), code, gather(sk_rows, p2, own),
                                           config.shift_knn, config);
     at::Tensor random_term = at::zeros({}, f.options());
     for (int64_t n = 0; n < perms.size(0); n++) {
         at::Tensor perm = perms[n].to(f.device(), at::kLong);
-        random_term = random_term + stego_pair_loss(feats, stego_sample(f.index_select(0, perm), c2), code,
-                                                    stego_sample(s.index_select(0, perm), c2), config.shift_rand,
-                                                    config);
+        random_term = random_term + stego_pair_loss(feats, gather(f_rows, p2, perm), code, gather(s_rows, p2, perm),
+                                                    config.shift_rand, config);
     }
     // the official code concatenates the negatives' loss maps and takes one mean: equal sizes, so
     // the mean of the means

@@ -1,0 +1,137 @@
+"""STEGO (specs/stego.md): the feature-correspondence loss and the trainer of the segmentation
+head and its cluster probe (dinofeat/stego.h). Feature maps are (B, D, H, W) float32 arrays (or
+dinofeat.Tensor), as the official code's."""
+import ctypes
+
+from ._native import Handle, Progress, _numpy, lib
+from .tensor import DType, Tensor
+
+_FLAGS = {"center": 1, "stabilize": 2, "zero_clamp": 4}
+
+
+def _tensor(x):
+    if isinstance(x, Tensor):
+        return x
+    return Tensor.from_numpy(_numpy().ascontiguousarray(x, dtype=_numpy().float32), borrow=True)
+
+
+def _perms(perms):
+    """(negatives, B) int64 tensor; the indices pass exactly through float32 (batches < 2^24)."""
+    with Tensor.from_numpy(_numpy().asarray(perms, dtype=_numpy().float32)) as floats:
+        return floats.to(dtype=DType.INT64)
+
+
+def corr_loss(f1, f2, s1, s2, coords1, coords2, b, center=True, stabilize=False, zero_clamp=True):
+    """(loss, d loss / d s1, d loss / d s2) of one pair: maps (B, C, H, W), coords (B, P, P, 2)."""
+    flags = (center and 1) | (stabilize and 2) | (zero_clamp and 4)
+    loss = ctypes.c_double()
+    g1, g2 = ctypes.c_void_p(), ctypes.c_void_p()
+    tensors = [_tensor(x) for x in (f1, f2, s1, s2, coords1, coords2)]
+    lib.df_stego_corr_loss(*[t.handle for t in tensors], float(b), flags, ctypes.byref(loss), ctypes.byref(g1),
+                           ctypes.byref(g2))
+    with Tensor(g1) as a, Tensor(g2) as c:
+        return loss.value, a.numpy(copy=True), c.numpy(copy=True)
+
+
+def loss(f, s, f_knn, s_knn, coords1, coords2, perms=None, preset="code", **settings):
+    """({self, knn, random, total}, d total / d s, d total / d s_knn) with fixed coordinates and
+    permutations (negatives, B). preset "code" or "paper"; settings override stego.* values
+    (shift_self=..., weight_knn=..., center=0, ...)."""
+    from .core import Options, Param
+    tensors = [_tensor(x) for x in (f, s, f_knn, s_knn, coords1, coords2)]
+    p = _perms(perms) if perms is not None else None
+    losses = (ctypes.c_double * 4)()
+    g, gk = ctypes.c_void_p(), ctypes.c_void_p()
+    with Options() as options:
+        lib.df_stego_preset_apply(options.handle, {"code": 0, "paper": 1}[preset])
+        for name, value in settings.items():
+            options[Param["STEGO_" + name.upper()]] = value
+        lib.df_stego_loss(*[t.handle for t in tensors], p.handle if p else None, options.handle, losses,
+                          ctypes.byref(g), ctypes.byref(gk))
+    with Tensor(g) as a, Tensor(gk) as b:
+        return dict(zip(("self", "knn", "random", "total"), losses)), a.numpy(copy=True), b.numpy(copy=True)
+
+
+class Trainer(Handle):
+    """Trainer(dim, code_dim=70, classes=27, seed=0, **settings) or Trainer.load(path): step(f, f_knn)
+    runs one optimisation step and returns the loss terms; train(cache, knn, steps, batch)
+    runs many over a feature cache; predict(f) gives cluster labels; save(path)."""
+
+    _free, _name = "df_stego_free", "stego.Trainer"
+    _NAMES = ("self", "knn", "random", "total", "cluster")
+
+    def __init__(self, dim=None, code_dim=70, classes=27, seed=0, handle=None, **settings):
+        from .core import Options, Param
+        if handle is None:
+            handle = ctypes.c_void_p()
+            with Options(stego_code_dim=code_dim, stego_classes=classes, stego_seed=seed) as options:
+                for name, value in settings.items():
+                    options[Param["STEGO_" + name.upper()]] = value
+                lib.df_stego_new(dim, options.handle, ctypes.byref(handle))
+        super().__init__(handle)
+
+    @classmethod
+    def load(cls, path):
+        handle = ctypes.c_void_p()
+        lib.df_stego_load(str(path).encode(), ctypes.byref(handle))
+        return cls(handle=handle)
+
+    def save(self, path):
+        lib.df_stego_save(self.handle, str(path).encode())
+
+    @property
+    def steps(self):
+        out = ctypes.c_int64()
+        lib.df_stego_steps(self.handle, ctypes.byref(out))
+        return out.value
+
+    def step(self, features, knn_features):
+        """One step on (B, D, H, W) features and their KNN partners'; the five loss values."""
+        losses = (ctypes.c_double * 5)()
+        a, b = _tensor(features), _tensor(knn_features)
+        lib.df_stego_head_step(self.handle, a.handle, b.handle, losses)
+        return dict(zip(self._NAMES, losses))
+
+    def parameters(self):
+        """{name: array} of the head's and the probe's weights."""
+        np = _numpy()
+        out = {}
+        for index in range(7):
+            name, count = ctypes.c_char_p(), ctypes.c_size_t()
+            lib.df_stego_parameter(self.handle, index, ctypes.byref(name), None, 0, ctypes.byref(count))
+            values = np.empty(count.value, dtype=np.float32)
+            lib.df_stego_parameter(self.handle, index, None, values.ctypes.data_as(ctypes.c_void_p), values.size, None)
+            out[name.value.decode()] = values
+        return out
+
+    def codes(self, features):
+        handle = ctypes.c_void_p()
+        f = _tensor(features)
+        lib.df_stego_codes(self.handle, f.handle, ctypes.byref(handle))
+        with Tensor(handle) as t:
+            return t.numpy(copy=True)
+
+    def predict(self, features, flipped=None, size=None):
+        """(B, H, W) int32 cluster labels; flipped: the horizontally flipped images' features
+        (averaged in); size=(width, height), default the features' grid."""
+        np = _numpy()
+        f = _tensor(features)
+        g = _tensor(flipped) if flipped is not None else None
+        b, _, h, w = f.shape
+        width, height = size if size is not None else (w, h)
+        out = np.empty((b, height, width), dtype=np.int32)
+        lib.df_stego_predict(self.handle, f.handle, g.handle if g else None, width, height,
+                             out.ctypes.data_as(ctypes.c_void_p))
+        return out
+
+    def train(self, cache, knn, steps, batch=16, checkpoint=None, every=0, progress=None):
+        """steps more steps over a dataset.FeatureCache and its KNN table (items, k)."""
+        np = _numpy()
+        knn = np.ascontiguousarray(knn, dtype=np.int32)
+        reporter = Progress(progress)
+        reporter.call(lib.df_stego_train, self.handle, cache.handle, knn.ctypes.data_as(ctypes.c_void_p), knn.shape[1],
+                      steps, batch, None if checkpoint is None else str(checkpoint).encode(), every, reporter.callback,
+                      None)
+
+
+__all__ = ["corr_loss", "loss", "Trainer"]

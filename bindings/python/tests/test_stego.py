@@ -1,0 +1,64 @@
+"""dinofeat.stego against the plain-PyTorch reference (test/reference/stego_reference.py)."""
+import os
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+HERE = os.path.dirname(__file__)
+sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "test", "reference"))
+import dinofeat  # noqa: E402
+
+
+class StegoTest(unittest.TestCase):
+    def test_losses_match_reference(self):
+        import torch
+        from stego_reference import pair_loss, terms
+        rng = np.random.default_rng(0)
+        f1, f2 = rng.standard_normal((2, 2, 8, 5, 6), dtype=np.float32)
+        s1, s2 = rng.standard_normal((2, 2, 4, 5, 6), dtype=np.float32)
+        c1, c2 = (rng.random((2, 2, 3, 3, 2), dtype=np.float32) * 2 - 1)
+        loss, g1, g2 = dinofeat.stego.corr_loss(f1, f2, s1, s2, c1, c2, 0.2, stabilize=True)
+        a, b = torch.tensor(s1, requires_grad=True), torch.tensor(s2, requires_grad=True)
+        want = pair_loss(torch.tensor(f1), torch.tensor(f2), a, b, torch.tensor(c1), torch.tensor(c2), 0.2,
+                         stabilize=True)
+        want.backward()
+        self.assertAlmostEqual(loss, want.item(), places=6)
+        np.testing.assert_allclose(g1, a.grad.numpy(), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(g2, b.grad.numpy(), rtol=1e-5, atol=1e-7)
+        perms = np.array([[1, 0], [1, 0]])
+        losses, gs, gk = dinofeat.stego.loss(f1, s1, f2, s2, c1, c2, perms, preset="paper")
+        t = terms(torch.tensor(f1), torch.tensor(s1), torch.tensor(f2), torch.tensor(s2), torch.tensor(c1),
+                  torch.tensor(c2), torch.tensor(perms), shifts=(0.12, 0.20, 1.00))
+        self.assertAlmostEqual(losses["knn"], t[1].item(), places=6)
+        self.assertAlmostEqual(losses["total"], 0.10 * t[0].item() + 1.00 * t[1].item() + 0.15 * t[2].item(),
+                               places=5)
+        self.assertEqual(gs.shape, s1.shape)
+        with self.assertRaises(dinofeat.Error):
+            dinofeat.stego.corr_loss(f1, f2, s1, s2, c1, c2[:1], 0.2)
+
+    def test_trainer_steps_saves_and_predicts(self):
+        rng = np.random.default_rng(1)
+        f, fk = rng.standard_normal((2, 4, 16, 6, 6), dtype=np.float32)
+        trainer = dinofeat.stego.Trainer(16, code_dim=8, classes=3, seed=4, samples=5, negatives=2)
+        losses = trainer.step(f, fk)
+        self.assertEqual(set(losses), {"self", "knn", "random", "total", "cluster"})
+        self.assertEqual(trainer.steps, 1)
+        with tempfile.TemporaryDirectory() as d:
+            trainer.save(os.path.join(d, "t.dfstego"))
+            again = dinofeat.stego.Trainer.load(os.path.join(d, "t.dfstego"))
+            self.assertEqual(trainer.step(f, fk), again.step(f, fk))
+            for name, values in trainer.parameters().items():
+                np.testing.assert_array_equal(values, again.parameters()[name])
+            again.close()
+        labels = trainer.predict(f, flipped=f[..., ::-1], size=(12, 10))
+        self.assertEqual(labels.shape, (4, 10, 12))
+        self.assertTrue(((labels >= 0) & (labels < 3)).all())
+        self.assertEqual(trainer.codes(f).shape, (4, 8, 6, 6))
+        trainer.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
