@@ -163,7 +163,7 @@ extern "C" df_status dfs_stego_codes(const dfs_stego *s, const dfs_tensor_desc *
 
 extern "C" df_status dfs_stego_predict(const dfs_stego *s, const dfs_tensor_desc *features,
                                        const dfs_tensor_desc *flipped, int64_t height, int64_t width,
-                                       int32_t *labels) noexcept {
+                                       float *probabilities, int32_t *labels) noexcept {
     DFS_FENCE({
         c10::NoGradGuard no_grad;
         at::Tensor f = dfs::view_of(*features).to(at::kCPU, at::kFloat);
@@ -175,9 +175,15 @@ extern "C" df_status dfs_stego_predict(const dfs_stego *s, const dfs_tensor_desc
             code = (code + head(*s, g, at::Tensor(), at::Tensor()).flip({3})) / 2;
         }
         code = at::upsample_bilinear2d(code, {height, width}, false);
-        at::Tensor inner = cluster_inner(code, s->parameters[DFS_STEGO_PARAMETERS - 1]);
-        at::Tensor best = (inner * 2).argmax(1).to(at::kInt).contiguous();
-        std::memcpy(labels, best.data_ptr<int32_t>(), static_cast<size_t>(best.numel()) * sizeof(int32_t));
+        at::Tensor logits = cluster_inner(code, s->parameters[DFS_STEGO_PARAMETERS - 1]) * 2;
+        if (labels) {
+            at::Tensor best = logits.argmax(1).to(at::kInt).contiguous();
+            std::memcpy(labels, best.data_ptr<int32_t>(), static_cast<size_t>(best.numel()) * sizeof(int32_t));
+        }
+        if (probabilities) { // softmax over the clusters, pixel-major as the CRF takes them
+            at::Tensor p = at::softmax(logits, 1).permute({0, 2, 3, 1}).contiguous();
+            std::memcpy(probabilities, p.data_ptr<float>(), static_cast<size_t>(p.numel()) * sizeof(float));
+        }
         return DF_OK;
     });
 }

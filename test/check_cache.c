@@ -248,6 +248,77 @@ START_TEST(test_knn_table) {
 }
 END_TEST
 
+
+/* STEGO training over a cache: checkpoints, the recorded backbone, probabilities. */
+START_TEST(test_stego_trains_on_a_cache) {
+    make_images(4);
+    df_model *model = tiny_model("fixtures/models/dino_s8.pth"), *other = tiny_model("fixtures/models/dinov2_s14.pth");
+    df_dataset *d = sized_dataset(1); /* 20 items of 4 x 4 x 16 */
+    char path[128], checkpoint[128], other_path[128];
+    snprintf(path, sizeof path, "%s/f.dffeat", root);
+    snprintf(checkpoint, sizeof checkpoint, "%s/head.dfstego", root);
+    snprintf(other_path, sizeof other_path, "%s/other.dffeat", root);
+    build(model, d, path, 1, 8);
+    df_feature_cache *cache, *other_cache;
+    ck_assert_ok(df_feature_cache_open(path, &cache));
+    int32_t knn[20 * 8];
+    ck_assert_ok(df_knn_table(cache, 8, knn));
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_STEGO_CODE_DIM, 8));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_STEGO_CLASSES, 3));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_STEGO_SAMPLES, 4));
+    df_stego *t, *loaded;
+    ck_assert_ok(df_stego_new(16, o, &t));
+    ck_assert_ok(df_stego_check_model(t, other)); /* nothing recorded yet */
+    ck_assert_ok(df_stego_train(t, cache, knn, 8, 6, 4, checkpoint, 3, NULL, NULL));
+    ck_assert_ok(df_stego_check_model(t, model));
+    ck_assert_fails_with(df_stego_check_model(t, other), DF_E_INVALID_ARG, "df_stego_check_model");
+    ck_assert_ok(df_stego_load(checkpoint, &loaded));
+    int64_t steps;
+    ck_assert_ok(df_stego_steps(loaded, &steps));
+    ck_assert_int_eq(steps, 6);
+    ck_assert_fails_with(df_stego_check_model(loaded, other), DF_E_INVALID_ARG, "df_stego_check_model");
+    double last[5];
+    ck_assert_ok(df_stego_last_losses(t, last));
+    ck_assert(last[3] != 0.0);
+    /* a cache of another backbone, too few KNN columns, another dimension */
+    build(other, d, other_path, 0, 8);
+    ck_assert_ok(df_feature_cache_open(other_path, &other_cache));
+    ck_assert_fails_with(df_stego_train(t, other_cache, knn, 8, 1, 4, NULL, 0, NULL, NULL), DF_E_INVALID_ARG,
+                         "df_stego_train");
+    ck_assert_fails_with(df_stego_train(loaded, cache, knn, 7, 1, 4, NULL, 0, NULL, NULL), DF_E_INVALID_ARG,
+                         "df_stego_train");
+    /* probabilities: a distribution per pixel whose argmax is the label */
+    float features[256], chw[256], p[2 * 5 * 6 * 3];
+    int32_t labels[2 * 5 * 6];
+    ck_assert_ok(df_feature_cache_read(cache, 0, features));
+    for (int c = 0; c < 16; c++)
+        for (int q = 0; q < 16; q++) chw[c * 16 + q] = features[q * 16 + c];
+    float two[512];
+    memcpy(two, chw, sizeof chw), memcpy(two + 256, chw, sizeof chw);
+    const int64_t shape[4] = {2, 16, 4, 4};
+    df_tensor *x;
+    ck_assert_ok(df_tensor_borrow_host(two, 4, shape, &x));
+    ck_assert_ok(df_stego_predict(loaded, x, NULL, 6, 5, p, labels));
+    for (int i = 0; i < 2 * 5 * 6; i++) {
+        const float *q = p + i * 3;
+        ck_assert_float_eq_tol(q[0] + q[1] + q[2], 1.0f, 1e-5f);
+        const int best = q[1] > q[0] ? (q[2] > q[1] ? 2 : 1) : (q[2] > q[0] ? 2 : 0);
+        ck_assert_int_eq(labels[i], best);
+    }
+    ck_assert_fails_with(df_stego_predict(loaded, x, NULL, 6, 5, NULL, NULL), DF_E_INVALID_ARG, "df_stego_predict");
+    df_tensor_free(x);
+    df_feature_cache_free(other_cache);
+    df_feature_cache_free(cache);
+    df_stego_free(t), df_stego_free(loaded);
+    df_options_free(o);
+    df_dataset_free(d);
+    df_model_free(model), df_model_free(other);
+    remove_images();
+}
+END_TEST
+
 Suite *cache_suite(void) {
     Suite *s = suite_create("cache");
     TCase *tc = tcase_create("cache");
@@ -255,6 +326,7 @@ Suite *cache_suite(void) {
     tcase_add_test(tc, test_cache_equals_forward);
     tcase_add_test(tc, test_cache_resumes_and_refuses);
     tcase_add_test(tc, test_knn_table);
+    tcase_add_test(tc, test_stego_trains_on_a_cache);
     suite_add_tcase(s, tc);
     return s;
 }

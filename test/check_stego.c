@@ -326,9 +326,9 @@ START_TEST(test_stego_trainer_errors_and_codes) {
     ck_assert_ok(df_tensor_shape(codes, shape, 4));
     ck_assert_int_eq(shape[1] * 100 + shape[2] * 10 + shape[3], 855);
     int32_t labels[2 * 9 * 7];
-    ck_assert_ok(df_stego_predict(t, x, x, 7, 9, labels));
+    ck_assert_ok(df_stego_predict(t, x, x, 7, 9, NULL, labels));
     for (int i = 0; i < 2 * 9 * 7; i++) ck_assert(labels[i] >= 0 && labels[i] < 5);
-    ck_assert_fails_with(df_stego_predict(t, x, wrong, 7, 9, labels), DF_E_INTERNAL, "df_stego_predict");
+    ck_assert_fails_with(df_stego_predict(t, x, wrong, 7, 9, NULL, labels), DF_E_INTERNAL, "df_stego_predict");
     ck_assert_fails_with(df_stego_codes(t, wrong, &codes), DF_E_INTERNAL, "df_stego_codes");
     df_tensor_free(codes);
     df_tensor_free(x), df_tensor_free(wrong);
@@ -435,7 +435,7 @@ START_TEST(test_stego_learns_planted_classes) {
     const int64_t held_shape[4] = {PL_HELD, PL_D, PL_H, PL_W};
     df_tensor *held;
     ck_assert_ok(df_tensor_borrow_host(features + PL_TRAIN * map, 4, held_shape, &held));
-    ck_assert_ok(df_stego_predict(t, held, NULL, PL_W, PL_H, predicted));
+    ck_assert_ok(df_stego_predict(t, held, NULL, PL_W, PL_H, NULL, predicted));
     float *rows = malloc(pixels * PL_D * sizeof *rows);
     for (size_t m = 0; m < PL_HELD; m++)
         for (int p = 0; p < PL_H * PL_W; p++)

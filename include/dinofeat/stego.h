@@ -8,6 +8,7 @@
 
 #include "dinofeat/cache.h"
 #include "dinofeat/core.h"
+#include "dinofeat/model.h"
 #include "dinofeat/tensor.h"
 
 #ifdef __cplusplus
@@ -80,15 +81,24 @@ DF_API df_status df_stego_parameter(const df_stego *trainer, size_t index, const
                                     size_t capacity, size_t *count);
 /* The head's codes (new, (B, K, H, W)) of features, without dropout. */
 DF_API df_status df_stego_codes(const df_stego *trainer, const df_tensor *features, df_tensor **codes);
-/* Cluster labels (B x height x width, 0..C-1) of features: codes averaged with those of the
- * horizontally flipped image's features (flipped, may be NULL), upsampled bilinearly, nearest
- * centroid by cosine. */
+/* Cluster labels (B x height x width, 0..C-1; may be NULL) of features: codes averaged with those
+ * of the horizontally flipped image's features (flipped, may be NULL), upsampled bilinearly,
+ * nearest centroid by cosine; probabilities (may be NULL) gets softmax(2 x cosine), B x height x
+ * width x C, pixel-major as df_crf_infer takes them (STEGO's CRF unary is their -log). */
 DF_API df_status df_stego_predict(const df_stego *trainer, const df_tensor *features, const df_tensor *flipped,
-                                  size_t width, size_t height, int32_t *labels);
+                                  size_t width, size_t height, float *probabilities, int32_t *labels);
+/* The losses of the last step (self, KNN, random, weighted total, cluster probe); zeros before
+ * the first. */
+DF_API df_status df_stego_last_losses(const df_stego *trainer, double losses[5]);
+/* The backbone the trainer has been trained on (recorded by df_stego_train from the feature
+ * cache, and saved): DF_OK for model, DF_OK when none is recorded yet, else DF_E_INVALID_ARG
+ * saying how they differ. */
+DF_API df_status df_stego_check_model(const df_stego *trainer, df_model *model);
 /* Runs steps more steps on a feature cache and its KNN table (items x k, rank 0 the item itself):
  * each step takes batch items drawn uniformly, each with a partner from ranks 1..knn_ranks.
  * checkpoint (may be NULL) is saved atomically every `every` steps and at the end. progress (may
- * be NULL) after each step; returning non-zero stops with DF_E_CANCELLED. */
+ * be NULL) after each step; returning non-zero stops with DF_E_CANCELLED. The cache's backbone is
+ * recorded; a cache of another backbone than the one recorded is DF_E_INVALID_ARG. */
 DF_API df_status df_stego_train(df_stego *trainer, const df_feature_cache *cache, const int32_t *knn, size_t k,
                                 size_t steps, size_t batch, const char *checkpoint, size_t every,
                                 df_progress_fn progress, void *user_data);

@@ -184,6 +184,8 @@ df_status df_feature_cache_read(const df_feature_cache *cache, size_t item, floa
     DFI_RETURN(status);
 }
 
+const dfi_model_identity *dfi_feature_cache_model(const df_feature_cache *cache) { return &cache->model; }
+
 static df_status differs(const df_feature_cache *c, const dfi_model_identity *given) {
     char want[256], got[256];
     dfi_model_identity_text(&c->model, want, sizeof want);

@@ -17,6 +17,8 @@ static const char end_marker[8] = {'D', 'F', 'S', 'T', 'G', 'E', 'N', 'D'};
 #define FORMAT_VERSION 1u
 
 static int header_text(const df_stego *t, char *text, size_t size) {
+    char model[512] = "null";
+    if (t->has_model && dfi_model_identity_json(&t->model, model, sizeof model) != 0) return -1;
     const dfs_stego_config *c = &t->config;
     const dfs_stego_loss_config *l = &c->loss;
     const int n = snprintf(
@@ -25,11 +27,11 @@ static int header_text(const df_stego *t, char *text, size_t size) {
         "\"lr\": %.17g, \"probe_lr\": %.17g, \"dropout\": %.17g, \"samples\": %lld, \"negatives\": %lld, "
         "\"knn_ranks\": %lld, \"seed\": %lld, \"shifts\": [%.17g, %.17g, %.17g], \"weights\": [%.17g, %.17g, %.17g], "
         "\"center\": %d, \"stabilize\": %d, \"zero_clamp\": %d, \"steps\": %lld, \"generator\": \"%016" PRIx64 "\", "
-        "\"library\": \"%s\"}",
+        "\"model\": %s, \"library\": \"%s\"}",
         (long long)c->dim, (long long)c->code_dim, (long long)c->classes, c->lr, c->probe_lr, t->dropout,
         (long long)t->samples, (long long)t->negatives, (long long)t->knn_ranks, (long long)t->seed, l->shift_self,
         l->shift_knn, l->shift_rand, l->weight_self, l->weight_knn, l->weight_rand, l->center, l->stabilize,
-        l->zero_clamp, (long long)dfs_stego_steps(t->shim), t->generator, df_version_string());
+        l->zero_clamp, (long long)dfs_stego_steps(t->shim), t->generator, model, df_version_string());
     return n > 0 && (size_t)n < size ? n : -1;
 }
 
@@ -52,7 +54,7 @@ static int write_states(const df_stego *t, FILE *f) {
 df_status df_stego_save(const df_stego *trainer, const char *path) {
     DFI_CHECK_NOT_NULL(trainer);
     DFI_CHECK_NOT_NULL(path);
-    char header[2048], temporary[4200];
+    char header[3072], temporary[4200];
     const int length = header_text(trainer, header, sizeof header);
     if (length < 0) DFI_RETURN(dfi_error(DF_E_INTERNAL, "header too long"));
     snprintf(temporary, sizeof temporary, "%s.tmp%ld", path, (long)getpid());
@@ -112,7 +114,11 @@ static int read_settings(const dfi_json *json, df_stego *t, int64_t *steps) {
         return -1;
     *l = (dfs_stego_loss_config){shifts[0], shifts[1], shifts[2], weights[0], weights[1], weights[2],
                                  (int32_t)center, (int32_t)stabilize, (int32_t)zero_clamp};
-    return 0;
+    const dfi_json *model = dfi_json_member(json, "model");
+    if (model == NULL) return -1;
+    if (model->kind == DFI_JSON_NULL) return 0;
+    t->has_model = 1;
+    return dfi_model_identity_from_json(model, &t->model);
 }
 
 /* The states after the header: data[0 .. size) holds 3 arrays per parameter and the end marker. */

@@ -25,7 +25,15 @@ static df_status load_batch(df_stego *t, const df_feature_cache *cache, const in
     return status;
 }
 
-static df_status check_training(const df_stego *t, const df_feature_cache *cache, size_t k) {
+static df_status check_training(df_stego *t, const df_feature_cache *cache, size_t k) {
+    const dfi_model_identity *backbone = dfi_feature_cache_model(cache);
+    if (t->has_model && !dfi_model_identity_equal(backbone, &t->model)) {
+        char want[256], got[256];
+        dfi_model_identity_text(&t->model, want, sizeof want);
+        dfi_model_identity_text(backbone, got, sizeof got);
+        return dfi_error(DF_E_INVALID_ARG, "the trainer was trained on %s; this cache is of %s", want, got);
+    }
+    t->has_model = 1, t->model = *backbone;
     size_t items, h, w, d;
     df_feature_cache_shape(cache, &items, &h, &w, &d);
     if ((int64_t)d != t->config.dim)

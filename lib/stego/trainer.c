@@ -127,8 +127,10 @@ df_status df_stego_head_step(df_stego *trainer, const df_tensor *features, const
     if (masks && c1 && c2 && perms) {
         draw_step(trainer, b, masks, c1, c2, perms);
         status = dfs_stego_step(trainer->shim, dfi_tensor_desc(features), dfi_tensor_desc(knn_features), masks, c1, c2,
-                                trainer->samples, perms, trainer->negatives, losses ? losses : ignored);
+                                trainer->samples, perms, trainer->negatives, ignored);
         if (status != DF_OK) status = dfi_error(status, "%s", dfs_last_error());
+        if (status == DF_OK) memcpy(trainer->last, ignored, sizeof ignored);
+        if (status == DF_OK && losses) memcpy(losses, ignored, sizeof ignored);
     } else
         status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
     free(masks), free(c1), free(c2), free(perms);
@@ -168,12 +170,33 @@ df_status df_stego_codes(const df_stego *trainer, const df_tensor *features, df_
 }
 
 df_status df_stego_predict(const df_stego *trainer, const df_tensor *features, const df_tensor *flipped, size_t width,
-                           size_t height, int32_t *labels) {
+                           size_t height, float *probabilities, int32_t *labels) {
     DFI_CHECK_NOT_NULL(trainer);
     DFI_CHECK_NOT_NULL(features);
-    DFI_CHECK_NOT_NULL(labels);
+    DFI_CHECK_ARG(labels != NULL || probabilities != NULL, "neither labels nor probabilities asked for");
     DFI_CHECK_ARG(width > 0 && height > 0, "the output size");
     df_status status = dfs_stego_predict(trainer->shim, dfi_tensor_desc(features), flipped ? dfi_tensor_desc(flipped) : NULL,
-                                         (int64_t)height, (int64_t)width, labels);
+                                         (int64_t)height, (int64_t)width, probabilities, labels);
     DFI_RETURN(status == DF_OK ? DF_OK : dfi_error(status, "%s", dfs_last_error()));
+}
+
+df_status df_stego_last_losses(const df_stego *trainer, double losses[5]) {
+    DFI_CHECK_NOT_NULL(trainer);
+    DFI_CHECK_NOT_NULL(losses);
+    memcpy(losses, trainer->last, sizeof trainer->last);
+    return DF_OK;
+}
+
+df_status df_stego_check_model(const df_stego *trainer, df_model *model) {
+    DFI_CHECK_NOT_NULL(trainer);
+    DFI_CHECK_NOT_NULL(model);
+    dfi_model_identity given;
+    df_status status = dfi_model_identity_of(model, &given);
+    if (status == DF_OK && trainer->has_model && !dfi_model_identity_equal(&given, &trainer->model)) {
+        char want[256], got[256];
+        dfi_model_identity_text(&trainer->model, want, sizeof want);
+        dfi_model_identity_text(&given, got, sizeof got);
+        status = dfi_error(DF_E_INVALID_ARG, "this head was trained on %s, not %s", want, got);
+    }
+    DFI_RETURN(status);
 }

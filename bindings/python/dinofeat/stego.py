@@ -111,18 +111,35 @@ class Trainer(Handle):
         with Tensor(handle) as t:
             return t.numpy(copy=True)
 
-    def predict(self, features, flipped=None, size=None):
+    def predict(self, features, flipped=None, size=None, probabilities=False):
         """(B, H, W) int32 cluster labels; flipped: the horizontally flipped images' features
-        (averaged in); size=(width, height), default the features' grid."""
+        (averaged in); size=(width, height), default the features' grid. probabilities=True also
+        returns (B, H, W, C) float32 softmax(2 x cosine)."""
         np = _numpy()
         f = _tensor(features)
         g = _tensor(flipped) if flipped is not None else None
         b, _, h, w = f.shape
         width, height = size if size is not None else (w, h)
         out = np.empty((b, height, width), dtype=np.int32)
+        p = np.empty((b, height, width, self.parameters()["clusters"].size // self.codes_dim()), np.float32) \
+            if probabilities else None
         lib.df_stego_predict(self.handle, f.handle, g.handle if g else None, width, height,
+                             p.ctypes.data_as(ctypes.c_void_p) if p is not None else None,
                              out.ctypes.data_as(ctypes.c_void_p))
-        return out
+        return (out, p) if probabilities else out
+
+    def codes_dim(self):
+        return self.parameters()["linear.bias"].size
+
+    @property
+    def last_losses(self):
+        losses = (ctypes.c_double * 5)()
+        lib.df_stego_last_losses(self.handle, losses)
+        return dict(zip(self._NAMES, losses))
+
+    def check_model(self, model):
+        """Raises dinofeat.Error when the head was trained on another backbone than model."""
+        lib.df_stego_check_model(self.handle, model.handle)
 
     def train(self, cache, knn, steps, batch=16, checkpoint=None, every=0, progress=None):
         """steps more steps over a dataset.FeatureCache and its KNN table (items, k)."""
