@@ -183,5 +183,33 @@ assert noise > 0, 'no unlabelled pixel to test with'" "$tmp/datus_one/masks" "$t
     expect 0 "mIoU 1\.0000" -- "$cli" eval --task semseg --pred "$tmp/datus_one/masks" --gt "$tmp/datus_gt"
 fi
 
+# STEGO: KNN table, training (and its exact resume), prediction, refusals.
+stego=(--model $models/dino_s8.pth --heads 2 --size 32)
+expect 0 "knn: 20 crops, 20 neighbours each" -- "$cli" stego knn "${stego[@]}" --images "$tmp/datus_in" --out "$tmp/knn.bin"
+expect 0 "step 6: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
+    --out "$tmp/straight.dfstego" --steps 6 --batch 4 --classes 3 --log-every 3
+expect 0 "step 3: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
+    --out "$tmp/resumed.dfstego" --steps 3 --batch 4 --classes 3 --log-every 3
+expect 0 "resuming from" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
+    --out "$tmp/resumed.dfstego" --steps 6 --batch 4 --classes 3 --log-every 3
+expect 0 "" -- cmp "$tmp/straight.dfstego" "$tmp/resumed.dfstego"
+expect 0 "" -- cmp "$tmp/straight.dfstego.csv" "$tmp/resumed.dfstego.csv"
+expect 0 "size: 720 x 400" -- "$cli" info --image "$tmp/straight.dfstego.png"
+expect 0 "wrote .*stego\.png" -- "$cli" stego predict "${stego[@]}" --head "$tmp/straight.dfstego" \
+    --image fixtures/weak/micrograph.png --out "$tmp/stego.png" --overlay "$tmp/stego_ov.png" --crf
+expect 0 "size: 256 x 256" -- "$cli" info --image "$tmp/stego.png"
+expect 0 "segmented 4 image" -- "$cli" stego predict "${stego[@]}" --head "$tmp/straight.dfstego" \
+    --images "$tmp/datus_in" --out-dir "$tmp/stego_out"
+expect 2 "this head was trained on dino dim 16" -- "$cli" stego predict --model $models/dinov2_s14.pth --heads 2 \
+    --head "$tmp/straight.dfstego" --image fixtures/weak/micrograph.png --out "$tmp/x.png"
+mkdir -p "$tmp/stego_two" && cp fixtures/images/rgb8.png fixtures/images/grey8.png "$tmp/stego_two/"
+expect 2 "has 20 crops, the cache 10" -- "$cli" stego train "${stego[@]}" --images "$tmp/stego_two" \
+    --cache "$tmp/two.dffeat" --knn "$tmp/knn.bin" --out "$tmp/x.dfstego"
+expect 1 "unknown sub-command 'fly'" -- "$cli" stego fly
+expect 1 "--knn and --out are required" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in"
+expect 1 "--preset takes code or paper" -- "$cli" stego train "${stego[@]}" --preset best
+expect 2 "not a dinofeat STEGO trainer file" -- "$cli" stego predict "${stego[@]}" --head "$tmp/knn.bin" \
+    --image fixtures/weak/micrograph.png --out "$tmp/x.png"
+
 echo "cli: $passed passed, $failures failed"
 [ "$failures" = 0 ]

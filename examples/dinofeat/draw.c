@@ -1,6 +1,7 @@
 /* Label maps and overlays for the segmentation verbs. */
 #include "draw.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,5 +92,52 @@ df_status cli_load_rgb(const char *path, size_t width, size_t height, df_image *
     }
     if (status == DF_OK) *out = rgb;
     else df_image_free(rgb);
+    return status;
+}
+
+enum { PLOT_W = 720, PLOT_H = 400, PLOT_MARGIN = 20 };
+
+static void plot_dot(uint8_t *p, long x, long y, const uint8_t colour[3]) {
+    for (long dy = 0; dy < 2; dy++)
+        for (long dx = 0; dx < 2; dx++)
+            if (x + dx >= 0 && x + dx < PLOT_W && y + dy >= 0 && y + dy < PLOT_H)
+                memcpy(p + ((size_t)(y + dy) * PLOT_W + (size_t)(x + dx)) * 3, colour, 3);
+}
+
+/* A straight segment, drawn as dots along its longer axis. */
+static void plot_segment(uint8_t *p, double x0, double y0, double x1, double y1, const uint8_t colour[3]) {
+    const double steps = fmax(fabs(x1 - x0), fabs(y1 - y0)) + 1;
+    for (double t = 0; t <= steps; t++)
+        plot_dot(p, lround(x0 + (x1 - x0) * t / steps), lround(y0 + (y1 - y0) * t / steps), colour);
+}
+
+df_status cli_write_curves_png(const double *values, size_t count, size_t series, const char *path) {
+    df_image *canvas = NULL;
+    df_status status = df_image_new(PLOT_W, PLOT_H, 3, 8, &canvas);
+    if (status != DF_OK) return status;
+    uint8_t *p = df_image_pixels(canvas);
+    memset(p, 255, (size_t)PLOT_W * PLOT_H * 3);
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < count * series; i++)
+        if (isfinite(values[i])) lo = fmin(lo, values[i]), hi = fmax(hi, values[i]);
+    if (!(hi > lo)) hi = lo + 1, lo -= 1;
+    const uint8_t grey[3] = {160, 160, 160};
+    const double left = PLOT_MARGIN, right = PLOT_W - PLOT_MARGIN, top = PLOT_MARGIN, bottom = PLOT_H - PLOT_MARGIN;
+    plot_segment(p, left, top, right, top, grey), plot_segment(p, left, bottom, right, bottom, grey);
+    plot_segment(p, left, top, left, bottom, grey), plot_segment(p, right, top, right, bottom, grey);
+    for (size_t s = 0; s < series; s++) {
+        uint8_t colour[3];
+        cli_class_colour((int32_t)s, colour);
+        for (size_t i = 1; i < count; i++) {
+            const double *v = values + s * count;
+            if (!isfinite(v[i - 1]) || !isfinite(v[i])) continue;
+            const double xa = left + (right - left) * (double)(i - 1) / (double)(count - 1),
+                         xb = left + (right - left) * (double)i / (double)(count - 1);
+            plot_segment(p, xa, bottom - (bottom - top) * (v[i - 1] - lo) / (hi - lo), xb,
+                         bottom - (bottom - top) * (v[i] - lo) / (hi - lo), colour);
+        }
+    }
+    status = df_image_save_png(canvas, path);
+    df_image_free(canvas);
     return status;
 }
