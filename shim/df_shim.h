@@ -180,8 +180,10 @@ df_status dfs_stego_loss(const dfs_tensor_desc *f, const dfs_tensor_desc *s, con
 /* ---- STEGO's head and probe (shim/stego_trainer.cpp) -------------------------------------- */
 
 /* Parameters, in order: linear.weight (K, D, 1, 1), linear.bias (K), nonlinear1.weight (D, D, 1,
- * 1), nonlinear1.bias (D), nonlinear2.weight (K, D, 1, 1), nonlinear2.bias (K), clusters (C, K). */
-#define DFS_STEGO_PARAMETERS 7
+ * 1), nonlinear1.bias (D), nonlinear2.weight (K, D, 1, 1), nonlinear2.bias (K), clusters (C, K),
+ * probe.weight (C, K, 1, 1), probe.bias (C). */
+#define DFS_STEGO_PARAMETERS 9
+#define DFS_STEGO_CLUSTERS 6
 typedef struct dfs_stego dfs_stego;
 typedef struct dfs_stego_config {
     int64_t dim, code_dim, classes;
@@ -199,11 +201,13 @@ int64_t dfs_stego_steps(const dfs_stego *stego) DFS_NOEXCEPT;
 void dfs_stego_set_steps(dfs_stego *stego, int64_t steps) DFS_NOEXCEPT;
 /* One step on features and their KNN partners' features (B, D, H, W): masks holds six B x D
  * channel masks (already scaled: 0 or 1 / (1 - p)): the batch's linear, nonlinear and loss-feature
- * masks, then the partners'; coords (B, P, P, 2); perms (negatives x B). losses: self, knn,
- * random, weighted total, cluster probe. */
+ * masks, then the partners'; coords (B, P, P, 2); perms (negatives x B); labels (may be NULL; (B,
+ * HL, WL) int64, classes outside 0..C-1 ignored) train the linear probe. losses: self, knn,
+ * random, weighted total, cluster probe, linear probe. */
 df_status dfs_stego_step(dfs_stego *stego, const dfs_tensor_desc *features, const dfs_tensor_desc *knn_features,
-                         const float *masks, const float *coords1, const float *coords2, int64_t points,
-                         const int64_t *perms, int64_t negatives, double losses[5]) DFS_NOEXCEPT;
+                         const dfs_tensor_desc *labels, const float *masks, const float *coords1,
+                         const float *coords2, int64_t points, const int64_t *perms, int64_t negatives,
+                         double losses[6]) DFS_NOEXCEPT;
 /* The head's codes (B, K, H, W) without dropout. */
 df_status dfs_stego_codes(const dfs_stego *stego, const dfs_tensor_desc *features, dfs_tensor **out,
                           dfs_tensor_desc *out_desc) DFS_NOEXCEPT;

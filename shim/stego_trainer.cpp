@@ -30,7 +30,9 @@ std::vector<int64_t> parameter_shape(const dfs_stego_config &c, int index) {
     case 3: return {d};
     case 4: return {k, d, 1, 1};
     case 5: return {k};
-    default: return {c.classes, k};
+    case 6: return {c.classes, k};
+    case 7: return {c.classes, k, 1, 1};
+    default: return {c.classes};
     }
 }
 
@@ -73,6 +75,21 @@ void adam(dfs_stego &s, size_t index, double lr) {
 
 at::Tensor masks_of(const float *masks, int which, int64_t b, int64_t d) {
     return at::from_blob(const_cast<float *>(masks) + which * b * d, {b, d}, at::kFloat).clone();
+}
+
+// The linear probe's cross-entropy on detached codes upsampled to the labels, as the official
+// training step (labels outside 0..C-1 are ignored); zero without labels.
+at::Tensor linear_probe_loss(const dfs_stego &s, const at::Tensor &code, const dfs_tensor_desc *labels) {
+    if (labels == nullptr) return at::zeros({});
+    at::Tensor y = dfs::view_of(*labels).to(at::kCPU, at::kLong);
+    TORCH_CHECK(y.dim() == 3 && y.size(0) == code.size(0), "labels must be (B, H, W)");
+    const auto &p = s.parameters;
+    at::Tensor logits = conv1x1(code.detach().permute({0, 2, 3, 1}), p[7], p[8]).permute({0, 3, 1, 2});
+    logits = at::upsample_bilinear2d(logits, {y.size(1), y.size(2)}, false);
+    at::Tensor flat = logits.permute({0, 2, 3, 1}).reshape({-1, s.config.classes}), target = y.reshape(-1);
+    at::Tensor keep = (target >= 0).logical_and(target < s.config.classes);
+    if (keep.sum().item<int64_t>() == 0) return at::zeros({});
+    return at::cross_entropy_loss(flat.index({keep}), target.index({keep}));
 }
 
 }  // namespace
@@ -118,8 +135,9 @@ extern "C" int64_t dfs_stego_steps(const dfs_stego *stego) noexcept { return ste
 extern "C" void dfs_stego_set_steps(dfs_stego *stego, int64_t steps) noexcept { stego->steps = steps; }
 
 extern "C" df_status dfs_stego_step(dfs_stego *s, const dfs_tensor_desc *features, const dfs_tensor_desc *knn_features,
-                                    const float *masks, const float *coords1, const float *coords2, int64_t points,
-                                    const int64_t *perms, int64_t negatives, double losses[5]) noexcept {
+                                    const dfs_tensor_desc *labels, const float *masks, const float *coords1,
+                                    const float *coords2, int64_t points, const int64_t *perms, int64_t negatives,
+                                    double losses[6]) noexcept {
     DFS_FENCE({
         c10::AutoGradMode grad(true);
         at::Tensor f = dfs::view_of(*features).to(at::kCPU, at::kFloat), fk = dfs::view_of(*knn_features).to(at::kCPU, at::kFloat);
@@ -137,16 +155,18 @@ extern "C" df_status dfs_stego_step(dfs_stego *s, const dfs_tensor_desc *feature
         auto terms = dfs::stego_terms(signal, code, signal_knn, code_knn, c1, c2, p, s->config.loss);
         const auto &w = s->config.loss;
         at::Tensor correspondence = w.weight_self * terms[0] + w.weight_knn * terms[1] + w.weight_rand * terms[2];
-        at::Tensor inner = cluster_inner(code.detach(), s->parameters[DFS_STEGO_PARAMETERS - 1]);
+        at::Tensor inner = cluster_inner(code.detach(), s->parameters[DFS_STEGO_CLUSTERS]);
         at::Tensor hard = at::one_hot(inner.argmax(1), s->config.classes).permute({0, 3, 1, 2}).to(at::kFloat);
         at::Tensor cluster_loss = -(hard * inner).sum(1).mean();
-        (correspondence + cluster_loss).backward();
+        at::Tensor linear_loss = linear_probe_loss(*s, code, labels);
+        (correspondence + cluster_loss + linear_loss).backward();
         s->steps++;
-        for (size_t i = 0; i + 1 < s->parameters.size(); i++) adam(*s, i, s->config.lr);
-        adam(*s, s->parameters.size() - 1, s->config.probe_lr);
+        for (size_t i = 0; i < s->parameters.size(); i++)
+            adam(*s, i, i < DFS_STEGO_CLUSTERS ? s->config.lr : s->config.probe_lr);
         for (int i = 0; i < 3; i++) losses[i] = terms[i].item<double>();
         losses[3] = correspondence.item<double>();
         losses[4] = cluster_loss.item<double>();
+        losses[5] = linear_loss.item<double>();
         return DF_OK;
     });
 }
@@ -175,7 +195,7 @@ extern "C" df_status dfs_stego_predict(const dfs_stego *s, const dfs_tensor_desc
             code = (code + head(*s, g, at::Tensor(), at::Tensor()).flip({3})) / 2;
         }
         code = at::upsample_bilinear2d(code, {height, width}, false);
-        at::Tensor logits = cluster_inner(code, s->parameters[DFS_STEGO_PARAMETERS - 1]) * 2;
+        at::Tensor logits = cluster_inner(code, s->parameters[DFS_STEGO_CLUSTERS]) * 2;
         if (labels) {
             at::Tensor best = logits.argmax(1).to(at::kInt).contiguous();
             std::memcpy(labels, best.data_ptr<int32_t>(), static_cast<size_t>(best.numel()) * sizeof(int32_t));

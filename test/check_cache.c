@@ -271,7 +271,7 @@ START_TEST(test_stego_trains_on_a_cache) {
     df_stego *t, *loaded;
     ck_assert_ok(df_stego_new(16, o, &t));
     ck_assert_ok(df_stego_check_model(t, other)); /* nothing recorded yet */
-    ck_assert_ok(df_stego_train(t, cache, knn, 8, 6, 4, checkpoint, 3, NULL, NULL));
+    ck_assert_ok(df_stego_train(t, cache, knn, 8, NULL, 6, 4, checkpoint, 3, NULL, NULL));
     ck_assert_ok(df_stego_check_model(t, model));
     ck_assert_fails_with(df_stego_check_model(t, other), DF_E_INVALID_ARG, "df_stego_check_model");
     ck_assert_ok(df_stego_load(checkpoint, &loaded));
@@ -279,15 +279,43 @@ START_TEST(test_stego_trains_on_a_cache) {
     ck_assert_ok(df_stego_steps(loaded, &steps));
     ck_assert_int_eq(steps, 6);
     ck_assert_fails_with(df_stego_check_model(loaded, other), DF_E_INVALID_ARG, "df_stego_check_model");
-    double last[5];
+    double last[6];
     ck_assert_ok(df_stego_last_losses(t, last));
     ck_assert(last[3] != 0.0);
+    ck_assert_double_eq(last[5], 0.0); /* no labels: the linear probe rests */
+    /* with label images (classes 0..2 and 255, ignored) the linear probe trains too */
+    char labels_dir[128], label_path[160], images_dir[128];
+    snprintf(labels_dir, sizeof labels_dir, "%s/lab", root);
+    snprintf(images_dir, sizeof images_dir, "%s/img", root);
+    ck_assert_int_eq(mkdir(labels_dir, 0777), 0);
+    for (int i = 0; i < 4; i++) {
+        df_image *marks;
+        ck_assert_ok(df_image_new(40, 36, 1, 8, &marks));
+        uint8_t *m = df_image_pixels(marks);
+        for (size_t j = 0; j < 40 * 36; j++) m[j] = (uint8_t)(j % 40 < 20 ? (j / 40) % 3 : 255);
+        snprintf(label_path, sizeof label_path, "%s/%02d.png", labels_dir, i);
+        ck_assert_ok(df_image_save_png(marks, label_path));
+        df_image_free(marks);
+    }
+    df_options *lo;
+    df_dataset *labelled;
+    ck_assert_ok(df_options_new(&lo));
+    ck_assert_ok(df_options_set_int(lo, DF_PARAM_DATASET_SIZE, 32));
+    ck_assert_ok(df_options_set_int(lo, DF_PARAM_DATASET_FIVE_CROP, 1));
+    ck_assert_ok(df_dataset_open(images_dir, labels_dir, lo, &labelled));
+    ck_assert_ok(df_stego_train(t, cache, knn, 8, labelled, 2, 4, NULL, 0, NULL, NULL));
+    ck_assert_ok(df_stego_last_losses(t, last));
+    ck_assert_double_gt(last[5], 0.0);
+    ck_assert_fails_with(df_stego_train(t, cache, knn, 8, d, 1, 4, NULL, 0, NULL, NULL), DF_E_INVALID_ARG,
+                         "df_stego_train"); /* a dataset without labels */
+    df_dataset_free(labelled);
+    df_options_free(lo);
     /* a cache of another backbone, too few KNN columns, another dimension */
     build(other, d, other_path, 0, 8);
     ck_assert_ok(df_feature_cache_open(other_path, &other_cache));
-    ck_assert_fails_with(df_stego_train(t, other_cache, knn, 8, 1, 4, NULL, 0, NULL, NULL), DF_E_INVALID_ARG,
+    ck_assert_fails_with(df_stego_train(t, other_cache, knn, 8, NULL, 1, 4, NULL, 0, NULL, NULL), DF_E_INVALID_ARG,
                          "df_stego_train");
-    ck_assert_fails_with(df_stego_train(loaded, cache, knn, 7, 1, 4, NULL, 0, NULL, NULL), DF_E_INVALID_ARG,
+    ck_assert_fails_with(df_stego_train(loaded, cache, knn, 7, NULL, 1, 4, NULL, 0, NULL, NULL), DF_E_INVALID_ARG,
                          "df_stego_train");
     /* probabilities: a distribution per pixel whose argmax is the label */
     float features[256], chw[256], p[2 * 5 * 6 * 3];

@@ -174,12 +174,12 @@ static df_stego *new_trainer(long long d, long long k, long long c, long long p,
 /* All 7 parameters concatenated (new). */
 static float *all_parameters(const df_stego *t, size_t *total) {
     size_t n = 0, count;
-    for (size_t i = 0; i < 7; i++) {
+    for (size_t i = 0; i < 9; i++) {
         ck_assert_ok(df_stego_parameter(t, i, NULL, NULL, 0, &count));
         n += count;
     }
     float *values = malloc(n * sizeof *values), *at = values;
-    for (size_t i = 0; i < 7; i++) {
+    for (size_t i = 0; i < 9; i++) {
         ck_assert_ok(df_stego_parameter(t, i, NULL, at, n, &count));
         at += count;
     }
@@ -200,11 +200,11 @@ START_TEST(test_stego_step_matches_reference) {
     ck_assert_ptr_nonnull(f);
     char line[256], id[32];
     unsigned long long seed;
-    long long b, d, k, c, h, w, p, n;
+    long long b, d, k, c, h, w, p, n, hl, wl;
     int cases = 0;
     while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "step %31s %llu %lld %lld %lld %lld %lld %lld %lld %lld", id, &seed, &b, &d, &k, &c, &h, &w, &p,
-                   &n) != 10)
+        if (sscanf(line, "step %31s %llu %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld", id, &seed, &b, &d, &k, &c, &h,
+                   &w, &p, &n, &hl, &wl) != 12)
             continue;
         df_stego *t = new_trainer(d, k, c, p, n, seed);
         size_t total, size;
@@ -216,10 +216,22 @@ START_TEST(test_stego_step_matches_reference) {
         assert_close(before, want, total, 1e-6, "initial weights");
         free(want);
         const int64_t shape[4] = {b, d, h, w};
-        df_tensor *x = load_tensor(id, "f", shape, 4), *xk = load_tensor(id, "fk", shape, 4);
-        double losses[5];
-        ck_assert_ok(df_stego_head_step(t, x, xk, losses));
-        for (int i = 0; i < 5; i++) {
+        df_tensor *x = load_tensor(id, "f", shape, 4), *xk = load_tensor(id, "fk", shape, 4), *labels = NULL;
+        if (hl > 0) { /* labels for the linear probe, -1 and C among them (ignored) */
+            char name[64];
+            snprintf(name, sizeof name, "%s.labels.i64", id);
+            int64_t *values = (int64_t *)read_fixture_from(STEGO_DIR, name, &size);
+            ck_assert_uint_eq(size, (size_t)(b * hl * wl) * sizeof(int64_t));
+            const int64_t label_shape[3] = {b, hl, wl};
+            ck_assert_ok(df_tensor_new(3, label_shape, DF_DTYPE_INT64, NULL, &labels));
+            df_tensor_view view = {.struct_size = sizeof view};
+            ck_assert_ok(df_tensor_view_of(labels, &view));
+            memcpy((void *)view.data, values, size);
+            free(values);
+        }
+        double losses[6];
+        ck_assert_ok(df_stego_head_step(t, x, xk, labels, losses));
+        for (int i = 0; i < 6; i++) {
             const double expected = read_double(id, "losses", (size_t)i);
             ck_assert_msg(fabs(losses[i] - expected) <= 1e-5 * fabs(expected) + 1e-7, "%s loss %d: %.9g vs %.9g", id, i,
                           losses[i], expected);
@@ -232,12 +244,12 @@ START_TEST(test_stego_step_matches_reference) {
         ck_assert_ok(df_stego_steps(t, &steps));
         ck_assert_int_eq(steps, 1);
         free(want), free(after), free(before);
-        df_tensor_free(x), df_tensor_free(xk);
+        df_tensor_free(x), df_tensor_free(xk), df_tensor_free(labels);
         df_stego_free(t);
         cases++;
     }
     fclose(f);
-    ck_assert_int_eq(cases, 2);
+    ck_assert_int_eq(cases, 3);
 }
 END_TEST
 
@@ -265,14 +277,14 @@ START_TEST(test_stego_resume_equals_straight) {
     df_stego *straight = new_trainer(16, 8, 5, 6, 3, 42), *first = new_trainer(16, 8, 5, 6, 3, 42), *second;
     for (int s = 0; s < 30; s++) {
         df_tensor *x = random_maps((uint64_t)s, 4, 16, 6, 6), *xk = random_maps((uint64_t)s + 1000, 4, 16, 6, 6);
-        ck_assert_ok(df_stego_head_step(straight, x, xk, NULL));
-        if (s < 20) ck_assert_ok(df_stego_head_step(first, x, xk, NULL));
+        ck_assert_ok(df_stego_head_step(straight, x, xk, NULL, NULL));
+        if (s < 20) ck_assert_ok(df_stego_head_step(first, x, xk, NULL, NULL));
         if (s == 19) {
             ck_assert_ok(df_stego_save(first, path));
             df_stego_free(first);
             ck_assert_ok(df_stego_load(path, &second));
         }
-        if (s >= 20) ck_assert_ok(df_stego_head_step(second, x, xk, NULL));
+        if (s >= 20) ck_assert_ok(df_stego_head_step(second, x, xk, NULL, NULL));
         df_tensor_free(x), df_tensor_free(xk);
     }
     size_t n1, n2;
@@ -312,10 +324,10 @@ END_TEST
 START_TEST(test_stego_trainer_errors_and_codes) {
     df_stego *t = new_trainer(16, 8, 5, 4, 2, 1), *none = NULL;
     df_tensor *x = random_maps(1, 2, 16, 5, 5), *wrong = random_maps(2, 2, 12, 5, 5), *codes;
-    ck_assert_fails_with(df_stego_head_step(t, x, wrong, NULL), DF_E_INVALID_ARG, "df_stego_head_step");
-    ck_assert_fails_with(df_stego_head_step(t, wrong, wrong, NULL), DF_E_INVALID_ARG, "df_stego_head_step");
+    ck_assert_fails_with(df_stego_head_step(t, x, wrong, NULL, NULL), DF_E_INVALID_ARG, "df_stego_head_step");
+    ck_assert_fails_with(df_stego_head_step(t, wrong, wrong, NULL, NULL), DF_E_INVALID_ARG, "df_stego_head_step");
     ck_assert_fails_with(df_stego_new(0, NULL, &none), DF_E_INVALID_ARG, "df_stego_new");
-    ck_assert_fails_with(df_stego_parameter(t, 7, NULL, NULL, 0, NULL), DF_E_INVALID_ARG, "df_stego_parameter");
+    ck_assert_fails_with(df_stego_parameter(t, 9, NULL, NULL, 0, NULL), DF_E_INVALID_ARG, "df_stego_parameter");
     float small[4];
     ck_assert_fails_with(df_stego_parameter(t, 0, NULL, small, 4, NULL), DF_E_INVALID_ARG, "df_stego_parameter");
     const char *name;
@@ -415,7 +427,7 @@ START_TEST(test_stego_learns_planted_classes) {
     enum { BATCH = 16 };
     float *batch = malloc(BATCH * map * sizeof *batch), *partners = malloc(BATCH * map * sizeof *partners);
     const int64_t shape[4] = {BATCH, PL_D, PL_H, PL_W};
-    double losses[5], first_total = 0;
+    double losses[6], first_total = 0;
     for (int step = 0; step < 300; step++) {
         for (int b = 0; b < BATCH; b++) {
             const size_t m = (size_t)(lcg_uniform(&state) * PL_TRAIN), rank = 1 + (size_t)(lcg_uniform(&state) * 7);
@@ -425,7 +437,7 @@ START_TEST(test_stego_learns_planted_classes) {
         df_tensor *x, *xk;
         ck_assert_ok(df_tensor_borrow_host(batch, 4, shape, &x));
         ck_assert_ok(df_tensor_borrow_host(partners, 4, shape, &xk));
-        ck_assert_ok(df_stego_head_step(t, x, xk, losses));
+        ck_assert_ok(df_stego_head_step(t, x, xk, NULL, losses));
         if (step == 0) first_total = losses[3];
         df_tensor_free(x), df_tensor_free(xk);
     }

@@ -195,6 +195,9 @@ expect 0 "resuming from" -- "$cli" stego train "${stego[@]}" --images "$tmp/datu
 expect 0 "" -- cmp "$tmp/straight.dfstego" "$tmp/resumed.dfstego"
 expect 0 "" -- cmp "$tmp/straight.dfstego.csv" "$tmp/resumed.dfstego.csv"
 expect 0 "size: 720 x 400" -- "$cli" info --image "$tmp/straight.dfstego.png"
+expect 0 "step 2: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
+    --labels "$tmp/datus_one/masks" --out "$tmp/labelled.dfstego" --steps 2 --batch 4 --classes 3 --log-every 1
+expect 0 "^2,.*,[0-9.]*[1-9][0-9.e-]*$" -- tail -1 "$tmp/labelled.dfstego.csv"
 expect 0 "wrote .*stego\.png" -- "$cli" stego predict "${stego[@]}" --head "$tmp/straight.dfstego" \
     --image fixtures/weak/micrograph.png --out "$tmp/stego.png" --overlay "$tmp/stego_ov.png" --crf
 expect 0 "size: 256 x 256" -- "$cli" info --image "$tmp/stego.png"

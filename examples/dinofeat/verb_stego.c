@@ -17,6 +17,7 @@ static const char help[] =
     "Usage: dinofeat stego knn --model M --images DIR --out knn.bin [--cache F] [--size 224] [--k 30]\n"
     "       dinofeat stego train --model M --images DIR --knn knn.bin --out head.dfstego [--cache F]\n"
     "                            [--steps 5000] [--batch 16] [--classes 27] [--log-every 50] [--preset code|paper]\n"
+    "                            [--labels DIR]\n"
     "       dinofeat stego predict --head H --model M --image I --out labels.png [--overlay ov.png] [--crf]\n"
     "       dinofeat stego predict --head H --model M --images DIR --out-dir D [--crf]\n"
     "\n"
@@ -42,6 +43,8 @@ static const char help[] =
     "  --size S            crops and images are resized to S (short side; default 224)\n"
     "  --k K               neighbours kept per crop (default 30)\n"
     "  --knn FILE          the KNN table of stego knn\n"
+    "  --labels DIR        label PNGs of the images (same relative names, .png; 255 ignored): they\n"
+    "                      also train the linear probe, whose loss then appears in the CSV\n"
     "  --steps N           total steps to reach (default 5000)\n"
     "  --batch B           crops per step (default 16)\n"
     "  --classes C         cluster-probe classes (default 27)\n"
@@ -59,7 +62,7 @@ static const char help[] =
     "Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n";
 
 typedef struct request {
-    const char *images, *out, *cache, *knn, *head, *image, *out_dir, *overlay;
+    const char *images, *labels, *out, *cache, *knn, *head, *image, *out_dir, *overlay;
     long size, k, steps, batch, classes, seed, log_every;
     int crf, paper;
     model_args model;
@@ -84,7 +87,8 @@ static int parse(int argc, char **argv, request *r) {
         {"log-every", required_argument, NULL, 'l'}, {"preset", required_argument, NULL, 'p'},
         {"head", required_argument, NULL, 'H'},     {"image", required_argument, NULL, 'I'},
         {"out-dir", required_argument, NULL, 'O'},  {"overlay", required_argument, NULL, 'v'},
-        {"crf", no_argument, NULL, 'r'},            MODEL_ARGS_OPTIONS,
+        {"crf", no_argument, NULL, 'r'},            {"labels", required_argument, NULL, 'L'},
+        MODEL_ARGS_OPTIONS,
         {NULL, 0, NULL, 0}};
     static const struct {
         int option;
@@ -115,6 +119,7 @@ static int parse(int argc, char **argv, request *r) {
         if (known) continue;
         switch (option) {
         case 'i': r->images = optarg; break;
+        case 'L': r->labels = optarg; break;
         case 'o': r->out = optarg; break;
         case 'c': r->cache = optarg; break;
         case 'n': r->knn = optarg; break;
@@ -150,7 +155,7 @@ static int cached_features(const request *r, df_model *model, const char *cache_
     df_status status = df_options_new(&o);
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_DATASET_FIVE_CROP, 1);
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_DATASET_SIZE, r->size);
-    if (status == DF_OK) status = df_dataset_open(r->images, NULL, o, dataset);
+    if (status == DF_OK) status = df_dataset_open(r->images, r->labels, o, dataset);
     cli_progress progress;
     cli_progress_init(&progress, "stego");
     if (status == DF_OK) status = df_feature_cache_build(model, *dataset, cache_path, NULL, cli_progress_report, &progress);
@@ -236,15 +241,16 @@ static int plot_log(const char *csv, const char *png) {
 }
 
 static int train_steps(const request *r, df_stego *trainer, const df_feature_cache *cache, const int32_t *knn, size_t k,
-                       FILE *log) {
+                       const df_dataset *labels, FILE *log) {
     int64_t done = 0;
     df_stego_steps(trainer, &done);
     df_status status = DF_OK;
     for (int64_t s = done; status == DF_OK && s < r->steps; s++) {
-        double l[5];
-        status = df_stego_train(trainer, cache, knn, k, 1, (size_t)r->batch, NULL, 0, NULL, NULL);
+        double l[6];
+        status = df_stego_train(trainer, cache, knn, k, labels, 1, (size_t)r->batch, NULL, 0, NULL, NULL);
         if (status == DF_OK) df_stego_last_losses(trainer, l);
-        if (status == DF_OK) fprintf(log, "%lld,%.9g,%.9g,%.9g,%.9g,%.9g\n", (long long)s + 1, l[0], l[1], l[2], l[3], l[4]);
+        if (status == DF_OK)
+            fprintf(log, "%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", (long long)s + 1, l[0], l[1], l[2], l[3], l[4], l[5]);
         const int report = (s + 1) % r->log_every == 0 || s + 1 == r->steps;
         if (status == DF_OK && report) {
             printf("step %lld: total %.5f (self %.5f, knn %.5f, random %.5f), cluster probe %.5f\n", (long long)s + 1, l[3],
@@ -286,8 +292,8 @@ static int train_command(request *r, df_model *model) {
     }
     if (code == EXIT_OK) {
         fseek(log, 0, SEEK_END);
-        if (ftell(log) == 0) fprintf(log, "step,self,knn,random,total,cluster\n");
-        code = train_steps(r, trainer, cache, table, k, log);
+        if (ftell(log) == 0) fprintf(log, "step,self,knn,random,total,cluster,linear\n");
+        code = train_steps(r, trainer, cache, table, k, r->labels ? dataset : NULL, log);
     }
     if (log) fclose(log);
     if (code == EXIT_OK && plot_log(csv, png) != 0) fprintf(stderr, "dinofeat stego train: no loss curves in %s\n", png);

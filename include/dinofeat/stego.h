@@ -53,9 +53,9 @@ typedef enum df_stego_preset {
 DF_API df_status df_stego_preset_apply(df_options *options, df_stego_preset preset);
 
 /* A STEGO trainer: the head (linear + nonlinear 1 x 1 convolutions, D -> K), the cluster probe
- * (C centroids), their Adam states, the settings and one generator from which every random draw
- * comes, so training is deterministic on CPU and resumes exactly. The linear probe of the official
- * code (evaluation with labels only) is not part of it. */
+ * (C centroids) and the linear probe (1 x 1 convolution K -> C, trained when labels are given),
+ * their Adam states, the settings and one generator from which every random draw comes, so
+ * training is deterministic on CPU and resumes exactly. It computes on the CPU. */
 typedef struct df_stego df_stego;
 
 /* out: new, free with df_stego_free, for dim-channel backbone features. options:
@@ -67,16 +67,18 @@ DF_API df_status df_stego_new(size_t dim, const df_options *options, df_stego **
  * (same shape), as the official training step: per image three channel-dropout masks (the linear
  * branch's, the nonlinear branch's, the loss features'), coordinates for both, one permutation
  * without fixed points per negative, the three loss terms, the cluster probe's loss on the
- * detached codes, one Adam step of each. losses (may be NULL) gets self, KNN, random, the
- * weighted total and the cluster probe's loss. */
+ * detached codes and, with labels ((B, H', W') int64, classes outside 0..C-1 ignored; NULL for
+ * none), the linear probe's cross-entropy on the detached codes upsampled to them; one Adam step
+ * of each. losses (may be NULL) gets self, KNN, random, the weighted total, the cluster probe's
+ * and the linear probe's loss (0 without labels). */
 DF_API df_status df_stego_head_step(df_stego *trainer, const df_tensor *features, const df_tensor *knn_features,
-                                    double losses[5]);
+                                    const df_tensor *labels, double losses[6]);
 /* Steps taken. */
 DF_API df_status df_stego_steps(const df_stego *trainer, int64_t *steps);
-/* Parameter index (0..6: linear.weight, linear.bias, nonlinear1.weight, nonlinear1.bias,
- * nonlinear2.weight, nonlinear2.bias, clusters): name (may be NULL; borrowed), count (may be
- * NULL) its values; values (may be NULL) gets them when capacity >= count. Index 7 and beyond is
- * DF_E_INVALID_ARG. */
+/* Parameter index (0..8: linear.weight, linear.bias, nonlinear1.weight, nonlinear1.bias,
+ * nonlinear2.weight, nonlinear2.bias, clusters, probe.weight, probe.bias): name (may be NULL;
+ * borrowed), count (may be NULL) its values; values (may be NULL) gets them when capacity >=
+ * count. Index 9 and beyond is DF_E_INVALID_ARG. */
 DF_API df_status df_stego_parameter(const df_stego *trainer, size_t index, const char **name, float *values,
                                     size_t capacity, size_t *count);
 /* The head's codes (new, (B, K, H, W)) of features, without dropout. */
@@ -87,21 +89,23 @@ DF_API df_status df_stego_codes(const df_stego *trainer, const df_tensor *featur
  * width x C, pixel-major as df_crf_infer takes them (STEGO's CRF unary is their -log). */
 DF_API df_status df_stego_predict(const df_stego *trainer, const df_tensor *features, const df_tensor *flipped,
                                   size_t width, size_t height, float *probabilities, int32_t *labels);
-/* The losses of the last step (self, KNN, random, weighted total, cluster probe); zeros before
- * the first. */
-DF_API df_status df_stego_last_losses(const df_stego *trainer, double losses[5]);
+/* The losses of the last step (self, KNN, random, weighted total, cluster probe, linear probe);
+ * zeros before the first. */
+DF_API df_status df_stego_last_losses(const df_stego *trainer, double losses[6]);
 /* The backbone the trainer has been trained on (recorded by df_stego_train from the feature
  * cache, and saved): DF_OK for model, DF_OK when none is recorded yet, else DF_E_INVALID_ARG
  * saying how they differ. */
 DF_API df_status df_stego_check_model(const df_stego *trainer, df_model *model);
 /* Runs steps more steps on a feature cache and its KNN table (items x k, rank 0 the item itself):
  * each step takes batch items drawn uniformly, each with a partner from ranks 1..knn_ranks.
+ * labels (may be NULL) is the cache's dataset opened with its label folder: each item's label
+ * image then trains the linear probe (values 0..C-1; others, such as 255, ignored).
  * checkpoint (may be NULL) is saved atomically every `every` steps and at the end. progress (may
  * be NULL) after each step; returning non-zero stops with DF_E_CANCELLED. The cache's backbone is
  * recorded; a cache of another backbone than the one recorded is DF_E_INVALID_ARG. */
 DF_API df_status df_stego_train(df_stego *trainer, const df_feature_cache *cache, const int32_t *knn, size_t k,
-                                size_t steps, size_t batch, const char *checkpoint, size_t every,
-                                df_progress_fn progress, void *user_data);
+                                const df_dataset *labels, size_t steps, size_t batch, const char *checkpoint,
+                                size_t every, df_progress_fn progress, void *user_data);
 /* Writes everything (settings, weights, Adam states, steps, the generator) to path atomically;
  * df_stego_load gives a trainer whose next step equals the saved one's next step. */
 DF_API df_status df_stego_save(const df_stego *trainer, const char *path);

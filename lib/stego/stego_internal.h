@@ -12,7 +12,7 @@ struct df_stego {
     double dropout;
     int64_t samples, negatives, knn_ranks, seed;
     uint64_t generator; /* splitmix64 state: every draw of initialisation and training */
-    double last[5];     /* the last step's losses */
+    double last[6];     /* the last step's losses */
     int has_model;      /* trained on a feature cache of this backbone */
     dfi_model_identity model;
 };

@@ -8,7 +8,7 @@
 
 static const char *const parameter_names[DFS_STEGO_PARAMETERS] = {
     "linear.weight", "linear.bias", "nonlinear1.weight", "nonlinear1.bias", "nonlinear2.weight", "nonlinear2.bias",
-    "clusters"};
+    "clusters", "probe.weight", "probe.bias"};
 
 float dfi_stego_uniform(uint64_t *generator) {
     return (float)(dfi_splitmix64(generator) >> 40) * (1.0f / 16777216.0f);
@@ -30,8 +30,9 @@ df_status dfi_stego_create(df_stego *trainer, const float *const *initial) {
     return status == DF_OK ? DF_OK : dfi_error(status, "%s", dfs_last_error());
 }
 
-/* PyTorch's initialisation, from the generator: convolutions (weights and biases) uniform in
- * +-1/sqrt(fan_in), centroids standard normal. */
+/* PyTorch's initialisation, from the generator in parameter order: convolutions (weights and
+ * biases) uniform in +-1/sqrt(fan_in) (D for the head, K for the linear probe), centroids standard
+ * normal. */
 static df_status initialise(df_stego *trainer) {
     float *values[DFS_STEGO_PARAMETERS] = {0};
     df_status status = DF_OK;
@@ -42,9 +43,9 @@ static df_status initialise(df_stego *trainer) {
             status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
             break;
         }
-        const double bound = 1.0 / sqrt((double)trainer->config.dim);
+        const double bound = 1.0 / sqrt((double)(i < DFS_STEGO_CLUSTERS ? trainer->config.dim : trainer->config.code_dim));
         for (size_t j = 0; j < n; j++)
-            values[i][j] = i == DFS_STEGO_PARAMETERS - 1
+            values[i][j] = i == DFS_STEGO_CLUSTERS
                                ? normal(&trainer->generator)
                                : (float)((2.0 * dfi_stego_uniform(&trainer->generator) - 1.0) * bound);
     }
@@ -112,7 +113,7 @@ static df_status check_features(const df_stego *t, const df_tensor *f, const df_
 }
 
 df_status df_stego_head_step(df_stego *trainer, const df_tensor *features, const df_tensor *knn_features,
-                             double losses[5]) {
+                             const df_tensor *labels, double losses[6]) {
     DFI_CHECK_NOT_NULL(trainer);
     DFI_CHECK_NOT_NULL(features);
     DFI_CHECK_NOT_NULL(knn_features);
@@ -123,11 +124,12 @@ df_status df_stego_head_step(df_stego *trainer, const df_tensor *features, const
     float *masks = malloc(6 * b * d * sizeof *masks), *c1 = malloc(b * points * sizeof *c1),
           *c2 = malloc(b * points * sizeof *c2);
     int64_t *perms = malloc(((size_t)trainer->negatives * b + 1) * sizeof *perms);
-    double ignored[5];
+    double ignored[6];
     if (masks && c1 && c2 && perms) {
         draw_step(trainer, b, masks, c1, c2, perms);
-        status = dfs_stego_step(trainer->shim, dfi_tensor_desc(features), dfi_tensor_desc(knn_features), masks, c1, c2,
-                                trainer->samples, perms, trainer->negatives, ignored);
+        status = dfs_stego_step(trainer->shim, dfi_tensor_desc(features), dfi_tensor_desc(knn_features),
+                                labels ? dfi_tensor_desc(labels) : NULL, masks, c1, c2, trainer->samples, perms,
+                                trainer->negatives, ignored);
         if (status != DF_OK) status = dfi_error(status, "%s", dfs_last_error());
         if (status == DF_OK) memcpy(trainer->last, ignored, sizeof ignored);
         if (status == DF_OK && losses) memcpy(losses, ignored, sizeof ignored);
@@ -147,7 +149,7 @@ df_status df_stego_steps(const df_stego *trainer, int64_t *steps) {
 df_status df_stego_parameter(const df_stego *trainer, size_t index, const char **name, float *values, size_t capacity,
                              size_t *count) {
     DFI_CHECK_NOT_NULL(trainer);
-    DFI_CHECK_ARG(index < DFS_STEGO_PARAMETERS, "parameter index must be in 0..6");
+    DFI_CHECK_ARG(index < DFS_STEGO_PARAMETERS, "parameter index must be in 0..8");
     const size_t n = (size_t)dfs_stego_parameter_numel(&trainer->config, (int32_t)index);
     if (name) *name = parameter_names[index];
     if (count) *count = n;
@@ -180,7 +182,7 @@ df_status df_stego_predict(const df_stego *trainer, const df_tensor *features, c
     DFI_RETURN(status == DF_OK ? DF_OK : dfi_error(status, "%s", dfs_last_error()));
 }
 
-df_status df_stego_last_losses(const df_stego *trainer, double losses[5]) {
+df_status df_stego_last_losses(const df_stego *trainer, double losses[6]) {
     DFI_CHECK_NOT_NULL(trainer);
     DFI_CHECK_NOT_NULL(losses);
     memcpy(losses, trainer->last, sizeof trainer->last);

@@ -4,9 +4,10 @@
 (splitmix64; uniforms (x >> 40) 2^-24; normals by Box-Muller; the draw order of lib/stego/trainer.c)
 so the C trainer's initial weights, dropout masks, coordinates and permutations are the same:
 
-  step ID SEED B D K C H W P N     ID.f.f32 ID.fk.f32 (B, D, H, W); ID.initial.f32 and ID.after.f32
-                                   (the 7 parameters concatenated); ID.losses.f64 (self, knn,
-                                   random, total, cluster)
+  step ID SEED B D K C H W P N HL WL   ID.f.f32 ID.fk.f32 (B, D, H, W); ID.initial.f32 and
+                                       ID.after.f32 (the 9 parameters concatenated); ID.losses.f64
+                                       (self, knn, random, total, cluster, linear); with HL x WL
+                                       > 0, ID.labels.i64 (B, HL, WL) train the linear probe
 """
 import math
 import os
@@ -44,11 +45,11 @@ class Generator:
 
 
 def initial_parameters(g, d, k, c):
-    shapes = [(k, d, 1, 1), (k,), (d, d, 1, 1), (d,), (k, d, 1, 1), (k,), (c, k)]
-    bound = 1.0 / math.sqrt(d)
+    shapes = [(k, d, 1, 1), (k,), (d, d, 1, 1), (d,), (k, d, 1, 1), (k,), (c, k), (c, k, 1, 1), (c,)]
     out = []
     for i, shape in enumerate(shapes):
         n = int(np.prod(shape))
+        bound = 1.0 / math.sqrt(d if i < 6 else k)
         if i == 6:
             values = [g.normal() for _ in range(n)]
         else:
@@ -79,7 +80,7 @@ def head(params, f, mask_linear, mask_nonlinear):
     return F.conv2d(a, params[0], params[1]) + F.conv2d(F.relu(F.conv2d(b, params[2], params[3])), params[4], params[5])
 
 
-def step_case(case_id, seed, b=3, d=12, k=6, c=4, h=7, w=6, p=5, negatives=3):
+def step_case(case_id, seed, b=3, d=12, k=6, c=4, h=7, w=6, p=5, negatives=3, label_size=0):
     g = Generator(seed)
     params = [t.requires_grad_(True) for t in initial_parameters(g, d, k, c)]
     initial = torch.cat([t.detach().reshape(-1) for t in params])
@@ -87,9 +88,10 @@ def step_case(case_id, seed, b=3, d=12, k=6, c=4, h=7, w=6, p=5, negatives=3):
     f, fk = torch.randn(b, d, h, w), torch.randn(b, d, h, w)
     masks, c1, c2, perms = draws(g, b, d, p, negatives)
     head_optim = torch.optim.Adam(params[:6], lr=5e-4, foreach=False)
-    probe_optim = torch.optim.Adam(params[6:], lr=5e-3, foreach=False)
-    head_optim.zero_grad()
-    probe_optim.zero_grad()
+    probe_optim = torch.optim.Adam(params[6:7], lr=5e-3, foreach=False)
+    linear_optim = torch.optim.Adam(params[7:], lr=5e-3, foreach=False)
+    for o in (head_optim, probe_optim, linear_optim):
+        o.zero_grad()
     code = head(params, f, masks[0], masks[1])
     signal = f * masks[2][:, :, None, None]
     code_pos = head(params, fk, masks[3], masks[4])
@@ -100,18 +102,28 @@ def step_case(case_id, seed, b=3, d=12, k=6, c=4, h=7, w=6, p=5, negatives=3):
     inner = torch.einsum("bchw,nc->bnhw", F.normalize(code.detach(), dim=1), F.normalize(clusters, dim=1))
     probs = F.one_hot(torch.argmax(inner, dim=1), c).permute(0, 3, 1, 2).to(torch.float32)
     cluster_loss = -(probs * inner).sum(1).mean()
-    (loss + cluster_loss).backward()
-    head_optim.step()
-    probe_optim.step()
+    linear_loss = torch.zeros(())
+    if label_size:
+        label = torch.randint(-1, c + 1, (b, label_size, label_size))  # -1 and c: ignored
+        label.numpy().astype(np.int64).tofile(os.path.join(OUT, f"{case_id}.labels.i64"))
+        logits = F.interpolate(F.conv2d(code.detach(), params[7], params[8]), label.shape[-2:], mode="bilinear",
+                               align_corners=False)
+        logits = logits.permute(0, 2, 3, 1).reshape(-1, c)
+        flat = label.reshape(-1)
+        mask = (flat >= 0) & (flat < c)
+        linear_loss = torch.nn.CrossEntropyLoss()(logits[mask], flat[mask]).mean()
+    (loss + cluster_loss + linear_loss).backward()
+    for o in (head_optim, probe_optim, linear_optim):
+        o.step()
     after = torch.cat([t.detach().reshape(-1) for t in params])
     for name, t in (("f", f), ("fk", fk), ("initial", initial), ("after", after)):
         t.numpy().astype(np.float32).tofile(os.path.join(OUT, f"{case_id}.{name}.f32"))
-    np.array([self_term.item(), knn_term.item(), random_term.item(), loss.item(), cluster_loss.item()],
-             np.float64).tofile(os.path.join(OUT, f"{case_id}.losses.f64"))
-    return f"step {case_id} {seed} {b} {d} {k} {c} {h} {w} {p} {negatives}"
+    np.array([self_term.item(), knn_term.item(), random_term.item(), loss.item(), cluster_loss.item(),
+              linear_loss.item()], np.float64).tofile(os.path.join(OUT, f"{case_id}.losses.f64"))
+    return f"step {case_id} {seed} {b} {d} {k} {c} {h} {w} {p} {negatives} {label_size} {label_size}"
 
 
-lines = [step_case("step0", 0), step_case("step1", 123456789)]
+lines = [step_case("step0", 0), step_case("step1", 123456789), step_case("step2", 77, label_size=13)]
 with open(os.path.join(OUT, "steps.txt"), "w") as out:
     out.write("\n".join(lines) + "\n")
 print(f"{len(lines)} STEGO step cases in {OUT}")

@@ -58,7 +58,7 @@ class Trainer(Handle):
     runs many over a feature cache; predict(f) gives cluster labels; save(path)."""
 
     _free, _name = "df_stego_free", "stego.Trainer"
-    _NAMES = ("self", "knn", "random", "total", "cluster")
+    _NAMES = ("self", "knn", "random", "total", "cluster", "linear")
 
     def __init__(self, dim=None, code_dim=70, classes=27, seed=0, handle=None, **settings):
         from .core import Options, Param
@@ -85,18 +85,20 @@ class Trainer(Handle):
         lib.df_stego_steps(self.handle, ctypes.byref(out))
         return out.value
 
-    def step(self, features, knn_features):
-        """One step on (B, D, H, W) features and their KNN partners'; the five loss values."""
-        losses = (ctypes.c_double * 5)()
+    def step(self, features, knn_features, labels=None):
+        """One step on (B, D, H, W) features and their KNN partners'; labels ((B, H', W') ints,
+        outside 0..C-1 ignored) also train the linear probe. The six loss values."""
+        losses = (ctypes.c_double * 6)()
         a, b = _tensor(features), _tensor(knn_features)
-        lib.df_stego_head_step(self.handle, a.handle, b.handle, losses)
+        y = _perms(labels) if labels is not None else None
+        lib.df_stego_head_step(self.handle, a.handle, b.handle, y.handle if y else None, losses)
         return dict(zip(self._NAMES, losses))
 
     def parameters(self):
         """{name: array} of the head's and the probe's weights."""
         np = _numpy()
         out = {}
-        for index in range(7):
+        for index in range(9):
             name, count = ctypes.c_char_p(), ctypes.c_size_t()
             lib.df_stego_parameter(self.handle, index, ctypes.byref(name), None, 0, ctypes.byref(count))
             values = np.empty(count.value, dtype=np.float32)
@@ -133,7 +135,7 @@ class Trainer(Handle):
 
     @property
     def last_losses(self):
-        losses = (ctypes.c_double * 5)()
+        losses = (ctypes.c_double * 6)()
         lib.df_stego_last_losses(self.handle, losses)
         return dict(zip(self._NAMES, losses))
 
@@ -141,13 +143,14 @@ class Trainer(Handle):
         """Raises dinofeat.Error when the head was trained on another backbone than model."""
         lib.df_stego_check_model(self.handle, model.handle)
 
-    def train(self, cache, knn, steps, batch=16, checkpoint=None, every=0, progress=None):
-        """steps more steps over a dataset.FeatureCache and its KNN table (items, k)."""
+    def train(self, cache, knn, steps, batch=16, checkpoint=None, every=0, progress=None, labels=None):
+        """steps more steps over a dataset.FeatureCache and its KNN table (items, k); labels: the
+        cache's dataset.Dataset opened with its label folder, to train the linear probe."""
         np = _numpy()
         knn = np.ascontiguousarray(knn, dtype=np.int32)
         reporter = Progress(progress)
         reporter.call(lib.df_stego_train, self.handle, cache.handle, knn.ctypes.data_as(ctypes.c_void_p), knn.shape[1],
-                      steps, batch, None if checkpoint is None else str(checkpoint).encode(), every, reporter.callback,
+                      labels.handle if labels is not None else None, steps, batch, None if checkpoint is None else str(checkpoint).encode(), every, reporter.callback,
                       None)
 
 

@@ -44,7 +44,8 @@ class StegoTest(unittest.TestCase):
         f, fk = rng.standard_normal((2, 4, 16, 6, 6), dtype=np.float32)
         trainer = dinofeat.stego.Trainer(16, code_dim=8, classes=3, seed=4, samples=5, negatives=2)
         losses = trainer.step(f, fk)
-        self.assertEqual(set(losses), {"self", "knn", "random", "total", "cluster"})
+        self.assertEqual(set(losses), {"self", "knn", "random", "total", "cluster", "linear"})
+        self.assertEqual(losses["linear"], 0.0)
         self.assertEqual(trainer.steps, 1)
         with tempfile.TemporaryDirectory() as d:
             trainer.save(os.path.join(d, "t.dfstego"))
@@ -63,6 +64,9 @@ class StegoTest(unittest.TestCase):
         self.assertEqual(trainer.last_losses["total"], losses["total"])
         self.assertTrue(((labels >= 0) & (labels < 3)).all())
         self.assertEqual(trainer.codes(f).shape, (4, 8, 6, 6))
+        probe = trainer.parameters()["probe.weight"].copy()
+        self.assertGreater(trainer.step(f, fk, labels=rng.integers(0, 3, (4, 12, 12)))["linear"], 0)
+        self.assertFalse(np.array_equal(probe, trainer.parameters()["probe.weight"]))
         trainer.close()
 
 
