@@ -186,12 +186,13 @@ fi
 # STEGO: KNN table, training (and its exact resume), prediction, refusals.
 stego=(--model $models/dino_s8.pth --heads 2 --size 32)
 expect 0 "knn: 20 crops, 20 neighbours each" -- "$cli" stego knn "${stego[@]}" --images "$tmp/datus_in" --out "$tmp/knn.bin"
-expect 0 "step 6: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
-    --out "$tmp/straight.dfstego" --steps 6 --batch 4 --classes 3 --log-every 3
-expect 0 "step 3: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
-    --out "$tmp/resumed.dfstego" --steps 3 --batch 4 --classes 3 --log-every 3
+# kill-and-resume: 20 steps, then 10 more in a new process = 30 steps straight, byte for byte
+expect 0 "step 30: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
+    --out "$tmp/straight.dfstego" --steps 30 --batch 4 --classes 3 --log-every 10
+expect 0 "step 20: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
+    --out "$tmp/resumed.dfstego" --steps 20 --batch 4 --classes 3 --log-every 10
 expect 0 "resuming from" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
-    --out "$tmp/resumed.dfstego" --steps 6 --batch 4 --classes 3 --log-every 3
+    --out "$tmp/resumed.dfstego" --steps 30 --batch 4 --classes 3 --log-every 10
 expect 0 "" -- cmp "$tmp/straight.dfstego" "$tmp/resumed.dfstego"
 expect 0 "" -- cmp "$tmp/straight.dfstego.csv" "$tmp/resumed.dfstego.csv"
 expect 0 "size: 720 x 400" -- "$cli" info --image "$tmp/straight.dfstego.png"
