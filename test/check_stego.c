@@ -341,8 +341,9 @@ START_TEST(test_stego_trainer_errors_and_codes) {
     ck_assert_ok(df_stego_predict(t, x, x, 7, 9, NULL, labels));
     for (int i = 0; i < 2 * 9 * 7; i++) ck_assert(labels[i] >= 0 && labels[i] < 5);
     ck_assert_fails_with(df_stego_predict(t, x, wrong, 7, 9, NULL, labels), DF_E_INTERNAL, "df_stego_predict");
-    ck_assert_fails_with(df_stego_codes(t, wrong, &codes), DF_E_INTERNAL, "df_stego_codes");
     df_tensor_free(codes);
+    ck_assert_fails_with(df_stego_codes(t, wrong, &codes), DF_E_INTERNAL, "df_stego_codes");
+    ck_assert_ptr_null(codes);
     df_tensor_free(x), df_tensor_free(wrong);
     df_stego_free(t);
 }
