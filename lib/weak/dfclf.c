@@ -17,18 +17,16 @@ static const char *const feature_names[3] = {"classical", "deep", "hybrid"};
 
 static int write_file(const df_weak *weak, FILE *f) {
     const df_weak_kind *k = &weak->kind;
-    char header[1024];
+    char header[1024], model[512];
+    if (dfi_model_identity_json(&k->model, model, sizeof model) != 0) return -1;
     int length = snprintf(header, sizeof header,
                           "{\"format\": \"dinofeat classifier\", \"features\": \"%s\", \"channels\": %zu, "
-                          "\"classes\": %zu, \"classifier\": \"%s\", \"model\": {\"family\": \"%s\", "
-                          "\"dim\": %lld, \"depth\": %lld, \"patch\": %lld, \"heads\": %lld, \"registers\": %lld, "
-                          "\"parameters\": %lld}, \"upsample\": {\"stride\": %lld, \"shifts\": \"%s\", "
-                          "\"flips\": %lld, \"max_size\": %lld}, \"library\": \"%s\"}",
+                          "\"classes\": %zu, \"classifier\": \"%s\", \"model\": %s, \"upsample\": {\"stride\": %lld, "
+                          "\"shifts\": \"%s\", \"flips\": %lld, \"max_size\": %lld}, \"library\": \"%s\"}",
                           feature_names[k->features], weak->channels, weak->classes,
-                          k->classifier == DFI_WEAK_FOREST ? "random_forest" : "logistic_regression", k->family,
-                          (long long)k->dim, (long long)k->depth, (long long)k->patch, (long long)k->heads,
-                          (long long)k->registers, (long long)k->parameters, (long long)k->stride, k->shifts,
-                          (long long)k->flips, (long long)k->max_size, df_version_string());
+                          k->classifier == DFI_WEAK_FOREST ? "random_forest" : "logistic_regression", model,
+                          (long long)k->stride, k->shifts, (long long)k->flips, (long long)k->max_size,
+                          df_version_string());
     if (length < 0 || length >= (int)sizeof header) return -1;
     uint32_t version = FORMAT_VERSION, size = (uint32_t)length;
     if (fwrite(magic, 1, 8, f) != 8 || fwrite(&version, 4, 1, f) != 1 || fwrite(&size, 4, 1, f) != 1 ||
@@ -85,10 +83,7 @@ static df_status read_header(const char *path, const dfi_json *json, df_weak *we
     if (json->kind != DFI_JSON_OBJECT || read_string(json, "features", features, sizeof features) ||
         read_string(json, "classifier", classifier, sizeof classifier) || read_integer(json, "channels", &channels) ||
         read_integer(json, "classes", &classes) || classes < 1 || classes > 65535 || channels < 1 ||
-        read_string(model, "family", k->family, sizeof k->family) || read_integer(model, "dim", &k->dim) ||
-        read_integer(model, "depth", &k->depth) || read_integer(model, "patch", &k->patch) ||
-        read_integer(model, "heads", &k->heads) || read_integer(model, "registers", &k->registers) ||
-        read_integer(model, "parameters", &k->parameters) || read_integer(ups, "stride", &k->stride) ||
+        dfi_model_identity_from_json(model, &k->model) != 0 || read_integer(ups, "stride", &k->stride) ||
         read_string(ups, "shifts", k->shifts, sizeof k->shifts) || read_integer(ups, "flips", &k->flips) ||
         read_integer(ups, "max_size", &k->max_size))
         return dfi_error(DF_E_FORMAT, "%s: the header lacks a field or has one of the wrong type", path);

@@ -8,52 +8,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-static df_status info_int(df_model *model, df_model_info key, int64_t *out) { return df_model_info_int(model, key, out); }
 
 df_status dfi_weak_describe(df_model *model, const df_options *options, df_weak_kind *kind) {
     kind->stride = dfi_option_int(options, DF_PARAM_UPS_STRIDE);
     kind->flips = dfi_option_int(options, DF_PARAM_UPS_FLIPS);
     kind->max_size = dfi_option_int(options, DF_PARAM_WEAK_MAX_SIZE);
     snprintf(kind->shifts, sizeof kind->shifts, "%s", dfi_option_str(options, DF_PARAM_UPS_SHIFTS));
-    if (model == NULL) return DF_OK;
-    const char *family = NULL;
-    df_status status = df_model_info_str(model, DF_MODEL_INFO_FAMILY, &family);
-    if (status == DF_OK) snprintf(kind->family, sizeof kind->family, "%s", family);
-    if (status == DF_OK) status = info_int(model, DF_MODEL_INFO_DIM, &kind->dim);
-    if (status == DF_OK) status = info_int(model, DF_MODEL_INFO_DEPTH, &kind->depth);
-    if (status == DF_OK) status = info_int(model, DF_MODEL_INFO_PATCH, &kind->patch);
-    if (status == DF_OK) status = info_int(model, DF_MODEL_INFO_HEADS, &kind->heads);
-    if (status == DF_OK) status = info_int(model, DF_MODEL_INFO_REGISTERS, &kind->registers);
-    if (status == DF_OK) status = info_int(model, DF_MODEL_INFO_PARAMETERS, &kind->parameters);
-    return status;
+    return model == NULL ? DF_OK : dfi_model_identity_of(model, &kind->model);
 }
 
 df_status dfi_weak_check_model(const df_weak_kind *kind, df_model *model) {
     if (kind->features == DFI_WEAK_CLASSICAL) return DF_OK;
     if (model == NULL) return dfi_error(DF_E_INVALID_ARG, "this classifier's features need its model (%s, dim %lld)",
-                                        kind->family, (long long)kind->dim);
-    df_weak_kind now;
-    memset(&now, 0, sizeof now);
-    df_status status = dfi_weak_describe(model, NULL, &now);
-    if (status != DF_OK) return status;
-    if (strcmp(now.family, kind->family) != 0 || now.dim != kind->dim || now.depth != kind->depth ||
-        now.patch != kind->patch || now.heads != kind->heads || now.registers != kind->registers ||
-        now.parameters != kind->parameters)
-        return dfi_error(DF_E_INVALID_ARG,
-                         "the model does not match the classifier's: %s dim %lld depth %lld patch %lld heads %lld "
-                         "registers %lld (%lld parameters) given, %s dim %lld depth %lld patch %lld heads %lld "
-                         "registers %lld (%lld parameters) trained with",
-                         now.family, (long long)now.dim, (long long)now.depth, (long long)now.patch,
-                         (long long)now.heads, (long long)now.registers, (long long)now.parameters, kind->family,
-                         (long long)kind->dim, (long long)kind->depth, (long long)kind->patch,
-                         (long long)kind->heads, (long long)kind->registers, (long long)kind->parameters);
-    return DF_OK;
+                                        kind->model.family, (long long)kind->model.dim);
+    dfi_model_identity now;
+    df_status status = dfi_model_identity_of(model, &now);
+    if (status != DF_OK || dfi_model_identity_equal(&now, &kind->model)) return status;
+    char given[256], trained[256];
+    dfi_model_identity_text(&now, given, sizeof given);
+    dfi_model_identity_text(&kind->model, trained, sizeof trained);
+    return dfi_error(DF_E_INVALID_ARG, "the model does not match the classifier's: %s given, %s trained with", given,
+                     trained);
 }
 
 size_t dfi_weak_channels(const df_weak_kind *kind) {
     switch (kind->features) {
-    case DFI_WEAK_DEEP: return (size_t)kind->dim;
-    case DFI_WEAK_HYBRID: return (size_t)kind->dim + DF_CLASSICAL_CHANNELS;
+    case DFI_WEAK_DEEP: return (size_t)kind->model.dim;
+    case DFI_WEAK_HYBRID: return (size_t)kind->model.dim + DF_CLASSICAL_CHANNELS;
     default: return DF_CLASSICAL_CHANNELS;
     }
 }
@@ -100,7 +81,7 @@ static df_status deep_into(const df_weak_kind *kind, df_model *model, const df_i
     }
     if (status == DF_OK) status = df_upsample(model, pixels, ups, NULL, NULL, &features, NULL);
     float *values = NULL;
-    const size_t d = (size_t)kind->dim;
+    const size_t d = (size_t)kind->model.dim;
     if (status == DF_OK) {
         values = malloc(fw * fh * d * sizeof *values);
         status = values ? df_tensor_copy_to_host(features, values, fw * fh * d)
@@ -144,7 +125,7 @@ df_status dfi_weak_features(const df_weak_kind *kind, df_model *model, const df_
     df_status status = DF_OK;
     if (kind->features != DFI_WEAK_CLASSICAL) status = deep_into(kind, model, image, *out, channels);
     if (status == DF_OK && kind->features != DFI_WEAK_DEEP)
-        status = classical_into(image, *out, channels, kind->features == DFI_WEAK_HYBRID ? (size_t)kind->dim : 0);
+        status = classical_into(image, *out, channels, kind->features == DFI_WEAK_HYBRID ? (size_t)kind->model.dim : 0);
     if (status == DF_OK && kind->features == DFI_WEAK_HYBRID) min_max_scale(*out, w * h, channels);
     if (status != DF_OK) {
         free(*out);

@@ -3,6 +3,7 @@
 #define DINOFEAT_LIB_WEAK_INTERNAL_H
 
 #include "../internal.h"
+#include "../model/identity.h"
 
 #include <stdio.h>
 
@@ -14,8 +15,7 @@ typedef enum { DFI_WEAK_FOREST = 1, DFI_WEAK_LOGREG = 2 } dfi_weak_classifier_ki
 typedef struct df_weak_kind {
     dfi_weak_features_kind features;
     dfi_weak_classifier_kind classifier;
-    char family[16];
-    int64_t dim, depth, patch, heads, registers, parameters; /* 0 for classical */
+    dfi_model_identity model; /* zeros for classical features */
     int64_t stride, flips, max_size;
     char shifts[64];
 } df_weak_kind;
