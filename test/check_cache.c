@@ -193,7 +193,7 @@ START_TEST(test_knn_table) {
     snprintf(path, sizeof path, "%s/f.dffeat", root);
     snprintf(table_path, sizeof table_path, "%s/knn.bin", root);
     build(model, d, path, 0, 8);
-    df_feature_cache *cache;
+    df_feature_cache *cache, *cache_none = NULL;
     ck_assert_ok(df_feature_cache_open(path, &cache));
     int32_t table[20 * 5], loaded[20 * 5];
     ck_assert_ok(df_knn_table(cache, 5, table));
@@ -234,6 +234,15 @@ START_TEST(test_knn_table) {
     ck_assert(memcmp(table, loaded, sizeof table) == 0);
     ck_assert_fails_with(df_knn_load(table_path, loaded, 99, &items, &k), DF_E_INVALID_ARG, "df_knn_load");
     ck_assert_fails_with(df_knn_table(cache, 21, table), DF_E_INVALID_ARG, "df_knn_table");
+    ck_assert_fails_with(df_knn_table(cache, 0, table), DF_E_INVALID_ARG, "df_knn_table");
+    ck_assert_fails_with(df_knn_save(table_path, table, 0, 5), DF_E_INVALID_ARG, "df_knn_save");
+    ck_assert_fails_with(df_feature_cache_shape(NULL, &items, NULL, NULL, NULL), DF_E_INVALID_ARG,
+                         "df_feature_cache_shape");
+    ck_assert_fails_with(df_feature_cache_check_model(cache, NULL), DF_E_INVALID_ARG, "df_feature_cache_check_model");
+    ck_assert_fails_with(df_feature_cache_build(NULL, d, path, NULL, NULL, NULL), DF_E_INVALID_ARG,
+                         "df_feature_cache_build");
+    ck_assert_fails_with(df_feature_cache_open("/nonexistent-dir/f.dffeat", &cache_none), DF_E_IO,
+                         "df_feature_cache_open");
     ck_assert_int_eq(truncate(table_path, 30), 0);
     ck_assert_fails_with(df_knn_load(table_path, NULL, 0, &items, &k), DF_E_FORMAT, "df_knn_load");
     ck_assert_fails_with(df_knn_load(path, NULL, 0, &items, &k), DF_E_FORMAT, "df_knn_load"); /* a cache */

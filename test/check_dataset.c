@@ -185,6 +185,13 @@ START_TEST(test_dataset_errors) {
     char path[256];
     df_dataset *d = NULL;
     ck_assert_fails_with(df_dataset_open(NULL, NULL, NULL, &d), DF_E_INVALID_ARG, "df_dataset_open");
+    size_t count;
+    df_image *none;
+    int finished;
+    ck_assert_fails_with(df_dataset_count(NULL, &count), DF_E_INVALID_ARG, "df_dataset_count");
+    ck_assert_fails_with(df_dataset_get(NULL, 0, &none, NULL), DF_E_INVALID_ARG, "df_dataset_get");
+    ck_assert_fails_with(df_dataset_start(NULL, 0), DF_E_INVALID_ARG, "df_dataset_start");
+    ck_assert_fails_with(df_dataset_next(NULL, NULL, NULL, NULL, &finished), DF_E_INVALID_ARG, "df_dataset_next");
     snprintf(path, sizeof path, "%s/missing", root);
     ck_assert_fails_with(df_dataset_open(path, NULL, NULL, &d), DF_E_IO, "df_dataset_open");
     snprintf(path, sizeof path, "%s/lab/sub", root);

@@ -309,6 +309,16 @@ START_TEST(test_datus_store_errors) {
     ck_assert_ok(df_datus_find(run, "nothing", &found, &index));
     ck_assert_int_eq(found, 0);
     ck_assert_fails_with(df_datus_find(run, NULL, &found, &index), DF_E_INVALID_ARG, "df_datus_find");
+    size_t images;
+    ck_assert_fails_with(df_datus_images(NULL, &images), DF_E_INVALID_ARG, "df_datus_images");
+    ck_assert_fails_with(df_datus_cluster(NULL, NULL), DF_E_INVALID_ARG, "df_datus_cluster");
+    ck_assert_fails_with(df_datus_mask(run, 0, 2, 2, NULL), DF_E_INVALID_ARG, "df_datus_mask");
+    ck_assert_fails_with(df_datus_image(NULL, 0, NULL, NULL, NULL, NULL), DF_E_INVALID_ARG, "df_datus_image");
+    df_weak *denoiser;
+    const size_t one = 0;
+    ck_assert_fails_with(df_datus_denoise(run, NULL, &one, NULL, 1, NULL, &denoiser), DF_E_INVALID_ARG,
+                         "df_datus_denoise");
+    ck_assert_fails_with(df_datus_add_image(run, NULL, "y", NULL), DF_E_INVALID_ARG, "df_datus_add_image");
     df_datus_free(run);
     /* another threshold than the store's */
     ck_assert_ok(df_options_set_int(o, DF_PARAM_DATUS_THRESHOLD, 3));

@@ -327,6 +327,18 @@ START_TEST(test_stego_trainer_errors_and_codes) {
     ck_assert_fails_with(df_stego_head_step(t, x, wrong, NULL, NULL), DF_E_INVALID_ARG, "df_stego_head_step");
     ck_assert_fails_with(df_stego_head_step(t, wrong, wrong, NULL, NULL), DF_E_INVALID_ARG, "df_stego_head_step");
     ck_assert_fails_with(df_stego_new(0, NULL, &none), DF_E_INVALID_ARG, "df_stego_new");
+    ck_assert_fails_with(df_stego_new(16, NULL, NULL), DF_E_INVALID_ARG, "df_stego_new");
+    int64_t steps;
+    double last[6];
+    ck_assert_fails_with(df_stego_steps(NULL, &steps), DF_E_INVALID_ARG, "df_stego_steps");
+    ck_assert_fails_with(df_stego_last_losses(NULL, last), DF_E_INVALID_ARG, "df_stego_last_losses");
+    ck_assert_fails_with(df_stego_check_model(t, NULL), DF_E_INVALID_ARG, "df_stego_check_model");
+    ck_assert_fails_with(df_stego_save(NULL, "/tmp/x.dfstego"), DF_E_INVALID_ARG, "df_stego_save");
+    ck_assert_fails_with(df_stego_load(NULL, &none), DF_E_INVALID_ARG, "df_stego_load");
+    ck_assert_fails_with(df_stego_load("/nonexistent-dir/x.dfstego", &none), DF_E_IO, "df_stego_load");
+    ck_assert_fails_with(df_stego_train(t, NULL, NULL, 8, NULL, 1, 4, NULL, 0, NULL, NULL), DF_E_INVALID_ARG,
+                         "df_stego_train");
+    ck_assert_fails_with(df_stego_codes(NULL, x, &codes), DF_E_INVALID_ARG, "df_stego_codes");
     ck_assert_fails_with(df_stego_parameter(t, 9, NULL, NULL, 0, NULL), DF_E_INVALID_ARG, "df_stego_parameter");
     float small[4];
     ck_assert_fails_with(df_stego_parameter(t, 0, NULL, small, 4, NULL), DF_E_INVALID_ARG, "df_stego_parameter");

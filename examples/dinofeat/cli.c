@@ -94,3 +94,12 @@ int cli_commit_temporary(FILE *file, const char *temporary, const char *path) {
     errno = saved ? saved : EIO;
     return -1;
 }
+
+int cli_parse_long(const char *text, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    const long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}

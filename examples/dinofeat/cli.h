@@ -35,6 +35,8 @@ extern const cli_verb verb_stego;
 int cli_fail(const char *verb, df_status status);
 /* Prints "dinofeat VERB: message" and a hint to stderr, returns EXIT_USAGE. */
 int cli_usage_error(const char *verb, const char *format, ...) __attribute__((format(printf, 2, 3)));
+/* A whole number in lo..hi, the whole text (no sign games, no overflow); -1 otherwise. */
+int cli_parse_long(const char *text, long lo, long hi, long *out);
 /* Parses "WxH" (both 1..65535); 0, or -1 when malformed. */
 int cli_parse_size(const char *text, long *width, long *height);
 /* Writing a file atomically: cli_create_temporary opens path.tmp (its name into temporary, of

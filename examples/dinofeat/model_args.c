@@ -10,21 +10,13 @@ void model_args_init(model_args *args) {
     args->precision = DF_DTYPE_FLOAT32;
 }
 
-static int parse_long(const char *value, long low, long high, long *out) {
-    char *end;
-    long parsed = strtol(value, &end, 10);
-    if (*end != '\0' || end == value || parsed < low || parsed > high) return -1;
-    *out = parsed;
-    return 0;
-}
-
 int model_args_parse(model_args *args, int option, const char *value, const char *verb) {
     static const char *const variants[] = {"auto", "offset", "size_aa", "size"};
     switch (option) {
     case 1000: args->path = value; return 1;
     case 1001: args->device = value; return 1;
     case 1002:
-        if (parse_long(value, 1, 4096, &args->heads) == 0) return 1;
+        if (cli_parse_long(value, 1, 4096, &args->heads) == 0) return 1;
         cli_usage_error(verb, "--heads takes a positive number, not '%s'", value);
         return -1;
     case 1003:
@@ -45,7 +37,7 @@ int model_args_parse(model_args *args, int option, const char *value, const char
         cli_usage_error(verb, "--pos-interp is auto, offset, size_aa or size, not '%s'", value);
         return -1;
     case 1005:
-        if (parse_long(value, 1, 1024, &args->stride) == 0) return 1;
+        if (cli_parse_long(value, 1, 1024, &args->stride) == 0) return 1;
         cli_usage_error(verb, "--stride takes a positive number of pixels, not '%s'", value);
         return -1;
     case 1006: args->checkpoint = value; return 1;

@@ -60,15 +60,6 @@ typedef struct request {
     model_args model;
 } request;
 
-static int parse_number(const char *text, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < lo || v > hi) return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse(int argc, char **argv, request *r) {
     static const struct option options[] = {
         {"images", required_argument, NULL, 'i'},  {"clusters", required_argument, NULL, 'k'},
@@ -97,7 +88,7 @@ static int parse(int argc, char **argv, request *r) {
         for (size_t n = 0; n < sizeof numbers / sizeof *numbers; n++) {
             if (numbers[n].option != option) continue;
             known = 1;
-            if (parse_number(optarg, numbers[n].lo, numbers[n].hi, &v) != 0)
+            if (cli_parse_long(optarg, numbers[n].lo, numbers[n].hi, &v) != 0)
                 return cli_usage_error("datus", "%s takes a whole number %ld..%ld, not '%s'", numbers[n].name,
                                        numbers[n].lo, numbers[n].hi, optarg);
             df_options_set_int(r->settings, numbers[n].key, v);
@@ -109,12 +100,12 @@ static int parse(int argc, char **argv, request *r) {
         case 'o': r->out_dir = optarg; break;
         case 'd': r->denoise = 1; break;
         case 'k':
-            if (parse_number(optarg, 1, DF_DATUS_NOISE, &r->clusters) != 0)
+            if (cli_parse_long(optarg, 1, DF_DATUS_NOISE, &r->clusters) != 0)
                 return cli_usage_error("datus", "--clusters takes 1..255, not '%s'", optarg);
             df_options_set_int(r->settings, DF_PARAM_KMEANS_K, r->clusters);
             break;
         case 'g':
-            if (parse_number(optarg, 0, 1000, &r->gallery) != 0)
+            if (cli_parse_long(optarg, 0, 1000, &r->gallery) != 0)
                 return cli_usage_error("datus", "--gallery takes 0..1000 images, not '%s'", optarg);
             break;
         case ':': return cli_usage_error("datus", "%s needs a value", argv[optind - 1]);

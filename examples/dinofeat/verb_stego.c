@@ -68,15 +68,6 @@ typedef struct request {
     model_args model;
 } request;
 
-static int parse_long(const char *text, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    const long v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < lo || v > hi) return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse(int argc, char **argv, request *r) {
     static const struct option options[] = {
         {"images", required_argument, NULL, 'i'},   {"out", required_argument, NULL, 'o'},
@@ -112,7 +103,7 @@ static int parse(int argc, char **argv, request *r) {
         for (size_t n = 0; n < sizeof numbers / sizeof *numbers; n++)
             if (numbers[n].option == option) {
                 known = 1;
-                if (parse_long(optarg, numbers[n].lo, numbers[n].hi, (long *)((char *)r + numbers[n].offset)) != 0)
+                if (cli_parse_long(optarg, numbers[n].lo, numbers[n].hi, (long *)((char *)r + numbers[n].offset)) != 0)
                     return cli_usage_error("stego", "%s takes a whole number %ld..%ld, not '%s'", numbers[n].name,
                                            numbers[n].lo, numbers[n].hi, optarg);
             }
