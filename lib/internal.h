@@ -40,11 +40,27 @@ const char *dfi_option_str(const df_options *options, df_param key);
 df_status dfi_read_file(const char *path, unsigned char **data, size_t *size);
 /* splitmix64: a small seedable generator, the same stream on every platform. */
 uint64_t dfi_splitmix64(uint64_t *state);
+/* A uniform float in [0, 1) from the generator's top 24 bits. */
+float dfi_uniform24(uint64_t *state);
+/* A standard normal float by Box-Muller from two dfi_uniform24 draws. */
+float dfi_normal(uint64_t *state);
 /* The header of our container files in memory: 8 bytes of magic, u32 format version (1..newest),
  * u32 header length, the header. *header and *length get the header's place; DF_E_FORMAT naming
  * path and what the file should be, DF_E_UNSUPPORTED for a newer version. */
 df_status dfi_container_header(const char *path, const unsigned char *data, size_t size, const char magic[8],
                                const char *what, uint32_t newest, const unsigned char **header, size_t *length);
+/* Writes one of our container files atomically (a temporary file renamed over path): magic, u32
+ * version, u32 header length, the header, what body writes (0 on success), the end marker. */
+typedef int (*dfi_body_writer)(FILE *f, const void *user);
+df_status dfi_container_save(const char *path, const char magic[8], uint32_t version, const char *header,
+                             size_t length, dfi_body_writer body, const void *user, const char end[8]);
+/* Reads one of our container files: its JSON header is given to read with the body (what
+ * follows the header, the end marker included). I/O, format and version errors name path. */
+struct dfi_json;
+typedef df_status (*dfi_container_reader)(const char *path, const struct dfi_json *header, const unsigned char *body,
+                                          size_t size, void *user);
+df_status dfi_container_load(const char *path, const char magic[8], const char *what, uint32_t newest,
+                             dfi_container_reader read, void *user);
 /* Scales each of n rows of x (n x d) to unit L2 norm, dividing by max(norm, 1e-12) as
  * torch.nn.functional.normalize does. */
 void dfi_normalise_rows(float *x, size_t n, size_t d);

@@ -111,6 +111,20 @@ static const param_spec param_table[] = {
     {DF_PARAM_STEGO_PROBE_LR, "stego.probe_lr", DF_PARAM_TYPE_FLOAT, 0.0, 10.0, 5e-3, NULL},
     {DF_PARAM_STEGO_SEED, "stego.seed", DF_PARAM_TYPE_INT, 0.0, 9007199254740991.0, 0.0, NULL},
     {DF_PARAM_STEGO_KNN_RANKS, "stego.knn_ranks", DF_PARAM_TYPE_INT, 1.0, 4096.0, 7.0, NULL},
+    {DF_PARAM_SEMPART_TAU, "sempart.tau", DF_PARAM_TYPE_FLOAT, -1.0, 1.0, 0.2, NULL},
+    {DF_PARAM_SEMPART_EPS, "sempart.eps", DF_PARAM_TYPE_FLOAT, 0.0, 1.0, 1e-6, NULL},
+    {DF_PARAM_SEMPART_SIGMA, "sempart.sigma", DF_PARAM_TYPE_FLOAT, 1e-6, 1e6, 1.0, NULL},
+    {DF_PARAM_SEMPART_WEIGHT_GTV_COARSE, "sempart.weight_gtv_coarse", DF_PARAM_TYPE_FLOAT, 0.0, 1e6, 0.0006, NULL},
+    {DF_PARAM_SEMPART_WEIGHT_GTV_FINE, "sempart.weight_gtv_fine", DF_PARAM_TYPE_FLOAT, 0.0, 1e6, 0.0002, NULL},
+    {DF_PARAM_SEMPART_WEIGHT_SR, "sempart.weight_sr", DF_PARAM_TYPE_FLOAT, 0.0, 1e6, 20.0, NULL},
+    {DF_PARAM_SEMPART_LR, "sempart.lr", DF_PARAM_TYPE_FLOAT, 0.0, 10.0, 1e-4, NULL},
+    {DF_PARAM_SEMPART_WIDTH, "sempart.width", DF_PARAM_TYPE_INT, 1.0, 4096.0, 64.0, NULL},
+    {DF_PARAM_SEMPART_HEADS, "sempart.heads", DF_PARAM_TYPE_INT, 1.0, 64.0, 2.0, NULL},
+    {DF_PARAM_SEMPART_JOINT, "sempart.joint", DF_PARAM_TYPE_INT, 0.0, 1.0, 1.0, NULL},
+    {DF_PARAM_SEMPART_SEED, "sempart.seed", DF_PARAM_TYPE_INT, 0.0, 9007199254740991.0, 0.0, NULL},
+    {DF_PARAM_SEMPART_SELECT, "sempart.select", DF_PARAM_TYPE_INT, 0.0, 3.0, 0.0, NULL},
+    {DF_PARAM_SEMPART_THRESHOLD, "sempart.threshold", DF_PARAM_TYPE_FLOAT, 0.0, 1.0, 0.5, NULL},
+    {DF_PARAM_SEMPART_BRANCHES, "sempart.branches", DF_PARAM_TYPE_INT, 1.0, 3.0, 3.0, NULL},
 };
 #define PARAM_COUNT (sizeof param_table / sizeof param_table[0])
 

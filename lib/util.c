@@ -1,11 +1,13 @@
 /* Small helpers several modules share: whole-file reads, a seedable generator, row normalisation. */
 #include "internal.h"
+#include "checkpoint/json.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 df_status dfi_read_file(const char *path, unsigned char **data, size_t *size) {
     FILE *file = fopen(path, "rb");
@@ -40,6 +42,13 @@ uint64_t dfi_splitmix64(uint64_t *state) {
     return z ^ (z >> 31);
 }
 
+float dfi_uniform24(uint64_t *state) { return (float)(dfi_splitmix64(state) >> 40) * (1.0f / 16777216.0f); }
+
+float dfi_normal(uint64_t *state) {
+    const double u1 = dfi_uniform24(state), u2 = dfi_uniform24(state);
+    return (float)(sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2));
+}
+
 void dfi_normalise_rows(float *x, size_t n, size_t d) {
 #pragma omp parallel for schedule(static) if (n > 64)
     for (size_t i = 0; i < n; i++) {
@@ -61,4 +70,41 @@ df_status dfi_container_header(const char *path, const unsigned char *data, size
     if (version == 0 || bytes > size - 16) return dfi_error(DF_E_FORMAT, "%s: truncated or corrupt header", path);
     *header = data + 16, *length = bytes;
     return DF_OK;
+}
+
+df_status dfi_container_save(const char *path, const char magic[8], uint32_t version, const char *header,
+                             size_t length, dfi_body_writer body, const void *user, const char end[8]) {
+    char temporary[4200];
+    if (snprintf(temporary, sizeof temporary, "%s.tmp%ld", path, (long)getpid()) >= (int)sizeof temporary)
+        return dfi_error(DF_E_INVALID_ARG, "the path is too long");
+    FILE *f = fopen(temporary, "wb");
+    if (f == NULL) return dfi_error(DF_E_IO, "%s: cannot create: %s", temporary, strerror(errno));
+    const uint32_t size = (uint32_t)length;
+    int failed = fwrite(magic, 1, 8, f) != 8 || fwrite(&version, 4, 1, f) != 1 || fwrite(&size, 4, 1, f) != 1 ||
+                 fwrite(header, 1, length, f) != length || body(f, user) != 0 || fwrite(end, 1, 8, f) != 8;
+    failed |= fclose(f) != 0;
+    if (!failed && rename(temporary, path) != 0) failed = 1;
+    if (failed) remove(temporary);
+    return failed ? dfi_error(DF_E_IO, "%s: cannot write: %s", path, strerror(errno ? errno : EIO)) : DF_OK;
+}
+
+df_status dfi_container_load(const char *path, const char magic[8], const char *what, uint32_t newest,
+                             dfi_container_reader read, void *user) {
+    unsigned char *data = NULL;
+    size_t size = 0, length = 0;
+    df_status status = dfi_read_file(path, &data, &size);
+    if (status != DF_OK) { /* the reader's message lacks the path */
+        char why[256];
+        snprintf(why, sizeof why, "%s", df_last_error_message());
+        return dfi_error(status, "%s: %s", path, why);
+    }
+    const unsigned char *header = NULL;
+    dfi_json *json = NULL;
+    status = dfi_container_header(path, data, size, magic, what, newest, &header, &length);
+    if (status == DF_OK && dfi_json_parse((const char *)header, length, &json) != DF_OK)
+        status = dfi_error(DF_E_FORMAT, "%s: the header is not JSON", path);
+    if (status == DF_OK) status = read(path, json, header + length, size - 16 - length, user);
+    dfi_json_free(json);
+    free(data);
+    return status;
 }

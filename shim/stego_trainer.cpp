@@ -3,6 +3,7 @@
 // eps 1e-8) for the head at lr and for the probe at probe_lr. Every random draw (dropout masks,
 // coordinates, permutations) comes from the caller, so a C-side generator makes the steps
 // reproducible and resumable.
+#include "adam.hpp"
 #include "fence.hpp"
 #include "stego_internal.hpp"
 #include "tensor_util.hpp"
@@ -61,16 +62,7 @@ at::Tensor cluster_inner(const at::Tensor &code, const at::Tensor &clusters) {
 }
 
 void adam(dfs_stego &s, size_t index, double lr) {
-    at::Tensor &p = s.parameters[index];
-    at::Tensor grad = p.grad().defined() ? p.grad() : at::zeros_like(p);
-    const double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-    s.first[index].lerp_(grad, 1 - beta1);
-    s.second[index].mul_(beta2).addcmul_(grad, grad, 1 - beta2);
-    const double correction1 = 1 - std::pow(beta1, static_cast<double>(s.steps));
-    const double correction2 = 1 - std::pow(beta2, static_cast<double>(s.steps));
-    at::Tensor denom = (s.second[index].sqrt() / std::sqrt(correction2)).add_(eps);
-    c10::NoGradGuard no_grad;
-    p.addcdiv_(s.first[index], denom, -lr / correction1);
+    dfs::adam_update(s.parameters[index], s.first[index], s.second[index], s.steps, lr);
 }
 
 at::Tensor masks_of(const float *masks, int which, int64_t b, int64_t d) {

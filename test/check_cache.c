@@ -27,22 +27,6 @@ static void make_images(int count) {
     }
 }
 
-static void remove_images(void) {
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf '%s'", root);
-    ck_assert_int_eq(system(command), 0);
-}
-
-static df_model *tiny_model(const char *file) {
-    df_options *o;
-    df_model *model;
-    ck_assert_ok(df_options_new(&o));
-    ck_assert_ok(df_options_set_int(o, DF_PARAM_MODEL_HEADS, 2));
-    ck_assert_ok(df_model_open(file, NULL, o, &model));
-    df_options_free(o);
-    return model;
-}
-
 static df_dataset *sized_dataset(int five_crop) {
     char images[128];
     snprintf(images, sizeof images, "%s/img", root);
@@ -83,7 +67,7 @@ static void direct_features(df_model *model, df_dataset *d, size_t item, int hal
 
 START_TEST(test_cache_equals_forward) {
     make_images(5);
-    df_model *model = tiny_model("fixtures/models/dino_s8.pth");
+    df_model *model = open_tiny_model("dino_s8.pth");
     df_dataset *d = sized_dataset(0);
     char path[128], half_path[128];
     snprintf(path, sizeof path, "%s/f32.dffeat", root);
@@ -107,7 +91,7 @@ START_TEST(test_cache_equals_forward) {
         }
         ck_assert_ok(df_feature_cache_check_model(cache, model));
         ck_assert_fails_with(df_feature_cache_read(cache, 5, got), DF_E_INVALID_ARG, "df_feature_cache_read");
-        df_model *other = tiny_model("fixtures/models/dinov2_s14.pth");
+        df_model *other = open_tiny_model("dinov2_s14.pth");
         ck_assert_fails_with(df_feature_cache_check_model(cache, other), DF_E_INVALID_ARG,
                              "df_feature_cache_check_model");
         ck_assert_ptr_nonnull(strstr(df_last_error_message(), "was computed with dino dim 16"));
@@ -116,7 +100,7 @@ START_TEST(test_cache_equals_forward) {
     }
     df_dataset_free(d);
     df_model_free(model);
-    remove_images();
+    remove_tree(root);
 }
 END_TEST
 
@@ -128,7 +112,7 @@ static int stop_after_first(void *user_data, uint64_t done, uint64_t total, cons
 
 START_TEST(test_cache_resumes_and_refuses) {
     make_images(5);
-    df_model *model = tiny_model("fixtures/models/dino_s8.pth");
+    df_model *model = open_tiny_model("dino_s8.pth");
     df_dataset *d = sized_dataset(1); /* 25 items */
     char straight[128], resumed[128];
     snprintf(straight, sizeof straight, "%s/straight.dffeat", root);
@@ -161,7 +145,7 @@ START_TEST(test_cache_resumes_and_refuses) {
     ck_assert_fails_with(df_feature_cache_build(model, d, resumed, o, NULL, NULL), DF_E_INVALID_ARG,
                          "df_feature_cache_build");
     ck_assert_ok(df_options_set_int(o, DF_PARAM_CACHE_HALF, 1));
-    df_model *other = tiny_model("fixtures/models/dinov2_s14.pth");
+    df_model *other = open_tiny_model("dinov2_s14.pth");
     ck_assert_fails_with(df_feature_cache_build(other, d, resumed, o, NULL, NULL), DF_E_INVALID_ARG,
                          "df_feature_cache_build");
     df_model_free(other);
@@ -181,13 +165,13 @@ START_TEST(test_cache_resumes_and_refuses) {
     df_options_free(o);
     df_dataset_free(d);
     df_model_free(model);
-    remove_images();
+    remove_tree(root);
 }
 END_TEST
 
 START_TEST(test_knn_table) {
     make_images(4);
-    df_model *model = tiny_model("fixtures/models/dino_s8.pth");
+    df_model *model = open_tiny_model("dino_s8.pth");
     df_dataset *d = sized_dataset(1); /* 20 items */
     char path[128], table_path[128];
     snprintf(path, sizeof path, "%s/f.dffeat", root);
@@ -253,7 +237,7 @@ START_TEST(test_knn_table) {
     df_feature_cache_free(cache);
     df_dataset_free(d);
     df_model_free(model);
-    remove_images();
+    remove_tree(root);
 }
 END_TEST
 
@@ -261,7 +245,7 @@ END_TEST
 /* STEGO training over a cache: checkpoints, the recorded backbone, probabilities. */
 START_TEST(test_stego_trains_on_a_cache) {
     make_images(4);
-    df_model *model = tiny_model("fixtures/models/dino_s8.pth"), *other = tiny_model("fixtures/models/dinov2_s14.pth");
+    df_model *model = open_tiny_model("dino_s8.pth"), *other = open_tiny_model("dinov2_s14.pth");
     df_dataset *d = sized_dataset(1); /* 20 items of 4 x 4 x 16 */
     char path[128], checkpoint[128], other_path[128];
     snprintf(path, sizeof path, "%s/f.dffeat", root);
@@ -352,7 +336,7 @@ START_TEST(test_stego_trains_on_a_cache) {
     df_options_free(o);
     df_dataset_free(d);
     df_model_free(model), df_model_free(other);
-    remove_images();
+    remove_tree(root);
 }
 END_TEST
 

@@ -34,6 +34,18 @@
 unsigned char *read_fixture(const char *name, size_t *size);
 unsigned char *read_fixture_from(const char *directory, const char *name, size_t *size);
 
+/* A float32 fixture file as a host tensor of shape (its size is checked). */
+df_tensor *fixture_tensor(const char *directory, const char *name, const int64_t *shape, size_t ndim);
+/* got equals the float32 fixture within tolerance relative to the fixture's largest magnitude. */
+void assert_fixture_close(const df_tensor *got, const char *directory, const char *name, double tolerance);
+/* Value index of a float64 fixture file. */
+double fixture_double(const char *directory, const char *name, size_t index);
+
+/* A tiny test model from fixtures/models/ (2 heads, as the fixtures were made). */
+df_model *open_tiny_model(const char *file);
+/* Removes a temporary directory and everything in it. */
+void remove_tree(const char *directory);
+
 Suite *core_suite(void);
 Suite *options_suite(void);
 Suite *image_suite(void);
@@ -55,5 +67,6 @@ Suite *datus_crops_suite(void);
 Suite *datus_run_suite(void);
 Suite *cache_suite(void);
 Suite *stego_suite(void);
+Suite *sempart_suite(void);
 
 #endif

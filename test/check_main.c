@@ -3,6 +3,7 @@
  * hang. They run last, so no fork ever follows them. */
 #include "check_common.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 unsigned char *read_fixture(const char *name, size_t *size) { return read_fixture_from(FIXTURE_DIR, name, size); }
@@ -23,6 +24,60 @@ unsigned char *read_fixture_from(const char *directory, const char *name, size_t
     fclose(file);
     *size = (size_t)length;
     return data;
+}
+
+df_tensor *fixture_tensor(const char *directory, const char *name, const int64_t *shape, size_t ndim) {
+    size_t size, count = 1;
+    float *data = (float *)read_fixture_from(directory, name, &size);
+    ck_assert_msg(data != NULL, "missing fixture %s%s", directory, name);
+    for (size_t i = 0; i < ndim; i++) count *= (size_t)shape[i];
+    ck_assert_uint_eq(size, count * sizeof(float));
+    df_tensor *t;
+    ck_assert_ok(df_tensor_from_host(data, ndim, shape, &t));
+    free(data);
+    return t;
+}
+
+void assert_fixture_close(const df_tensor *got, const char *directory, const char *name, double tolerance) {
+    size_t size;
+    float *want = (float *)read_fixture_from(directory, name, &size);
+    ck_assert_msg(want != NULL, "missing fixture %s%s", directory, name);
+    const size_t n = size / sizeof(float);
+    ck_assert_int_eq(df_tensor_numel(got), (int64_t)n);
+    float *have = malloc(n * sizeof *have);
+    ck_assert_ok(df_tensor_copy_to_host(got, have, n));
+    double scale = 0, worst = 0;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(want[i]));
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)have[i] - want[i]));
+    ck_assert_msg(worst <= tolerance * fmax(scale, 1e-12), "%s: largest difference %g of scale %g", name, worst, scale);
+    free(have), free(want);
+}
+
+double fixture_double(const char *directory, const char *name, size_t index) {
+    size_t size;
+    double *values = (double *)read_fixture_from(directory, name, &size);
+    ck_assert_msg(values != NULL && size >= (index + 1) * sizeof(double), "missing fixture %s%s", directory, name);
+    const double v = values[index];
+    free(values);
+    return v;
+}
+
+df_model *open_tiny_model(const char *file) {
+    df_options *o;
+    df_model *model;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_MODEL_HEADS, 2));
+    char path[256];
+    snprintf(path, sizeof path, "fixtures/models/%s", file);
+    ck_assert_ok(df_model_open(path, NULL, o, &model));
+    df_options_free(o);
+    return model;
+}
+
+void remove_tree(const char *directory) {
+    char command[512];
+    snprintf(command, sizeof command, "rm -rf '%s'", directory);
+    ck_assert_int_eq(system(command), 0);
 }
 
 int main(void) {
@@ -51,6 +106,7 @@ int main(void) {
     srunner_add_suite(torch, datus_run_suite());
     srunner_add_suite(torch, cache_suite());
     srunner_add_suite(torch, stego_suite());
+    srunner_add_suite(torch, sempart_suite());
     srunner_set_fork_status(torch, CK_NOFORK);
     srunner_run_all(torch, CK_NORMAL);
     failed += srunner_ntests_failed(torch);

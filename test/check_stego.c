@@ -11,45 +11,20 @@
 static df_tensor *load_tensor(const char *id, const char *name, const int64_t *shape, size_t ndim) {
     char file[128];
     snprintf(file, sizeof file, "%s.%s.f32", id, name);
-    size_t size;
-    float *data = (float *)read_fixture_from(STEGO_DIR, file, &size);
-    ck_assert_msg(data != NULL, "missing fixture %s", file);
-    size_t count = 1;
-    for (size_t i = 0; i < ndim; i++) count *= (size_t)shape[i];
-    ck_assert_uint_eq(size, count * sizeof(float));
-    df_tensor *t;
-    ck_assert_ok(df_tensor_from_host(data, ndim, shape, &t));
-    free(data);
-    return t;
+    return fixture_tensor(STEGO_DIR, file, shape, ndim);
 }
 
 /* got equals the fixture id.name within 1e-5 relative (of the largest entry) */
 static void assert_matches(const df_tensor *got, const char *id, const char *name) {
     char file[128];
     snprintf(file, sizeof file, "%s.%s.f32", id, name);
-    size_t size;
-    float *want = (float *)read_fixture_from(STEGO_DIR, file, &size);
-    ck_assert_ptr_nonnull(want);
-    const size_t n = size / sizeof(float);
-    ck_assert_int_eq(df_tensor_numel(got), (int64_t)n);
-    float *have = malloc(n * sizeof *have);
-    ck_assert_ok(df_tensor_copy_to_host(got, have, n));
-    double scale = 0, worst = 0;
-    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(want[i]));
-    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)have[i] - want[i]));
-    ck_assert_msg(worst <= 1e-5 * fmax(scale, 1e-12), "%s.%s: largest difference %g of scale %g", id, name, worst, scale);
-    free(have), free(want);
+    assert_fixture_close(got, STEGO_DIR, file, 1e-5);
 }
 
 static double read_double(const char *id, const char *name, size_t index) {
     char file[128];
     snprintf(file, sizeof file, "%s.%s.f64", id, name);
-    size_t size;
-    double *values = (double *)read_fixture_from(STEGO_DIR, file, &size);
-    ck_assert_ptr_nonnull(values);
-    const double v = values[index];
-    free(values);
-    return v;
+    return fixture_double(STEGO_DIR, file, index);
 }
 
 START_TEST(test_stego_pair_loss_matches_reference) {

@@ -393,23 +393,11 @@ Suite *weak_suite(void) {
     return s;
 }
 
-static df_model *tiny_model(const char *file) {
-    df_options *o;
-    df_model *model;
-    ck_assert_ok(df_options_new(&o));
-    ck_assert_ok(df_options_set_int(o, DF_PARAM_MODEL_HEADS, 2));
-    char path[256];
-    snprintf(path, sizeof path, "fixtures/models/%s", file);
-    ck_assert_ok(df_model_open(path, NULL, o, &model));
-    df_options_free(o);
-    return model;
-}
-
 /* Deep and hybrid features with the tiny random model: the whole path, the file, the model check. */
 START_TEST(test_weak_deep_and_hybrid) {
     df_image *image = load_png("micrograph.png", 0), *scribbles = load_png("scribbles.png", 1);
     const size_t n = df_image_width(image) * df_image_height(image);
-    df_model *model = tiny_model("dinov2_s14.pth"), *other = tiny_model("dino_s8.pth");
+    df_model *model = open_tiny_model("dinov2_s14.pth"), *other = open_tiny_model("dino_s8.pth");
     df_options *o;
     ck_assert_ok(df_options_new(&o));
     ck_assert_ok(df_options_set_int(o, DF_PARAM_UPS_STRIDE, 7));

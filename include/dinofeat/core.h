@@ -277,7 +277,27 @@ typedef enum df_param {
     DF_PARAM_STEGO_PROBE_LR = 1515,   /* float: the cluster probe's Adam learning rate; default 5e-3 */
     DF_PARAM_STEGO_SEED = 1516,       /* int: the trainer's generator (initial weights, dropout,
                                          coordinates, permutations, batches); default 0 */
-    DF_PARAM_STEGO_KNN_RANKS = 1517   /* int: a KNN partner is drawn from ranks 1..this; default 7 */
+    DF_PARAM_STEGO_KNN_RANKS = 1517,  /* int: a KNN partner is drawn from ranks 1..this; default 7 */
+
+    /* Sempart (df_sempart_*, df_ncut_*, sempart.h): the paper's settings; *ours* where it is silent */
+    DF_PARAM_SEMPART_TAU = 1600,      /* float: the normalized cut's edge threshold; default 0.2 */
+    DF_PARAM_SEMPART_EPS = 1601,      /* float: the weight of non-edges (cut and coarse GTV); default 1e-6 */
+    DF_PARAM_SEMPART_SIGMA = 1602,    /* float: the fine GTV's colour bandwidth; default 1 */
+    DF_PARAM_SEMPART_WEIGHT_GTV_COARSE = 1603, /* float: default 0.0006 */
+    DF_PARAM_SEMPART_WEIGHT_GTV_FINE = 1604,   /* float: default 0.0002 */
+    DF_PARAM_SEMPART_WEIGHT_SR = 1605, /* float: the super-resolution term's weight; default 20 */
+    DF_PARAM_SEMPART_LR = 1606,       /* float: Adam's learning rate; default 1e-4 */
+    DF_PARAM_SEMPART_WIDTH = 1607,    /* int: the encoder's width (*ours*); default 64 */
+    DF_PARAM_SEMPART_HEADS = 1608,    /* int: the encoder's attention heads; default 2 */
+    DF_PARAM_SEMPART_JOINT = 1609,    /* int 0/1: all terms train the encoder (1, default); 0 trains
+                                         the branches separately (the paper's ablation): the fine
+                                         branch sees the encoder's output and the coarse mask
+                                         detached */
+    DF_PARAM_SEMPART_SEED = 1610,     /* int: initial weights and the epochs' orders; default 0 */
+    DF_PARAM_SEMPART_SELECT = 1611,   /* int df_sempart_select: which partition is foreground;
+                                         default DF_SEMPART_SELECT_CORNERS */
+    DF_PARAM_SEMPART_THRESHOLD = 1612, /* float: masks are binarised above this; default 0.5 */
+    DF_PARAM_SEMPART_BRANCHES = 1613  /* int df_sempart_branches: what a step trains; default both */
 } df_param;
 
 typedef enum df_param_type {

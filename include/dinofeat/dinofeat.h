@@ -20,5 +20,6 @@
 #include "dinofeat/dataset.h"
 #include "dinofeat/cache.h"
 #include "dinofeat/stego.h"
+#include "dinofeat/sempart.h"
 
 #endif /* DINOFEAT_H */

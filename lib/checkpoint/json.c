@@ -234,3 +234,17 @@ df_status dfi_json_parse(const char *text, size_t size, dfi_json **out) {
     *out = root;
     return DF_OK;
 }
+
+int dfi_json_number(const dfi_json *object, const char *key, double *out) {
+    const dfi_json *v = dfi_json_member(object, key);
+    if (v == NULL || v->kind != DFI_JSON_NUMBER) return -1;
+    *out = v->number;
+    return 0;
+}
+
+int dfi_json_integer(const dfi_json *object, const char *key, int64_t *out) {
+    const dfi_json *v = dfi_json_member(object, key);
+    if (v == NULL || !v->is_integer) return -1;
+    *out = v->integer;
+    return 0;
+}

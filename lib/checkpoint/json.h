@@ -23,5 +23,8 @@ df_status dfi_json_parse(const char *text, size_t size, dfi_json **out);
 void dfi_json_free(dfi_json *value);
 /* The member named key of an object, or NULL. */
 const dfi_json *dfi_json_member(const dfi_json *object, const char *key);
+/* The number (any) or integer member named key into *out: 0, or -1 when missing or mistyped. */
+int dfi_json_number(const dfi_json *object, const char *key, double *out);
+int dfi_json_integer(const dfi_json *object, const char *key, int64_t *out);
 
 #endif

@@ -54,13 +54,6 @@ static df_status create_store(const df_datus *run) {
     return failed ? dfi_error(DF_E_IO, "%s: cannot write: %s", run->path, strerror(saved ? saved : EIO)) : DF_OK;
 }
 
-static int integer_field(const dfi_json *json, const char *key, int64_t *out) {
-    const dfi_json *value = dfi_json_member(json, key);
-    if (value == NULL || !value->is_integer) return -1;
-    *out = value->integer;
-    return 0;
-}
-
 /* The stored settings must be the ones asked for: records made otherwise cannot be mixed. */
 static df_status check_settings(const char *path, const dfi_json *json, const dfi_datus_settings *want) {
     static const char *const names[5] = {"threshold", "size", "resize", "crop", "seed"};
@@ -71,7 +64,7 @@ static df_status check_settings(const char *path, const dfi_json *json, const df
         return dfi_error(DF_E_FORMAT, "%s: the header is not a DatUS store's", path);
     for (int i = 0; i < 5; i++) {
         int64_t stored;
-        if (integer_field(json, names[i], &stored) != 0)
+        if (dfi_json_integer(json, names[i], &stored) != 0)
             return dfi_error(DF_E_FORMAT, "%s: the header lacks '%s'", path, names[i]);
         if (stored != wanted[i])
             return dfi_error(DF_E_INVALID_ARG, "%s was made with %s %lld, this run asks for %lld: use the same "

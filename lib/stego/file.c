@@ -51,37 +51,15 @@ static int write_states(const df_stego *t, FILE *f) {
     return 0;
 }
 
+static int write_body(FILE *f, const void *trainer) { return write_states(trainer, f); }
+
 df_status df_stego_save(const df_stego *trainer, const char *path) {
     DFI_CHECK_NOT_NULL(trainer);
     DFI_CHECK_NOT_NULL(path);
-    char header[3072], temporary[4200];
+    char header[3072];
     const int length = header_text(trainer, header, sizeof header);
     if (length < 0) DFI_RETURN(dfi_error(DF_E_INTERNAL, "header too long"));
-    snprintf(temporary, sizeof temporary, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = fopen(temporary, "wb");
-    if (f == NULL) DFI_RETURN(dfi_error(DF_E_IO, "%s: cannot create: %s", temporary, strerror(errno)));
-    const uint32_t version = FORMAT_VERSION, size = (uint32_t)length;
-    int failed = fwrite(magic, 1, 8, f) != 8 || fwrite(&version, 4, 1, f) != 1 || fwrite(&size, 4, 1, f) != 1 ||
-                 fwrite(header, 1, (size_t)length, f) != (size_t)length || write_states(trainer, f) != 0 ||
-                 fwrite(end_marker, 1, 8, f) != 8;
-    failed |= fclose(f) != 0;
-    if (!failed && rename(temporary, path) != 0) failed = 1;
-    if (failed) remove(temporary);
-    DFI_RETURN(failed ? dfi_error(DF_E_IO, "%s: cannot write: %s", path, strerror(errno ? errno : EIO)) : DF_OK);
-}
-
-static int number(const dfi_json *json, const char *key, double *out) {
-    const dfi_json *v = dfi_json_member(json, key);
-    if (v == NULL || v->kind != DFI_JSON_NUMBER) return -1;
-    *out = v->number;
-    return 0;
-}
-
-static int integer(const dfi_json *json, const char *key, int64_t *out) {
-    const dfi_json *v = dfi_json_member(json, key);
-    if (v == NULL || !v->is_integer) return -1;
-    *out = v->integer;
-    return 0;
+    DFI_RETURN(dfi_container_save(path, magic, FORMAT_VERSION, header, (size_t)length, write_body, trainer, end_marker));
 }
 
 static int triple(const dfi_json *json, const char *key, double out[3]) {
@@ -101,12 +79,12 @@ static int read_settings(const dfi_json *json, df_stego *t, int64_t *steps) {
     int64_t center, stabilize, zero_clamp;
     const dfi_json *format = dfi_json_member(json, "format"), *generator = dfi_json_member(json, "generator");
     if (format == NULL || format->kind != DFI_JSON_STRING || strcmp(format->string, "dinofeat stego trainer") != 0 ||
-        integer(json, "dim", &c->dim) || integer(json, "code_dim", &c->code_dim) || integer(json, "classes", &c->classes) ||
-        number(json, "lr", &c->lr) || number(json, "probe_lr", &c->probe_lr) || number(json, "dropout", &t->dropout) ||
-        integer(json, "samples", &t->samples) || integer(json, "negatives", &t->negatives) ||
-        integer(json, "knn_ranks", &t->knn_ranks) || integer(json, "seed", &t->seed) || triple(json, "shifts", shifts) ||
-        triple(json, "weights", weights) || integer(json, "center", &center) || integer(json, "stabilize", &stabilize) ||
-        integer(json, "zero_clamp", &zero_clamp) || integer(json, "steps", steps) || generator == NULL ||
+        dfi_json_integer(json, "dim", &c->dim) || dfi_json_integer(json, "code_dim", &c->code_dim) || dfi_json_integer(json, "classes", &c->classes) ||
+        dfi_json_number(json, "lr", &c->lr) || dfi_json_number(json, "probe_lr", &c->probe_lr) || dfi_json_number(json, "dropout", &t->dropout) ||
+        dfi_json_integer(json, "samples", &t->samples) || dfi_json_integer(json, "negatives", &t->negatives) ||
+        dfi_json_integer(json, "knn_ranks", &t->knn_ranks) || dfi_json_integer(json, "seed", &t->seed) || triple(json, "shifts", shifts) ||
+        triple(json, "weights", weights) || dfi_json_integer(json, "center", &center) || dfi_json_integer(json, "stabilize", &stabilize) ||
+        dfi_json_integer(json, "zero_clamp", &zero_clamp) || dfi_json_integer(json, "steps", steps) || generator == NULL ||
         generator->kind != DFI_JSON_STRING || sscanf(generator->string, "%" SCNx64, &t->generator) != 1)
         return -1;
     if (c->dim < 1 || c->dim > 65536 || c->code_dim < 1 || c->code_dim > 65536 || c->classes < 1 || c->classes > 65536 ||
@@ -147,20 +125,13 @@ static df_status read_states(const char *path, df_stego *t, const unsigned char 
     return status;
 }
 
-static df_status parse(const char *path, const unsigned char *data, size_t size, df_stego *t) {
-    const unsigned char *header;
-    size_t length;
-    df_status status = dfi_container_header(path, data, size, magic, "dinofeat STEGO trainer file", FORMAT_VERSION,
-                                            &header, &length);
-    if (status != DF_OK) return status;
-    dfi_json *json = NULL;
+static df_status read_body(const char *path, const dfi_json *header, const unsigned char *body, size_t size,
+                           void *trainer) {
+    df_stego *t = trainer;
     int64_t steps = 0;
-    if (dfi_json_parse((const char *)header, length, &json) != DF_OK || read_settings(json, t, &steps) != 0) {
-        dfi_json_free(json);
+    if (read_settings(header, t, &steps) != 0)
         return dfi_error(DF_E_FORMAT, "%s: the header lacks a field or has a wrong one", path);
-    }
-    dfi_json_free(json);
-    status = read_states(path, t, header + length, size - 16 - length);
+    df_status status = read_states(path, t, body, size);
     if (status == DF_OK) dfs_stego_set_steps(t->shim, steps);
     return status;
 }
@@ -169,13 +140,9 @@ df_status df_stego_load(const char *path, df_stego **out) {
     DFI_CHECK_NOT_NULL(out);
     *out = NULL;
     DFI_CHECK_NOT_NULL(path);
-    unsigned char *data = NULL;
-    size_t size = 0;
-    df_status status = dfi_read_file(path, &data, &size);
-    df_stego *t = status == DF_OK ? calloc(1, sizeof *t) : NULL;
-    if (status == DF_OK && t == NULL) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-    if (status == DF_OK) status = parse(path, data, size, t);
-    free(data);
+    df_stego *t = calloc(1, sizeof *t);
+    df_status status = t ? dfi_container_load(path, magic, "dinofeat STEGO trainer file", FORMAT_VERSION, read_body, t)
+                         : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
     if (status != DF_OK) {
         df_stego_free(t);
         DFI_RETURN(status);

@@ -22,8 +22,6 @@ const dfi_model_identity *dfi_feature_cache_model(const df_feature_cache *cache)
 
 /* The loss settings of options. */
 dfs_stego_loss_config dfi_stego_loss_config(const df_options *options);
-/* A uniform float in [0, 1) with 24 random bits. */
-float dfi_stego_uniform(uint64_t *generator);
 /* The trainer's shim state with the given initial values (7 arrays) and settings. */
 df_status dfi_stego_create(df_stego *trainer, const float *const *initial);
 

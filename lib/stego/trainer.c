@@ -10,15 +10,6 @@ static const char *const parameter_names[DFS_STEGO_PARAMETERS] = {
     "linear.weight", "linear.bias", "nonlinear1.weight", "nonlinear1.bias", "nonlinear2.weight", "nonlinear2.bias",
     "clusters", "probe.weight", "probe.bias"};
 
-float dfi_stego_uniform(uint64_t *generator) {
-    return (float)(dfi_splitmix64(generator) >> 40) * (1.0f / 16777216.0f);
-}
-
-static float normal(uint64_t *generator) {
-    const double u1 = dfi_stego_uniform(generator), u2 = dfi_stego_uniform(generator);
-    return (float)(sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2));
-}
-
 void df_stego_free(df_stego *trainer) {
     if (trainer == NULL) return;
     dfs_stego_free(trainer->shim);
@@ -46,8 +37,8 @@ static df_status initialise(df_stego *trainer) {
         const double bound = 1.0 / sqrt((double)(i < DFS_STEGO_CLUSTERS ? trainer->config.dim : trainer->config.code_dim));
         for (size_t j = 0; j < n; j++)
             values[i][j] = i == DFS_STEGO_CLUSTERS
-                               ? normal(&trainer->generator)
-                               : (float)((2.0 * dfi_stego_uniform(&trainer->generator) - 1.0) * bound);
+                               ? dfi_normal(&trainer->generator)
+                               : (float)((2.0 * dfi_uniform24(&trainer->generator) - 1.0) * bound);
     }
     if (status == DF_OK) status = dfi_stego_create(trainer, (const float *const *)values);
     for (int i = 0; i < DFS_STEGO_PARAMETERS; i++) free(values[i]);
@@ -87,9 +78,9 @@ df_status df_stego_new(size_t dim, const df_options *options, df_stego **out) {
 static void draw_step(df_stego *t, size_t b, float *masks, float *c1, float *c2, int64_t *perms) {
     const size_t d = (size_t)t->config.dim, points = (size_t)(t->samples * t->samples * 2);
     const float keep = (float)(1.0 / (1.0 - t->dropout));
-    for (size_t i = 0; i < 6 * b * d; i++) masks[i] = dfi_stego_uniform(&t->generator) >= (float)t->dropout ? keep : 0.0f;
-    for (size_t i = 0; i < b * points; i++) c1[i] = 2.0f * dfi_stego_uniform(&t->generator) - 1.0f;
-    for (size_t i = 0; i < b * points; i++) c2[i] = 2.0f * dfi_stego_uniform(&t->generator) - 1.0f;
+    for (size_t i = 0; i < 6 * b * d; i++) masks[i] = dfi_uniform24(&t->generator) >= (float)t->dropout ? keep : 0.0f;
+    for (size_t i = 0; i < b * points; i++) c1[i] = 2.0f * dfi_uniform24(&t->generator) - 1.0f;
+    for (size_t i = 0; i < b * points; i++) c2[i] = 2.0f * dfi_uniform24(&t->generator) - 1.0f;
     for (int64_t n = 0; n < t->negatives; n++) {
         int64_t *p = perms + (size_t)n * b;
         for (size_t i = 0; i < b; i++) p[i] = (int64_t)i;

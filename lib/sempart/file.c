@@ -1,0 +1,173 @@
+/* The Sempart file (.dfsempart), little-endian: "DFSEMPRT", u32 format version, u32 header
+ * length, a JSON header (sizes, settings, steps, batch, the generator, the backbone), then for
+ * each of the 32 parameters its values, Adam's m and v, for each of the 8 BatchNorm buffers its
+ * values (float32), and "DFSPTEND". Written to a temporary file and renamed. It is both the
+ * trainer's checkpoint and the model file df_sempart_predict reads. */
+#include "sempart_internal.h"
+#include "../checkpoint/json.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char magic[8] = {'D', 'F', 'S', 'E', 'M', 'P', 'R', 'T'};
+static const char end_marker[8] = {'D', 'F', 'S', 'P', 'T', 'E', 'N', 'D'};
+#define FORMAT_VERSION 1u
+
+/* Each parameter's Adam step count as a JSON array. */
+static int adam_steps_text(const df_sempart *t, char *text, size_t size) {
+    int64_t steps[DFS_SEMPART_PARAMETERS];
+    if (dfs_sempart_adam_steps(t->shim, steps, 0) != DF_OK) return -1;
+    size_t at = 0;
+    for (int32_t i = 0; i < DFS_SEMPART_PARAMETERS; i++) {
+        const int n = snprintf(text + at, size - at, "%s%lld", i ? ", " : "[", (long long)steps[i]);
+        if (n < 0 || (size_t)n >= size - at) return -1;
+        at += (size_t)n;
+    }
+    return at + 2 <= size ? (memcpy(text + at, "]", 2), 0) : -1;
+}
+
+static int header_text(const df_sempart *t, char *text, size_t size) {
+    char model[512] = "null", adam[1024];
+    if (adam_steps_text(t, adam, sizeof adam) != 0) return -1;
+    if (t->has_model && dfi_model_identity_json(&t->model, model, sizeof model) != 0) return -1;
+    const dfs_sempart_config *c = &t->config;
+    const int n = snprintf(
+        text, size,
+        "{\"format\": \"dinofeat sempart\", \"dim\": %lld, \"grid\": [%lld, %lld], \"width\": %lld, \"heads\": %lld, "
+        "\"tau\": %.17g, \"eps\": %.17g, \"sigma\": %.17g, \"weight_gtv_coarse\": %.17g, \"weight_gtv_fine\": %.17g, "
+        "\"weight_sr\": %.17g, \"lr\": %.17g, \"joint\": %d, \"branches\": %d, \"seed\": %lld, \"steps\": %lld, \"batch\": %lld, "
+        "\"adam_steps\": %s, \"generator\": \"%016" PRIx64 "\", \"model\": %s, \"library\": \"%s\"}",
+        (long long)c->dim, (long long)c->grid_height, (long long)c->grid_width, (long long)c->width,
+        (long long)c->heads, c->tau, c->eps, c->sigma, c->weight_gtv_coarse, c->weight_gtv_fine, c->weight_sr, c->lr,
+        c->joint, c->branches, (long long)t->seed, (long long)dfs_sempart_steps(t->shim), (long long)t->batch, adam,
+        t->generator,
+        model, df_version_string());
+    return n > 0 && (size_t)n < size ? n : -1;
+}
+
+/* Arrays per state: value, m, v for parameters, the value for buffers. */
+static int32_t arrays_of(int32_t index) { return index < DFS_SEMPART_PARAMETERS ? 3 : 1; }
+
+static int write_states(FILE *f, const void *user) {
+    const df_sempart *t = user;
+    for (int32_t i = 0; i < DFS_SEMPART_STATES; i++) {
+        int64_t n = 0;
+        dfs_sempart_state_info(&t->config, i, &n, NULL, NULL);
+        float *values = malloc((size_t)n * sizeof *values);
+        int failed = values == NULL;
+        for (int32_t which = 0; !failed && which < arrays_of(i); which++)
+            failed = dfs_sempart_state(t->shim, i, which, values, 0) != DF_OK ||
+                     fwrite(values, sizeof *values, (size_t)n, f) != (size_t)n;
+        free(values);
+        if (failed) return -1;
+    }
+    return 0;
+}
+
+df_status df_sempart_save(const df_sempart *trainer, const char *path) {
+    DFI_CHECK_NOT_NULL(trainer);
+    DFI_CHECK_NOT_NULL(path);
+    char header[3072];
+    const int length = header_text(trainer, header, sizeof header);
+    if (length < 0) DFI_RETURN(dfi_error(DF_E_INTERNAL, "header too long"));
+    DFI_RETURN(dfi_container_save(path, magic, FORMAT_VERSION, header, (size_t)length, write_states, trainer, end_marker));
+}
+
+static int read_adam_steps(const dfi_json *json, int64_t *steps) {
+    const dfi_json *v = dfi_json_member(json, "adam_steps");
+    if (v == NULL || v->kind != DFI_JSON_ARRAY || v->count != DFS_SEMPART_PARAMETERS) return -1;
+    for (int32_t i = 0; i < DFS_SEMPART_PARAMETERS; i++) {
+        if (!v->items[i].is_integer || v->items[i].integer < 0) return -1;
+        steps[i] = v->items[i].integer;
+    }
+    return 0;
+}
+
+static int read_settings(const dfi_json *json, df_sempart *t, int64_t *steps, int64_t *adam_steps) {
+    dfs_sempart_config *c = &t->config;
+    int64_t joint, branches;
+    const dfi_json *format = dfi_json_member(json, "format"), *generator = dfi_json_member(json, "generator");
+    const dfi_json *grid = dfi_json_member(json, "grid");
+    if (format == NULL || format->kind != DFI_JSON_STRING || strcmp(format->string, "dinofeat sempart") != 0 ||
+        grid == NULL || grid->kind != DFI_JSON_ARRAY || grid->count != 2 || !grid->items[0].is_integer ||
+        !grid->items[1].is_integer || dfi_json_integer(json, "dim", &c->dim) || dfi_json_integer(json, "width", &c->width) ||
+        dfi_json_integer(json, "heads", &c->heads) || dfi_json_number(json, "tau", &c->tau) ||
+        dfi_json_number(json, "eps", &c->eps) || dfi_json_number(json, "sigma", &c->sigma) ||
+        dfi_json_number(json, "weight_gtv_coarse", &c->weight_gtv_coarse) ||
+        dfi_json_number(json, "weight_gtv_fine", &c->weight_gtv_fine) || dfi_json_number(json, "weight_sr", &c->weight_sr) ||
+        dfi_json_number(json, "lr", &c->lr) || dfi_json_integer(json, "joint", &joint) ||
+        dfi_json_integer(json, "branches", &branches) || read_adam_steps(json, adam_steps) ||
+        dfi_json_integer(json, "seed", &t->seed) || dfi_json_integer(json, "steps", steps) ||
+        dfi_json_integer(json, "batch", &t->batch) || generator == NULL || generator->kind != DFI_JSON_STRING ||
+        sscanf(generator->string, "%" SCNx64, &t->generator) != 1)
+        return -1;
+    c->grid_height = grid->items[0].integer, c->grid_width = grid->items[1].integer, c->joint = (int32_t)joint;
+    c->branches = (int32_t)branches;
+    if (c->dim < 1 || c->dim > 65536 || c->grid_height < 2 || c->grid_height > 1024 || c->grid_width < 2 ||
+        c->grid_width > 1024 || c->width < 1 || c->width > 4096 || c->heads < 1 || c->width % c->heads != 0 ||
+        *steps < 0 || t->batch < 0 || branches < 1 || branches > 3)
+        return -1;
+    const dfi_json *model = dfi_json_member(json, "model");
+    if (model == NULL) return -1;
+    if (model->kind == DFI_JSON_NULL) return 0;
+    t->has_model = 1;
+    return dfi_model_identity_from_json(model, &t->model);
+}
+
+/* The states after the header: data[0 .. size) holds their arrays and the end marker. */
+static df_status read_states(const char *path, df_sempart *t, const unsigned char *data, size_t size) {
+    size_t needed = 8, at = 0;
+    int64_t numel[DFS_SEMPART_STATES];
+    for (int32_t i = 0; i < DFS_SEMPART_STATES; i++) {
+        dfs_sempart_state_info(&t->config, i, &numel[i], NULL, NULL);
+        needed += (size_t)arrays_of(i) * 4 * (size_t)numel[i];
+    }
+    if (size != needed || memcmp(data + size - 8, end_marker, 8) != 0)
+        return dfi_error(DF_E_FORMAT, "%s: truncated or corrupt (%zu bytes of state, %zu expected)", path, size, needed);
+    const float *initial[DFS_SEMPART_STATES];
+    float *copies[DFS_SEMPART_STATES] = {0};
+    df_status status = DF_OK;
+    for (int32_t i = 0; i < DFS_SEMPART_STATES && status == DF_OK; i++) {
+        const size_t bytes = (size_t)arrays_of(i) * (size_t)numel[i] * sizeof(float);
+        copies[i] = malloc(bytes);
+        if (copies[i] == NULL) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+        else memcpy(copies[i], data + at, bytes), initial[i] = copies[i], at += bytes;
+    }
+    if (status == DF_OK) status = dfi_sempart_create(t, initial);
+    for (int32_t i = 0; i < DFS_SEMPART_PARAMETERS && status == DF_OK; i++)
+        for (int32_t which = 1; which < 3 && status == DF_OK; which++)
+            if (dfs_sempart_state(t->shim, i, which, copies[i] + (size_t)which * (size_t)numel[i], 1) != DF_OK)
+                status = dfi_error(DF_E_INTERNAL, "%s", dfs_last_error());
+    for (int32_t i = 0; i < DFS_SEMPART_STATES; i++) free(copies[i]);
+    return status;
+}
+
+static df_status read_body(const char *path, const dfi_json *header, const unsigned char *body, size_t size,
+                           void *trainer) {
+    df_sempart *t = trainer;
+    int64_t steps = 0, adam_steps[DFS_SEMPART_PARAMETERS];
+    if (read_settings(header, t, &steps, adam_steps) != 0)
+        return dfi_error(DF_E_FORMAT, "%s: the header lacks a field or has a wrong one", path);
+    df_status status = read_states(path, t, body, size);
+    if (status == DF_OK) dfs_sempart_set_steps(t->shim, steps);
+    if (status == DF_OK && dfs_sempart_adam_steps(t->shim, adam_steps, 1) != DF_OK)
+        status = dfi_error(DF_E_INTERNAL, "%s", dfs_last_error());
+    return status;
+}
+
+df_status df_sempart_load(const char *path, df_sempart **out) {
+    DFI_CHECK_NOT_NULL(out);
+    *out = NULL;
+    DFI_CHECK_NOT_NULL(path);
+    df_sempart *t = calloc(1, sizeof *t);
+    df_status status = t ? dfi_container_load(path, magic, "dinofeat Sempart file", FORMAT_VERSION, read_body, t)
+                         : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    if (status != DF_OK) {
+        df_sempart_free(t);
+        DFI_RETURN(status);
+    }
+    *out = t;
+    return DF_OK;
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/python3
+"""Sempart fixtures from test/reference/sempart_reference.py:
+
+  loss ID DTYPE B h w D H W     ID.masks ID.features ID.fine ID.images (DTYPE: f32 or f64),
+                                ID.losses.f64 (ncut, gtv coarse, gtv fine, sr), ID.grad_ncut,
+                                ID.grad_gtvc, ID.grad_gtvf, ID.grad_sr_fine, ID.grad_sr_coarse (.f32)
+  net ID JOINT B h w D E HEADS  ID.features ID.images (.f32), ID.init.txt (a line per state, in
+                                state_dict order: offset and amplitude), ID.coarse_eval ID.fine_eval
+                                ID.coarse_train ID.fine_train (.f32), ID.steps.f64 (5 losses of each
+                                of 2 steps), ID.after.f32 (the 40 states after 2 Adam steps, sampled)
+Images are (B, 3, 8h, 8w). tau 0.2, eps 1e-6, sigma 1, weights 0.0006 / 0.0002 / 20, lr 1e-3.
+The fine branch alone has half a million weights, so the starting states are not stored: state k
+(n elements) starts at offset + amplitude sin(0.61 j + 0.7 k + 0.1), j = 0..n-1, computed in
+float64 and rounded to float32; after the steps, states of more than 4096 elements are stored
+at every 17th element only.
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sempart_reference import Sempart, gtv_coarse_loss, gtv_fine_loss, ncut_loss, sr_loss, step  # noqa: E402
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else "test/fixtures/sempart"
+os.makedirs(OUT, exist_ok=True)
+torch.manual_seed(11)
+manifest = []
+
+
+def save(name, tensor, dtype=np.float32):
+    tensor.detach().numpy().astype(dtype).tofile(os.path.join(OUT, name))
+
+
+def dinofeat_order(model):
+    """dinofeat's state order: the parameters as nn.Module registers them (the encoder's own
+    [CLS] and position embedding after its projection), then the BatchNorm buffers."""
+    state = model.state_dict()
+    names = ["encoder.proj.weight", "encoder.proj.bias", "encoder.cls_token", "encoder.pos_embed"]
+    names += [n for n, _ in model.named_parameters() if n not in names]
+    names += [n for n in state if n.endswith(("running_mean", "running_var"))]
+    return names
+
+
+def states(model):
+    state = model.state_dict()
+    return [state[n] for n in dinofeat_order(model)]
+
+
+def loss_case(case_id, dtype, b=2, h=5, w=6, d=12):
+    torch_type = torch.float64 if dtype == "f64" else torch.float32
+    np_type = np.float64 if dtype == "f64" else np.float32
+    features = torch.randn(b, h, w, d, dtype=torch_type)
+    features[:, :2] += 2 * torch.randn(d, dtype=torch_type)  # a group of similar tokens: edges above tau
+    masks = torch.rand(b, h, w, dtype=torch_type).requires_grad_(True)
+    fine = torch.rand(b, 8 * h, 8 * w, dtype=torch_type).requires_grad_(True)
+    images = torch.randn(b, 3, 8 * h, 8 * w, dtype=torch_type) * 0.5
+    losses, grads = [], []
+    for fn, args, wrt in ((ncut_loss, (masks, features), (masks,)), (gtv_coarse_loss, (masks, features), (masks,)),
+                          (gtv_fine_loss, (fine, images), (fine,)), (sr_loss, (fine, masks), (fine, masks))):
+        value = fn(*args)
+        losses.append(value.item())
+        grads += torch.autograd.grad(value, wrt)
+    for name, t in (("masks", masks), ("features", features), ("fine", fine), ("images", images)):
+        save(f"{case_id}.{name}", t, np_type)
+    for name, g in zip(("grad_ncut", "grad_gtvc", "grad_gtvf", "grad_sr_fine", "grad_sr_coarse"), grads):
+        save(f"{case_id}.{name}", g)
+    np.array(losses, np.float64).tofile(os.path.join(OUT, f"{case_id}.losses.f64"))
+    manifest.append(f"loss {case_id} {dtype} {b} {h} {w} {d} {8 * h} {8 * w}")
+
+
+def initial_state(model):
+    """Deterministic starting values a C test can recompute: (offset, amplitude) per state."""
+    lines = []
+    with torch.no_grad():
+        for k, (name, t) in enumerate(zip(dinofeat_order(model), states(model))):
+            offset = 1.0 if name.endswith(("running_var", "norm1.weight", "norm2.weight", "bn.weight")) else 0.0
+            fan_in = t[0].numel() if t.dim() > 1 and not name.endswith(("cls_token", "pos_embed")) else 16
+            amplitude = (0.5 if name.endswith("running_var") else 1.0) / np.sqrt(fan_in)
+            j = np.arange(t.numel(), dtype=np.float64)
+            values = offset + amplitude * np.sin(0.61 * j + 0.7 * k + 0.1)
+            t.copy_(torch.from_numpy(values.astype(np.float32)).reshape(t.shape))
+            lines.append(f"{offset!r} {amplitude!r}")
+    return lines
+
+
+def sampled(model):
+    """The states after training, sampled; the key part of the qkv bias zeroed: its gradient is 0
+    (softmax ignores a constant added to every key), so Adam steps it by lr in the direction of
+    its rounding noise, in PyTorch and here alike, and no two implementations agree on that."""
+    parts = []
+    for name, t in zip(dinofeat_order(model), states(model)):
+        flat = t.reshape(-1).clone()
+        if name == "encoder.attn.qkv.bias":
+            e = flat.numel() // 3
+            flat[e:2 * e] = 0
+        parts.append(flat if flat.numel() <= 4096 else flat[::17])
+    return torch.cat(parts)
+
+
+def net_case(case_id, joint, b=2, h=4, w=5, d=16, e=8, heads=2):
+    model = Sempart(d, (h, w), e, heads, joint=bool(joint))
+    with open(os.path.join(OUT, f"{case_id}.init.txt"), "w") as f:
+        f.write("\n".join(initial_state(model)) + "\n")
+    features = torch.randn(b, h, w, d)
+    features[:, : h // 2] += 1.5 * torch.randn(d)  # a top half of similar tokens
+    images = torch.randn(b, 3, 8 * h, 8 * w) * 0.5
+    save(f"{case_id}.features", features)
+    save(f"{case_id}.images", images)
+    model.eval()
+    with torch.no_grad():
+        coarse, fine = model(features, images)
+    save(f"{case_id}.coarse_eval", coarse)
+    save(f"{case_id}.fine_eval", fine)
+    model.train()
+    kept = [t.clone() for t in states(model)]
+    with torch.no_grad():
+        coarse, fine = model(features, images)
+        for t, k in zip(states(model), kept):
+            t.copy_(k)  # a forward in training mode leaves the running statistics as they were here
+    save(f"{case_id}.coarse_train", coarse)
+    save(f"{case_id}.fine_train", fine)
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+    losses = step(model, optimiser, features, images) + step(model, optimiser, features, images)
+    np.array(losses, np.float64).tofile(os.path.join(OUT, f"{case_id}.steps.f64"))
+    save(f"{case_id}.after", sampled(model))
+    manifest.append(f"net {case_id} {joint} {b} {h} {w} {d} {e} {heads}")
+
+
+loss_case("loss32", "f32")
+loss_case("loss64", "f64")
+net_case("joint", 1)
+net_case("separate", 0)
+with open(os.path.join(OUT, "manifest.txt"), "w") as f:
+    f.write("\n".join(manifest) + "\n")
