@@ -215,5 +215,52 @@ expect 1 "--preset takes code or paper" -- "$cli" stego train "${stego[@]}" --pr
 expect 2 "not a dinofeat STEGO trainer file" -- "$cli" stego predict "${stego[@]}" --head "$tmp/knn.bin" \
     --image fixtures/weak/micrograph.png --out "$tmp/x.png"
 
+# Sempart on a synthetic saliency set, scored beside TokenCut by dinofeat eval (both printed)
+python3 ../examples/make_saliency_set.py "$tmp/sal" --count 6 --size 48 >/dev/null
+sempart=(--model $models/dino_s8.pth --heads 2 --size 32)
+expect 0 "step 6/6 \(epoch 3\): total" -- "$cli" sempart train "${sempart[@]}" --images "$tmp/sal/images" \
+    --out "$tmp/sp.dfsempart" --epochs 3 --batch 4 --log-every 2
+expect 0 "step 4/4 \(epoch 2\)" -- "$cli" sempart train "${sempart[@]}" --images "$tmp/sal/images" \
+    --out "$tmp/sp_resumed.dfsempart" --epochs 2 --batch 4 --log-every 2
+expect 0 "resuming from" -- "$cli" sempart train "${sempart[@]}" --images "$tmp/sal/images" \
+    --out "$tmp/sp_resumed.dfsempart" --epochs 3 --batch 4 --log-every 2
+expect 0 "" -- cmp "$tmp/sp.dfsempart" "$tmp/sp_resumed.dfsempart"
+expect 0 "" -- cmp "$tmp/sp.dfsempart.csv" "$tmp/sp_resumed.dfsempart.csv"
+expect 0 "size: 720 x 400" -- "$cli" info --image "$tmp/sp.dfsempart.png"
+expect 2 "resume it with the same batch" -- "$cli" sempart train "${sempart[@]}" --images "$tmp/sal/images" \
+    --out "$tmp/sp_resumed.dfsempart" --epochs 4 --batch 2
+expect 0 "predicted 6 image" -- "$cli" sempart predict "${sempart[@]}" --sempart "$tmp/sp.dfsempart" \
+    --images "$tmp/sal/images" --out-dir "$tmp/sp_out"
+expect 0 "size: 48 x 48" -- "$cli" info --image "$tmp/sp_out/masks/003.png"
+expect 0 "size: 4 x 4" -- "$cli" info --image "$tmp/sp_out/coarse/003.png"
+expect 0 "channels: 3" -- "$cli" info --image "$tmp/sp_out/overlay/003.png"
+expect 0 '"components": \[' -- cat "$tmp/sp_out/boxes/003.json"
+expect 0 "predicted 1 image" -- "$cli" sempart predict "${sempart[@]}" --sempart "$tmp/sp.dfsempart" \
+    --image "$tmp/sal/images/000.png" --out-dir "$tmp/sp_one" --select attention
+mkdir -p "$tmp/tc/masks" "$tmp/tc/boxes"
+for image in "$tmp"/sal/images/*.png; do
+    name=$(basename "$image" .png)
+    "$cli" tokencut --model $models/dino_s8.pth --heads 2 --image "$image" --mask "$tmp/tc/masks/$name.png" \
+        --boxes "$tmp/tc/boxes/$name.json" >/dev/null || echo "tokencut failed on $image"
+done
+for method in tc sp_out; do
+    expect 0 "saliency: 6 images" -- "$cli" eval --pred "$tmp/$method/masks" --gt "$tmp/sal/masks" --task saliency
+    expect 0 "corloc: 6 images" -- "$cli" eval --pred "$tmp/$method/boxes" --gt "$tmp/sal/boxes" --task corloc
+done
+for method in tc sp_out; do # both methods' scores, side by side (the tiny random backbone: not a benchmark)
+    label=TokenCut && [ $method = sp_out ] && label=Sempart
+    echo "  $label: $("$cli" eval --pred "$tmp/$method/masks" --gt "$tmp/sal/masks" --task saliency | tail -1)" \
+        "$("$cli" eval --pred "$tmp/$method/boxes" --gt "$tmp/sal/boxes" --task corloc | tail -1)"
+done
+expect 2 "trained on dino dim 16" -- "$cli" sempart predict --model $models/dinov2_s14.pth --heads 2 \
+    --sempart "$tmp/sp.dfsempart" --image "$tmp/sal/images/000.png" --out-dir "$tmp/x"
+expect 2 "not a dinofeat Sempart file" -- "$cli" sempart predict "${sempart[@]}" --sempart "$tmp/knn.bin" \
+    --image "$tmp/sal/images/000.png" --out-dir "$tmp/x"
+expect 1 "unknown sub-command 'fly'" -- "$cli" sempart fly
+expect 1 "--images and --out are required" -- "$cli" sempart train "${sempart[@]}"
+expect 1 "--select takes corners" -- "$cli" sempart predict "${sempart[@]}" --select middle
+expect 1 "--branches takes both" -- "$cli" sempart train "${sempart[@]}" --branches all
+expect 1 "--epochs takes a whole number" -- "$cli" sempart train "${sempart[@]}" --epochs -1
+
 echo "cli: $passed passed, $failures failed"
 [ "$failures" = 0 ]

@@ -30,6 +30,7 @@ extern const cli_verb verb_eval;
 extern const cli_verb verb_weak;
 extern const cli_verb verb_datus;
 extern const cli_verb verb_stego;
+extern const cli_verb verb_sempart;
 
 /* Prints "dinofeat VERB: <library message>" to stderr and returns the exit code for status. */
 int cli_fail(const char *verb, df_status status);

@@ -1,0 +1,415 @@
+/* dinofeat sempart: training of the Sempart network on an image folder, and its saliency masks
+ * and boxes for new images. */
+#include "cli.h"
+#include "draw.h"
+#include "folder.h"
+#include "model_args.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char help[] =
+    "Usage: dinofeat sempart train --model M --images DIR --out sp.dfsempart [--epochs 20] [--batch 8]\n"
+    "                              [--size 320] [--cache F] [--seed 0] [--branches both|coarse|fine]\n"
+    "                              [--separate] [--log-every 50]\n"
+    "       dinofeat sempart predict --sempart F --model M --image I|--images DIR --out-dir D\n"
+    "                                [--select corners|centrality|framing|attention]\n"
+    "\n"
+    "Sempart (Ravindran and Basu 2023): a small network over the frozen backbone's patch features\n"
+    "that predicts a coarse saliency mask on the patch grid and a fine one at 8x its resolution,\n"
+    "trained without labels by the normalized cut of the patch graph, graph total variation and the\n"
+    "two masks' agreement (the paper's weights, Adam at lr 1e-4).\n"
+    "  train    resizes every image (short side --size, centre square), stores the patch features\n"
+    "           in a cache (--cache, default OUT.dffeat; an interrupted build resumes) and trains for\n"
+    "           --epochs epochs: the losses every --log-every steps on stdout, every step in OUT.csv,\n"
+    "           a checkpoint in OUT every --log-every steps and at the end, the loss curves in OUT.png\n"
+    "           (total blue, normalized cut orange). Run it again to continue from OUT (a larger\n"
+    "           --epochs trains further); OUT records the backbone it needs.\n"
+    "  predict  for each image: D/masks/NAME.png (the fine mask at the image's size, grey: 255 x\n"
+    "           the foreground probability), D/coarse/NAME.png (the patch-grid mask),\n"
+    "           D/overlay/NAME.png (the image, the mask tinted, the boxes outlined) and\n"
+    "           D/boxes/NAME.json (\"boxes\": the largest component's box, the single-object\n"
+    "           prediction; \"components\": every component's box). Score them with\n"
+    "           dinofeat eval --task saliency --pred D/masks and --task corloc --pred D/boxes.\n"
+    "\n"
+    "Options:\n"
+    "  --images DIR        images (PNG/JPEG, subfolders included)\n"
+    "  --out FILE          the trained network (.dfsempart; train)\n"
+    "  --cache FILE        the feature cache (train)\n"
+    "  --size S            training images' side (default 320: a 40 x 40 grid at patch 8)\n"
+    "  --epochs N          epochs to reach (default 20)\n"
+    "  --batch B           images per step (default 8); keep it when resuming\n"
+    "  --seed N            initial weights and epoch orders (default 0)\n"
+    "  --branches B        both (default), coarse (encoder and coarse branch) or fine (fine branch,\n"
+    "                      the rest fixed): the paper's ablation trains coarse, then fine\n"
+    "  --separate          the fine branch sees the encoder's output detached (new networks)\n"
+    "  --log-every N       steps between printed losses and checkpoints (default 50)\n"
+    "  --sempart FILE      a trained network (predict)\n"
+    "  --image FILE        one image (predict)\n"
+    "  --out-dir DIR       where predict writes (required)\n"
+    "  --select R          which partition is the object: corners (default: touching fewer image\n"
+    "                      corners), centrality, framing (not spanning the image), attention (more\n"
+    "                      of the backbone's [CLS] attention)\n"
+    "model options:\n" MODEL_ARGS_HELP
+    "  -h, --help          this text\n"
+    "\n"
+    "Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n";
+
+typedef struct request {
+    const char *images, *out, *cache, *sempart, *image, *out_dir;
+    long size, epochs, batch, seed, log_every;
+    int branches, separate, select;
+    model_args model;
+} request;
+
+/* The index of value in names (count of them), or -1. */
+static int choice(const char *value, const char *const *names, int count) {
+    for (int i = 0; i < count; i++)
+        if (strcmp(value, names[i]) == 0) return i;
+    return -1;
+}
+
+static int parse_choice(int option, const char *value, request *r) {
+    static const char *const branches[] = {"coarse", "fine", "both"};
+    static const char *const rules[] = {"corners", "centrality", "framing", "attention"};
+    if (option == 'B') {
+        const int which = choice(value, branches, 3);
+        if (which < 0) return cli_usage_error("sempart", "--branches takes both, coarse or fine, not '%s'", value);
+        r->branches = which + 1;
+    } else {
+        r->select = choice(value, rules, 4);
+        if (r->select < 0)
+            return cli_usage_error("sempart", "--select takes corners, centrality, framing or attention, not '%s'", value);
+    }
+    return EXIT_OK;
+}
+
+static int parse(int argc, char **argv, request *r) {
+    static const struct option options[] = {
+        {"images", required_argument, NULL, 'i'},    {"out", required_argument, NULL, 'o'},
+        {"cache", required_argument, NULL, 'c'},     {"size", required_argument, NULL, 's'},
+        {"epochs", required_argument, NULL, 'E'},    {"batch", required_argument, NULL, 'b'},
+        {"seed", required_argument, NULL, 'e'},      {"log-every", required_argument, NULL, 'l'},
+        {"branches", required_argument, NULL, 'B'},  {"separate", no_argument, NULL, 'p'},
+        {"sempart", required_argument, NULL, 'S'},   {"image", required_argument, NULL, 'I'},
+        {"out-dir", required_argument, NULL, 'O'},   {"select", required_argument, NULL, 'x'},
+        MODEL_ARGS_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    static const struct {
+        int option;
+        const char *name;
+        long lo, hi;
+        size_t offset;
+    } numbers[] = {{'s', "--size", 16, 4096, offsetof(request, size)},
+                   {'E', "--epochs", 0, 1000000, offsetof(request, epochs)},
+                   {'b', "--batch", 1, 4096, offsetof(request, batch)},
+                   {'e', "--seed", 0, 2147483647, offsetof(request, seed)},
+                   {'l', "--log-every", 1, 100000000, offsetof(request, log_every)}};
+    optind = 2; /* argv[1] is the sub-command */
+    opterr = 0;
+    for (int option; (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
+        const int handled = model_args_parse(&r->model, option, optarg, "sempart");
+        if (handled < 0) return EXIT_USAGE;
+        if (handled) continue;
+        int known = 0;
+        for (size_t n = 0; n < sizeof numbers / sizeof *numbers; n++)
+            if (numbers[n].option == option) {
+                known = 1;
+                if (cli_parse_long(optarg, numbers[n].lo, numbers[n].hi, (long *)((char *)r + numbers[n].offset)) != 0)
+                    return cli_usage_error("sempart", "%s takes a whole number %ld..%ld, not '%s'", numbers[n].name,
+                                           numbers[n].lo, numbers[n].hi, optarg);
+            }
+        if (known) continue;
+        switch (option) {
+        case 'i': r->images = optarg; break;
+        case 'o': r->out = optarg; break;
+        case 'c': r->cache = optarg; break;
+        case 'S': r->sempart = optarg; break;
+        case 'I': r->image = optarg; break;
+        case 'O': r->out_dir = optarg; break;
+        case 'p': r->separate = 1; break;
+        case 'B':
+        case 'x':
+            if (parse_choice(option, optarg, r) != EXIT_OK) return EXIT_USAGE;
+            break;
+        case ':': return cli_usage_error("sempart", "%s needs a value", argv[optind - 1]);
+        default: return cli_usage_error("sempart", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return cli_usage_error("sempart", "unexpected argument '%s'", argv[optind]);
+    return EXIT_OK;
+}
+
+/* path + suffix (new) */
+static char *suffixed(const char *path, const char *suffix) {
+    const size_t n = strlen(path) + strlen(suffix) + 1;
+    char *out = malloc(n);
+    if (out) snprintf(out, n, "%s%s", path, suffix);
+    return out;
+}
+
+/* The resized dataset and its feature cache, built or completed. */
+static df_status cached_features(const request *r, df_model *model, const char *cache_path, df_dataset **dataset,
+                                 df_feature_cache **cache) {
+    df_options *o = NULL;
+    df_status status = df_options_new(&o);
+    if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_DATASET_SIZE, r->size);
+    if (status == DF_OK) status = df_dataset_open(r->images, NULL, o, dataset);
+    cli_progress progress;
+    cli_progress_init(&progress, "sempart");
+    if (status == DF_OK) status = df_feature_cache_build(model, *dataset, cache_path, NULL, cli_progress_report, &progress);
+    if (status == DF_OK) status = df_feature_cache_open(cache_path, cache);
+    df_options_free(o);
+    return status;
+}
+
+/* The network in r->out to resume, or a new one for the cache's features. */
+static df_status open_trainer(const request *r, const df_feature_cache *cache, df_sempart **out) {
+    if (access(r->out, F_OK) == 0) {
+        fprintf(stderr, "dinofeat sempart: resuming from %s\n", r->out);
+        df_status status = df_sempart_load(r->out, out);
+        if (status == DF_OK && r->branches) status = df_sempart_set_branches(*out, r->branches);
+        return status;
+    }
+    size_t h = 0, w = 0, d = 0;
+    df_options *o = NULL;
+    df_status status = df_feature_cache_shape(cache, NULL, &h, &w, &d);
+    if (status == DF_OK) status = df_options_new(&o);
+    if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_SEMPART_SEED, r->seed);
+    if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_SEMPART_JOINT, !r->separate);
+    if (status == DF_OK && r->branches) status = df_options_set_int(o, DF_PARAM_SEMPART_BRANCHES, r->branches);
+    if (status == DF_OK) status = df_sempart_new(d, h, w, o, out);
+    df_options_free(o);
+    return status;
+}
+
+/* Keeps the CSV rows of steps 1..steps only (a run killed after its last checkpoint logged steps
+ * that the resumed run does again), then opens it for appending, with a header when empty. */
+static FILE *open_log(const char *csv, int64_t steps) {
+    FILE *old = fopen(csv, "r");
+    char temporary[4096], line[512];
+    FILE *kept = cli_create_temporary(csv, temporary, sizeof temporary);
+    if (kept == NULL) {
+        if (old) fclose(old);
+        return NULL;
+    }
+    fprintf(kept, "step,epoch,ncut,gtv_coarse,gtv_fine,sr,total\n");
+    long long step;
+    while (old && fgets(line, sizeof line, old))
+        if (sscanf(line, "%lld,", &step) == 1 && step >= 1 && step <= steps) fputs(line, kept);
+    if (old) fclose(old);
+    return cli_commit_temporary(kept, temporary, csv) == 0 ? fopen(csv, "a") : NULL;
+}
+
+typedef struct training_log {
+    const request *r;
+    df_sempart *trainer;
+    FILE *csv;
+    uint64_t per_epoch;
+} training_log;
+
+/* After each step: its losses to the CSV, and to stdout every --log-every steps. */
+static int log_step(void *user_data, uint64_t done, uint64_t total, const char *stage) {
+    training_log *log = user_data;
+    (void)stage;
+    double l[DF_SEMPART_LOSSES];
+    df_sempart_last_losses(log->trainer, l);
+    const uint64_t epoch = (done - 1) / log->per_epoch + 1;
+    fprintf(log->csv, "%llu,%llu,%.9g,%.9g,%.9g,%.9g,%.9g\n", (unsigned long long)done, (unsigned long long)epoch, l[0],
+            l[1], l[2], l[3], l[4]);
+    if (done % (uint64_t)log->r->log_every == 0 || done == total) {
+        printf("step %llu/%llu (epoch %llu): total %.5f (ncut %.5f, gtv coarse %.4f, gtv fine %.4f, sr %.5f)\n",
+               (unsigned long long)done, (unsigned long long)total, (unsigned long long)epoch, l[4], l[0], l[1], l[2],
+               l[3]);
+        fflush(stdout);
+        fflush(log->csv);
+    }
+    return 0;
+}
+
+/* The total and cut columns of the CSV as two curves. */
+static int plot_log(const char *csv, const char *png) {
+    FILE *f = fopen(csv, "r");
+    if (f == NULL) return -1;
+    size_t count = 0, capacity = 1024;
+    double *rows = malloc(capacity * 2 * sizeof *rows), v[5];
+    char line[512];
+    long long step, epoch;
+    while (rows && fgets(line, sizeof line, f))
+        if (sscanf(line, "%lld,%lld,%lf,%lf,%lf,%lf,%lf", &step, &epoch, &v[0], &v[1], &v[2], &v[3], &v[4]) == 7) {
+            if (count == capacity) {
+                double *grown = realloc(rows, (capacity *= 2) * 2 * sizeof *rows);
+                if (grown == NULL) break;
+                rows = grown;
+            }
+            rows[count * 2] = v[4], rows[count * 2 + 1] = v[0];
+            count++;
+        }
+    fclose(f);
+    double *series = rows && count > 1 ? malloc(count * 2 * sizeof *series) : NULL;
+    for (size_t s = 0; series && s < 2; s++)
+        for (size_t i = 0; i < count; i++) series[s * count + i] = rows[i * 2 + s];
+    const int failed = series == NULL || cli_write_curves_png(series, count, 2, png) != DF_OK;
+    free(series), free(rows);
+    return failed ? -1 : 0;
+}
+
+static int train_command(request *r, df_model *model) {
+    if (r->images == NULL || r->out == NULL) return cli_usage_error("sempart train", "--model, --images and --out are required");
+    char *cache_path = r->cache ? strdup(r->cache) : suffixed(r->out, ".dffeat"), *csv = suffixed(r->out, ".csv"),
+         *png = suffixed(r->out, ".png");
+    df_dataset *dataset = NULL;
+    df_feature_cache *cache = NULL;
+    df_sempart *trainer = NULL;
+    size_t items = 0;
+    df_status status = cached_features(r, model, cache_path, &dataset, &cache);
+    if (status == DF_OK) status = open_trainer(r, cache, &trainer);
+    if (status == DF_OK) status = df_feature_cache_shape(cache, &items, NULL, NULL, NULL);
+    int64_t done = 0;
+    if (status == DF_OK) df_sempart_steps(trainer, &done);
+    int code = status == DF_OK ? EXIT_OK : cli_fail("sempart train", status);
+    training_log log = {r, trainer, code == EXIT_OK ? open_log(csv, done) : NULL, (items + (size_t)r->batch - 1) / (size_t)r->batch};
+    if (code == EXIT_OK && log.csv == NULL) {
+        fprintf(stderr, "dinofeat sempart train: %s: %s\n", csv, strerror(errno));
+        code = EXIT_INPUT;
+    }
+    if (code == EXIT_OK) {
+        printf("training on %zu images, %llu steps an epoch, %ld epochs\n", items, (unsigned long long)log.per_epoch, r->epochs);
+        status = df_sempart_train(trainer, cache, dataset, (size_t)r->epochs, (size_t)r->batch, r->out,
+                                  (size_t)r->log_every, log_step, &log);
+        if (status != DF_OK) code = cli_fail("sempart train", status);
+    }
+    if (log.csv) fclose(log.csv);
+    if (code == EXIT_OK && plot_log(csv, png) != 0) fprintf(stderr, "dinofeat sempart train: no loss curves in %s\n", png);
+    if (code == EXIT_OK) printf("wrote %s (losses in %s, curves in %s)\n", r->out, csv, png);
+    df_sempart_free(trainer);
+    df_feature_cache_free(cache);
+    df_dataset_free(dataset);
+    free(cache_path), free(csv), free(png);
+    return code;
+}
+
+/* D/kind/NAME (NAME's extension replaced by extension), its folders made; NULL on failure. */
+static char *output_path(const char *dir, const char *kind, const char *name, const char *extension) {
+    char *png = cli_png_name(name), path[4096];
+    const size_t stem = png ? strlen(png) - 4 : 0;
+    if (png == NULL) return NULL;
+    snprintf(path, sizeof path, "%s/%s/%.*s%s", dir, kind, (int)stem, png, extension);
+    free(png);
+    return cli_make_parents(path) == 0 ? strdup(path) : NULL;
+}
+
+static int write_boxes(const char *path, const char *image, const int32_t *boxes, size_t count) {
+    char temporary[4096];
+    FILE *f = cli_create_temporary(path, temporary, sizeof temporary);
+    if (f == NULL) return -1;
+    fprintf(f, "{\n  \"image\": \"%s\",\n  \"boxes\": [", image);
+    if (count) fprintf(f, "\n    {\"class\": 1, \"box\": [%d, %d, %d, %d]}\n  ", boxes[0], boxes[1], boxes[2], boxes[3]);
+    fprintf(f, "],\n  \"components\": [");
+    for (size_t i = 0; i < count; i++)
+        fprintf(f, "%s[%d, %d, %d, %d]", i ? ", " : "", boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]);
+    fprintf(f, "]\n}\n");
+    return cli_commit_temporary(f, temporary, path);
+}
+
+static df_status save_grey(const df_tensor *mask, const char *path) {
+    int64_t shape[2];
+    df_tensor_view view = {.struct_size = sizeof view};
+    df_image *png = NULL;
+    df_status status = df_tensor_shape(mask, shape, 2);
+    if (status == DF_OK) status = df_tensor_view_of(mask, &view);
+    if (status == DF_OK) status = df_image_from_pixels(view.data, (size_t)shape[1], (size_t)shape[0], 1, 8, (size_t)shape[1], &png);
+    if (status == DF_OK) status = df_image_save_png(png, path);
+    df_image_free(png);
+    return status;
+}
+
+/* The four outputs of one image (path, named name under the output folder). */
+static df_status predict_one(const request *r, const df_sempart *net, df_model *model, const df_options *o,
+                             const char *path, const char *name) {
+    df_image *rgb = NULL;
+    df_tensor *coarse = NULL, *fine = NULL, *boxes = NULL;
+    char *files[4] = {output_path(r->out_dir, "masks", name, ".png"), output_path(r->out_dir, "coarse", name, ".png"),
+                      output_path(r->out_dir, "overlay", name, ".png"), output_path(r->out_dir, "boxes", name, ".json")};
+    df_status status = files[0] && files[1] && files[2] && files[3] ? cli_load_rgb(path, 0, 0, &rgb) : DF_E_IO;
+    if (status == DF_OK) status = df_sempart_predict(net, model, rgb, o, &coarse, &fine, &boxes);
+    if (status == DF_OK) status = save_grey(fine, files[0]);
+    if (status == DF_OK) status = save_grey(coarse, files[1]);
+    int64_t shape[2] = {0, 4};
+    df_tensor_view mask = {.struct_size = sizeof mask}, box = {.struct_size = sizeof box};
+    if (status == DF_OK) status = df_tensor_shape(boxes, shape, 2);
+    if (status == DF_OK) status = df_tensor_view_of(fine, &mask);
+    if (status == DF_OK) status = df_tensor_view_of(boxes, &box);
+    const size_t w = rgb ? df_image_width(rgb) : 0, h = rgb ? df_image_height(rgb) : 0;
+    uint8_t *binary = status == DF_OK ? malloc(w * h) : NULL;
+    for (size_t i = 0; binary && i < w * h; i++) binary[i] = ((const uint8_t *)mask.data)[i] > 127;
+    if (status == DF_OK && binary == NULL) status = DF_E_OUT_OF_MEMORY;
+    if (status == DF_OK)
+        status = cli_write_overlay_png(df_image_pixels(rgb), w, h, NULL, binary, box.data, NULL, (size_t)shape[0], NULL,
+                                       files[2]);
+    if (status == DF_OK && write_boxes(files[3], name, box.data, (size_t)shape[0]) != 0) status = DF_E_IO;
+    if (status != DF_OK) fprintf(stderr, "dinofeat sempart predict: %s: %s\n", path, df_last_error_message());
+    free(binary);
+    for (int i = 0; i < 4; i++) free(files[i]);
+    df_tensor_free(coarse), df_tensor_free(fine), df_tensor_free(boxes);
+    df_image_free(rgb);
+    return status;
+}
+
+static int predict_command(request *r, df_model *model) {
+    if (r->sempart == NULL || (r->image == NULL) == (r->images == NULL) || r->out_dir == NULL)
+        return cli_usage_error("sempart predict", "--sempart, --model, --out-dir and one of --image or --images are required");
+    df_sempart *net = NULL;
+    df_options *o = NULL;
+    df_dataset *listing = NULL;
+    size_t count = 1, failures = 0;
+    df_status status = df_sempart_load(r->sempart, &net);
+    if (status == DF_OK) status = df_sempart_check_model(net, model);
+    if (status == DF_OK) status = df_options_new(&o);
+    if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_SEMPART_SELECT, r->select);
+    if (status == DF_OK && r->images) status = df_dataset_open(r->images, NULL, NULL, &listing);
+    if (status == DF_OK && listing) status = df_dataset_count(listing, &count);
+    int code = status == DF_OK ? EXIT_OK : cli_fail("sempart predict", status);
+    cli_progress progress;
+    cli_progress_init(&progress, "sempart");
+    for (size_t i = 0; code == EXIT_OK && i < count; i++) {
+        const char *name = NULL, *slash = r->image ? strrchr(r->image, '/') : NULL;
+        char in[4096];
+        if (listing) df_dataset_name(listing, i, &name, NULL);
+        else name = slash ? slash + 1 : r->image;
+        snprintf(in, sizeof in, "%s%s%s", listing ? r->images : "", listing ? "/" : "", listing ? name : r->image);
+        if (predict_one(r, net, model, o, in, name) != DF_OK) failures++;
+        if (listing) cli_progress_report(&progress, i + 1, count, "images");
+    }
+    if (code == EXIT_OK) printf("predicted %zu image(s) into %s\n", count - failures, r->out_dir);
+    if (code == EXIT_OK && failures) {
+        fprintf(stderr, "dinofeat sempart predict: %zu image(s) failed (listed above)\n", failures);
+        code = EXIT_INPUT;
+    }
+    df_dataset_free(listing);
+    df_options_free(o);
+    df_sempart_free(net);
+    return code;
+}
+
+static int run(int argc, char **argv) {
+    if (argc < 2) return cli_usage_error("sempart", "a sub-command is required: train or predict");
+    request r = {.size = 320, .epochs = 20, .batch = 8, .log_every = 50};
+    model_args_init(&r.model);
+    const int which = strcmp(argv[1], "train") == 0 ? 0 : strcmp(argv[1], "predict") == 0 ? 1 : -1;
+    if (which < 0) return cli_usage_error("sempart", "unknown sub-command '%s' (train or predict)", argv[1]);
+    int code = parse(argc, argv, &r);
+    if (code == EXIT_OK && r.model.path == NULL) code = cli_usage_error("sempart", "--model is required");
+    df_model *model = NULL;
+    if (code == EXIT_OK) code = model_args_open(&r.model, "sempart", &model);
+    if (code == EXIT_OK) code = which == 0 ? train_command(&r, model) : predict_command(&r, model);
+    df_model_free(model);
+    return code;
+}
+
+const cli_verb verb_sempart = {"sempart", "Sempart: saliency network training and its masks and boxes", help, run};
