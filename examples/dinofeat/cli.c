@@ -103,3 +103,22 @@ int cli_parse_long(const char *text, long lo, long hi, long *out) {
     *out = v;
     return 0;
 }
+
+int cli_parse_number(const cli_number *numbers, size_t count, int option, const char *value, void *request,
+                     const char *verb) {
+    for (size_t n = 0; n < count; n++) {
+        if (numbers[n].option != option) continue;
+        if (cli_parse_long(value, numbers[n].lo, numbers[n].hi, (long *)((char *)request + numbers[n].offset)) == 0) return 1;
+        cli_usage_error(verb, "%s takes a whole number %ld..%ld, not '%s'", numbers[n].name, numbers[n].lo, numbers[n].hi,
+                        value);
+        return -1;
+    }
+    return 0;
+}
+
+char *cli_suffixed(const char *path, const char *suffix) {
+    const size_t n = strlen(path) + strlen(suffix) + 1;
+    char *out = malloc(n);
+    if (out) snprintf(out, n, "%s%s", path, suffix);
+    return out;
+}

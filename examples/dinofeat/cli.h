@@ -38,6 +38,19 @@ int cli_fail(const char *verb, df_status status);
 int cli_usage_error(const char *verb, const char *format, ...) __attribute__((format(printf, 2, 3)));
 /* A whole number in lo..hi, the whole text (no sign games, no overflow); -1 otherwise. */
 int cli_parse_long(const char *text, long lo, long hi, long *out);
+/* Whole-number options stored in a request struct: when option is one of numbers (count), parses
+ * value into the long at its offset in request: 1 when parsed, 0 when option is not a number
+ * option, -1 on a bad value (a usage error for verb printed). */
+typedef struct cli_number {
+    int option;
+    const char *name;
+    long lo, hi;
+    size_t offset;
+} cli_number;
+int cli_parse_number(const cli_number *numbers, size_t count, int option, const char *value, void *request,
+                     const char *verb);
+/* path + suffix (new; NULL when out of memory). */
+char *cli_suffixed(const char *path, const char *suffix);
 /* Parses "WxH" (both 1..65535); 0, or -1 when malformed. */
 int cli_parse_size(const char *text, long *width, long *height);
 /* Writing a file atomically: cli_create_temporary opens path.tmp (its name into temporary, of

@@ -100,12 +100,7 @@ static int parse(int argc, char **argv, request *r) {
         {"out-dir", required_argument, NULL, 'O'},   {"select", required_argument, NULL, 'x'},
         MODEL_ARGS_OPTIONS,
         {NULL, 0, NULL, 0}};
-    static const struct {
-        int option;
-        const char *name;
-        long lo, hi;
-        size_t offset;
-    } numbers[] = {{'s', "--size", 16, 4096, offsetof(request, size)},
+    static const cli_number numbers[] = {{'s', "--size", 16, 4096, offsetof(request, size)},
                    {'E', "--epochs", 0, 1000000, offsetof(request, epochs)},
                    {'b', "--batch", 1, 4096, offsetof(request, batch)},
                    {'e', "--seed", 0, 2147483647, offsetof(request, seed)},
@@ -116,15 +111,9 @@ static int parse(int argc, char **argv, request *r) {
         const int handled = model_args_parse(&r->model, option, optarg, "sempart");
         if (handled < 0) return EXIT_USAGE;
         if (handled) continue;
-        int known = 0;
-        for (size_t n = 0; n < sizeof numbers / sizeof *numbers; n++)
-            if (numbers[n].option == option) {
-                known = 1;
-                if (cli_parse_long(optarg, numbers[n].lo, numbers[n].hi, (long *)((char *)r + numbers[n].offset)) != 0)
-                    return cli_usage_error("sempart", "%s takes a whole number %ld..%ld, not '%s'", numbers[n].name,
-                                           numbers[n].lo, numbers[n].hi, optarg);
-            }
-        if (known) continue;
+        const int number = cli_parse_number(numbers, sizeof numbers / sizeof *numbers, option, optarg, r, "sempart");
+        if (number < 0) return EXIT_USAGE;
+        if (number) continue;
         switch (option) {
         case 'i': r->images = optarg; break;
         case 'o': r->out = optarg; break;
@@ -143,14 +132,6 @@ static int parse(int argc, char **argv, request *r) {
     }
     if (optind < argc) return cli_usage_error("sempart", "unexpected argument '%s'", argv[optind]);
     return EXIT_OK;
-}
-
-/* path + suffix (new) */
-static char *suffixed(const char *path, const char *suffix) {
-    const size_t n = strlen(path) + strlen(suffix) + 1;
-    char *out = malloc(n);
-    if (out) snprintf(out, n, "%s%s", path, suffix);
-    return out;
 }
 
 /* The resized dataset and its feature cache, built or completed. */
@@ -261,8 +242,8 @@ static int plot_log(const char *csv, const char *png) {
 
 static int train_command(request *r, df_model *model) {
     if (r->images == NULL || r->out == NULL) return cli_usage_error("sempart train", "--model, --images and --out are required");
-    char *cache_path = r->cache ? strdup(r->cache) : suffixed(r->out, ".dffeat"), *csv = suffixed(r->out, ".csv"),
-         *png = suffixed(r->out, ".png");
+    char *cache_path = r->cache ? strdup(r->cache) : cli_suffixed(r->out, ".dffeat"), *csv = cli_suffixed(r->out, ".csv"),
+         *png = cli_suffixed(r->out, ".png");
     df_dataset *dataset = NULL;
     df_feature_cache *cache = NULL;
     df_sempart *trainer = NULL;

@@ -81,12 +81,7 @@ static int parse(int argc, char **argv, request *r) {
         {"crf", no_argument, NULL, 'r'},            {"labels", required_argument, NULL, 'L'},
         MODEL_ARGS_OPTIONS,
         {NULL, 0, NULL, 0}};
-    static const struct {
-        int option;
-        const char *name;
-        long lo, hi;
-        size_t offset;
-    } numbers[] = {{'s', "--size", 8, 4096, offsetof(request, size)},
+    static const cli_number numbers[] = {{'s', "--size", 8, 4096, offsetof(request, size)},
                    {'k', "--k", 2, 4096, offsetof(request, k)},
                    {'S', "--steps", 0, 100000000, offsetof(request, steps)},
                    {'b', "--batch", 1, 4096, offsetof(request, batch)},
@@ -99,15 +94,9 @@ static int parse(int argc, char **argv, request *r) {
         const int handled = model_args_parse(&r->model, option, optarg, "stego");
         if (handled < 0) return EXIT_USAGE;
         if (handled) continue;
-        int known = 0;
-        for (size_t n = 0; n < sizeof numbers / sizeof *numbers; n++)
-            if (numbers[n].option == option) {
-                known = 1;
-                if (cli_parse_long(optarg, numbers[n].lo, numbers[n].hi, (long *)((char *)r + numbers[n].offset)) != 0)
-                    return cli_usage_error("stego", "%s takes a whole number %ld..%ld, not '%s'", numbers[n].name,
-                                           numbers[n].lo, numbers[n].hi, optarg);
-            }
-        if (known) continue;
+        const int number = cli_parse_number(numbers, sizeof numbers / sizeof *numbers, option, optarg, r, "stego");
+        if (number < 0) return EXIT_USAGE;
+        if (number) continue;
         switch (option) {
         case 'i': r->images = optarg; break;
         case 'L': r->labels = optarg; break;
@@ -132,14 +121,6 @@ static int parse(int argc, char **argv, request *r) {
     return EXIT_OK;
 }
 
-/* path + suffix (new) */
-static char *suffixed(const char *path, const char *suffix) {
-    const size_t n = strlen(path) + strlen(suffix) + 1;
-    char *out = malloc(n);
-    if (out) snprintf(out, n, "%s%s", path, suffix);
-    return out;
-}
-
 /* The five-cropped, resized dataset and its feature cache, built or completed. */
 static int cached_features(const request *r, df_model *model, const char *cache_path, df_dataset **dataset) {
     df_options *o = NULL;
@@ -156,7 +137,7 @@ static int cached_features(const request *r, df_model *model, const char *cache_
 
 static int knn_command(request *r, df_model *model) {
     if (r->images == NULL || r->out == NULL) return cli_usage_error("stego knn", "--model, --images and --out are required");
-    char *cache_path = r->cache ? strdup(r->cache) : suffixed(r->out, ".dffeat");
+    char *cache_path = r->cache ? strdup(r->cache) : cli_suffixed(r->out, ".dffeat");
     df_dataset *dataset = NULL;
     df_feature_cache *cache = NULL;
     int32_t *table = NULL;
@@ -257,8 +238,8 @@ static int train_steps(const request *r, df_stego *trainer, const df_feature_cac
 static int train_command(request *r, df_model *model) {
     if (r->images == NULL || r->out == NULL || r->knn == NULL)
         return cli_usage_error("stego train", "--model, --images, --knn and --out are required");
-    char *cache_path = r->cache ? strdup(r->cache) : suffixed(r->knn, ".dffeat"), *csv = suffixed(r->out, ".csv"),
-         *png = suffixed(r->out, ".png");
+    char *cache_path = r->cache ? strdup(r->cache) : cli_suffixed(r->knn, ".dffeat"), *csv = cli_suffixed(r->out, ".csv"),
+         *png = cli_suffixed(r->out, ".png");
     df_dataset *dataset = NULL;
     df_feature_cache *cache = NULL;
     df_stego *trainer = NULL;
