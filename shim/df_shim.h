@@ -238,7 +238,7 @@ typedef enum dfs_init { DFS_INIT_UNIFORM = 0, DFS_INIT_ONES = 1, DFS_INIT_ZEROS 
 typedef struct dfs_sempart dfs_sempart;
 typedef struct dfs_sempart_config {
     int64_t dim, grid_height, grid_width, width, heads;
-    double tau, eps, sigma, weight_gtv_coarse, weight_gtv_fine, weight_sr, lr;
+    double tau, eps, sigma, weight_gtv_coarse, weight_gtv_fine, weight_sr, lr, adam_eps;
     int32_t joint, branches; /* branches: 1 encoder and coarse, 2 fine, 3 both */
 } dfs_sempart_config;
 

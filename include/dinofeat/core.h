@@ -297,7 +297,8 @@ typedef enum df_param {
     DF_PARAM_SEMPART_SELECT = 1611,   /* int df_sempart_select: which partition is foreground;
                                          default DF_SEMPART_SELECT_CORNERS */
     DF_PARAM_SEMPART_THRESHOLD = 1612, /* float: masks are binarised above this; default 0.5 */
-    DF_PARAM_SEMPART_BRANCHES = 1613  /* int df_sempart_branches: what a step trains; default both */
+    DF_PARAM_SEMPART_BRANCHES = 1613, /* int df_sempart_branches: what a step trains; default both */
+    DF_PARAM_SEMPART_ADAM_EPS = 1614  /* float: Adam's epsilon; default 1e-8 (PyTorch's) */
 } df_param;
 
 typedef enum df_param_type {

@@ -37,10 +37,10 @@ static int header_text(const df_sempart *t, char *text, size_t size) {
         text, size,
         "{\"format\": \"dinofeat sempart\", \"dim\": %lld, \"grid\": [%lld, %lld], \"width\": %lld, \"heads\": %lld, "
         "\"tau\": %.17g, \"eps\": %.17g, \"sigma\": %.17g, \"weight_gtv_coarse\": %.17g, \"weight_gtv_fine\": %.17g, "
-        "\"weight_sr\": %.17g, \"lr\": %.17g, \"joint\": %d, \"branches\": %d, \"seed\": %lld, \"steps\": %lld, \"batch\": %lld, "
+        "\"weight_sr\": %.17g, \"lr\": %.17g, \"adam_eps\": %.17g, \"joint\": %d, \"branches\": %d, \"seed\": %lld, \"steps\": %lld, \"batch\": %lld, "
         "\"adam_steps\": %s, \"generator\": \"%016" PRIx64 "\", \"model\": %s, \"library\": \"%s\"}",
         (long long)c->dim, (long long)c->grid_height, (long long)c->grid_width, (long long)c->width,
-        (long long)c->heads, c->tau, c->eps, c->sigma, c->weight_gtv_coarse, c->weight_gtv_fine, c->weight_sr, c->lr,
+        (long long)c->heads, c->tau, c->eps, c->sigma, c->weight_gtv_coarse, c->weight_gtv_fine, c->weight_sr, c->lr, c->adam_eps,
         c->joint, c->branches, (long long)t->seed, (long long)dfs_sempart_steps(t->shim), (long long)t->batch, adam,
         t->generator,
         model, df_version_string());
@@ -97,7 +97,7 @@ static int read_settings(const dfi_json *json, df_sempart *t, int64_t *steps, in
         dfi_json_number(json, "eps", &c->eps) || dfi_json_number(json, "sigma", &c->sigma) ||
         dfi_json_number(json, "weight_gtv_coarse", &c->weight_gtv_coarse) ||
         dfi_json_number(json, "weight_gtv_fine", &c->weight_gtv_fine) || dfi_json_number(json, "weight_sr", &c->weight_sr) ||
-        dfi_json_number(json, "lr", &c->lr) || dfi_json_integer(json, "joint", &joint) ||
+        dfi_json_number(json, "lr", &c->lr) || dfi_json_number(json, "adam_eps", &c->adam_eps) || dfi_json_integer(json, "joint", &joint) ||
         dfi_json_integer(json, "branches", &branches) || read_adam_steps(json, adam_steps) ||
         dfi_json_integer(json, "seed", &t->seed) || dfi_json_integer(json, "steps", steps) ||
         dfi_json_integer(json, "batch", &t->batch) || generator == NULL || generator->kind != DFI_JSON_STRING ||

@@ -69,6 +69,7 @@ df_status df_sempart_new(size_t dim, size_t grid_height, size_t grid_width, cons
                                      dfi_option_float(options, DF_PARAM_SEMPART_WEIGHT_GTV_FINE),
                                      dfi_option_float(options, DF_PARAM_SEMPART_WEIGHT_SR),
                                      dfi_option_float(options, DF_PARAM_SEMPART_LR),
+                                     dfi_option_float(options, DF_PARAM_SEMPART_ADAM_EPS),
                                      (int32_t)dfi_option_int(options, DF_PARAM_SEMPART_JOINT),
                                      (int32_t)dfi_option_int(options, DF_PARAM_SEMPART_BRANCHES)};
     t->seed = dfi_option_int(options, DF_PARAM_SEMPART_SEED);

@@ -7,11 +7,12 @@
   net ID JOINT B h w D E HEADS  ID.features ID.images (.f32), ID.init.txt (a line per state, in
                                 state_dict order: offset and amplitude), ID.coarse_eval ID.fine_eval
                                 ID.coarse_train ID.fine_train (.f32), ID.steps.f64 (5 losses of each
-                                of 2 steps), ID.after.f32 (the 40 states after 2 Adam steps, sampled)
-Images are (B, 3, 8h, 8w). tau 0.2, eps 1e-6, sigma 1, weights 0.0006 / 0.0002 / 20, lr 1e-3.
+                                of 2 steps), ID.after.f32 (the 40 states after the first step, sampled)
+Images are (B, 3, 8h, 8w). tau 0.2, eps 1e-6, sigma 1, weights 0.0006 / 0.0002 / 20; Adam with lr 0.1 and eps 1
+(see below).
 The fine branch alone has half a million weights, so the starting states are not stored: state k
-(n elements) starts at offset + amplitude sin(0.61 j + 0.7 k + 0.1), j = 0..n-1, computed in
-float64 and rounded to float32; after the steps, states of more than 4096 elements are stored
+(n elements) starts at offset + amplitude u_j, u_j uniform in [-1, 1) from splitmix64 seeded with
+k + 1 (uniform() below), computed in float64 and rounded to float32; after the steps, states of more than 4096 elements are stored
 at every 17th element only.
 """
 import os
@@ -26,6 +27,11 @@ from sempart_reference import Sempart, gtv_coarse_loss, gtv_fine_loss, ncut_loss
 OUT = sys.argv[1] if len(sys.argv) > 1 else "test/fixtures/sempart"
 os.makedirs(OUT, exist_ok=True)
 torch.manual_seed(11)
+# Adam's first step moves each weight by lr x the sign of its gradient (with the default eps), so
+# a gradient within rounding of 0 (and rounding differs with thread counts and algorithms) would
+# move its weight a whole step the other way; with eps = 1 the step is lr g / (|g| + 1), about lr g
+# for small g: the steps compare the gradients themselves, to the last digits.
+LR, ADAM_EPS = 0.1, 1.0
 manifest = []
 
 
@@ -70,6 +76,20 @@ def loss_case(case_id, dtype, b=2, h=5, w=6, d=12):
     manifest.append(f"loss {case_id} {dtype} {b} {h} {w} {d} {8 * h} {8 * w}")
 
 
+MASK = (1 << 64) - 1
+
+
+def uniform(seed, count):
+    """count values in [-1, 1) from splitmix64 seeded with seed: (z >> 11) / 2^52 - 1."""
+    state, out = seed, np.empty(count)
+    for i in range(count):
+        state = (state + 0x9E3779B97F4A7C15) & MASK
+        z = ((state ^ (state >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+        out[i] = ((z ^ (z >> 31)) >> 11) / 4503599627370496.0 - 1.0
+    return out
+
+
 def initial_state(model):
     """Deterministic starting values a C test can recompute: (offset, amplitude) per state."""
     lines = []
@@ -78,8 +98,7 @@ def initial_state(model):
             offset = 1.0 if name.endswith(("running_var", "norm1.weight", "norm2.weight", "bn.weight")) else 0.0
             fan_in = t[0].numel() if t.dim() > 1 and not name.endswith(("cls_token", "pos_embed")) else 16
             amplitude = (0.5 if name.endswith("running_var") else 1.0) / np.sqrt(fan_in)
-            j = np.arange(t.numel(), dtype=np.float64)
-            values = offset + amplitude * np.sin(0.61 * j + 0.7 * k + 0.1)
+            values = offset + amplitude * uniform(k + 1, t.numel())
             t.copy_(torch.from_numpy(values.astype(np.float32)).reshape(t.shape))
             lines.append(f"{offset!r} {amplitude!r}")
     return lines
@@ -100,7 +119,7 @@ def sampled(model):
 
 
 def net_case(case_id, joint, b=2, h=4, w=5, d=16, e=8, heads=2):
-    model = Sempart(d, (h, w), e, heads, joint=bool(joint))
+    model = Sempart(d, (h, w), e, heads, joint=bool(joint), channels_last=True)
     with open(os.path.join(OUT, f"{case_id}.init.txt"), "w") as f:
         f.write("\n".join(initial_state(model)) + "\n")
     features = torch.randn(b, h, w, d)
@@ -121,10 +140,11 @@ def net_case(case_id, joint, b=2, h=4, w=5, d=16, e=8, heads=2):
             t.copy_(k)  # a forward in training mode leaves the running statistics as they were here
     save(f"{case_id}.coarse_train", coarse)
     save(f"{case_id}.fine_train", fine)
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
-    losses = step(model, optimiser, features, images) + step(model, optimiser, features, images)
-    np.array(losses, np.float64).tofile(os.path.join(OUT, f"{case_id}.steps.f64"))
+    optimiser = torch.optim.Adam(model.parameters(), lr=LR, eps=ADAM_EPS)
+    losses = step(model, optimiser, features, images)
     save(f"{case_id}.after", sampled(model))
+    losses += step(model, optimiser, features, images)
+    np.array(losses, np.float64).tofile(os.path.join(OUT, f"{case_id}.steps.f64"))
     manifest.append(f"net {case_id} {joint} {b} {h} {w} {d} {e} {heads}")
 
 

@@ -43,9 +43,15 @@ class Block(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)  # ours: BatchNorm cancels a bias
         self.bn = nn.BatchNorm2d(c_out)
+        self.channels_last = False
 
     def forward(self, x):
-        return F.leaky_relu(self.bn(self.conv(x)), 0.01)
+        if self.channels_last:  # the convolution algorithm dinofeat uses (see Sempart)
+            cl = torch.channels_last
+            x = F.conv2d(x.contiguous(memory_format=cl), self.conv.weight.contiguous(memory_format=cl), padding=1)
+        else:
+            x = self.conv(x)
+        return F.leaky_relu(self.bn(x), 0.01)
 
 
 class Fine(nn.Module):
@@ -63,12 +69,19 @@ def resized(x, size):
 
 
 class Sempart(nn.Module):
-    def __init__(self, dim, grid, width=64, heads=2, joint=True):
+    """channels_last runs the fine blocks' convolutions channels-last, as dinofeat does: the
+    same values up to rounding, but libtorch's other algorithm rounds differently, and the first
+    Adam steps (lr x the gradient's sign) turn a near-zero gradient's rounding into a whole step,
+    so step-for-step comparisons need the same algorithm on both sides."""
+
+    def __init__(self, dim, grid, width=64, heads=2, joint=True, channels_last=False):
         super().__init__()
         self.joint = joint
         self.encoder = Encoder(dim, grid, width, heads)
         self.coarse = nn.Conv2d(width, 1, 1)
         self.fine = Fine(width)
+        for block in (self.fine.block1, self.fine.block2, self.fine.block3, self.fine.block4):
+            block.channels_last = channels_last
 
     def forward(self, f, images):
         h, w = f.shape[1], f.shape[2]

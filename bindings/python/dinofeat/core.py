@@ -127,6 +127,7 @@ class Param(enum.IntEnum):
     SEMPART_SELECT = 1611
     SEMPART_THRESHOLD = 1612
     SEMPART_BRANCHES = 1613
+    SEMPART_ADAM_EPS = 1614
 
 
 class ParamType(enum.IntEnum):
