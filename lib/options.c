@@ -126,6 +126,11 @@ static const param_spec param_table[] = {
     {DF_PARAM_SEMPART_THRESHOLD, "sempart.threshold", DF_PARAM_TYPE_FLOAT, 0.0, 1.0, 0.5, NULL},
     {DF_PARAM_SEMPART_BRANCHES, "sempart.branches", DF_PARAM_TYPE_INT, 1.0, 3.0, 3.0, NULL},
     {DF_PARAM_SEMPART_ADAM_EPS, "sempart.adam_eps", DF_PARAM_TYPE_FLOAT, 1e-12, 1e6, 1e-8, NULL},
+    {DF_PARAM_NECO_STEEPNESS, "neco.steepness", DF_PARAM_TYPE_FLOAT, 1e-6, 1e12, 100.0, NULL},
+    {DF_PARAM_NECO_NETWORK, "neco.network", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
+    {DF_PARAM_NECO_SIGMOID, "neco.sigmoid", DF_PARAM_TYPE_INT, 0.0, 5.0, 0.0, NULL},
+    {DF_PARAM_NECO_EUCLIDEAN, "neco.euclidean", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
+    {DF_PARAM_NECO_SYMMETRIC, "neco.symmetric", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
 };
 #define PARAM_COUNT (sizeof param_table / sizeof param_table[0])
 

@@ -6,6 +6,7 @@
 #ifndef DINOFEAT_SHIM_H
 #define DINOFEAT_SHIM_H
 
+#include "dinofeat/neco.h"
 #include "dinofeat/tensor.h"
 
 #ifdef __cplusplus
@@ -267,6 +268,29 @@ df_status dfs_sempart_step(dfs_sempart *sempart, const dfs_tensor_desc *features
 df_status dfs_sempart_forward(const dfs_sempart *sempart, const dfs_tensor_desc *features,
                               const dfs_tensor_desc *images, int32_t training, dfs_tensor **coarse,
                               dfs_tensor_desc *coarse_desc, dfs_tensor **fine, dfs_tensor_desc *fine_desc) DFS_NOEXCEPT;
+
+/* ---- differentiable sorting networks (shim/diffsort.cpp) --------------------------------- */
+
+/* values (rows, n) float32 or float64 -> sorted (rows, n) and, when permutation is not NULL, P
+ * (rows, n, n), in values' type; network and sigmoid are df_sort_network and df_sort_sigmoid. */
+df_status dfs_diffsort(const dfs_tensor_desc *values, int32_t network, int32_t sigmoid, double steepness,
+                       dfs_tensor **sorted, dfs_tensor_desc *sorted_desc, dfs_tensor **permutation,
+                       dfs_tensor_desc *permutation_desc) DFS_NOEXCEPT;
+/* The vector-Jacobian product: grad = d/d values of sum(grad_sorted * sorted) + sum(grad_permutation
+ * * P) (either may be NULL). */
+df_status dfs_diffsort_backward(const dfs_tensor_desc *values, int32_t network, int32_t sigmoid, double steepness,
+                                const dfs_tensor_desc *grad_sorted, const dfs_tensor_desc *grad_permutation,
+                                dfs_tensor **grad, dfs_tensor_desc *grad_desc) DFS_NOEXCEPT;
+
+/* NeCo's loss (shim/neco_loss.cpp): student, teacher (B, Nq, d), refs (B, R, d); grad (may be
+ * NULL) gets d loss / d student in student's type (float32 or float64). */
+typedef struct dfs_neco_config {
+    int32_t network, sigmoid, euclidean, symmetric;
+    double steepness;
+} dfs_neco_config;
+df_status dfs_neco_loss(const dfs_tensor_desc *student, const dfs_tensor_desc *teacher, const dfs_tensor_desc *refs,
+                        const dfs_neco_config *config, double *loss, dfs_tensor **grad,
+                        dfs_tensor_desc *grad_desc) DFS_NOEXCEPT;
 
 /* ---- DatUS² linear algebra: PCA, key affinities (shim/datus.cpp) --------------------------------------------------------------- */
 

@@ -68,5 +68,6 @@ Suite *datus_run_suite(void);
 Suite *cache_suite(void);
 Suite *stego_suite(void);
 Suite *sempart_suite(void);
+Suite *neco_suite(void);
 
 #endif

@@ -8,7 +8,6 @@ that both sides compute the same first loss, then reports each side's mean step 
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 import torch
@@ -16,8 +15,10 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))
+sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "reference"))
 import dinofeat  # noqa: E402
+from timing import timed  # noqa: E402
 from sempart_reference import Sempart, sr_loss  # noqa: E402
 
 
@@ -79,14 +80,6 @@ def reference_step(model, optimiser, f, x):
     optimiser.zero_grad()
     total_loss(model, f, x).backward()
     optimiser.step()
-
-
-def timed(step, repeats):
-    step()  # warm-up
-    start = time.perf_counter()
-    for _ in range(repeats):
-        step()
-    return (time.perf_counter() - start) / repeats
 
 
 def main():

@@ -7,7 +7,6 @@ and the ratio (reference / ours)."""
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 import torch
@@ -15,8 +14,10 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))
+sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "reference"))
 import dinofeat  # noqa: E402
+from timing import timed  # noqa: E402
 from stego_reference import super_perm, terms  # noqa: E402
 
 
@@ -50,14 +51,6 @@ def reference_step(head, clusters, optimisers, f, fk, classes):
     (loss - (probs * inner).sum(1).mean()).backward()
     for o in optimisers:
         o.step()
-
-
-def timed(step, repeats):
-    step()  # warm-up
-    start = time.perf_counter()
-    for _ in range(repeats):
-        step()
-    return (time.perf_counter() - start) / repeats
 
 
 def main():

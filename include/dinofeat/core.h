@@ -298,7 +298,16 @@ typedef enum df_param {
                                          default DF_SEMPART_SELECT_CORNERS */
     DF_PARAM_SEMPART_THRESHOLD = 1612, /* float: masks are binarised above this; default 0.5 */
     DF_PARAM_SEMPART_BRANCHES = 1613, /* int df_sempart_branches: what a step trains; default both */
-    DF_PARAM_SEMPART_ADAM_EPS = 1614  /* float: Adam's epsilon; default 1e-8 (PyTorch's) */
+    DF_PARAM_SEMPART_ADAM_EPS = 1614, /* float: Adam's epsilon; default 1e-8 (PyTorch's) */
+
+    /* NeCo (df_neco_*, neco.h): the official code's settings */
+    DF_PARAM_NECO_STEEPNESS = 1700,   /* float: the sorting networks' steepness; default 100 */
+    DF_PARAM_NECO_NETWORK = 1701,     /* int df_sort_network; default DF_SORT_BITONIC */
+    DF_PARAM_NECO_SIGMOID = 1702,     /* int df_sort_sigmoid; default DF_SORT_CAUCHY */
+    DF_PARAM_NECO_EUCLIDEAN = 1703,   /* int 0/1: Euclidean distances instead of cosine similarities;
+                                         default 0 */
+    DF_PARAM_NECO_SYMMETRIC = 1704    /* int 0/1: add the reverse cross-entropy (the paper's form);
+                                         default 0 (the official code's one direction) */
 } df_param;
 
 typedef enum df_param_type {

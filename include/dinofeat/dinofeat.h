@@ -21,5 +21,6 @@
 #include "dinofeat/cache.h"
 #include "dinofeat/stego.h"
 #include "dinofeat/sempart.h"
+#include "dinofeat/neco.h"
 
 #endif /* DINOFEAT_H */

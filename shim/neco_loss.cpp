@@ -1,0 +1,70 @@
+// NeCo's patch neighbour consistency loss (specs/neco.md): each query patch's distances to the
+// reference patches are sorted by the relaxed network, for the student and (as the target, without
+// gradient) the teacher; the loss is the cross-entropy of the teacher's permutation matrices
+// against the student's. The student's gradient goes through the analytic backward pass of the
+// sort (shim/diffsort.cpp) and libtorch's autograd for the distances.
+#include "fence.hpp"
+#include "tensor_util.hpp"
+
+#include <c10/core/GradMode.h>
+
+namespace dfs {
+at::Tensor diffsort_permutation(const at::Tensor &rows, int32_t network, int32_t sigmoid, double steepness);
+at::Tensor diffsort_permutation_vjp(const at::Tensor &rows, int32_t network, int32_t sigmoid, double steepness,
+                                    const at::Tensor &grad_p);
+}  // namespace dfs
+
+namespace {
+
+// (B, Nq, R): cosine similarities of queries to references, or Euclidean distances.
+at::Tensor distances(const at::Tensor &queries, const at::Tensor &refs, int32_t euclidean) {
+    if (euclidean) return at::cdist(queries, refs);
+    auto unit = [](const at::Tensor &t) { return t / t.norm(2, {-1}, true).clamp_min(1e-12); };
+    return at::matmul(unit(queries), unit(refs).transpose(1, 2));
+}
+
+}  // namespace
+
+extern "C" df_status dfs_neco_loss(const dfs_tensor_desc *student, const dfs_tensor_desc *teacher,
+                                   const dfs_tensor_desc *refs, const dfs_neco_config *config, double *loss,
+                                   dfs_tensor **grad, dfs_tensor_desc *grad_desc) noexcept {
+    DFS_FENCE({
+        at::Tensor fs = dfs::view_of(*student), ft = dfs::view_of(*teacher), fr = dfs::view_of(*refs);
+        const auto type = fs.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+        fs = fs.to(at::kCPU, type).detach().clone().set_requires_grad(grad != nullptr);
+        ft = ft.to(at::kCPU, type), fr = fr.to(at::kCPU, type);
+        TORCH_CHECK(fs.dim() == 3 && ft.sizes() == fs.sizes() && fr.dim() == 3 && fr.size(0) == fs.size(0) &&
+                        fr.size(2) == fs.size(2),
+                    "student and teacher must be (B, Nq, d), references (B, R, d)");
+        const int64_t r = fr.size(1);
+        at::Tensor target;
+        at::Tensor ds;
+        {
+            c10::AutoGradMode mode(grad != nullptr);
+            ds = distances(fs, fr, config->euclidean);
+        }
+        at::Tensor rows_s = ds.detach().reshape({-1, r}).contiguous();
+        at::Tensor ps = dfs::diffsort_permutation(rows_s, config->network, config->sigmoid, config->steepness);
+        at::Tensor pt;
+        {
+            c10::NoGradGuard no_grad;
+            at::Tensor rows_t = distances(ft, fr, config->euclidean).reshape({-1, r}).contiguous();
+            pt = dfs::diffsort_permutation(rows_t, config->network, config->sigmoid, config->steepness);
+        }
+        const double count = static_cast<double>(ps.size(0) * r); // the mean over (batch, query, reference i)
+        at::Tensor log_ps = ps.log(), log_pt = pt.log();
+        at::Tensor value = -(pt * log_ps).sum() / count;
+        if (config->symmetric) value = value - (ps * log_pt).sum() / count;
+        *loss = value.item<double>();
+        TORCH_CHECK(std::isfinite(*loss), "the NeCo loss is not finite (", *loss, "): a permutation entry reached 0");
+        if (grad == nullptr) return DF_OK;
+        // d loss / d P_s: the target's weights over the student's, and with the symmetric form the
+        // other direction's log-target (its gradient through the student side only)
+        at::Tensor grad_p = -pt / ps / count;
+        if (config->symmetric) grad_p = grad_p - log_pt / count;
+        at::Tensor grad_rows = dfs::diffsort_permutation_vjp(rows_s, config->network, config->sigmoid, config->steepness,
+                                                             grad_p);
+        ds.backward(grad_rows.view_as(ds));
+        return dfs::hand_out(fs.grad().contiguous(), grad, grad_desc);
+    });
+}
