@@ -52,8 +52,8 @@ extern "C" df_status dfs_neco_loss(const dfs_tensor_desc *student, const dfs_ten
             pt = dfs::diffsort_permutation(rows_t, config->network, config->sigmoid, config->steepness);
         }
         const double count = static_cast<double>(ps.size(0) * r); // the mean over (batch, query, reference i)
-        at::Tensor log_ps = ps.log(), log_pt = pt.log();
-        at::Tensor value = -(pt * log_ps).sum() / count;
+        at::Tensor log_pt = config->symmetric ? pt.log() : at::Tensor();
+        at::Tensor value = -(pt * ps.log()).sum() / count;
         if (config->symmetric) value = value - (ps * log_pt).sum() / count;
         *loss = value.item<double>();
         TORCH_CHECK(std::isfinite(*loss), "the NeCo loss is not finite (", *loss, "): a permutation entry reached 0");

@@ -127,6 +127,7 @@ at::Tensor output_conv(const at::Tensor &x, const at::Tensor &image, const at::T
 
 struct masks {
     at::Tensor coarse, fine; // (B, h, w), (B, 8h, 8w)
+    at::Tensor image;        // the images at the fine mask's size, as the fine branch saw them
 };
 
 // The coarse and fine masks of features (B, h, w, D) and images (B, 3, H, W); with separate
@@ -150,11 +151,13 @@ masks forward(const dfs_sempart &s, const at::Tensor &features, const at::Tensor
     }
     if (!fine) return out;
     at::Tensor x = s.config.joint ? tokens : tokens.detach();
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 2; i++) {
         const int64_t scale = int64_t(2) << i;
         x = block(s, i, resized(x, scale * h, scale * w), resized(images, scale * h, scale * w), mode);
     }
-    out.fine = at::sigmoid(output_conv(block(s, 3, x, at::Tensor(), mode), resized(images, 8 * h, 8 * w), p[30], p[31])).squeeze(1);
+    out.image = resized(images, 8 * h, 8 * w);
+    x = block(s, 2, resized(x, 8 * h, 8 * w), out.image, mode);
+    out.fine = at::sigmoid(output_conv(block(s, 3, x, at::Tensor(), mode), out.image, p[30], p[31])).squeeze(1);
     return out;
 }
 
@@ -228,7 +231,7 @@ extern "C" df_status dfs_sempart_step(dfs_sempart *s, const dfs_tensor_desc *fea
                                zero};
         at::Tensor total = coarse_on ? terms[0] + c.weight_gtv_coarse * terms[1] : zero;
         if (fine_on) {
-            terms[2] = dfs::gtv_fine_loss(m.fine, resized(x, m.fine.size(1), m.fine.size(2)), c.sigma);
+            terms[2] = dfs::gtv_fine_loss(m.fine, m.image, c.sigma);
             terms[3] = dfs::sr_loss(m.fine, c.joint && coarse_on ? m.coarse : m.coarse.detach());
             total = total + c.weight_gtv_fine * terms[2] + c.weight_sr * terms[3];
         }

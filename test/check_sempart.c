@@ -558,6 +558,9 @@ START_TEST(test_sempart_errors) {
     double losses[DF_SEMPART_LOSSES] = {1, 1, 1, 1, 1};
     ck_assert_ok(df_sempart_last_losses(t, losses));
     for (int i = 0; i < DF_SEMPART_LOSSES; i++) ck_assert_double_eq(losses[i], 0.0);
+    ck_assert_fails_with(df_sempart_last_losses(t, NULL), DF_E_INVALID_ARG, "df_sempart_last_losses");
+    ck_assert_fails_with(df_sempart_steps(t, NULL), DF_E_INVALID_ARG, "df_sempart_steps");
+    ck_assert_fails_with(df_sempart_steps(NULL, NULL), DF_E_INVALID_ARG, "df_sempart_steps");
     const char *name;
     size_t n;
     ck_assert_ok(df_sempart_parameter(t, 0, &name, NULL, 0, &n));
