@@ -251,6 +251,7 @@ reference: ## regenerate the committed fixtures with Debian's python3 (torch, PI
 	$(PYTHON) test/reference/make_stego_fixtures.py test/fixtures/stego
 	$(PYTHON) test/reference/make_stego_step_fixtures.py test/fixtures/stego
 	$(PYTHON) test/reference/make_sempart_fixtures.py test/fixtures/sempart
+	$(PYTHON) test/reference/make_neco_fixtures.py test/fixtures/neco
 	$(PYTHON) examples/make_micrograph.py test/fixtures/weak --size 256 --seed 2
 
 clean: ## remove build outputs

@@ -42,6 +42,9 @@ df_status dfi_read_file(const char *path, unsigned char **data, size_t *size);
 uint64_t dfi_splitmix64(uint64_t *state);
 /* A uniform float in [0, 1) from the generator's top 24 bits. */
 float dfi_uniform24(uint64_t *state);
+/* Epoch e's order of items: Fisher-Yates from a generator seeded by seed and e alone, so a
+ * resumed run finds the same order without replaying earlier epochs. */
+void dfi_epoch_order(uint64_t seed, uint64_t epoch, size_t items, size_t *order);
 /* A standard normal float by Box-Muller from two dfi_uniform24 draws. */
 float dfi_normal(uint64_t *state);
 /* The header of our container files in memory: 8 bytes of magic, u32 format version (1..newest),
@@ -52,6 +55,8 @@ df_status dfi_container_header(const char *path, const unsigned char *data, size
 /* Writes one of our container files atomically (a temporary file renamed over path): magic, u32
  * version, u32 header length, the header, what body writes (0 on success), the end marker. */
 typedef int (*dfi_body_writer)(FILE *f, const void *user);
+/* Writes what body writes (0 on success) to a temporary file renamed over path. */
+df_status dfi_atomic_write(const char *path, dfi_body_writer body, const void *user);
 df_status dfi_container_save(const char *path, const char magic[8], uint32_t version, const char *header,
                              size_t length, dfi_body_writer body, const void *user, const char end[8]);
 /* Reads one of our container files: its JSON header is given to read with the body (what

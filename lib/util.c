@@ -44,6 +44,16 @@ uint64_t dfi_splitmix64(uint64_t *state) {
 
 float dfi_uniform24(uint64_t *state) { return (float)(dfi_splitmix64(state) >> 40) * (1.0f / 16777216.0f); }
 
+void dfi_epoch_order(uint64_t seed, uint64_t epoch, size_t items, size_t *order) {
+    uint64_t generator = seed * 0x9E3779B97F4A7C15ull + epoch + 1;
+    for (size_t i = 0; i < items; i++) order[i] = i;
+    for (size_t i = items; i > 1; i--) {
+        const size_t j = (size_t)(dfi_splitmix64(&generator) % i);
+        const size_t swap = order[i - 1];
+        order[i - 1] = order[j], order[j] = swap;
+    }
+}
+
 float dfi_normal(uint64_t *state) {
     const double u1 = dfi_uniform24(state), u2 = dfi_uniform24(state);
     return (float)(sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2));
@@ -72,20 +82,41 @@ df_status dfi_container_header(const char *path, const unsigned char *data, size
     return DF_OK;
 }
 
-df_status dfi_container_save(const char *path, const char magic[8], uint32_t version, const char *header,
-                             size_t length, dfi_body_writer body, const void *user, const char end[8]) {
+df_status dfi_atomic_write(const char *path, dfi_body_writer body, const void *user) {
     char temporary[4200];
     if (snprintf(temporary, sizeof temporary, "%s.tmp%ld", path, (long)getpid()) >= (int)sizeof temporary)
         return dfi_error(DF_E_INVALID_ARG, "the path is too long");
     FILE *f = fopen(temporary, "wb");
     if (f == NULL) return dfi_error(DF_E_IO, "%s: cannot create: %s", temporary, strerror(errno));
-    const uint32_t size = (uint32_t)length;
-    int failed = fwrite(magic, 1, 8, f) != 8 || fwrite(&version, 4, 1, f) != 1 || fwrite(&size, 4, 1, f) != 1 ||
-                 fwrite(header, 1, length, f) != length || body(f, user) != 0 || fwrite(end, 1, 8, f) != 8;
+    int failed = body(f, user) != 0;
     failed |= fclose(f) != 0;
     if (!failed && rename(temporary, path) != 0) failed = 1;
     if (failed) remove(temporary);
     return failed ? dfi_error(DF_E_IO, "%s: cannot write: %s", path, strerror(errno ? errno : EIO)) : DF_OK;
+}
+
+typedef struct container_parts {
+    const char *magic, *header, *end;
+    uint32_t version;
+    size_t length;
+    dfi_body_writer body;
+    const void *user;
+} container_parts;
+
+static int write_container(FILE *f, const void *user) {
+    const container_parts *c = user;
+    const uint32_t size = (uint32_t)c->length;
+    return fwrite(c->magic, 1, 8, f) != 8 || fwrite(&c->version, 4, 1, f) != 1 || fwrite(&size, 4, 1, f) != 1 ||
+                   fwrite(c->header, 1, c->length, f) != c->length || c->body(f, c->user) != 0 ||
+                   fwrite(c->end, 1, 8, f) != 8
+               ? -1
+               : 0;
+}
+
+df_status dfi_container_save(const char *path, const char magic[8], uint32_t version, const char *header,
+                             size_t length, dfi_body_writer body, const void *user, const char end[8]) {
+    const container_parts parts = {magic, header, end, version, length, body, user};
+    return dfi_atomic_write(path, write_container, &parts);
 }
 
 df_status dfi_container_load(const char *path, const char magic[8], const char *what, uint32_t newest,

@@ -292,6 +292,59 @@ df_status dfs_neco_loss(const dfs_tensor_desc *student, const dfs_tensor_desc *t
                         const dfs_neco_config *config, double *loss, dfs_tensor **grad,
                         dfs_tensor_desc *grad_desc) DFS_NOEXCEPT;
 
+/* ---- NeCo post-pretraining (shim/neco_trainer.cpp) --------------------------------------- */
+
+enum { DFS_NECO_GROUP_BACKBONE = 0, DFS_NECO_GROUP_BACKBONE_NO_DECAY = 1, DFS_NECO_GROUP_HEAD = 2,
+       DFS_NECO_GROUP_HEAD_NO_DECAY = 3 };
+
+typedef struct dfs_neco_settings {
+    int32_t heads, pos_interp;        /* the backbone's forward settings */
+    int32_t globals, locals;          /* crops per image */
+    int32_t head_hidden, head_out, queue;
+    int64_t total_steps;              /* the schedules' length */
+    double lr_head, lr_backbone, weight_decay, weight_decay_end, momentum, drop_path;
+    dfs_neco_config loss;
+} dfs_neco_settings;
+
+typedef struct dfs_neco dfs_neco;
+/* Student = teacher = vit's weights (float32, on vit's device), plus the projection head drawn
+ * from generator; AdamW moments zero. */
+df_status dfs_neco_create(const dfs_vit *vit, const dfs_neco_settings *settings, uint64_t *generator,
+                          dfs_neco **out) DFS_NOEXCEPT;
+void dfs_neco_free(dfs_neco *trainer) DFS_NOEXCEPT;
+/* Parameters: the backbone's under their official names, then head.{0,2,4}.{weight,bias}. */
+int32_t dfs_neco_state_count(const dfs_neco *trainer) DFS_NOEXCEPT;
+/* name: borrowed; shape: up to DF_TENSOR_MAX_DIMS. */
+df_status dfs_neco_state_info(const dfs_neco *trainer, int32_t index, const char **name, int32_t *ndim,
+                              int64_t *shape) DFS_NOEXCEPT;
+/* which: 0 student, 1 teacher, 2 AdamW's m, 3 its v; float32 values read (write 0) or written. */
+df_status dfs_neco_state(dfs_neco *trainer, int32_t index, int32_t which, float *values, int32_t write) DFS_NOEXCEPT;
+/* The queue (globals x queue x head_out floats; untouched without a queue or when values is NULL)
+ * and its filled rows. */
+df_status dfs_neco_queue(dfs_neco *trainer, float *values, int64_t *entries, int32_t write) DFS_NOEXCEPT;
+int64_t dfs_neco_steps(const dfs_neco *trainer) DFS_NOEXCEPT;
+void dfs_neco_set_steps(dfs_neco *trainer, int64_t steps) DFS_NOEXCEPT;
+void dfs_neco_set_total_steps(dfs_neco *trainer, int64_t total) DFS_NOEXCEPT;
+/* One step on a batch: global (B G, 3, S, S) and local (B L, 3, s, s; NULL when L is 0) crops,
+ * image-major; gc_boxes (B x G x V x 4) and all_boxes (B x V x G x 4) as dfi_neco_intersections
+ * gives them per image; generator drives drop-path, references and the queue. */
+df_status dfs_neco_step(dfs_neco *trainer, const dfs_tensor_desc *global, const dfs_tensor_desc *local,
+                        const double *gc_boxes, const double *all_boxes, int64_t batch, uint64_t *generator,
+                        double *loss) DFS_NOEXCEPT;
+
+/* ---- ROI align (shim/roi_align.cpp) ------------------------------------------------------ */
+
+/* features (B, C, H, W), boxes (K, 5): batch index, x1, y1, x2, y2 -> out (K, C, P, P) in the
+ * features' type; torchvision.ops.roi_align's arithmetic (sampling_ratio <= 0: adaptive). */
+df_status dfs_roi_align(const dfs_tensor_desc *features, const dfs_tensor_desc *boxes, int64_t output_size,
+                        double spatial_scale, int64_t sampling_ratio, int32_t aligned, dfs_tensor **out,
+                        dfs_tensor_desc *out_desc) DFS_NOEXCEPT;
+/* grad (shaped as features) = the adjoint of that map applied to grad_out (K, C, P, P). */
+df_status dfs_roi_align_backward(const dfs_tensor_desc *features, const dfs_tensor_desc *boxes, int64_t output_size,
+                                 double spatial_scale, int64_t sampling_ratio, int32_t aligned,
+                                 const dfs_tensor_desc *grad_out, dfs_tensor **grad,
+                                 dfs_tensor_desc *grad_desc) DFS_NOEXCEPT;
+
 /* ---- DatUS² linear algebra: PCA, key affinities (shim/datus.cpp) --------------------------------------------------------------- */
 
 /* The n x d points, centred, projected on their covariance's `components` leading eigenvectors

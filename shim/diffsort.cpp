@@ -5,6 +5,7 @@
 // for P, O(n) for the values), the same arithmetic per entry, one row at a time (its P stays in
 // cache) on libtorch's thread pool, with an analytic backward pass over the same form.
 #include "fence.hpp"
+#include "neco_internal.hpp"
 #include "tensor_util.hpp"
 
 #include <ATen/Parallel.h>
@@ -217,7 +218,6 @@ at::Tensor gradient_rows(const at::Tensor &values, int32_t network, int32_t sigm
 
 namespace dfs {
 
-// Rows (m, n) on the CPU, contiguous, float32 or float64: P (m, n, n).
 at::Tensor diffsort_permutation(const at::Tensor &rows, int32_t network, int32_t sigmoid, double steepness) {
     at::Tensor s, p;
     if (rows.scalar_type() == at::kDouble) sort_rows<double>(rows, network, sigmoid, steepness, s, &p);
@@ -225,7 +225,6 @@ at::Tensor diffsort_permutation(const at::Tensor &rows, int32_t network, int32_t
     return p;
 }
 
-// d/d rows of sum(grad_p * P(rows)).
 at::Tensor diffsort_permutation_vjp(const at::Tensor &rows, int32_t network, int32_t sigmoid, double steepness,
                                     const at::Tensor &grad_p) {
     return rows.scalar_type() == at::kDouble

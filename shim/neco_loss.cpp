@@ -4,15 +4,12 @@
 // against the student's. The student's gradient goes through the analytic backward pass of the
 // sort (shim/diffsort.cpp) and libtorch's autograd for the distances.
 #include "fence.hpp"
+#include "neco_internal.hpp"
 #include "tensor_util.hpp"
 
 #include <c10/core/GradMode.h>
 
-namespace dfs {
-at::Tensor diffsort_permutation(const at::Tensor &rows, int32_t network, int32_t sigmoid, double steepness);
-at::Tensor diffsort_permutation_vjp(const at::Tensor &rows, int32_t network, int32_t sigmoid, double steepness,
-                                    const at::Tensor &grad_p);
-}  // namespace dfs
+#include <cmath>
 
 namespace {
 
@@ -25,46 +22,56 @@ at::Tensor distances(const at::Tensor &queries, const at::Tensor &refs, int32_t 
 
 }  // namespace
 
+namespace dfs {
+
+double neco_loss(const at::Tensor &student, const at::Tensor &teacher, const at::Tensor &refs,
+                 const dfs_neco_config &config, at::Tensor *grad) {
+    const auto type = student.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+    at::Tensor fs = student.to(at::kCPU, type).detach().clone().set_requires_grad(grad != nullptr);
+    const at::Tensor ft = teacher.to(at::kCPU, type).detach(), fr = refs.to(at::kCPU, type).detach();
+    TORCH_CHECK(fs.dim() == 3 && ft.sizes() == fs.sizes() && fr.dim() == 3 && fr.size(0) == fs.size(0) &&
+                    fr.size(2) == fs.size(2),
+                "student and teacher must be (B, Nq, d), references (B, R, d)");
+    const int64_t r = fr.size(1);
+    at::Tensor ds;
+    {
+        c10::AutoGradMode mode(grad != nullptr);
+        ds = distances(fs, fr, config.euclidean);
+    }
+    at::Tensor rows_s = ds.detach().reshape({-1, r}).contiguous();
+    at::Tensor ps = diffsort_permutation(rows_s, config.network, config.sigmoid, config.steepness);
+    at::Tensor pt;
+    {
+        c10::NoGradGuard no_grad;
+        at::Tensor rows_t = distances(ft, fr, config.euclidean).reshape({-1, r}).contiguous();
+        pt = diffsort_permutation(rows_t, config.network, config.sigmoid, config.steepness);
+    }
+    const double count = static_cast<double>(ps.size(0) * r); // the mean over (batch, query, reference i)
+    at::Tensor log_pt = config.symmetric ? pt.log() : at::Tensor();
+    at::Tensor value = -(pt * ps.log()).sum() / count;
+    if (config.symmetric) value = value - (ps * log_pt).sum() / count;
+    const double loss = value.item<double>();
+    TORCH_CHECK(std::isfinite(loss), "the NeCo loss is not finite (", loss, "): a permutation entry reached 0");
+    if (grad == nullptr) return loss;
+    // d loss / d P_s: the target's weights over the student's, and with the symmetric form the
+    // other direction's log-target (its gradient through the student side only)
+    at::Tensor grad_p = -pt / ps / count;
+    if (config.symmetric) grad_p = grad_p - log_pt / count;
+    at::Tensor grad_rows = diffsort_permutation_vjp(rows_s, config.network, config.sigmoid, config.steepness, grad_p);
+    ds.backward(grad_rows.view_as(ds));
+    *grad = fs.grad();
+    return loss;
+}
+
+}  // namespace dfs
+
 extern "C" df_status dfs_neco_loss(const dfs_tensor_desc *student, const dfs_tensor_desc *teacher,
                                    const dfs_tensor_desc *refs, const dfs_neco_config *config, double *loss,
                                    dfs_tensor **grad, dfs_tensor_desc *grad_desc) noexcept {
     DFS_FENCE({
-        at::Tensor fs = dfs::view_of(*student), ft = dfs::view_of(*teacher), fr = dfs::view_of(*refs);
-        const auto type = fs.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
-        fs = fs.to(at::kCPU, type).detach().clone().set_requires_grad(grad != nullptr);
-        ft = ft.to(at::kCPU, type), fr = fr.to(at::kCPU, type);
-        TORCH_CHECK(fs.dim() == 3 && ft.sizes() == fs.sizes() && fr.dim() == 3 && fr.size(0) == fs.size(0) &&
-                        fr.size(2) == fs.size(2),
-                    "student and teacher must be (B, Nq, d), references (B, R, d)");
-        const int64_t r = fr.size(1);
-        at::Tensor target;
-        at::Tensor ds;
-        {
-            c10::AutoGradMode mode(grad != nullptr);
-            ds = distances(fs, fr, config->euclidean);
-        }
-        at::Tensor rows_s = ds.detach().reshape({-1, r}).contiguous();
-        at::Tensor ps = dfs::diffsort_permutation(rows_s, config->network, config->sigmoid, config->steepness);
-        at::Tensor pt;
-        {
-            c10::NoGradGuard no_grad;
-            at::Tensor rows_t = distances(ft, fr, config->euclidean).reshape({-1, r}).contiguous();
-            pt = dfs::diffsort_permutation(rows_t, config->network, config->sigmoid, config->steepness);
-        }
-        const double count = static_cast<double>(ps.size(0) * r); // the mean over (batch, query, reference i)
-        at::Tensor log_pt = config->symmetric ? pt.log() : at::Tensor();
-        at::Tensor value = -(pt * ps.log()).sum() / count;
-        if (config->symmetric) value = value - (ps * log_pt).sum() / count;
-        *loss = value.item<double>();
-        TORCH_CHECK(std::isfinite(*loss), "the NeCo loss is not finite (", *loss, "): a permutation entry reached 0");
-        if (grad == nullptr) return DF_OK;
-        // d loss / d P_s: the target's weights over the student's, and with the symmetric form the
-        // other direction's log-target (its gradient through the student side only)
-        at::Tensor grad_p = -pt / ps / count;
-        if (config->symmetric) grad_p = grad_p - log_pt / count;
-        at::Tensor grad_rows = dfs::diffsort_permutation_vjp(rows_s, config->network, config->sigmoid, config->steepness,
-                                                             grad_p);
-        ds.backward(grad_rows.view_as(ds));
-        return dfs::hand_out(fs.grad().contiguous(), grad, grad_desc);
+        at::Tensor g;
+        *loss = dfs::neco_loss(dfs::view_of(*student), dfs::view_of(*teacher), dfs::view_of(*refs), *config,
+                               grad ? &g : nullptr);
+        return grad ? dfs::hand_out(g.contiguous(), grad, grad_desc) : DF_OK;
     });
 }

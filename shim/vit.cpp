@@ -71,27 +71,9 @@ at::Tensor weight(const dfs_vit &vit, const std::string &name) {
     return found->second;
 }
 
-// The patch part of pos_embed resampled to gh x gw, in float32 whatever the model's precision,
-// with the very ATen calls F.interpolate makes for each variant.
+// The stored position embedding, resampled to the grid (pos_embed itself when it matches).
 at::Tensor interpolate_pos_embed(const dfs_vit &vit, int64_t gh, int64_t gw, int variant) {
-    const at::Tensor pos = weight(vit, "pos_embed");
-    const int64_t m = vit.config.pos_grid, d = vit.config.dim;
-    if (gh == m && gw == m) return pos;
-    at::Tensor grid = pos.slice(1, 1).to(at::kFloat).reshape({1, m, m, d}).permute({0, 3, 1, 2});
-    at::Tensor resized;
-    if (variant == DFS_POS_OFFSET) {
-        std::vector<double> scales = {(static_cast<double>(gh) + 0.1) / static_cast<double>(m),
-                                      (static_cast<double>(gw) + 0.1) / static_cast<double>(m)};
-        resized = at::upsample_bicubic2d(grid, c10::nullopt, false, at::ArrayRef<double>(scales));
-    } else if (variant == DFS_POS_SIZE_AA) {
-        resized = at::_upsample_bicubic2d_aa(grid, at::IntArrayRef({gh, gw}), false, c10::nullopt);
-    } else {
-        resized = at::upsample_bicubic2d(grid, at::IntArrayRef({gh, gw}), false, c10::nullopt);
-    }
-    TORCH_CHECK(resized.size(2) == gh && resized.size(3) == gw, "position embedding resampled to ",
-                resized.size(2), " x ", resized.size(3), ", expected ", gh, " x ", gw);
-    resized = resized.permute({0, 2, 3, 1}).reshape({1, gh * gw, d}).to(pos.scalar_type());
-    return at::cat({pos.slice(1, 0, 1), resized}, 1);
+    return dfs::resample_pos_embed(weight(vit, "pos_embed"), vit.config.pos_grid, gh, gw, variant);
 }
 
 // Centre-crop (default) or zero-pad at bottom/right so that patches at the stride cover the image;
@@ -206,9 +188,37 @@ at::Tensor run_block(const dfs_vit &vit, at::Tensor x, int index, const dfs_vit_
 
 namespace dfs {
 
+// The patch part of pos_embed resampled to gh x gw, in float32 whatever the model's precision,
+// with the very ATen calls F.interpolate makes for each variant; differentiable.
+at::Tensor resample_pos_embed(const at::Tensor &pos, int64_t m, int64_t gh, int64_t gw, int variant) {
+    const int64_t d = pos.size(2);
+    if (gh == m && gw == m) return pos;
+    at::Tensor grid = pos.slice(1, 1).to(at::kFloat).reshape({1, m, m, d}).permute({0, 3, 1, 2});
+    at::Tensor resized;
+    if (variant == DFS_POS_OFFSET) {
+        std::vector<double> scales = {(static_cast<double>(gh) + 0.1) / static_cast<double>(m),
+                                      (static_cast<double>(gw) + 0.1) / static_cast<double>(m)};
+        resized = at::upsample_bicubic2d(grid, c10::nullopt, false, at::ArrayRef<double>(scales));
+    } else if (variant == DFS_POS_SIZE_AA) {
+        resized = at::_upsample_bicubic2d_aa(grid, at::IntArrayRef({gh, gw}), false, c10::nullopt);
+    } else {
+        resized = at::upsample_bicubic2d(grid, at::IntArrayRef({gh, gw}), false, c10::nullopt);
+    }
+    TORCH_CHECK(resized.size(2) == gh && resized.size(3) == gw, "position embedding resampled to ",
+                resized.size(2), " x ", resized.size(3), ", expected ", gh, " x ", gw);
+    resized = resized.permute({0, 2, 3, 1}).reshape({1, gh * gw, d}).to(pos.scalar_type());
+    return at::cat({pos.slice(1, 0, 1), resized}, 1);
+}
+
 const dfs_vit_config &vit_config(const dfs_vit &vit) { return vit.config; }
 at::Device vit_device(const dfs_vit &vit) { return vit.device; }
 c10::ScalarType vit_dtype(const dfs_vit &vit) { return vit.dtype; }
+
+std::vector<std::pair<std::string, at::Tensor>> vit_weights(const dfs_vit &vit) {
+    std::vector<std::pair<std::string, at::Tensor>> list;
+    for (const auto &expected : vit.expected) list.emplace_back(expected.first, weight(vit, expected.first));
+    return list;
+}
 
 std::vector<at::Tensor> vit_forward(const dfs_vit &vit_ref, const at::Tensor &input, const dfs_vit_run &run_ref) {
     const dfs_vit *vit = &vit_ref;

@@ -69,5 +69,6 @@ Suite *cache_suite(void);
 Suite *stego_suite(void);
 Suite *sempart_suite(void);
 Suite *neco_suite(void);
+Suite *neco_train_suite(void);
 
 #endif

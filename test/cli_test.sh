@@ -262,5 +262,29 @@ expect 1 "--select takes corners" -- "$cli" sempart predict "${sempart[@]}" --se
 expect 1 "--branches takes both" -- "$cli" sempart train "${sempart[@]}" --branches all
 expect 1 "--epochs takes a whole number" -- "$cli" sempart train "${sempart[@]}" --epochs -1
 
+# NeCo: a short run on a tiny DINOv2 with registers; its backbone is a --model for every verb
+neco=(--model $models/dinov2_s14_reg4.pth --heads 2)
+neco_crops=(--crop 56 --local-crop 28 --epochs 3 --batch 4 --log-every 2)
+expect 0 "step 6/6 \(epoch 3\): loss" -- "$cli" neco train "${neco[@]}" --images "$tmp/sal/images" \
+    --out "$tmp/neco.safetensors" "${neco_crops[@]}"
+expect 0 "registers: 4" -- "$cli" info --model "$tmp/neco.safetensors" --heads 2
+expect 0 "size: 720 x 400" -- "$cli" info --image "$tmp/neco.safetensors.png"
+expect 0 "^step,epoch,loss" -- head -1 "$tmp/neco.safetensors.csv"
+cp "$tmp/neco.safetensors" "$tmp/neco_first.safetensors"
+expect 0 "resuming from" -- "$cli" neco train "${neco[@]}" --images "$tmp/sal/images" \
+    --out "$tmp/neco.safetensors" "${neco_crops[@]}"
+expect 0 "" -- cmp "$tmp/neco.safetensors" "$tmp/neco_first.safetensors"
+expect 2 "the schedules span 6 steps, not the 8" -- "$cli" neco train "${neco[@]}" --images "$tmp/sal/images" \
+    --out "$tmp/neco.safetensors" --crop 56 --local-crop 28 --epochs 4 --batch 4
+expect 2 "trained from dinov2 dim 16" -- "$cli" neco train --model $models/dinov2_s14.pth --heads 2 \
+    --images "$tmp/sal/images" --out "$tmp/neco.safetensors" "${neco_crops[@]}"
+expect 0 "wrote" -- "$cli" features --model "$tmp/neco.safetensors" --heads 2 --image "$tmp/sal/images/000.png" \
+    --out "$tmp/neco_features.npy"
+expect 2 "multiples of the patch" -- "$cli" neco train "${neco[@]}" --images "$tmp/sal/images" \
+    --out "$tmp/neco_bad.safetensors" --crop 50
+expect 1 "--images and --out are required" -- "$cli" neco train "${neco[@]}"
+expect 1 "unknown sub-command 'fly'" -- "$cli" neco fly
+expect 1 "a learning rate in 0..10" -- "$cli" neco train "${neco[@]}" --lr-head x
+
 echo "cli: $passed passed, $failures failed"
 [ "$failures" = 0 ]

@@ -31,6 +31,7 @@ extern const cli_verb verb_weak;
 extern const cli_verb verb_datus;
 extern const cli_verb verb_stego;
 extern const cli_verb verb_sempart;
+extern const cli_verb verb_neco;
 
 /* Prints "dinofeat VERB: <library message>" to stderr and returns the exit code for status. */
 int cli_fail(const char *verb, df_status status);

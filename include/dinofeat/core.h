@@ -306,8 +306,36 @@ typedef enum df_param {
     DF_PARAM_NECO_SIGMOID = 1702,     /* int df_sort_sigmoid; default DF_SORT_CAUCHY */
     DF_PARAM_NECO_EUCLIDEAN = 1703,   /* int 0/1: Euclidean distances instead of cosine similarities;
                                          default 0 */
-    DF_PARAM_NECO_SYMMETRIC = 1704    /* int 0/1: add the reverse cross-entropy (the paper's form);
+    DF_PARAM_NECO_SYMMETRIC = 1704,   /* int 0/1: add the reverse cross-entropy (the paper's form);
                                          default 0 (the official code's one direction) */
+    DF_PARAM_NECO_GLOBAL_SIZE = 1705,  /* int: global crops' side in pixels; default 224 (518 in the released
+                                         DINOv2 configs) */
+    DF_PARAM_NECO_LOCAL_SIZE = 1706,   /* int: local crops' side; default 98 */
+    DF_PARAM_NECO_GLOBAL_CROPS = 1707, /* int: global crops per image (the teacher's views); default 2 */
+    DF_PARAM_NECO_LOCAL_CROPS = 1708,  /* int: local crops per image; default 4 */
+    DF_PARAM_NECO_MIN_INTERSECTION = 1709, /* float: each crop overlaps every global crop by more than this
+                                         fraction of the image (twice it between globals); default 0.01 */
+    DF_PARAM_NECO_JITTER_P = 1710,     /* float: probability of colour jitter (0.8, 0.8, 0.8,
+                                         0.2); default 0.8 */
+    DF_PARAM_NECO_GREY_P = 1711,       /* float: probability of greyscale; default 0.2 */
+    DF_PARAM_NECO_BLUR_P = 1712,       /* float: probability of a Gaussian blur of radius U(0.1, 2); default
+                                         0.5 */
+    DF_PARAM_NECO_SEED = 1713,         /* int: the generator of crops, drop-path, references and the epochs'
+                                         orders; default 0 */
+    DF_PARAM_NECO_LR_HEAD = 1714,      /* float: AdamW's peak learning rate of the projection head; default
+                                         1e-4 */
+    DF_PARAM_NECO_LR_BACKBONE = 1715,  /* float: AdamW's peak learning rate of the backbone; default 1e-5 */
+    DF_PARAM_NECO_WEIGHT_DECAY = 1716, /* float: weight decay at the first step (cosine
+                                         schedule); default 0.04 */
+    DF_PARAM_NECO_WEIGHT_DECAY_END = 1717, /* float: weight decay at the last step; default 0.5 */
+    DF_PARAM_NECO_MOMENTUM = 1718,     /* float: the teacher's EMA momentum at the first step (to 1 by a
+                                         cosine); default 0.9995 */
+    DF_PARAM_NECO_DROP_PATH = 1719,    /* float: the student's drop-path rate at the last block (linear over
+                                         depth); default 0.1 */
+    DF_PARAM_NECO_QUEUE = 1720,        /* int: entries per global-crop slot of the reference queue; 0
+                                         (default): references from the batch */
+    DF_PARAM_NECO_HEAD_HIDDEN = 1721,  /* int: the projection head's hidden width; default 2048 */
+    DF_PARAM_NECO_HEAD_OUT = 1722      /* int: the projection head's output width; default 256 */
 } df_param;
 
 typedef enum df_param_type {

@@ -6,6 +6,9 @@
 #define DINOFEAT_NECO_H
 
 #include "dinofeat/core.h"
+#include "dinofeat/dataset.h"
+#include "dinofeat/image.h"
+#include "dinofeat/model.h"
 #include "dinofeat/tensor.h"
 
 #ifdef __cplusplus
@@ -55,6 +58,81 @@ DF_API df_status df_diffsort_backward(const df_tensor *values, df_sort_network n
  * the student's type, on the CPU). */
 DF_API df_status df_neco_loss(const df_tensor *student, const df_tensor *teacher, const df_tensor *refs,
                               const df_options *options, double *loss, df_tensor **grad_student);
+
+/* ROI align (He et al. 2017) with torchvision.ops.roi_align's arithmetic, how NeCo brings two
+ * crops' feature maps onto their common box: features (B, C, H, W) float32 or float64 on any
+ * device; boxes (K, 5) float32 or float64: batch index, then x1, y1, x2, y2 in input pixels, which
+ * spatial_scale maps to feature cells (1 / patch); each of the output_size^2 bins averages a grid
+ * of bilinear samples, sampling_ratio per side (<= 0: adaptive, ceil(box side / output_size));
+ * aligned non-zero shifts by half a cell (pixel centres, NeCo's choice). out: new, (K, C,
+ * output_size, output_size), in the features' type and on their device. */
+DF_API df_status df_roi_align(const df_tensor *features, const df_tensor *boxes, size_t output_size,
+                              double spatial_scale, int sampling_ratio, int aligned, df_tensor **out);
+/* The gradient (new, shaped as features) of sum(grad_out * df_roi_align(features, ...)) with
+ * respect to the features; grad_out (K, C, output_size, output_size). */
+DF_API df_status df_roi_align_backward(const df_tensor *features, const df_tensor *boxes, size_t output_size,
+                                       double spatial_scale, int sampling_ratio, int aligned,
+                                       const df_tensor *grad_out, df_tensor **grad_features);
+
+/* NeCo's views of one image (specs/neco.md), drawn from a generator seeded with seed: DF_PARAM_
+ * NECO_GLOBAL_CROPS random resized crops (scale 0.25..1, aspect 3/4..4/3, torchvision's
+ * parameters) to DF_PARAM_NECO_GLOBAL_SIZE and DF_PARAM_NECO_LOCAL_CROPS (scale 0.05..0.25) to
+ * DF_PARAM_NECO_LOCAL_SIZE, each resampled until it overlaps every global crop by more than
+ * DF_PARAM_NECO_MIN_INTERSECTION of the image (twice that between globals); PIL's bilinear
+ * resampling; then with their probabilities colour jitter (brightness, contrast, saturation 0.8,
+ * hue 0.2, in a random order), greyscale, and a Gaussian blur of standard deviation U(0.1, 2);
+ * ImageNet normalisation. global: new, (G, 3, S, S) float32; local (may be NULL): new, (L, 3, s,
+ * s), NULL when L is 0; boxes (may be NULL): new, (G + L, 4) float32, each crop's x1, y1, x2, y2
+ * in the image, globals first. Any image (grey, RGB, alpha; 8 or 16 bits). */
+DF_API df_status df_neco_views(const df_image *image, uint64_t seed, const df_options *options, df_tensor **global,
+                               df_tensor **local, df_tensor **boxes);
+
+/* NeCo post-pretraining (specs/neco.md): a student copy of a backbone with a projection head
+ * (Linear(D, hidden) - GELU - Linear(hidden, hidden) - GELU - Linear(hidden, out), L2-normalised,
+ * on the final-norm patch tokens), its EMA teacher, AdamW and the schedules, and one generator
+ * behind every random draw (crops, drop-path, references, the queue, the epochs' orders), so
+ * training is deterministic on CPU and resumes exactly. It computes on the model's device (the
+ * sorting networks on the CPU). */
+typedef struct df_neco df_neco;
+
+/* out: new, free with df_neco_free. Copies model's weights (float32) to the student and teacher;
+ * the head drawn from the generator (DF_PARAM_NECO_SEED; truncated normal, std 0.02; biases 0).
+ * total_steps: the length of the learning-rate, weight-decay and momentum schedules (0: set by
+ * the first df_neco_train from its epochs). options: DF_PARAM_NECO_* (the paper's settings);
+ * the model's forward parameters (heads, position interpolation) apply. The crops' sides must be
+ * multiples of the patch. */
+DF_API df_status df_neco_new(df_model *model, size_t total_steps, const df_options *options, df_neco **out);
+/* One step on count images (at least 1): their views (df_neco_views, made on worker threads),
+ * the teacher on the global crops, the student on all; per (global g, other crop v) pair the
+ * 7 x 7 ROI-aligned patches of both on their common box, references from the batch or the
+ * queue, df_neco_loss; loss = mean over g of the sum over v of the pair losses / (views - 1).
+ * AdamW (backbone, head; with and without decay: biases and 1-D tensors), then the teacher's EMA.
+ * loss (may be NULL) gets the step's loss. DF_E_INVALID_ARG before a schedule length is set. */
+DF_API df_status df_neco_step(df_neco *trainer, const df_image *const *images, size_t count, double *loss);
+/* Steps taken. */
+DF_API df_status df_neco_steps(const df_neco *trainer, int64_t *steps);
+/* The last step's loss (0 before the first). */
+DF_API df_status df_neco_last_loss(const df_neco *trainer, double *loss);
+/* Runs the epochs over dataset (its images; each epoch in an order drawn from the seed and the
+ * epoch alone, batches of batch images, the last one short) from the step reached: the schedules
+ * span epochs x ceil(items / batch) steps and must equal the trainer's length when set (resume
+ * with the same epochs, batch and dataset size). checkpoint (may be NULL) is saved atomically
+ * every `every` steps and at the end; progress (may be NULL) after each step, non-zero stops
+ * with DF_E_CANCELLED. */
+DF_API df_status df_neco_train(df_neco *trainer, const df_dataset *dataset, size_t epochs, size_t batch,
+                               const char *checkpoint, size_t every, df_progress_fn progress, void *user_data);
+/* Everything (settings, student, teacher, head, AdamW's moments, the queue, steps, the generator)
+ * to path atomically. */
+DF_API df_status df_neco_save(const df_neco *trainer, const char *path);
+/* A trainer from a df_neco_save file, on model's device; model must be the backbone it started
+ * from (DF_E_INVALID_ARG saying how they differ), and supplies the architecture. */
+DF_API df_status df_neco_load(const char *path, df_model *model, df_neco **out);
+/* Writes the student backbone (without the head) as a safetensors file in the official DINO /
+ * DINOv2 layout, float32, atomically: df_model_open reads it like the released checkpoints,
+ * registers included. */
+DF_API df_status df_neco_export(const df_neco *trainer, const char *path);
+/* Does nothing when trainer is NULL. */
+DF_API void df_neco_free(df_neco *trainer);
 
 #ifdef __cplusplus
 }

@@ -5,18 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Epoch e's order of the items: Fisher-Yates from a generator seeded by the seed and e alone, so
- * a resumed run finds the same order without replaying earlier epochs. */
-static void epoch_order(const df_sempart *t, uint64_t epoch, size_t items, size_t *order) {
-    uint64_t generator = (uint64_t)t->seed * 0x9E3779B97F4A7C15ull + epoch + 1;
-    for (size_t i = 0; i < items; i++) order[i] = i;
-    for (size_t i = items; i > 1; i--) {
-        const size_t j = (size_t)(dfi_splitmix64(&generator) % i);
-        const size_t swap = order[i - 1];
-        order[i - 1] = order[j], order[j] = swap;
-    }
-}
-
 /* One item's normalised image into images (3 x side x side floats). */
 static df_status load_image(const df_dataset *dataset, size_t item, size_t side, float *images) {
     df_image *image = NULL;
@@ -99,7 +87,7 @@ df_status df_sempart_train(df_sempart *trainer, const df_feature_cache *cache, c
     size_t ordered = (size_t)-1; /* the epoch whose order is in `order` */
     for (size_t s = (size_t)dfs_sempart_steps(trainer->shim); status == DF_OK && s < total; s++) {
         const size_t epoch = s / per_epoch, first = (s % per_epoch) * batch;
-        if (epoch != ordered) epoch_order(trainer, epoch, items, order), ordered = epoch;
+        if (epoch != ordered) dfi_epoch_order((uint64_t)trainer->seed, epoch, items, order), ordered = epoch;
         const size_t count = first + batch <= items ? batch : items - first;
         status = one_step(trainer, cache, dataset, order + first, count, &b);
         if (status == DF_OK && checkpoint && ((every && (s + 1) % every == 0) || s + 1 == total))

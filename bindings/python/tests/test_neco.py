@@ -86,3 +86,53 @@ class LossTest(unittest.TestCase):
         self.assertIsInstance(dinofeat.neco.loss(student, teacher, refs, gradient=False), float)
         with self.assertRaises(dinofeat.Error):
             dinofeat.neco.loss(student, teacher[:, :3], refs)
+
+
+class RoiAlignTest(unittest.TestCase):
+    def test_matches_torchvision(self):
+        import torch
+        from torchvision.ops import roi_align
+        rng = np.random.default_rng(3)
+        features = rng.standard_normal((2, 4, 16, 16)).astype(np.float32)
+        boxes = np.array([[0, 0, 0, 224, 224], [1, 20.5, 7.25, 97.0, 150.0], [1, -5, -5, 40, 300]], np.float32)
+        grad_out = rng.standard_normal((3, 4, 7, 7)).astype(np.float32)
+        for aligned in (True, False):
+            with self.subTest(aligned=aligned):
+                f = torch.tensor(features, requires_grad=True)
+                want = roi_align(f, torch.tensor(boxes), 7, spatial_scale=1 / 14, sampling_ratio=-1, aligned=aligned)
+                want.backward(torch.tensor(grad_out))
+                got = dinofeat.neco.roi_align(features, boxes, 7, 1 / 14, aligned=aligned)
+                np.testing.assert_allclose(got, want.detach().numpy(), rtol=0, atol=1e-5)
+                grad = dinofeat.neco.roi_align_backward(features, boxes, grad_out, 7, 1 / 14, aligned=aligned)
+                np.testing.assert_allclose(grad, f.grad.numpy(), rtol=0, atol=1e-5)
+        with self.assertRaises(dinofeat.Error):
+            dinofeat.neco.roi_align(features, boxes[:, :4])
+
+
+class TrainerTest(unittest.TestCase):
+    def test_step_save_load_export(self):
+        import tempfile
+        models = os.path.join(HERE, "..", "..", "..", "test", "fixtures", "models")
+        model = dinofeat.Model(os.path.join(models, "dinov2_s14_reg4.pth"), heads=2)
+        rng = np.random.default_rng(4)
+        images = [dinofeat.Image.from_numpy(rng.integers(0, 255, (48, 40, 3), dtype=np.uint8)) for _ in range(3)]
+        settings = dict(global_size=28, local_size=14, head_hidden=16, head_out=8, lr_backbone=1e-3, seed=2)
+        g, l, boxes = dinofeat.neco.views(images[0], seed=1, global_size=28, local_size=14)
+        self.assertEqual(g.shape, (2, 3, 28, 28))
+        self.assertEqual(l.shape, (4, 3, 14, 14))
+        self.assertEqual(boxes.shape, (6, 4))
+        with dinofeat.neco.Trainer(model, total_steps=4, **settings) as trainer, tempfile.TemporaryDirectory() as d:
+            loss = trainer.step(images)
+            self.assertTrue(np.isfinite(loss) and loss > 0)
+            self.assertEqual(trainer.last_loss, loss)
+            trainer.save(os.path.join(d, "t.dfneco"))
+            want = trainer.step(images)
+            with dinofeat.neco.Trainer.load(os.path.join(d, "t.dfneco"), model) as again:
+                self.assertEqual(again.steps, 1)
+                self.assertEqual(again.step(images), want)
+            trainer.export(os.path.join(d, "backbone.safetensors"))
+            trained = dinofeat.Model(os.path.join(d, "backbone.safetensors"), heads=2)
+            self.assertEqual(trained.info["registers"], 4)
+            self.assertEqual(trained.info["pos_interp"], "size_aa")
+        with self.assertRaises(dinofeat.Error):
+            dinofeat.neco.Trainer(model, global_size=30)

@@ -1,0 +1,34 @@
+// A ViT forward pass that autograd can differentiate, with drop-path: the NeCo trainer's student
+// and teacher. The inference path (shim/vit.cpp) stays gradient-free and chunked.
+#pragma once
+
+#include "df_shim.h"
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace dfs {
+
+using vit_parameters = std::unordered_map<std::string, at::Tensor>;
+
+struct vit_train_run {
+    int64_t heads;
+    int32_t pos_interp;               // DFS_POS_*
+    std::vector<double> drop_path;    // per block (empty: none)
+    uint64_t *generator;              // splitmix64 state for the drop-path draws
+};
+
+// Final-norm patch tokens (B, gh, gw, D) of images (B, 3, H, W) whose sides are multiples of the
+// patch, under the official names of shim/vit.cpp.
+at::Tensor vit_train_forward(const dfs_vit_config &config, const vit_parameters &p, const at::Tensor &images,
+                             const vit_train_run &run);
+
+// splitmix64 and the uniform [0, 1) double of its top 53 bits.
+uint64_t splitmix64(uint64_t *state);
+double uniform53(uint64_t *state);
+
+}  // namespace dfs
