@@ -221,11 +221,52 @@ START_TEST(test_neco_trainer_errors) {
 }
 END_TEST
 
+
+/* Before any step the exported student is the starting backbone: the same features, to float32
+ * rounding, for DINO and for DINOv2 with registers (names, registers and position embedding kept). */
+START_TEST(test_neco_export_before_training_is_the_backbone) {
+    const char *files[2] = {"dino_s8.pth", "dinov2_s14_reg4.pth"};
+    char root[] = "/tmp/dinofeat_neco_export_XXXXXX", path[600];
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    snprintf(path, sizeof path, "%s/start.safetensors", root);
+    for (int k = 0; k < 2; k++) {
+        df_model *model = open_tiny_model(files[k]), *exported;
+        df_options *o = tiny_options();
+        if (k == 0) {
+            ck_assert_ok(df_options_set_int(o, DF_PARAM_NECO_GLOBAL_SIZE, 64));
+            ck_assert_ok(df_options_set_int(o, DF_PARAM_NECO_LOCAL_SIZE, 32));
+        }
+        df_neco *trainer;
+        ck_assert_ok(df_neco_new(model, 10, o, &trainer));
+        ck_assert_ok(df_neco_export(trainer, path));
+        df_options *heads;
+        ck_assert_ok(df_options_new(&heads));
+        ck_assert_ok(df_options_set_int(heads, DF_PARAM_MODEL_HEADS, 2));
+        ck_assert_ok(df_model_open(path, NULL, heads, &exported));
+        const int64_t shape[4] = {1, 3, 56, 56};
+        float pixels[3 * 56 * 56];
+        for (int i = 0; i < 3 * 56 * 56; i++) pixels[i] = (float)sin(i * 0.01);
+        df_tensor *x;
+        ck_assert_ok(df_tensor_from_host(pixels, 4, shape, &x));
+        enum { N = 7 * 7 * 16 };
+        float want[N], got[N];
+        const size_t n = k == 0 ? 7 * 7 * 16 : 4 * 4 * 16;
+        patch_tokens(model, x, want, n);
+        patch_tokens(exported, x, got, n);
+        for (size_t i = 0; i < n; i++) ck_assert_float_eq_tol(got[i], want[i], 1e-5);
+        df_tensor_free(x), df_model_free(exported), df_options_free(heads);
+        df_neco_free(trainer), df_options_free(o), df_model_free(model);
+    }
+    remove_tree(root);
+}
+END_TEST
+
 Suite *neco_train_suite(void) {
     Suite *s = suite_create("neco_train");
     TCase *tc = tcase_create("train");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_neco_trainer_errors);
+    tcase_add_test(tc, test_neco_export_before_training_is_the_backbone);
     tcase_add_test(tc, test_neco_resume_equals_straight_run);
     tcase_add_test(tc, test_neco_train_loss_falls_and_exports);
     suite_add_tcase(s, tc);
