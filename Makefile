@@ -91,6 +91,9 @@ $(BUILD)/shim/%.o: shim/%.cpp $(HEADERS) $(INTERNAL_HEADERS) $(BUILD)/config.sta
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_SHIM) -c $< -o $@
 
+# c10d's Gloo process group is declared only with USE_C10D_GLOO (Gloo's headers: libgloo-dev).
+$(BUILD)/shim/distributed.o: CXXFLAGS_SHIM += -DUSE_C10D_GLOO
+
 lib/$(REALNAME): $(LIB_OBJECTS) lib/dinofeat.map
 	$(CXX) -shared -o $@ $(LIB_OBJECTS) -Wl,-soname,$(SONAME) -Wl,--version-script=lib/dinofeat.map \
 	    -Wl,--no-undefined $(SAN_FLAGS) -fopenmp $(LDFLAGS) $(TORCH_LDLIBS) $(IMAGE_LIBS) $(GRAPH_LIBS) -lm -lpthread
@@ -109,7 +112,7 @@ $(CLI): $(CLI_SOURCES) $(wildcard examples/dinofeat/*.h) $(HEADERS) lib/libdinof
 # ---- dependencies --------------------------------------------------------------------------
 DEB_PACKAGES := build-essential pkg-config libtorch-dev libopenblas0-openmp libpng-dev zlib1g-dev \
     libturbojpeg0-dev libjpeg62-turbo-dev check libsubunit-dev libigraph-dev abigail-tools clang \
-    libclang-rt-14-dev python3-numpy python3-pil python3-torch python3-torchvision python3-scipy \
+    libclang-rt-14-dev libgloo-dev python3-numpy python3-pil python3-torch python3-torchvision python3-scipy \
     python3-sklearn python3-skimage python3-networkx
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 

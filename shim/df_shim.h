@@ -332,6 +332,15 @@ df_status dfs_neco_step(dfs_neco *trainer, const dfs_tensor_desc *global, const 
                         const double *gc_boxes, const double *all_boxes, int64_t batch, uint64_t *generator,
                         double *loss) DFS_NOEXCEPT;
 
+/* ---- data-parallel process group (shim/distributed.cpp) ---------------------------------- */
+
+/* A TCPStore rendezvous at address:port (rank 0 serves it) and a Gloo group of world processes;
+ * every collective fails after timeout_s seconds without its peers. */
+df_status dfs_dist_init(const char *address, int32_t port, int32_t rank, int32_t world, int32_t timeout_s) DFS_NOEXCEPT;
+/* Returns when every rank has called it (DF_OK at once without a group). */
+df_status dfs_dist_barrier(void) DFS_NOEXCEPT;
+void dfs_dist_shutdown(void) DFS_NOEXCEPT;
+
 /* ---- ROI align (shim/roi_align.cpp) ------------------------------------------------------ */
 
 /* features (B, C, H, W), boxes (K, 5): batch index, x1, y1, x2, y2 -> out (K, C, P, P) in the

@@ -3,6 +3,7 @@
 // branch (1 x 1 convolution, sigmoid) on the patch grid, and a fine branch that upsamples 8x
 // through convolution blocks (BatchNorm, LeakyReLU), concatenating the resized image at each scale.
 #include "adam.hpp"
+#include "distributed.hpp"
 #include "fence.hpp"
 #include "sempart_internal.hpp"
 #include "tensor_util.hpp"
@@ -236,6 +237,11 @@ extern "C" df_status dfs_sempart_step(dfs_sempart *s, const dfs_tensor_desc *fea
             total = total + c.weight_gtv_fine * terms[2] + c.weight_sr * terms[3];
         }
         total.backward();
+        std::vector<double> values = {terms[0].item<double>(), terms[1].item<double>(), terms[2].item<double>(),
+                                      terms[3].item<double>(), total.item<double>()};
+        if (dfs::dist_active()) // data-parallel: every rank steps with the whole batch's gradient
+            dfs::dist_average(std::vector<at::Tensor>(s->states.begin(), s->states.begin() + DFS_SEMPART_PARAMETERS),
+                              f.size(0), &values);
         s->steps++;
         // as torch.optim.Adam: a parameter without a gradient is left alone, and each keeps its
         // own step count (its bias correction), so switching branches on and off stays PyTorch's
@@ -243,8 +249,7 @@ extern "C" df_status dfs_sempart_step(dfs_sempart *s, const dfs_tensor_desc *fea
             if (s->states[i].grad().defined())
                 dfs::adam_update(s->states[i], s->first[i], s->second[i], ++s->adam_steps[i], c.lr, 0.9, 0.999,
                                  c.adam_eps);
-        for (int i = 0; i < 4; i++) losses[i] = terms[i].item<double>();
-        losses[4] = total.item<double>();
+        for (int i = 0; i < 5; i++) losses[i] = values[static_cast<size_t>(i)];
         return DF_OK;
     });
 }

@@ -70,5 +70,6 @@ Suite *stego_suite(void);
 Suite *sempart_suite(void);
 Suite *neco_suite(void);
 Suite *neco_train_suite(void);
+Suite *distributed_suite(void);
 
 #endif

@@ -262,6 +262,20 @@ expect 1 "--select takes corners" -- "$cli" sempart predict "${sempart[@]}" --se
 expect 1 "--branches takes both" -- "$cli" sempart train "${sempart[@]}" --branches all
 expect 1 "--epochs takes a whole number" -- "$cli" sempart train "${sempart[@]}" --epochs -1
 
+# data-parallel: two local ranks split every batch; a failing rank stops the other
+port=$((20000 + RANDOM % 20000))
+expect 0 "step 4/4 \(epoch 2\)" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" sempart train \
+    "${sempart[@]}" --images "$tmp/sal/images" --out "$tmp/sp_two.dfsempart" --epochs 2 --batch 4 --branches coarse
+expect 0 "size: 720 x 400" -- "$cli" info --image "$tmp/sp_two.dfsempart.png"
+expect 3 "rank 1 exited with status 3; stopping the other ranks" -- "$cli" launch --nproc 2 -- \
+    sh -c '[ "$RANK" = 1 ] && exit 3; sleep 30'
+expect 0 "rank 1 of 2 at 127.0.0.1:$port" -- "$cli" launch --nproc 2 --port $port -- \
+    sh -c 'echo "rank $RANK of $WORLD_SIZE at $MASTER_ADDR:$MASTER_PORT"'
+expect 1 "--nproc is required" -- "$cli" launch -- true
+expect 1 "the command to run goes after --" -- "$cli" launch --nproc 2
+expect 1 "--nproc takes a whole number in 2..256" -- "$cli" launch --nproc 1 -- true
+expect 127 "cannot run no-such-program" -- "$cli" launch --nproc 2 -- no-such-program
+
 # NeCo: a short run on a tiny DINOv2 with registers; its backbone is a --model for every verb
 neco=(--model $models/dinov2_s14_reg4.pth --heads 2)
 neco_crops=(--crop 56 --local-crop 28 --epochs 3 --batch 4 --log-every 2)

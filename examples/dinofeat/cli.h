@@ -32,6 +32,7 @@ extern const cli_verb verb_datus;
 extern const cli_verb verb_stego;
 extern const cli_verb verb_sempart;
 extern const cli_verb verb_neco;
+extern const cli_verb verb_launch;
 
 /* Prints "dinofeat VERB: <library message>" to stderr and returns the exit code for status. */
 int cli_fail(const char *verb, df_status status);

@@ -29,7 +29,8 @@ static const char help[] =
     "           --epochs epochs: the losses every --log-every steps on stdout, every step in OUT.csv,\n"
     "           a checkpoint in OUT every --log-every steps and at the end, the loss curves in OUT.png\n"
     "           (total blue, normalized cut orange). Run it again to continue from OUT (a larger\n"
-    "           --epochs trains further); OUT records the backbone it needs.\n"
+    "           --epochs trains further); OUT records the backbone it needs. Under dinofeat launch\n"
+    "           (or torchrun's variables) the ranks split every batch: the same steps, N processes.\n"
     "  predict  for each image: D/masks/NAME.png (the fine mask at the image's size, grey: 255 x\n"
     "           the foreground probability), D/coarse/NAME.png (the patch-grid mask),\n"
     "           D/overlay/NAME.png (the image, the mask tinted, the boxes outlined) and\n"
@@ -143,7 +144,13 @@ static df_status cached_features(const request *r, df_model *model, const char *
     if (status == DF_OK) status = df_dataset_open(r->images, NULL, o, dataset);
     cli_progress progress;
     cli_progress_init(&progress, "sempart");
-    if (status == DF_OK) status = df_feature_cache_build(model, *dataset, cache_path, NULL, cli_progress_report, &progress);
+    int rank = 0;
+    df_distributed_rank(&rank, NULL);
+    /* one process builds the cache; the other ranks wait for it */
+    if (status == DF_OK && rank == 0)
+        status = df_feature_cache_build(model, *dataset, cache_path, NULL, cli_progress_report, &progress);
+    const df_status built = df_distributed_barrier();
+    if (status == DF_OK) status = built;
     if (status == DF_OK) status = df_feature_cache_open(cache_path, cache);
     df_options_free(o);
     return status;
@@ -198,6 +205,7 @@ typedef struct training_log {
 static int log_step(void *user_data, uint64_t done, uint64_t total, const char *stage) {
     training_log *log = user_data;
     (void)stage;
+    if (log->csv == NULL) return 0; /* not rank 0 */
     double l[DF_SEMPART_LOSSES];
     df_sempart_last_losses(log->trainer, l);
     const uint64_t epoch = (done - 1) / log->per_epoch + 1;
@@ -242,6 +250,9 @@ static int plot_log(const char *csv, const char *png) {
 
 static int train_command(request *r, df_model *model) {
     if (r->images == NULL || r->out == NULL) return cli_usage_error("sempart train", "--model, --images and --out are required");
+    /* under dinofeat launch, torchrun or a cluster's launcher: join the data-parallel group */
+    df_status joined = df_distributed_init(NULL);
+    if (joined != DF_OK) return cli_fail("sempart train", joined);
     char *cache_path = r->cache ? strdup(r->cache) : cli_suffixed(r->out, ".dffeat"), *csv = cli_suffixed(r->out, ".csv"),
          *png = cli_suffixed(r->out, ".png");
     df_dataset *dataset = NULL;
@@ -254,24 +265,31 @@ static int train_command(request *r, df_model *model) {
     int64_t done = 0;
     if (status == DF_OK) df_sempart_steps(trainer, &done);
     int code = status == DF_OK ? EXIT_OK : cli_fail("sempart train", status);
-    training_log log = {r, trainer, code == EXIT_OK ? open_log(csv, done) : NULL, (items + (size_t)r->batch - 1) / (size_t)r->batch};
-    if (code == EXIT_OK && log.csv == NULL) {
+    int rank = 0;
+    df_distributed_rank(&rank, NULL);
+    training_log log = {r, trainer, code == EXIT_OK && rank == 0 ? open_log(csv, done) : NULL,
+                        (items + (size_t)r->batch - 1) / (size_t)r->batch};
+    if (code == EXIT_OK && rank == 0 && log.csv == NULL) {
         fprintf(stderr, "dinofeat sempart train: %s: %s\n", csv, strerror(errno));
         code = EXIT_INPUT;
     }
     if (code == EXIT_OK) {
-        printf("training on %zu images, %llu steps an epoch, %ld epochs\n", items, (unsigned long long)log.per_epoch, r->epochs);
+        if (rank == 0)
+            printf("training on %zu images, %llu steps an epoch, %ld epochs\n", items, (unsigned long long)log.per_epoch,
+                   r->epochs);
         status = df_sempart_train(trainer, cache, dataset, (size_t)r->epochs, (size_t)r->batch, r->out,
                                   (size_t)r->log_every, log_step, &log);
         if (status != DF_OK) code = cli_fail("sempart train", status);
     }
     if (log.csv) fclose(log.csv);
-    if (code == EXIT_OK && plot_log(csv, png) != 0) fprintf(stderr, "dinofeat sempart train: no loss curves in %s\n", png);
-    if (code == EXIT_OK) printf("wrote %s (losses in %s, curves in %s)\n", r->out, csv, png);
+    if (code == EXIT_OK && rank == 0 && plot_log(csv, png) != 0)
+        fprintf(stderr, "dinofeat sempart train: no loss curves in %s\n", png);
+    if (code == EXIT_OK && rank == 0) printf("wrote %s (losses in %s, curves in %s)\n", r->out, csv, png);
     df_sempart_free(trainer);
     df_feature_cache_free(cache);
     df_dataset_free(dataset);
     free(cache_path), free(csv), free(png);
+    df_distributed_shutdown();
     return code;
 }
 

@@ -335,7 +335,11 @@ typedef enum df_param {
     DF_PARAM_NECO_QUEUE = 1720,        /* int: entries per global-crop slot of the reference queue; 0
                                          (default): references from the batch */
     DF_PARAM_NECO_HEAD_HIDDEN = 1721,  /* int: the projection head's hidden width; default 2048 */
-    DF_PARAM_NECO_HEAD_OUT = 1722      /* int: the projection head's output width; default 256 */
+    DF_PARAM_NECO_HEAD_OUT = 1722,     /* int: the projection head's output width; default 256 */
+
+    /* Data-parallel training (df_distributed_*, distributed.h) */
+    DF_PARAM_DISTRIBUTED_TIMEOUT = 1800 /* int: seconds the rendezvous and each collective wait for
+                                           missing peers; default 300 */
 } df_param;
 
 typedef enum df_param_type {

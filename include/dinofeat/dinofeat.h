@@ -17,6 +17,7 @@
 #include "dinofeat/segment.h"
 #include "dinofeat/weak.h"
 #include "dinofeat/datus.h"
+#include "dinofeat/distributed.h"
 #include "dinofeat/dataset.h"
 #include "dinofeat/cache.h"
 #include "dinofeat/stego.h"

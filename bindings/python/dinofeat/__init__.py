@@ -11,7 +11,7 @@ from ._native import Error, MAJOR
 from .core import (LogLevel, Options, Param, ParamType, Status, build_info, get_num_threads, param_bounds,
                    param_from_name, param_name, param_type, set_log_callback, set_num_threads, status_name,
                    version, version_number)
-from . import dataset, datus, metrics, neco, regions, sempart, stego, weak
+from . import dataset, datus, distributed, metrics, neco, regions, sempart, stego, weak
 from .cluster import KMeans, agglomerate_complete, kmeans
 from .crf import crf
 from .segment import segment, segment_features, tokencut
@@ -25,4 +25,4 @@ __all__ = ["Error", "MAJOR", "LogLevel", "Options", "Param", "ParamType", "Statu
            "get_num_threads", "param_bounds", "param_from_name", "param_name", "param_type",
            "set_log_callback", "set_num_threads", "status_name", "version", "version_number", "Image",
            "ResizeFilter", "load_image", "DType", "Tensor", "device_available", "Model", "PosInterp", "Cover",
-           "Output", "upsample_view_count", "KMeans", "kmeans", "agglomerate_complete", "crf", "tokencut", "segment", "segment_features", "dataset", "datus", "metrics", "neco", "regions", "sempart", "stego", "weak"]
+           "Output", "upsample_view_count", "KMeans", "kmeans", "agglomerate_complete", "crf", "tokencut", "segment", "segment_features", "dataset", "datus", "distributed", "metrics", "neco", "regions", "sempart", "stego", "weak"]

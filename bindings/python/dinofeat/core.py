@@ -151,6 +151,7 @@ class Param(enum.IntEnum):
     NECO_QUEUE = 1720
     NECO_HEAD_HIDDEN = 1721
     NECO_HEAD_OUT = 1722
+    DISTRIBUTED_TIMEOUT = 1800
 
 
 class ParamType(enum.IntEnum):

@@ -1,0 +1,67 @@
+/* Joining the data-parallel group from the launcher's environment; the collectives are the
+ * shim's (shim/distributed.cpp). */
+#include "internal.h"
+
+#include "df_shim.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+static int group_rank = 0, group_size = 1;
+
+/* An environment variable as an integer in [low, high]; fallback when unset. */
+static df_status environment_int(const char *name, long low, long high, long fallback, long *out) {
+    const char *text = getenv(name);
+    if (text == NULL || *text == '\0') {
+        *out = fallback;
+        return DF_OK;
+    }
+    char *end;
+    errno = 0;
+    const long value = strtol(text, &end, 10);
+    if (errno || *end || value < low || value > high)
+        return dfi_error(DF_E_INVALID_ARG, "%s is '%s', not a whole number in %ld..%ld", name, text, low, high);
+    *out = value;
+    return DF_OK;
+}
+
+df_status df_distributed_init(const df_options *options) {
+    if (group_size > 1) DFI_RETURN(dfi_error(DF_E_UNSUPPORTED, "a process group is already up"));
+    long world = 1, rank = 0, port = 29500, timeout = 300;
+    df_status status = environment_int("WORLD_SIZE", 1, 65536, 1, &world);
+    if (status == DF_OK) status = environment_int("RANK", 0, world - 1, -1, &rank);
+    if (status == DF_OK) status = environment_int("MASTER_PORT", 1, 65535, 29500, &port);
+    if (status == DF_OK && dfi_option_is_set(options, DF_PARAM_DISTRIBUTED_TIMEOUT))
+        timeout = (long)dfi_option_int(options, DF_PARAM_DISTRIBUTED_TIMEOUT);
+    else if (status == DF_OK)
+        status = environment_int("DINOFEAT_DISTRIBUTED_TIMEOUT", 1, 86400, 300, &timeout);
+    if (status != DF_OK) DFI_RETURN(status);
+    if (world == 1) return DF_OK;
+    if (rank < 0) DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "WORLD_SIZE is %ld but RANK is not set", world));
+    const char *address = getenv("MASTER_ADDR");
+    if (address == NULL || *address == '\0') address = "127.0.0.1";
+    if (dfs_dist_init(address, (int32_t)port, (int32_t)rank, (int32_t)world, (int32_t)timeout) != DF_OK)
+        DFI_RETURN(dfi_error(DF_E_INTERNAL, "rank %ld of %ld, rendezvous at %s:%ld: %s", rank, world, address, port,
+                             dfs_last_error()));
+    group_rank = (int)rank, group_size = (int)world;
+    dfi_log(DF_LOG_INFO, "rank %d of %d joined the group at %s:%ld", group_rank, group_size, address, port);
+    return DF_OK;
+}
+
+df_status df_distributed_rank(int *rank, int *world_size) {
+    if (rank) *rank = group_rank;
+    if (world_size) *world_size = group_size;
+    return DF_OK;
+}
+
+df_status df_distributed_barrier(void) {
+    if (group_size == 1) return DF_OK;
+    if (dfs_dist_barrier() != DF_OK) DFI_RETURN(dfi_error(DF_E_INTERNAL, "%s", dfs_last_error()));
+    return DF_OK;
+}
+
+void df_distributed_shutdown(void) {
+    if (group_size == 1) return;
+    dfs_dist_shutdown();
+    group_rank = 0, group_size = 1;
+}

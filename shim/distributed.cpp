@@ -1,0 +1,115 @@
+// Data-parallel training over libtorch's c10d: a TCPStore rendezvous and a Gloo process group
+// (CPU tensors; CUDA gradients go through the host), one per process, as torch.distributed
+// builds them from MASTER_ADDR, MASTER_PORT, RANK and WORLD_SIZE.
+#include "distributed.hpp"
+
+#include "fence.hpp"
+
+#include <c10/core/GradMode.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+
+namespace {
+
+struct process_group {
+    c10::intrusive_ptr<c10d::Store> store;
+    c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+    int rank = 0, world = 1;
+};
+
+std::mutex guard;
+process_group current;
+
+// As torch.distributed: the interface GLOO_SOCKET_IFNAME names, else loopback for a loopback
+// rendezvous (one machine), else the interface this host's name resolves to.
+std::shared_ptr<gloo::transport::Device> transport_device(const std::string &address) {
+    if (const char *name = std::getenv("GLOO_SOCKET_IFNAME"))
+        return c10d::ProcessGroupGloo::createDeviceForInterface(name);
+    if (address == "127.0.0.1" || address == "localhost") return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
+    return c10d::ProcessGroupGloo::createDefaultDevice();
+}
+
+}  // namespace
+
+namespace dfs {
+
+bool dist_active() { return current.world > 1 && current.group; }
+
+void dist_average(const std::vector<at::Tensor> &parameters, int64_t local, std::vector<double> *values) {
+    c10::NoGradGuard no_grad;
+    std::vector<at::Tensor> grads;
+    for (const auto &p : parameters)
+        if (p.grad().defined()) grads.push_back(p.grad());
+    // one buffer: the gradients times the local count, the values times it, then the count
+    std::vector<at::Tensor> parts;
+    for (const auto &g : grads) parts.push_back(g.detach().to(at::kCPU, at::kDouble).reshape({-1}) * static_cast<double>(local));
+    const size_t n_values = values ? values->size() : 0;
+    at::Tensor tail = at::zeros({static_cast<int64_t>(n_values) + 1}, at::TensorOptions().dtype(at::kDouble));
+    for (size_t i = 0; i < n_values; i++) tail[static_cast<int64_t>(i)] = (*values)[i] * static_cast<double>(local);
+    tail[static_cast<int64_t>(n_values)] = static_cast<double>(local);
+    parts.push_back(tail);
+    std::vector<at::Tensor> buffer = {at::cat(parts)};
+    current.group->allreduce(buffer)->wait();
+    const at::Tensor summed = buffer[0];
+    const double total = summed[summed.size(0) - 1].item<double>();
+    TORCH_CHECK(total > 0, "no rank had items in this step");
+    int64_t at = 0;
+    for (auto &g : grads) {
+        const int64_t n = g.numel();
+        g.copy_((summed.narrow(0, at, n) / total).view(g.sizes()));
+        at += n;
+    }
+    for (size_t i = 0; i < n_values; i++) (*values)[i] = summed[at + static_cast<int64_t>(i)].item<double>() / total;
+}
+
+}  // namespace dfs
+
+extern "C" {
+
+df_status dfs_dist_init(const char *address, int32_t port, int32_t rank, int32_t world, int32_t timeout_s) noexcept {
+    DFS_FENCE({
+        std::lock_guard<std::mutex> lock(guard);
+        TORCH_CHECK(!current.group, "a process group is already up: call df_distributed_shutdown first");
+        const auto timeout = std::chrono::seconds(timeout_s);
+        c10d::TCPStoreOptions options;
+        options.port = static_cast<uint16_t>(port);
+        options.isServer = rank == 0;
+        options.numWorkers = world;
+        options.waitWorkers = true;
+        options.timeout = timeout;
+        process_group next;
+        next.store = c10::make_intrusive<c10d::TCPStore>(address, options);
+        auto gloo = c10d::ProcessGroupGloo::Options::create();
+        gloo->devices.push_back(transport_device(address));
+        gloo->timeout = timeout;
+        next.group = c10::make_intrusive<c10d::ProcessGroupGloo>(next.store, rank, world, gloo);
+        next.rank = rank, next.world = world;
+        current = next;
+        return DF_OK;
+    });
+}
+
+df_status dfs_dist_barrier(void) noexcept {
+    DFS_FENCE({
+        if (!current.group) return DF_OK;
+        // an all-reduce rather than barrier(): Gloo's barrier has no timeout of its own
+        std::vector<at::Tensor> one = {at::ones({1})};
+        current.group->allreduce(one)->wait();
+        return DF_OK;
+    });
+}
+
+void dfs_dist_shutdown(void) noexcept {
+    std::lock_guard<std::mutex> lock(guard);
+    try {
+        current = process_group();
+    } catch (...) { // a peer gone is no reason to fail at exit
+    }
+}
+
+}  // extern "C"
