@@ -40,9 +40,10 @@ df_status df_distributed_init(const df_options *options) {
     if (rank < 0) DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "WORLD_SIZE is %ld but RANK is not set", world));
     const char *address = getenv("MASTER_ADDR");
     if (address == NULL || *address == '\0') address = "127.0.0.1";
-    if (dfs_dist_init(address, (int32_t)port, (int32_t)rank, (int32_t)world, (int32_t)timeout) != DF_OK)
-        DFI_RETURN(dfi_error(DF_E_INTERNAL, "rank %ld of %ld, rendezvous at %s:%ld: %s", rank, world, address, port,
-                             dfs_last_error()));
+    status = dfs_dist_init(address, (int32_t)port, (int32_t)rank, (int32_t)world, (int32_t)timeout);
+    if (status != DF_OK)
+        DFI_RETURN(dfi_error(status == DF_E_UNSUPPORTED ? status : DF_E_INTERNAL, "rank %ld of %ld, rendezvous at %s:%ld: %s",
+                             rank, world, address, port, dfs_last_error()));
     group_rank = (int)rank, group_size = (int)world;
     dfi_log(DF_LOG_INFO, "rank %d of %d joined the group at %s:%ld", group_rank, group_size, address, port);
     return DF_OK;

@@ -6,13 +6,23 @@
 #include "fence.hpp"
 
 #include <c10/core/GradMode.h>
+
+// A libtorch without Gloo (or a build without its headers) still builds: joining a group is then
+// DF_E_UNSUPPORTED and every trainer runs alone.
+#if defined(USE_C10D_GLOO) && __has_include(<gloo/algorithm.h>)
+#define DFS_HAVE_GLOO 1
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#else
+#define DFS_HAVE_GLOO 0
+#endif
 
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
 #include <string>
+
+#if DFS_HAVE_GLOO
 
 namespace {
 
@@ -113,3 +123,21 @@ void dfs_dist_shutdown(void) noexcept {
 }
 
 }  // extern "C"
+
+#else // DFS_HAVE_GLOO
+
+namespace dfs {
+bool dist_active() { return false; }
+void dist_average(const std::vector<at::Tensor> &, int64_t, std::vector<double> *) {}
+}  // namespace dfs
+
+extern "C" {
+df_status dfs_dist_init(const char *, int32_t, int32_t, int32_t, int32_t) noexcept {
+    return dfs::fail(DF_E_UNSUPPORTED, "this build has no Gloo process group (build with libgloo-dev installed and a "
+                                       "libtorch that has Gloo)");
+}
+df_status dfs_dist_barrier(void) noexcept { return DF_OK; }
+void dfs_dist_shutdown(void) noexcept {}
+}  // extern "C"
+
+#endif // DFS_HAVE_GLOO

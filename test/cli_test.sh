@@ -267,6 +267,14 @@ port=$((20000 + RANDOM % 20000))
 expect 0 "step 4/4 \(epoch 2\)" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" sempart train \
     "${sempart[@]}" --images "$tmp/sal/images" --out "$tmp/sp_two.dfsempart" --epochs 2 --batch 4 --branches coarse
 expect 0 "size: 720 x 400" -- "$cli" info --image "$tmp/sp_two.dfsempart.png"
+# two ranks resuming their checkpoint equal two ranks straight through
+expect 0 "step 6/6 \(epoch 3\)" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" sempart train \
+    "${sempart[@]}" --images "$tmp/sal/images" --out "$tmp/sp_two.dfsempart" --epochs 3 --batch 4 --branches coarse
+expect 0 "step 6/6 \(epoch 3\)" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" sempart train \
+    "${sempart[@]}" --images "$tmp/sal/images" --out "$tmp/sp_two_straight.dfsempart" --epochs 3 --batch 4 \
+    --branches coarse
+expect 0 "" -- cmp "$tmp/sp_two.dfsempart" "$tmp/sp_two_straight.dfsempart"
+expect 0 "" -- cmp "$tmp/sp_two.dfsempart.csv" "$tmp/sp_two_straight.dfsempart.csv"
 expect 3 "rank 1 exited with status 3; stopping the other ranks" -- "$cli" launch --nproc 2 -- \
     sh -c '[ "$RANK" = 1 ] && exit 3; sleep 30'
 expect 0 "rank 1 of 2 at 127.0.0.1:$port" -- "$cli" launch --nproc 2 --port $port -- \
