@@ -327,10 +327,12 @@ void dfs_neco_set_steps(dfs_neco *trainer, int64_t steps) DFS_NOEXCEPT;
 void dfs_neco_set_total_steps(dfs_neco *trainer, int64_t total) DFS_NOEXCEPT;
 /* One step on a batch: global (B G, 3, S, S) and local (B L, 3, s, s; NULL when L is 0) crops,
  * image-major; gc_boxes (B x G x V x 4) and all_boxes (B x V x G x 4) as dfi_neco_intersections
- * gives them per image; generator drives drop-path, references and the queue. */
+ * gives them per image; generator drives drop-path, references and the queue. In a data-parallel
+ * group the B images are rank's share (the ranks' shares in rank order make the whole batch):
+ * every rank draws the same, and steps with the whole batch's gradient; loss is the batch's. */
 df_status dfs_neco_step(dfs_neco *trainer, const dfs_tensor_desc *global, const dfs_tensor_desc *local,
-                        const double *gc_boxes, const double *all_boxes, int64_t batch, uint64_t *generator,
-                        double *loss) DFS_NOEXCEPT;
+                        const double *gc_boxes, const double *all_boxes, int64_t batch, int32_t rank,
+                        uint64_t *generator, double *loss) DFS_NOEXCEPT;
 
 /* ---- data-parallel process group (shim/distributed.cpp) ---------------------------------- */
 
@@ -339,6 +341,9 @@ df_status dfs_neco_step(dfs_neco *trainer, const dfs_tensor_desc *global, const 
 df_status dfs_dist_init(const char *address, int32_t port, int32_t rank, int32_t world, int32_t timeout_s) DFS_NOEXCEPT;
 /* Returns when every rank has called it (DF_OK at once without a group). */
 df_status dfs_dist_barrier(void) DFS_NOEXCEPT;
+/* With local items here: offset gets the items of the lower ranks, total everyone's (one
+ * all-gather; 0 and local without a group). */
+df_status dfs_dist_offset(int64_t local, int64_t *offset, int64_t *total) DFS_NOEXCEPT;
 void dfs_dist_shutdown(void) DFS_NOEXCEPT;
 
 /* ---- ROI align (shim/roi_align.cpp) ------------------------------------------------------ */

@@ -17,6 +17,7 @@
 #define DFS_HAVE_GLOO 0
 #endif
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
@@ -77,6 +78,35 @@ void dist_average(const std::vector<at::Tensor> &parameters, int64_t local, std:
     for (size_t i = 0; i < n_values; i++) (*values)[i] = summed[at + static_cast<int64_t>(i)].item<double>() / total;
 }
 
+std::vector<int64_t> dist_counts(int64_t local) {
+    if (!dist_active()) return {local};
+    std::vector<std::vector<at::Tensor>> out(1);
+    for (int r = 0; r < current.world; r++) out[0].push_back(at::empty({1}, at::TensorOptions().dtype(at::kLong)));
+    std::vector<at::Tensor> in = {at::full({1}, local, at::TensorOptions().dtype(at::kLong))};
+    current.group->allgather(out, in)->wait();
+    std::vector<int64_t> counts;
+    for (const auto &t : out[0]) counts.push_back(t.item<int64_t>());
+    return counts;
+}
+
+at::Tensor dist_gather_rows(const at::Tensor &local, const std::vector<int64_t> &counts) {
+    if (!dist_active()) return local;
+    c10::NoGradGuard no_grad;
+    // Gloo gathers equal sizes: every rank pads its rows to the largest count
+    const int64_t most = *std::max_element(counts.begin(), counts.end());
+    std::vector<int64_t> shape(local.sizes().begin(), local.sizes().end());
+    shape[0] = most;
+    at::Tensor padded = at::zeros(shape, at::TensorOptions().dtype(at::kFloat));
+    padded.narrow(0, 0, local.size(0)).copy_(local.detach().to(at::kCPU, at::kFloat));
+    std::vector<std::vector<at::Tensor>> out(1);
+    for (int r = 0; r < current.world; r++) out[0].push_back(at::empty_like(padded));
+    std::vector<at::Tensor> in = {padded};
+    current.group->allgather(out, in)->wait();
+    std::vector<at::Tensor> parts;
+    for (int r = 0; r < current.world; r++) parts.push_back(out[0][static_cast<size_t>(r)].narrow(0, 0, counts[static_cast<size_t>(r)]));
+    return at::cat(parts).to(local.device(), local.scalar_type());
+}
+
 }  // namespace dfs
 
 extern "C" {
@@ -114,6 +144,18 @@ df_status dfs_dist_barrier(void) noexcept {
     });
 }
 
+df_status dfs_dist_offset(int64_t local, int64_t *offset, int64_t *total) noexcept {
+    DFS_FENCE({
+        const std::vector<int64_t> counts = dfs::dist_counts(local);
+        *offset = 0, *total = 0;
+        for (size_t r = 0; r < counts.size(); r++) {
+            if (static_cast<int>(r) < current.rank) *offset += counts[r];
+            *total += counts[r];
+        }
+        return DF_OK;
+    });
+}
+
 void dfs_dist_shutdown(void) noexcept {
     std::lock_guard<std::mutex> lock(guard);
     try {
@@ -129,6 +171,8 @@ void dfs_dist_shutdown(void) noexcept {
 namespace dfs {
 bool dist_active() { return false; }
 void dist_average(const std::vector<at::Tensor> &, int64_t, std::vector<double> *) {}
+std::vector<int64_t> dist_counts(int64_t local) { return {local}; }
+at::Tensor dist_gather_rows(const at::Tensor &local, const std::vector<int64_t> &) { return local; }
 }  // namespace dfs
 
 extern "C" {
@@ -137,6 +181,10 @@ df_status dfs_dist_init(const char *, int32_t, int32_t, int32_t, int32_t) noexce
                                        "libtorch that has Gloo)");
 }
 df_status dfs_dist_barrier(void) noexcept { return DF_OK; }
+df_status dfs_dist_offset(int64_t local, int64_t *offset, int64_t *total) noexcept {
+    *offset = 0, *total = local;
+    return DF_OK;
+}
 void dfs_dist_shutdown(void) noexcept {}
 }  // extern "C"
 

@@ -14,5 +14,10 @@ bool dist_active();
 // mean over the local batch, may be empty) are averaged with the same weights. Parameters without
 // a gradient are left alone (every rank must have the same ones).
 void dist_average(const std::vector<at::Tensor> &parameters, int64_t local, std::vector<double> *values);
+// Every rank's count, in rank order (one entry, local, without a group).
+std::vector<int64_t> dist_counts(int64_t local);
+// The ranks' rows concatenated in rank order along dim 0: rank r contributes counts[r] rows
+// (local itself without a group); returned on local's device and type.
+at::Tensor dist_gather_rows(const at::Tensor &local, const std::vector<int64_t> &counts);
 
 }  // namespace dfs

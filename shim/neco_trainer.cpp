@@ -1,6 +1,7 @@
 // NeCo post-pretraining (specs/neco.md; the official src/neco.py): a student backbone and
 // projection head trained so that the order of each patch's similarities to reference patches
 // matches the EMA teacher's, across crops brought onto their common boxes by ROI align.
+#include "distributed.hpp"
 #include "fence.hpp"
 #include "neco_internal.hpp"
 #include "roi_align.hpp"
@@ -65,9 +66,24 @@ at::Tensor project(const dfs::vit_parameters &p, const at::Tensor &tokens) {
     return x / x.norm(2, {-1}, true).clamp_min(1e-12);
 }
 
+// Where each row of the local crop-major batch (crops x local images) sits in the whole batch's
+// (crops x total images, this rank's images from offset on).
+std::vector<int64_t> sample_index(int64_t crops, int64_t local, int64_t offset, int64_t total) {
+    std::vector<int64_t> index;
+    for (int64_t c = 0; c < crops; c++)
+        for (int64_t i = 0; i < local; i++) index.push_back(c * total + offset + i);
+    return index;
+}
+
+struct share {
+    int64_t local, offset, total; // this rank's images, those of lower ranks, everyone's
+    std::vector<int64_t> counts;  // every rank's images
+};
+
 at::Tensor embed(const dfs_neco &t, const dfs::vit_parameters &p, const at::Tensor &images, bool student,
-                 uint64_t *generator) {
-    dfs::vit_train_run run{t.settings.heads, t.settings.pos_interp, {}, generator};
+                 uint64_t stream, int64_t pass, const share &s, int64_t crops) {
+    dfs::vit_train_run run{t.settings.heads, t.settings.pos_interp, {}, stream, pass,
+                           sample_index(crops, s.local, s.offset, s.total)};
     if (student && t.settings.drop_path > 0) // linearly from 0 at the first block to the rate at the last
         for (int32_t i = 0; i < t.vit.depth; i++)
             run.drop_path.push_back(t.vit.depth > 1 ? t.settings.drop_path * i / (t.vit.depth - 1) : t.settings.drop_path);
@@ -88,11 +104,11 @@ at::Tensor index_tensor(const std::vector<int64_t> &values, at::Device device) {
 }
 
 // The official update_queue: per global-crop slot, min(10 B, queue) random rows of the teacher's
-// map pushed in front, the oldest falling off the end.
-void update_queue(dfs_neco &t, const at::Tensor &teacher, int64_t batch, uint64_t *generator) {
-    const int64_t length = t.queue.size(1), e = teacher.size(-1);
+// map of the whole batch pushed in front, the oldest falling off the end.
+void update_queue(dfs_neco &t, const at::Tensor &teacher, const share &s, uint64_t *generator) {
+    const int64_t length = t.queue.size(1), e = teacher.size(-1), batch = s.total;
     for (int64_t g = 0; g < t.settings.globals; g++) {
-        const at::Tensor rows = teacher.narrow(0, g * batch, batch).reshape({-1, e});
+        const at::Tensor rows = dfs::dist_gather_rows(teacher.narrow(0, g * s.local, s.local), s.counts).reshape({-1, e});
         const int64_t k = std::min({10 * batch, length, rows.size(0)});
         std::vector<int64_t> order = permutation(rows.size(0), generator);
         order.resize(static_cast<size_t>(k));
@@ -103,21 +119,28 @@ void update_queue(dfs_neco &t, const at::Tensor &teacher, int64_t batch, uint64_
     }
 }
 
-// The references of one pair: the teacher's aligned patches of the batch shuffled (or, with the
-// queue, random queue rows), regrouped per image.
-at::Tensor references(const dfs_neco &t, const at::Tensor &teacher_aligned, int64_t g, uint64_t *generator) {
-    const int64_t n = teacher_aligned.size(0) * teacher_aligned.size(1), e = teacher_aligned.size(2);
+// The references of this rank's images in one pair: the teacher's aligned patches of the whole
+// batch shuffled (or, with the queue, random queue rows), regrouped per image.
+at::Tensor references(const dfs_neco &t, const at::Tensor &teacher_aligned, int64_t g, const share &s,
+                      uint64_t *generator) {
+    const int64_t per_image = teacher_aligned.size(1), e = teacher_aligned.size(2), n = s.total * per_image;
+    std::vector<int64_t> order;
+    at::Tensor pool;
     if (!t.queue.defined() || t.queue_entries == 0) {
-        const std::vector<int64_t> order = permutation(n, generator);
-        return teacher_aligned.reshape({n, e}).index_select(0, index_tensor(order, teacher_aligned.device()))
-            .view_as(teacher_aligned);
+        pool = dfs::dist_gather_rows(teacher_aligned, s.counts).reshape({n, e});
+        order = permutation(n, generator);
+    } else {
+        const int64_t length = t.queue.size(1);
+        TORCH_CHECK(length >= n, "the queue (", length, ") must hold at least batch x 49 (", n, ") entries");
+        pool = t.queue[g];
+        order = permutation(length, generator);
+        order.resize(static_cast<size_t>(n));
+        for (auto &i : order) i %= t.queue_entries;
     }
-    const int64_t length = t.queue.size(1);
-    TORCH_CHECK(length >= n, "the queue (", length, ") must hold at least batch x 49 (", n, ") entries");
-    std::vector<int64_t> order = permutation(length, generator);
-    order.resize(static_cast<size_t>(n));
-    for (auto &i : order) i %= t.queue_entries;
-    return t.queue[g].index_select(0, index_tensor(order, t.queue.device())).view_as(teacher_aligned);
+    // every rank draws the whole batch's order, then keeps its own images' rows
+    const std::vector<int64_t> mine(order.begin() + s.offset * per_image,
+                                    order.begin() + (s.offset + s.local) * per_image);
+    return pool.index_select(0, index_tensor(mine, pool.device())).view_as(teacher_aligned);
 }
 
 // (B, 5) ROI boxes: image index, then the box of (first, second) in boxes (B, first, second, 4).
@@ -148,7 +171,8 @@ void adamw(dfs_neco &t, size_t i, double lr, double decay, int64_t step) {
 
 struct step_batch {
     at::Tensor global, local, gc, all; // crops (G B, 3, S, S), (L B, 3, s, s); boxes (B, G, V, 4), (B, V, G, 4)
-    int64_t batch;
+    int64_t batch;                      // this rank's images
+    int64_t rank;                       // this rank (0 without a group)
 };
 
 // The loss over every (global g, other crop v) pair; backpropagates into the student.
@@ -157,14 +181,21 @@ double pair_losses(dfs_neco &t, const step_batch &b, uint64_t *generator) {
     const int64_t views = s.globals + s.locals;
     const dfs::roi_align_config roi{kAligned, 1.0 / t.vit.patch, -1, true};
     const dfs::vit_parameters teacher = as_map(t, t.teacher), student = as_map(t, t.student);
+    share part{b.batch, 0, 0, dfs::dist_counts(b.batch)};
+    for (size_t r = 0; r < part.counts.size(); r++) {
+        if (static_cast<int64_t>(r) < b.rank) part.offset += part.counts[r];
+        part.total += part.counts[r];
+    }
+    const uint64_t stream = dfs::splitmix64(generator);
     at::Tensor teacher_maps;
     {
         c10::NoGradGuard no_grad;
-        teacher_maps = embed(t, teacher, b.global, false, generator);
+        teacher_maps = embed(t, teacher, b.global, false, stream, 0, part, s.globals);
     }
-    const at::Tensor student_global = embed(t, student, b.global, true, generator);
-    const at::Tensor student_local = s.locals > 0 ? embed(t, student, b.local, true, generator) : at::Tensor();
-    if (t.queue.defined()) update_queue(t, teacher_maps, b.batch, generator);
+    const at::Tensor student_global = embed(t, student, b.global, true, stream, 1, part, s.globals);
+    const at::Tensor student_local =
+        s.locals > 0 ? embed(t, student, b.local, true, stream, 2, part, s.locals) : at::Tensor();
+    if (t.queue.defined()) update_queue(t, teacher_maps, part, generator);
     double total = 0;
     at::Tensor surrogate;
     const double weight = 1.0 / (static_cast<double>(s.globals) * static_cast<double>(views - 1));
@@ -176,7 +207,7 @@ double pair_losses(dfs_neco &t, const step_batch &b, uint64_t *generator) {
             const at::Tensor map = v < s.globals ? student_global.narrow(0, v * b.batch, b.batch)
                                                  : student_local.narrow(0, (v - s.globals) * b.batch, b.batch);
             at::Tensor aligned = dfs::roi_align_channels_last(map, pair_boxes(b.all, v, g), roi);
-            const at::Tensor refs = references(t, teacher_aligned, g, generator);
+            const at::Tensor refs = references(t, teacher_aligned, g, part, generator);
             at::Tensor grad;
             total += weight * dfs::neco_loss(aligned.detach(), teacher_aligned, refs, s.loss, &grad);
             at::Tensor term = (aligned * grad.to(aligned.device(), aligned.scalar_type())).sum() * weight;
@@ -184,7 +215,10 @@ double pair_losses(dfs_neco &t, const step_batch &b, uint64_t *generator) {
         }
     }
     surrogate.backward();
-    return total;
+    std::vector<double> values = {total};
+    if (dfs::dist_active()) // every rank steps with the whole batch's gradient and loss
+        dfs::dist_average(t.student, b.batch, &values);
+    return values[0];
 }
 
 void optimise_and_update_teacher(dfs_neco &t) {
@@ -284,14 +318,15 @@ void dfs_neco_set_steps(dfs_neco *t, int64_t steps) noexcept { t->steps = steps;
 void dfs_neco_set_total_steps(dfs_neco *t, int64_t total) noexcept { t->settings.total_steps = total; }
 
 df_status dfs_neco_step(dfs_neco *t, const dfs_tensor_desc *global, const dfs_tensor_desc *local,
-                        const double *gc_boxes, const double *all_boxes, int64_t batch, uint64_t *generator,
-                        double *loss) noexcept {
+                        const double *gc_boxes, const double *all_boxes, int64_t batch, int32_t rank,
+                        uint64_t *generator, double *loss) noexcept {
     DFS_FENCE({
         const auto &s = t->settings;
         const at::Device device = t->student[0].device();
         const int64_t views = s.globals + s.locals;
         step_batch b;
         b.batch = batch;
+        b.rank = rank;
         // image-major (B V, ...) crops to crop-major (V B, ...), as the official loader stacks them
         auto crop_major = [&](const dfs_tensor_desc *desc, int64_t crops) {
             at::Tensor x = dfs::view_of(*desc).to(device, at::kFloat);

@@ -19,6 +19,15 @@ uint64_t splitmix64(uint64_t *state) {
 
 double uniform53(uint64_t *state) { return static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53; }
 
+double keyed_uniform(uint64_t stream, int64_t a, int64_t b, int64_t c) {
+    uint64_t state = stream;
+    for (int64_t key : {a, b, c}) {
+        state ^= static_cast<uint64_t>(key) * 0xD1B54A32D192ED03ull;
+        splitmix64(&state);
+    }
+    return uniform53(&state);
+}
+
 }  // namespace dfs
 
 namespace {
@@ -35,12 +44,16 @@ at::Tensor norm(const dfs::vit_parameters &p, const at::Tensor &x, const std::st
     return at::layer_norm(x, {x.size(-1)}, get(p, prefix + ".weight"), get(p, prefix + ".bias"), kLayerNormEps);
 }
 
-// Each sample's branch kept with probability 1 - rate (then scaled by 1 / (1 - rate)), else zeroed.
-at::Tensor drop_path(const at::Tensor &branch, double rate, uint64_t *generator) {
+// Each sample's branch kept with probability 1 - rate (then scaled by 1 / (1 - rate)), else zeroed;
+// sample k's draw is keyed by its index in the whole batch, the pass and the branch.
+at::Tensor drop_path(const at::Tensor &branch, double rate, const dfs::vit_train_run &run, int64_t branch_id) {
     if (rate <= 0) return branch;
     const double keep = 1 - rate;
     std::vector<float> mask(static_cast<size_t>(branch.size(0)));
-    for (auto &m : mask) m = dfs::uniform53(generator) < keep ? static_cast<float>(1 / keep) : 0.0f;
+    for (size_t k = 0; k < mask.size(); k++) {
+        const int64_t sample = k < run.sample_index.size() ? run.sample_index[k] : static_cast<int64_t>(k);
+        mask[k] = dfs::keyed_uniform(run.stream, run.pass, branch_id, sample) < keep ? static_cast<float>(1 / keep) : 0.0f;
+    }
     at::Tensor scale = at::tensor(mask).to(branch.options()).view({branch.size(0), 1, 1});
     return branch * scale;
 }
@@ -88,10 +101,10 @@ at::Tensor vit_train_forward(const dfs_vit_config &c, const vit_parameters &p, c
         const double rate = run.drop_path.empty() ? 0.0 : run.drop_path[static_cast<size_t>(i)];
         at::Tensor y = attention(p, norm(p, x, prefix + "norm1"), prefix, run.heads);
         if (c.layerscale) y = get(p, prefix + "ls1.gamma") * y;
-        x = x + drop_path(y, rate, run.generator);
+        x = x + drop_path(y, rate, run, 2 * i);
         y = mlp(p, norm(p, x, prefix + "norm2"), prefix, c.swiglu != 0);
         if (c.layerscale) y = get(p, prefix + "ls2.gamma") * y;
-        x = x + drop_path(y, rate, run.generator);
+        x = x + drop_path(y, rate, run, 2 * i + 1);
     }
     return norm(p, x, "norm").slice(1, 1 + r).reshape({b, gh, gw, c.dim});
 }

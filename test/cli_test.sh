@@ -304,6 +304,9 @@ expect 0 "wrote" -- "$cli" features --model "$tmp/neco.safetensors" --heads 2 --
     --out "$tmp/neco_features.npy"
 expect 2 "multiples of the patch" -- "$cli" neco train "${neco[@]}" --images "$tmp/sal/images" \
     --out "$tmp/neco_bad.safetensors" --crop 50
+expect 0 "step 6/6 \(epoch 3\): loss" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" neco train \
+    "${neco[@]}" --images "$tmp/sal/images" --out "$tmp/neco_two.safetensors" "${neco_crops[@]}"
+expect 0 "registers: 4" -- "$cli" info --model "$tmp/neco_two.safetensors" --heads 2
 expect 1 "--images and --out are required" -- "$cli" neco train "${neco[@]}"
 expect 1 "unknown sub-command 'fly'" -- "$cli" neco fly
 expect 1 "a learning rate in 0..10" -- "$cli" neco train "${neco[@]}" --lr-head x

@@ -28,6 +28,8 @@ static const char help[] =
     "           OUT.dfneco every --log-every steps and at the end (run the same command again to\n"
     "           resume an interrupted run: same --epochs, --batch and images); the student backbone\n"
     "           in OUT at the end, in the official layout: give it to any verb with --model.\n"
+    "           Under dinofeat launch (or torchrun's variables) the ranks split every batch and\n"
+    "           together take the steps one process would.\n"
     "\n"
     "Options:\n"
     "  --images DIR        training images (PNG/JPEG, subfolders included; any sizes)\n"
@@ -156,6 +158,7 @@ typedef struct training_log {
 static int log_step(void *user_data, uint64_t done, uint64_t total, const char *stage) {
     training_log *log = user_data;
     (void)stage;
+    if (log->csv == NULL) return 0; /* not rank 0 */
     double loss = 0;
     df_neco_last_loss(log->trainer, &loss);
     const uint64_t epoch = (done - 1) / log->per_epoch + 1;
@@ -194,6 +197,11 @@ static int plot_log(const char *csv, const char *png) {
 
 static int train_command(request *r, df_model *model) {
     if (r->images == NULL || r->out == NULL) return cli_usage_error("neco train", "--model, --images and --out are required");
+    /* under dinofeat launch, torchrun or a cluster's launcher: join the data-parallel group */
+    df_status joined = df_distributed_init(NULL);
+    if (joined != DF_OK) return cli_fail("neco train", joined);
+    int rank = 0;
+    df_distributed_rank(&rank, NULL);
     char *state = cli_suffixed(r->out, ".dfneco"), *csv = cli_suffixed(r->out, ".csv"), *png = cli_suffixed(r->out, ".png");
     df_dataset *dataset = NULL;
     df_neco *trainer = NULL;
@@ -205,27 +213,31 @@ static int train_command(request *r, df_model *model) {
     int64_t done = 0;
     if (status == DF_OK) df_neco_steps(trainer, &done);
     int code = status == DF_OK ? EXIT_OK : cli_fail("neco train", status);
-    training_log log = {r, trainer, code == EXIT_OK ? open_log(csv, done) : NULL,
+    training_log log = {r, trainer, code == EXIT_OK && rank == 0 ? open_log(csv, done) : NULL,
                         (items + (size_t)r->batch - 1) / (size_t)r->batch};
-    if (code == EXIT_OK && log.csv == NULL) {
+    if (code == EXIT_OK && rank == 0 && log.csv == NULL) {
         fprintf(stderr, "dinofeat neco train: %s: %s\n", csv, strerror(errno));
         code = EXIT_INPUT;
     }
     if (code == EXIT_OK) {
-        printf("training on %zu images, %llu steps an epoch, %ld epochs\n", items, (unsigned long long)log.per_epoch,
-               r->epochs);
+        if (rank == 0)
+            printf("training on %zu images, %llu steps an epoch, %ld epochs\n", items, (unsigned long long)log.per_epoch,
+                   r->epochs);
         fflush(stdout);
         status = df_neco_train(trainer, dataset, (size_t)r->epochs, (size_t)r->batch, state, (size_t)r->log_every,
                                log_step, &log);
-        if (status == DF_OK) status = df_neco_export(trainer, r->out);
+        if (status == DF_OK && rank == 0) status = df_neco_export(trainer, r->out);
         if (status != DF_OK) code = cli_fail("neco train", status);
     }
     if (log.csv) fclose(log.csv);
-    if (code == EXIT_OK && plot_log(csv, png) != 0) fprintf(stderr, "dinofeat neco train: no loss curve in %s\n", png);
-    if (code == EXIT_OK) printf("wrote %s (training state in %s, losses in %s, curve in %s)\n", r->out, state, csv, png);
+    if (code == EXIT_OK && rank == 0 && plot_log(csv, png) != 0)
+        fprintf(stderr, "dinofeat neco train: no loss curve in %s\n", png);
+    if (code == EXIT_OK && rank == 0)
+        printf("wrote %s (training state in %s, losses in %s, curve in %s)\n", r->out, state, csv, png);
     df_neco_free(trainer);
     df_dataset_free(dataset);
     free(state), free(csv), free(png);
+    df_distributed_shutdown();
     return code;
 }
 

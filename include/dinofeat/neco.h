@@ -1,6 +1,7 @@
 /*
  * dinofeat NeCo (Pariza et al. 2024, specs/neco.md): the differentiable sorting networks its patch
- * neighbour consistency loss ranks with (Petersen et al. 2021).
+ * neighbour consistency loss ranks with (Petersen et al. 2021), the loss, ROI align, the crops,
+ * and the post-pretraining trainer that writes a backbone df_model_open reads.
  */
 #ifndef DINOFEAT_NECO_H
 #define DINOFEAT_NECO_H
@@ -107,7 +108,12 @@ DF_API df_status df_neco_new(df_model *model, size_t total_steps, const df_optio
  * 7 x 7 ROI-aligned patches of both on their common box, references from the batch or the
  * queue, df_neco_loss; loss = mean over g of the sum over v of the pair losses / (views - 1).
  * AdamW (backbone, head; with and without decay: biases and 1-D tensors), then the teacher's EMA.
- * loss (may be NULL) gets the step's loss. DF_E_INVALID_ARG before a schedule length is set. */
+ * loss (may be NULL) gets the step's loss. DF_E_INVALID_ARG before a schedule length is set.
+ * In a data-parallel group (df_distributed_init) the images are this rank's share of the batch,
+ * the ranks' shares in rank order making the whole batch: every draw (crops, drop-path,
+ * references, queue) is the whole batch's, the references and the queue gather every rank's
+ * teacher patches, and each rank steps with the whole batch's gradient, so the ranks together
+ * take the step one process would with all the images; loss is the whole batch's. */
 DF_API df_status df_neco_step(df_neco *trainer, const df_image *const *images, size_t count, double *loss);
 /* Steps taken. */
 DF_API df_status df_neco_steps(const df_neco *trainer, int64_t *steps);
@@ -118,7 +124,8 @@ DF_API df_status df_neco_last_loss(const df_neco *trainer, double *loss);
  * span epochs x ceil(items / batch) steps and must equal the trainer's length when set (resume
  * with the same epochs, batch and dataset size). checkpoint (may be NULL) is saved atomically
  * every `every` steps and at the end; progress (may be NULL) after each step, non-zero stops
- * with DF_E_CANCELLED. */
+ * with DF_E_CANCELLED. In a data-parallel group each rank takes its contiguous share of every
+ * batch (each needs at least one image) and only rank 0 writes the checkpoint. */
 DF_API df_status df_neco_train(df_neco *trainer, const df_dataset *dataset, size_t epochs, size_t batch,
                                const char *checkpoint, size_t every, df_progress_fn progress, void *user_data);
 /* Everything (settings, student, teacher, head, AdamW's moments, the queue, steps, the generator)

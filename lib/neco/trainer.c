@@ -100,9 +100,10 @@ static df_status alloc_buffers(const dfi_neco_views *v, size_t count, batch_buff
 }
 
 /* Every image's views, in parallel: image i draws from its own stream, seeded by the step's draw
- * and i, so the batch is the same whatever the threads. */
-static df_status make_views(const df_neco *t, const df_image *const *images, size_t count, uint64_t step_seed,
-                            batch_buffers *b) {
+ * and its index in the whole batch (offset + i), so the batch is the same whatever the threads
+ * and the ranks. */
+static df_status make_views(const df_neco *t, const df_image *const *images, size_t count, size_t offset,
+                            uint64_t step_seed, batch_buffers *b) {
     const dfi_neco_views *v = &t->views;
     const size_t views = (size_t)(v->globals + v->locals);
     const size_t gsize = (size_t)v->globals * 3 * (size_t)v->global_size * v->global_size;
@@ -110,7 +111,7 @@ static df_status make_views(const df_neco *t, const df_image *const *images, siz
     df_status failure = DF_OK;
 #pragma omp parallel for schedule(dynamic)
     for (size_t i = 0; i < count; i++) {
-        uint64_t seed = step_seed ^ (0x9E3779B97F4A7C15ull * (i + 1));
+        uint64_t seed = step_seed ^ (0x9E3779B97F4A7C15ull * (offset + i + 1)); /* its index in the whole batch */
         const df_status status = dfi_neco_augment(images[i], dfi_splitmix64(&seed), v, b->global + i * gsize,
                                                   b->local + i * lsize, b->boxes + i * views * 4);
         if (status != DF_OK) {
@@ -132,7 +133,11 @@ df_status dfi_neco_step(df_neco *t, const df_image *const *images, size_t count,
     df_status status = alloc_buffers(&t->views, count, &b);
     if (status != DF_OK) return status;
     const dfi_neco_views *v = &t->views;
-    status = make_views(t, images, count, dfi_splitmix64(&t->generator), &b);
+    int64_t offset = 0, total = 0;
+    int rank = 0;
+    df_distributed_rank(&rank, NULL);
+    if (dfs_dist_offset((int64_t)count, &offset, &total) != DF_OK) status = dfi_error(DF_E_INTERNAL, "%s", dfs_last_error());
+    if (status == DF_OK) status = make_views(t, images, count, (size_t)offset, dfi_splitmix64(&t->generator), &b);
     const int64_t gshape[4] = {(int64_t)count * v->globals, 3, v->global_size, v->global_size};
     const int64_t lshape[4] = {(int64_t)count * v->locals, 3, v->local_size, v->local_size};
     dfs_tensor_desc global = {.data = b.global, .ndim = 4, .dtype = DF_DTYPE_FLOAT32, .device_type = DF_DEVICE_CPU};
@@ -145,7 +150,7 @@ df_status dfi_neco_step(df_neco *t, const df_image *const *images, size_t count,
     }
     double value = 0;
     if (status == DF_OK && dfs_neco_step(t->shim, &global, v->locals > 0 ? &local : NULL, b.gc, b.all, (int64_t)count,
-                                         &t->generator, &value) != DF_OK)
+                                         rank, &t->generator, &value) != DF_OK)
         status = dfi_error(DF_E_INTERNAL, "%s", dfs_last_error());
     if (status == DF_OK) t->last_loss = value;
     if (status == DF_OK && loss) *loss = value;
