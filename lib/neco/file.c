@@ -145,6 +145,7 @@ static df_status read_states(const char *path, df_neco *t, const unsigned char *
             if (dfs_neco_state(t->shim, i, which, values + at, 1) != DF_OK)
                 status = dfi_error(DF_E_INTERNAL, "%s", dfs_last_error());
     }
+    free(values);
     return status;
 }
 
