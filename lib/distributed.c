@@ -66,3 +66,16 @@ void df_distributed_shutdown(void) {
     dfs_dist_shutdown();
     group_rank = 0, group_size = 1;
 }
+
+df_status dfi_distributed_check_shares(size_t items, size_t batch) {
+    const size_t ranks = (size_t)group_size, last = items % batch;
+    if (ranks > 1 && (batch < ranks || (last && last < ranks)))
+        return dfi_error(DF_E_INVALID_ARG, "%zu processes need at least %zu images in every batch (batch %zu, %zu images)",
+                         ranks, ranks, batch, items);
+    return DF_OK;
+}
+
+void dfi_distributed_share(size_t count, size_t *begin, size_t *end) {
+    *begin = count * (size_t)group_rank / (size_t)group_size;
+    *end = count * (size_t)(group_rank + 1) / (size_t)group_size;
+}

@@ -66,6 +66,11 @@ typedef df_status (*dfi_container_reader)(const char *path, const struct dfi_jso
                                           size_t size, void *user);
 df_status dfi_container_load(const char *path, const char magic[8], const char *what, uint32_t newest,
                              dfi_container_reader read, void *user);
+/* Data-parallel training (lib/distributed.c): DF_OK when every batch of items split by `batch`
+ * gives each rank at least one item, else DF_E_INVALID_ARG saying so; and this rank's
+ * contiguous share [*begin, *end) of a batch of count items. */
+df_status dfi_distributed_check_shares(size_t items, size_t batch);
+void dfi_distributed_share(size_t count, size_t *begin, size_t *end);
 /* Scales each of n rows of x (n x d) to unit L2 norm, dividing by max(norm, 1e-12) as
  * torch.nn.functional.normalize does. */
 void dfi_normalise_rows(float *x, size_t n, size_t d);

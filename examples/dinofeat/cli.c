@@ -122,3 +122,19 @@ char *cli_suffixed(const char *path, const char *suffix) {
     if (out) snprintf(out, n, "%s%s", path, suffix);
     return out;
 }
+
+FILE *cli_open_step_log(const char *csv, const char *header, int64_t steps) {
+    FILE *old = fopen(csv, "r");
+    char temporary[4096], line[512];
+    FILE *kept = cli_create_temporary(csv, temporary, sizeof temporary);
+    if (kept == NULL) {
+        if (old) fclose(old);
+        return NULL;
+    }
+    fprintf(kept, "%s\n", header);
+    long long step;
+    while (old && fgets(line, sizeof line, old))
+        if (sscanf(line, "%lld,", &step) == 1 && step >= 1 && step <= steps) fputs(line, kept);
+    if (old) fclose(old);
+    return cli_commit_temporary(kept, temporary, csv) == 0 ? fopen(csv, "a") : NULL;
+}

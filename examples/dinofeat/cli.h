@@ -61,6 +61,11 @@ int cli_parse_size(const char *text, long *width, long *height);
 FILE *cli_create_temporary(const char *path, char *temporary, size_t size);
 int cli_commit_temporary(FILE *file, const char *temporary, const char *path);
 
+/* A training's per-step CSV opened for appending: the rows of steps 1..steps kept (a killed run
+ * logged steps that the resumed one does again), header (without newline) written first; NULL
+ * with errno set on failure. */
+FILE *cli_open_step_log(const char *csv, const char *header, int64_t steps);
+
 /* Whether argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);
 

@@ -176,24 +176,6 @@ static df_status open_trainer(const request *r, const df_feature_cache *cache, d
     return status;
 }
 
-/* Keeps the CSV rows of steps 1..steps only (a run killed after its last checkpoint logged steps
- * that the resumed run does again), then opens it for appending, with a header when empty. */
-static FILE *open_log(const char *csv, int64_t steps) {
-    FILE *old = fopen(csv, "r");
-    char temporary[4096], line[512];
-    FILE *kept = cli_create_temporary(csv, temporary, sizeof temporary);
-    if (kept == NULL) {
-        if (old) fclose(old);
-        return NULL;
-    }
-    fprintf(kept, "step,epoch,ncut,gtv_coarse,gtv_fine,sr,total\n");
-    long long step;
-    while (old && fgets(line, sizeof line, old))
-        if (sscanf(line, "%lld,", &step) == 1 && step >= 1 && step <= steps) fputs(line, kept);
-    if (old) fclose(old);
-    return cli_commit_temporary(kept, temporary, csv) == 0 ? fopen(csv, "a") : NULL;
-}
-
 typedef struct training_log {
     const request *r;
     df_sempart *trainer;
@@ -267,7 +249,7 @@ static int train_command(request *r, df_model *model) {
     int code = status == DF_OK ? EXIT_OK : cli_fail("sempart train", status);
     int rank = 0;
     df_distributed_rank(&rank, NULL);
-    training_log log = {r, trainer, code == EXIT_OK && rank == 0 ? open_log(csv, done) : NULL,
+    training_log log = {r, trainer, code == EXIT_OK && rank == 0 ? cli_open_step_log(csv, "step,epoch,ncut,gtv_coarse,gtv_fine,sr,total", done) : NULL,
                         (items + (size_t)r->batch - 1) / (size_t)r->batch};
     if (code == EXIT_OK && rank == 0 && log.csv == NULL) {
         fprintf(stderr, "dinofeat sempart train: %s: %s\n", csv, strerror(errno));

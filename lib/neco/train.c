@@ -48,17 +48,16 @@ df_status df_neco_train(df_neco *trainer, const df_dataset *dataset, size_t epoc
     df_image **images = calloc(batch, sizeof *images);
     if (!(order && images)) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
     size_t ordered = (size_t)-1; /* the epoch whose order is in `order` */
-    int rank = 0, ranks = 1;
-    df_distributed_rank(&rank, &ranks);
-    if (status == DF_OK && ranks > 1 && (batch < (size_t)ranks || (items % batch && items % batch < (size_t)ranks)))
-        status = dfi_error(DF_E_INVALID_ARG, "%d processes need at least %d images in every batch (batch %zu, %zu images)",
-                           ranks, ranks, batch, items);
+    int rank = 0;
+    df_distributed_rank(&rank, NULL);
+    if (status == DF_OK) status = dfi_distributed_check_shares(items, batch);
     for (size_t s = (size_t)dfs_neco_steps(trainer->shim); status == DF_OK && s < total; s++) {
         const size_t epoch = s / per_epoch, first = (s % per_epoch) * batch;
         if (epoch != ordered) dfi_epoch_order((uint64_t)trainer->seed, epoch, items, order), ordered = epoch;
         const size_t count = first + batch <= items ? batch : items - first;
         /* data-parallel: rank r takes its contiguous share of the batch */
-        const size_t begin = count * (size_t)rank / (size_t)ranks, end = count * (size_t)(rank + 1) / (size_t)ranks;
+        size_t begin, end;
+        dfi_distributed_share(count, &begin, &end);
         status = load_images(dataset, order + first + begin, end - begin, images);
         if (status == DF_OK) status = dfi_neco_step(trainer, (const df_image *const *)images, end - begin, NULL);
         for (size_t i = 0; i < end - begin; i++) df_image_free(images[i]), images[i] = NULL;

@@ -85,17 +85,16 @@ df_status df_sempart_train(df_sempart *trainer, const df_feature_cache *cache, c
     b.images = malloc(batch * 3 * b.side * b.side * sizeof(float));
     if (!(order && b.features && b.images)) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
     size_t ordered = (size_t)-1; /* the epoch whose order is in `order` */
-    int rank = 0, ranks = 1;
-    df_distributed_rank(&rank, &ranks);
-    if (status == DF_OK && ranks > 1 && (batch < (size_t)ranks || (items % batch && items % batch < (size_t)ranks)))
-        status = dfi_error(DF_E_INVALID_ARG, "%d processes need at least %d images in every batch (batch %zu, %zu images)",
-                           ranks, ranks, batch, items);
+    int rank = 0;
+    df_distributed_rank(&rank, NULL);
+    if (status == DF_OK) status = dfi_distributed_check_shares(items, batch);
     for (size_t s = (size_t)dfs_sempart_steps(trainer->shim); status == DF_OK && s < total; s++) {
         const size_t epoch = s / per_epoch, first = (s % per_epoch) * batch;
         if (epoch != ordered) dfi_epoch_order((uint64_t)trainer->seed, epoch, items, order), ordered = epoch;
         const size_t count = first + batch <= items ? batch : items - first;
         /* data-parallel: rank r takes its contiguous share of the batch */
-        const size_t begin = count * (size_t)rank / (size_t)ranks, end = count * (size_t)(rank + 1) / (size_t)ranks;
+        size_t begin, end;
+        dfi_distributed_share(count, &begin, &end);
         status = one_step(trainer, cache, dataset, order + first + begin, end - begin, &b);
         if (status == DF_OK && rank == 0 && checkpoint && ((every && (s + 1) % every == 0) || s + 1 == total))
             status = df_sempart_save(trainer, checkpoint);
