@@ -200,15 +200,26 @@ df_status dfs_stego_state(const dfs_stego *stego, int32_t index, int32_t which, 
                           int32_t write) DFS_NOEXCEPT;
 int64_t dfs_stego_steps(const dfs_stego *stego) DFS_NOEXCEPT;
 void dfs_stego_set_steps(dfs_stego *stego, int64_t steps) DFS_NOEXCEPT;
-/* One step on features and their KNN partners' features (B, D, H, W): masks holds six B x D
- * channel masks (already scaled: 0 or 1 / (1 - p)): the batch's linear, nonlinear and loss-feature
- * masks, then the partners'; coords (B, P, P, 2); perms (negatives x B); labels (may be NULL; (B,
- * HL, WL) int64, classes outside 0..C-1 ignored) train the linear probe. losses: self, knn,
- * random, weighted total, cluster probe, linear probe. */
-df_status dfs_stego_step(dfs_stego *stego, const dfs_tensor_desc *features, const dfs_tensor_desc *knn_features,
-                         const dfs_tensor_desc *labels, const float *masks, const float *coords1,
-                         const float *coords2, int64_t points, const int64_t *perms, int64_t negatives,
-                         double losses[6]) DFS_NOEXCEPT;
+/* What one rank computes in a STEGO step. The pool (P, D, H, W) holds the features of every image
+ * this rank reads: its share of the batch (`count` of them, at pool rows `own`) and the images its
+ * negatives pair them with. pool_masks: 3 x P x D channel masks of the pool's images (already
+ * scaled: 0 or 1 / (1 - p); linear, nonlinear, loss features); knn (count, D, H, W) the partners'
+ * features of the share and knn_masks their 3 x count x D masks; coords (count, P, P, 2); perms
+ * (negatives x count) pool rows; labels (may be NULL; (count, HL, WL) int64, classes outside
+ * 0..C-1 ignored) train the linear probe. batch: the whole batch's size over every rank (count
+ * without a group), by which the share's losses are weighted. */
+typedef struct dfs_stego_batch {
+    const dfs_tensor_desc *pool, *knn, *labels;
+    const int64_t *own;
+    int64_t count, batch;
+    const float *pool_masks, *knn_masks, *coords1, *coords2;
+    int64_t points;
+    const int64_t *perms;
+    int64_t negatives;
+} dfs_stego_batch;
+/* One step: with a process group up the gradients and losses are the whole batch's (averaged over
+ * the ranks) before Adam. losses: self, knn, random, weighted total, cluster probe, linear probe. */
+df_status dfs_stego_step(dfs_stego *stego, const dfs_stego_batch *batch, double losses[6]) DFS_NOEXCEPT;
 /* The head's codes (B, K, H, W) without dropout. */
 df_status dfs_stego_codes(const dfs_stego *stego, const dfs_tensor_desc *features, dfs_tensor **out,
                           dfs_tensor_desc *out_desc) DFS_NOEXCEPT;
@@ -345,6 +356,9 @@ df_status dfs_dist_barrier(void) DFS_NOEXCEPT;
  * all-gather; 0 and local without a group). */
 df_status dfs_dist_offset(int64_t local, int64_t *offset, int64_t *total) DFS_NOEXCEPT;
 void dfs_dist_shutdown(void) DFS_NOEXCEPT;
+/* Every rank's rows of local (same shape but dim 0) concatenated in rank order, as float32 on the
+ * host (local itself, copied, without a group). */
+df_status dfs_dist_gather_rows(const dfs_tensor_desc *local, dfs_tensor **out, dfs_tensor_desc *out_desc) DFS_NOEXCEPT;
 
 /* ---- ROI align (shim/roi_align.cpp) ------------------------------------------------------ */
 

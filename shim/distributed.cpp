@@ -4,6 +4,7 @@
 #include "distributed.hpp"
 
 #include "fence.hpp"
+#include "tensor_util.hpp"
 
 #include <c10/core/GradMode.h>
 
@@ -76,6 +77,23 @@ void dist_average(const std::vector<at::Tensor> &parameters, int64_t local, std:
         at += n;
     }
     for (size_t i = 0; i < n_values; i++) (*values)[i] = summed[at + static_cast<int64_t>(i)].item<double>() / total;
+}
+
+std::vector<double> dist_means(const std::vector<at::Tensor> &tensors) {
+    const int64_t n = static_cast<int64_t>(tensors.size());
+    at::Tensor sums = at::zeros({2 * n}, at::TensorOptions().dtype(at::kDouble));
+    for (int64_t i = 0; i < n; i++) {
+        const at::Tensor &t = tensors[static_cast<size_t>(i)];
+        sums[i] = t.mean().item<double>() * static_cast<double>(t.numel());
+        sums[n + i] = static_cast<double>(t.numel());
+    }
+    if (dist_active()) {
+        std::vector<at::Tensor> buffer = {sums};
+        current.group->allreduce(buffer)->wait();
+    }
+    std::vector<double> means;
+    for (int64_t i = 0; i < n; i++) means.push_back(sums[i].item<double>() / sums[n + i].item<double>());
+    return means;
 }
 
 std::vector<int64_t> dist_counts(int64_t local) {
@@ -172,6 +190,11 @@ namespace dfs {
 bool dist_active() { return false; }
 void dist_average(const std::vector<at::Tensor> &, int64_t, std::vector<double> *) {}
 std::vector<int64_t> dist_counts(int64_t local) { return {local}; }
+std::vector<double> dist_means(const std::vector<at::Tensor> &tensors) {
+    std::vector<double> means;
+    for (const auto &t : tensors) means.push_back(t.mean().item<double>());
+    return means;
+}
 at::Tensor dist_gather_rows(const at::Tensor &local, const std::vector<int64_t> &) { return local; }
 }  // namespace dfs
 
@@ -189,3 +212,12 @@ void dfs_dist_shutdown(void) noexcept {}
 }  // extern "C"
 
 #endif // DFS_HAVE_GLOO
+
+extern "C" df_status dfs_dist_gather_rows(const dfs_tensor_desc *local, dfs_tensor **out,
+                                          dfs_tensor_desc *out_desc) noexcept {
+    DFS_FENCE({
+        const at::Tensor rows = dfs::view_of(*local).to(at::kCPU, at::kFloat);
+        const at::Tensor all = dfs::dist_gather_rows(rows, dfs::dist_counts(rows.size(0)));
+        return dfs::hand_out(all.is_same(rows) ? rows.clone() : all.contiguous(), out, out_desc);
+    });
+}

@@ -14,6 +14,9 @@ bool dist_active();
 // mean over the local batch, may be empty) are averaged with the same weights. Parameters without
 // a gradient are left alone (every rank must have the same ones).
 void dist_average(const std::vector<at::Tensor> &parameters, int64_t local, std::vector<double> *values);
+// The mean of each tensor's elements over every rank's (one all-reduce; the local means without
+// a group).
+std::vector<double> dist_means(const std::vector<at::Tensor> &tensors);
 // Every rank's count, in rank order (one entry, local, without a group).
 std::vector<int64_t> dist_counts(int64_t local);
 // The ranks' rows concatenated in rank order along dim 0: rank r contributes counts[r] rows

@@ -1,5 +1,6 @@
 // STEGO's correspondence loss (Hamilton et al. 2022, specs/stego.md), with the official code's
 // helper and sampling, and the gradients of its codes.
+#include "distributed.hpp"
 #include "fence.hpp"
 #include "stego_internal.hpp"
 #include "tensor_util.hpp"
@@ -56,12 +57,16 @@ at::Tensor stego_sample(const at::Tensor &t, const at::Tensor &coords) {
 static at::Tensor normalised(const at::Tensor &t) { return t / t.norm(2, {2}, true).clamp_min(1e-10); }
 
 at::Tensor stego_pair_loss(const at::Tensor &f1, const at::Tensor &f2, const at::Tensor &s1, const at::Tensor &s2,
-                           double shift, const dfs_stego_loss_config &config) {
+                           double shift, const dfs_stego_loss_config &config, bool across_ranks) {
     at::Tensor fd;
     {
         c10::NoGradGuard no_grad;
         fd = at::bmm(normalised(f1), normalised(f2).transpose(1, 2)); // (B, Q1, Q2)
-        if (config.center) {
+        if (config.center && across_ranks) { // the whole batch's means, as one process would take them
+            const at::Tensor centred = fd - fd.mean({2}, true);
+            const std::vector<double> means = dist_means({fd, centred});
+            fd = centred - means[1] + means[0];
+        } else if (config.center) {
             at::Tensor old_mean = fd.mean();
             fd = fd - fd.mean({2}, true);
             fd = fd - fd.mean() + old_mean;
@@ -73,11 +78,12 @@ at::Tensor stego_pair_loss(const at::Tensor &f1, const at::Tensor &f2, const at:
     return (-(clamped * (fd - shift))).mean();
 }
 
-std::array<at::Tensor, 3> stego_terms(const at::Tensor &f, const at::Tensor &s, const at::Tensor &f_knn,
-                                      const at::Tensor &s_knn, const at::Tensor &c1, const at::Tensor &c2,
-                                      const at::Tensor &perms, const dfs_stego_loss_config &config) {
-    const at::TensorOptions longs = at::TensorOptions(f.device()).dtype(at::kLong);
-    const at::Tensor own = at::arange(f.size(0), longs);
+std::array<at::Tensor, 3> stego_terms(const at::Tensor &f, const at::Tensor &s, const at::Tensor &own_rows,
+                                      const at::Tensor &f_knn, const at::Tensor &s_knn, const at::Tensor &c1,
+                                      const at::Tensor &c2, const at::Tensor &perms, const dfs_stego_loss_config &config,
+                                      bool across_ranks) {
+    const at::Tensor own = own_rows.to(f.device(), at::kLong);
+    const at::Tensor partner = at::arange(f_knn.size(0), at::TensorOptions(f.device()).dtype(at::kLong));
     stego_points p1 = points_of(c1.to(f.device(), at::kFloat), f.size(2), f.size(3));
     stego_points p2 = points_of(c2.to(f.device(), at::kFloat), f.size(2), f.size(3));
     at::Tensor f_rows, fk_rows;
@@ -87,14 +93,14 @@ std::array<at::Tensor, 3> stego_terms(const at::Tensor &f, const at::Tensor &s, 
     }
     at::Tensor s_rows = stego_rows(s), sk_rows = stego_rows(s_knn);
     at::Tensor feats = gather(f_rows, p1, own), code = gather(s_rows, p1, own);
-    at::Tensor self_term = stego_pair_loss(feats, feats, code, code, config.shift_self, config);
-    at::Tensor knn_term = stego_pair_loss(feats, gather(fk_rows, p2, own), code, gather(sk_rows, p2, own),
-                                          config.shift_knn, config);
+    at::Tensor self_term = stego_pair_loss(feats, feats, code, code, config.shift_self, config, across_ranks);
+    at::Tensor knn_term = stego_pair_loss(feats, gather(fk_rows, p2, partner), code, gather(sk_rows, p2, partner),
+                                          config.shift_knn, config, across_ranks);
     at::Tensor random_term = at::zeros({}, f.options());
     for (int64_t n = 0; n < perms.size(0); n++) {
         at::Tensor perm = perms[n].to(f.device(), at::kLong);
         random_term = random_term + stego_pair_loss(feats, gather(f_rows, p2, perm), code, gather(s_rows, p2, perm),
-                                                    config.shift_rand, config);
+                                                    config.shift_rand, config, across_ranks);
     }
     // the official code concatenates the negatives' loss maps and takes one mean: equal sizes, so
     // the mean of the means
@@ -127,7 +133,7 @@ extern "C" df_status dfs_stego_corr_loss(const dfs_tensor_desc *f1, const dfs_te
         at::Tensor fa = dfs::view_of(*f1).to(a.device(), at::kFloat), fb = dfs::view_of(*f2).to(a.device(), at::kFloat);
         at::Tensor ca = dfs::view_of(*c1).to(a.device(), at::kFloat), cb = dfs::view_of(*c2).to(a.device(), at::kFloat);
         at::Tensor value = dfs::stego_pair_loss(dfs::stego_sample(fa, ca), dfs::stego_sample(fb, cb),
-                                                dfs::stego_sample(a, ca), dfs::stego_sample(b, cb), shift, *config);
+                                                dfs::stego_sample(a, ca), dfs::stego_sample(b, cb), shift, *config, false);
         value.backward();
         *loss = value.item<double>();
         df_status status = hand_out_grad(a, grad_s1, grad_s1_desc);
@@ -147,9 +153,10 @@ extern "C" df_status dfs_stego_loss(const dfs_tensor_desc *f, const dfs_tensor_d
         const at::Device device = a.device();
         at::Tensor p = perms ? dfs::view_of(*perms) : at::zeros({0, a.size(0)}, at::kLong);
         auto terms = dfs::stego_terms(dfs::view_of(*f).to(device, at::kFloat), a,
+                                      at::arange(a.size(0), at::TensorOptions(device).dtype(at::kLong)),
                                       dfs::view_of(*f_knn).to(device, at::kFloat), b,
                                       dfs::view_of(*c1).to(device, at::kFloat), dfs::view_of(*c2).to(device, at::kFloat),
-                                      p, *config);
+                                      p, *config, false);
         at::Tensor total = config->weight_self * terms[0] + config->weight_knn * terms[1] + config->weight_rand * terms[2];
         total.backward();
         for (int i = 0; i < 3; i++) losses[i] = terms[i].item<double>();

@@ -4,6 +4,7 @@
 // coordinates, permutations) comes from the caller, so a C-side generator makes the steps
 // reproducible and resumable.
 #include "adam.hpp"
+#include "distributed.hpp"
 #include "fence.hpp"
 #include "stego_internal.hpp"
 #include "tensor_util.hpp"
@@ -65,13 +66,16 @@ void adam(dfs_stego &s, size_t index, double lr) {
     dfs::adam_update(s.parameters[index], s.first[index], s.second[index], s.steps, lr);
 }
 
-at::Tensor masks_of(const float *masks, int which, int64_t b, int64_t d) {
-    return at::from_blob(const_cast<float *>(masks) + which * b * d, {b, d}, at::kFloat).clone();
+// masks holds `which`-major blocks of rows x d channel masks
+at::Tensor masks_of(const float *masks, int which, int64_t rows, int64_t d) {
+    return at::from_blob(const_cast<float *>(masks) + which * rows * d, {rows, d}, at::kFloat).clone();
 }
 
 // The linear probe's cross-entropy on detached codes upsampled to the labels, as the official
-// training step (labels outside 0..C-1 are ignored); zero without labels.
-at::Tensor linear_probe_loss(const dfs_stego &s, const at::Tensor &code, const dfs_tensor_desc *labels) {
+// training step (labels outside 0..C-1 are ignored); zero without labels. The official mean over
+// the kept pixels of the whole batch is the sum here over `kept` of them all, scaled by
+// batch / count so that the ranks' average (weighted by count) is that mean.
+at::Tensor linear_probe_loss(const dfs_stego &s, const at::Tensor &code, const dfs_tensor_desc *labels, int64_t batch) {
     if (labels == nullptr) return at::zeros({});
     at::Tensor y = dfs::view_of(*labels).to(at::kCPU, at::kLong);
     TORCH_CHECK(y.dim() == 3 && y.size(0) == code.size(0), "labels must be (B, H, W)");
@@ -80,8 +84,18 @@ at::Tensor linear_probe_loss(const dfs_stego &s, const at::Tensor &code, const d
     logits = at::upsample_bilinear2d(logits, {y.size(1), y.size(2)}, false);
     at::Tensor flat = logits.permute({0, 2, 3, 1}).reshape({-1, s.config.classes}), target = y.reshape(-1);
     at::Tensor keep = (target >= 0).logical_and(target < s.config.classes);
-    if (keep.sum().item<int64_t>() == 0) return at::zeros({});
-    return at::cross_entropy_loss(flat.index({keep}), target.index({keep}));
+    // every rank builds the probe's graph, pixels kept or not, so every rank has its gradients
+    const std::vector<int64_t> kept_by_rank = dfs::dist_counts(keep.sum().item<int64_t>());
+    int64_t kept = 0;
+    for (int64_t k : kept_by_rank) kept += k;
+    if (kept == 0) return at::zeros({});
+    at::Tensor sum = at::cross_entropy_loss(flat, target.masked_fill(keep.logical_not(), -100), {}, at::Reduction::Sum);
+    return sum / static_cast<double>(kept) * (static_cast<double>(batch) / static_cast<double>(code.size(0)));
+}
+
+// rows x columns int64 values of the caller, copied into a tensor.
+at::Tensor borrowed_rows(const int64_t *values, int64_t rows, int64_t columns) {
+    return at::from_blob(const_cast<int64_t *>(values), {rows, columns}, at::kLong).clone();
 }
 
 }  // namespace
@@ -126,39 +140,41 @@ extern "C" df_status dfs_stego_state(const dfs_stego *stego, int32_t index, int3
 extern "C" int64_t dfs_stego_steps(const dfs_stego *stego) noexcept { return stego->steps; }
 extern "C" void dfs_stego_set_steps(dfs_stego *stego, int64_t steps) noexcept { stego->steps = steps; }
 
-extern "C" df_status dfs_stego_step(dfs_stego *s, const dfs_tensor_desc *features, const dfs_tensor_desc *knn_features,
-                                    const dfs_tensor_desc *labels, const float *masks, const float *coords1,
-                                    const float *coords2, int64_t points, const int64_t *perms, int64_t negatives,
-                                    double losses[6]) noexcept {
+extern "C" df_status dfs_stego_step(dfs_stego *s, const dfs_stego_batch *b, double losses[6]) noexcept {
     DFS_FENCE({
         c10::AutoGradMode grad(true);
-        at::Tensor f = dfs::view_of(*features).to(at::kCPU, at::kFloat), fk = dfs::view_of(*knn_features).to(at::kCPU, at::kFloat);
-        const int64_t b = f.size(0), d = f.size(1);
-        TORCH_CHECK(d == s->config.dim && fk.sizes() == f.sizes(), "features must be (B, ", s->config.dim, ", H, W), twice");
+        at::Tensor f = dfs::view_of(*b->pool).to(at::kCPU, at::kFloat), fk = dfs::view_of(*b->knn).to(at::kCPU, at::kFloat);
+        const int64_t pool = f.size(0), n = b->count, d = f.size(1);
+        TORCH_CHECK(d == s->config.dim && fk.size(0) == n && fk.sizes().slice(1) == f.sizes().slice(1),
+                    "features must be (B, ", s->config.dim, ", H, W), and their partners' of the share");
         for (auto &p : s->parameters) p.mutable_grad() = at::Tensor();
         // the official order: each image's branch masks, then its returned (loss) features' mask
-        at::Tensor code = head(*s, f, masks_of(masks, 0, b, d), masks_of(masks, 1, b, d));
-        at::Tensor signal = f * masks_of(masks, 2, b, d).unsqueeze(2).unsqueeze(3);
-        at::Tensor code_knn = head(*s, fk, masks_of(masks, 3, b, d), masks_of(masks, 4, b, d));
-        at::Tensor signal_knn = fk * masks_of(masks, 5, b, d).unsqueeze(2).unsqueeze(3);
-        at::Tensor c1 = at::from_blob(const_cast<float *>(coords1), {b, points, points, 2}, at::kFloat).clone();
-        at::Tensor c2 = at::from_blob(const_cast<float *>(coords2), {b, points, points, 2}, at::kFloat).clone();
-        at::Tensor p = at::from_blob(const_cast<int64_t *>(perms), {negatives, b}, at::kLong).clone();
-        auto terms = dfs::stego_terms(signal, code, signal_knn, code_knn, c1, c2, p, s->config.loss);
+        at::Tensor code_pool = head(*s, f, masks_of(b->pool_masks, 0, pool, d), masks_of(b->pool_masks, 1, pool, d));
+        at::Tensor signal_pool = f * masks_of(b->pool_masks, 2, pool, d).unsqueeze(2).unsqueeze(3);
+        at::Tensor code_knn = head(*s, fk, masks_of(b->knn_masks, 0, n, d), masks_of(b->knn_masks, 1, n, d));
+        at::Tensor signal_knn = fk * masks_of(b->knn_masks, 2, n, d).unsqueeze(2).unsqueeze(3);
+        at::Tensor c1 = at::from_blob(const_cast<float *>(b->coords1), {n, b->points, b->points, 2}, at::kFloat).clone();
+        at::Tensor c2 = at::from_blob(const_cast<float *>(b->coords2), {n, b->points, b->points, 2}, at::kFloat).clone();
+        at::Tensor own = borrowed_rows(b->own, 1, n).view({n});
+        at::Tensor p = borrowed_rows(b->perms, b->negatives, n);
+        auto terms = dfs::stego_terms(signal_pool, code_pool, own, signal_knn, code_knn, c1, c2, p, s->config.loss,
+                                      dfs::dist_active());
         const auto &w = s->config.loss;
         at::Tensor correspondence = w.weight_self * terms[0] + w.weight_knn * terms[1] + w.weight_rand * terms[2];
+        at::Tensor code = code_pool.index_select(0, own);
         at::Tensor inner = cluster_inner(code.detach(), s->parameters[DFS_STEGO_CLUSTERS]);
         at::Tensor hard = at::one_hot(inner.argmax(1), s->config.classes).permute({0, 3, 1, 2}).to(at::kFloat);
         at::Tensor cluster_loss = -(hard * inner).sum(1).mean();
-        at::Tensor linear_loss = linear_probe_loss(*s, code, labels);
+        at::Tensor linear_loss = linear_probe_loss(*s, code, b->labels, b->batch);
         (correspondence + cluster_loss + linear_loss).backward();
+        std::vector<double> values = {terms[0].item<double>(), terms[1].item<double>(), terms[2].item<double>(),
+                                      correspondence.item<double>(), cluster_loss.item<double>(), linear_loss.item<double>()};
+        if (dfs::dist_active()) // data-parallel: every rank steps with the whole batch's gradient
+            dfs::dist_average(s->parameters, n, &values);
         s->steps++;
         for (size_t i = 0; i < s->parameters.size(); i++)
             adam(*s, i, i < DFS_STEGO_CLUSTERS ? s->config.lr : s->config.probe_lr);
-        for (int i = 0; i < 3; i++) losses[i] = terms[i].item<double>();
-        losses[3] = correspondence.item<double>();
-        losses[4] = cluster_loss.item<double>();
-        losses[5] = linear_loss.item<double>();
+        for (int i = 0; i < 6; i++) losses[i] = values[static_cast<size_t>(i)];
         return DF_OK;
     });
 }

@@ -191,6 +191,8 @@ expect 0 "step 30: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/dat
     --out "$tmp/straight.dfstego" --steps 30 --batch 4 --classes 3 --log-every 10
 expect 0 "step 20: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
     --out "$tmp/resumed.dfstego" --steps 20 --batch 4 --classes 3 --log-every 10
+# a run stopped between two checkpoints left rows past the last one: they are redone, not repeated
+expect 0 "" -- sh -c "echo 21,9,9,9,9,9,9 >> '$tmp/resumed.dfstego.csv'"
 expect 0 "resuming from" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
     --out "$tmp/resumed.dfstego" --steps 30 --batch 4 --classes 3 --log-every 10
 expect 0 "" -- cmp "$tmp/straight.dfstego" "$tmp/resumed.dfstego"
@@ -199,6 +201,22 @@ expect 0 "size: 720 x 400" -- "$cli" info --image "$tmp/straight.dfstego.png"
 expect 0 "step 2: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
     --labels "$tmp/datus_one/masks" --out "$tmp/labelled.dfstego" --steps 2 --batch 4 --classes 3 --log-every 1
 expect 0 "^2,.*,[0-9.]*[1-9][0-9.e-]*$" -- tail -1 "$tmp/labelled.dfstego.csv"
+# data-parallel: two ranks; stopped at step 20 and resumed equals straight through
+port=$((20000 + RANDOM % 20000))
+expect 0 "step 30: total" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" stego train "${stego[@]}" \
+    --images "$tmp/datus_in" --knn "$tmp/knn.bin" --out "$tmp/two.dfstego" --steps 30 --batch 4 --classes 3 --log-every 10
+expect 0 "step 20: total" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" stego train "${stego[@]}" \
+    --images "$tmp/datus_in" --knn "$tmp/knn.bin" --out "$tmp/two_resumed.dfstego" --steps 20 --batch 4 --classes 3 \
+    --log-every 10
+expect 0 "step 30: total" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" stego train "${stego[@]}" \
+    --images "$tmp/datus_in" --knn "$tmp/knn.bin" --out "$tmp/two_resumed.dfstego" --steps 30 --batch 4 --classes 3 \
+    --log-every 10
+expect 0 "" -- cmp "$tmp/two.dfstego" "$tmp/two_resumed.dfstego"
+expect 0 "" -- cmp "$tmp/two.dfstego.csv" "$tmp/two_resumed.dfstego.csv"
+expect 0 "^31$" -- sh -c "wc -l < '$tmp/two.dfstego.csv'"
+expect 2 "3 processes need at least 3 images in every batch" -- "$cli" launch --nproc 3 --port $port --timeout 60 -- \
+    "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" --out "$tmp/x.dfstego" --steps 2 \
+    --batch 2 --classes 3
 expect 0 "wrote .*stego\.png" -- "$cli" stego predict "${stego[@]}" --head "$tmp/straight.dfstego" \
     --image fixtures/weak/micrograph.png --out "$tmp/stego.png" --overlay "$tmp/stego_ov.png" --crf
 expect 0 "size: 256 x 256" -- "$cli" info --image "$tmp/stego.png"

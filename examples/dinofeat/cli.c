@@ -123,6 +123,16 @@ char *cli_suffixed(const char *path, const char *suffix) {
     return out;
 }
 
+df_status cli_build_cache(df_model *model, const df_dataset *dataset, const char *path, const char *verb) {
+    cli_progress progress;
+    cli_progress_init(&progress, verb);
+    int rank = 0;
+    df_distributed_rank(&rank, NULL);
+    const df_status status = rank == 0 ? df_feature_cache_build(model, dataset, path, NULL, cli_progress_report, &progress) : DF_OK;
+    const df_status built = df_distributed_barrier(); /* every rank, whatever rank 0's outcome */
+    return status == DF_OK ? built : status;
+}
+
 FILE *cli_open_step_log(const char *csv, const char *header, int64_t steps) {
     FILE *old = fopen(csv, "r");
     char temporary[4096], line[512];

@@ -66,6 +66,10 @@ int cli_commit_temporary(FILE *file, const char *temporary, const char *path);
  * with errno set on failure. */
 FILE *cli_open_step_log(const char *csv, const char *header, int64_t steps);
 
+/* dataset's feature cache at path, built or completed by rank 0 while the other ranks of a
+ * data-parallel training wait for it (progress on stderr, as verb). */
+df_status cli_build_cache(df_model *model, const df_dataset *dataset, const char *path, const char *verb);
+
 /* Whether argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);
 

@@ -142,15 +142,7 @@ static df_status cached_features(const request *r, df_model *model, const char *
     df_status status = df_options_new(&o);
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_DATASET_SIZE, r->size);
     if (status == DF_OK) status = df_dataset_open(r->images, NULL, o, dataset);
-    cli_progress progress;
-    cli_progress_init(&progress, "sempart");
-    int rank = 0;
-    df_distributed_rank(&rank, NULL);
-    /* one process builds the cache; the other ranks wait for it */
-    if (status == DF_OK && rank == 0)
-        status = df_feature_cache_build(model, *dataset, cache_path, NULL, cli_progress_report, &progress);
-    const df_status built = df_distributed_barrier();
-    if (status == DF_OK) status = built;
+    if (status == DF_OK) status = cli_build_cache(model, *dataset, cache_path, "sempart");
     if (status == DF_OK) status = df_feature_cache_open(cache_path, cache);
     df_options_free(o);
     return status;

@@ -31,7 +31,8 @@ static const char help[] =
     "           partners from ranks 1..7: the loss terms every --log-every steps on stdout, every\n"
     "           step in OUT.csv, a checkpoint in OUT every --log-every steps and the loss curves in\n"
     "           OUT.png at the end (total blue, self orange, KNN green, random red, probe purple).\n"
-    "           Run it again with a larger --steps to continue from OUT.\n"
+    "           Run it again with a larger --steps to continue from OUT. Under dinofeat launch (or\n"
+    "           torchrun's variables) the ranks split every batch: the same steps, N processes.\n"
     "  predict  cluster labels of an image (features of it and of its mirror image, averaged),\n"
     "           optionally refined by the dense CRF with STEGO's parameters; a label PNG of the\n"
     "           image's size. Score folders with: dinofeat eval --task semseg.\n"
@@ -128,9 +129,7 @@ static int cached_features(const request *r, df_model *model, const char *cache_
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_DATASET_FIVE_CROP, 1);
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_DATASET_SIZE, r->size);
     if (status == DF_OK) status = df_dataset_open(r->images, r->labels, o, dataset);
-    cli_progress progress;
-    cli_progress_init(&progress, "stego");
-    if (status == DF_OK) status = df_feature_cache_build(model, *dataset, cache_path, NULL, cli_progress_report, &progress);
+    if (status == DF_OK) status = cli_build_cache(model, *dataset, cache_path, "stego");
     df_options_free(o);
     return status == DF_OK ? EXIT_OK : cli_fail("stego", status);
 }
@@ -212,6 +211,8 @@ static int plot_log(const char *csv, const char *png) {
     return failed ? -1 : 0;
 }
 
+/* Steps up to --steps; rank 0 (log not NULL) writes each one's losses and every --log-every
+ * steps prints them and checkpoints. */
 static int train_steps(const request *r, df_stego *trainer, const df_feature_cache *cache, const int32_t *knn, size_t k,
                        const df_dataset *labels, FILE *log) {
     int64_t done = 0;
@@ -221,10 +222,10 @@ static int train_steps(const request *r, df_stego *trainer, const df_feature_cac
         double l[6];
         status = df_stego_train(trainer, cache, knn, k, labels, 1, (size_t)r->batch, NULL, 0, NULL, NULL);
         if (status == DF_OK) df_stego_last_losses(trainer, l);
-        if (status == DF_OK)
+        if (status == DF_OK && log)
             fprintf(log, "%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", (long long)s + 1, l[0], l[1], l[2], l[3], l[4], l[5]);
         const int report = (s + 1) % r->log_every == 0 || s + 1 == r->steps;
-        if (status == DF_OK && report) {
+        if (status == DF_OK && report && log) {
             printf("step %lld: total %.5f (self %.5f, knn %.5f, random %.5f), cluster probe %.5f\n", (long long)s + 1, l[3],
                    l[0], l[1], l[2], l[4]);
             fflush(stdout);
@@ -235,46 +236,60 @@ static int train_steps(const request *r, df_stego *trainer, const df_feature_cac
     return status == DF_OK ? EXIT_OK : cli_fail("stego train", status);
 }
 
+/* The feature cache, the KNN table and the trainer (new or resumed) of a training. */
+static int open_training(request *r, df_model *model, const char *cache_path, df_dataset **dataset,
+                         df_feature_cache **cache, int32_t **table, size_t *k, df_stego **trainer) {
+    size_t items = 0, cached = 0, dim = 0;
+    int code = cached_features(r, model, cache_path, dataset);
+    df_status status = DF_OK;
+    if (code == EXIT_OK) status = df_feature_cache_open(cache_path, cache);
+    if (code == EXIT_OK && status == DF_OK) status = df_feature_cache_shape(*cache, &cached, NULL, NULL, &dim);
+    if (code == EXIT_OK && status == DF_OK) status = load_knn(r->knn, table, &items, k);
+    if (code == EXIT_OK && status == DF_OK && items != cached) {
+        fprintf(stderr, "dinofeat stego train: %s has %zu crops, the cache %zu: run stego knn on these images\n", r->knn,
+                items, cached);
+        code = EXIT_INPUT;
+    }
+    if (code == EXIT_OK && status == DF_OK) status = open_trainer(r, dim, trainer);
+    if (code == EXIT_OK && status != DF_OK) code = cli_fail("stego train", status);
+    return code;
+}
+
 static int train_command(request *r, df_model *model) {
     if (r->images == NULL || r->out == NULL || r->knn == NULL)
         return cli_usage_error("stego train", "--model, --images, --knn and --out are required");
+    /* under dinofeat launch, torchrun or a cluster's launcher: join the data-parallel group */
+    df_status joined = df_distributed_init(NULL);
+    if (joined != DF_OK) return cli_fail("stego train", joined);
     char *cache_path = r->cache ? strdup(r->cache) : cli_suffixed(r->knn, ".dffeat"), *csv = cli_suffixed(r->out, ".csv"),
          *png = cli_suffixed(r->out, ".png");
     df_dataset *dataset = NULL;
     df_feature_cache *cache = NULL;
     df_stego *trainer = NULL;
     int32_t *table = NULL;
-    size_t items = 0, k = 0, cached = 0, dim = 0;
-    int code = cached_features(r, model, cache_path, &dataset);
-    df_status status = DF_OK;
-    if (code == EXIT_OK) status = df_feature_cache_open(cache_path, &cache);
-    if (code == EXIT_OK && status == DF_OK) status = df_feature_cache_shape(cache, &cached, NULL, NULL, &dim);
-    if (code == EXIT_OK && status == DF_OK) status = load_knn(r->knn, &table, &items, &k);
-    if (code == EXIT_OK && status == DF_OK && items != cached) {
-        fprintf(stderr, "dinofeat stego train: %s has %zu crops, the cache %zu: run stego knn on these images\n", r->knn,
-                items, cached);
-        code = EXIT_INPUT;
-    }
-    if (code == EXIT_OK && status == DF_OK) status = open_trainer(r, dim, &trainer);
-    if (code == EXIT_OK && status != DF_OK) code = cli_fail("stego train", status);
-    FILE *log = code == EXIT_OK ? fopen(csv, "a") : NULL;
-    if (code == EXIT_OK && log == NULL) {
+    size_t k = 0;
+    int code = open_training(r, model, cache_path, &dataset, &cache, &table, &k, &trainer);
+    int rank = 0;
+    df_distributed_rank(&rank, NULL);
+    int64_t done = 0;
+    if (code == EXIT_OK) df_stego_steps(trainer, &done);
+    /* rows past the checkpoint (a run stopped between two) are dropped: they will be redone */
+    FILE *log = code == EXIT_OK && rank == 0 ? cli_open_step_log(csv, "step,self,knn,random,total,cluster,linear", done) : NULL;
+    if (code == EXIT_OK && rank == 0 && log == NULL) {
         fprintf(stderr, "dinofeat stego train: %s: %s\n", csv, strerror(errno));
         code = EXIT_INPUT;
     }
-    if (code == EXIT_OK) {
-        fseek(log, 0, SEEK_END);
-        if (ftell(log) == 0) fprintf(log, "step,self,knn,random,total,cluster,linear\n");
-        code = train_steps(r, trainer, cache, table, k, r->labels ? dataset : NULL, log);
-    }
+    if (code == EXIT_OK) code = train_steps(r, trainer, cache, table, k, r->labels ? dataset : NULL, log);
     if (log) fclose(log);
-    if (code == EXIT_OK && plot_log(csv, png) != 0) fprintf(stderr, "dinofeat stego train: no loss curves in %s\n", png);
-    if (code == EXIT_OK) printf("wrote %s (losses in %s, curves in %s)\n", r->out, csv, png);
+    if (code == EXIT_OK && rank == 0 && plot_log(csv, png) != 0)
+        fprintf(stderr, "dinofeat stego train: no loss curves in %s\n", png);
+    if (code == EXIT_OK && rank == 0) printf("wrote %s (losses in %s, curves in %s)\n", r->out, csv, png);
     df_stego_free(trainer);
     free(table);
     df_feature_cache_free(cache);
     df_dataset_free(dataset);
     free(cache_path), free(csv), free(png);
+    df_distributed_shutdown();
     return code;
 }
 

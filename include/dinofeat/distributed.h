@@ -20,8 +20,8 @@ extern "C" {
  * group of one). options (may be NULL): DF_PARAM_DISTRIBUTED_TIMEOUT, the seconds the rendezvous
  * and each collective wait for missing peers before failing (default 300, or the environment's
  * DINOFEAT_DISTRIBUTED_TIMEOUT when the option is not set). While the group is up,
- * df_sempart_train, df_ncut_train, df_neco_train and df_neco_step are data-parallel: every rank
- * must make the same calls.
+ * df_sempart_train, df_ncut_train, df_neco_train, df_neco_step, df_stego_train and
+ * df_stego_head_step are data-parallel: every rank must make the same calls.
  * Errors: DF_E_INVALID_ARG (malformed variables), DF_E_INTERNAL (rendezvous failed, timeout),
  * DF_E_UNSUPPORTED (a group is already up). */
 DF_API df_status df_distributed_init(const df_options *options);

@@ -70,7 +70,10 @@ DF_API df_status df_stego_new(size_t dim, const df_options *options, df_stego **
  * detached codes and, with labels ((B, H', W') int64, classes outside 0..C-1 ignored; NULL for
  * none), the linear probe's cross-entropy on the detached codes upsampled to them; one Adam step
  * of each. losses (may be NULL) gets self, KNN, random, the weighted total, the cluster probe's
- * and the linear probe's loss (0 without labels). */
+ * and the linear probe's loss (0 without labels). In a process group (dinofeat/distributed.h)
+ * each rank passes its share of the batch (ranks in order make the whole batch): the draws are
+ * the whole batch's, the features are gathered from every rank for the negatives, and each rank
+ * takes the step one process would take with the whole batch. */
 DF_API df_status df_stego_head_step(df_stego *trainer, const df_tensor *features, const df_tensor *knn_features,
                                     const df_tensor *labels, double losses[6]);
 /* Steps taken. */
@@ -102,7 +105,11 @@ DF_API df_status df_stego_check_model(const df_stego *trainer, df_model *model);
  * image then trains the linear probe (values 0..C-1; others, such as 255, ignored).
  * checkpoint (may be NULL) is saved atomically every `every` steps and at the end. progress (may
  * be NULL) after each step; returning non-zero stops with DF_E_CANCELLED. The cache's backbone is
- * recorded; a cache of another backbone than the one recorded is DF_E_INVALID_ARG. */
+ * recorded; a cache of another backbone than the one recorded is DF_E_INVALID_ARG. In a process
+ * group (dinofeat/distributed.h) every rank draws the whole batch and computes its share (plus the
+ * negatives it pairs them with, read from the cache), the gradients and the feature
+ * correspondences' centring are the whole batch's, and only rank 0 writes the checkpoint: N
+ * processes take the steps of one (batch must be at least the number of ranks). */
 DF_API df_status df_stego_train(df_stego *trainer, const df_feature_cache *cache, const int32_t *knn, size_t k,
                                 const df_dataset *labels, size_t steps, size_t batch, const char *checkpoint,
                                 size_t every, df_progress_fn progress, void *user_data);

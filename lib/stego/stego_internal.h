@@ -25,4 +25,24 @@ dfs_stego_loss_config dfi_stego_loss_config(const df_options *options);
 /* The trainer's shim state with the given initial values (7 arrays) and settings. */
 df_status dfi_stego_create(df_stego *trainer, const float *const *initial);
 
+/* One step's random draws for a whole batch of `batch` images: data-parallel ranks all make them,
+ * in the same order, so their generators stay in lockstep. */
+typedef struct dfi_stego_draws {
+    size_t batch;
+    float *masks;   /* 6 x batch x D: linear, nonlinear, loss features; then the partners' three */
+    float *c1, *c2; /* batch x S x S x 2 coordinates */
+    int64_t *perms; /* negatives x batch: the image each one is paired with */
+} dfi_stego_draws;
+df_status dfi_stego_draw(df_stego *trainer, size_t batch, dfi_stego_draws *out);
+void dfi_stego_draws_free(dfi_stego_draws *draws);
+/* The batch images a share begin..end-1 needs, in pool order: the share, then the images its
+ * negatives pair it with; pool holds at most the batch's count. Returns the pool's size. */
+size_t dfi_stego_pool(const df_stego *trainer, const dfi_stego_draws *draws, size_t begin, size_t end, size_t *pool);
+/* One step on the share begin..end-1 of the drawn batch: features (P, D, H, W) of the pool
+ * images pool[0..P-1] (batch indices), knn_features and labels (may be NULL) of the share; the
+ * losses go to trainer->last. */
+df_status dfi_stego_step(df_stego *trainer, const dfi_stego_draws *draws, size_t begin, size_t end, const size_t *pool,
+                         size_t pool_count, const df_tensor *features, const df_tensor *knn_features,
+                         const df_tensor *labels);
+
 #endif

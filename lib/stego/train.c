@@ -30,23 +30,26 @@ static df_status load_labels(const df_dataset *labels, const size_t *items, size
     return status;
 }
 
-/* Items and their partners for one step, read from the cache into (B, D, H, W) host tensors. */
-static df_status load_batch(df_stego *t, const df_feature_cache *cache, const int32_t *knn, size_t k, size_t batch,
-                            float *hwd, float *f, float *fk, size_t *chosen) {
+/* The cache items of a step's batch and their KNN partners, drawn (every rank draws them all). */
+static void draw_items(df_stego *t, const int32_t *knn, size_t items, size_t k, size_t batch, size_t *chosen,
+                       size_t *partners) {
+    for (size_t b = 0; b < batch; b++) {
+        chosen[b] = (size_t)(dfi_splitmix64(&t->generator) % items);
+        const size_t rank = 1 + (size_t)(dfi_splitmix64(&t->generator) % (uint64_t)t->knn_ranks);
+        partners[b] = (size_t)knn[chosen[b] * k + rank];
+    }
+}
+
+/* Cache items into a (count, D, H, W) host buffer. */
+static df_status read_items(const df_feature_cache *cache, const size_t *which, size_t count, float *hwd, float *out) {
     size_t items, h, w, d;
     df_feature_cache_shape(cache, &items, &h, &w, &d);
     df_status status = DF_OK;
-    for (size_t b = 0; b < batch && status == DF_OK; b++) {
-        const size_t item = (size_t)(dfi_splitmix64(&t->generator) % items);
-        chosen[b] = item;
-        const size_t rank = 1 + (size_t)(dfi_splitmix64(&t->generator) % (uint64_t)t->knn_ranks);
-        const size_t pair[2] = {item, (size_t)knn[item * k + rank]};
-        for (int side = 0; side < 2 && status == DF_OK; side++) {
-            status = df_feature_cache_read(cache, pair[side], hwd);
-            float *target = (side ? fk : f) + b * d * h * w;
-            for (size_t c = 0; status == DF_OK && c < d; c++) /* (h, w, D) -> (D, h, w) */
-                for (size_t p = 0; p < h * w; p++) target[c * h * w + p] = hwd[p * d + c];
-        }
+    for (size_t b = 0; b < count && status == DF_OK; b++) {
+        status = df_feature_cache_read(cache, which[b], hwd);
+        float *target = out + b * d * h * w;
+        for (size_t c = 0; status == DF_OK && c < d; c++) /* (h, w, D) -> (D, h, w) */
+            for (size_t p = 0; p < h * w; p++) target[c * h * w + p] = hwd[p * d + c];
     }
     return status;
 }
@@ -71,18 +74,35 @@ static df_status check_training(df_stego *t, const df_feature_cache *cache, size
     return DF_OK;
 }
 
+/* What a step reads: the batch's items and partners, the share's pool (batch indices) and its items. */
+typedef struct step_buffers {
+    float *hwd, *f, *fk;
+    size_t *chosen, *partners, *pool, *pool_items;
+} step_buffers;
+
 static df_status one_step(df_stego *t, const df_feature_cache *cache, const int32_t *knn, size_t k,
-                          const df_dataset *labels, size_t batch, float *hwd, float *f, float *fk, size_t *chosen) {
+                          const df_dataset *labels, size_t batch, step_buffers *b) {
     size_t items, h, w, d;
     df_feature_cache_shape(cache, &items, &h, &w, &d);
-    const int64_t shape[4] = {(int64_t)batch, (int64_t)d, (int64_t)h, (int64_t)w};
+    draw_items(t, knn, items, k, batch, b->chosen, b->partners);
+    dfi_stego_draws draws = {0};
+    df_status status = dfi_stego_draw(t, batch, &draws);
+    /* data-parallel: rank r takes its contiguous share of the batch and reads what it pairs with */
+    size_t begin, end, pool_count = 0;
+    dfi_distributed_share(batch, &begin, &end);
+    if (status == DF_OK) pool_count = dfi_stego_pool(t, &draws, begin, end, b->pool);
+    for (size_t p = 0; p < pool_count; p++) b->pool_items[p] = b->chosen[b->pool[p]];
+    const int64_t pool_shape[4] = {(int64_t)pool_count, (int64_t)d, (int64_t)h, (int64_t)w},
+                  share_shape[4] = {(int64_t)(end - begin), (int64_t)d, (int64_t)h, (int64_t)w};
     df_tensor *x = NULL, *xk = NULL, *y = NULL;
-    df_status status = load_batch(t, cache, knn, k, batch, hwd, f, fk, chosen);
-    if (status == DF_OK && labels) status = load_labels(labels, chosen, batch, &y);
-    if (status == DF_OK) status = df_tensor_borrow_host(f, 4, shape, &x);
-    if (status == DF_OK) status = df_tensor_borrow_host(fk, 4, shape, &xk);
-    if (status == DF_OK) status = df_stego_head_step(t, x, xk, y, NULL);
+    if (status == DF_OK) status = read_items(cache, b->pool_items, pool_count, b->hwd, b->f);
+    if (status == DF_OK) status = read_items(cache, b->partners + begin, end - begin, b->hwd, b->fk);
+    if (status == DF_OK && labels) status = load_labels(labels, b->chosen + begin, end - begin, &y);
+    if (status == DF_OK) status = df_tensor_borrow_host(b->f, 4, pool_shape, &x);
+    if (status == DF_OK) status = df_tensor_borrow_host(b->fk, 4, share_shape, &xk);
+    if (status == DF_OK) status = dfi_stego_step(t, &draws, begin, end, b->pool, pool_count, x, xk, y);
     df_tensor_free(x), df_tensor_free(xk), df_tensor_free(y);
+    dfi_stego_draws_free(&draws);
     return status;
 }
 
@@ -96,20 +116,26 @@ df_status df_stego_train(df_stego *trainer, const df_feature_cache *cache, const
     df_status status = check_training(trainer, cache, k);
     size_t items, h, w, d;
     df_feature_cache_shape(cache, &items, &h, &w, &d);
-    float *hwd = malloc(h * w * d * sizeof *hwd), *f = malloc(batch * h * w * d * sizeof *f),
-          *fk = malloc(batch * h * w * d * sizeof *fk);
-    size_t *chosen = malloc(batch * sizeof *chosen), labelled = 0;
-    if (status == DF_OK && !(hwd && f && fk && chosen)) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    step_buffers b = {malloc(h * w * d * sizeof(float)),   malloc(batch * h * w * d * sizeof(float)),
+                      malloc(batch * h * w * d * sizeof(float)), malloc(batch * sizeof(size_t)),
+                      malloc(batch * sizeof(size_t)),        malloc(batch * sizeof(size_t)),
+                      malloc(batch * sizeof(size_t))};
+    size_t labelled = 0;
+    if (status == DF_OK && !(b.hwd && b.f && b.fk && b.chosen && b.partners && b.pool && b.pool_items))
+        status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
     if (status == DF_OK && labels && (df_dataset_count(labels, &labelled) != DF_OK || labelled != items))
         status = dfi_error(DF_E_INVALID_ARG, "the labelled dataset has %zu items, the cache %zu", labelled, items);
+    int rank = 0;
+    df_distributed_rank(&rank, NULL);
+    if (status == DF_OK) status = dfi_distributed_check_shares(batch, batch);
     for (size_t s = 0; status == DF_OK && s < steps; s++) {
-        status = one_step(trainer, cache, knn, k, labels, batch, hwd, f, fk, chosen);
+        status = one_step(trainer, cache, knn, k, labels, batch, &b);
         const int last = s + 1 == steps;
-        if (status == DF_OK && checkpoint && ((every && (s + 1) % every == 0) || last))
+        if (status == DF_OK && rank == 0 && checkpoint && ((every && (s + 1) % every == 0) || last))
             status = df_stego_save(trainer, checkpoint);
         if (status == DF_OK && progress && progress(user_data, s + 1, steps, "steps"))
             status = dfi_error(DF_E_CANCELLED, "cancelled after %zu of %zu steps", s + 1, steps);
     }
-    free(hwd), free(f), free(fk), free(chosen);
+    free(b.hwd), free(b.f), free(b.fk), free(b.chosen), free(b.partners), free(b.pool), free(b.pool_items);
     DFI_RETURN(status);
 }

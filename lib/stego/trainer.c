@@ -72,17 +72,29 @@ df_status df_stego_new(size_t dim, const df_options *options, df_stego **out) {
     return DF_OK;
 }
 
+void dfi_stego_draws_free(dfi_stego_draws *draws) {
+    free(draws->masks), free(draws->c1), free(draws->c2), free(draws->perms);
+    memset(draws, 0, sizeof *draws);
+}
+
 /* A step's draws in the official order: each image's three channel masks (the batch's, then the
  * partners'), both coordinate sets, the negatives' permutations (Fisher-Yates, then a fixed point
  * i moved to i + 1 mod B, as super_perm does). */
-static void draw_step(df_stego *t, size_t b, float *masks, float *c1, float *c2, int64_t *perms) {
+df_status dfi_stego_draw(df_stego *t, size_t b, dfi_stego_draws *out) {
     const size_t d = (size_t)t->config.dim, points = (size_t)(t->samples * t->samples * 2);
+    dfi_stego_draws draws = {b, malloc(6 * b * d * sizeof(float)), malloc(b * points * sizeof(float)),
+                             malloc(b * points * sizeof(float)), malloc(((size_t)t->negatives * b + 1) * sizeof(int64_t))};
+    if (!(draws.masks && draws.c1 && draws.c2 && draws.perms)) {
+        dfi_stego_draws_free(&draws);
+        return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    }
     const float keep = (float)(1.0 / (1.0 - t->dropout));
-    for (size_t i = 0; i < 6 * b * d; i++) masks[i] = dfi_uniform24(&t->generator) >= (float)t->dropout ? keep : 0.0f;
-    for (size_t i = 0; i < b * points; i++) c1[i] = 2.0f * dfi_uniform24(&t->generator) - 1.0f;
-    for (size_t i = 0; i < b * points; i++) c2[i] = 2.0f * dfi_uniform24(&t->generator) - 1.0f;
+    for (size_t i = 0; i < 6 * b * d; i++)
+        draws.masks[i] = dfi_uniform24(&t->generator) >= (float)t->dropout ? keep : 0.0f;
+    for (size_t i = 0; i < b * points; i++) draws.c1[i] = 2.0f * dfi_uniform24(&t->generator) - 1.0f;
+    for (size_t i = 0; i < b * points; i++) draws.c2[i] = 2.0f * dfi_uniform24(&t->generator) - 1.0f;
     for (int64_t n = 0; n < t->negatives; n++) {
-        int64_t *p = perms + (size_t)n * b;
+        int64_t *p = draws.perms + (size_t)n * b;
         for (size_t i = 0; i < b; i++) p[i] = (int64_t)i;
         for (size_t i = b; i > 1; i--) {
             const size_t j = (size_t)(dfi_splitmix64(&t->generator) % i);
@@ -92,6 +104,68 @@ static void draw_step(df_stego *t, size_t b, float *masks, float *c1, float *c2,
         for (size_t i = 0; i < b; i++)
             if (p[i] == (int64_t)i) p[i] = (p[i] + 1) % (int64_t)b;
     }
+    *out = draws;
+    return DF_OK;
+}
+
+size_t dfi_stego_pool(const df_stego *t, const dfi_stego_draws *draws, size_t begin, size_t end, size_t *pool) {
+    size_t count = 0;
+    for (size_t g = begin; g < end; g++) pool[count++] = g;
+    for (int64_t n = 0; n < t->negatives; n++)
+        for (size_t g = begin; g < end; g++) {
+            const size_t other = (size_t)draws->perms[(size_t)n * draws->batch + g];
+            size_t p = 0;
+            while (p < count && pool[p] != other) p++;
+            if (p == count) pool[count++] = other;
+        }
+    return count;
+}
+
+/* The share's inputs in pool terms (where[g]: the pool row of batch image g, or -1), then the step. */
+static df_status share_step(df_stego *t, const dfi_stego_draws *draws, size_t begin, size_t end, const size_t *pool,
+                            size_t pool_count, const int64_t *where, const df_tensor *features,
+                            const df_tensor *knn_features, const df_tensor *labels, double losses[6]) {
+    const size_t n = end - begin, b = draws->batch, d = (size_t)t->config.dim,
+                 points = (size_t)(t->samples * t->samples * 2), negatives = (size_t)t->negatives;
+    float *pool_masks = malloc(3 * pool_count * d * sizeof *pool_masks), *knn_masks = malloc(3 * n * d * sizeof *knn_masks);
+    int64_t *own = malloc(n * sizeof *own), *perms = malloc((negatives * n + 1) * sizeof *perms);
+    df_status status = pool_masks && knn_masks && own && perms ? DF_OK : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    for (size_t w = 0; status == DF_OK && w < 3; w++) {
+        for (size_t p = 0; p < pool_count; p++)
+            memcpy(pool_masks + (w * pool_count + p) * d, draws->masks + (w * b + pool[p]) * d, d * sizeof *pool_masks);
+        memcpy(knn_masks + w * n * d, draws->masks + ((3 + w) * b + begin) * d, n * d * sizeof *knn_masks);
+    }
+    for (size_t i = 0; status == DF_OK && i < n; i++) {
+        own[i] = where[begin + i];
+        int missing = own[i] < 0;
+        for (size_t k = 0; k < negatives; k++) {
+            perms[k * n + i] = where[draws->perms[k * b + begin + i]];
+            missing |= perms[k * n + i] < 0;
+        }
+        if (missing) status = dfi_error(DF_E_INTERNAL, "image %zu of the batch or a negative of it is not in the pool", begin + i);
+    }
+    const dfs_stego_batch batch = {dfi_tensor_desc(features), dfi_tensor_desc(knn_features),
+                                   labels ? dfi_tensor_desc(labels) : NULL, own, (int64_t)n, (int64_t)b, pool_masks,
+                                   knn_masks, draws->c1 + begin * points, draws->c2 + begin * points, t->samples, perms,
+                                   t->negatives};
+    if (status == DF_OK && dfs_stego_step(t->shim, &batch, losses) != DF_OK)
+        status = dfi_error(DF_E_INTERNAL, "%s", dfs_last_error());
+    free(pool_masks), free(knn_masks), free(own), free(perms);
+    return status;
+}
+
+df_status dfi_stego_step(df_stego *t, const dfi_stego_draws *draws, size_t begin, size_t end, const size_t *pool,
+                         size_t pool_count, const df_tensor *features, const df_tensor *knn_features,
+                         const df_tensor *labels) {
+    int64_t *where = malloc(draws->batch * sizeof *where);
+    if (where == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    for (size_t g = 0; g < draws->batch; g++) where[g] = -1;
+    for (size_t p = 0; p < pool_count; p++) where[pool[p]] = (int64_t)p;
+    double losses[6];
+    df_status status = share_step(t, draws, begin, end, pool, pool_count, where, features, knn_features, labels, losses);
+    if (status == DF_OK) memcpy(t->last, losses, sizeof losses);
+    free(where);
+    return status;
 }
 
 static df_status check_features(const df_stego *t, const df_tensor *f, const df_tensor *fk, int64_t shape[4]) {
@@ -103,30 +177,44 @@ static df_status check_features(const df_stego *t, const df_tensor *f, const df_
     return shape[0] >= 1 ? DF_OK : dfi_error(DF_E_INVALID_ARG, "an empty batch");
 }
 
+/* The whole batch's features (new): every rank's rows in rank order, or a copy of this one's alone. */
+static df_status whole_batch(const df_tensor *features, df_tensor **out) {
+    dfs_tensor *gathered = NULL;
+    dfs_tensor_desc desc;
+    if (dfs_dist_gather_rows(dfi_tensor_desc(features), &gathered, &desc) != DF_OK)
+        return dfi_error(DF_E_INTERNAL, "%s", dfs_last_error());
+    return dfi_tensor_wrap_shim(gathered, &desc, out);
+}
+
 df_status df_stego_head_step(df_stego *trainer, const df_tensor *features, const df_tensor *knn_features,
                              const df_tensor *labels, double losses[6]) {
     DFI_CHECK_NOT_NULL(trainer);
     DFI_CHECK_NOT_NULL(features);
     DFI_CHECK_NOT_NULL(knn_features);
-    int64_t shape[4];
+    int64_t shape[4], offset = 0, total = 0;
     df_status status = check_features(trainer, features, knn_features, shape);
     if (status != DF_OK) DFI_RETURN(status);
-    const size_t b = (size_t)shape[0], d = (size_t)shape[1], points = (size_t)(trainer->samples * trainer->samples * 2);
-    float *masks = malloc(6 * b * d * sizeof *masks), *c1 = malloc(b * points * sizeof *c1),
-          *c2 = malloc(b * points * sizeof *c2);
-    int64_t *perms = malloc(((size_t)trainer->negatives * b + 1) * sizeof *perms);
-    double ignored[6];
-    if (masks && c1 && c2 && perms) {
-        draw_step(trainer, b, masks, c1, c2, perms);
-        status = dfs_stego_step(trainer->shim, dfi_tensor_desc(features), dfi_tensor_desc(knn_features),
-                                labels ? dfi_tensor_desc(labels) : NULL, masks, c1, c2, trainer->samples, perms,
-                                trainer->negatives, ignored);
-        if (status != DF_OK) status = dfi_error(status, "%s", dfs_last_error());
-        if (status == DF_OK) memcpy(trainer->last, ignored, sizeof ignored);
-        if (status == DF_OK && losses) memcpy(losses, ignored, sizeof ignored);
-    } else
-        status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-    free(masks), free(c1), free(c2), free(perms);
+    int world = 1;
+    df_distributed_rank(NULL, &world);
+    /* data-parallel: this rank's images are rows offset.. of the whole batch, whose draws every
+     * rank makes; the negatives pair them with any image of it, so the features are gathered */
+    if (world > 1 && dfs_dist_offset(shape[0], &offset, &total) != DF_OK)
+        DFI_RETURN(dfi_error(DF_E_INTERNAL, "%s", dfs_last_error()));
+    if (world == 1) total = shape[0];
+    df_tensor *pool = NULL;
+    dfi_stego_draws draws = {0};
+    size_t *rows = malloc((size_t)total * sizeof *rows);
+    if (rows == NULL) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    for (int64_t g = 0; status == DF_OK && g < total; g++) rows[g] = (size_t)g;
+    if (status == DF_OK && world > 1) status = whole_batch(features, &pool);
+    if (status == DF_OK) status = dfi_stego_draw(trainer, (size_t)total, &draws);
+    if (status == DF_OK)
+        status = dfi_stego_step(trainer, &draws, (size_t)offset, (size_t)(offset + shape[0]), rows, (size_t)total,
+                                pool ? pool : features, knn_features, labels);
+    if (status == DF_OK && losses) memcpy(losses, trainer->last, sizeof trainer->last);
+    dfi_stego_draws_free(&draws);
+    df_tensor_free(pool);
+    free(rows);
     DFI_RETURN(status);
 }
 

@@ -1,6 +1,8 @@
-"""Data-parallel Sempart training: two processes on 127.0.0.1 (Gloo), each with half of every
-batch, end with the weights of one process trained on the whole batches (10 steps, coarse branch:
-no BatchNorm); a rank whose peer dies fails with a message instead of hanging."""
+"""Data-parallel training: two processes on 127.0.0.1 (Gloo), each with half of every batch, end
+with the weights of one process trained on the whole batches (10 steps; Sempart's coarse branch:
+no BatchNorm; NeCo and STEGO with their random draws on); a rank whose peer dies fails with a
+message instead of hanging; a two-process STEGO run killed mid-way resumes from its checkpoint to
+the uninterrupted result."""
 import os
 import subprocess
 import sys
@@ -19,6 +21,7 @@ MODELS = os.path.join(HERE, "..", "..", "..", "test", "fixtures", "models")
 SETTINGS = dict(seed=1, branches="coarse", adam_eps=1.0, lr=1e-3)
 
 NECO = dict(global_size=28, local_size=14, head_hidden=16, head_out=8, seed=2, lr_backbone=1e-4, lr_head=1e-4)
+STEGO = dict(code_dim=8, classes=3, seed=3, lr=1e-3)
 
 # One rank: joins the group, trains 10 steps (5 epochs of 8 images, batch 4), rank 0 saves.
 RANK_SCRIPT = textwrap.dedent("""
@@ -30,7 +33,38 @@ RANK_SCRIPT = textwrap.dedent("""
     if os.environ.get("VANISH") == str(dinofeat.distributed.rank()[0]):
         os._exit(9)  # a rank killed after joining
     images, cache, out = sys.argv[1:4]
-    if out.endswith(".safetensors"):
+    rank = dinofeat.distributed.rank()[0]
+    if out.endswith(".dfstego"):
+        # batches of 4 drawn from the cache, labels training the linear probe too; KILL_AT: rank 1
+        # dies at that step (after rank 0's checkpoint of every 5th), RESUME: go on from out
+        import numpy as np
+        labels = dinofeat.dataset.Dataset(images, os.path.join(images, "..", "labels"), size=32)
+        cache = dinofeat.dataset.FeatureCache(cache)
+        knn = cache.knn(8)
+        if os.environ.get("RESUME"):
+            trainer = dinofeat.stego.Trainer.load(out)
+        else:
+            trainer = dinofeat.stego.Trainer(cache.shape[2], **{stego!r})
+        kill_at = int(os.environ.get("KILL_AT", "0"))
+        def progress(done, total):
+            if rank == 1 and done == kill_at:
+                os._exit(9)
+        trainer.train(cache, knn, 10 - trainer.steps, batch=4, checkpoint=out if rank == 0 else None, every=5,
+                      progress=progress, labels=labels)
+        print("rank", dinofeat.distributed.rank(), "losses", trainer.last_losses)
+    elif out.endswith(".npz"):
+        # df_stego_head_step: rank r passes rows 2r, 2r + 1 of every batch of 4
+        import numpy as np
+        sys.path.insert(0, {tests!r})
+        from test_distributed import stego_batches
+        trainer = dinofeat.stego.Trainer(16, **{stego!r})
+        for f, fk, y in stego_batches():
+            mine = slice(2 * rank, 2 * rank + 2)
+            losses = trainer.step(f[mine], fk[mine], y[mine])
+        if rank == 0:
+            np.savez(out, **trainer.parameters())
+        print("rank", dinofeat.distributed.rank(), "losses", losses)
+    elif out.endswith(".safetensors"):
         model = dinofeat.Model(os.path.join({models!r}, "dinov2_s14_reg4.pth"), heads=2)
         trainer = dinofeat.neco.Trainer(model, **{neco!r})
         trainer.train(dinofeat.dataset.Dataset(images), 5, batch=4)
@@ -44,6 +78,18 @@ RANK_SCRIPT = textwrap.dedent("""
             trainer.save(out)
         print("rank", dinofeat.distributed.rank(), "loss", trainer.last_losses["total"])
 """)
+
+
+def stego_batches():
+    """10 batches of 4 (features, partners' features, labels) for STEGO head steps."""
+    rng = np.random.default_rng(5)
+    for step in range(10):
+        f, fk = rng.standard_normal((2, 4, 16, 4, 4), dtype=np.float32)
+        y = rng.integers(0, 4, (4, 8, 8))
+        y[y == 3] = 255
+        if step % 3 == 0:
+            y[:2] = 255  # rank 0's pixels all ignored: the probe's mean is over rank 1's
+        yield f, fk, y
 
 
 def safetensors(path):
@@ -76,12 +122,18 @@ class DistributedTest(unittest.TestCase):
             pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
             pixels[8 + i % 8:20, 10:24] = (220, 40, 40)
             dinofeat.Image.from_numpy(pixels).save_png(os.path.join(self.images, f"{i}.png"))
+        os.mkdir(os.path.join(root, "labels"))
+        for i in range(8):
+            marks = rng.integers(0, 4, (32, 32), dtype=np.uint8)
+            marks[marks == 3] = 255
+            dinofeat.Image.from_numpy(marks).save_png(os.path.join(root, "labels", f"{i}.png"))
         model = dinofeat.Model(os.path.join(MODELS, "dino_s8.pth"), heads=2)
         dinofeat.dataset.build_feature_cache(model, dinofeat.dataset.Dataset(self.images, size=32), self.cache)
         self.script = os.path.join(root, "rank.py")
         with open(self.script, "w") as f:
             f.write(RANK_SCRIPT.format(package=os.path.abspath(os.path.join(HERE, "..")), settings=SETTINGS,
-                                       models=os.path.abspath(MODELS), neco=NECO))
+                                       models=os.path.abspath(MODELS), neco=NECO, stego=STEGO,
+                                       tests=os.path.abspath(HERE)))
 
     def tearDown(self):
         self.directory.cleanup()
@@ -131,6 +183,54 @@ class DistributedTest(unittest.TestCase):
                 want[name], got[name] = np.delete(want[name], np.s_[16:32]), np.delete(got[name], np.s_[16:32])
             np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-5, err_msg=name)
         self.assertIn(f"loss {trainer.last_loss!r}"[:12], outputs[0])
+
+    def stego_alone(self, steps):
+        """A STEGO trainer after `steps` steps of one process on the whole batches."""
+        cache = dinofeat.dataset.FeatureCache(self.cache)
+        labels = dinofeat.dataset.Dataset(self.images, os.path.join(self.directory.name, "labels"), size=32)
+        trainer = dinofeat.stego.Trainer(cache.shape[2], **STEGO)
+        trainer.train(cache, cache.knn(8), steps, batch=4, labels=labels)
+        return trainer
+
+    def assert_same_stego(self, got, want):
+        for name in want:
+            np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-5, err_msg=name)
+
+    def test_stego_two_ranks_equal_one(self):
+        # dropout, coordinates, partners and negatives on: drawn for the whole batch by every rank;
+        # a negative of another rank's share is read from the cache; the probe learns from labels
+        two = os.path.join(self.directory.name, "two.dfstego")
+        outputs = [p.communicate(timeout=120)[0] for p in self.launch([0, 1], two)]
+        self.assertTrue(os.path.exists(two), outputs)
+        trainer = self.stego_alone(10)
+        self.assertEqual(trainer.steps, 10)
+        self.assert_same_stego(dinofeat.stego.Trainer.load(two).parameters(), trainer.parameters())
+        self.assertGreater(trainer.last_losses["linear"], 0)
+        self.assertIn(f"'total': {trainer.last_losses['total']!r}"[:18], outputs[1])
+
+    def test_stego_head_steps_two_ranks_equal_one(self):
+        two = os.path.join(self.directory.name, "two.npz")
+        outputs = [p.communicate(timeout=120)[0] for p in self.launch([0, 1], two)]
+        self.assertTrue(os.path.exists(two), outputs)
+        trainer = dinofeat.stego.Trainer(16, **STEGO)
+        for f, fk, y in stego_batches():
+            trainer.step(f, fk, y)
+        self.assert_same_stego(dict(np.load(two)), trainer.parameters())
+
+    def test_stego_killed_mid_run_resumes(self):
+        # rank 1 dies at step 7, after rank 0's checkpoint of step 5; both ranks go on from it
+        out = os.path.join(self.directory.name, "killed.dfstego")
+        survivor, dead = self.launch([0, 1], out, {"KILL_AT": "7", "DINOFEAT_DISTRIBUTED_TIMEOUT": "10"})
+        dead.communicate(timeout=60)
+        output = survivor.communicate(timeout=60)[0]
+        self.assertEqual(dead.returncode, 9)
+        self.assertNotEqual(survivor.returncode, 0, output)
+        self.assertIn("df_stego_train", output)
+        self.assertEqual(dinofeat.stego.Trainer.load(out).steps, 5)
+        outputs = [p.communicate(timeout=120)[0] for p in self.launch([0, 1], out, {"RESUME": "1"})]
+        resumed = dinofeat.stego.Trainer.load(out)
+        self.assertEqual(resumed.steps, 10, outputs)
+        self.assert_same_stego(resumed.parameters(), self.stego_alone(10).parameters())
 
     def test_a_lost_peer_fails_rather_than_hangs(self):
         out = os.path.join(self.directory.name, "lost.dfsempart")
