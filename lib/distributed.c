@@ -37,13 +37,18 @@ df_status df_distributed_init(const df_options *options) {
         status = environment_int("DINOFEAT_DISTRIBUTED_TIMEOUT", 1, 86400, 300, &timeout);
     if (status != DF_OK) DFI_RETURN(status);
     if (world == 1) return DF_OK;
+    const double bucket_mb = dfi_option_float(options, DF_PARAM_DISTRIBUTED_BUCKET_MB);
     if (rank < 0) DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "WORLD_SIZE is %ld but RANK is not set", world));
     const char *address = getenv("MASTER_ADDR");
     if (address == NULL || *address == '\0') address = "127.0.0.1";
-    status = dfs_dist_init(address, (int32_t)port, (int32_t)rank, (int32_t)world, (int32_t)timeout);
+    /* gradients travel as float64: a bucket holds bucket_mb MiB of float32 values */
+    const int64_t bucket = (int64_t)(bucket_mb * 1048576.0 / 4.0) > 0 ? (int64_t)(bucket_mb * 1048576.0 / 4.0) : 1;
+    status = dfs_dist_init(address, (int32_t)port, (int32_t)rank, (int32_t)world, (int32_t)timeout, bucket);
     if (status != DF_OK)
-        DFI_RETURN(dfi_error(status == DF_E_UNSUPPORTED ? status : DF_E_INTERNAL, "rank %ld of %ld, rendezvous at %s:%ld: %s",
-                             rank, world, address, port, dfs_last_error()));
+        DFI_RETURN(dfi_error(status == DF_E_UNSUPPORTED ? status : DF_E_INTERNAL,
+                             "rank %ld of %ld, rendezvous at %s:%ld: %s (are all %ld ranks started with these variables, "
+                             "within %ld s of each other?)",
+                             rank, world, address, port, dfs_last_error(), world, timeout));
     group_rank = (int)rank, group_size = (int)world;
     dfi_log(DF_LOG_INFO, "rank %d of %d joined the group at %s:%ld", group_rank, group_size, address, port);
     return DF_OK;

@@ -348,8 +348,10 @@ df_status dfs_neco_step(dfs_neco *trainer, const dfs_tensor_desc *global, const 
 /* ---- data-parallel process group (shim/distributed.cpp) ---------------------------------- */
 
 /* A TCPStore rendezvous at address:port (rank 0 serves it) and a Gloo group of world processes;
- * every collective fails after timeout_s seconds without its peers. */
-df_status dfs_dist_init(const char *address, int32_t port, int32_t rank, int32_t world, int32_t timeout_s) DFS_NOEXCEPT;
+ * every collective fails after timeout_s seconds without its peers; gradients are all-reduced in
+ * buckets of bucket_elements values. */
+df_status dfs_dist_init(const char *address, int32_t port, int32_t rank, int32_t world, int32_t timeout_s,
+                        int64_t bucket_elements) DFS_NOEXCEPT;
 /* Returns when every rank has called it (DF_OK at once without a group). */
 df_status dfs_dist_barrier(void) DFS_NOEXCEPT;
 /* With local items here: offset gets the items of the lower ranks, total everyone's (one

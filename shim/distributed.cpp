@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #if DFS_HAVE_GLOO
 
@@ -32,6 +33,7 @@ struct process_group {
     c10::intrusive_ptr<c10d::Store> store;
     c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
     int rank = 0, world = 1;
+    int64_t bucket_elements = 1 << 23;
 };
 
 std::mutex guard;
@@ -52,31 +54,123 @@ namespace dfs {
 
 bool dist_active() { return current.world > 1 && current.group; }
 
-void dist_average(const std::vector<at::Tensor> &parameters, int64_t local, std::vector<double> *values) {
-    c10::NoGradGuard no_grad;
-    std::vector<at::Tensor> grads;
-    for (const auto &p : parameters)
-        if (p.grad().defined()) grads.push_back(p.grad());
-    // one buffer: the gradients times the local count, the values times it, then the count
-    std::vector<at::Tensor> parts;
-    for (const auto &g : grads) parts.push_back(g.detach().to(at::kCPU, at::kDouble).reshape({-1}) * static_cast<double>(local));
-    const size_t n_values = values ? values->size() : 0;
-    at::Tensor tail = at::zeros({static_cast<int64_t>(n_values) + 1}, at::TensorOptions().dtype(at::kDouble));
-    for (size_t i = 0; i < n_values; i++) tail[static_cast<int64_t>(i)] = (*values)[i] * static_cast<double>(local);
-    tail[static_cast<int64_t>(n_values)] = static_cast<double>(local);
-    parts.push_back(tail);
-    std::vector<at::Tensor> buffer = {at::cat(parts)};
-    current.group->allreduce(buffer)->wait();
-    const at::Tensor summed = buffer[0];
-    const double total = summed[summed.size(0) - 1].item<double>();
-    TORCH_CHECK(total > 0, "no rank had items in this step");
-    int64_t at = 0;
-    for (auto &g : grads) {
-        const int64_t n = g.numel();
-        g.copy_((summed.narrow(0, at, n) / total).view(g.sizes()));
-        at += n;
+using work_ptr = decltype(std::declval<c10d::ProcessGroupGloo &>().allreduce(std::declval<std::vector<at::Tensor> &>()));
+
+struct dist_reducer::state {
+    struct bucket {
+        std::vector<at::Tensor> buffer; // one flat float64 tensor: the members' gradients times local
+        size_t members = 0, pending = 0; // pending: members whose gradient has not arrived
+        work_ptr work;
+    };
+    std::vector<at::Tensor> parameters;
+    std::vector<size_t> bucket_of, offset_of;
+    std::vector<char> seen;
+    std::vector<unsigned> hooks;
+    std::vector<bucket> buckets;
+    size_t next = 0; // the first bucket not launched
+    double local = 0;
+    bool twice = false;
+    std::mutex lock;
+
+    // Starts the all-reduce of every complete bucket that is next in line (the caller holds lock);
+    // all: of the incomplete ones too, but for those without any gradient (every rank has the
+    // same graph, so none has one there either).
+    void launch_ready(bool all) {
+        for (; next < buckets.size() && (all || buckets[next].pending == 0); next++)
+            if (buckets[next].pending < buckets[next].members)
+                buckets[next].work = current.group->allreduce(buckets[next].buffer);
     }
-    for (size_t i = 0; i < n_values; i++) (*values)[i] = summed[at + static_cast<int64_t>(i)].item<double>() / total;
+
+    void arrived(size_t i, const at::Tensor &grad) {
+        c10::NoGradGuard no_grad;
+        std::lock_guard<std::mutex> guard(lock);
+        if (seen[i]) { // a second pass through one parameter's accumulator: finish() refuses it
+            twice = true;
+            return;
+        }
+        seen[i] = 1;
+        bucket &b = buckets[bucket_of[i]];
+        b.buffer[0].narrow(0, static_cast<int64_t>(offset_of[i]), grad.numel()).copy_(grad.detach().reshape({-1})).mul_(local);
+        b.pending--;
+        launch_ready(false);
+    }
+};
+
+dist_reducer::dist_reducer(const std::vector<at::Tensor> &parameters, int64_t local, const std::vector<char> &expected) {
+    if (!dist_active()) return;
+    auto s = std::make_shared<state>();
+    s->parameters = parameters;
+    s->local = static_cast<double>(local);
+    const size_t n = parameters.size();
+    s->bucket_of.resize(n), s->offset_of.resize(n), s->seen.assign(n, 0);
+    std::vector<int64_t> sizes;
+    // backward produces the last parameters' gradients first; the unexpected go last, together
+    for (int unexpected = 0; unexpected < 2; unexpected++) {
+        bool opened = false;
+        for (size_t k = n; k-- > 0;) {
+            const bool expect = expected.size() != n || expected[k];
+            if (expect == (unexpected == 1)) continue;
+            const int64_t numel = parameters[k].numel();
+            if (!opened || (sizes.back() > 0 && sizes.back() + numel > current.bucket_elements)) {
+                sizes.push_back(0);
+                s->buckets.emplace_back();
+                opened = true;
+            }
+            s->bucket_of[k] = s->buckets.size() - 1, s->offset_of[k] = static_cast<size_t>(sizes.back());
+            sizes.back() += numel;
+            s->buckets.back().members++, s->buckets.back().pending++;
+        }
+    }
+    for (size_t b = 0; b < s->buckets.size(); b++)
+        s->buckets[b].buffer = {at::zeros({sizes[b]}, at::TensorOptions().dtype(at::kDouble))};
+    state *raw = s.get(); // the hooks are removed before s goes
+    for (size_t k = 0; k < n; k++)
+        s->hooks.push_back(parameters[k].register_hook([raw, k](const at::Tensor &grad) { raw->arrived(k, grad); }));
+    state_ = s;
+}
+
+std::vector<char> dist_reducer::arrived() const { return state_ ? state_->seen : std::vector<char>(); }
+
+dist_reducer::~dist_reducer() {
+    if (!state_) return;
+    for (size_t k = 0; k < state_->parameters.size(); k++) state_->parameters[k].remove_hook(state_->hooks[k]);
+    // a pass that failed half-way may have started all-reduces: they must end before the buffers go
+    for (auto &b : state_->buckets)
+        if (b.work) try {
+                b.work->wait();
+            } catch (...) {
+            }
+}
+
+void dist_reducer::finish(std::vector<double> *values) {
+    if (!state_) return;
+    c10::NoGradGuard no_grad;
+    state &s = *state_;
+    {
+        std::lock_guard<std::mutex> guard(s.lock);
+        TORCH_CHECK(!s.twice, "a parameter's gradient arrived twice in one backward pass");
+        s.launch_ready(true); // buckets with parameters that had no gradient: their zeros
+    }
+    for (auto &b : s.buckets)
+        if (b.work) {
+            b.work->wait();
+            b.work = work_ptr();
+        }
+    // the values times the local count, then the count: one more (small) all-reduce
+    const size_t n_values = values ? values->size() : 0;
+    std::vector<at::Tensor> tail = {at::zeros({static_cast<int64_t>(n_values) + 1}, at::TensorOptions().dtype(at::kDouble))};
+    for (size_t i = 0; i < n_values; i++) tail[0][static_cast<int64_t>(i)] = (*values)[i] * s.local;
+    tail[0][static_cast<int64_t>(n_values)] = s.local;
+    current.group->allreduce(tail)->wait();
+    const double total = tail[0][static_cast<int64_t>(n_values)].item<double>();
+    TORCH_CHECK(total > 0, "no rank had items in this step");
+    for (size_t k = 0; k < s.parameters.size(); k++) {
+        if (!s.seen[k]) continue;
+        const at::Tensor &grad = s.parameters[k].grad();
+        const at::Tensor &sum = s.buckets[s.bucket_of[k]].buffer[0];
+        grad.copy_((sum.narrow(0, static_cast<int64_t>(s.offset_of[k]), grad.numel()) / total).view(grad.sizes()));
+    }
+    for (size_t i = 0; i < n_values; i++) (*values)[i] = tail[0][static_cast<int64_t>(i)].item<double>() / total;
 }
 
 std::vector<double> dist_means(const std::vector<at::Tensor> &tensors) {
@@ -129,7 +223,8 @@ at::Tensor dist_gather_rows(const at::Tensor &local, const std::vector<int64_t> 
 
 extern "C" {
 
-df_status dfs_dist_init(const char *address, int32_t port, int32_t rank, int32_t world, int32_t timeout_s) noexcept {
+df_status dfs_dist_init(const char *address, int32_t port, int32_t rank, int32_t world, int32_t timeout_s,
+                        int64_t bucket_elements) noexcept {
     DFS_FENCE({
         std::lock_guard<std::mutex> lock(guard);
         TORCH_CHECK(!current.group, "a process group is already up: call df_distributed_shutdown first");
@@ -146,7 +241,7 @@ df_status dfs_dist_init(const char *address, int32_t port, int32_t rank, int32_t
         gloo->devices.push_back(transport_device(address));
         gloo->timeout = timeout;
         next.group = c10::make_intrusive<c10d::ProcessGroupGloo>(next.store, rank, world, gloo);
-        next.rank = rank, next.world = world;
+        next.rank = rank, next.world = world, next.bucket_elements = bucket_elements;
         current = next;
         return DF_OK;
     });
@@ -188,7 +283,11 @@ void dfs_dist_shutdown(void) noexcept {
 
 namespace dfs {
 bool dist_active() { return false; }
-void dist_average(const std::vector<at::Tensor> &, int64_t, std::vector<double> *) {}
+struct dist_reducer::state {};
+dist_reducer::dist_reducer(const std::vector<at::Tensor> &, int64_t, const std::vector<char> &) {}
+std::vector<char> dist_reducer::arrived() const { return {}; }
+dist_reducer::~dist_reducer() {}
+void dist_reducer::finish(std::vector<double> *) {}
 std::vector<int64_t> dist_counts(int64_t local) { return {local}; }
 std::vector<double> dist_means(const std::vector<at::Tensor> &tensors) {
     std::vector<double> means;
@@ -199,7 +298,7 @@ at::Tensor dist_gather_rows(const at::Tensor &local, const std::vector<int64_t> 
 }  // namespace dfs
 
 extern "C" {
-df_status dfs_dist_init(const char *, int32_t, int32_t, int32_t, int32_t) noexcept {
+df_status dfs_dist_init(const char *, int32_t, int32_t, int32_t, int32_t, int64_t) noexcept {
     return dfs::fail(DF_E_UNSUPPORTED, "this build has no Gloo process group (build with libgloo-dev installed and a "
                                        "libtorch that has Gloo)");
 }

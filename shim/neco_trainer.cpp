@@ -23,6 +23,7 @@ struct dfs_neco {
     std::vector<at::Tensor> student, teacher, first, second; // values, AdamW's m and v
     at::Tensor queue;                                      // (globals, queue, head_out); undefined without
     int64_t queue_entries = 0, steps = 0;
+    std::vector<char> with_gradient; // the last data-parallel step's (dist_reducer)
 };
 
 namespace {
@@ -214,10 +215,12 @@ double pair_losses(dfs_neco &t, const step_batch &b, uint64_t *generator) {
             surrogate = surrogate.defined() ? surrogate + term : term;
         }
     }
+    // every rank steps with the whole batch's gradient and loss, averaged while backward goes on
+    dfs::dist_reducer reducer(t.student, b.batch, t.with_gradient);
     surrogate.backward();
     std::vector<double> values = {total};
-    if (dfs::dist_active()) // every rank steps with the whole batch's gradient and loss
-        dfs::dist_average(t.student, b.batch, &values);
+    reducer.finish(&values);
+    t.with_gradient = reducer.arrived();
     return values[0];
 }
 

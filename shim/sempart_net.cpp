@@ -18,6 +18,7 @@ struct dfs_sempart {
     std::vector<at::Tensor> states, first, second; // values (parameters, then buffers), Adam's m and v
     int64_t steps = 0;
     int64_t adam_steps[DFS_SEMPART_PARAMETERS] = {}; // each parameter's updates (Adam's bias correction)
+    std::vector<char> with_gradient;                  // the last data-parallel step's (dist_reducer)
 };
 
 namespace {
@@ -236,12 +237,14 @@ extern "C" df_status dfs_sempart_step(dfs_sempart *s, const dfs_tensor_desc *fea
             terms[3] = dfs::sr_loss(m.fine, c.joint && coarse_on ? m.coarse : m.coarse.detach());
             total = total + c.weight_gtv_fine * terms[2] + c.weight_sr * terms[3];
         }
+        // data-parallel: every rank steps with the whole batch's gradient, averaged during backward
+        dfs::dist_reducer reducer(std::vector<at::Tensor>(s->states.begin(), s->states.begin() + DFS_SEMPART_PARAMETERS),
+                                  f.size(0), s->with_gradient);
         total.backward();
         std::vector<double> values = {terms[0].item<double>(), terms[1].item<double>(), terms[2].item<double>(),
                                       terms[3].item<double>(), total.item<double>()};
-        if (dfs::dist_active()) // data-parallel: every rank steps with the whole batch's gradient
-            dfs::dist_average(std::vector<at::Tensor>(s->states.begin(), s->states.begin() + DFS_SEMPART_PARAMETERS),
-                              f.size(0), &values);
+        reducer.finish(&values);
+        s->with_gradient = reducer.arrived();
         s->steps++;
         // as torch.optim.Adam: a parameter without a gradient is left alone, and each keeps its
         // own step count (its bias correction), so switching branches on and off stays PyTorch's

@@ -19,6 +19,7 @@ struct dfs_stego {
     dfs_stego_config config;
     std::vector<at::Tensor> parameters, first, second; // value, Adam's m and v
     int64_t steps = 0;
+    std::vector<char> with_gradient; // the last data-parallel step's (dist_reducer)
 };
 
 namespace {
@@ -166,11 +167,13 @@ extern "C" df_status dfs_stego_step(dfs_stego *s, const dfs_stego_batch *b, doub
         at::Tensor hard = at::one_hot(inner.argmax(1), s->config.classes).permute({0, 3, 1, 2}).to(at::kFloat);
         at::Tensor cluster_loss = -(hard * inner).sum(1).mean();
         at::Tensor linear_loss = linear_probe_loss(*s, code, b->labels, b->batch);
+        // data-parallel: every rank steps with the whole batch's gradient, averaged during backward
+        dfs::dist_reducer reducer(s->parameters, n, s->with_gradient);
         (correspondence + cluster_loss + linear_loss).backward();
         std::vector<double> values = {terms[0].item<double>(), terms[1].item<double>(), terms[2].item<double>(),
                                       correspondence.item<double>(), cluster_loss.item<double>(), linear_loss.item<double>()};
-        if (dfs::dist_active()) // data-parallel: every rank steps with the whole batch's gradient
-            dfs::dist_average(s->parameters, n, &values);
+        reducer.finish(&values);
+        s->with_gradient = reducer.arrived();
         s->steps++;
         for (size_t i = 0; i < s->parameters.size(); i++)
             adam(*s, i, i < DFS_STEGO_CLUSTERS ? s->config.lr : s->config.probe_lr);

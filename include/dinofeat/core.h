@@ -338,8 +338,10 @@ typedef enum df_param {
     DF_PARAM_NECO_HEAD_OUT = 1722,     /* int: the projection head's output width; default 256 */
 
     /* Data-parallel training (df_distributed_*, distributed.h) */
-    DF_PARAM_DISTRIBUTED_TIMEOUT = 1800 /* int: seconds the rendezvous and each collective wait for
-                                           missing peers; default 300 */
+    DF_PARAM_DISTRIBUTED_TIMEOUT = 1800, /* int: seconds the rendezvous and each collective wait
+                                            for missing peers; default 300 */
+    DF_PARAM_DISTRIBUTED_BUCKET_MB = 1801 /* float: MiB of float32 gradients per all-reduce, started
+                                             while backward goes on (as DDP's bucket_cap_mb); 25 */
 } df_param;
 
 typedef enum df_param_type {

@@ -19,7 +19,9 @@ extern "C" {
  * GLOO_SOCKET_IFNAME picks the network interface. With WORLD_SIZE unset or 1 it does nothing (a
  * group of one). options (may be NULL): DF_PARAM_DISTRIBUTED_TIMEOUT, the seconds the rendezvous
  * and each collective wait for missing peers before failing (default 300, or the environment's
- * DINOFEAT_DISTRIBUTED_TIMEOUT when the option is not set). While the group is up,
+ * DINOFEAT_DISTRIBUTED_TIMEOUT when the option is not set); DF_PARAM_DISTRIBUTED_BUCKET_MB, the
+ * size of the gradient buckets whose all-reduce starts as soon as backward has produced them, so
+ * communication overlaps the rest of backward. While the group is up,
  * df_sempart_train, df_ncut_train, df_neco_train, df_neco_step, df_stego_train and
  * df_stego_head_step are data-parallel: every rank must make the same calls.
  * Errors: DF_E_INVALID_ARG (malformed variables), DF_E_INTERNAL (rendezvous failed, timeout),

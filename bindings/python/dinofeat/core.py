@@ -152,6 +152,7 @@ class Param(enum.IntEnum):
     NECO_HEAD_HIDDEN = 1721
     NECO_HEAD_OUT = 1722
     DISTRIBUTED_TIMEOUT = 1800
+    DISTRIBUTED_BUCKET_MB = 1801
 
 
 class ParamType(enum.IntEnum):

@@ -29,7 +29,7 @@ RANK_SCRIPT = textwrap.dedent("""
     sys.path.insert(0, {package!r})
     import dinofeat
     import os
-    dinofeat.distributed.init(timeout=20)
+    dinofeat.distributed.init(timeout=20, bucket_mb=0.001)  # many buckets: the overlap at work
     if os.environ.get("VANISH") == str(dinofeat.distributed.rank()[0]):
         os._exit(9)  # a rank killed after joining
     images, cache, out = sys.argv[1:4]
