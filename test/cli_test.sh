@@ -214,6 +214,23 @@ expect 0 "step 30: total" -- "$cli" launch --nproc 2 --port $port --timeout 60 -
 expect 0 "" -- cmp "$tmp/two.dfstego" "$tmp/two_resumed.dfstego"
 expect 0 "" -- cmp "$tmp/two.dfstego.csv" "$tmp/two_resumed.dfstego.csv"
 expect 0 "^31$" -- sh -c "wc -l < '$tmp/two.dfstego.csv'"
+# killed (SIGTERM to launch) between two checkpoints, then resumed: the uninterrupted run's result
+two_stego=(--images "$tmp/datus_in" --knn "$tmp/knn.bin" --steps 200 --batch 4 --classes 3 --log-every 20)
+expect 0 "step 200: total" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" stego train "${stego[@]}" \
+    "${two_stego[@]}" --out "$tmp/two_straight.dfstego"
+"$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" stego train "${stego[@]}" "${two_stego[@]}" \
+    --out "$tmp/two_killed.dfstego" >"$tmp/killed.log" 2>&1 &
+launched=$!
+for _ in $(seq 600); do [ -e "$tmp/two_killed.dfstego" ] && break; sleep 0.1; done
+kill -TERM $launched
+wait $launched
+expect 0 "rank [01] was killed by signal 15" -- cat "$tmp/killed.log"
+expect 0 "resuming from" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" stego train "${stego[@]}" \
+    "${two_stego[@]}" --out "$tmp/two_killed.dfstego"
+expect 0 "" -- cmp "$tmp/two_killed.dfstego" "$tmp/two_straight.dfstego"
+expect 0 "" -- cmp "$tmp/two_killed.dfstego.csv" "$tmp/two_straight.dfstego.csv"
+expect 0 "for each of the 2 ranks" -- "$cli" launch --nproc 2 -- true
+expect 0 "^Usage: dinofeat stego" -- "$cli" launch --nproc 2 -- "$cli" stego --help
 expect 2 "3 processes need at least 3 images in every batch" -- "$cli" launch --nproc 3 --port $port --timeout 60 -- \
     "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" --out "$tmp/x.dfstego" --steps 2 \
     --batch 2 --classes 3

@@ -30,7 +30,8 @@ int cli_usage_error(const char *verb, const char *format, ...) {
 }
 
 int cli_wants_help(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
+    /* "--" ends the options: what follows is another command's (dinofeat launch -- CMD --help) */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return 1;
     return 0;
 }

@@ -70,7 +70,7 @@ FILE *cli_open_step_log(const char *csv, const char *header, int64_t steps);
  * data-parallel training wait for it (progress on stderr, as verb). */
 df_status cli_build_cache(df_model *model, const df_dataset *dataset, const char *path, const char *verb);
 
-/* Whether argv holds -h or --help. */
+/* Whether argv holds -h or --help before any "--". */
 int cli_wants_help(int argc, char **argv);
 
 /* A df_progress_fn for long work: a redrawn bar on stderr when it is a terminal, otherwise one

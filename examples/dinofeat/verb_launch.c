@@ -15,9 +15,10 @@ static const char help[] =
     "\n"
     "Runs COMMAND N times on this machine as the ranks of one data-parallel training: each process\n"
     "gets RANK and LOCAL_RANK (0..N-1), WORLD_SIZE (N), MASTER_ADDR (127.0.0.1 unless set) and\n"
-    "MASTER_PORT, the variables torchrun sets; the train verbs that support distribution (sempart\n"
-    "train) join the group and split every batch between the ranks, so the result equals one\n"
-    "process's. Signals (Ctrl-C, SIGTERM) are passed to every rank; when one rank fails, the others\n"
+    "MASTER_PORT, the variables torchrun sets; the train verbs (stego, sempart and neco train) join\n"
+    "the group and split every batch between the ranks, so the result equals one process's. Unless\n"
+    "OMP_NUM_THREADS is set, each rank computes with the machine's cores divided by N (at least one):\n"
+    "more threads than cores slow every rank down many times. Signals (Ctrl-C, SIGTERM) are passed to every rank; when one rank fails, the others\n"
     "are stopped and launch exits with that rank's status. On several machines, start the verb on\n"
     "each with the variables set by the cluster's launcher instead (see the README).\n"
     "\n"
@@ -41,7 +42,8 @@ static void signal_all(const pid_t *children, int count, int signal_number) {
         if (children[i] > 0) kill(children[i], signal_number);
 }
 
-static pid_t start_rank(int rank, int nproc, const char *port, const char *timeout, char **command) {
+static pid_t start_rank(int rank, int nproc, const char *port, const char *timeout, const char *threads,
+                        char **command) {
     const pid_t pid = fork();
     if (pid != 0) return pid;
     char text[32];
@@ -54,6 +56,7 @@ static pid_t start_rank(int rank, int nproc, const char *port, const char *timeo
     setenv("MASTER_ADDR", getenv("MASTER_ADDR") ? getenv("MASTER_ADDR") : "127.0.0.1", 1);
     setenv("MASTER_PORT", port, 1);
     if (timeout) setenv("DINOFEAT_DISTRIBUTED_TIMEOUT", timeout, 1);
+    if (threads) setenv("OMP_NUM_THREADS", threads, 1);
     execvp(command[0], command);
     fprintf(stderr, "dinofeat launch: cannot run %s: %s\n", command[0], strerror(errno));
     _exit(127);
@@ -111,8 +114,15 @@ static int run(int argc, char **argv) {
     }
     if (nproc == 0) return cli_usage_error("launch", "--nproc is required");
     if (i + 1 >= argc) return cli_usage_error("launch", "the command to run goes after --");
-    char timeout_text[32];
+    char timeout_text[32], threads_text[32];
     snprintf(timeout_text, sizeof timeout_text, "%ld", timeout);
+    /* as torchrun: ranks that each start a thread per core would oversubscribe the machine */
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN), threads = cores / nproc > 1 ? cores / nproc : 1;
+    const int set_threads = getenv("OMP_NUM_THREADS") == NULL;
+    snprintf(threads_text, sizeof threads_text, "%ld", threads);
+    if (set_threads)
+        fprintf(stderr, "dinofeat launch: OMP_NUM_THREADS=%ld for each of the %ld ranks (%ld cores); set it to choose\n",
+                threads, nproc, cores);
     pid_t *children = calloc((size_t)nproc, sizeof *children);
     if (children == NULL) return EXIT_INTERNAL;
     struct sigaction forward = {.sa_handler = remember_signal};
@@ -121,7 +131,8 @@ static int run(int argc, char **argv) {
     sigaction(SIGTERM, &forward, NULL);
     fflush(stdout), fflush(stderr);
     for (int rank = 0; rank < nproc; rank++) {
-        children[rank] = start_rank(rank, (int)nproc, port, timeout ? timeout_text : NULL, argv + i + 1);
+        children[rank] = start_rank(rank, (int)nproc, port, timeout ? timeout_text : NULL,
+                                    set_threads ? threads_text : NULL, argv + i + 1);
         if (children[rank] < 0) {
             fprintf(stderr, "dinofeat launch: cannot start rank %d: %s\n", rank, strerror(errno));
             signal_all(children, rank, SIGTERM);
