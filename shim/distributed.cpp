@@ -190,6 +190,26 @@ std::vector<double> dist_means(const std::vector<at::Tensor> &tensors) {
     return means;
 }
 
+at::Tensor dist_sum(const at::Tensor &values, int64_t local) {
+    if (!dist_active()) return values;
+    std::vector<at::Tensor> summed = {values.detach().to(at::kCPU).clone()};
+    current.group->allreduce(summed)->wait();
+    // the sum's value with the gradient of values itself: d total / d values is the identity
+    at::Tensor total = values + (summed[0].to(values.device()) - values.detach());
+    if (total.requires_grad()) {
+        // the whole objective weighs rank r's loss by local_r / sum(local) and dist_reducer scales
+        // this rank's gradients by local / sum(local): the statistic's gradient, sum over r of
+        // local_r d L_r, divided by local here
+        const double weight = static_cast<double>(local);
+        total.register_hook([weight](const at::Tensor &grad) {
+            std::vector<at::Tensor> g = {grad.detach().to(at::kCPU) * weight};
+            current.group->allreduce(g)->wait();
+            return (g[0] / weight).to(grad.device());
+        });
+    }
+    return total;
+}
+
 std::vector<int64_t> dist_counts(int64_t local) {
     if (!dist_active()) return {local};
     std::vector<std::vector<at::Tensor>> out(1);
@@ -289,6 +309,7 @@ std::vector<char> dist_reducer::arrived() const { return {}; }
 dist_reducer::~dist_reducer() {}
 void dist_reducer::finish(std::vector<double> *) {}
 std::vector<int64_t> dist_counts(int64_t local) { return {local}; }
+at::Tensor dist_sum(const at::Tensor &values, int64_t) { return values; }
 std::vector<double> dist_means(const std::vector<at::Tensor> &tensors) {
     std::vector<double> means;
     for (const auto &t : tensors) means.push_back(t.mean().item<double>());

@@ -40,6 +40,11 @@ bool dist_active();
 // The mean of each tensor's elements over every rank's (one all-reduce; the local means without
 // a group).
 std::vector<double> dist_means(const std::vector<at::Tensor> &tensors);
+// The sum over the ranks of a small local tensor, in a step over `local` items; in backward its
+// gradient is summed likewise, weighted as dist_reducer weights the ranks, so that a statistic of
+// the whole batch (SyncBatchNorm's) gets every rank's share of the gradient. local itself without
+// a group.
+at::Tensor dist_sum(const at::Tensor &values, int64_t local);
 // Every rank's count, in rank order (one entry, local, without a group).
 std::vector<int64_t> dist_counts(int64_t local);
 // The ranks' rows concatenated in rank order along dim 0: rank r contributes counts[r] rows

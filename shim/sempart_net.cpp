@@ -100,10 +100,36 @@ at::Tensor resized(const at::Tensor &x, int64_t height, int64_t width) {
     return at::upsample_bilinear2d(x, {height, width}, false);
 }
 
+// BatchNorm in training over the whole batch of every rank, as torch.nn.SyncBatchNorm: per channel
+// each rank's count n, n mean and its sum of squares about the whole mean's parts (n mean^2 + the
+// squares about its own mean, in float64) summed over the ranks; the running statistics updated
+// with the whole batch's mean and unbiased variance.
+at::Tensor synced_batch_norm(const at::Tensor &y, const at::Tensor &weight, const at::Tensor &bias,
+                             const at::Tensor &running_mean, const at::Tensor &running_var) {
+    const int64_t c = y.size(1);
+    const double n = static_cast<double>(y.numel() / c);
+    const at::Tensor mean = y.mean({0, 2, 3});
+    const at::Tensor squares = (y - mean.view({1, c, 1, 1})).square().sum({0, 2, 3});
+    const at::Tensor m = mean.to(at::kDouble);
+    const at::Tensor count = at::full({1}, n, at::TensorOptions().dtype(at::kDouble));
+    const at::Tensor total = dfs::dist_sum(at::cat({m * n, squares.to(at::kDouble) + m.square() * n, count}), y.size(0));
+    const double whole = total[2 * c].item<double>();
+    const at::Tensor whole_mean = total.narrow(0, 0, c) / whole;
+    const at::Tensor variance = total.narrow(0, c, c) / whole - whole_mean.square(); // biased, as normalisation takes it
+    {
+        c10::NoGradGuard no_grad;
+        running_mean.mul_(0.9).add_(whole_mean.to(at::kFloat), 0.1);
+        running_var.mul_(0.9).add_((variance * (whole / (whole - 1))).to(at::kFloat), 0.1);
+    }
+    const at::Tensor scale = (variance + 1e-5).rsqrt().to(at::kFloat) * weight;
+    const at::Tensor shift = bias - whole_mean.to(at::kFloat) * scale;
+    return y * scale.view({1, c, 1, 1}) + shift.view({1, c, 1, 1});
+}
+
 // Block(c_in, c_out): 3 x 3 convolution (no bias: BatchNorm would cancel it, and Adam would turn
 // its zero gradient's rounding noise into steps) -> BatchNorm -> LeakyReLU(0.01), of x with the
 // image (undefined for none) concatenated; mode 0 eval, 1 batch statistics without updating the
-// running ones, 2 training (updating them). Written for speed on CPU, the same function as the
+// running ones, 2 training (updating them; over every rank's batch in a process group). Written for speed on CPU, the same function as the
 // spec's: the convolution of the concatenation is the sum of two convolutions (no copy of the
 // large maps, no gradient for the image), channels-last (libtorch's CPU convolution is about 1.5x
 // faster so at these sizes), the activation in place (no second large map).
@@ -117,7 +143,8 @@ at::Tensor block(const dfs_sempart &s, int index, const at::Tensor &x, const at:
         y.add_(at::conv2d(image.contiguous(last), p[first].narrow(1, c, image.size(1)).contiguous(last), {}, {1, 1}, {1, 1}));
     at::Tensor mean = p[buffer], var = p[buffer + 1];
     if (mode == 1) mean = mean.clone(), var = var.clone();
-    y = at::batch_norm(y, p[first + 1], p[first + 2], mean, var, mode != 0, 0.1, 1e-5, false);
+    if (mode == 2 && dfs::dist_active()) y = synced_batch_norm(y, p[first + 1], p[first + 2], mean, var);
+    else y = at::batch_norm(y, p[first + 1], p[first + 2], mean, var, mode != 0, 0.1, 1e-5, false);
     return at::leaky_relu_(y, 0.01);
 }
 

@@ -116,10 +116,9 @@ DF_API df_status df_sempart_set_parameter(df_sempart *trainer, size_t index, con
  * be NULL) after each step, with the steps done and the total; non-zero stops with
  * DF_E_CANCELLED. The cache's backbone is recorded; another backbone's cache is
  * DF_E_INVALID_ARG. In a data-parallel group (df_distributed_init) each rank takes its share of
- * every batch (each needs at least one image), the gradients are averaged (a step equals one
- * process's with the whole batch; BatchNorm statistics are each rank's own: train the coarse
- * branch alone for bit-comparable runs), the losses are the batch's, and only rank 0 writes the
- * checkpoint. */
+ * every batch (each needs at least one image), the gradients are averaged and BatchNorm takes
+ * the whole batch's statistics (as SyncBatchNorm), so a step equals one process's with the whole
+ * batch; the losses are the batch's, and only rank 0 writes the checkpoint. */
 DF_API df_status df_sempart_train(df_sempart *trainer, const df_feature_cache *cache, const df_dataset *dataset,
                                   size_t epochs, size_t batch, const char *checkpoint, size_t every,
                                   df_progress_fn progress, void *user_data);

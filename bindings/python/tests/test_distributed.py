@@ -19,6 +19,8 @@ import dinofeat  # noqa: E402
 
 MODELS = os.path.join(HERE, "..", "..", "..", "test", "fixtures", "models")
 SETTINGS = dict(seed=1, branches="coarse", adam_eps=1.0, lr=1e-3)
+# both branches: the fine one's BatchNorm takes the whole batch's statistics on every rank
+FULL = dict(seed=1, adam_eps=1.0, lr=1e-3)
 
 NECO = dict(global_size=28, local_size=14, head_hidden=16, head_out=8, seed=2, lr_backbone=1e-4, lr_head=1e-4)
 STEGO = dict(code_dim=8, classes=3, seed=3, lr=1e-3)
@@ -72,7 +74,7 @@ RANK_SCRIPT = textwrap.dedent("""
             trainer.export(out)
         print("rank", dinofeat.distributed.rank(), "loss", trainer.last_loss)
     else:
-        trainer = dinofeat.sempart.Trainer(16, 4, 4, **{settings!r})
+        trainer = dinofeat.sempart.Trainer(16, 4, 4, **({full!r} if out.endswith("full.dfsempart") else {settings!r}))
         trainer.train(dinofeat.dataset.FeatureCache(cache), dinofeat.dataset.Dataset(images, size=32), 5, batch=4)
         if dinofeat.distributed.rank()[0] == 0:
             trainer.save(out)
@@ -131,7 +133,7 @@ class DistributedTest(unittest.TestCase):
         dinofeat.dataset.build_feature_cache(model, dinofeat.dataset.Dataset(self.images, size=32), self.cache)
         self.script = os.path.join(root, "rank.py")
         with open(self.script, "w") as f:
-            f.write(RANK_SCRIPT.format(package=os.path.abspath(os.path.join(HERE, "..")), settings=SETTINGS,
+            f.write(RANK_SCRIPT.format(package=os.path.abspath(os.path.join(HERE, "..")), settings=SETTINGS, full=FULL,
                                        models=os.path.abspath(MODELS), neco=NECO, stego=STEGO,
                                        tests=os.path.abspath(HERE)))
 
@@ -161,6 +163,23 @@ class DistributedTest(unittest.TestCase):
         for name in list(want)[:18]:  # the encoder and the coarse branch: what trained
             np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-5, err_msg=name)
         self.assertIn("rank (1, 2)", outputs[1])
+
+    def test_sempart_batchnorm_two_ranks_equal_one(self):
+        two = os.path.join(self.directory.name, "full.dfsempart")
+        outputs = [p.communicate(timeout=120)[0] for p in self.launch([0, 1], two)]
+        self.assertTrue(os.path.exists(two), outputs)
+        trainer = dinofeat.sempart.Trainer(16, 4, 4, **FULL)
+        trainer.train(dinofeat.dataset.FeatureCache(self.cache), dinofeat.dataset.Dataset(self.images, size=32), 5,
+                      batch=4)
+        want, got = trainer.parameters(), dinofeat.sempart.Trainer.load(two).parameters()
+        for name in list(want)[:32]:  # every parameter
+            np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-5, err_msg=name)
+        for name in list(want)[32:]:
+            # The running statistics sum activations, which magnify float rounding: one process
+            # with 1 and with 2 threads ends 2.2e-5 apart on them (after one step, one and two
+            # ranks are 6e-8 apart).
+            np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-4, err_msg=name)
+        self.assertGreater(np.abs(want["fine.block1.bn.running_var"] - 1).max(), 1e-3)  # they moved
 
     def test_neco_two_ranks_equal_one(self):
         # drop-path on (0.1): its draws are keyed by the image's place in the whole batch
