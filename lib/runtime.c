@@ -13,8 +13,8 @@ const char *df_version_string(void) { return DF_VERSION_STRING; }
 static char build_info[256];
 
 static void format_build_info(void) {
-    snprintf(build_info, sizeof build_info, "dinofeat %s; libtorch %s; cuda devices %d; openmp %d",
-             DF_VERSION_STRING, dfs_torch_version(), dfs_cuda_device_count(), _OPENMP);
+    snprintf(build_info, sizeof build_info, "dinofeat %s; libtorch %s; cuda devices %d; openmp %d; process groups %s",
+             DF_VERSION_STRING, dfs_torch_version(), dfs_cuda_device_count(), _OPENMP, dfs_dist_backend());
 }
 
 const char *df_build_info(void) {

@@ -267,6 +267,8 @@ df_status dfs_dist_init(const char *address, int32_t port, int32_t rank, int32_t
     });
 }
 
+const char *dfs_dist_backend(void) noexcept { return "gloo"; }
+
 df_status dfs_dist_barrier(void) noexcept {
     DFS_FENCE({
         if (!current.group) return DF_OK;
@@ -323,6 +325,7 @@ df_status dfs_dist_init(const char *, int32_t, int32_t, int32_t, int32_t, int64_
     return dfs::fail(DF_E_UNSUPPORTED, "this build has no Gloo process group (build with libgloo-dev installed and a "
                                        "libtorch that has Gloo)");
 }
+const char *dfs_dist_backend(void) noexcept { return "none"; }
 df_status dfs_dist_barrier(void) noexcept { return DF_OK; }
 df_status dfs_dist_offset(int64_t local, int64_t *offset, int64_t *total) noexcept {
     *offset = 0, *total = local;

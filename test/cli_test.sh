@@ -201,7 +201,9 @@ expect 0 "size: 720 x 400" -- "$cli" info --image "$tmp/straight.dfstego.png"
 expect 0 "step 2: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
     --labels "$tmp/datus_one/masks" --out "$tmp/labelled.dfstego" --steps 2 --batch 4 --classes 3 --log-every 1
 expect 0 "^2,.*,[0-9.]*[1-9][0-9.e-]*$" -- tail -1 "$tmp/labelled.dfstego.csv"
-# data-parallel: two ranks; stopped at step 20 and resumed equals straight through
+# data-parallel: two ranks (Gloo built in, as the launch tests need); stopped at step 20 and resumed
+# equals straight through
+expect 0 "; process groups gloo" -- "$cli" --version
 port=$((20000 + RANDOM % 20000))
 expect 0 "step 30: total" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" stego train "${stego[@]}" \
     --images "$tmp/datus_in" --knn "$tmp/knn.bin" --out "$tmp/two.dfstego" --steps 30 --batch 4 --classes 3 --log-every 10

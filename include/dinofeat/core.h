@@ -37,7 +37,8 @@ DF_API unsigned df_version_number(void);
 /* Borrowed: a static string, "MAJOR.MINOR.PATCH". */
 DF_API const char *df_version_string(void);
 /* Borrowed: a static string naming the version, the libtorch it was built with, whether that
- * libtorch has CUDA, and the OpenMP version. For bug reports. */
+ * libtorch has CUDA, the OpenMP version and the data-parallel process group compiled in ("gloo",
+ * or "none": df_distributed_init is then DF_E_UNSUPPORTED). For bug reports. */
 DF_API const char *df_build_info(void);
 
 /* ---- status codes --------------------------------------------------------------------- */

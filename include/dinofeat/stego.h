@@ -71,7 +71,8 @@ DF_API df_status df_stego_new(size_t dim, const df_options *options, df_stego **
  * none), the linear probe's cross-entropy on the detached codes upsampled to them; one Adam step
  * of each. losses (may be NULL) gets self, KNN, random, the weighted total, the cluster probe's
  * and the linear probe's loss (0 without labels). In a process group (dinofeat/distributed.h)
- * each rank passes its share of the batch (ranks in order make the whole batch): the draws are
+ * each rank passes its share of the batch (at least one image; ranks in order make the whole
+ * batch): the draws are
  * the whole batch's, the features are gathered from every rank for the negatives, and each rank
  * takes the step one process would take with the whole batch. */
 DF_API df_status df_stego_head_step(df_stego *trainer, const df_tensor *features, const df_tensor *knn_features,

@@ -150,28 +150,25 @@ class DistributedTest(unittest.TestCase):
                                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
         return processes
 
-    def test_two_ranks_equal_one(self):
-        two = os.path.join(self.directory.name, "two.dfsempart")
+    def sempart_two_and_one(self, out, settings):
+        """(two ranks' outputs, their trainer's states, one process's states) after 10 steps."""
+        two = os.path.join(self.directory.name, out)
         outputs = [p.communicate(timeout=120)[0] for p in self.launch([0, 1], two)]
         self.assertTrue(os.path.exists(two), outputs)
-        trainer = dinofeat.sempart.Trainer(16, 4, 4, **SETTINGS)
+        trainer = dinofeat.sempart.Trainer(16, 4, 4, **settings)
         trainer.train(dinofeat.dataset.FeatureCache(self.cache), dinofeat.dataset.Dataset(self.images, size=32), 5,
                       batch=4)
         self.assertEqual(trainer.steps, 10)
-        want = trainer.parameters()
-        got = dinofeat.sempart.Trainer.load(two).parameters()
+        return outputs, dinofeat.sempart.Trainer.load(two).parameters(), trainer.parameters()
+
+    def test_two_ranks_equal_one(self):
+        outputs, got, want = self.sempart_two_and_one("two.dfsempart", SETTINGS)
         for name in list(want)[:18]:  # the encoder and the coarse branch: what trained
             np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-5, err_msg=name)
         self.assertIn("rank (1, 2)", outputs[1])
 
     def test_sempart_batchnorm_two_ranks_equal_one(self):
-        two = os.path.join(self.directory.name, "full.dfsempart")
-        outputs = [p.communicate(timeout=120)[0] for p in self.launch([0, 1], two)]
-        self.assertTrue(os.path.exists(two), outputs)
-        trainer = dinofeat.sempart.Trainer(16, 4, 4, **FULL)
-        trainer.train(dinofeat.dataset.FeatureCache(self.cache), dinofeat.dataset.Dataset(self.images, size=32), 5,
-                      batch=4)
-        want, got = trainer.parameters(), dinofeat.sempart.Trainer.load(two).parameters()
+        _, got, want = self.sempart_two_and_one("full.dfsempart", FULL)
         for name in list(want)[:32]:  # every parameter
             np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-5, err_msg=name)
         for name in list(want)[32:]:
