@@ -301,6 +301,12 @@ START_TEST(test_stego_trainer_errors_and_codes) {
     df_tensor *x = random_maps(1, 2, 16, 5, 5), *wrong = random_maps(2, 2, 12, 5, 5), *codes;
     ck_assert_fails_with(df_stego_head_step(t, x, wrong, NULL, NULL), DF_E_INVALID_ARG, "df_stego_head_step");
     ck_assert_fails_with(df_stego_head_step(t, wrong, wrong, NULL, NULL), DF_E_INVALID_ARG, "df_stego_head_step");
+    const int64_t label_shape[3] = {3, 5, 5};
+    df_tensor *two_labels = NULL;
+    ck_assert_ok(df_tensor_new(3, label_shape, DF_DTYPE_INT64, NULL, &two_labels));
+    ck_assert_fails_with(df_stego_head_step(t, x, x, two_labels, NULL), DF_E_INVALID_ARG, "df_stego_head_step");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "labels must be (2, H, W) int64"));
+    df_tensor_free(two_labels);
     ck_assert_fails_with(df_stego_new(0, NULL, &none), DF_E_INVALID_ARG, "df_stego_new");
     ck_assert_fails_with(df_stego_new(16, NULL, NULL), DF_E_INVALID_ARG, "df_stego_new");
     int64_t steps;

@@ -148,8 +148,8 @@ static df_status share_step(df_stego *t, const dfi_stego_draws *draws, size_t be
                                    labels ? dfi_tensor_desc(labels) : NULL, own, (int64_t)n, (int64_t)b, pool_masks,
                                    knn_masks, draws->c1 + begin * points, draws->c2 + begin * points, t->samples, perms,
                                    t->negatives};
-    if (status == DF_OK && dfs_stego_step(t->shim, &batch, losses) != DF_OK)
-        status = dfi_error(DF_E_INTERNAL, "%s", dfs_last_error());
+    const df_status stepped = status == DF_OK ? dfs_stego_step(t->shim, &batch, losses) : DF_OK;
+    if (stepped != DF_OK) status = dfi_error(stepped, "%s", dfs_last_error());
     free(pool_masks), free(knn_masks), free(own), free(perms);
     return status;
 }
@@ -177,6 +177,14 @@ static df_status check_features(const df_stego *t, const df_tensor *f, const df_
     return shape[0] >= 1 ? DF_OK : dfi_error(DF_E_INVALID_ARG, "an empty batch");
 }
 
+static df_status check_labels(const df_tensor *labels, int64_t batch) {
+    int64_t shape[3];
+    if (labels && (df_tensor_ndim(labels) != 3 || df_tensor_dtype(labels) != DF_DTYPE_INT64 ||
+                   df_tensor_shape(labels, shape, 3) != DF_OK || shape[0] != batch))
+        return dfi_error(DF_E_INVALID_ARG, "labels must be (%lld, H, W) int64", (long long)batch);
+    return DF_OK;
+}
+
 /* The whole batch's features (new): every rank's rows in rank order, or a copy of this one's alone. */
 static df_status whole_batch(const df_tensor *features, df_tensor **out) {
     dfs_tensor *gathered = NULL;
@@ -193,6 +201,7 @@ df_status df_stego_head_step(df_stego *trainer, const df_tensor *features, const
     DFI_CHECK_NOT_NULL(knn_features);
     int64_t shape[4], offset = 0, total = 0;
     df_status status = check_features(trainer, features, knn_features, shape);
+    if (status == DF_OK) status = check_labels(labels, shape[0]);
     if (status != DF_OK) DFI_RETURN(status);
     int world = 1;
     df_distributed_rank(NULL, &world);
