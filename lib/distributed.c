@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int group_rank = 0, group_size = 1;
 
@@ -78,6 +79,33 @@ df_status dfi_distributed_check_shares(size_t items, size_t batch) {
         return dfi_error(DF_E_INVALID_ARG, "%zu processes need at least %zu images in every batch (batch %zu, %zu images)",
                          ranks, ranks, batch, items);
     return DF_OK;
+}
+
+df_status dfi_distributed_agree(df_status status, const int64_t *values, const char *const *names, size_t count) {
+    if (group_size == 1) return DF_OK;
+    const size_t n = count + 1; /* the status first */
+    int64_t *mine = malloc(n * sizeof *mine), *all = malloc((size_t)group_size * n * sizeof *all);
+    if (mine == NULL || all == NULL) {
+        free(mine), free(all);
+        return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    }
+    mine[0] = status;
+    memcpy(mine + 1, values, count * sizeof *values);
+    df_status agreed = dfs_dist_gather_int64(mine, (int64_t)n, all) == DF_OK ? DF_OK
+                                                                          : dfi_error(DF_E_INTERNAL, "%s", dfs_last_error());
+    for (int r = 0; agreed == DF_OK && status == DF_OK && r < group_size; r++)
+        if (all[(size_t)r * n] != DF_OK)
+            agreed = dfi_error(DF_E_INVALID_ARG, "rank %d failed (%s) before training started", r,
+                               df_status_str((df_status)all[(size_t)r * n]));
+    for (int r = 1; agreed == DF_OK && status == DF_OK && r < group_size; r++)
+        for (size_t i = 1; agreed == DF_OK && i < n; i++)
+            if (all[(size_t)r * n + i] != all[i])
+                agreed = dfi_error(DF_E_INVALID_ARG,
+                                   "rank %d has %s %lld, rank 0 %lld: every rank must start from the same checkpoint "
+                                   "with the same settings",
+                                   r, names[i - 1], (long long)all[(size_t)r * n + i], (long long)all[i]);
+    free(mine), free(all);
+    return status == DF_OK ? agreed : DF_OK;
 }
 
 void dfi_distributed_share(size_t count, size_t *begin, size_t *end) {

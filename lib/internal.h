@@ -70,6 +70,13 @@ df_status dfi_container_load(const char *path, const char magic[8], const char *
  * gives each rank at least one item, else DF_E_INVALID_ARG saying so; and this rank's
  * contiguous share [*begin, *end) of a batch of count items. */
 df_status dfi_distributed_check_shares(size_t items, size_t batch);
+/* Every rank calls it with its status so far and values that must be the same on every rank
+ * (names[i] says what values[i] is): DF_OK when all ranks are ready and agree, else
+ * DF_E_INVALID_ARG naming the first difference from rank 0 (a rank whose own status is not DF_OK
+ * gets DF_OK back and keeps its own error). DF_OK at once without a group. Training starts with
+ * it: ranks resumed from different checkpoints, or given other settings, would drift apart
+ * silently, and a rank that failed alone would leave the others waiting for the timeout. */
+df_status dfi_distributed_agree(df_status status, const int64_t *values, const char *const *names, size_t count);
 void dfi_distributed_share(size_t count, size_t *begin, size_t *end);
 /* Scales each of n rows of x (n x d) to unit L2 norm, dividing by max(norm, 1e-12) as
  * torch.nn.functional.normalize does. */

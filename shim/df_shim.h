@@ -352,6 +352,8 @@ df_status dfs_neco_step(dfs_neco *trainer, const dfs_tensor_desc *global, const 
  * buckets of bucket_elements values. */
 df_status dfs_dist_init(const char *address, int32_t port, int32_t rank, int32_t world, int32_t timeout_s,
                         int64_t bucket_elements) DFS_NOEXCEPT;
+/* Every rank's n values, in rank order, into all (world x n; local itself without a group). */
+df_status dfs_dist_gather_int64(const int64_t *local, int64_t n, int64_t *all) DFS_NOEXCEPT;
 /* The process group this build can join: "gloo", or "none". */
 const char *dfs_dist_backend(void) DFS_NOEXCEPT;
 /* Returns when every rank has called it (DF_OK at once without a group). */

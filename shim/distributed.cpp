@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -269,6 +270,20 @@ df_status dfs_dist_init(const char *address, int32_t port, int32_t rank, int32_t
 
 const char *dfs_dist_backend(void) noexcept { return "gloo"; }
 
+df_status dfs_dist_gather_int64(const int64_t *local, int64_t n, int64_t *all) noexcept {
+    DFS_FENCE({
+        const at::Tensor mine = at::from_blob(const_cast<int64_t *>(local), {n}, at::kLong).clone();
+        std::vector<at::Tensor> in = {mine};
+        std::vector<std::vector<at::Tensor>> out(1);
+        for (int r = 0; current.group && r < current.world; r++) out[0].push_back(at::empty_like(mine));
+        if (current.group) current.group->allgather(out, in)->wait();
+        else out[0].push_back(mine);
+        for (size_t r = 0; r < out[0].size(); r++)
+            std::memcpy(all + static_cast<int64_t>(r) * n, out[0][r].data_ptr<int64_t>(), static_cast<size_t>(n) * sizeof *all);
+        return DF_OK;
+    });
+}
+
 df_status dfs_dist_barrier(void) noexcept {
     DFS_FENCE({
         if (!current.group) return DF_OK;
@@ -326,6 +341,10 @@ df_status dfs_dist_init(const char *, int32_t, int32_t, int32_t, int32_t, int64_
                                        "libtorch that has Gloo)");
 }
 const char *dfs_dist_backend(void) noexcept { return "none"; }
+df_status dfs_dist_gather_int64(const int64_t *local, int64_t n, int64_t *all) noexcept {
+    std::memcpy(all, local, static_cast<size_t>(n) * sizeof *all);
+    return DF_OK;
+}
 df_status dfs_dist_barrier(void) noexcept { return DF_OK; }
 df_status dfs_dist_offset(int64_t local, int64_t *offset, int64_t *total) noexcept {
     *offset = 0, *total = local;

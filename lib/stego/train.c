@@ -128,6 +128,10 @@ df_status df_stego_train(df_stego *trainer, const df_feature_cache *cache, const
     int rank = 0;
     df_distributed_rank(&rank, NULL);
     if (status == DF_OK) status = dfi_distributed_check_shares(batch, batch);
+    static const char *const agreed_names[] = {"steps taken", "generator state", "batch", "steps to take"};
+    const int64_t agreed[] = {dfs_stego_steps(trainer->shim), (int64_t)trainer->generator, (int64_t)batch, (int64_t)steps};
+    const df_status agreement = dfi_distributed_agree(status, agreed, agreed_names, 4);
+    if (status == DF_OK) status = agreement;
     for (size_t s = 0; status == DF_OK && s < steps; s++) {
         status = one_step(trainer, cache, knn, k, labels, batch, &b);
         const int last = s + 1 == steps;

@@ -43,7 +43,7 @@ RANK_SCRIPT = textwrap.dedent("""
         labels = dinofeat.dataset.Dataset(images, os.path.join(images, "..", "labels"), size=32)
         cache = dinofeat.dataset.FeatureCache(cache)
         knn = cache.knn(8)
-        if os.environ.get("RESUME"):
+        if os.environ.get("RESUME") in ("all", str(rank)):
             trainer = dinofeat.stego.Trainer.load(out)
         else:
             trainer = dinofeat.stego.Trainer(cache.shape[2], **{stego!r})
@@ -243,7 +243,12 @@ class DistributedTest(unittest.TestCase):
         self.assertNotEqual(survivor.returncode, 0, output)
         self.assertIn("df_stego_train", output)
         self.assertEqual(dinofeat.stego.Trainer.load(out).steps, 5)
-        outputs = [p.communicate(timeout=120)[0] for p in self.launch([0, 1], out, {"RESUME": "1"})]
+        # rank 1 alone resumed: both refuse to start, the checkpoint untouched
+        outputs = [p.communicate(timeout=60)[0] for p in self.launch([0, 1], out, {"RESUME": "1"})]
+        for output in outputs:
+            self.assertIn("rank 1 has steps taken 5, rank 0 0: every rank must start from the same checkpoint", output)
+        self.assertEqual(dinofeat.stego.Trainer.load(out).steps, 5)
+        outputs = [p.communicate(timeout=120)[0] for p in self.launch([0, 1], out, {"RESUME": "all"})]
         resumed = dinofeat.stego.Trainer.load(out)
         self.assertEqual(resumed.steps, 10, outputs)
         self.assert_same_stego(resumed.parameters(), self.stego_alone(10).parameters())
