@@ -205,12 +205,12 @@ void dfs_stego_set_steps(dfs_stego *stego, int64_t steps) DFS_NOEXCEPT;
  * negatives pair them with. pool_masks: 3 x P x D channel masks of the pool's images (already
  * scaled: 0 or 1 / (1 - p); linear, nonlinear, loss features); knn (count, D, H, W) the partners'
  * features of the share and knn_masks their 3 x count x D masks; coords (count, P, P, 2); perms
- * (negatives x count) pool rows; labels (may be NULL; (count, HL, WL) int64, classes outside
+ * (negatives x count) pool rows; pool_rows (P) the batch index of each pool row; labels (may be NULL; (count, HL, WL) int64, classes outside
  * 0..C-1 ignored) train the linear probe. batch: the whole batch's size over every rank (count
  * without a group), by which the share's losses are weighted. */
 typedef struct dfs_stego_batch {
     const dfs_tensor_desc *pool, *knn, *labels;
-    const int64_t *own;
+    const int64_t *own, *pool_rows; /* pool_rows: each pool row's index in the whole batch */
     int64_t count, batch;
     const float *pool_masks, *knn_masks, *coords1, *coords2;
     int64_t points;

@@ -191,24 +191,40 @@ std::vector<double> dist_means(const std::vector<at::Tensor> &tensors) {
     return means;
 }
 
+// In backward, replaces the gradient reaching shared (a value of the whole batch that every
+// rank's loss depends on) by the one of the whole objective: that objective weighs rank r's loss
+// by local_r / sum(local) and dist_reducer scales this rank's gradients by local / sum(local), so
+// the gradient here is the sum over r of local_r d L_r / d shared, divided by local.
+static void share_gradient_across_ranks(const at::Tensor &shared, int64_t local) {
+    if (!shared.requires_grad()) return;
+    const double weight = static_cast<double>(local);
+    shared.register_hook([weight](const at::Tensor &grad) {
+        std::vector<at::Tensor> g = {grad.detach().to(at::kCPU) * weight};
+        current.group->allreduce(g)->wait();
+        return (g[0] / weight).to(grad.device());
+    });
+}
+
 at::Tensor dist_sum(const at::Tensor &values, int64_t local) {
     if (!dist_active()) return values;
     std::vector<at::Tensor> summed = {values.detach().to(at::kCPU).clone()};
     current.group->allreduce(summed)->wait();
     // the sum's value with the gradient of values itself: d total / d values is the identity
     at::Tensor total = values + (summed[0].to(values.device()) - values.detach());
-    if (total.requires_grad()) {
-        // the whole objective weighs rank r's loss by local_r / sum(local) and dist_reducer scales
-        // this rank's gradients by local / sum(local): the statistic's gradient, sum over r of
-        // local_r d L_r, divided by local here
-        const double weight = static_cast<double>(local);
-        total.register_hook([weight](const at::Tensor &grad) {
-            std::vector<at::Tensor> g = {grad.detach().to(at::kCPU) * weight};
-            current.group->allreduce(g)->wait();
-            return (g[0] / weight).to(grad.device());
-        });
-    }
+    share_gradient_across_ranks(total, local);
     return total;
+}
+
+at::Tensor dist_gather_live(const at::Tensor &rows, int64_t local) {
+    if (!dist_active()) return rows;
+    const std::vector<int64_t> counts = dist_counts(rows.size(0));
+    const at::Tensor all = dist_gather_rows(rows.detach(), counts);
+    int64_t offset = 0;
+    for (int r = 0; r < current.rank; r++) offset += counts[static_cast<size_t>(r)];
+    const int64_t n = rows.size(0), after = all.size(0) - offset - n;
+    at::Tensor whole = at::cat({all.narrow(0, 0, offset), rows, all.narrow(0, offset + n, after)});
+    share_gradient_across_ranks(whole, local);
+    return whole;
 }
 
 std::vector<int64_t> dist_counts(int64_t local) {
@@ -327,6 +343,7 @@ dist_reducer::~dist_reducer() {}
 void dist_reducer::finish(std::vector<double> *) {}
 std::vector<int64_t> dist_counts(int64_t local) { return {local}; }
 at::Tensor dist_sum(const at::Tensor &values, int64_t) { return values; }
+at::Tensor dist_gather_live(const at::Tensor &rows, int64_t) { return rows; }
 std::vector<double> dist_means(const std::vector<at::Tensor> &tensors) {
     std::vector<double> means;
     for (const auto &t : tensors) means.push_back(t.mean().item<double>());

@@ -45,6 +45,11 @@ std::vector<double> dist_means(const std::vector<at::Tensor> &tensors);
 // the whole batch (SyncBatchNorm's) gets every rank's share of the gradient. local itself without
 // a group.
 at::Tensor dist_sum(const at::Tensor &values, int64_t local);
+// Every rank's rows (computed with gradient, each rank its own) concatenated in rank order, in a
+// step over `local` items: this rank's rows keep their graph, and in backward the gradient of the
+// whole is summed over the ranks as dist_sum's, so each rank's rows get every rank's share of it.
+// rows itself without a group.
+at::Tensor dist_gather_live(const at::Tensor &rows, int64_t local);
 // Every rank's count, in rank order (one entry, local, without a group).
 std::vector<int64_t> dist_counts(int64_t local);
 // The ranks' rows concatenated in rank order along dim 0: rank r contributes counts[r] rows

@@ -150,13 +150,20 @@ extern "C" df_status dfs_stego_step(dfs_stego *s, const dfs_stego_batch *b, doub
                     "features must be (B, ", s->config.dim, ", H, W), and their partners' of the share");
         for (auto &p : s->parameters) p.mutable_grad() = at::Tensor();
         // the official order: each image's branch masks, then its returned (loss) features' mask
-        at::Tensor code_pool = head(*s, f, masks_of(b->pool_masks, 0, pool, d), masks_of(b->pool_masks, 1, pool, d));
+        at::Tensor own = borrowed_rows(b->own, 1, n).view({n});
+        const at::Tensor linear = masks_of(b->pool_masks, 0, pool, d), nonlinear = masks_of(b->pool_masks, 1, pool, d);
+        at::Tensor code_pool;
+        if (dfs::dist_active()) { // this rank's codes; the others' come from their ranks, and their gradients go back
+            const at::Tensor mine = head(*s, f.index_select(0, own), linear.index_select(0, own), nonlinear.index_select(0, own));
+            code_pool = dfs::dist_gather_live(mine, n).index_select(0, borrowed_rows(b->pool_rows, 1, pool).view({pool}));
+        } else {
+            code_pool = head(*s, f, linear, nonlinear);
+        }
         at::Tensor signal_pool = f * masks_of(b->pool_masks, 2, pool, d).unsqueeze(2).unsqueeze(3);
         at::Tensor code_knn = head(*s, fk, masks_of(b->knn_masks, 0, n, d), masks_of(b->knn_masks, 1, n, d));
         at::Tensor signal_knn = fk * masks_of(b->knn_masks, 2, n, d).unsqueeze(2).unsqueeze(3);
         at::Tensor c1 = at::from_blob(const_cast<float *>(b->coords1), {n, b->points, b->points, 2}, at::kFloat).clone();
         at::Tensor c2 = at::from_blob(const_cast<float *>(b->coords2), {n, b->points, b->points, 2}, at::kFloat).clone();
-        at::Tensor own = borrowed_rows(b->own, 1, n).view({n});
         at::Tensor p = borrowed_rows(b->perms, b->negatives, n);
         auto terms = dfs::stego_terms(signal_pool, code_pool, own, signal_knn, code_knn, c1, c2, p, s->config.loss,
                                       dfs::dist_active());

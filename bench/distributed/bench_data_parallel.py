@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""Data-parallel NeCo training on one machine: the same steps (ViT-S/14, batch 8, 2 x 224 + 4 x 98
+"""Data-parallel training on one machine: the same NeCo steps (ViT-S/14, batch 8, 2 x 224 + 4 x 98
 crops) taken by one process with every core, by two ranks with half the cores each (Gloo on
 127.0.0.1), and by two ranks whose gradients are all-reduced in one bucket after backward instead
-of in 25 MiB buckets during it. Reports seconds per step and the ratios, measured in one run: one
-process / two ranks (what splitting the batch costs or gains on the same cores) and one bucket /
-buckets (what overlapping the all-reduce with backward gains)."""
+of in 25 MiB buckets during it; and the same STEGO head steps (384 x 28 x 28 features, batch 16,
+the paper's settings) by one process and by two ranks. Reports seconds per step and the ratios,
+measured in one run: one process / two ranks (what splitting the batch costs or gains on the same
+cores) and one bucket / buckets (what overlapping the all-reduce with backward gains)."""
 import argparse
 import os
 import socket
@@ -32,16 +33,26 @@ def images(batch):
 
 
 def worker(model_path, batch, repeats, bucket_mb):
-    """One rank (or the only process): prints seconds per step and the last loss on rank 0."""
+    """One rank (or the only process): prints seconds per step and the last loss on rank 0. A
+    model path of "stego" times STEGO head steps instead."""
+    import numpy as np
     import dinofeat
     from timing import timed
     dinofeat.distributed.init(timeout=600, bucket_mb=bucket_mb)
     rank, world = dinofeat.distributed.rank()
-    share = images(batch)[batch * rank // world:batch * (rank + 1) // world]
-    trainer = dinofeat.neco.Trainer(dinofeat.Model(model_path), total_steps=100)
-    seconds = timed(lambda: trainer.step(share), repeats)
+    mine = slice(batch * rank // world, batch * (rank + 1) // world)
+    if model_path == "stego":
+        f, fk = np.random.default_rng(0).standard_normal((2, batch, 384, 28, 28), dtype=np.float32)
+        trainer = dinofeat.stego.Trainer(384)
+        seconds = timed(lambda: trainer.step(f[mine], fk[mine]), repeats)
+        loss = trainer.last_losses["total"]
+    else:
+        trainer = dinofeat.neco.Trainer(dinofeat.Model(model_path), total_steps=100)
+        share = images(batch)[mine]
+        seconds = timed(lambda: trainer.step(share), repeats)
+        loss = trainer.last_loss
     if rank == 0:
-        print(f"{seconds} {trainer.last_loss}")
+        print(f"{seconds} {loss}")
     dinofeat.distributed.shutdown()
 
 
@@ -82,11 +93,17 @@ def main():
         one, loss_one = run(1, cores, path, args.batch, args.repeats, 25)
         two, loss_two = run(2, max(1, cores // 2), path, args.batch, args.repeats, 25)
         late, loss_late = run(2, max(1, cores // 2), path, args.batch, args.repeats, 4096)
+    stego_one, stego_loss_one = run(1, cores, "stego", 16, 5, 25)
+    stego_two, stego_loss_two = run(2, max(1, cores // 2), "stego", 16, 5, 25)
     print(f"NeCo step, ViT-S/14, batch {args.batch}, {cores} cores (torch {torch.__version__})")
     print(f"last loss: one process {loss_one:.6f}, two ranks {loss_two:.6f}, two ranks one bucket {loss_late:.6f}")
     print("| one process | two ranks, 25 MiB buckets | two ranks, one bucket after backward | one / two | one bucket / buckets |\n"
           "| --- | --- | --- | --- | --- |\n"
           f"| {one:.2f} s | {two:.2f} s | {late:.2f} s | {one / two:.2f}x | {late / two:.2f}x |")
+    print(f"\nSTEGO head step, 384 x 28 x 28, batch 16; last loss: one process {stego_loss_one:.6f}, two ranks "
+          f"{stego_loss_two:.6f}")
+    print("| one process | two ranks | one / two |\n| --- | --- | --- |\n"
+          f"| {stego_one:.3f} s | {stego_two:.3f} s | {stego_one / stego_two:.2f}x |")
 
 
 if __name__ == "__main__":

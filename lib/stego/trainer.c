@@ -128,8 +128,11 @@ static df_status share_step(df_stego *t, const dfi_stego_draws *draws, size_t be
     const size_t n = end - begin, b = draws->batch, d = (size_t)t->config.dim,
                  points = (size_t)(t->samples * t->samples * 2), negatives = (size_t)t->negatives;
     float *pool_masks = malloc(3 * pool_count * d * sizeof *pool_masks), *knn_masks = malloc(3 * n * d * sizeof *knn_masks);
-    int64_t *own = malloc(n * sizeof *own), *perms = malloc((negatives * n + 1) * sizeof *perms);
-    df_status status = pool_masks && knn_masks && own && perms ? DF_OK : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    int64_t *own = malloc(n * sizeof *own), *perms = malloc((negatives * n + 1) * sizeof *perms),
+            *rows = malloc(pool_count * sizeof *rows);
+    df_status status =
+        pool_masks && knn_masks && own && perms && rows ? DF_OK : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    for (size_t p = 0; status == DF_OK && p < pool_count; p++) rows[p] = (int64_t)pool[p];
     for (size_t w = 0; status == DF_OK && w < 3; w++) {
         for (size_t p = 0; p < pool_count; p++)
             memcpy(pool_masks + (w * pool_count + p) * d, draws->masks + (w * b + pool[p]) * d, d * sizeof *pool_masks);
@@ -145,12 +148,12 @@ static df_status share_step(df_stego *t, const dfi_stego_draws *draws, size_t be
         if (missing) status = dfi_error(DF_E_INTERNAL, "image %zu of the batch or a negative of it is not in the pool", begin + i);
     }
     const dfs_stego_batch batch = {dfi_tensor_desc(features), dfi_tensor_desc(knn_features),
-                                   labels ? dfi_tensor_desc(labels) : NULL, own, (int64_t)n, (int64_t)b, pool_masks,
+                                   labels ? dfi_tensor_desc(labels) : NULL, own, rows, (int64_t)n, (int64_t)b, pool_masks,
                                    knn_masks, draws->c1 + begin * points, draws->c2 + begin * points, t->samples, perms,
                                    t->negatives};
     const df_status stepped = status == DF_OK ? dfs_stego_step(t->shim, &batch, losses) : DF_OK;
     if (stepped != DF_OK) status = dfi_error(stepped, "%s", dfs_last_error());
-    free(pool_masks), free(knn_masks), free(own), free(perms);
+    free(pool_masks), free(knn_masks), free(own), free(perms), free(rows);
     return status;
 }
 
