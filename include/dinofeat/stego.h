@@ -72,9 +72,8 @@ DF_API df_status df_stego_new(size_t dim, const df_options *options, df_stego **
  * of each. losses (may be NULL) gets self, KNN, random, the weighted total, the cluster probe's
  * and the linear probe's loss (0 without labels). In a process group (dinofeat/distributed.h)
  * each rank passes its share of the batch (at least one image; ranks in order make the whole
- * batch): the draws are
- * the whole batch's, the features are gathered from every rank for the negatives, and each rank
- * takes the step one process would take with the whole batch. */
+ * batch): the draws are the whole batch's, the features and codes are gathered from every rank
+ * for the negatives, and each rank takes the step one process would take with the whole batch. */
 DF_API df_status df_stego_head_step(df_stego *trainer, const df_tensor *features, const df_tensor *knn_features,
                                     const df_tensor *labels, double losses[6]);
 /* Steps taken. */
@@ -107,10 +106,11 @@ DF_API df_status df_stego_check_model(const df_stego *trainer, df_model *model);
  * checkpoint (may be NULL) is saved atomically every `every` steps and at the end. progress (may
  * be NULL) after each step; returning non-zero stops with DF_E_CANCELLED. The cache's backbone is
  * recorded; a cache of another backbone than the one recorded is DF_E_INVALID_ARG. In a process
- * group (dinofeat/distributed.h) every rank draws the whole batch and computes its share (plus the
- * negatives it pairs them with, read from the cache), the gradients and the feature
- * correspondences' centring are the whole batch's, and only rank 0 writes the checkpoint: N
- * processes take the steps of one (batch must be at least the number of ranks). */
+ * group (dinofeat/distributed.h) every rank draws the whole batch, computes its share's codes,
+ * gathers the others' and reads from the cache the features of the images its negatives pair it
+ * with; the gradients and the feature correspondences' centring are the whole batch's, and only
+ * rank 0 writes the checkpoint: N processes take the steps of one (batch must be at least the
+ * number of ranks). */
 DF_API df_status df_stego_train(df_stego *trainer, const df_feature_cache *cache, const int32_t *knn, size_t k,
                                 const df_dataset *labels, size_t steps, size_t batch, const char *checkpoint,
                                 size_t every, df_progress_fn progress, void *user_data);
