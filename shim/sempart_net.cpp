@@ -129,8 +129,8 @@ at::Tensor synced_batch_norm(const at::Tensor &y, const at::Tensor &weight, cons
 // Block(c_in, c_out): 3 x 3 convolution (no bias: BatchNorm would cancel it, and Adam would turn
 // its zero gradient's rounding noise into steps) -> BatchNorm -> LeakyReLU(0.01), of x with the
 // image (undefined for none) concatenated; mode 0 eval, 1 batch statistics without updating the
-// running ones, 2 training (updating them; over every rank's batch in a process group). Written for speed on CPU, the same function as the
-// spec's: the convolution of the concatenation is the sum of two convolutions (no copy of the
+// running ones, 2 training (updating them; over every rank's batch in a process group). Written
+// for speed on CPU, the same function as the spec's: the convolution of the concatenation is the sum of two convolutions (no copy of the
 // large maps, no gradient for the image), channels-last (libtorch's CPU convolution is about 1.5x
 // faster so at these sizes), the activation in place (no second large map).
 at::Tensor block(const dfs_sempart &s, int index, const at::Tensor &x, const at::Tensor &image, int mode) {

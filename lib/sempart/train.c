@@ -87,12 +87,7 @@ df_status df_sempart_train(df_sempart *trainer, const df_feature_cache *cache, c
     size_t ordered = (size_t)-1; /* the epoch whose order is in `order` */
     int rank = 0;
     df_distributed_rank(&rank, NULL);
-    if (status == DF_OK) status = dfi_distributed_check_shares(items, batch);
-    static const char *const agreed_names[] = {"steps taken", "seed", "batch", "epochs", "items"};
-    const int64_t agreed[] = {dfs_sempart_steps(trainer->shim), trainer->seed, (int64_t)batch, (int64_t)epochs,
-                              (int64_t)items};
-    const df_status agreement = dfi_distributed_agree(status, agreed, agreed_names, 5);
-    if (status == DF_OK) status = agreement;
+    status = dfi_distributed_start_epochs(status, items, batch, epochs, dfs_sempart_steps(trainer->shim), trainer->seed);
     for (size_t s = (size_t)dfs_sempart_steps(trainer->shim); status == DF_OK && s < total; s++) {
         const size_t epoch = s / per_epoch, first = (s % per_epoch) * batch;
         if (epoch != ordered) dfi_epoch_order((uint64_t)trainer->seed, epoch, items, order), ordered = epoch;
