@@ -18,7 +18,9 @@ libdir ?= $(prefix)/lib
 includedir ?= $(prefix)/include
 bindir ?= $(prefix)/bin
 pkgconfigdir ?= $(libdir)/pkgconfig
-pythondir ?= $(libdir)/python3/dist-packages
+# where Debian's python3 looks (/usr/local/lib/python3.11/dist-packages for the default prefix)
+PYTHON_VERSION = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+pythondir ?= $(prefix)/lib/python$(PYTHON_VERSION)/dist-packages
 DESTDIR ?=
 
 # ---- toolchain -----------------------------------------------------------------------------
@@ -162,6 +164,7 @@ check-cli: $(CLI) ## the command-line tool's exit codes and messages
 	DINOFEAT=$(CURDIR)/$(CLI) test/cli_test.sh
 
 STAGE := $(CURDIR)/$(BUILD)/stage
+STAGE_PYTHONDIR = $(STAGE)/lib/python$(PYTHON_VERSION)/dist-packages
 check-examples: all ## build and run the C and C++ examples against a staged install via pkg-config
 	rm -rf $(STAGE)
 	$(MAKE) --no-print-directory install PREFIX=$(STAGE) >/dev/null
@@ -169,6 +172,8 @@ check-examples: all ## build and run the C and C++ examples against a staged ins
 	PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig $(CXX) $(SAN_FLAGS) -std=c++17 -Wall -Wextra -Werror examples/consumer.cpp -o $(BUILD)/consumer_cpp $$(PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig pkg-config --cflags --libs dinofeat)
 	LD_LIBRARY_PATH=$(STAGE)/lib $(BUILD)/consumer test/fixtures/images/rgb8.png
 	LD_LIBRARY_PATH=$(STAGE)/lib $(BUILD)/consumer_cpp test/fixtures/images/baseline.jpg
+	env -u DINOFEAT_LIBRARY -u LD_LIBRARY_PATH PYTHONPATH=$(STAGE_PYTHONDIR) $(PYTHON) -c 'import dinofeat, dinofeat._native as n; \
+	    assert n.LIBRARY_PATH == "$(STAGE)/lib/$(SONAME)", n.LIBRARY_PATH; print("python: dinofeat", dinofeat.version(), "from", dinofeat.__file__)'
 
 # ---- fuzzing (libFuzzer, clang) ------------------------------------------------------------
 FUZZ_SOURCES := lib/error.c lib/options.c lib/dtype.c lib/util.c $(filter-out lib/image/to_tensor.c,$(wildcard lib/image/*.c)) \
@@ -211,6 +216,8 @@ install: all $(BUILD)/dinofeat.pc $(BUILD)/install/dinofeat ## install (PREFIX, 
 	install -m 644 $(BUILD)/dinofeat.pc $(DESTDIR)$(pkgconfigdir)/
 	install -m 755 $(BUILD)/install/dinofeat $(DESTDIR)$(bindir)/dinofeat
 	install -m 644 bindings/python/dinofeat/*.py $(DESTDIR)$(pythondir)/dinofeat/
+	echo 'LIBRARY = "$(libdir)/$(SONAME)"  # written by make install' > $(DESTDIR)$(pythondir)/dinofeat/_location.py
+	@echo "install: the Python package is in $(DESTDIR)$(pythondir) (add it to PYTHONPATH if python3 does not look there)"
 
 uninstall: ## remove what install put in place
 	rm -f $(DESTDIR)$(libdir)/$(REALNAME) $(DESTDIR)$(libdir)/$(SONAME) $(DESTDIR)$(libdir)/libdinofeat.so

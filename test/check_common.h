@@ -41,6 +41,18 @@ void assert_fixture_close(const df_tensor *got, const char *directory, const cha
 /* Value index of a float64 fixture file. */
 double fixture_double(const char *directory, const char *name, size_t index);
 
+/* Tolerances in units of the precision involved, never measured on one machine:
+ * F32_FORWARD_RTOL: two float32 computations of the same forward pass that differ only in the
+ * order of their sums (batch composition, thread count, the BLAS kernel a CPU selects) agree to
+ * this much of the output's largest magnitude (the conformance tolerance of DESIGN.md, about 84
+ * float32 ulps). half_ulp(x): one float16 unit in the last place at |x|; a value rounded to
+ * float16 from two such float32 results may land one unit apart at a rounding boundary. */
+#define F32_FORWARD_RTOL 1e-5
+double half_ulp(double x);
+/* got and want, float16 roundings of float32 results within F32_FORWARD_RTOL * scale of each
+ * other, agree within one float16 ulp plus that error. */
+int half_close(float got, float want, double scale);
+
 /* A tiny test model from fixtures/models/ (2 heads, as the fixtures were made). */
 df_model *open_tiny_model(const char *file);
 /* Removes a temporary directory and everything in it. */

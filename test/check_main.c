@@ -62,6 +62,19 @@ double fixture_double(const char *directory, const char *name, size_t index) {
     return v;
 }
 
+double half_ulp(double x) {
+    const double magnitude = fabs(x);
+    if (magnitude < ldexp(1, -14)) return ldexp(1, -24); /* subnormal halves are evenly spaced */
+    int exponent;
+    frexp(magnitude, &exponent); /* magnitude in [2^(exponent-1), 2^exponent) */
+    return ldexp(1, exponent - 1 - 10);
+}
+
+int half_close(float got, float want, double scale) {
+    const double larger = fmax(fabs((double)got), fabs((double)want));
+    return fabs((double)got - (double)want) <= half_ulp(larger) + F32_FORWARD_RTOL * scale;
+}
+
 df_model *open_tiny_model(const char *file) {
     df_options *o;
     df_model *model;

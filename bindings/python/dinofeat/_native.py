@@ -31,19 +31,33 @@ class TensorView(ctypes.Structure):
 
 
 def _candidates():
+    """$DINOFEAT_LIBRARY alone if set; else the library installed beside this package (make install
+    writes its path into _location.py), the dynamic linker's, and the source tree's lib/."""
     explicit = os.environ.get("DINOFEAT_LIBRARY")
     if explicit:
         return [explicit]
+    candidates = []
+    try:
+        from ._location import LIBRARY
+        candidates.append(LIBRARY)
+    except ImportError:  # not installed: running from the source tree
+        pass
     here = os.path.dirname(os.path.abspath(__file__))
     in_tree = os.path.normpath(os.path.join(here, "..", "..", "..", "lib", f"libdinofeat.so.{MAJOR}"))
-    return [f"libdinofeat.so.{MAJOR}", in_tree]
+    return candidates + [f"libdinofeat.so.{MAJOR}", in_tree]
+
+
+LIBRARY_PATH = None  # the file the package loaded
 
 
 def _load():
+    global LIBRARY_PATH
     errors = []
     for candidate in _candidates():
         try:
-            return ctypes.CDLL(candidate)
+            library = ctypes.CDLL(candidate)
+            LIBRARY_PATH = candidate
+            return library
         except OSError as error:
             errors.append(f"{candidate}: {error}")
     raise ImportError("dinofeat: cannot load the C library (set DINOFEAT_LIBRARY to its path):\n  "
@@ -301,8 +315,33 @@ class Progress:
             raise
 
 
+class _Owner:
+    """Owns one C handle and frees it when the last Python reference goes: the Handle's own, or a
+    numpy view's (through _Exported), so memory a view reads outlives close(). keep holds what the
+    C object borrows (a numpy array a tensor views) for exactly as long."""
+
+    __slots__ = ("pointer", "free", "keep")
+
+    def __init__(self, pointer, free, keep=None):
+        self.pointer, self.free, self.keep = pointer, free, keep
+
+    def __del__(self):
+        pointer, self.pointer = self.pointer, None
+        if pointer is not None and self.free is not None:
+            try:
+                getattr(lib, self.free)(pointer)
+            except Exception:  # at interpreter shutdown the library object may already be gone
+                pass
+
+
+def _pointer_value(handle):
+    value = handle.value if isinstance(handle, ctypes.c_void_p) else handle
+    return None if not value else handle
+
+
 class Handle:
-    """An owned C handle: freed once by close(), a with-block, or garbage collection.
+    """An owned C handle: released by close(), a with-block, or garbage collection. The C object
+    itself is freed once nothing refers to it any more: numpy views of its memory keep it alive.
     Subclasses name their C free function in _free and their type in _name."""
 
     _free = None
@@ -312,21 +351,33 @@ class Handle:
         self._handle = handle
 
     @property
+    def _handle(self):
+        owner = self.__dict__.get("_owner")
+        return None if owner is None else owner.pointer
+
+    @_handle.setter
+    def _handle(self, handle):
+        handle = _pointer_value(handle)
+        self.__dict__["_owner"] = None if handle is None else _Owner(handle, self._free)
+
+    @property
     def handle(self):
         if self._handle is None:
             raise ValueError(f"dinofeat.{self._name}: used after close()")
         return self._handle
 
-    def close(self):
-        if getattr(self, "_handle", None) is not None:
-            getattr(lib, self._free)(self._handle)
-            self._handle = None
+    def _owner_of_memory(self):
+        """What a view of this handle's memory must keep alive."""
+        self.handle  # raises after close()
+        return self.__dict__["_owner"]
 
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # at interpreter shutdown the library object may already be gone
-            pass
+    def _keep(self, value):
+        """Keeps value alive for as long as the C object lives."""
+        self.__dict__["_owner"].keep = value
+
+    def close(self):
+        """Releases the handle; its C object is freed now, or when the last numpy view of it goes."""
+        self.__dict__["_owner"] = None
 
     def __enter__(self):
         return self
@@ -343,19 +394,96 @@ class Error(Exception):
         self.status = status
 
 
+def path_arg(value, what="path"):
+    """A path (str, bytes or os.PathLike) as the bytes C reads; C would silently cut it at a NUL."""
+    try:
+        encoded = os.fsencode(value)
+    except TypeError:
+        raise TypeError(f"dinofeat: {what} must be a path (str, bytes or os.PathLike), "
+                        f"not {type(value).__name__}") from None
+    if b"\0" in encoded:
+        raise ValueError(f"dinofeat: {what} contains a NUL byte: {value!r}")
+    return encoded
+
+
+def text_arg(value, what):
+    """A str as the UTF-8 bytes C reads; refuses other types and embedded NULs."""
+    if not isinstance(value, str):
+        raise TypeError(f"dinofeat: {what} must be a str, not {type(value).__name__}")
+    if "\0" in value:
+        raise ValueError(f"dinofeat: {what} contains a NUL character: {value!r}")
+    return value.encode()
+
+
+def count_arg(value, what):
+    """A non-negative integer (a size or a count): C's size_t would read -5 as 2**64 - 5."""
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(f"dinofeat: {what} must be an integer, not {type(value).__name__}")
+    value = value.__index__()
+    if value < 0:
+        raise ValueError(f"dinofeat: {what} must be >= 0, not {value}")
+    return value
+
+
+def choice(table, value, what):
+    """table[value]; an unknown value is a ValueError that lists the known ones."""
+    try:
+        return table[value]
+    except (KeyError, TypeError):
+        known = ", ".join(repr(key) for key in table)
+        raise ValueError(f"dinofeat: {what} must be one of {known}, not {value!r}") from None
+
+
+def _nul_free(function, position, value):
+    if isinstance(value, (bytes, bytearray)) and b"\0" in value:
+        raise ValueError(f"dinofeat: {function}: argument {position} contains a NUL byte: {value!r}")
+
+
+def _non_negative(function, position, value):
+    if isinstance(value, int) and value < 0:
+        raise ValueError(f"dinofeat: {function}: argument {position} is a size or count and must be >= 0, "
+                         f"not {value}")
+
+
+# The last line of defence for arguments a Python wrapper did not check by name.
+_ARGUMENT_CHECKS = {ctypes.c_char_p: _nul_free, ctypes.c_size_t: _non_negative, ctypes.c_uint64: _non_negative,
+                    ctypes.c_uint: _non_negative}
+
+
+def _guarded(name, function, argtypes):
+    checks = [(i, _ARGUMENT_CHECKS[t]) for i, t in enumerate(argtypes) if t in _ARGUMENT_CHECKS]
+
+    def call(*arguments):
+        for i, check in checks:
+            if i < len(arguments):
+                check(name, i + 1, arguments[i])
+        try:
+            return function(*arguments)
+        except ctypes.ArgumentError as error:
+            raise TypeError(f"dinofeat: {name}: {error}") from None
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+class _Library:
+    """The C functions, each behind _guarded; attributes are the C names."""
+
+
 def _declare(library):
     def check(result, function, arguments):
         if result != 0:
             raise Error(result, library.df_last_error_message().decode("utf-8", "replace"))
         return result
 
+    functions = _Library()
     for name, (restype, argtypes) in PROTOTYPES.items():
         function = getattr(library, name)
         function.restype = ctypes.c_int if restype is c_status else restype
         function.argtypes = argtypes
         if restype is c_status:
             function.errcheck = check
-    return library
+        setattr(functions, name, _guarded(name, function, argtypes))
+    return functions
 
 
 lib = _declare(_load())

@@ -2,7 +2,7 @@
 import ctypes
 import enum
 
-from ._native import LOG_FN, Error, Handle, lib
+from ._native import LOG_FN, Error, Handle, lib, text_arg
 
 
 class Status(enum.IntEnum):
@@ -217,7 +217,7 @@ def param_name(key):
 
 def param_from_name(name):
     key = ctypes.c_int()
-    lib.df_param_from_name(name.encode(), ctypes.byref(key))
+    lib.df_param_from_name(text_arg(name, "parameter name"), ctypes.byref(key))
     return Param(key.value)
 
 
@@ -246,12 +246,20 @@ class Options(Handle):
         lib.df_options_new(ctypes.byref(handle))
         super().__init__(handle)
         for name, value in values.items():
+            if name.upper() not in Param.__members__:
+                self.close()
+                raise TypeError(f"dinofeat.Options: unknown parameter '{name}'")
             self[Param[name.upper()]] = value
 
 
     @staticmethod
     def _key(key):
-        return param_from_name(key) if isinstance(key, str) else Param(key)
+        if isinstance(key, str):
+            return param_from_name(key)
+        try:
+            return Param(key)
+        except ValueError:
+            raise ValueError(f"dinofeat.Options: unknown parameter key {key!r}") from None
 
     def __setitem__(self, key, value):
         key = self._key(key)
@@ -261,7 +269,7 @@ class Options(Handle):
         elif kind == ParamType.FLOAT:
             lib.df_options_set_float(self.handle, key, float(value))
         else:
-            lib.df_options_set_str(self.handle, key, str(value).encode())
+            lib.df_options_set_str(self.handle, key, text_arg(str(value), f"Options[{param_name(key)}]"))
 
     def __getitem__(self, key):
         key = self._key(key)
@@ -288,6 +296,15 @@ class Options(Handle):
 
 
 
+
+
+def setting_key(prefix, name, what):
+    """The Param for a keyword setting of a method (prefix "STEGO_", name "lr"); unknown names are a
+    TypeError, as for any unexpected keyword argument."""
+    key = prefix + name.upper()
+    if key not in Param.__members__:
+        raise TypeError(f"dinofeat.{what}: unknown setting '{name}'")
+    return Param[key]
 
 
 def _options_handle(options):

@@ -1,7 +1,7 @@
 """Dense CRF refinement of label maps over numpy arrays (specs/crf.md)."""
 import ctypes
 
-from ._native import _numpy, lib
+from ._native import _numpy, choice, lib
 from .core import Options, Param
 
 PRESETS = {"hrdv2": 0, "stego": 1}
@@ -28,12 +28,12 @@ def crf(image, unary, kind="probabilities", preset="hrdv2", normalization="symme
     if unary.ndim != 3 or unary.shape[:2] != image.shape[:2]:
         raise ValueError(f"dinofeat.crf: unary must be (H, W, L) with H, W = {image.shape[:2]}")
     options = Options()
-    lib.df_crf_preset_apply(options.handle, PRESETS[preset])
+    lib.df_crf_preset_apply(options.handle, choice(PRESETS, preset, "crf: preset"))
     for name, value in settings.items():
         if name not in _SETTINGS:
             raise TypeError(f"dinofeat.crf: unknown setting '{name}'")
         options[_SETTINGS[name]] = value
-    options[Param.CRF_NORMALIZATION] = {"symmetric": 0, "none": 1}[normalization]
+    options[Param.CRF_NORMALIZATION] = choice({"symmetric": 0, "none": 1}, normalization, "crf: normalization")
     options[Param.CRF_FILTER] = 1 if exact else 0
     h, w, labels_count = unary.shape
     labels = np.empty((h, w), dtype=np.int32)

@@ -4,7 +4,7 @@ consumer in an order that depends only on the seed and the epoch. Feature caches
 table over them (dinofeat/cache.h)."""
 import ctypes
 
-from ._native import Handle, Progress, _numpy, lib
+from ._native import Handle, Progress, _numpy, lib, path_arg
 
 
 class Dataset(Handle):
@@ -22,7 +22,7 @@ class Dataset(Handle):
         with Options(dataset_size=size, dataset_five_crop=int(bool(five_crop)), dataset_shuffle=int(bool(shuffle)),
                      dataset_seed=seed, dataset_workers=workers, dataset_prefetch=prefetch,
                      dataset_filter=int(filter)) as options:
-            lib.df_dataset_open(str(images).encode(), None if labels is None else str(labels).encode(),
+            lib.df_dataset_open(path_arg(images, "images"), None if labels is None else path_arg(labels, "labels"),
                                 options.handle, ctypes.byref(handle))
         super().__init__(handle)
         self._has_labels = labels is not None
@@ -74,7 +74,7 @@ def build_feature_cache(model, dataset, path, half=False, batch=8, progress=None
     from .core import Options
     reporter = Progress(progress)
     with Options(cache_half=int(bool(half)), cache_batch=batch) as options:
-        reporter.call(lib.df_feature_cache_build, model.handle, dataset.handle, str(path).encode(), options.handle,
+        reporter.call(lib.df_feature_cache_build, model.handle, dataset.handle, path_arg(path, "path"), options.handle,
                       reporter.callback, None)
 
 
@@ -86,7 +86,7 @@ class FeatureCache(Handle):
 
     def __init__(self, path):
         handle = ctypes.c_void_p()
-        lib.df_feature_cache_open(str(path).encode(), ctypes.byref(handle))
+        lib.df_feature_cache_open(path_arg(path, "path"), ctypes.byref(handle))
         super().__init__(handle)
         items, h, w, d = (ctypes.c_size_t() for _ in range(4))
         lib.df_feature_cache_shape(handle, ctypes.byref(items), ctypes.byref(h), ctypes.byref(w), ctypes.byref(d))
@@ -117,15 +117,15 @@ class FeatureCache(Handle):
 def save_knn(path, table):
     np = _numpy()
     table = np.ascontiguousarray(table, dtype=np.int32)
-    lib.df_knn_save(str(path).encode(), table.ctypes.data_as(ctypes.c_void_p), table.shape[0], table.shape[1])
+    lib.df_knn_save(path_arg(path, "path"), table.ctypes.data_as(ctypes.c_void_p), table.shape[0], table.shape[1])
 
 
 def load_knn(path):
     np = _numpy()
     items, k = ctypes.c_size_t(), ctypes.c_size_t()
-    lib.df_knn_load(str(path).encode(), None, 0, ctypes.byref(items), ctypes.byref(k))
+    lib.df_knn_load(path_arg(path, "path"), None, 0, ctypes.byref(items), ctypes.byref(k))
     out = np.empty((items.value, k.value), dtype=np.int32)
-    lib.df_knn_load(str(path).encode(), out.ctypes.data_as(ctypes.c_void_p), out.size, ctypes.byref(items),
+    lib.df_knn_load(path_arg(path, "path"), out.ctypes.data_as(ctypes.c_void_p), out.size, ctypes.byref(items),
                     ctypes.byref(k))
     return out
 

@@ -4,7 +4,7 @@ Louvain communities (igraph), their valid 8-connected segments, the segments' ma
 makes the pseudo masks (255 = unlabelled)."""
 import ctypes
 
-from ._native import Handle, _numpy, lib
+from ._native import Handle, _numpy, lib, path_arg
 
 NOISE = 255
 
@@ -105,7 +105,7 @@ class Run(Handle):
         handle = ctypes.c_void_p()
         with Options(datus_threshold=threshold, datus_size=size, datus_resize=resize, datus_crop=crop,
                      datus_seed=seed) as options:
-            lib.df_datus_open(str(path).encode(), options.handle, ctypes.byref(handle))
+            lib.df_datus_open(path_arg(path, "path"), options.handle, ctypes.byref(handle))
         super().__init__(handle)
 
     def __len__(self):
@@ -119,14 +119,14 @@ class Run(Handle):
     def find(self, name):
         """The index of the image recorded as name, or None."""
         found, index = ctypes.c_int(), ctypes.c_size_t()
-        lib.df_datus_find(self.handle, str(name).encode(), ctypes.byref(found), ctypes.byref(index))
+        lib.df_datus_find(self.handle, path_arg(name, "name"), ctypes.byref(found), ctypes.byref(index))
         return index.value if found.value else None
 
     def add_image(self, model, name, image):
         """Steps 1 to 6 for image (a path, an Image or an (H, W, C) uint8 array), recorded as name."""
         from .weak import _image
         picture = _image(image)  # held: freeing it before the call returns would free the pixels
-        lib.df_datus_add_image(self.handle, model.handle, str(name).encode(), picture.handle)
+        lib.df_datus_add_image(self.handle, model.handle, path_arg(name, "name"), picture.handle)
 
     def add_segments(self, name, width, height, segments, features):
         """Records precomputed results: the (gh, gw) segment grid (0 = noise, 1..count) of a width x
@@ -134,7 +134,7 @@ class Run(Handle):
         np = _numpy()
         segments = np.ascontiguousarray(segments, dtype=np.int32)
         features = np.ascontiguousarray(features, dtype=np.float32).reshape(-1, np.shape(features)[-1])
-        lib.df_datus_add_segments(self.handle, str(name).encode(), width, height,
+        lib.df_datus_add_segments(self.handle, path_arg(name, "name"), width, height,
                                   segments.ctypes.data_as(ctypes.c_void_p), segments.shape[0], segments.shape[1],
                                   features.ctypes.data_as(ctypes.c_void_p), features.shape[0], features.shape[1])
 

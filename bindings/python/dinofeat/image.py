@@ -1,9 +1,8 @@
 """df_image <-> numpy: decode, save, resize, convert, to a normalised tensor."""
 import ctypes
 import enum
-import os
 
-from ._native import Handle, _numpy, lib
+from ._native import Handle, _numpy, choice, count_arg, lib, path_arg
 from .core import _options_handle
 from .tensor import Tensor, _Exported
 
@@ -12,6 +11,9 @@ class ResizeFilter(enum.IntEnum):
     NEAREST = 0
     BILINEAR = 2
     BICUBIC = 3
+
+
+_FILTERS = {**{f: int(f) for f in ResizeFilter}, **{f.name.lower(): int(f) for f in ResizeFilter}}
 
 
 class Image(Handle):
@@ -27,13 +29,15 @@ class Image(Handle):
             data = bytes(source)
             lib.df_image_load_memory(data, len(data), _options_handle(options), ctypes.byref(handle))
         else:
-            lib.df_image_load(os.fsencode(source), _options_handle(options), ctypes.byref(handle))
+            lib.df_image_load(path_arg(source, "source"), _options_handle(options), ctypes.byref(handle))
         return cls(handle)
 
     @classmethod
     def from_numpy(cls, array):
         """A copy of a (H, W), (H, W, C) uint8 or uint16 array, C in 1..4."""
         np = _numpy()
+        if not hasattr(array, "__array_interface__") and not isinstance(array, (list, tuple)):
+            raise TypeError(f"dinofeat.Image.from_numpy: array must be a numpy array, not {type(array).__name__}")
         array = np.asarray(array)
         if array.dtype not in (np.uint8, np.uint16):
             raise TypeError(f"dinofeat.Image.from_numpy: dtype must be uint8 or uint16, not {array.dtype}")
@@ -56,26 +60,28 @@ class Image(Handle):
 
     def numpy(self, copy=False):
         """(H, W, C) array; without copy, a writable view of the image's own pixels (the view keeps
-        the image alive)."""
+        the pixels alive, also after close())."""
         np = _numpy()
         dtype = "<u2" if self.bit_depth == 16 else "|u1"
-        view = np.asarray(_Exported(self, lib.df_image_pixels(self.handle),
+        view = np.asarray(_Exported(self._owner_of_memory(), lib.df_image_pixels(self.handle),
                                     (self.height, self.width, self.channels), dtype, None, False))
         return view.copy() if copy else view
 
     def save_png(self, path):
-        lib.df_image_save_png(self.handle, os.fsencode(path))
+        lib.df_image_save_png(self.handle, path_arg(path, "path"))
 
     def resize(self, width, height, filter=ResizeFilter.BICUBIC):
         """Resampled with PIL's algorithm (Image.resize), so results equal PIL's."""
         handle = ctypes.c_void_p()
-        lib.df_image_resize(self.handle, width, height, int(filter), ctypes.byref(handle))
+        width, height = count_arg(width, "Image.resize: width"), count_arg(height, "Image.resize: height")
+        lib.df_image_resize(self.handle, width, height, choice(_FILTERS, filter, "Image.resize: filter"),
+                            ctypes.byref(handle))
         return Image(handle)
 
     def convert(self, channels):
         """1 grey (PIL's "L" luma), 2 grey+alpha, 3 RGB, 4 RGBA."""
         handle = ctypes.c_void_p()
-        lib.df_image_convert(self.handle, channels, ctypes.byref(handle))
+        lib.df_image_convert(self.handle, count_arg(channels, "Image.convert: channels"), ctypes.byref(handle))
         return Image(handle)
 
     def to_tensor(self, mean=None, std=None):

@@ -1,7 +1,7 @@
 """Evaluation: exact assignment and unsupervised-segmentation scores over numpy label maps."""
 import ctypes
 
-from ._native import Handle, _numpy, lib
+from ._native import Handle, _numpy, choice, lib
 
 IGNORE_LABEL = 255
 _MATCH = {"hungarian": 0, "many-to-one": 1, "many_to_one": 1}
@@ -52,7 +52,7 @@ class Confusion(Handle):
         """The class of each cluster (-1: unmatched)."""
         np = _numpy()
         out = np.empty(self.clusters, dtype=np.int64)
-        lib.df_confusion_match(self.handle, _MATCH[match], out.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)))
+        lib.df_confusion_match(self.handle, choice(_MATCH, match, "Confusion: match"), out.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)))
         return out
 
     def scores(self, match="hungarian"):
@@ -60,7 +60,7 @@ class Confusion(Handle):
         np = _numpy()
         miou, accuracy, f1 = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
         per_class = np.empty(self.classes, dtype=np.float64)
-        lib.df_confusion_scores(self.handle, _MATCH[match], ctypes.byref(miou), ctypes.byref(accuracy), ctypes.byref(f1),
+        lib.df_confusion_scores(self.handle, choice(_MATCH, match, "Confusion: match"), ctypes.byref(miou), ctypes.byref(accuracy), ctypes.byref(f1),
                                 per_class.ctypes.data_as(ctypes.POINTER(ctypes.c_double)))
         return {"miou": miou.value, "accuracy": accuracy.value, "f1": f1.value, "iou": per_class}
 

@@ -4,7 +4,7 @@ import enum
 import os
 from ctypes import c_size_t
 
-from ._native import Handle, Progress, _numpy, lib
+from ._native import Handle, Progress, _numpy, choice, lib, path_arg, text_arg
 from .core import Options, Param
 from .image import Image
 from .tensor import DType, Tensor
@@ -46,6 +46,13 @@ _NUMBER_INFO = {"patch": 100, "dim": 101, "depth": 102, "heads": 103, "registers
 _OUTPUT_NAMES = {"patch": Output.PATCH, "cls": Output.CLS, "registers": Output.REGISTERS,
                  "cls_attention": Output.CLS_ATTENTION, "q": Output.Q, "k": Output.K, "v": Output.V}
 _PRECISIONS = {"float32": DType.FLOAT32, "bfloat16": DType.BFLOAT16, "float16": DType.FLOAT16}
+_POS_INTERPS = {**{m.name.lower(): m for m in PosInterp}, **{m: m for m in PosInterp}}
+_COVERS = {**{m.name.lower(): m for m in Cover}, **{m: m for m in Cover}}
+_PARAMS = {**{m.name: m for m in Param}, **{m: m for m in Param}}
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
 
 
 class Model(Handle):
@@ -58,20 +65,20 @@ class Model(Handle):
     def __init__(self, path, device="cpu", precision="float32", checkpoint=None, **settings):
         handle = ctypes.c_void_p()
         with Options() as options:
-            options[Param.MODEL_PRECISION] = _PRECISIONS[precision]
+            options[Param.MODEL_PRECISION] = choice(_PRECISIONS, precision, "Model: precision")
             if checkpoint is not None:
                 options[Param.MODEL_CHECKPOINT] = checkpoint
             if "heads" in settings:
                 options[Param.MODEL_HEADS] = settings["heads"]
-            lib.df_model_open(os.fsencode(path), device.encode(), options.handle, ctypes.byref(handle))
+            lib.df_model_open(path_arg(path, "Model: path"), text_arg(device, "Model: device"), options.handle, ctypes.byref(handle))
         super().__init__(handle)
         self.set(**settings)
 
     def set(self, heads=None, stride=None, pos_interp=None, cover=None, attn_chunk=None, layers=None):
         """Changes forward-time settings; pos_interp and cover take enum members or their names."""
         ints = {Param.MODEL_HEADS: heads, Param.MODEL_STRIDE: stride, Param.MODEL_ATTN_CHUNK: attn_chunk,
-                Param.MODEL_POS_INTERP: PosInterp[pos_interp.upper()] if isinstance(pos_interp, str) else pos_interp,
-                Param.MODEL_COVER: Cover[cover.upper()] if isinstance(cover, str) else cover}
+                Param.MODEL_POS_INTERP: None if pos_interp is None else choice(_POS_INTERPS, _lower(pos_interp), "Model: pos_interp"),
+                Param.MODEL_COVER: None if cover is None else choice(_COVERS, _lower(cover), "Model: cover")}
         for key, value in ints.items():
             if value is not None:
                 lib.df_model_set_int(self.handle, key, int(value))
@@ -80,7 +87,7 @@ class Model(Handle):
 
     def get(self, key):
         """A model parameter's value: a Param member or its name ("model.stride")."""
-        key = Param[key.upper().replace(".", "_")] if isinstance(key, str) else Param(key)
+        key = choice(_PARAMS, key.upper().replace(".", "_") if isinstance(key, str) else key, "Model.get: key")
         if key in (Param.MODEL_CHECKPOINT, Param.MODEL_LAYERS):
             out = ctypes.c_char_p()
             lib.df_model_get_str(self.handle, key, ctypes.byref(out))
@@ -134,7 +141,7 @@ class Model(Handle):
         names = [n for n in outputs if n != "layers"]
         mask = Output(0)
         for name in names:
-            mask |= _OUTPUT_NAMES[name]
+            mask |= choice(_OUTPUT_NAMES, name, "Model.forward: outputs")
         if "layers" in outputs:
             mask |= Output.LAYERS
         pixels = self._pixels(image, size)
@@ -170,11 +177,11 @@ def _upsample(model, image, stride=4, shifts=(1, 2), flips=True, attention="o", 
     with Options() as options:
         options[Param.UPS_STRIDE] = stride
         options[Param.UPS_SHIFTS] = ",".join(str(int(d)) for d in shifts)
-        options[Param.UPS_FLIPS] = _FLIPS[flips]
-        options[Param.UPS_NEIGHBOURHOOD] = _NEIGHBOURHOODS[neighbourhood]
-        options[Param.UPS_BORDER] = _BORDERS[border]
-        options[Param.UPS_INTERP] = _INTERPS[interp]
-        options[Param.UPS_ATTENTION] = _ATTENTIONS[attention]
+        options[Param.UPS_FLIPS] = choice(_FLIPS, flips, "upsample: flips")
+        options[Param.UPS_NEIGHBOURHOOD] = choice(_NEIGHBOURHOODS, neighbourhood, "upsample: neighbourhood")
+        options[Param.UPS_BORDER] = choice(_BORDERS, border, "upsample: border")
+        options[Param.UPS_INTERP] = choice(_INTERPS, interp, "upsample: interp")
+        options[Param.UPS_ATTENTION] = choice(_ATTENTIONS, attention, "upsample: attention")
         options[Param.UPS_BATCH] = batch
         options[Param.UPS_PAD] = int(bool(pad))
         reporter = Progress(progress)
@@ -192,8 +199,8 @@ def upsample_view_count(shifts=(1, 2), flips=True, neighbourhood="moore"):
     """How many views (forward passes) Model.upsample makes with these settings."""
     with Options() as options:
         options[Param.UPS_SHIFTS] = ",".join(str(int(d)) for d in shifts)
-        options[Param.UPS_FLIPS] = _FLIPS[flips]
-        options[Param.UPS_NEIGHBOURHOOD] = _NEIGHBOURHOODS[neighbourhood]
+        options[Param.UPS_FLIPS] = choice(_FLIPS, flips, "upsample: flips")
+        options[Param.UPS_NEIGHBOURHOOD] = choice(_NEIGHBOURHOODS, neighbourhood, "upsample: neighbourhood")
         out = c_size_t()
         lib.df_upsample_view_count(options.handle, ctypes.byref(out))
         return out.value

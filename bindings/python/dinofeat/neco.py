@@ -3,7 +3,7 @@
 post-pretraining Trainer that writes a backbone dinofeat.Model opens."""
 import ctypes
 
-from ._native import Handle, Progress, lib
+from ._native import Handle, Progress, choice, lib, path_arg
 from .sempart import _gradients, _tensor
 
 NETWORKS = {"bitonic": 0, "odd_even": 1}
@@ -65,11 +65,11 @@ def loss(student, teacher, refs, gradient=True, **settings):
 
 def _options(settings):
     """An Options with neco.* values from keyword settings (network/sigmoid by name)."""
-    from .core import Options, Param
+    from .core import Options, setting_key
     options = Options()
     tables = {"network": NETWORKS, "sigmoid": SIGMOIDS}
     for name, setting in settings.items():
-        options[Param["NECO_" + name.upper()]] = tables[name][setting] if name in tables else setting
+        options[setting_key("NECO_", name, "neco")] = choice(tables[name], setting, f"neco: {name}") if name in tables else setting
     return options
 
 
@@ -104,14 +104,14 @@ class Trainer(Handle):
     @classmethod
     def load(cls, path, model):
         handle = ctypes.c_void_p()
-        lib.df_neco_load(str(path).encode(), model.handle, ctypes.byref(handle))
+        lib.df_neco_load(path_arg(path, "path"), model.handle, ctypes.byref(handle))
         return cls(handle=handle)
 
     def save(self, path):
-        lib.df_neco_save(self.handle, str(path).encode())
+        lib.df_neco_save(self.handle, path_arg(path, "path"))
 
     def export(self, path):
-        lib.df_neco_export(self.handle, str(path).encode())
+        lib.df_neco_export(self.handle, path_arg(path, "path"))
 
     @property
     def steps(self):
@@ -137,7 +137,7 @@ class Trainer(Handle):
         each step (returning True stops it with dinofeat.Error, the checkpoint kept)."""
         reporter = Progress(progress)
         reporter.call(lib.df_neco_train, self.handle, dataset.handle, epochs, batch,
-                      None if checkpoint is None else str(checkpoint).encode(), every, reporter.callback, None)
+                      None if checkpoint is None else path_arg(checkpoint, "checkpoint"), every, reporter.callback, None)
 
 
 __all__ = ["sort", "sort_backward", "roi_align", "roi_align_backward", "views", "Trainer", "loss", "NETWORKS", "SIGMOIDS"]

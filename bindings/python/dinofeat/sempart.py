@@ -4,7 +4,7 @@ saliency masks from a frozen backbone's features (dinofeat/sempart.h). Masks are
 features (B, h, w, D) as the backbone's patch output, images (B, 3, H, W) normalised."""
 import ctypes
 
-from ._native import Handle, Progress, TensorView, _numpy, lib
+from ._native import Handle, Progress, TensorView, _numpy, choice, lib, path_arg
 from .tensor import Tensor
 
 LOSSES = ("ncut", "gtv_coarse", "gtv_fine", "sr", "total")
@@ -78,12 +78,12 @@ class Trainer(Handle):
     _free, _name = "df_sempart_free", "sempart.Trainer"
 
     def __init__(self, dim=None, grid_height=None, grid_width=None, seed=0, handle=None, **settings):
-        from .core import Options, Param
+        from .core import Options, setting_key
         if handle is None:
             handle = ctypes.c_void_p()
             with Options(sempart_seed=seed) as options:
                 for name, value in settings.items():
-                    options[Param["SEMPART_" + name.upper()]] = BRANCHES.get(value, value) if name == "branches" else value
+                    options[setting_key("SEMPART_", name, "sempart")] = BRANCHES.get(value, value) if name == "branches" else value
                 lib.df_sempart_new(dim, grid_height, grid_width if grid_width is not None else grid_height,
                                    options.handle, ctypes.byref(handle))
         super().__init__(handle)
@@ -91,11 +91,11 @@ class Trainer(Handle):
     @classmethod
     def load(cls, path):
         handle = ctypes.c_void_p()
-        lib.df_sempart_load(str(path).encode(), ctypes.byref(handle))
+        lib.df_sempart_load(path_arg(path, "path"), ctypes.byref(handle))
         return cls(handle=handle)
 
     def save(self, path):
-        lib.df_sempart_save(self.handle, str(path).encode())
+        lib.df_sempart_save(self.handle, path_arg(path, "path"))
 
     @property
     def steps(self):
@@ -111,7 +111,7 @@ class Trainer(Handle):
 
     def set_branches(self, branches):
         """"coarse", "fine" or "both": what the next steps train."""
-        lib.df_sempart_set_branches(self.handle, BRANCHES[branches])
+        lib.df_sempart_set_branches(self.handle, choice(BRANCHES, branches, "sempart: branches"))
 
     def step(self, features, images):
         """One Adam step; {ncut, gtv_coarse, gtv_fine, sr, total}."""
@@ -157,7 +157,7 @@ class Trainer(Handle):
         it was built from; progress(done, total, stage) after each step."""
         reporter = Progress(progress)
         reporter.call(lib.df_sempart_train, self.handle, cache.handle, dataset.handle, epochs, batch,
-                      None if checkpoint is None else str(checkpoint).encode(), every, reporter.callback, None)
+                      None if checkpoint is None else path_arg(checkpoint, "checkpoint"), every, reporter.callback, None)
 
     def predict(self, model, image, select="corners", threshold=0.5):
         """(coarse (h, w) uint8, fine (H, W) uint8, boxes (N, 4) int32) of a dinofeat.Image: 255 x

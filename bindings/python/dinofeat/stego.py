@@ -3,7 +3,7 @@ head and its cluster probe (dinofeat/stego.h). Feature maps are (B, D, H, W) flo
 dinofeat.Tensor), as the official code's."""
 import ctypes
 
-from ._native import Handle, Progress, _numpy, lib
+from ._native import Handle, Progress, _numpy, choice, lib, path_arg
 from .tensor import DType, Tensor
 
 _FLAGS = {"center": 1, "stabilize": 2, "zero_clamp": 4}
@@ -37,15 +37,15 @@ def loss(f, s, f_knn, s_knn, coords1, coords2, perms=None, preset="code", **sett
     """({self, knn, random, total}, d total / d s, d total / d s_knn) with fixed coordinates and
     permutations (negatives, B). preset "code" or "paper"; settings override stego.* values
     (shift_self=..., weight_knn=..., center=0, ...)."""
-    from .core import Options, Param
+    from .core import Options, setting_key
     tensors = [_tensor(x) for x in (f, s, f_knn, s_knn, coords1, coords2)]
     p = _perms(perms) if perms is not None else None
     losses = (ctypes.c_double * 4)()
     g, gk = ctypes.c_void_p(), ctypes.c_void_p()
     with Options() as options:
-        lib.df_stego_preset_apply(options.handle, {"code": 0, "paper": 1}[preset])
+        lib.df_stego_preset_apply(options.handle, choice({"code": 0, "paper": 1}, preset, "stego: preset"))
         for name, value in settings.items():
-            options[Param["STEGO_" + name.upper()]] = value
+            options[setting_key("STEGO_", name, "stego")] = value
         lib.df_stego_loss(*[t.handle for t in tensors], p.handle if p else None, options.handle, losses,
                           ctypes.byref(g), ctypes.byref(gk))
     with Tensor(g) as a, Tensor(gk) as b:
@@ -61,23 +61,23 @@ class Trainer(Handle):
     _NAMES = ("self", "knn", "random", "total", "cluster", "linear")
 
     def __init__(self, dim=None, code_dim=70, classes=27, seed=0, handle=None, **settings):
-        from .core import Options, Param
+        from .core import Options, setting_key
         if handle is None:
             handle = ctypes.c_void_p()
             with Options(stego_code_dim=code_dim, stego_classes=classes, stego_seed=seed) as options:
                 for name, value in settings.items():
-                    options[Param["STEGO_" + name.upper()]] = value
+                    options[setting_key("STEGO_", name, "stego")] = value
                 lib.df_stego_new(dim, options.handle, ctypes.byref(handle))
         super().__init__(handle)
 
     @classmethod
     def load(cls, path):
         handle = ctypes.c_void_p()
-        lib.df_stego_load(str(path).encode(), ctypes.byref(handle))
+        lib.df_stego_load(path_arg(path, "path"), ctypes.byref(handle))
         return cls(handle=handle)
 
     def save(self, path):
-        lib.df_stego_save(self.handle, str(path).encode())
+        lib.df_stego_save(self.handle, path_arg(path, "path"))
 
     @property
     def steps(self):
@@ -150,7 +150,7 @@ class Trainer(Handle):
         knn = np.ascontiguousarray(knn, dtype=np.int32)
         reporter = Progress(progress)
         reporter.call(lib.df_stego_train, self.handle, cache.handle, knn.ctypes.data_as(ctypes.c_void_p), knn.shape[1],
-                      labels.handle if labels is not None else None, steps, batch, None if checkpoint is None else str(checkpoint).encode(), every, reporter.callback,
+                      labels.handle if labels is not None else None, steps, batch, None if checkpoint is None else path_arg(checkpoint, "checkpoint"), every, reporter.callback,
                       None)
 
 

@@ -2,7 +2,7 @@
 import ctypes
 import enum
 
-from ._native import Handle, TensorView, _numpy, lib
+from ._native import Handle, TensorView, _numpy, choice, count_arg, lib, text_arg
 
 
 class DType(enum.IntEnum):
@@ -20,6 +20,9 @@ _NUMPY_TYPES = {DType.FLOAT32: "<f4", DType.FLOAT16: "<f2", DType.FLOAT64: "<f8"
                 DType.INT32: "<i4", DType.INT64: "<i8"}
 
 
+_DTYPES = {**{d: int(d) for d in DType}, **{d.name.lower(): int(d) for d in DType}}
+
+
 class _Exported:
     """Hands numpy a memory block while keeping its owner alive (numpy keeps this as .base)."""
 
@@ -31,7 +34,7 @@ class _Exported:
 
 def device_available(device):
     out = ctypes.c_int()
-    lib.df_device_available(device.encode(), ctypes.byref(out))
+    lib.df_device_available(text_arg(device, "device_available: device"), ctypes.byref(out))
     return bool(out.value)
 
 
@@ -46,12 +49,15 @@ class Tensor(Handle):
 
     def __init__(self, handle, keepalive=None):
         super().__init__(handle)
-        self._keepalive = keepalive  # memory the tensor borrows
+        if keepalive is not None:
+            self._keep(keepalive)  # memory the tensor borrows, alive as long as the C tensor
 
     @classmethod
     def zeros(cls, shape, dtype=DType.FLOAT32, device="cpu"):
         handle = ctypes.c_void_p()
-        lib.df_tensor_new(len(shape), _shape_array(shape), int(dtype), device.encode(), ctypes.byref(handle))
+        shape = [count_arg(s, "Tensor.zeros: shape") for s in shape]
+        lib.df_tensor_new(len(shape), _shape_array(shape), choice(_DTYPES, dtype, "Tensor.zeros: dtype"),
+                          text_arg(device, "Tensor.zeros: device"), ctypes.byref(handle))
         return cls(handle)
 
     @classmethod
@@ -59,6 +65,11 @@ class Tensor(Handle):
         """A float32 host tensor: a copy of array, or with borrow=True a view of it (no copy; the
         tensor keeps the array alive). Non-float32 or non-contiguous arrays are always copied."""
         np = _numpy()
+        if array is None or not (hasattr(array, "__array_interface__") or isinstance(array, (list, tuple))):
+            raise TypeError(f"dinofeat.Tensor.from_numpy: array must be a numpy array, not {type(array).__name__}")
+        kind = np.asarray(array).dtype.kind
+        if kind not in "biuf":
+            raise TypeError(f"dinofeat.Tensor.from_numpy: array must hold real numbers, not {np.asarray(array).dtype}")
         source = np.ascontiguousarray(array, dtype=np.float32)
         borrow = borrow and source is array
         handle = ctypes.c_void_p()
@@ -85,14 +96,15 @@ class Tensor(Handle):
     def to(self, device=None, dtype=None):
         """A contiguous copy on device (default: the same) with dtype (default: the same)."""
         handle = ctypes.c_void_p()
-        lib.df_tensor_to(self.handle, None if device is None else device.encode(),
-                         int(self.dtype if dtype is None else dtype), ctypes.byref(handle))
+        lib.df_tensor_to(self.handle, None if device is None else text_arg(device, "Tensor.to: device"),
+                         choice(_DTYPES, self.dtype if dtype is None else dtype, "Tensor.to: dtype"),
+                         ctypes.byref(handle))
         return Tensor(handle)
 
     def numpy(self, copy=False):
         """A numpy array. Host tensors of a numpy dtype come back as a read-only view without a
-        copy (the view keeps the tensor alive), or with copy=True as a writable copy in their own
-        dtype; others (bfloat16, device tensors) are copied as float32."""
+        copy (the view keeps the memory alive, also after close()), or with copy=True as a writable
+        copy in their own dtype; others (bfloat16, device tensors) are copied as float32."""
         np = _numpy()
         view = TensorView(struct_size=ctypes.sizeof(TensorView))
         lib.df_tensor_view_of(self.handle, ctypes.byref(view))
@@ -103,7 +115,7 @@ class Tensor(Handle):
             strides = [s * item for s in view.strides[:view.ndim]]
             if int(np.prod(shape)) == 0:
                 return np.zeros(shape, dtype=_NUMPY_TYPES[dtype])
-            array = np.asarray(_Exported(self, view.data, shape, _NUMPY_TYPES[dtype], strides, True))
+            array = np.asarray(_Exported(self._owner_of_memory(), view.data, shape, _NUMPY_TYPES[dtype], strides, True))
             return array.copy() if copy else array
         out = np.empty(self.shape, dtype=np.float32)
         lib.df_tensor_copy_to_host(self.handle, out.ctypes.data_as(ctypes.c_void_p), out.size)

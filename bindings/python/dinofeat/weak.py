@@ -2,7 +2,7 @@
 classical (Trainable Weka style) stack."""
 import ctypes
 
-from ._native import Handle, _numpy, lib
+from ._native import Handle, _numpy, choice, lib, path_arg
 
 CHANNELS = 58
 
@@ -174,12 +174,12 @@ class Classifier(Handle):
         return labels, p
 
     def save(self, path):
-        lib.df_weak_save(self.handle, str(path).encode())
+        lib.df_weak_save(self.handle, path_arg(path, "path"))
 
     @classmethod
     def load(cls, path):
         handle = ctypes.c_void_p()
-        lib.df_weak_load(str(path).encode(), ctypes.byref(handle))
+        lib.df_weak_load(path_arg(path, "path"), ctypes.byref(handle))
         return cls(handle)
 
 
@@ -206,8 +206,8 @@ def train(images, labels, features="classical", model=None, classifier=None, tre
     label_array = (ctypes.c_void_p * len(marks))(*[m.handle.value for m in marks])
     handle = ctypes.c_void_p()
     with Options() as options:
-        options[Param.WEAK_FEATURES] = _FEATURES[features]
-        options[Param.WEAK_CLASSIFIER] = _CLASSIFIERS[classifier]
+        options[Param.WEAK_FEATURES] = choice(_FEATURES, features, "weak: features")
+        options[Param.WEAK_CLASSIFIER] = choice(_CLASSIFIERS, classifier, "weak: classifier")
         options[Param.WEAK_MAX_SIZE] = max_size
         options[Param.FOREST_TREES] = trees
         options[Param.FOREST_SEED] = seed
