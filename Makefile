@@ -75,7 +75,7 @@ CLI := $(BUILD)/bin/dinofeat
 TEST_SOURCES := $(wildcard test/check_*.c)
 TEST_BINARY := $(BUILD)/test/check_dinofeat
 
-.PHONY: all lib cli help deps check check-c check-cuda check-internal check-headers check-symbols check-python check-examples \
+.PHONY: all lib cli help deps check check-c check-portable check-cuda check-internal check-headers check-symbols check-python check-examples \
         check-cli check-fuzz fuzz demo install uninstall abi-dump abi-check bench reference clean
 
 all: lib cli ## build the library and the dinofeat command-line tool
@@ -157,6 +157,16 @@ $(BUILD)/test/internal/%: test/internal/%.cpp $(LIB_OBJECTS)
 check-internal: $(INTERNAL_TESTS) ## tests of internals, linked against the objects (no public API)
 	@for t in $(INTERNAL_TESTS); do echo "$$t"; $$t || exit 1; done
 
+# The results must not hang on one machine's arithmetic: the same suites with one thread and
+# another OpenBLAS kernel family (CHECK_CORETYPE: Haswell, SkylakeX, Zen, ...).
+# Haswell and Zen kernels need AVX2: on a CPU without it only the thread count changes.
+CHECK_CORETYPE ?= Zen
+check-portable: $(TEST_BINARY) ## the Check suites again with OMP_NUM_THREADS=1 and OPENBLAS_CORETYPE=$(CHECK_CORETYPE)
+	@if grep -qw avx2 /proc/cpuinfo; then coretype=$(CHECK_CORETYPE); else coretype=$${OPENBLAS_CORETYPE:-}; \
+	    echo "check-portable: no AVX2, so OpenBLAS keeps its own kernels"; fi; \
+	echo "check-portable: OMP_NUM_THREADS=1 OPENBLAS_CORETYPE=$$coretype"; \
+	cd test && OMP_NUM_THREADS=1 OPENBLAS_CORETYPE=$$coretype CK_DEFAULT_TIMEOUT=120 ../$(TEST_BINARY)
+
 check-cuda: $(TEST_BINARY) ## the Check suites, failing (not skipping) where CUDA is absent: for GPU machines
 	cd test && CK_DEFAULT_TIMEOUT=120 DINOFEAT_REQUIRE_CUDA=1 ../$(TEST_BINARY)
 
@@ -165,13 +175,14 @@ check-cli: $(CLI) ## the command-line tool's exit codes and messages
 
 STAGE := $(CURDIR)/$(BUILD)/stage
 STAGE_PYTHONDIR = $(STAGE)/lib/python$(PYTHON_VERSION)/dist-packages
-check-examples: all ## build and run the C and C++ examples against a staged install via pkg-config
+check-examples: all ## the C, C++ and Python examples against a staged install; the README's examples as written
 	rm -rf $(STAGE)
 	$(MAKE) --no-print-directory install PREFIX=$(STAGE) >/dev/null
 	PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig $(CC) $(SAN_FLAGS) -std=c11 -Wall -Wextra -Werror examples/consumer.c -o $(BUILD)/consumer $$(PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig pkg-config --cflags --libs dinofeat)
 	PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig $(CXX) $(SAN_FLAGS) -std=c++17 -Wall -Wextra -Werror examples/consumer.cpp -o $(BUILD)/consumer_cpp $$(PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig pkg-config --cflags --libs dinofeat)
 	LD_LIBRARY_PATH=$(STAGE)/lib $(BUILD)/consumer test/fixtures/images/rgb8.png
 	LD_LIBRARY_PATH=$(STAGE)/lib $(BUILD)/consumer_cpp test/fixtures/images/baseline.jpg
+	$(PYTHON) test/readme_examples.py README.md $(BUILD)
 	env -u DINOFEAT_LIBRARY -u LD_LIBRARY_PATH PYTHONPATH=$(STAGE_PYTHONDIR) $(PYTHON) -c 'import dinofeat, dinofeat._native as n; \
 	    assert n.LIBRARY_PATH == "$(STAGE)/lib/$(SONAME)", n.LIBRARY_PATH; print("python: dinofeat", dinofeat.version(), "from", dinofeat.__file__)'
 

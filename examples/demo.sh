@@ -4,7 +4,7 @@
 # whole image is segmented, an overlay written and the mIoU against the ground truth printed.
 # Then the preprocessing path every workflow starts with (decode with EXIF, PIL-exact bicubic
 # resize, normalisation) through the C API, the Python API and the dinofeat tool; HR-Dv2
-# upsampling, k-means and the HR-Dv2 segmentation with the committed tiny random test model.
+# upsampling, k-means and the HR-Dv2 segmentation with the tiny random model of examples/data/.
 set -euo pipefail
 cli=${1:-build/bin/dinofeat}
 out=demo-output
@@ -44,7 +44,7 @@ PY
 echo "== HR-Dv2 upsampling end to end with the tiny RANDOM test model (no weights are downloaded:"
 echo "   the pipeline is real, the pictures are not meaningful features; pass a real checkpoint"
 echo "   with: $cli upsample --model dinov2_vits14_pretrain.pth --image YOUR.jpg --compare out.png)"
-"$cli" upsample --model test/fixtures/models/dinov2_s14.pth --heads 2 --image test/fixtures/images/smooth448.png \
+"$cli" upsample --model examples/data/tiny-dinov2-s14-reg4.safetensors --image test/fixtures/images/smooth448.png \
     --stride 7 --shifts 1 --compare "$out/upsample_compare.png" --out "$out/features.npy"
 /usr/bin/python3 - "$out/features.npy" <<'PY'
 import sys
@@ -56,6 +56,6 @@ labels, _, inertia = dinofeat.kmeans(features.reshape(-1, features.shape[-1]), 4
 print(f"features {features.shape}; k-means (K=4, cosine) cluster sizes {np.bincount(labels).tolist()}")
 PY
 echo "== HR-Dv2 class-agnostic segmentation of a 224 x 224 image with the same tiny random model"
-"$cli" segment --model test/fixtures/models/dinov2_s14_reg4.pth --heads 2 --image test/fixtures/images/smooth448.png \
+"$cli" segment --model examples/data/tiny-dinov2-s14-reg4.safetensors --image test/fixtures/images/smooth448.png \
     --size 224x224 --out "$out/segment_labels.png" --overlay "$out/segment_overlay.png" --boxes "$out/segment_boxes.json"
 echo "demo: outputs in $out/"

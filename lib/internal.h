@@ -55,8 +55,21 @@ df_status dfi_container_header(const char *path, const unsigned char *data, size
 /* Writes one of our container files atomically (a temporary file renamed over path): magic, u32
  * version, u32 header length, the header, what body writes (0 on success), the end marker. */
 typedef int (*dfi_body_writer)(FILE *f, const void *user);
-/* Writes what body writes (0 on success) to a temporary file renamed over path. */
+/* Writes what body writes (0 on success) with dfi_output_open / _commit: the complete new file or
+ * the old one untouched, through symbolic links, in place for devices. */
 df_status dfi_atomic_write(const char *path, dfi_body_writer body, const void *user);
+/* A file being written (lib/output_file.c): a temporary beside path's real target, or the target
+ * itself when that is not a regular file (in_place). */
+typedef struct dfi_output {
+    FILE *file;
+    int in_place;
+    char target[4096], temporary[4160];
+} dfi_output;
+df_status dfi_output_open(const char *path, dfi_output *out);
+/* Flushes, syncs and closes out's file and renames it over the target, unless failed (the body's
+ * writes failed, errno telling why) or any of that fails: then the temporary is removed and the
+ * target left as it was. DF_E_IO naming path. */
+df_status dfi_output_commit(dfi_output *out, const char *path, int failed);
 df_status dfi_container_save(const char *path, const char magic[8], uint32_t version, const char *header,
                              size_t length, dfi_body_writer body, const void *user, const char end[8]);
 /* Reads one of our container files: its JSON header is given to read with the body (what

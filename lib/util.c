@@ -82,19 +82,6 @@ df_status dfi_container_header(const char *path, const unsigned char *data, size
     return DF_OK;
 }
 
-df_status dfi_atomic_write(const char *path, dfi_body_writer body, const void *user) {
-    char temporary[4200];
-    if (snprintf(temporary, sizeof temporary, "%s.tmp%ld", path, (long)getpid()) >= (int)sizeof temporary)
-        return dfi_error(DF_E_INVALID_ARG, "the path is too long");
-    FILE *f = fopen(temporary, "wb");
-    if (f == NULL) return dfi_error(DF_E_IO, "%s: cannot create: %s", temporary, strerror(errno));
-    int failed = body(f, user) != 0;
-    failed |= fclose(f) != 0;
-    if (!failed && rename(temporary, path) != 0) failed = 1;
-    if (failed) remove(temporary);
-    return failed ? dfi_error(DF_E_IO, "%s: cannot write: %s", path, strerror(errno ? errno : EIO)) : DF_OK;
-}
-
 typedef struct container_parts {
     const char *magic, *header, *end;
     uint32_t version;

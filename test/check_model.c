@@ -498,6 +498,74 @@ START_TEST(test_cuda_forward_when_available) {
 }
 END_TEST
 
+/* A safetensors file of the given header (padded to 8 bytes) and data_size zero bytes. */
+static void write_safetensors(const char *path, const char *header, size_t data_size) {
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    size_t length = strlen(header);
+    const size_t padded = (length + 7) / 8 * 8;
+    const uint64_t stored = padded;
+    ck_assert_uint_eq(fwrite(&stored, 8, 1, f), 1);
+    ck_assert_uint_eq(fwrite(header, 1, length, f), length);
+    for (; length < padded; length++) fputc(' ', f);
+    for (size_t i = 0; i < data_size; i++) fputc(0, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* The format requires tensors' byte ranges to be disjoint and to tile the data section. */
+START_TEST(test_safetensors_ranges_must_tile_the_data) {
+    char root[] = "/tmp/dinofeat_ranges_XXXXXX", path[128];
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    snprintf(path, sizeof path, "%s/m.safetensors", root);
+    static const struct { const char *header, *message; size_t data; } cases[] = {
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+         "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", "overlap", 8},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+         "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", "overlap", 12},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+         "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[12,20]}}", "data bytes [8, 12) belong to no tensor", 20},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", "data bytes [8, 16) belong to no tensor", 16},
+        {"{\"__metadata__\":{\"dinofeat.heads\":\"two\"},\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+         "dinofeat.heads", 8},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_safetensors(path, cases[i].header, cases[i].data);
+        df_model *model = NULL;
+        ck_assert_fails_with(df_model_open(path, NULL, NULL, &model), DF_E_FORMAT, "df_model_open");
+        ck_assert_msg(strstr(df_last_error_message(), cases[i].message) != NULL, "case %zu: '%s' lacks '%s'", i,
+                      df_last_error_message(), cases[i].message);
+        ck_assert_ptr_null(model);
+    }
+    remove_tree(root);
+}
+END_TEST
+
+/* Heads: model.heads, else what the file records, else dim / 64 for multiples of 64, else unknown
+ * (0), which a forward pass refuses naming model.heads. */
+START_TEST(test_heads_come_from_the_file_or_the_parameter) {
+    df_model *model;
+    int64_t heads = -1;
+    ck_assert_ok(df_model_open("../examples/data/tiny-dinov2-s14-reg4.safetensors", NULL, NULL, &model));
+    ck_assert_ok(df_model_info_int(model, DF_MODEL_INFO_HEADS, &heads));
+    ck_assert_int_eq(heads, 2);
+    ck_assert_ok(df_model_set_int(model, DF_PARAM_MODEL_HEADS, 4)); /* the parameter wins */
+    ck_assert_ok(df_model_info_int(model, DF_MODEL_INFO_HEADS, &heads));
+    ck_assert_int_eq(heads, 4);
+    df_model_free(model);
+    ck_assert_ok(df_model_open("fixtures/models/dino_s8.pth", NULL, NULL, &model));
+    ck_assert_ok(df_model_info_int(model, DF_MODEL_INFO_HEADS, &heads));
+    ck_assert_int_eq(heads, 0); /* dim 16, nothing recorded: not 16 / 64 rounded down */
+    const int64_t shape[4] = {1, 3, 16, 16};
+    df_tensor *x;
+    ck_assert_ok(df_tensor_new(4, shape, DF_DTYPE_FLOAT32, NULL, &x));
+    df_forward *forward = NULL;
+    ck_assert_fails_with(df_model_forward(model, x, DF_OUTPUT_PATCH, &forward), DF_E_INVALID_ARG, "df_model_forward");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "model.heads"));
+    df_tensor_free(x);
+    df_model_free(model);
+}
+END_TEST
+
 Suite *model_suite(void) {
     Suite *suite = suite_create("model");
     TCase *tc = tcase_create("model");
@@ -509,6 +577,8 @@ Suite *model_suite(void) {
     tcase_add_test(tc, test_chunked_attention_equals_unchunked);
     tcase_add_test(tc, test_malformed_checkpoints_are_refused);
     tcase_add_test(tc, test_model_argument_errors);
+    tcase_add_test(tc, test_safetensors_ranges_must_tile_the_data);
+    tcase_add_test(tc, test_heads_come_from_the_file_or_the_parameter);
     tcase_add_test(tc, test_cuda_forward_when_available);
     suite_add_tcase(suite, tc);
     return suite;

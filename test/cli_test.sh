@@ -50,7 +50,16 @@ expect 2 "truncated\.pth: .*zip" -- "$cli" info --model $models/truncated.pth
 expect 2 "unknown_global\.pth: .*refused, not executed" -- "$cli" info --model $models/unknown_global.pth
 expect 2 "legacy\.pth: .*legacy" -- "$cli" info --model $models/legacy.pth
 expect 1 "--pos-interp is auto" -- "$cli" info --model $models/dino_s8.pth --pos-interp bogus
-expect 2 "model\.heads" -- "$cli" features --model $models/dino_s8.pth --image fixtures/images/rgb8.png
+# a head count neither the file nor --heads gives is a usage error naming --heads; info describes it
+expect 1 "does not record its number of attention heads and dim 16 is no multiple of 64: pass --heads N" -- \
+    "$cli" features --model $models/dino_s8.pth --image fixtures/images/rgb8.png
+expect 0 "heads: unknown \(the file does not record it: pass --heads N\)" -- "$cli" info --model $models/dino_s8.pth
+expect 0 "heads: 2" -- "$cli" info --model ../examples/data/tiny-dinov2-s14-reg4.safetensors
+expect 0 "grid: 4 x 4 patches, dim 16" -- "$cli" features --model ../examples/data/tiny-dinov2-s14-reg4.safetensors \
+    --image fixtures/images/photo97x61.png --size 56x56 --out "$tmp/tiny.npy"
+mkdir -p "$tmp/hf" && cp $models/dino_s8_hf.safetensors "$tmp/hf/model.safetensors"
+echo '{"model_type": "vit", "num_attention_heads": 4}' > "$tmp/hf/config.json"
+expect 0 "heads: 4" -- "$cli" info --model "$tmp/hf/model.safetensors"
 expect 1 "--image FILE is required" -- "$cli" features --model $models/dino_s8.pth --heads 2
 expect 1 "--model FILE is required" -- "$cli" features --image fixtures/images/rgb8.png
 expect 1 "--size takes WxH" -- "$cli" features --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --size 12
@@ -105,6 +114,34 @@ cp "$tmp/seg_labels.png" "$tmp/gt/b.png"
 expect 2 "no prediction for .*/gt/b\.png" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg
 cp "$tmp/small_labels.png" "$tmp/pred/b.png"
 expect 2 "pred/b\.png is 23 x 17, .*gt/b\.png is 224 x 224" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg
+
+# Files: written through symbolic links (the link stays), in place on devices, and on a write that
+# fails (a full disk: here the file-size limit) the previous file is left whole and no temporary.
+tiny=(--model ../examples/data/tiny-dinov2-s14-reg4.safetensors --image fixtures/images/photo97x61.png --size 112x112)
+mkdir -p "$tmp/files" && printf previous > "$tmp/files/real.png" && ln -s real.png "$tmp/files/link.png"
+ln -s "$tmp/files/real.json" "$tmp/files/dangling.json"
+expect 0 "wrote" -- "$cli" features "${tiny[@]}" --pca "$tmp/files/link.png" --attn /dev/null
+expect 0 "^link$" -- bash -c "test -L '$tmp/files/link.png' && echo link"
+expect 0 "size: 112 x 112" -- "$cli" info --image "$tmp/files/real.png"
+expect 0 "^character$" -- bash -c "test -c /dev/null && echo character"
+expect 0 "segmented" -- "$cli" segment "${tiny[@]}" --clusters 4 --boxes "$tmp/files/dangling.json"
+expect 0 '"clusters": 4' -- cat "$tmp/files/real.json"
+expect 0 "^link$" -- bash -c "test -L '$tmp/files/dangling.json' && echo link"
+ln -s real.dfclf "$tmp/files/link.dfclf"
+expect 0 "trained" -- "$cli" weak train --image fixtures/weak/micrograph.png --labels fixtures/weak/scribbles.png \
+    --out "$tmp/files/link.dfclf"
+expect 0 "^link$" -- bash -c "test -L '$tmp/files/link.dfclf' && test -s '$tmp/files/real.dfclf' && echo link"
+for out in full.npy full.png full.json; do printf previous > "$tmp/files/$out"; done
+limited() { (trap "" XFSZ; ulimit -f 0; exec "$@"); } # every write to a file fails with EFBIG
+expect 2 "full\.npy: .*(too large|No space)" -- limited "$cli" features "${tiny[@]}" --out "$tmp/files/full.npy"
+expect 2 "full\.png: .*(too large|No space)" -- limited "$cli" features "${tiny[@]}" --pca "$tmp/files/full.png"
+expect 2 "(too large|No space)" -- "$cli" features "${tiny[@]}" --out /dev/full
+expect 2 "full\.json: cannot write: .*(too large|No space)" -- bash -c "ulimit -f 0; trap '' XFSZ; exec '$cli' eval \
+    --pred '$tmp/bgt' --gt '$tmp/bgt' --task corloc --json '$tmp/files/full.json'"
+for out in full.npy full.png full.json; do
+    expect 0 "^previous$" -- bash -c "cat '$tmp/files/$out'; echo"
+done
+expect 0 "^none left$" -- bash -c "ls '$tmp/files' | grep -c tmp || echo none left"
 expect 1 "--task takes semseg, saliency or corloc" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task depth
 expect 1 "--protocol takes hungarian or many-to-one" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg --protocol best
 

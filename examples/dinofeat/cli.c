@@ -2,10 +2,12 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,19 +83,69 @@ int cli_parse_size(const char *text, long *width, long *height) {
     return *end == '\0' && *width > 0 && *height > 0 && *width <= 65535 && *height <= 65535 ? 0 : -1;
 }
 
-FILE *cli_create_temporary(const char *path, char *temporary, size_t size) {
-    snprintf(temporary, size, "%s.tmp", path);
-    return fopen(temporary, "w");
+/* Follows the symbolic links of path's last component to the file they name (which may not exist
+ * yet); -1 with errno on a loop or a name too long. */
+static int follow_links(const char *path, char *target, size_t size) {
+    if (snprintf(target, size, "%s", path) >= (int)size) return errno = ENAMETOOLONG, -1;
+    for (int hops = 0; hops < 40; hops++) {
+        struct stat info;
+        if (lstat(target, &info) != 0 || !S_ISLNK(info.st_mode)) return 0;
+        char link[4096];
+        const ssize_t n = readlink(target, link, sizeof link - 1);
+        if (n < 0) return -1;
+        link[n] = '\0';
+        char *slash = strrchr(target, '/');
+        const size_t keep = link[0] == '/' || slash == NULL ? 0 : (size_t)(slash - target) + 1;
+        if (keep + (size_t)n >= size) return errno = ENAMETOOLONG, -1;
+        memcpy(target + keep, link, (size_t)n + 1);
+    }
+    return errno = ELOOP, -1;
 }
 
-int cli_commit_temporary(FILE *file, const char *temporary, const char *path) {
-    int failed = ferror(file);
-    failed |= fclose(file) != 0;
-    if (!failed && rename(temporary, path) == 0) return 0;
-    int saved = errno;
-    remove(temporary);
-    errno = saved ? saved : EIO;
+FILE *cli_output_open(const char *path, cli_output *out) {
+    memset(out, 0, sizeof *out);
+    if (follow_links(path, out->target, sizeof out->target) != 0) return NULL;
+    struct stat info;
+    if (stat(out->target, &info) == 0 && !S_ISREG(info.st_mode)) {
+        if (S_ISDIR(info.st_mode)) return errno = EISDIR, NULL;
+        out->in_place = 1;
+        return out->file = fopen(out->target, "w");
+    }
+    snprintf(out->temporary, sizeof out->temporary, "%s.tmp%ld", out->target, (long)getpid());
+    const int fd = open(out->temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) return NULL;
+    if ((out->file = fdopen(fd, "w")) == NULL) {
+        const int saved = errno;
+        close(fd), unlink(out->temporary);
+        errno = saved;
+    }
+    return out->file;
+}
+
+int cli_output_commit(cli_output *out) {
+    int failed = ferror(out->file) || fflush(out->file) != 0;
+    int saved = failed ? (errno ? errno : EIO) : 0;
+    if (!failed && !out->in_place && fsync(fileno(out->file)) != 0) failed = 1, saved = errno;
+    if (fclose(out->file) != 0 && !failed) failed = 1, saved = errno ? errno : EIO;
+    out->file = NULL;
+    if (!failed && !out->in_place && rename(out->temporary, out->target) != 0) failed = 1, saved = errno;
+    if (!failed) return 0;
+    if (!out->in_place) unlink(out->temporary);
+    errno = saved;
     return -1;
+}
+
+int cli_write_file(const char *path, const void *bytes, size_t size) {
+    cli_output out;
+    if (cli_output_open(path, &out) == NULL) return -1;
+    if (size && fwrite(bytes, 1, size, out.file) != size) {
+        const int saved = errno ? errno : EIO;
+        fclose(out.file);
+        if (!out.in_place) unlink(out.temporary);
+        errno = saved;
+        return -1;
+    }
+    return cli_output_commit(&out);
 }
 
 int cli_parse_long(const char *text, long lo, long hi, long *out) {
@@ -136,8 +188,9 @@ df_status cli_build_cache(df_model *model, const df_dataset *dataset, const char
 
 FILE *cli_open_step_log(const char *csv, const char *header, int64_t steps) {
     FILE *old = fopen(csv, "r");
-    char temporary[4096], line[512];
-    FILE *kept = cli_create_temporary(csv, temporary, sizeof temporary);
+    char line[512];
+    cli_output out;
+    FILE *kept = cli_output_open(csv, &out);
     if (kept == NULL) {
         if (old) fclose(old);
         return NULL;
@@ -147,5 +200,5 @@ FILE *cli_open_step_log(const char *csv, const char *header, int64_t steps) {
     while (old && fgets(line, sizeof line, old))
         if (sscanf(line, "%lld,", &step) == 1 && step >= 1 && step <= steps) fputs(line, kept);
     if (old) fclose(old);
-    return cli_commit_temporary(kept, temporary, csv) == 0 ? fopen(csv, "a") : NULL;
+    return cli_output_commit(&out) == 0 ? fopen(csv, "a") : NULL;
 }

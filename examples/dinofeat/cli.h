@@ -55,11 +55,20 @@ int cli_parse_number(const cli_number *numbers, size_t count, int option, const 
 char *cli_suffixed(const char *path, const char *suffix);
 /* Parses "WxH" (both 1..65535); 0, or -1 when malformed. */
 int cli_parse_size(const char *text, long *width, long *height);
-/* Writing a file atomically: cli_create_temporary opens path.tmp (its name into temporary, of
- * size bytes); cli_commit_temporary closes it and renames it over path, or removes it and returns
- * -1 with errno set when anything failed. */
-FILE *cli_create_temporary(const char *path, char *temporary, size_t size);
-int cli_commit_temporary(FILE *file, const char *temporary, const char *path);
+/* Writing a file so that a failure leaves the old file untouched and never a torn one:
+ * cli_output_open opens a temporary beside path's real target (symbolic links are written
+ * through), or the target itself when it is no regular file (a device, a FIFO); cli_output_commit
+ * checks every write, flushes, syncs, closes and renames the temporary over the target, or removes
+ * it. Both return NULL / -1 with errno set on failure. */
+typedef struct cli_output {
+    FILE *file;
+    int in_place;
+    char target[4096], temporary[4160];
+} cli_output;
+FILE *cli_output_open(const char *path, cli_output *out);
+int cli_output_commit(cli_output *out);
+/* size bytes as the whole file at path (as above); 0, or -1 with errno set. */
+int cli_write_file(const char *path, const void *bytes, size_t size);
 
 /* A training's per-step CSV opened for appending: the rows of steps 1..steps kept (a killed run
  * logged steps that the resumed one does again), header (without newline) written first; NULL

@@ -62,5 +62,14 @@ int model_args_open(const model_args *args, const char *verb, df_model **out) {
         *out = NULL;
         return code;
     }
+    int64_t heads = 0, dim = 0;
+    df_model_info_int(*out, DF_MODEL_INFO_HEADS, &heads);
+    df_model_info_int(*out, DF_MODEL_INFO_DIM, &dim);
+    if (heads == 0 && !args->heads_optional) {
+        df_model_free(*out);
+        *out = NULL;
+        return cli_usage_error(verb, "%s: the file does not record its number of attention heads and dim %lld is no "
+                               "multiple of 64: pass --heads N", args->path, (long long)dim);
+    }
     return EXIT_OK;
 }

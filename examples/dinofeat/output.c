@@ -1,5 +1,6 @@
 /* .npy files and visualisations for the dinofeat command. */
 #include "output.h"
+#include "cli.h"
 #include "draw.h"
 
 #include <errno.h>
@@ -20,7 +21,8 @@ int cli_write_npy(const char *path, const float *values, size_t ndim, const int6
     length += snprintf(header + length, sizeof header - (size_t)length, "), }");
     /* The format pads the header with spaces and a newline so the data starts 64-byte aligned. */
     size_t total = 10 + (size_t)length + 1, padded = (total + 63) / 64 * 64;
-    FILE *file = fopen(path, "wb");
+    cli_output out;
+    FILE *file = cli_output_open(path, &out);
     if (file == NULL) return -1;
     unsigned char preamble[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0, 0};
     size_t header_length = padded - 10;
@@ -30,13 +32,8 @@ int cli_write_npy(const char *path, const float *values, size_t ndim, const int6
     fwrite(header, 1, (size_t)length, file);
     for (size_t i = total; i < padded; i++) fputc(' ', file);
     fputc('\n', file);
-    fwrite(values, sizeof *values, count, file);
-    int failed = ferror(file);
-    if (fclose(file) != 0 || failed) {
-        if (!errno) errno = EIO;
-        return -1;
-    }
-    return 0;
+    fwrite(values, sizeof *values, count, file); /* a failed write sets the error flag commit checks */
+    return cli_output_commit(&out);
 }
 
 /* The top eigenvector of the centred data's covariance, orthogonal to the previous ones, by

@@ -218,8 +218,9 @@ static void write_csv_name(FILE *f, const char *name) {
 }
 
 static int write_table(const request *r, const df_datus *run, size_t images, size_t *total, size_t *noise) {
-    char *path = path_in(r->out_dir, "segments.csv", NULL), temporary[4200];
-    FILE *f = path ? cli_create_temporary(path, temporary, sizeof temporary) : NULL;
+    char *path = path_in(r->out_dir, "segments.csv", NULL);
+    cli_output out;
+    FILE *f = path ? cli_output_open(path, &out) : NULL;
     if (f == NULL) {
         fprintf(stderr, "dinofeat datus: %s: %s\n", path ? path : r->out_dir, strerror(errno));
         free(path);
@@ -244,7 +245,7 @@ static int write_table(const request *r, const df_datus *run, size_t images, siz
         *noise += patches ? patches[0] : 0;
         free(patches);
     }
-    int failed = cli_commit_temporary(f, temporary, path);
+    int failed = cli_output_commit(&out);
     if (failed) fprintf(stderr, "dinofeat datus: %s: %s\n", path, strerror(errno));
     free(path);
     return failed ? EXIT_INPUT : EXIT_OK;

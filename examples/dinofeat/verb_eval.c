@@ -163,7 +163,20 @@ static int load_pair(const pair_list *pairs, size_t i, int32_t **pred, int32_t *
     return EXIT_OK;
 }
 
-static FILE *open_json(const char *path) { return path ? fopen(path, "w") : NULL; }
+/* The scores as a JSON file (the whole file or none); the text is built in memory first. */
+static FILE *begin_json(const char *path, char **text, size_t *size) { return path ? open_memstream(text, size) : NULL; }
+
+/* text and size are the memory stream's: closing it sets them. */
+static int finish_json(FILE *f, const char *path, char **text, const size_t *size) {
+    if (f == NULL) return EXIT_OK;
+    int code = EXIT_OK;
+    if (fclose(f) != 0 || cli_write_file(path, *text, *size) != 0) {
+        fprintf(stderr, "dinofeat eval: %s: cannot write: %s\n", path, strerror(errno ? errno : EIO));
+        code = EXIT_INPUT;
+    }
+    free(*text);
+    return code;
+}
 
 /* Unlabelled predicted pixels (255, DatUS²'s noise) are not scored, as the protocol says for
  * initial pseudo masks; with more than 255 clusters, 255 is a cluster like any other. */
@@ -214,8 +227,9 @@ static int eval_semseg(const request *r, const pair_list *pairs) {
         printf("  %-8s %8s\n", "class", "IoU");
         for (long c = 0; c < classes; c++) printf("  %-8ld %8.4f\n", c, iou[c]);
         printf("  mIoU %.4f   accuracy %.4f   mean F1 %.4f\n", miou, accuracy, f1);
-        FILE *f = open_json(r->json);
-        if (r->json && f == NULL) code = EXIT_INPUT;
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = begin_json(r->json, &text, &size);
         if (f) {
             fprintf(f, "{\"task\": \"semseg\", \"images\": %zu, \"clusters\": %ld, \"classes\": %ld, \"protocol\": \"%s\", "
                        "\"miou\": %.9g, \"accuracy\": %.9g, \"mean_f1\": %.9g, \"iou\": [",
@@ -223,8 +237,8 @@ static int eval_semseg(const request *r, const pair_list *pairs) {
             for (long c = 0; c < classes; c++)
                 isnan(iou[c]) ? fprintf(f, "%snull", c ? ", " : "") : fprintf(f, "%s%.9g", c ? ", " : "", iou[c]);
             fprintf(f, "]}\n");
-            if (fclose(f) != 0) code = EXIT_INPUT;
         }
+        code = finish_json(f, r->json, &text, &size);
     }
     free(iou);
     df_confusion_free(confusion);
@@ -268,13 +282,13 @@ static int eval_saliency(const request *r, const pair_list *pairs) {
     if (code == EXIT_OK) {
         df_saliency_scores(s, &iou, &accuracy, &f);
         printf("saliency: %zu images\n  IoU %.4f   accuracy %.4f   maxF_beta %.4f\n", pairs->count, iou, accuracy, f);
-        FILE *out = open_json(r->json);
-        if (r->json && out == NULL) code = EXIT_INPUT;
-        if (out) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *out = begin_json(r->json, &text, &size);
+        if (out)
             fprintf(out, "{\"task\": \"saliency\", \"images\": %zu, \"iou\": %.9g, \"accuracy\": %.9g, \"max_f_beta\": %.9g}\n",
                     pairs->count, iou, accuracy, f);
-            if (fclose(out) != 0) code = EXIT_INPUT;
-        }
+        code = finish_json(out, r->json, &text, &size);
     }
     df_saliency_free(s);
     return code;
@@ -346,13 +360,13 @@ static int eval_corloc(const request *r, const pair_list *pairs) {
     if (code == EXIT_OK) {
         double corloc = (double)hits / (double)pairs->count;
         printf("corloc: %zu images, %zu hits\n  CorLoc %.4f\n", pairs->count, hits, corloc);
-        FILE *out = open_json(r->json);
-        if (r->json && out == NULL) code = EXIT_INPUT;
-        if (out) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *out = begin_json(r->json, &text, &size);
+        if (out)
             fprintf(out, "{\"task\": \"corloc\", \"images\": %zu, \"hits\": %zu, \"corloc\": %.9g}\n", pairs->count, hits,
                     corloc);
-            if (fclose(out) != 0) code = EXIT_INPUT;
-        }
+        code = finish_json(out, r->json, &text, &size);
     }
     return code;
 }

@@ -125,7 +125,10 @@ static int describe_model(const model_args *args) {
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
         int64_t value = 0;
         df_model_info_int(model, numbers[i].key, &value);
-        printf("  %s: %lld\n", numbers[i].label, (long long)value);
+        if (numbers[i].key == DF_MODEL_INFO_HEADS && value == 0)
+            printf("  %s: unknown (the file does not record it: pass --heads N)\n", numbers[i].label);
+        else
+            printf("  %s: %lld\n", numbers[i].label, (long long)value);
     }
     df_model_free(model);
     return EXIT_OK;
@@ -171,6 +174,7 @@ static int run(int argc, char **argv) {
     }
     if (code == EXIT_OK && optind < argc) code = cli_usage_error("info", "unexpected argument '%s'", argv[optind]);
     int has_model = margs.path || margs.device || margs.heads || margs.checkpoint;
+    margs.heads_optional = 1;
     if (code == EXIT_OK && has_model) code = describe_model(&margs);
     if (code == EXIT_OK && image_count == 0 && folder == NULL && !has_model) print_build_info();
     for (size_t i = 0; code != EXIT_USAGE && i < image_count; i++) {

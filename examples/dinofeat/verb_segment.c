@@ -49,8 +49,8 @@ typedef struct request {
 static void write_box(FILE *f, const int32_t *b) { fprintf(f, "[%d, %d, %d, %d]", b[0], b[1], b[2], b[3]); }
 
 static int write_json(const char *path, const request *r, const df_cas_view *v) {
-    char temporary[4096];
-    FILE *f = cli_create_temporary(path, temporary, sizeof temporary);
+    cli_output out;
+    FILE *f = cli_output_open(path, &out);
     if (f == NULL) return -1;
     fprintf(f, "{\n  \"image\": \"%s\",\n  \"width\": %lld,\n  \"height\": %lld,\n", r->image, (long long)v->width,
             (long long)v->height);
@@ -76,7 +76,7 @@ static int write_json(const char *path, const request *r, const df_cas_view *v) 
         fprintf(f, "null");
     }
     fprintf(f, "\n}\n");
-    return cli_commit_temporary(f, temporary, path);
+    return cli_output_commit(&out);
 }
 
 /* The pixels the result covers: the whole image when padded, the centred crop otherwise. */

@@ -278,8 +278,8 @@ static char *output_path(const char *dir, const char *kind, const char *name, co
 }
 
 static int write_boxes(const char *path, const char *image, const int32_t *boxes, size_t count) {
-    char temporary[4096];
-    FILE *f = cli_create_temporary(path, temporary, sizeof temporary);
+    cli_output out;
+    FILE *f = cli_output_open(path, &out);
     if (f == NULL) return -1;
     fprintf(f, "{\n  \"image\": \"%s\",\n  \"boxes\": [", image);
     if (count) fprintf(f, "\n    {\"class\": 1, \"box\": [%d, %d, %d, %d]}\n  ", boxes[0], boxes[1], boxes[2], boxes[3]);
@@ -287,7 +287,7 @@ static int write_boxes(const char *path, const char *image, const int32_t *boxes
     for (size_t i = 0; i < count; i++)
         fprintf(f, "%s[%d, %d, %d, %d]", i ? ", " : "", boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]);
     fprintf(f, "]\n}\n");
-    return cli_commit_temporary(f, temporary, path);
+    return cli_output_commit(&out);
 }
 
 static df_status save_grey(const df_tensor *mask, const char *path) {

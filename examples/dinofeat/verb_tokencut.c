@@ -36,15 +36,15 @@ typedef struct request {
 } request;
 
 static int write_json(const char *path, const char *image, const int32_t *box, const df_tokencut_detail *d) {
-    char temporary[4096];
-    FILE *f = cli_create_temporary(path, temporary, sizeof temporary);
+    cli_output out;
+    FILE *f = cli_output_open(path, &out);
     if (f == NULL) return -1;
     fprintf(f,
             "{\n  \"image\": \"%s\",\n  \"grid\": [%lld, %lld],\n  \"seed\": %lld,\n  \"eigenvalue\": %.9g,\n"
             "  \"boxes\": [\n    {\"class\": 1, \"box\": [%d, %d, %d, %d]}]\n}\n",
             image, (long long)d->grid_height, (long long)d->grid_width, (long long)d->seed, d->eigenvalue, box[0],
             box[1], box[2], box[3]);
-    return cli_commit_temporary(f, temporary, path);
+    return cli_output_commit(&out);
 }
 
 static int write_outputs(const request *r, df_image *rgb, const df_tensor *mask, const int32_t *box,

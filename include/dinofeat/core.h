@@ -116,8 +116,10 @@ typedef enum df_param {
                                         DF_DTYPE_FLOAT16 (devices that have it); fixed at open */
     DF_PARAM_MODEL_CHECKPOINT = 201, /* str: the model to take from a training checkpoint,
                                         "teacher" (default) or "student"; fixed at open */
-    DF_PARAM_MODEL_HEADS = 202,      /* int: attention heads; 0 (default) = dim / 64, as in every
-                                        released DINO and DINOv2 model */
+    DF_PARAM_MODEL_HEADS = 202,      /* int: attention heads; 0 (default) = what the file records
+                                        (safetensors metadata "dinofeat.heads", a Hugging Face
+                                        config.json beside it), else dim / 64 as in every
+                                        released DINO and DINOv2 model (dims 384..1536) */
     DF_PARAM_MODEL_POS_INTERP = 203, /* int df_pos_interp (model.h); default DF_POS_INTERP_AUTO:
                                         the checkpoint's official variant */
     DF_PARAM_MODEL_STRIDE = 204,     /* int: patch-embedding stride in pixels, 1..patch; 0 (default)

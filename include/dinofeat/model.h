@@ -60,7 +60,7 @@ typedef enum df_model_info {
     DF_MODEL_INFO_PATCH = 100,    /* int: patch size in pixels */
     DF_MODEL_INFO_DIM = 101,      /* int: embedding dimension D */
     DF_MODEL_INFO_DEPTH = 102,    /* int: blocks */
-    DF_MODEL_INFO_HEADS = 103,    /* int: attention heads in effect */
+    DF_MODEL_INFO_HEADS = 103,    /* int: attention heads in effect; 0 when unknown (set model.heads) */
     DF_MODEL_INFO_REGISTERS = 104,/* int: register tokens */
     DF_MODEL_INFO_POS_GRID = 105, /* int: M, the stored position grid is M x M */
     DF_MODEL_INFO_PARAMETERS = 106, /* int: parameter count (without mask token and heads) */

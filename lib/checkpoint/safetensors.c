@@ -3,6 +3,7 @@
 #include "json.h"
 #include "state_dict.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Safetensors headers of real models are well under a megabyte; this bounds a lying length. */
@@ -61,6 +62,65 @@ static df_status read_entry(const char *name, const dfi_json *spec, const unsign
     return dfi_state_dict_add(dict, name, &entry);
 }
 
+typedef struct byte_range {
+    uint64_t begin, end;
+    const char *name;
+} byte_range;
+
+static int by_begin(const void *a, const void *b) {
+    const byte_range *x = a, *y = b;
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    return x->end < y->end ? -1 : x->end > y->end;
+}
+
+/* The format requires the tensors' byte ranges to be disjoint and to tile the data section: a
+ * file where two tensors share bytes (or bytes belong to none) was not written by a safetensors
+ * writer, and a model read from it would alias weights. */
+static df_status check_ranges_tile(const dfi_state_dict *dict, size_t first, const unsigned char *data,
+                                   uint64_t data_size) {
+    const size_t count = dict->count - first;
+    byte_range *ranges = malloc((count ? count : 1) * sizeof *ranges);
+    if (ranges == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    for (size_t i = 0; i < count; i++) {
+        const dfi_tensor_entry *e = &dict->entries[first + i];
+        ranges[i].begin = (uint64_t)(e->data - data);
+        ranges[i].end = ranges[i].begin + (uint64_t)dfi_entry_numel(e) * df_dtype_size(e->dtype);
+        ranges[i].name = e->name;
+    }
+    qsort(ranges, count, sizeof *ranges, by_begin);
+    df_status status = DF_OK;
+    uint64_t covered = 0;
+    for (size_t i = 0; status == DF_OK && i < count; i++) {
+        if (ranges[i].begin < covered)
+            status = dfi_error(DF_E_FORMAT, "safetensors: tensors '%s' and '%s' overlap (bytes [%llu, %llu) and [%llu, %llu))",
+                               ranges[i - 1].name, ranges[i].name, (unsigned long long)ranges[i - 1].begin,
+                               (unsigned long long)ranges[i - 1].end, (unsigned long long)ranges[i].begin,
+                               (unsigned long long)ranges[i].end);
+        else if (ranges[i].begin > covered)
+            status = dfi_error(DF_E_FORMAT, "safetensors: data bytes [%llu, %llu) belong to no tensor",
+                               (unsigned long long)covered, (unsigned long long)ranges[i].begin);
+        covered = ranges[i].end;
+    }
+    if (status == DF_OK && covered != data_size)
+        status = dfi_error(DF_E_FORMAT, "safetensors: data bytes [%llu, %llu) belong to no tensor",
+                           (unsigned long long)covered, (unsigned long long)data_size);
+    free(ranges);
+    return status;
+}
+
+/* "dinofeat.heads": a positive integer written as a string (metadata values are strings). */
+static df_status read_metadata(const dfi_json *metadata, dfi_state_dict *dict) {
+    if (metadata->kind != DFI_JSON_OBJECT) return dfi_error(DF_E_FORMAT, "safetensors: __metadata__ is not an object");
+    const dfi_json *heads = dfi_json_member(metadata, "dinofeat.heads");
+    if (heads == NULL) return DF_OK;
+    char *end = NULL;
+    long long value = heads->kind == DFI_JSON_STRING ? strtoll(heads->string, &end, 10) : 0;
+    if (heads->kind != DFI_JSON_STRING || end == heads->string || *end != '\0' || value < 1 || value > 4096)
+        return dfi_error(DF_E_FORMAT, "safetensors: __metadata__ \"dinofeat.heads\" is not a number of heads");
+    dict->recorded_heads = value;
+    return DF_OK;
+}
+
 df_status dfi_safetensors_parse(const unsigned char *bytes, size_t size, dfi_state_dict *dict) {
     if (size < 8) return dfi_error(DF_E_FORMAT, "safetensors: shorter than its header length");
     uint64_t header_size = 0;
@@ -77,10 +137,12 @@ df_status dfi_safetensors_parse(const unsigned char *bytes, size_t size, dfi_sta
     }
     const unsigned char *data = bytes + 8 + header_size;
     uint64_t data_size = size - 8 - header_size;
+    const size_t first = dict->count;
     for (size_t i = 0; status == DF_OK && i < header->count; i++) {
-        if (strcmp(header->keys[i], "__metadata__") == 0) continue;
-        status = read_entry(header->keys[i], &header->items[i], data, data_size, dict);
+        if (strcmp(header->keys[i], "__metadata__") == 0) status = read_metadata(&header->items[i], dict);
+        else status = read_entry(header->keys[i], &header->items[i], data, data_size, dict);
     }
+    if (status == DF_OK) status = check_ranges_tile(dict, first, data, data_size);
     dfi_json_free(header);
     return status;
 }

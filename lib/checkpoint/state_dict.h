@@ -23,6 +23,9 @@ typedef struct dfi_state_dict {
     const unsigned char *bytes;
     size_t size;
     int mapped;
+    /* The attention heads the file records (safetensors __metadata__ "dinofeat.heads", which the
+     * files this library writes carry); 0 when it records none. */
+    int64_t recorded_heads;
 } dfi_state_dict;
 
 /* Reads a checkpoint from a file (memory-mapped) or from memory the caller keeps alive. The kind

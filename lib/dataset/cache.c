@@ -278,21 +278,18 @@ static df_status append(const df_feature_cache *c, FILE *f, const float *feature
 
 /* A new file: the header (to a temporary renamed over path) then appending. */
 static df_status create(df_feature_cache *c, FILE **f) {
-    char header[MAX_HEADER], temporary[4200];
+    char header[MAX_HEADER];
     const int length = header_text(c, header, sizeof header);
     if (length < 0) return dfi_error(DF_E_INTERNAL, "feature cache header too long");
-    snprintf(temporary, sizeof temporary, "%s.tmp%ld", c->path, (long)getpid());
-    FILE *t = fopen(temporary, "wb");
-    if (t == NULL) return dfi_error(DF_E_IO, "%s: cannot create: %s", temporary, strerror(errno));
+    dfi_output out;
+    df_status status = dfi_output_open(c->path, &out);
+    if (status != DF_OK) return status;
     const uint32_t version = FORMAT_VERSION, size = (uint32_t)length;
-    int failed = fwrite(magic, 1, 8, t) != 8 || fwrite(&version, 4, 1, t) != 1 || fwrite(&size, 4, 1, t) != 1 ||
-                 fwrite(header, 1, (size_t)length, t) != (size_t)length;
-    failed |= fclose(t) != 0;
-    if (!failed && rename(temporary, c->path) != 0) failed = 1;
-    if (failed) {
-        remove(temporary);
-        return dfi_error(DF_E_IO, "%s: cannot write: %s", c->path, strerror(errno ? errno : EIO));
-    }
+    FILE *t = out.file;
+    errno = 0;
+    const int failed = fwrite(magic, 1, 8, t) != 8 || fwrite(&version, 4, 1, t) != 1 || fwrite(&size, 4, 1, t) != 1 ||
+                       fwrite(header, 1, (size_t)length, t) != (size_t)length;
+    if ((status = dfi_output_commit(&out, c->path, failed)) != DF_OK) return status;
     c->data_offset = 16 + length;
     *f = fopen(c->path, "ab");
     return *f ? DF_OK : dfi_error(DF_E_IO, "%s: cannot append: %s", c->path, strerror(errno));

@@ -59,18 +59,16 @@ df_status df_knn_save(const char *path, const int32_t *neighbours, size_t items,
     DFI_CHECK_NOT_NULL(path);
     DFI_CHECK_NOT_NULL(neighbours);
     DFI_CHECK_ARG(items > 0 && k > 0 && k <= UINT32_MAX, "an empty table");
-    char temporary[4200];
-    snprintf(temporary, sizeof temporary, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = fopen(temporary, "wb");
-    if (f == NULL) DFI_RETURN(dfi_error(DF_E_IO, "%s: cannot create: %s", temporary, strerror(errno)));
+    dfi_output out;
+    df_status status = dfi_output_open(path, &out);
+    if (status != DF_OK) DFI_RETURN(status);
     const uint32_t version = FORMAT_VERSION, columns = (uint32_t)k;
     const uint64_t rows = items;
-    int failed = fwrite(magic, 1, 8, f) != 8 || fwrite(&version, 4, 1, f) != 1 || fwrite(&columns, 4, 1, f) != 1 ||
-                 fwrite(&rows, 8, 1, f) != 1 || fwrite(neighbours, 4, items * k, f) != items * k;
-    failed |= fclose(f) != 0;
-    if (!failed && rename(temporary, path) != 0) failed = 1;
-    if (failed) remove(temporary);
-    DFI_RETURN(failed ? dfi_error(DF_E_IO, "%s: cannot write: %s", path, strerror(errno ? errno : EIO)) : DF_OK);
+    FILE *f = out.file;
+    errno = 0;
+    const int failed = fwrite(magic, 1, 8, f) != 8 || fwrite(&version, 4, 1, f) != 1 || fwrite(&columns, 4, 1, f) != 1 ||
+                       fwrite(&rows, 8, 1, f) != 1 || fwrite(neighbours, 4, items * k, f) != items * k;
+    DFI_RETURN(dfi_output_commit(&out, path, failed));
 }
 
 df_status df_knn_load(const char *path, int32_t *neighbours, size_t capacity, size_t *items, size_t *k) {

@@ -32,26 +32,15 @@ static df_status create_store(const df_datus *run) {
     char header[MAX_HEADER];
     const int length = header_text(&run->settings, header, sizeof header);
     if (length < 0) return dfi_error(DF_E_INTERNAL, "store header too long");
-    const size_t n = strlen(run->path) + 32;
-    char *temporary = malloc(n);
-    if (temporary == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-    snprintf(temporary, n, "%s.tmp%ld", run->path, (long)getpid());
-    FILE *f = fopen(temporary, "wb");
-    if (f == NULL) {
-        df_status status = dfi_error(DF_E_IO, "%s: cannot create: %s", temporary, strerror(errno));
-        free(temporary);
-        return status;
-    }
+    dfi_output out;
+    df_status status = dfi_output_open(run->path, &out);
+    if (status != DF_OK) return status;
     const uint32_t version = FORMAT_VERSION, size = (uint32_t)length;
-    int failed = fwrite(magic, 1, 8, f) != 8 || fwrite(&version, 4, 1, f) != 1 || fwrite(&size, 4, 1, f) != 1 ||
-                 fwrite(header, 1, (size_t)length, f) != (size_t)length;
-    failed |= fflush(f) != 0;
-    int saved = errno;
-    failed |= fclose(f) != 0;
-    if (!failed && rename(temporary, run->path) != 0) failed = 1, saved = errno;
-    if (failed) remove(temporary);
-    free(temporary);
-    return failed ? dfi_error(DF_E_IO, "%s: cannot write: %s", run->path, strerror(saved ? saved : EIO)) : DF_OK;
+    errno = 0;
+    const int failed = fwrite(magic, 1, 8, out.file) != 8 || fwrite(&version, 4, 1, out.file) != 1 ||
+                       fwrite(&size, 4, 1, out.file) != 1 ||
+                       fwrite(header, 1, (size_t)length, out.file) != (size_t)length;
+    return dfi_output_commit(&out, run->path, failed);
 }
 
 /* The stored settings must be the ones asked for: records made otherwise cannot be mixed. */

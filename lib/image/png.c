@@ -113,17 +113,6 @@ done:
     return DF_OK;
 }
 
-/* The process umask, read without changing it (umask(2) would race with other threads). */
-static mode_t current_umask(void) {
-    FILE *status_file = fopen("/proc/self/status", "r");
-    unsigned mask = 022;
-    char line[128];
-    while (status_file && fgets(line, sizeof line, status_file))
-        if (sscanf(line, "Umask: %o", &mask) == 1) break;
-    if (status_file) fclose(status_file);
-    return (mode_t)mask;
-}
-
 /* palette: NULL, or colours RGB triples for a one-channel 8-bit image of indices. */
 static df_status write_png_stream(const df_image *image, const uint8_t *palette, size_t colours, FILE *file) {
     png_context context = {0};
@@ -164,37 +153,17 @@ static df_status write_png_stream(const df_image *image, const uint8_t *palette,
 static df_status save_atomically(const df_image *image, const uint8_t *palette, size_t colours, const char *path) {
     if (image->width > 0x7fffffff || image->height > 0x7fffffff)
         return dfi_error(DF_E_UNSUPPORTED, "PNG cannot hold %zu x %zu pixels", image->width, image->height);
-    size_t length = strlen(path);
-    char *temp_path = malloc(length + 16);
-    if (temp_path == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-    snprintf(temp_path, length + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(temp_path);
-    if (fd < 0) {
-        df_status status = dfi_error(DF_E_IO, "%s: cannot create a file beside it: %s", path,
-                                     strerror(errno));
-        free(temp_path);
-        return status;
-    }
-    fchmod(fd, 0666 & ~current_umask());
-    FILE *file = fdopen(fd, "wb");
-    df_status status = file ? write_png_stream(image, palette, colours, file)
-                            : dfi_error(DF_E_IO, "%s: %s", path, strerror(errno));
-    if (file == NULL) close(fd);
-    if (file != NULL && (fflush(file) != 0 || fsync(fileno(file)) != 0) && status == DF_OK)
-        status = dfi_error(DF_E_IO, "%s: cannot write: %s", path, strerror(errno));
-    if (file != NULL && fclose(file) != 0 && status == DF_OK)
-        status = dfi_error(DF_E_IO, "%s: cannot write: %s", path, strerror(errno));
-    if (status == DF_OK && rename(temp_path, path) != 0)
-        status = dfi_error(DF_E_IO, "%s: cannot rename the temporary file over it: %s", path,
-                           strerror(errno));
-    else if (status != DF_OK) {
+    dfi_output out;
+    df_status status = dfi_output_open(path, &out);
+    if (status != DF_OK) return status;
+    status = write_png_stream(image, palette, colours, out.file);
+    if (status != DF_OK) {
         char reason[512];
         snprintf(reason, sizeof reason, "%s", df_last_error_message());
-        dfi_error(status, "%s: %s", path, reason);
+        dfi_output_commit(&out, path, 1);
+        return dfi_error(status, "%s: %s", path, reason);
     }
-    if (status != DF_OK) unlink(temp_path);
-    free(temp_path);
-    return status;
+    return dfi_output_commit(&out, path, 0);
 }
 
 df_status df_image_save_png(const df_image *image, const char *path) {

@@ -3,6 +3,8 @@
 #include "model_internal.h"
 #include "../tensor_internal.h"
 
+#include "../checkpoint/json.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +15,7 @@ struct df_model {
     char device[24];
     df_dtype precision;
     int64_t parameters;
+    int64_t recorded_heads; /* the heads the file (or a Hugging Face config.json beside it) records; 0: none */
 };
 
 struct df_forward {
@@ -28,6 +31,28 @@ static void release(df_model *model) {
     free(model);
 }
 
+/* num_attention_heads of the config.json that Hugging Face keeps beside model.safetensors; 0 when
+ * there is none or it does not say. Only a hint: a missing or odd file is no error. */
+static int64_t huggingface_config_heads(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char config[4096];
+    const int n = slash ? snprintf(config, sizeof config, "%.*s/config.json", (int)(slash - path), path)
+                        : snprintf(config, sizeof config, "config.json");
+    if (n < 0 || (size_t)n >= sizeof config) return 0;
+    unsigned char *bytes = NULL;
+    size_t size = 0;
+    dfi_json *json = NULL;
+    int64_t heads = 0;
+    if (dfi_read_file(config, &bytes, &size) == DF_OK && dfi_json_parse((const char *)bytes, size, &json) == DF_OK) {
+        const dfi_json *value = json->kind == DFI_JSON_OBJECT ? dfi_json_member(json, "num_attention_heads") : NULL;
+        if (value && value->kind == DFI_JSON_NUMBER && value->is_integer && value->integer > 0 && value->integer <= 4096)
+            heads = value->integer;
+    }
+    dfi_json_free(json);
+    free(bytes);
+    return heads;
+}
+
 static df_status build(df_model *model, const char *path, df_device_type type, int32_t id) {
     dfi_state_dict *dict = NULL;
     df_status status = dfi_state_dict_read_file(path, &dict);
@@ -36,6 +61,12 @@ static df_status build(df_model *model, const char *path, df_device_type type, i
     if (status == DF_OK && dfs_vit_create(&model->layout.config, type, id, model->precision, &model->vit) != DF_OK)
         status = dfi_error(DF_E_INTERNAL, "%s", dfs_last_error());
     if (status == DF_OK) status = dfi_layout_load(dict, &model->layout, model->vit);
+    if (status == DF_OK) model->recorded_heads = dict->recorded_heads;
+    if (status == DF_OK && model->recorded_heads == 0 && model->layout.kind == DFI_LAYOUT_HUGGINGFACE)
+        model->recorded_heads = huggingface_config_heads(path);
+    if (status == DF_OK && model->recorded_heads > 0 && model->layout.config.dim % model->recorded_heads != 0)
+        status = dfi_error(DF_E_FORMAT, "the file records %lld heads, which do not divide dim %d",
+                           (long long)model->recorded_heads, (int)model->layout.config.dim);
     dfi_state_dict_free(dict);
     model->parameters = dfi_layout_parameter_count(&model->layout);
     return status;
@@ -138,9 +169,13 @@ df_status df_model_get_str(const df_model *model, df_param key, const char **out
     DFI_RETURN(df_options_get_str(model->options, key, out));
 }
 
+/* model.heads if set; else what the file records; else dim / 64, as in every released DINO and
+ * DINOv2 model (dims 384 to 1536); 0 (unknown) for a dim that is no multiple of 64. */
 static int effective_heads(const df_model *model) {
-    int64_t heads = dfi_option_int(model->options, DF_PARAM_MODEL_HEADS);
-    return heads > 0 ? (int)heads : model->layout.config.dim / 64;
+    const int64_t heads = dfi_option_int(model->options, DF_PARAM_MODEL_HEADS);
+    if (heads > 0) return (int)heads;
+    if (model->recorded_heads > 0) return (int)model->recorded_heads;
+    return model->layout.config.dim % 64 == 0 ? model->layout.config.dim / 64 : 0;
 }
 
 static int effective_pos_interp(const df_model *model) {

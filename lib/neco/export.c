@@ -29,8 +29,11 @@ static df_status build_header(export_job *job) {
     size_t capacity = 4096 + (size_t)job->count * 256, at = 0, offset = 0;
     char *text = malloc(capacity);
     if (text == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-    at += (size_t)snprintf(text, capacity, "{\"__metadata__\": {\"format\": \"pt\", \"producer\": \"dinofeat %s neco\"}",
-                           df_version_string());
+    /* the heads are recorded: they cannot be read off the weights' shapes */
+    at += (size_t)snprintf(text, capacity,
+                           "{\"__metadata__\": {\"format\": \"pt\", \"producer\": \"dinofeat %s neco\", "
+                           "\"dinofeat.heads\": \"%d\"}",
+                           df_version_string(), (int)job->trainer->settings.heads);
     for (int32_t i = 0; i < job->count; i++) {
         const char *name;
         int32_t ndim;

@@ -36,28 +36,12 @@ static int write_file(const df_weak *weak, FILE *f) {
     return failed || fwrite(end_marker, 1, 8, f) != 8 ? -1 : 0;
 }
 
+static int write_body(FILE *f, const void *weak) { return write_file(weak, f); }
+
 df_status df_weak_save(const df_weak *weak, const char *path) {
     DFI_CHECK_NOT_NULL(weak);
     DFI_CHECK_NOT_NULL(path);
-    size_t length = strlen(path);
-    char *temporary = malloc(length + 32);
-    if (temporary == NULL) DFI_RETURN(dfi_error(DF_E_OUT_OF_MEMORY, "out of memory"));
-    snprintf(temporary, length + 32, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = fopen(temporary, "wb");
-    if (f == NULL) {
-        df_status status = dfi_error(DF_E_IO, "%s: cannot create: %s", temporary, strerror(errno));
-        free(temporary);
-        DFI_RETURN(status);
-    }
-    int failed = write_file(weak, f);
-    failed |= fflush(f) != 0;
-    int saved = errno;
-    failed |= fclose(f) != 0;
-    if (!failed && rename(temporary, path) != 0) failed = 1, saved = errno;
-    df_status status = failed ? dfi_error(DF_E_IO, "%s: cannot write: %s", path, strerror(saved ? saved : EIO)) : DF_OK;
-    if (failed) remove(temporary);
-    free(temporary);
-    DFI_RETURN(status);
+    DFI_RETURN(dfi_atomic_write(path, write_body, weak));
 }
 
 static int read_integer(const dfi_json *object, const char *key, int64_t *out) {
