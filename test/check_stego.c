@@ -270,6 +270,23 @@ START_TEST(test_stego_resume_equals_straight) {
     ck_assert_ok(df_stego_steps(second, &steps));
     ck_assert_int_eq(steps, 30);
     free(a), free(b);
+    /* the settings come back from the file as created (what a resumed training is checked against) */
+    int64_t value = -1;
+    double real = -1;
+    ck_assert_ok(df_stego_get_int(second, DF_PARAM_STEGO_CLASSES, &value));
+    ck_assert_int_eq(value, 5);
+    ck_assert_ok(df_stego_get_int(second, DF_PARAM_STEGO_NEGATIVES, &value));
+    ck_assert_int_eq(value, 3);
+    ck_assert_ok(df_stego_get_int(second, DF_PARAM_STEGO_SEED, &value));
+    ck_assert_int_eq(value, 42);
+    ck_assert_ok(df_stego_get_int(second, DF_PARAM_STEGO_CODE_DIM, &value));
+    ck_assert_int_eq(value, 8);
+    ck_assert_ok(df_stego_get_float(second, DF_PARAM_STEGO_SHIFT_RAND, &real));
+    ck_assert_double_eq(real, 0.46);
+    ck_assert_fails_with(df_stego_get_int(second, DF_PARAM_STEGO_LR, &value), DF_E_INVALID_ARG, "df_stego_get_int");
+    ck_assert_fails_with(df_stego_get_float(second, DF_PARAM_STEGO_SEED, &real), DF_E_INVALID_ARG, "df_stego_get_float");
+    ck_assert_fails_with(df_stego_get_int(NULL, DF_PARAM_STEGO_SEED, &value), DF_E_INVALID_ARG, "df_stego_get_int");
+    ck_assert_fails_with(df_stego_get_float(second, DF_PARAM_STEGO_LR, NULL), DF_E_INVALID_ARG, "df_stego_get_float");
     /* damaged files are refused */
     size_t size;
     unsigned char *bytes = read_fixture_from("", path, &size);

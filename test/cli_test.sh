@@ -233,8 +233,36 @@ expect 0 "" -- sh -c "echo 21,9,9,9,9,9,9 >> '$tmp/resumed.dfstego.csv'"
 expect 0 "resuming from" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
     --out "$tmp/resumed.dfstego" --steps 30 --batch 4 --classes 3 --log-every 10
 expect 0 "" -- cmp "$tmp/straight.dfstego" "$tmp/resumed.dfstego"
+# a resumed training keeps its settings: other ones asked for are refused, naming both values
+expect 2 "trained with --classes 3, not 5" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
+    --out "$tmp/resumed.dfstego" --steps 31 --batch 4 --classes 5
+expect 2 "trained with --seed 0, not 7" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
+    --out "$tmp/resumed.dfstego" --steps 31 --batch 4 --classes 3 --seed 7
 expect 0 "" -- cmp "$tmp/straight.dfstego.csv" "$tmp/resumed.dfstego.csv"
 expect 0 "size: 720 x 400" -- "$cli" info --image "$tmp/straight.dfstego.png"
+# Ctrl-C / SIGTERM: the step under way ends, the checkpoint and the log are saved, the exit code is
+# 128 + the signal, and the same command resumes: stopped after step k, then run to k + 5 = k + 5
+# steps straight, byte for byte. stop_during RUN_LOG SIGNAL COMMAND...: signals the command once its
+# first step is logged; prints the step it stopped after.
+stop_during() {
+    local log=$1 signal=$2; shift 2
+    "$@" >"$log" 2>&1 &
+    local pid=$!
+    for _ in $(seq 1200); do grep -q "^step 1" "$log" && break; sleep 0.05; done
+    kill -"$signal" $pid
+    wait $pid
+    echo "exit $?" >>"$log"
+    sed -n 's/.*stopped by .* after step \([0-9]*\);.*/\1/p' "$log"
+}
+stego_stop=(stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" --batch 4 --classes 3 --log-every 1)
+k=$(stop_during "$tmp/stopped.log" INT "$cli" "${stego_stop[@]}" --out "$tmp/stopped.dfstego" --steps 100000)
+expect 0 "stopped by Ctrl-C \(SIGINT\) after step [0-9]+; saved .*stopped\.dfstego; run the same command again" -- \
+    cat "$tmp/stopped.log"
+expect 0 "^exit 130$" -- tail -1 "$tmp/stopped.log"
+expect 0 "step $((k + 5)): total" -- "$cli" "${stego_stop[@]}" --out "$tmp/stopped.dfstego" --steps $((k + 5))
+expect 0 "step $((k + 5)): total" -- "$cli" "${stego_stop[@]}" --out "$tmp/unstopped.dfstego" --steps $((k + 5))
+expect 0 "" -- cmp "$tmp/stopped.dfstego" "$tmp/unstopped.dfstego"
+expect 0 "" -- cmp "$tmp/stopped.dfstego.csv" "$tmp/unstopped.dfstego.csv"
 expect 0 "step 2: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
     --labels "$tmp/datus_one/masks" --out "$tmp/labelled.dfstego" --steps 2 --batch 4 --classes 3 --log-every 1
 expect 0 "^2,.*,[0-9.]*[1-9][0-9.e-]*$" -- tail -1 "$tmp/labelled.dfstego.csv"
@@ -263,7 +291,7 @@ launched=$!
 for _ in $(seq 600); do [ -e "$tmp/two_killed.dfstego" ] && break; sleep 0.1; done
 kill -TERM $launched
 wait $launched
-expect 0 "rank [01] was killed by signal 15" -- cat "$tmp/killed.log"
+expect 0 "rank [01] (was killed by signal 15|exited with status 143)" -- cat "$tmp/killed.log"
 expect 0 "resuming from" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" stego train "${stego[@]}" \
     "${two_stego[@]}" --out "$tmp/two_killed.dfstego"
 expect 0 "" -- cmp "$tmp/two_killed.dfstego" "$tmp/two_straight.dfstego"
@@ -301,6 +329,15 @@ expect 0 "resuming from" -- "$cli" sempart train "${sempart[@]}" --images "$tmp/
 expect 0 "" -- cmp "$tmp/sp.dfsempart" "$tmp/sp_resumed.dfsempart"
 expect 0 "" -- cmp "$tmp/sp.dfsempart.csv" "$tmp/sp_resumed.dfsempart.csv"
 expect 0 "size: 720 x 400" -- "$cli" info --image "$tmp/sp.dfsempart.png"
+# SIGTERM: stopped after the step under way and saved (exit 143); the rerun ends where a straight run does
+sp_stop=(sempart train "${sempart[@]}" --images "$tmp/sal/images" --epochs 40 --batch 4 --log-every 1)
+stop_during "$tmp/sp_stopped.log" TERM "$cli" "${sp_stop[@]}" --out "$tmp/sp_stopped.dfsempart" >/dev/null
+expect 0 "stopped by SIGTERM after step [0-9]+; saved .*sp_stopped\.dfsempart; run the same command" -- cat "$tmp/sp_stopped.log"
+expect 0 "^exit 143$" -- tail -1 "$tmp/sp_stopped.log"
+expect 0 "resuming from" -- "$cli" "${sp_stop[@]}" --out "$tmp/sp_stopped.dfsempart"
+expect 0 "step 80/80" -- "$cli" "${sp_stop[@]}" --out "$tmp/sp_straight.dfsempart"
+expect 0 "" -- cmp "$tmp/sp_stopped.dfsempart" "$tmp/sp_straight.dfsempart"
+expect 0 "" -- cmp "$tmp/sp_stopped.dfsempart.csv" "$tmp/sp_straight.dfsempart.csv"
 expect 2 "resume it with the same batch" -- "$cli" sempart train "${sempart[@]}" --images "$tmp/sal/images" \
     --out "$tmp/sp_resumed.dfsempart" --epochs 4 --batch 2
 expect 0 "predicted 6 image" -- "$cli" sempart predict "${sempart[@]}" --sempart "$tmp/sp.dfsempart" \

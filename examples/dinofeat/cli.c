@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +147,30 @@ int cli_write_file(const char *path, const void *bytes, size_t size) {
         return -1;
     }
     return cli_output_commit(&out);
+}
+
+static volatile sig_atomic_t stop_signal = 0;
+
+static void remember_stop(int signal_number) {
+    stop_signal = signal_number;
+    signal(signal_number, SIG_DFL); /* a second one ends the process at once */
+}
+
+void cli_catch_stop_signals(void) {
+    struct sigaction action = {.sa_handler = remember_stop};
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+}
+
+int cli_stop_signal(void) { return stop_signal; }
+
+int cli_stopped(const char *verb, int64_t step, const char *checkpoint) {
+    fprintf(stderr, "dinofeat %s: stopped by %s after step %lld; %s%s%srun the same command again to resume\n", verb,
+            stop_signal == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM", (long long)step, checkpoint ? "saved " : "",
+            checkpoint ? checkpoint : "", checkpoint ? "; " : "");
+    return 128 + stop_signal;
 }
 
 int cli_parse_long(const char *text, long lo, long hi, long *out) {

@@ -79,6 +79,14 @@ FILE *cli_open_step_log(const char *csv, const char *header, int64_t steps);
  * data-parallel training wait for it (progress on stderr, as verb). */
 df_status cli_build_cache(df_model *model, const df_dataset *dataset, const char *path, const char *verb);
 
+/* Ctrl-C and SIGTERM during a training: cli_catch_stop_signals makes the first one only set a flag
+ * (a second one kills as usual); a training checks cli_stop_signal() after each step and, when it
+ * is set, saves its checkpoint and ends with cli_stopped(), which says so and returns the exit
+ * code 128 + the signal (130 for Ctrl-C, 143 for SIGTERM), as a shell reports a killed command. */
+void cli_catch_stop_signals(void);
+int cli_stop_signal(void);
+int cli_stopped(const char *verb, int64_t step, const char *checkpoint);
+
 /* Whether argv holds -h or --help before any "--". */
 int cli_wants_help(int argc, char **argv);
 

@@ -140,7 +140,7 @@ typedef struct training_log {
 static int log_step(void *user_data, uint64_t done, uint64_t total, const char *stage) {
     training_log *log = user_data;
     (void)stage;
-    if (log->csv == NULL) return 0; /* not rank 0 */
+    if (log->csv == NULL) return cli_stop_signal() != 0; /* not rank 0 */
     double loss = 0;
     df_neco_last_loss(log->trainer, &loss);
     const uint64_t epoch = (done - 1) / log->per_epoch + 1;
@@ -151,7 +151,7 @@ static int log_step(void *user_data, uint64_t done, uint64_t total, const char *
         fflush(stdout);
         fflush(log->csv);
     }
-    return 0;
+    return cli_stop_signal() != 0; /* stops after this step: the caller saves */
 }
 
 /* The loss column of the CSV as a curve. */
@@ -206,10 +206,20 @@ static int train_command(request *r, df_model *model) {
             printf("training on %zu images, %llu steps an epoch, %ld epochs\n", items, (unsigned long long)log.per_epoch,
                    r->epochs);
         fflush(stdout);
+        cli_catch_stop_signals();
         status = df_neco_train(trainer, dataset, (size_t)r->epochs, (size_t)r->batch, state, (size_t)r->log_every,
                                log_step, &log);
-        if (status == DF_OK && rank == 0) status = df_neco_export(trainer, r->out);
-        if (status != DF_OK) code = cli_fail("neco train", status);
+        if (status == DF_E_CANCELLED && cli_stop_signal()) {
+            int64_t steps = 0;
+            df_neco_steps(trainer, &steps);
+            if (log.csv && fflush(log.csv) != 0) status = DF_E_IO;
+            status = rank == 0 && status == DF_E_CANCELLED ? df_neco_save(trainer, state) : status;
+            code = status == DF_OK || rank != 0 ? cli_stopped("neco train", steps, rank == 0 ? state : NULL)
+                                                : cli_fail("neco train", status);
+        } else {
+            if (status == DF_OK && rank == 0) status = df_neco_export(trainer, r->out);
+            if (status != DF_OK) code = cli_fail("neco train", status);
+        }
     }
     if (log.csv) fclose(log.csv);
     if (code == EXIT_OK && rank == 0 && plot_log(csv, png) != 0)

@@ -179,7 +179,7 @@ typedef struct training_log {
 static int log_step(void *user_data, uint64_t done, uint64_t total, const char *stage) {
     training_log *log = user_data;
     (void)stage;
-    if (log->csv == NULL) return 0; /* not rank 0 */
+    if (log->csv == NULL) return cli_stop_signal() != 0; /* not rank 0 */
     double l[DF_SEMPART_LOSSES];
     df_sempart_last_losses(log->trainer, l);
     const uint64_t epoch = (done - 1) / log->per_epoch + 1;
@@ -192,7 +192,7 @@ static int log_step(void *user_data, uint64_t done, uint64_t total, const char *
         fflush(stdout);
         fflush(log->csv);
     }
-    return 0;
+    return cli_stop_signal() != 0; /* stops after this step: the caller saves */
 }
 
 /* The total and cut columns of the CSV as two curves. */
@@ -251,9 +251,18 @@ static int train_command(request *r, df_model *model) {
         if (rank == 0)
             printf("training on %zu images, %llu steps an epoch, %ld epochs\n", items, (unsigned long long)log.per_epoch,
                    r->epochs);
+        cli_catch_stop_signals();
         status = df_sempart_train(trainer, cache, dataset, (size_t)r->epochs, (size_t)r->batch, r->out,
                                   (size_t)r->log_every, log_step, &log);
-        if (status != DF_OK) code = cli_fail("sempart train", status);
+        if (status == DF_E_CANCELLED && cli_stop_signal()) {
+            int64_t steps = 0;
+            df_sempart_steps(trainer, &steps);
+            if (log.csv && fflush(log.csv) != 0) status = DF_E_IO;
+            status = rank == 0 && status == DF_E_CANCELLED ? df_sempart_save(trainer, r->out) : status;
+            code = status == DF_OK || rank != 0 ? cli_stopped("sempart train", steps, rank == 0 ? r->out : NULL)
+                                                : cli_fail("sempart train", status);
+        } else if (status != DF_OK)
+            code = cli_fail("sempart train", status);
     }
     if (log.csv) fclose(log.csv);
     if (code == EXIT_OK && rank == 0 && plot_log(csv, png) != 0)

@@ -66,6 +66,7 @@ typedef struct request {
     const char *images, *labels, *out, *cache, *knn, *head, *image, *out_dir, *overlay;
     long size, k, steps, batch, classes, seed, log_every;
     int crf, paper;
+    int classes_set, seed_set; /* given on the command line: a resumed training must agree */
     model_args model;
 } request;
 
@@ -97,6 +98,7 @@ static int parse(int argc, char **argv, request *r) {
         if (handled) continue;
         const int number = cli_parse_number(numbers, sizeof numbers / sizeof *numbers, option, optarg, r, "stego");
         if (number < 0) return EXIT_USAGE;
+        r->classes_set |= option == 'C', r->seed_set |= option == 'e';
         if (number) continue;
         switch (option) {
         case 'i': r->images = optarg; break;
@@ -170,7 +172,23 @@ static df_status load_knn(const char *path, int32_t **table, size_t *items, size
 static df_status open_trainer(const request *r, size_t dim, df_stego **out) {
     if (access(r->out, F_OK) == 0) {
         fprintf(stderr, "dinofeat stego: resuming from %s\n", r->out);
-        return df_stego_load(r->out, out);
+        df_status status = df_stego_load(r->out, out);
+        int64_t classes = 0, seed = 0;
+        if (status == DF_OK) status = df_stego_get_int(*out, DF_PARAM_STEGO_CLASSES, &classes);
+        if (status == DF_OK) status = df_stego_get_int(*out, DF_PARAM_STEGO_SEED, &seed);
+        /* a resumed training keeps its settings: a different one asked for is refused, not ignored */
+        const char *option = NULL;
+        long long had = 0, asked = 0;
+        if (status == DF_OK && r->classes_set && classes != r->classes) option = "--classes", had = classes, asked = r->classes;
+        else if (status == DF_OK && r->seed_set && seed != r->seed) option = "--seed", had = seed, asked = r->seed;
+        if (option != NULL) {
+            fprintf(stderr, "dinofeat stego train: %s was trained with %s %lld, not %lld: resume it with %s %lld, or "
+                            "train anew into another --out\n", r->out, option, had, asked, option, had);
+            df_stego_free(*out);
+            *out = NULL;
+            return DF_E_INVALID_ARG;
+        }
+        return status;
     }
     df_options *o = NULL;
     df_status status = df_options_new(&o);
@@ -224,14 +242,17 @@ static int train_steps(const request *r, df_stego *trainer, const df_feature_cac
         if (status == DF_OK) df_stego_last_losses(trainer, l);
         if (status == DF_OK && log)
             fprintf(log, "%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", (long long)s + 1, l[0], l[1], l[2], l[3], l[4], l[5]);
-        const int report = (s + 1) % r->log_every == 0 || s + 1 == r->steps;
+        const int report = (s + 1) % r->log_every == 0 || s + 1 == r->steps, stop = cli_stop_signal() != 0;
         if (status == DF_OK && report && log) {
             printf("step %lld: total %.5f (self %.5f, knn %.5f, random %.5f), cluster probe %.5f\n", (long long)s + 1, l[3],
                    l[0], l[1], l[2], l[4]);
             fflush(stdout);
-            fflush(log);
-            status = df_stego_save(trainer, r->out);
         }
+        if (status == DF_OK && (report || stop) && log) {
+            if (fflush(log) != 0) status = DF_E_IO, fprintf(stderr, "dinofeat stego train: the loss log: %s\n", strerror(errno));
+            if (status == DF_OK) status = df_stego_save(trainer, r->out);
+        }
+        if (status == DF_OK && stop) return cli_stopped("stego train", s + 1, log ? r->out : NULL);
     }
     return status == DF_OK ? EXIT_OK : cli_fail("stego train", status);
 }
@@ -279,6 +300,7 @@ static int train_command(request *r, df_model *model) {
         fprintf(stderr, "dinofeat stego train: %s: %s\n", csv, strerror(errno));
         code = EXIT_INPUT;
     }
+    cli_catch_stop_signals();
     if (code == EXIT_OK) code = train_steps(r, trainer, cache, table, k, r->labels ? dataset : NULL, log);
     if (log) fclose(log);
     if (code == EXIT_OK && rank == 0 && plot_log(csv, png) != 0)

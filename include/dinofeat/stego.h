@@ -76,6 +76,10 @@ DF_API df_status df_stego_new(size_t dim, const df_options *options, df_stego **
  * for the negatives, and each rank takes the step one process would take with the whole batch. */
 DF_API df_status df_stego_head_step(df_stego *trainer, const df_tensor *features, const df_tensor *knn_features,
                                     const df_tensor *labels, double losses[6]);
+/* The trainer's value of a DF_PARAM_STEGO_* setting (as created, or as the loaded file records
+ * it): int keys with _get_int, float keys with _get_float; another key is DF_E_INVALID_ARG. */
+DF_API df_status df_stego_get_int(const df_stego *trainer, df_param key, int64_t *out);
+DF_API df_status df_stego_get_float(const df_stego *trainer, df_param key, double *out);
 /* Steps taken. */
 DF_API df_status df_stego_steps(const df_stego *trainer, int64_t *steps);
 /* Parameter index (0..8: linear.weight, linear.bias, nonlinear1.weight, nonlinear1.bias,

@@ -230,6 +230,44 @@ df_status df_stego_head_step(df_stego *trainer, const df_tensor *features, const
     DFI_RETURN(status);
 }
 
+df_status df_stego_get_int(const df_stego *trainer, df_param key, int64_t *out) {
+    DFI_CHECK_NOT_NULL(trainer);
+    DFI_CHECK_NOT_NULL(out);
+    const dfs_stego_config *c = &trainer->config;
+    switch (key) {
+    case DF_PARAM_STEGO_CENTER: *out = c->loss.center; return DF_OK;
+    case DF_PARAM_STEGO_STABILIZE: *out = c->loss.stabilize; return DF_OK;
+    case DF_PARAM_STEGO_ZERO_CLAMP: *out = c->loss.zero_clamp; return DF_OK;
+    case DF_PARAM_STEGO_SAMPLES: *out = trainer->samples; return DF_OK;
+    case DF_PARAM_STEGO_NEGATIVES: *out = trainer->negatives; return DF_OK;
+    case DF_PARAM_STEGO_CODE_DIM: *out = c->code_dim; return DF_OK;
+    case DF_PARAM_STEGO_CLASSES: *out = c->classes; return DF_OK;
+    case DF_PARAM_STEGO_SEED: *out = trainer->seed; return DF_OK;
+    case DF_PARAM_STEGO_KNN_RANKS: *out = trainer->knn_ranks; return DF_OK;
+    default: DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "%s is not an int setting of a STEGO trainer",
+                                  df_param_name(key) ? df_param_name(key) : "the key"));
+    }
+}
+
+df_status df_stego_get_float(const df_stego *trainer, df_param key, double *out) {
+    DFI_CHECK_NOT_NULL(trainer);
+    DFI_CHECK_NOT_NULL(out);
+    const dfs_stego_config *c = &trainer->config;
+    switch (key) {
+    case DF_PARAM_STEGO_SHIFT_SELF: *out = c->loss.shift_self; return DF_OK;
+    case DF_PARAM_STEGO_SHIFT_KNN: *out = c->loss.shift_knn; return DF_OK;
+    case DF_PARAM_STEGO_SHIFT_RAND: *out = c->loss.shift_rand; return DF_OK;
+    case DF_PARAM_STEGO_WEIGHT_SELF: *out = c->loss.weight_self; return DF_OK;
+    case DF_PARAM_STEGO_WEIGHT_KNN: *out = c->loss.weight_knn; return DF_OK;
+    case DF_PARAM_STEGO_WEIGHT_RAND: *out = c->loss.weight_rand; return DF_OK;
+    case DF_PARAM_STEGO_DROPOUT: *out = trainer->dropout; return DF_OK;
+    case DF_PARAM_STEGO_LR: *out = c->lr; return DF_OK;
+    case DF_PARAM_STEGO_PROBE_LR: *out = c->probe_lr; return DF_OK;
+    default: DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "%s is not a float setting of a STEGO trainer",
+                                  df_param_name(key) ? df_param_name(key) : "the key"));
+    }
+}
+
 df_status df_stego_steps(const df_stego *trainer, int64_t *steps) {
     DFI_CHECK_NOT_NULL(trainer);
     DFI_CHECK_NOT_NULL(steps);

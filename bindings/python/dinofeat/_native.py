@@ -215,6 +215,8 @@ PROTOTYPES = {
     "df_stego_preset_apply": (c_status, [P, ctypes.c_int]),
     "df_stego_new": (c_status, [c_size, P, PP]),
     "df_stego_head_step": (c_status, [P, P, P, P, ctypes.POINTER(ctypes.c_double)]),
+    "df_stego_get_int": (c_status, [P, ctypes.c_int, ctypes.POINTER(ctypes.c_int64)]),
+    "df_stego_get_float": (c_status, [P, ctypes.c_int, ctypes.POINTER(ctypes.c_double)]),
     "df_stego_steps": (c_status, [P, ctypes.POINTER(ctypes.c_int64)]),
     "df_stego_parameter": (c_status, [P, c_size, ctypes.POINTER(ctypes.c_char_p), P, c_size, ctypes.POINTER(c_size)]),
     "df_stego_codes": (c_status, [P, P, PP]),
