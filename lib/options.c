@@ -91,6 +91,7 @@ static const param_spec param_table[] = {
     {DF_PARAM_DATASET_WORKERS, "dataset.workers", DF_PARAM_TYPE_INT, 1.0, 64.0, 2.0, NULL},
     {DF_PARAM_DATASET_PREFETCH, "dataset.prefetch", DF_PARAM_TYPE_INT, 1.0, 4096.0, 8.0, NULL},
     {DF_PARAM_DATASET_FILTER, "dataset.filter", DF_PARAM_TYPE_INT, 0.0, 3.0, 2.0, NULL},
+    {DF_PARAM_DATASET_SKIP_BROKEN, "dataset.skip_broken", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
     {DF_PARAM_CACHE_HALF, "cache.half", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
     {DF_PARAM_CACHE_BATCH, "cache.batch", DF_PARAM_TYPE_INT, 1.0, 1024.0, 8.0, NULL},
     {DF_PARAM_STEGO_SHIFT_SELF, "stego.shift_self", DF_PARAM_TYPE_FLOAT, -10.0, 10.0, 0.18, NULL},

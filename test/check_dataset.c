@@ -241,6 +241,60 @@ START_TEST(test_dataset_errors) {
 }
 END_TEST
 
+/* dataset.skip_broken: broken images are left out at open and listed with the reason; five-crop
+ * items follow the images kept; nothing usable is an error. */
+START_TEST(test_dataset_skips_broken_images) {
+    make_folders();
+    char path[256], images[128];
+    snprintf(images, sizeof images, "%s/img", root);
+    snprintf(path, sizeof path, "%s/img/b.png", root);
+    FILE *f = fopen(path, "w");
+    fputs("broken", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/img/sub/c.png", root);
+    ck_assert_int_eq(truncate(path, 60), 0); /* a valid header, the pixels cut off */
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_SKIP_BROKEN, 1));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_FIVE_CROP, 1));
+    df_dataset *d;
+    ck_assert_ok(df_dataset_open(images, NULL, o, &d));
+    size_t count = 0, skipped = 0;
+    const char *name = NULL, *reason = NULL;
+    ck_assert_ok(df_dataset_count(d, &count));
+    ck_assert_uint_eq(count, 5); /* a.png's five crops */
+    ck_assert_ok(df_dataset_name(d, 4, &name, NULL));
+    ck_assert_str_eq(name, "a.png");
+    ck_assert_ok(df_dataset_skipped(d, 0, &skipped, &name, &reason));
+    ck_assert_uint_eq(skipped, 2);
+    ck_assert_str_eq(name, "b.png");
+    ck_assert_ptr_nonnull(strstr(reason, "b.png"));
+    ck_assert_ok(df_dataset_skipped(d, 1, NULL, &name, &reason));
+    ck_assert_str_eq(name, "sub/c.png");
+    ck_assert_ptr_nonnull(strstr(reason, "c.png"));
+    ck_assert_fails_with(df_dataset_skipped(d, 2, NULL, &name, NULL), DF_E_INVALID_ARG, "df_dataset_skipped");
+    ck_assert_fails_with(df_dataset_skipped(NULL, 0, &skipped, NULL, NULL), DF_E_INVALID_ARG, "df_dataset_skipped");
+    df_image *image;
+    ck_assert_ok(df_dataset_get(d, 4, &image, NULL));
+    ck_assert_uint_eq(df_image_width(image), 15);
+    df_image_free(image);
+    df_dataset_free(d);
+    /* without the option nothing is decoded at open (a broken image fails where it is read) */
+    ck_assert_ok(df_dataset_open(images, NULL, NULL, &d));
+    ck_assert_ok(df_dataset_count(d, &count));
+    ck_assert_uint_eq(count, 3);
+    ck_assert_ok(df_dataset_skipped(d, 0, &skipped, NULL, NULL));
+    ck_assert_uint_eq(skipped, 0);
+    df_dataset_free(d);
+    snprintf(path, sizeof path, "%s/img/a.png", root);
+    ck_assert_int_eq(truncate(path, 10), 0);
+    ck_assert_fails_with(df_dataset_open(images, NULL, o, &d), DF_E_INVALID_ARG, "df_dataset_open");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "no image under"));
+    df_options_free(o);
+    remove_folders();
+}
+END_TEST
+
 Suite *dataset_suite(void) {
     Suite *s = suite_create("dataset");
     TCase *tc = tcase_create("folder");
@@ -248,6 +302,7 @@ Suite *dataset_suite(void) {
     tcase_add_test(tc, test_dataset_five_crop_and_resize);
     tcase_add_test(tc, test_dataset_pass_order_independent_of_workers);
     tcase_add_test(tc, test_dataset_errors);
+    tcase_add_test(tc, test_dataset_skips_broken_images);
     suite_add_tcase(s, tc);
     return s;
 }

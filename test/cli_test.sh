@@ -110,6 +110,12 @@ expect 0 '"miou": 1,' -- cat "$tmp/semseg.json"
 expect 0 "mIoU 1\.0000" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg --protocol many-to-one
 expect 0 "IoU 1\.0000   accuracy 1\.0000   maxF_beta 1\.0000" -- "$cli" eval --pred "$tmp/spred" --gt "$tmp/sgt" --task saliency
 expect 0 "CorLoc 1\.0000" -- "$cli" eval --pred "$tmp/bpred" --gt "$tmp/bgt" --task corloc
+# a box file that cannot be read is an input error naming the file and line, never a silent miss
+mkdir -p "$tmp/badbox"; printf '# x0 y0 x1 y1\n\n0 0 224\n' > "$tmp/badbox/a.txt"
+expect 2 "badbox/a\.txt:3: a line must hold four whole numbers x0 y0 x1 y1, not '0 0 224'" -- \
+    "$cli" eval --pred "$tmp/badbox" --gt "$tmp/bgt" --task corloc
+rm "$tmp/badbox/a.txt"; printf '{"boxes": [\n  {"box": [0, 0, "a", 9]}]}' > "$tmp/badbox/a.json"
+expect 2 "badbox/a\.json:2: a box must be" -- "$cli" eval --pred "$tmp/badbox" --gt "$tmp/bgt" --task corloc
 cp "$tmp/seg_labels.png" "$tmp/gt/b.png"
 expect 2 "no prediction for .*/gt/b\.png" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg
 cp "$tmp/small_labels.png" "$tmp/pred/b.png"
@@ -189,6 +195,14 @@ expect 0 "datus: 2 images" -- "${datus[@]}" --images "$tmp/datus_part" --out-dir
 truncate -s -29 "$tmp/datus_two/segments.dfds" # killed while writing the second record
 cp fixtures/images/rgb8.png fixtures/weak/micrograph.png "$tmp/datus_part/"
 expect 0 "resumed: 1 of 4 images were recorded already" -- "${datus[@]}" --images "$tmp/datus_part" --out-dir "$tmp/datus_two"
+# a run that fails before any image is recorded does not bind the folder to its settings
+expect 1 "--size 5 is smaller than the model's 8-pixel patch" -- "$cli" datus --model $models/dino_s8.pth --heads 2 \
+    --clusters 3 --size 5 --images "$tmp/datus_in" --out-dir "$tmp/datus_retry"
+expect 0 "^no store$" -- bash -c "test -e '$tmp/datus_retry/segments.dfds' || echo no store"
+mkdir -p "$tmp/datus_none" && printf 'broken' > "$tmp/datus_none/a.png"
+expect 2 "" -- "$cli" datus --model $models/dino_s8.pth --heads 2 --clusters 3 --size 32 --images "$tmp/datus_none" \
+    --out-dir "$tmp/datus_retry"
+expect 0 "datus: 4 images" -- "${datus[@]}" --images "$tmp/datus_in" --out-dir "$tmp/datus_retry"
 expect 0 "" -- cmp "$tmp/datus_one/segments.dfds" "$tmp/datus_two/segments.dfds"
 expect 0 "" -- cmp "$tmp/datus_one/segments.csv" "$tmp/datus_two/segments.csv"
 expect 0 "" -- cmp "$tmp/datus_one/masks/micrograph.png" "$tmp/datus_two/masks/micrograph.png"
@@ -314,6 +328,18 @@ expect 2 "has 20 crops, the cache 10" -- "$cli" stego train "${stego[@]}" --imag
 expect 1 "unknown sub-command 'fly'" -- "$cli" stego fly
 expect 1 "--knn and --out are required" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in"
 expect 1 "--preset takes code or paper" -- "$cli" stego train "${stego[@]}" --preset best
+# validated before any work: a missing KNN table is named and no feature cache is written for it;
+# nothing to do is a usage error
+expect 2 "missing\.bin: cannot open" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" \
+    --knn "$tmp/missing.bin" --out "$tmp/x.dfstego" --steps 2
+expect 0 "^no cache$" -- bash -c "test -e '$tmp/missing.bin.dffeat' || echo no cache"
+expect 1 "--steps takes a whole number 1\.\." -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" \
+    --knn "$tmp/knn.bin" --out "$tmp/x.dfstego" --steps 0
+# a broken image in the folder is left out and listed (one policy for every verb that reads a folder)
+mkdir -p "$tmp/stego_broken" && cp "$tmp"/datus_in/* "$tmp/stego_broken/" && printf 'not a png' > "$tmp/stego_broken/zz.png"
+expect 0 "zz\.png: .*(not a PNG|signature)" -- "$cli" stego knn "${stego[@]}" --images "$tmp/stego_broken" \
+    --out "$tmp/broken_knn.bin"
+expect 0 "knn: 20 crops" -- "$cli" stego knn "${stego[@]}" --images "$tmp/stego_broken" --out "$tmp/broken_knn.bin"
 expect 2 "not a dinofeat STEGO trainer file" -- "$cli" stego predict "${stego[@]}" --head "$tmp/knn.bin" \
     --image fixtures/weak/micrograph.png --out "$tmp/x.png"
 
@@ -398,6 +424,15 @@ expect 127 "cannot run no-such-program" -- "$cli" launch --nproc 2 -- no-such-pr
 # NeCo: a short run on a tiny DINOv2 with registers; its backbone is a --model for every verb
 neco=(--model $models/dinov2_s14_reg4.pth --heads 2)
 neco_crops=(--crop 56 --local-crop 28 --epochs 3 --batch 4 --log-every 2)
+expect 1 "--queue 5 is too short: it must hold at least --batch x 49 = 196" -- "$cli" neco train "${neco[@]}" \
+    --images "$tmp/sal/images" --out "$tmp/q.safetensors" "${neco_crops[@]}" --queue 5
+mkdir -p "$tmp/sal_broken" && cp "$tmp"/sal/images/* "$tmp/sal_broken/" && head -c 100 "$tmp/sal/images/000.png" > "$tmp/sal_broken/001.png"
+expect 0 "cannot be decoded and is left out:" -- "$cli" neco train "${neco[@]}" --images "$tmp/sal_broken" \
+    --out "$tmp/broken_neco.safetensors" --crop 56 --local-crop 28 --epochs 1 --batch 4
+expect 0 "cannot be decoded and is left out" -- "$cli" sempart train --model $models/dino_s8.pth --heads 2 --size 32 \
+    --images "$tmp/sal_broken" --out "$tmp/broken.dfsempart" --epochs 1 --batch 4
+expect 1 "--epochs takes a whole number 1\.\." -- "$cli" sempart train --model $models/dino_s8.pth --heads 2 \
+    --images "$tmp/sal/images" --out "$tmp/x.dfsempart" --epochs 0
 expect 0 "step 6/6 \(epoch 3\): loss" -- "$cli" neco train "${neco[@]}" --images "$tmp/sal/images" \
     --out "$tmp/neco.safetensors" "${neco_crops[@]}"
 expect 0 "registers: 4" -- "$cli" info --model "$tmp/neco.safetensors" --heads 2

@@ -149,6 +149,28 @@ int cli_write_file(const char *path, const void *bytes, size_t size) {
     return cli_output_commit(&out);
 }
 
+df_status cli_open_dataset(const char *images, const char *labels, const df_options *options, const char *verb,
+                           df_dataset **out) {
+    df_options *o = NULL;
+    df_status status = options ? df_options_copy(options, &o) : df_options_new(&o);
+    if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_DATASET_SKIP_BROKEN, 1);
+    if (status == DF_OK) status = df_dataset_open(images, labels, o, out);
+    df_options_free(o);
+    size_t skipped = 0, items = 0;
+    int rank = 0;
+    df_distributed_rank(&rank, NULL);
+    if (status == DF_OK) df_dataset_skipped(*out, 0, &skipped, NULL, NULL), df_dataset_count(*out, &items);
+    if (skipped && rank == 0)
+        fprintf(stderr, "dinofeat %s: %zu image%s under %s cannot be decoded and %s left out:\n", verb, skipped,
+                skipped == 1 ? "" : "s", images, skipped == 1 ? "is" : "are");
+    for (size_t i = 0; rank == 0 && i < skipped; i++) {
+        const char *name = NULL, *reason = NULL;
+        df_dataset_skipped(*out, i, NULL, &name, &reason);
+        fprintf(stderr, "  %s: %s\n", name, reason);
+    }
+    return status;
+}
+
 static volatile sig_atomic_t stop_signal = 0;
 
 static void remember_stop(int signal_number) {

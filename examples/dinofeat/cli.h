@@ -87,6 +87,12 @@ void cli_catch_stop_signals(void);
 int cli_stop_signal(void);
 int cli_stopped(const char *verb, int64_t step, const char *checkpoint);
 
+/* The image folder as a dataset with options (may be NULL), broken images left out
+ * (dataset.skip_broken) and listed on stderr (rank 0); fails only when nothing can be decoded. The
+ * one policy of every verb that reads a folder. */
+df_status cli_open_dataset(const char *images, const char *labels, const df_options *options, const char *verb,
+                           df_dataset **out);
+
 /* Whether argv holds -h or --help before any "--". */
 int cli_wants_help(int argc, char **argv);
 

@@ -415,6 +415,11 @@ static int run(int argc, char **argv) {
     df_model *model = NULL;
     df_datus *datus = NULL;
     if (code == EXIT_OK) code = model_args_open(&r.model, "datus", &model);
+    int64_t patch = 0, size = 0;
+    if (code == EXIT_OK && df_model_info_int(model, DF_MODEL_INFO_PATCH, &patch) == DF_OK &&
+        df_options_get_int(r.settings, DF_PARAM_DATUS_SIZE, &size) == DF_OK && size < patch)
+        code = cli_usage_error("datus", "--size %lld is smaller than the model's %lld-pixel patch", (long long)size,
+                               (long long)patch);
     if (code == EXIT_OK) {
         df_status status = df_datus_open(store, r.settings, &datus);
         if (status != DF_OK) code = cli_fail("datus", status);

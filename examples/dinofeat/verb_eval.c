@@ -294,48 +294,91 @@ static int eval_saliency(const request *r, const pair_list *pairs) {
     return code;
 }
 
-/* Boxes of a JSON file (every "box": [a, b, c, d]) or a text file (four numbers a line). */
+/* The 1-based line of position at in text. */
+static size_t line_of(const char *text, const char *at) {
+    size_t line = 1;
+    for (const char *p = text; p < at; p++) line += *p == '\n';
+    return line;
+}
+
+/* Four whole numbers at p, separated by white space (text) or commas (JSON); the end in *end. */
+static int four_numbers(const char *p, int json, int32_t b[4], const char **end) {
+    for (int k = 0; k < 4; k++) {
+        while (*p == ' ' || *p == '\t' || *p == '\r' || (json && (*p == '\n' || (k > 0 && *p == ',')))) p++;
+        char *stop;
+        errno = 0;
+        const long v = strtol(p, &stop, 10);
+        if (stop == p || errno || v < INT32_MIN || v > INT32_MAX) return -1;
+        b[k] = (int32_t)v, p = stop;
+    }
+    *end = p;
+    return 0;
+}
+
+/* Boxes of a JSON file (every "box": [a, b, c, d]) or a text file (four whole numbers a line; blank
+ * lines and # comments allowed). Anything else is an error naming the file and the line: a box
+ * that cannot be read must not silently count as a miss. */
 static int read_boxes(const char *path, int32_t **boxes, size_t *count) {
     FILE *f = fopen(path, "rb");
-    if (f == NULL) return -1;
-    char *text = NULL;
-    size_t size = 0, capacity = 0, got;
-    char chunk[4096];
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (size + got + 1 > capacity) {
-            char *grown = realloc(text, capacity = 2 * (size + got + 1));
-            if (grown == NULL) break;
-            text = grown;
-        }
-        memcpy(text + size, chunk, got);
-        size += got;
+    if (f == NULL) {
+        fprintf(stderr, "dinofeat eval: %s: %s\n", path, strerror(errno));
+        return -1;
     }
+    char *text = NULL;
+    size_t size = 0;
+    FILE *memory = open_memstream(&text, &size);
+    char chunk[4096];
+    for (size_t got; memory && (got = fread(chunk, 1, sizeof chunk, f)) > 0;) fwrite(chunk, 1, got, memory);
     fclose(f);
-    if (text == NULL) text = calloc(1, 1);
-    if (text == NULL) return -1;
-    text[size] = 0;
+    if (memory == NULL || fclose(memory) != 0 || text == NULL) {
+        fprintf(stderr, "dinofeat eval: %s: out of memory\n", path);
+        return -1;
+    }
     *count = 0;
     *boxes = malloc((size / 8 + 1) * 4 * sizeof **boxes);
-    int json = strstr(path, ".json") != NULL;
-    for (char *p = text; *boxes && p && *p;) {
+    const int json = strstr(path, ".json") != NULL;
+    const char *bad = NULL, *p = text;
+    while (*boxes && bad == NULL && *p) {
         int32_t b[4];
+        const char *end;
         if (json) {
-            p = strstr(p, "\"box\"");
-            if (p == NULL || sscanf(p, "\"box\" : [ %d , %d , %d , %d", &b[0], &b[1], &b[2], &b[3]) != 4) {
-                if (p) p++;
-                continue;
+            const char *key = strstr(p, "\"box\"");
+            if (key == NULL) break;
+            const char *open = key + 5;
+            while (*open == ' ' || *open == '\t' || *open == '\n' || *open == '\r' || *open == ':') open++;
+            if (*open != '[' || four_numbers(open + 1, 1, b, &end) != 0) bad = key;
+            else {
+                while (*end == ' ' || *end == '\n' || *end == '\t' || *end == '\r') end++;
+                if (*end != ']') bad = key;
             }
-            p++;
+            p = key + 5;
         } else {
-            if (sscanf(p, "%d %d %d %d", &b[0], &b[1], &b[2], &b[3]) != 4) b[0] = INT32_MIN;
-            p = strchr(p, '\n');
-            if (p) p++;
-            if (b[0] == INT32_MIN) continue;
+            const char *line_end = strchr(p, '\n'), *next = line_end ? line_end + 1 : p + strlen(p), *q = p;
+            while (*q == ' ' || *q == '\t' || *q == '\r') q++;
+            const int blank = *q == '\n' || *q == '#' || *q == '\0';
+            if (!blank && four_numbers(q, 0, b, &end) == 0) {
+                while (*end == ' ' || *end == '\t' || *end == '\r') end++;
+                if (*end != '\n' && *end != '\0' && *end != '#') bad = p;
+            } else if (!blank)
+                bad = p;
+            p = next;
+            if (blank) continue;
         }
-        memcpy(*boxes + 4 * (*count)++, b, sizeof b);
+        if (bad == NULL) memcpy(*boxes + 4 * (*count)++, b, sizeof b);
     }
+    int status = *boxes ? 0 : -1;
+    if (bad) {
+        const char *line_end = strchr(bad, '\n');
+        const size_t shown = line_end ? (size_t)(line_end - bad) : strlen(bad);
+        fprintf(stderr, "dinofeat eval: %s:%zu: %s, not '%.*s'\n", path, line_of(text, bad),
+                json ? "a box must be \"box\": [x0, y0, x1, y1] of whole numbers"
+                     : "a line must hold four whole numbers x0 y0 x1 y1",
+                (int)(shown > 60 ? 60 : shown), bad);
+        status = -1;
+    } else if (*boxes == NULL)
+        fprintf(stderr, "dinofeat eval: %s: out of memory\n", path);
     free(text);
-    return *boxes ? 0 : -1;
+    return status;
 }
 
 static int eval_corloc(const request *r, const pair_list *pairs) {
@@ -344,14 +387,11 @@ static int eval_corloc(const request *r, const pair_list *pairs) {
     for (size_t i = 0; code == EXIT_OK && i < pairs->count; i++) {
         int32_t *pred = NULL, *gt = NULL;
         size_t np = 0, ng = 0;
-        const char *failed = read_boxes(pairs->pred[i], &pred, &np) != 0 ? pairs->pred[i]
-                             : read_boxes(pairs->gt[i], &gt, &ng) != 0  ? pairs->gt[i]
-                                                                       : NULL;
+        const int failed = read_boxes(pairs->pred[i], &pred, &np) != 0 || read_boxes(pairs->gt[i], &gt, &ng) != 0;
         int hit = 0;
-        if (failed) {
-            fprintf(stderr, "dinofeat eval: %s: %s\n", failed, strerror(errno));
+        if (failed) /* read_boxes said why */
             code = EXIT_INPUT;
-        } else if (df_corloc_hit(pred, np, gt, ng, &hit) != DF_OK) {
+        else if (df_corloc_hit(pred, np, gt, ng, &hit) != DF_OK) {
             code = cli_fail("eval", DF_E_INVALID_ARG);
         }
         hits += (size_t)hit;

@@ -188,7 +188,7 @@ static int train_command(request *r, df_model *model) {
     df_dataset *dataset = NULL;
     df_neco *trainer = NULL;
     size_t items = 0;
-    df_status status = df_dataset_open(r->images, NULL, NULL, &dataset);
+    df_status status = cli_open_dataset(r->images, NULL, NULL, "neco train", &dataset);
     if (status == DF_OK) status = df_dataset_count(dataset, &items);
     if (status == DF_OK && items == 0) status = DF_E_INVALID_ARG, fprintf(stderr, "dinofeat neco train: no images in %s\n", r->images);
     if (status == DF_OK) status = open_trainer(r, model, state, &trainer);
@@ -240,6 +240,9 @@ static int run(int argc, char **argv) {
     model_args_init(&r.model);
     int code = parse(argc, argv, &r);
     if (code == EXIT_OK && r.model.path == NULL) code = cli_usage_error("neco", "--model is required");
+    if (code == EXIT_OK && r.queue > 0 && r.queue < r.batch * 49)
+        code = cli_usage_error("neco", "--queue %ld is too short: it must hold at least --batch x 49 = %ld references "
+                               "(7 x 7 an image), or be 0 for none", r.queue, r.batch * 49);
     df_model *model = NULL;
     if (code == EXIT_OK) code = model_args_open(&r.model, "neco", &model);
     if (code == EXIT_OK) code = train_command(&r, model);

@@ -102,7 +102,7 @@ static int parse(int argc, char **argv, request *r) {
         MODEL_ARGS_OPTIONS,
         {NULL, 0, NULL, 0}};
     static const cli_number numbers[] = {{'s', "--size", 16, 4096, offsetof(request, size)},
-                   {'E', "--epochs", 0, 1000000, offsetof(request, epochs)},
+                   {'E', "--epochs", 1, 1000000, offsetof(request, epochs)},
                    {'b', "--batch", 1, 4096, offsetof(request, batch)},
                    {'e', "--seed", 0, 2147483647, offsetof(request, seed)},
                    {'l', "--log-every", 1, 100000000, offsetof(request, log_every)}};
@@ -141,7 +141,7 @@ static df_status cached_features(const request *r, df_model *model, const char *
     df_options *o = NULL;
     df_status status = df_options_new(&o);
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_DATASET_SIZE, r->size);
-    if (status == DF_OK) status = df_dataset_open(r->images, NULL, o, dataset);
+    if (status == DF_OK) status = cli_open_dataset(r->images, NULL, o, "sempart train", dataset);
     if (status == DF_OK) status = cli_build_cache(model, *dataset, cache_path, "sempart");
     if (status == DF_OK) status = df_feature_cache_open(cache_path, cache);
     df_options_free(o);

@@ -85,7 +85,7 @@ static int parse(int argc, char **argv, request *r) {
         {NULL, 0, NULL, 0}};
     static const cli_number numbers[] = {{'s', "--size", 8, 4096, offsetof(request, size)},
                    {'k', "--k", 2, 4096, offsetof(request, k)},
-                   {'S', "--steps", 0, 100000000, offsetof(request, steps)},
+                   {'S', "--steps", 1, 100000000, offsetof(request, steps)},
                    {'b', "--batch", 1, 4096, offsetof(request, batch)},
                    {'C', "--classes", 1, 65536, offsetof(request, classes)},
                    {'e', "--seed", 0, 2147483647, offsetof(request, seed)},
@@ -130,7 +130,7 @@ static int cached_features(const request *r, df_model *model, const char *cache_
     df_status status = df_options_new(&o);
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_DATASET_FIVE_CROP, 1);
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_DATASET_SIZE, r->size);
-    if (status == DF_OK) status = df_dataset_open(r->images, r->labels, o, dataset);
+    if (status == DF_OK) status = cli_open_dataset(r->images, r->labels, o, "stego", dataset);
     if (status == DF_OK) status = cli_build_cache(model, *dataset, cache_path, "stego");
     df_options_free(o);
     return status == DF_OK ? EXIT_OK : cli_fail("stego", status);
@@ -261,11 +261,12 @@ static int train_steps(const request *r, df_stego *trainer, const df_feature_cac
 static int open_training(request *r, df_model *model, const char *cache_path, df_dataset **dataset,
                          df_feature_cache **cache, int32_t **table, size_t *k, df_stego **trainer) {
     size_t items = 0, cached = 0, dim = 0;
+    /* the table first: a missing or broken one is refused before the folder is encoded */
+    df_status status = load_knn(r->knn, table, &items, k);
+    if (status != DF_OK) return cli_fail("stego train", status);
     int code = cached_features(r, model, cache_path, dataset);
-    df_status status = DF_OK;
     if (code == EXIT_OK) status = df_feature_cache_open(cache_path, cache);
     if (code == EXIT_OK && status == DF_OK) status = df_feature_cache_shape(*cache, &cached, NULL, NULL, &dim);
-    if (code == EXIT_OK && status == DF_OK) status = load_knn(r->knn, table, &items, k);
     if (code == EXIT_OK && status == DF_OK && items != cached) {
         fprintf(stderr, "dinofeat stego train: %s has %zu crops, the cache %zu: run stego knn on these images\n", r->knn,
                 items, cached);

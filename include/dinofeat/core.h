@@ -255,6 +255,10 @@ typedef enum df_param {
     DF_PARAM_DATASET_FILTER = 1306,   /* int df_resize_filter for images (labels are always
                                          nearest); default DF_RESIZE_BILINEAR (STEGO's official
                                          code: nearest) */
+    DF_PARAM_DATASET_SKIP_BROKEN = 1307, /* int 0/1: df_dataset_open decodes every image (and label)
+                                         once and leaves out those that fail, listed by
+                                         df_dataset_skipped; only a folder with nothing usable
+                                         fails. Default 0: a broken image fails where it is read */
 
     /* feature caches (df_feature_cache_*, cache.h) */
     DF_PARAM_CACHE_HALF = 1400,       /* int 0/1: store float16 (half the file); default 0 */

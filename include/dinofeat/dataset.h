@@ -22,6 +22,11 @@ typedef struct df_dataset df_dataset;
  * it. options: DF_PARAM_DATASET_* and DF_PARAM_IMAGE_* (decoding). Errors: DF_E_IO for an
  * unreadable folder, DF_E_INVALID_ARG for a folder without images. */
 DF_API df_status df_dataset_open(const char *images, const char *labels, const df_options *options, df_dataset **out);
+/* The images DF_PARAM_DATASET_SKIP_BROKEN left out: count (may be NULL) of them; with index <
+ * count, name (may be NULL; borrowed, lives as long as dataset) the relative path and reason (may
+ * be NULL; borrowed likewise) why it failed to decode. index >= count is DF_E_INVALID_ARG. */
+DF_API df_status df_dataset_skipped(const df_dataset *dataset, size_t index, size_t *count, const char **name,
+                                    const char **reason);
 /* Items: the images, or five per image with DF_PARAM_DATASET_FIVE_CROP. */
 DF_API df_status df_dataset_count(const df_dataset *dataset, size_t *items);
 /* Borrowed (lives as long as dataset): the relative path of item's image; crop (may be NULL)

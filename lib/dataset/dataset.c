@@ -12,6 +12,8 @@ void df_dataset_free(df_dataset *dataset) {
     pthread_mutex_destroy(&dataset->pass.lock);
     pthread_cond_destroy(&dataset->pass.changed);
     dfi_free_names(dataset->names, dataset->count);
+    dfi_free_names(dataset->skipped, dataset->skipped_count);
+    dfi_free_names(dataset->reasons, dataset->skipped_count);
     df_options_free(dataset->decode);
     free(dataset->images);
     free(dataset->labels);
@@ -39,6 +41,50 @@ static df_status check_labels(const df_dataset *d) {
         if (status != DF_OK) return status;
     }
     return DF_OK;
+}
+
+static df_status decode_item(const df_dataset *d, size_t item, df_image **image, df_image **labels);
+
+/* dataset.skip_broken: every image decoded once (in parallel, in no particular order), those that
+ * fail moved, in name order, to the skipped list with the reason. */
+static df_status leave_out_broken(df_dataset *d) {
+    const int saved_five_crop = d->five_crop;
+    char **reasons = calloc(d->count, sizeof *reasons);
+    if (reasons == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    d->five_crop = 0; /* item i is image i while checking */
+    int out_of_memory = 0;
+#pragma omp parallel for schedule(dynamic) reduction(| : out_of_memory)
+    for (size_t i = 0; i < d->count; i++) {
+        df_image *image = NULL, *labels = NULL;
+        const df_status status = decode_item(d, i, &image, d->labels ? &labels : NULL);
+        if (status == DF_E_OUT_OF_MEMORY) out_of_memory = 1;
+        else if (status != DF_OK && (reasons[i] = strdup(df_last_error_message())) == NULL) out_of_memory = 1;
+        df_image_free(image), df_image_free(labels);
+    }
+    d->five_crop = saved_five_crop;
+    size_t kept = 0, broken = 0;
+    for (size_t i = 0; i < d->count; i++) broken += reasons[i] != NULL;
+    df_status status = out_of_memory ? dfi_error(DF_E_OUT_OF_MEMORY, "out of memory") : DF_OK;
+    if (status == DF_OK && broken == d->count)
+        status = dfi_error(DF_E_INVALID_ARG, "no image under %s could be decoded (%zu tried; %s)", d->images, d->count,
+                           reasons[0]);
+    if (status == DF_OK && broken > 0 &&
+        ((d->skipped = calloc(broken, sizeof *d->skipped)) == NULL || (d->reasons = calloc(broken, sizeof *d->reasons)) == NULL))
+        status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    for (size_t i = 0; status == DF_OK && i < d->count; i++) {
+        if (reasons[i] == NULL) {
+            d->names[kept++] = d->names[i];
+            continue;
+        }
+        d->skipped[d->skipped_count] = d->names[i];
+        d->reasons[d->skipped_count++] = reasons[i];
+        reasons[i] = NULL;
+    }
+    const size_t tried = d->count;
+    if (status == DF_OK) d->count = kept;
+    for (size_t i = 0; i < tried; i++) free(reasons[i]); /* those moved are NULL here */
+    free(reasons);
+    return status;
 }
 
 static df_status read_settings(df_dataset *d, const df_options *options) {
@@ -70,11 +116,24 @@ df_status df_dataset_open(const char *images, const char *labels, const df_optio
     if (status == DF_OK) status = dfi_list_images(images, &d->names, &d->count);
     if (status == DF_OK && d->count == 0) status = dfi_error(DF_E_INVALID_ARG, "%s holds no PNG or JPEG image", images);
     if (status == DF_OK) status = check_labels(d);
+    if (status == DF_OK && dfi_option_int(options, DF_PARAM_DATASET_SKIP_BROKEN)) status = leave_out_broken(d);
     if (status != DF_OK) {
         df_dataset_free(d);
         DFI_RETURN(status);
     }
     *out = d;
+    return DF_OK;
+}
+
+df_status df_dataset_skipped(const df_dataset *dataset, size_t index, size_t *count, const char **name,
+                             const char **reason) {
+    DFI_CHECK_NOT_NULL(dataset);
+    if (count) *count = dataset->skipped_count;
+    if (name == NULL && reason == NULL) return DF_OK;
+    if (index >= dataset->skipped_count)
+        DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "index %zu of %zu skipped images", index, dataset->skipped_count));
+    if (name) *name = dataset->skipped[index];
+    if (reason) *reason = dataset->reasons[index];
     return DF_OK;
 }
 

@@ -40,6 +40,8 @@ struct df_dataset {
     int five_crop;
     int64_t size, filter, shuffle, seed, workers, prefetch;
     df_options *decode; /* image.* options for the images */
+    char **skipped, **reasons; /* images left out by dataset.skip_broken, and why */
+    size_t skipped_count;
     dfi_pass pass;
 };
 

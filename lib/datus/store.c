@@ -57,8 +57,8 @@ static df_status check_settings(const char *path, const dfi_json *json, const df
             return dfi_error(DF_E_FORMAT, "%s: the header lacks '%s'", path, names[i]);
         if (stored != wanted[i])
             return dfi_error(DF_E_INVALID_ARG, "%s was made with %s %lld, this run asks for %lld: use the same "
-                             "settings to resume, or another store", path, names[i], (long long)stored,
-                             (long long)wanted[i]);
+                             "settings to resume, or delete %s (or choose another store) to start over", path, names[i],
+                             (long long)stored, (long long)wanted[i], path);
     }
     return DF_OK;
 }
@@ -203,8 +203,15 @@ df_status dfi_datus_store_open(df_datus *run) {
     if (f == NULL) status = create_store(run);
     else {
         status = read_header(run, f);
+        /* a store of other settings that holds no record yet (a run that failed before its first
+         * image) costs nothing to replace: refusing it would only make the user delete it */
+        const int empty = status == DF_E_INVALID_ARG && fgetc(f) == EOF;
         if (status == DF_OK) status = read_records(run, f);
         fclose(f);
+        if (empty) {
+            dfi_log(DF_LOG_INFO, "%s: replacing an empty store made with other settings", run->path);
+            status = create_store(run);
+        }
     }
     if (status != DF_OK) return status;
     run->file = fopen(run->path, "ab");

@@ -36,6 +36,13 @@ df_status df_neco_train(df_neco *trainer, const df_dataset *dataset, size_t epoc
     DFI_CHECK_NOT_NULL(dataset);
     DFI_CHECK_ARG(batch >= 1 && batch <= 65536, "batch must be in 1..65536");
     DFI_CHECK_ARG(epochs >= 1, "epochs must be at least 1");
+    /* each image brings 7 x 7 ROI-aligned reference features, and a step draws the whole batch's
+     * references from the queue: refused here, before any work, rather than mid-training */
+    if (trainer->settings.queue > 0 && (size_t)trainer->settings.queue < batch * 49)
+        DFI_RETURN(dfi_error(DF_E_INVALID_ARG,
+                             "the reference queue (neco.queue %d) must hold at least batch x 49 = %zu entries "
+                             "(7 x 7 aligned features an image), or be 0 for none",
+                             (int)trainer->settings.queue, batch * 49));
     size_t items = 0;
     df_dataset_count(dataset, &items);
     if (items == 0) DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "the dataset has no images"));
