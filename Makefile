@@ -187,7 +187,7 @@ check-examples: all ## the C, C++ and Python examples against a staged install; 
 	    assert n.LIBRARY_PATH == "$(STAGE)/lib/$(SONAME)", n.LIBRARY_PATH; print("python: dinofeat", dinofeat.version(), "from", dinofeat.__file__)'
 
 # ---- fuzzing (libFuzzer, clang) ------------------------------------------------------------
-FUZZ_SOURCES := lib/error.c lib/options.c lib/dtype.c lib/util.c $(filter-out lib/image/to_tensor.c,$(wildcard lib/image/*.c)) \
+FUZZ_SOURCES := lib/error.c lib/options.c lib/dtype.c lib/util.c lib/output_file.c $(filter-out lib/image/to_tensor.c,$(wildcard lib/image/*.c)) \
                 $(wildcard lib/checkpoint/*.c)
 FUZZ_TARGETS := $(patsubst test/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard test/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 10

@@ -135,6 +135,7 @@ typedef struct training_log {
     df_neco *trainer;
     FILE *csv;
     uint64_t per_epoch;
+    int write_error; /* errno of a failed write of the CSV: the training stops */
 } training_log;
 
 static int log_step(void *user_data, uint64_t done, uint64_t total, const char *stage) {
@@ -149,7 +150,10 @@ static int log_step(void *user_data, uint64_t done, uint64_t total, const char *
         printf("step %llu/%llu (epoch %llu): loss %.5f\n", (unsigned long long)done, (unsigned long long)total,
                (unsigned long long)epoch, loss);
         fflush(stdout);
-        fflush(log->csv);
+        if (fflush(log->csv) != 0 || ferror(log->csv)) {
+            log->write_error = errno ? errno : EIO;
+            return 1;
+        }
     }
     return cli_stop_signal() != 0; /* stops after this step: the caller saves */
 }
@@ -196,7 +200,7 @@ static int train_command(request *r, df_model *model) {
     if (status == DF_OK) df_neco_steps(trainer, &done);
     int code = status == DF_OK ? EXIT_OK : cli_fail("neco train", status);
     training_log log = {r, trainer, code == EXIT_OK && rank == 0 ? cli_open_step_log(csv, "step,epoch,loss", done) : NULL,
-                        (items + (size_t)r->batch - 1) / (size_t)r->batch};
+                        (items + (size_t)r->batch - 1) / (size_t)r->batch, 0};
     if (code == EXIT_OK && rank == 0 && log.csv == NULL) {
         fprintf(stderr, "dinofeat neco train: %s: %s\n", csv, strerror(errno));
         code = EXIT_INPUT;
@@ -209,7 +213,11 @@ static int train_command(request *r, df_model *model) {
         cli_catch_stop_signals();
         status = df_neco_train(trainer, dataset, (size_t)r->epochs, (size_t)r->batch, state, (size_t)r->log_every,
                                log_step, &log);
-        if (status == DF_E_CANCELLED && cli_stop_signal()) {
+        if (status == DF_E_CANCELLED && log.write_error) {
+            fprintf(stderr, "dinofeat neco train: the loss log: cannot write: %s (the training stopped; rerun to "
+                            "resume from the last checkpoint)\n", strerror(log.write_error));
+            code = EXIT_INPUT;
+        } else if (status == DF_E_CANCELLED && cli_stop_signal()) {
             int64_t steps = 0;
             df_neco_steps(trainer, &steps);
             if (log.csv && fflush(log.csv) != 0) status = DF_E_IO;
@@ -221,7 +229,10 @@ static int train_command(request *r, df_model *model) {
             if (status != DF_OK) code = cli_fail("neco train", status);
         }
     }
-    if (log.csv) fclose(log.csv);
+    if (log.csv && fclose(log.csv) != 0 && code == EXIT_OK) {
+        fprintf(stderr, "dinofeat neco train: %s: cannot write: %s\n", csv, strerror(errno));
+        code = EXIT_INPUT;
+    }
     if (code == EXIT_OK && rank == 0 && plot_log(csv, png) != 0)
         fprintf(stderr, "dinofeat neco train: no loss curve in %s\n", png);
     if (code == EXIT_OK && rank == 0)

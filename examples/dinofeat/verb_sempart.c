@@ -173,6 +173,7 @@ typedef struct training_log {
     df_sempart *trainer;
     FILE *csv;
     uint64_t per_epoch;
+    int write_error; /* errno of a failed write of the CSV: the training stops */
 } training_log;
 
 /* After each step: its losses to the CSV, and to stdout every --log-every steps. */
@@ -190,7 +191,10 @@ static int log_step(void *user_data, uint64_t done, uint64_t total, const char *
                (unsigned long long)done, (unsigned long long)total, (unsigned long long)epoch, l[4], l[0], l[1], l[2],
                l[3]);
         fflush(stdout);
-        fflush(log->csv);
+        if (fflush(log->csv) != 0 || ferror(log->csv)) {
+            log->write_error = errno ? errno : EIO;
+            return 1;
+        }
     }
     return cli_stop_signal() != 0; /* stops after this step: the caller saves */
 }
@@ -242,7 +246,7 @@ static int train_command(request *r, df_model *model) {
     int rank = 0;
     df_distributed_rank(&rank, NULL);
     training_log log = {r, trainer, code == EXIT_OK && rank == 0 ? cli_open_step_log(csv, "step,epoch,ncut,gtv_coarse,gtv_fine,sr,total", done) : NULL,
-                        (items + (size_t)r->batch - 1) / (size_t)r->batch};
+                        (items + (size_t)r->batch - 1) / (size_t)r->batch, 0};
     if (code == EXIT_OK && rank == 0 && log.csv == NULL) {
         fprintf(stderr, "dinofeat sempart train: %s: %s\n", csv, strerror(errno));
         code = EXIT_INPUT;
@@ -254,7 +258,11 @@ static int train_command(request *r, df_model *model) {
         cli_catch_stop_signals();
         status = df_sempart_train(trainer, cache, dataset, (size_t)r->epochs, (size_t)r->batch, r->out,
                                   (size_t)r->log_every, log_step, &log);
-        if (status == DF_E_CANCELLED && cli_stop_signal()) {
+        if (status == DF_E_CANCELLED && log.write_error) {
+            fprintf(stderr, "dinofeat sempart train: the loss log: cannot write: %s (the training stopped; rerun to "
+                            "resume from the last checkpoint)\n", strerror(log.write_error));
+            code = EXIT_INPUT;
+        } else if (status == DF_E_CANCELLED && cli_stop_signal()) {
             int64_t steps = 0;
             df_sempart_steps(trainer, &steps);
             if (log.csv && fflush(log.csv) != 0) status = DF_E_IO;
@@ -264,7 +272,10 @@ static int train_command(request *r, df_model *model) {
         } else if (status != DF_OK)
             code = cli_fail("sempart train", status);
     }
-    if (log.csv) fclose(log.csv);
+    if (log.csv && fclose(log.csv) != 0 && code == EXIT_OK) {
+        fprintf(stderr, "dinofeat sempart train: %s: cannot write: %s\n", csv, strerror(errno));
+        code = EXIT_INPUT;
+    }
     if (code == EXIT_OK && rank == 0 && plot_log(csv, png) != 0)
         fprintf(stderr, "dinofeat sempart train: no loss curves in %s\n", png);
     if (code == EXIT_OK && rank == 0) printf("wrote %s (losses in %s, curves in %s)\n", r->out, csv, png);

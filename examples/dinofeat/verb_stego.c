@@ -303,7 +303,10 @@ static int train_command(request *r, df_model *model) {
     }
     cli_catch_stop_signals();
     if (code == EXIT_OK) code = train_steps(r, trainer, cache, table, k, r->labels ? dataset : NULL, log);
-    if (log) fclose(log);
+    if (log && fclose(log) != 0 && code == EXIT_OK) {
+        fprintf(stderr, "dinofeat stego train: %s: cannot write: %s\n", csv, strerror(errno));
+        code = EXIT_INPUT;
+    }
     if (code == EXIT_OK && rank == 0 && plot_log(csv, png) != 0)
         fprintf(stderr, "dinofeat stego train: no loss curves in %s\n", png);
     if (code == EXIT_OK && rank == 0) printf("wrote %s (losses in %s, curves in %s)\n", r->out, csv, png);
