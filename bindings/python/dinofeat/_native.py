@@ -194,6 +194,8 @@ PROTOTYPES = {
     "df_datus_free": (None, [P]),
     "df_dataset_open": (c_status, [ctypes.c_char_p, ctypes.c_char_p, P, PP]),
     "df_dataset_count": (c_status, [P, ctypes.POINTER(c_size)]),
+    "df_dataset_skipped": (c_status, [P, c_size, ctypes.POINTER(c_size), ctypes.POINTER(ctypes.c_char_p),
+                                      ctypes.POINTER(ctypes.c_char_p)]),
     "df_dataset_name": (c_status, [P, c_size, ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_int)]),
     "df_dataset_get": (c_status, [P, c_size, PP, PP]),
     "df_dataset_start": (c_status, [P, ctypes.c_uint64]),

@@ -9,19 +9,20 @@ from ._native import Handle, Progress, _numpy, lib, path_arg
 
 class Dataset(Handle):
     """Dataset(images, labels=None, size=0, five_crop=False, shuffle=False, seed=0, workers=2,
-    prefetch=8, filter=ResizeFilter.BILINEAR). len(d) items; d[i] = (image, labels) arrays (labels
-    None without a label folder); d.name(i) = (relative path, five-crop position or -1);
-    d.epoch(e) yields (item, image, labels) for a whole pass."""
+    prefetch=8, filter=ResizeFilter.BILINEAR, skip_broken=False). len(d) items; d[i] = (image,
+    labels) arrays (labels None without a label folder); d.name(i) = (relative path, five-crop
+    position or -1); d.epoch(e) yields (item, image, labels) for a whole pass. skip_broken decodes
+    every image once now and leaves out those that fail: d.skipped lists (relative path, reason)."""
 
     _free, _name = "df_dataset_free", "dataset.Dataset"
 
     def __init__(self, images, labels=None, size=0, five_crop=False, shuffle=False, seed=0, workers=2, prefetch=8,
-                 filter=2):
+                 filter=2, skip_broken=False):
         from .core import Options
         handle = ctypes.c_void_p()
         with Options(dataset_size=size, dataset_five_crop=int(bool(five_crop)), dataset_shuffle=int(bool(shuffle)),
                      dataset_seed=seed, dataset_workers=workers, dataset_prefetch=prefetch,
-                     dataset_filter=int(filter)) as options:
+                     dataset_filter=int(filter), dataset_skip_broken=int(bool(skip_broken))) as options:
             lib.df_dataset_open(path_arg(images, "images"), None if labels is None else path_arg(labels, "labels"),
                                 options.handle, ctypes.byref(handle))
         super().__init__(handle)
@@ -31,6 +32,18 @@ class Dataset(Handle):
         out = ctypes.c_size_t()
         lib.df_dataset_count(self.handle, ctypes.byref(out))
         return out.value
+
+    @property
+    def skipped(self):
+        """[(relative path, reason)] of the images skip_broken left out."""
+        count = ctypes.c_size_t()
+        lib.df_dataset_skipped(self.handle, 0, ctypes.byref(count), None, None)
+        result = []
+        for index in range(count.value):
+            name, reason = ctypes.c_char_p(), ctypes.c_char_p()
+            lib.df_dataset_skipped(self.handle, index, None, ctypes.byref(name), ctypes.byref(reason))
+            result.append((name.value.decode(), reason.value.decode("utf-8", "replace")))
+        return result
 
     def name(self, item):
         name, crop = ctypes.c_char_p(), ctypes.c_int()

@@ -41,6 +41,21 @@ class DatasetTest(unittest.TestCase):
             data.close()
             crops.close()
 
+    def test_skip_broken_lists_what_it_left_out(self):
+        from PIL import Image
+        with tempfile.TemporaryDirectory() as d:
+            Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(os.path.join(d, "good.png"))
+            with open(os.path.join(d, "bad.png"), "wb") as f:
+                f.write(b"not a png")
+            data = dinofeat.dataset.Dataset(d, skip_broken=True)
+            self.assertEqual(len(data), 1)
+            self.assertEqual(data.name(0), ("good.png", -1))
+            (name, reason), = data.skipped
+            self.assertEqual(name, "bad.png")
+            self.assertIn("bad.png", reason)
+            self.assertEqual(dinofeat.dataset.Dataset(d).skipped, [])
+            self.assertEqual(len(dinofeat.dataset.Dataset(d)), 2)
+
     def test_feature_cache_and_knn(self):
         from PIL import Image
         fixtures = os.path.join(os.path.dirname(__file__), "..", "..", "..", "test", "fixtures")
