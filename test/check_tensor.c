@@ -1,7 +1,9 @@
 /* Tensors (host, borrowed, libtorch-backed), views, conversions and devices; and the runtime
  * (threads, build information). These start libtorch, so they run without forking. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "check_common.h"
 
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -200,10 +202,13 @@ Suite *tensor_suite(void) {
 /* ---- runtime ------------------------------------------------------------------------------ */
 
 START_TEST(test_default_pool_is_one_thread_per_core) {
-    /* libtorch alone would start with a single thread; the library sizes the pool. */
+    /* libtorch alone would start with a single thread; the library sizes the pool to the cores
+     * this process may run on (its affinity mask: taskset, a container's cpuset), not the
+     * machine's */
     const char *env = getenv("OMP_NUM_THREADS");
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    ck_assert_int_eq(df_get_num_threads(), env ? atoi(env) : (int)cores);
+    cpu_set_t allowed;
+    ck_assert_int_eq(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+    ck_assert_int_eq(df_get_num_threads(), env ? atoi(env) : CPU_COUNT(&allowed));
 }
 END_TEST
 
