@@ -23,7 +23,8 @@ static void print_help(FILE *out) {
             "  --version      the library version and what it was built with\n"
             "\n"
             "Exit status: 0 success, 1 usage error, 2 input error (a file that cannot be\n"
-            "read, decoded or written, a bad value), 3 internal error.\n"
+            "read, decoded or written, a bad value), 3 internal error, 130/143 a training\n"
+            "stopped by Ctrl-C/SIGTERM after saving its checkpoint (rerun to resume).\n"
             "Progress of long work goes to stderr: a bar on a terminal, one line per step\n"
             "otherwise.\n");
 }

@@ -48,7 +48,10 @@ static const char help[] =
     "model options:\n" MODEL_ARGS_HELP
     "  -h, --help          this text\n"
     "\n"
-    "Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n";
+    "Images that cannot be decoded are left out and listed. Ctrl-C or SIGTERM during training ends\n"
+    "the step under way, saves the checkpoint and exits with 130 or 143: run the same command to\n"
+    "resume.\n"
+    "Exit status: 0 ok, 1 usage, 2 input error, 3 internal, 130/143 stopped by a signal (saved).\n";
 
 typedef struct request {
     const char *images, *out;
