@@ -44,7 +44,8 @@ df_status dfi_output_open(const char *path, dfi_output *out) {
     df_status status = resolve_target(path, out->target, sizeof out->target);
     if (status != DF_OK) return status;
     struct stat info;
-    if (stat(out->target, &info) == 0 && !S_ISREG(info.st_mode)) {
+    const int exists = stat(out->target, &info) == 0;
+    if (exists && !S_ISREG(info.st_mode)) {
         if (S_ISDIR(info.st_mode)) return dfi_error(DF_E_IO, "%s: is a folder", path);
         out->in_place = 1;
         out->file = fopen(out->target, "wb");
@@ -57,6 +58,7 @@ df_status dfi_output_open(const char *path, dfi_output *out) {
         return dfi_error(DF_E_INVALID_ARG, "%s: the path is too long", path);
     const int fd = open(out->temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666); /* the umask applies */
     if (fd < 0) return dfi_error(DF_E_IO, "%s: cannot create a file beside it: %s", path, strerror(errno));
+    if (exists) (void)fchmod(fd, info.st_mode & 07777); /* a replaced file keeps its permissions */
     out->file = fdopen(fd, "wb");
     if (out->file == NULL) {
         const int saved = errno;

@@ -2,9 +2,13 @@
  * in fixtures/images/manifest.txt (test/reference/make_image_fixtures.py). */
 #include "check_common.h"
 
+#include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Compares an image's samples with a raw fixture; returns the largest difference. */
@@ -410,6 +414,65 @@ START_TEST(test_to_tensor_errors_and_custom_normalisation) {
 }
 END_TEST
 
+/* Entries of folder whose name contains part. */
+static int entries_containing(const char *folder, const char *part) {
+    DIR *dir = opendir(folder);
+    ck_assert_ptr_nonnull(dir);
+    int count = 0;
+    for (struct dirent *e; (e = readdir(dir)) != NULL;) count += strstr(e->d_name, part) != NULL;
+    closedir(dir);
+    return count;
+}
+
+/* Every library writer goes through one path (lib/output_file.c): through symbolic links, in
+ * place on devices, keeping a replaced file's permissions, and on a failed write (a full disk:
+ * here the file-size limit) the previous file untouched and no temporary left. Runs forked: it
+ * lowers the process's file-size limit. */
+START_TEST(test_save_writes_through_links_and_never_tears) {
+    char root[] = "/tmp/dinofeat_save_XXXXXX", path[128], link_path[128];
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    df_image *image;
+    ck_assert_ok(df_image_new(64, 64, 3, 8, &image));
+    uint8_t *p = df_image_pixels(image);
+    uint64_t state = 1;
+    for (size_t i = 0; i < 64 * 64 * 3; i++) /* noise: the PNG stays far above the 1 KiB limit below */
+        state = state * 6364136223846793005ull + 1442695040888963407ull, p[i] = (uint8_t)(state >> 56);
+    snprintf(path, sizeof path, "%s/real.png", root);
+    snprintf(link_path, sizeof link_path, "%s/link.png", root);
+    FILE *f = fopen(path, "w");
+    fputs("previous", f);
+    fclose(f);
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    ck_assert_int_eq(symlink("real.png", link_path), 0);
+    ck_assert_ok(df_image_save_png(image, link_path));
+    struct stat info;
+    ck_assert_int_eq(lstat(link_path, &info), 0);
+    ck_assert_msg(S_ISLNK(info.st_mode), "the link was replaced by a file");
+    ck_assert_int_eq(stat(path, &info), 0);
+    ck_assert_int_eq(info.st_mode & 0777, 0600);
+    df_image *back;
+    ck_assert_ok(df_image_load(path, NULL, &back));
+    ck_assert_uint_eq(df_image_width(back), 64);
+    df_image_free(back);
+    ck_assert_ok(df_image_save_png(image, "/dev/null"));
+    ck_assert_int_eq(stat("/dev/null", &info), 0);
+    ck_assert(S_ISCHR(info.st_mode));
+    /* a write that fails: the old bytes stay, the message names the file */
+    ck_assert_int_eq(stat(path, &info), 0);
+    const off_t size = info.st_size;
+    signal(SIGXFSZ, SIG_IGN);
+    const struct rlimit small = {1024, 1024};
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
+    ck_assert_fails_with(df_image_save_png(image, link_path), DF_E_IO, "df_image_save_png");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "link.png"));
+    ck_assert_int_eq(stat(path, &info), 0);
+    ck_assert_int_eq(info.st_size, size);
+    ck_assert_int_eq(entries_containing(root, "tmp"), 0);
+    df_image_free(image);
+    remove_tree(root);
+}
+END_TEST
+
 Suite *image_suite(void) {
     Suite *suite = suite_create("image");
     TCase *tc = tcase_create("image");
@@ -427,6 +490,7 @@ Suite *image_suite(void) {
     tcase_add_test(tc, test_resize_16bit_and_identity);
     tcase_add_test(tc, test_convert_channels);
     tcase_add_test(tc, test_to_tensor_errors_and_custom_normalisation);
+    tcase_add_test(tc, test_save_writes_through_links_and_never_tears);
     suite_add_tcase(suite, tc);
     return suite;
 }

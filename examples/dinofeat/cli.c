@@ -107,7 +107,8 @@ FILE *cli_output_open(const char *path, cli_output *out) {
     memset(out, 0, sizeof *out);
     if (follow_links(path, out->target, sizeof out->target) != 0) return NULL;
     struct stat info;
-    if (stat(out->target, &info) == 0 && !S_ISREG(info.st_mode)) {
+    const int exists = stat(out->target, &info) == 0;
+    if (exists && !S_ISREG(info.st_mode)) {
         if (S_ISDIR(info.st_mode)) return errno = EISDIR, NULL;
         out->in_place = 1;
         return out->file = fopen(out->target, "w");
@@ -115,6 +116,7 @@ FILE *cli_output_open(const char *path, cli_output *out) {
     snprintf(out->temporary, sizeof out->temporary, "%s.tmp%ld", out->target, (long)getpid());
     const int fd = open(out->temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) return NULL;
+    if (exists) (void)fchmod(fd, info.st_mode & 07777); /* a replaced file keeps its permissions */
     if ((out->file = fdopen(fd, "w")) == NULL) {
         const int saved = errno;
         close(fd), unlink(out->temporary);
