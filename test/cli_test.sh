@@ -148,6 +148,9 @@ for out in full.npy full.png full.json; do
     expect 0 "^previous$" -- bash -c "cat '$tmp/files/$out'; echo"
 done
 expect 0 "^none left$" -- bash -c "ls '$tmp/files' | grep -c tmp || echo none left"
+printf previous > "$tmp/files/private.npy" && chmod 600 "$tmp/files/private.npy"
+expect 0 "wrote" -- "$cli" features "${tiny[@]}" --out "$tmp/files/private.npy"
+expect 0 "^600$" -- stat -c %a "$tmp/files/private.npy"
 expect 1 "--task takes semseg, saliency or corloc" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task depth
 expect 1 "--protocol takes hungarian or many-to-one" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg --protocol best
 
@@ -310,7 +313,10 @@ expect 0 "resuming from" -- "$cli" launch --nproc 2 --port $port --timeout 60 --
     "${two_stego[@]}" --out "$tmp/two_killed.dfstego"
 expect 0 "" -- cmp "$tmp/two_killed.dfstego" "$tmp/two_straight.dfstego"
 expect 0 "" -- cmp "$tmp/two_killed.dfstego.csv" "$tmp/two_straight.dfstego.csv"
-expect 0 "for each of the 2 ranks" -- "$cli" launch --nproc 2 -- true
+# launch divides the cores among the ranks unless OMP_NUM_THREADS says otherwise (the test's own
+# environment may set it)
+expect 0 "for each of the 2 ranks" -- env -u OMP_NUM_THREADS "$cli" launch --nproc 2 -- true
+expect 0 "^ok$" -- bash -c "OMP_NUM_THREADS=1 '$cli' launch --nproc 2 -- true 2>&1 | grep -q 'for each of the' || echo ok"
 expect 0 "^Usage: dinofeat stego" -- "$cli" launch --nproc 2 -- "$cli" stego --help
 expect 2 "3 processes need at least 3 images in every batch" -- "$cli" launch --nproc 3 --port $port --timeout 60 -- \
     "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" --out "$tmp/x.dfstego" --steps 2 \
