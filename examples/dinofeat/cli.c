@@ -158,10 +158,10 @@ df_status cli_open_dataset(const char *images, const char *labels, const df_opti
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_DATASET_SKIP_BROKEN, 1);
     if (status == DF_OK) status = df_dataset_open(images, labels, o, out);
     df_options_free(o);
-    size_t skipped = 0, items = 0;
+    size_t skipped = 0;
     int rank = 0;
     df_distributed_rank(&rank, NULL);
-    if (status == DF_OK) df_dataset_skipped(*out, 0, &skipped, NULL, NULL), df_dataset_count(*out, &items);
+    if (status == DF_OK) df_dataset_skipped(*out, 0, &skipped, NULL, NULL);
     if (skipped && rank == 0)
         fprintf(stderr, "dinofeat %s: %zu image%s under %s cannot be decoded and %s left out:\n", verb, skipped,
                 skipped == 1 ? "" : "s", images, skipped == 1 ? "is" : "are");
@@ -195,6 +195,18 @@ int cli_stopped(const char *verb, int64_t step, const char *checkpoint) {
             stop_signal == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM", (long long)step, checkpoint ? "saved " : "",
             checkpoint ? checkpoint : "", checkpoint ? "; " : "");
     return 128 + stop_signal;
+}
+
+int cli_training_end(const char *verb, df_status status, int write_error, int64_t steps, df_status saved,
+                     const char *checkpoint) {
+    if (status == DF_OK) return EXIT_OK;
+    if (status == DF_E_CANCELLED && write_error) {
+        fprintf(stderr, "dinofeat %s: the loss log: cannot write: %s (the training stopped; rerun to resume from the "
+                        "last checkpoint)\n", verb, strerror(write_error));
+        return EXIT_INPUT;
+    }
+    if (status == DF_E_CANCELLED && stop_signal) return saved == DF_OK ? cli_stopped(verb, steps, checkpoint) : cli_fail(verb, saved);
+    return cli_fail(verb, status);
 }
 
 int cli_parse_long(const char *text, long lo, long hi, long *out) {

@@ -86,6 +86,12 @@ df_status cli_build_cache(df_model *model, const df_dataset *dataset, const char
 void cli_catch_stop_signals(void);
 int cli_stop_signal(void);
 int cli_stopped(const char *verb, int64_t step, const char *checkpoint);
+/* The exit code of a training df_*_train ended with status after steps steps: 0 for DF_OK; for a
+ * cancellation, the loss log's failed write (write_error, an errno) or a stop signal (saved: the
+ * status of saving the checkpoint, DF_OK on ranks that write none; checkpoint NULL there); else
+ * the library's failure. */
+int cli_training_end(const char *verb, df_status status, int write_error, int64_t steps, df_status saved,
+                     const char *checkpoint);
 
 /* The image folder as a dataset with options (may be NULL), broken images left out
  * (dataset.skip_broken) and listed on stderr (rank 0); fails only when nothing can be decoded. The

@@ -216,21 +216,12 @@ static int train_command(request *r, df_model *model) {
         cli_catch_stop_signals();
         status = df_neco_train(trainer, dataset, (size_t)r->epochs, (size_t)r->batch, state, (size_t)r->log_every,
                                log_step, &log);
-        if (status == DF_E_CANCELLED && log.write_error) {
-            fprintf(stderr, "dinofeat neco train: the loss log: cannot write: %s (the training stopped; rerun to "
-                            "resume from the last checkpoint)\n", strerror(log.write_error));
-            code = EXIT_INPUT;
-        } else if (status == DF_E_CANCELLED && cli_stop_signal()) {
-            int64_t steps = 0;
-            df_neco_steps(trainer, &steps);
-            if (log.csv && fflush(log.csv) != 0) status = DF_E_IO;
-            status = rank == 0 && status == DF_E_CANCELLED ? df_neco_save(trainer, state) : status;
-            code = status == DF_OK || rank != 0 ? cli_stopped("neco train", steps, rank == 0 ? state : NULL)
-                                                : cli_fail("neco train", status);
-        } else {
-            if (status == DF_OK && rank == 0) status = df_neco_export(trainer, r->out);
-            if (status != DF_OK) code = cli_fail("neco train", status);
-        }
+        const int stopped = status == DF_E_CANCELLED && cli_stop_signal() && !log.write_error;
+        int64_t steps = 0;
+        df_neco_steps(trainer, &steps);
+        const df_status saved = stopped && rank == 0 ? df_neco_save(trainer, state) : DF_OK;
+        if (status == DF_OK && rank == 0) status = df_neco_export(trainer, r->out);
+        code = cli_training_end("neco train", status, log.write_error, steps, saved, rank == 0 ? state : NULL);
     }
     if (log.csv && fclose(log.csv) != 0 && code == EXIT_OK) {
         fprintf(stderr, "dinofeat neco train: %s: cannot write: %s\n", csv, strerror(errno));

@@ -261,19 +261,11 @@ static int train_command(request *r, df_model *model) {
         cli_catch_stop_signals();
         status = df_sempart_train(trainer, cache, dataset, (size_t)r->epochs, (size_t)r->batch, r->out,
                                   (size_t)r->log_every, log_step, &log);
-        if (status == DF_E_CANCELLED && log.write_error) {
-            fprintf(stderr, "dinofeat sempart train: the loss log: cannot write: %s (the training stopped; rerun to "
-                            "resume from the last checkpoint)\n", strerror(log.write_error));
-            code = EXIT_INPUT;
-        } else if (status == DF_E_CANCELLED && cli_stop_signal()) {
-            int64_t steps = 0;
-            df_sempart_steps(trainer, &steps);
-            if (log.csv && fflush(log.csv) != 0) status = DF_E_IO;
-            status = rank == 0 && status == DF_E_CANCELLED ? df_sempart_save(trainer, r->out) : status;
-            code = status == DF_OK || rank != 0 ? cli_stopped("sempart train", steps, rank == 0 ? r->out : NULL)
-                                                : cli_fail("sempart train", status);
-        } else if (status != DF_OK)
-            code = cli_fail("sempart train", status);
+        const int stopped = status == DF_E_CANCELLED && cli_stop_signal() && !log.write_error;
+        int64_t steps = 0;
+        df_sempart_steps(trainer, &steps);
+        const df_status saved = stopped && rank == 0 ? df_sempart_save(trainer, r->out) : DF_OK;
+        code = cli_training_end("sempart train", status, log.write_error, steps, saved, rank == 0 ? r->out : NULL);
     }
     if (log.csv && fclose(log.csv) != 0 && code == EXIT_OK) {
         fprintf(stderr, "dinofeat sempart train: %s: cannot write: %s\n", csv, strerror(errno));

@@ -85,6 +85,19 @@ class Trainer(Handle):
         lib.df_stego_steps(self.handle, ctypes.byref(out))
         return out.value
 
+    def setting(self, name):
+        """The trainer's value of a stego.* setting ("classes", "seed", "lr", ...), as created or as
+        its file records it."""
+        from .core import ParamType, param_type, setting_key
+        key = setting_key("STEGO_", name, "stego.Trainer.setting")
+        if param_type(key) == ParamType.INT:
+            out = ctypes.c_int64()
+            lib.df_stego_get_int(self.handle, key, ctypes.byref(out))
+        else:
+            out = ctypes.c_double()
+            lib.df_stego_get_float(self.handle, key, ctypes.byref(out))
+        return out.value
+
     def step(self, features, knn_features, labels=None):
         """One step on (B, D, H, W) features and their KNN partners'; labels ((B, H', W') ints,
         outside 0..C-1 ignored) also train the linear probe. The six loss values."""

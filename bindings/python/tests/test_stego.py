@@ -50,6 +50,10 @@ class StegoTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             trainer.save(os.path.join(d, "t.dfstego"))
             again = dinofeat.stego.Trainer.load(os.path.join(d, "t.dfstego"))
+            self.assertEqual((again.setting("classes"), again.setting("seed"), again.setting("samples")), (3, 4, 5))
+            self.assertAlmostEqual(again.setting("lr"), trainer.setting("lr"))
+            with self.assertRaises(TypeError):
+                again.setting("no_such")
             losses = trainer.step(f, fk)
             self.assertEqual(losses, again.step(f, fk))
             for name, values in trainer.parameters().items():
