@@ -33,6 +33,9 @@
  * missing. */
 unsigned char *read_fixture(const char *name, size_t *size);
 unsigned char *read_fixture_from(const char *directory, const char *name, size_t *size);
+/* The model fixtures' input images (test/reference/model_inputs.py): pixel n of image i is
+ * ((n * 7919 + i * 104729) % 2001) / 1000 - 1, exact in float32. A (b, 3, h, w) tensor. */
+df_tensor *fixture_images(int b, int h, int w);
 
 /* A float32 fixture file as a host tensor of shape (its size is checked). */
 df_tensor *fixture_tensor(const char *directory, const char *name, const int64_t *shape, size_t ndim);
@@ -64,6 +67,7 @@ Suite *image_suite(void);
 Suite *tensor_suite(void);
 Suite *runtime_suite(void);
 Suite *model_suite(void);
+Suite *official_suite(void);
 Suite *upsample_suite(void);
 Suite *cluster_suite(void);
 Suite *eval_suite(void);

@@ -75,6 +75,19 @@ int half_close(float got, float want, double scale) {
     return fabs((double)got - (double)want) <= half_ulp(larger) + F32_FORWARD_RTOL * scale;
 }
 
+df_tensor *fixture_images(int b, int h, int w) {
+    const size_t per_image = (size_t)3 * h * w;
+    float *data = malloc(per_image * b * sizeof *data);
+    for (int i = 0; i < b; i++)
+        for (size_t n = 0; n < per_image; n++)
+            data[i * per_image + n] = (float)(((int64_t)n * 7919 + (int64_t)i * 104729) % 2001) / 1000.0f - 1.0f;
+    const int64_t shape[4] = {b, 3, h, w};
+    df_tensor *tensor = NULL;
+    ck_assert_ok(df_tensor_from_host(data, 4, shape, &tensor));
+    free(data);
+    return tensor;
+}
+
 df_model *open_tiny_model(const char *file) {
     df_options *o;
     df_model *model;
@@ -111,6 +124,7 @@ int main(void) {
     SRunner *torch = srunner_create(tensor_suite());
     srunner_add_suite(torch, runtime_suite());
     srunner_add_suite(torch, model_suite());
+    srunner_add_suite(torch, official_suite());
     srunner_add_suite(torch, upsample_suite());
     srunner_add_suite(torch, cluster_suite());
     srunner_add_suite(torch, segment_suite());

@@ -14,20 +14,6 @@ typedef struct model_case {
     int b, h, w, stride;
 } model_case;
 
-/* The generator's input: ((n * 7919 + b * 104729) % 2001) / 1000 - 1, exact in float32. */
-static df_tensor *case_input(const model_case *c) {
-    size_t per_image = (size_t)3 * c->h * c->w;
-    float *data = malloc(per_image * c->b * sizeof *data);
-    for (int b = 0; b < c->b; b++)
-        for (size_t n = 0; n < per_image; n++)
-            data[b * per_image + n] = (float)(((int64_t)n * 7919 + (int64_t)b * 104729) % 2001) / 1000.0f - 1.0f;
-    const int64_t shape[4] = {c->b, 3, c->h, c->w};
-    df_tensor *tensor = NULL;
-    ck_assert_ok(df_tensor_from_host(data, 4, shape, &tensor));
-    free(data);
-    return tensor;
-}
-
 static df_pos_interp variant_named(const char *name) {
     if (strcmp(name, "offset") == 0) return DF_POS_INTERP_OFFSET;
     if (strcmp(name, "size_aa") == 0) return DF_POS_INTERP_SIZE_AA;
@@ -78,7 +64,7 @@ static df_forward *run_case_with(df_model *model, const model_case *c, unsigned 
     ck_assert_ok(df_model_set_int(model, DF_PARAM_MODEL_STRIDE, c->stride));
     ck_assert_ok(df_model_set_int(model, DF_PARAM_MODEL_POS_INTERP, auto_variant ? DF_POS_INTERP_AUTO : variant_named(c->variant)));
     ck_assert_ok(df_model_set_int(model, DF_PARAM_MODEL_COVER, strcmp(c->cover, "pad") == 0 ? DF_COVER_PAD : DF_COVER_CROP));
-    df_tensor *input = case_input(c);
+    df_tensor *input = fixture_images(c->b, c->h, c->w);
     df_forward *forward = NULL;
     ck_assert_ok(df_model_forward(model, input, outputs, &forward));
     df_tensor_free(input);

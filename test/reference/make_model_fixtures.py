@@ -24,7 +24,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
+import model_inputs  # noqa: E402
 import vit_reference as ref  # noqa: E402
+from model_inputs import input_images  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else "test/fixtures/models"
 os.makedirs(OUT, exist_ok=True)
@@ -148,17 +150,8 @@ def to_timm(state):
     return out
 
 
-def input_images(b, h, w):
-    n = np.arange(3 * h * w, dtype=np.int64)
-    batch = [((n * 7919 + i * 104729) % 2001).astype(np.float32) / np.float32(1000) - np.float32(1) for i in range(b)]
-    return torch.from_numpy(np.stack(batch).reshape(b, 3, h, w))
-
-
 def save_output(case_id, name, tensor):
-    array = tensor.detach().contiguous().numpy().astype("<f4")
-    file = f"{case_id}.{name}.raw"
-    array.tofile(path(file))
-    manifest.append(f"out {case_id} {name} {file} {array.ndim} " + " ".join(str(d) for d in array.shape))
+    model_inputs.save_output(OUT, manifest, case_id, name, tensor)
 
 
 def case(case_id, model, state, heads, b, h, w, stride, variant, cover="crop", outputs=None, intermediate=()):
