@@ -112,6 +112,7 @@ static const param_spec param_table[] = {
     {DF_PARAM_STEGO_PROBE_LR, "stego.probe_lr", DF_PARAM_TYPE_FLOAT, 0.0, 10.0, 5e-3, NULL},
     {DF_PARAM_STEGO_SEED, "stego.seed", DF_PARAM_TYPE_INT, 0.0, 9007199254740991.0, 0.0, NULL},
     {DF_PARAM_STEGO_KNN_RANKS, "stego.knn_ranks", DF_PARAM_TYPE_INT, 1.0, 4096.0, 7.0, NULL},
+    {DF_PARAM_STEGO_ADAM_EPS, "stego.adam_eps", DF_PARAM_TYPE_FLOAT, 1e-12, 1e6, 1e-8, NULL},
     {DF_PARAM_SEMPART_TAU, "sempart.tau", DF_PARAM_TYPE_FLOAT, -1.0, 1.0, 0.2, NULL},
     {DF_PARAM_SEMPART_EPS, "sempart.eps", DF_PARAM_TYPE_FLOAT, 0.0, 1.0, 1e-6, NULL},
     {DF_PARAM_SEMPART_SIGMA, "sempart.sigma", DF_PARAM_TYPE_FLOAT, 1e-6, 1e6, 1.0, NULL},

@@ -188,7 +188,7 @@ df_status dfs_stego_loss(const dfs_tensor_desc *f, const dfs_tensor_desc *s, con
 typedef struct dfs_stego dfs_stego;
 typedef struct dfs_stego_config {
     int64_t dim, code_dim, classes;
-    double lr, probe_lr;
+    double lr, probe_lr, adam_eps;
     dfs_stego_loss_config loss;
 } dfs_stego_config;
 

@@ -1,8 +1,8 @@
 // The STEGO segmentation head and its cluster probe, trained with the correspondence loss
 // (specs/stego.md): code = L(drop(f)) + N(drop(f)), Adam (PyTorch's update, betas 0.9 / 0.999,
-// eps 1e-8) for the head at lr and for the probe at probe_lr. Every random draw (dropout masks,
-// coordinates, permutations) comes from the caller, so a C-side generator makes the steps
-// reproducible and resumable.
+// eps adam_eps, 1e-8 by default) for the head at lr and for the probes at probe_lr. Every random
+// draw (dropout masks, coordinates, permutations) comes from the caller, so a C-side generator
+// makes the steps reproducible and resumable.
 #include "adam.hpp"
 #include "distributed.hpp"
 #include "fence.hpp"
@@ -64,7 +64,7 @@ at::Tensor cluster_inner(const at::Tensor &code, const at::Tensor &clusters) {
 }
 
 void adam(dfs_stego &s, size_t index, double lr) {
-    dfs::adam_update(s.parameters[index], s.first[index], s.second[index], s.steps, lr);
+    dfs::adam_update(s.parameters[index], s.first[index], s.second[index], s.steps, lr, 0.9, 0.999, s.config.adam_eps);
 }
 
 // masks holds `which`-major blocks of rows x d channel masks

@@ -285,6 +285,7 @@ typedef enum df_param {
     DF_PARAM_STEGO_SEED = 1516,       /* int: the trainer's generator (initial weights, dropout,
                                          coordinates, permutations, batches); default 0 */
     DF_PARAM_STEGO_KNN_RANKS = 1517,  /* int: a KNN partner is drawn from ranks 1..this; default 7 */
+    DF_PARAM_STEGO_ADAM_EPS = 1518,   /* float: Adam's epsilon (head and probes); default 1e-8 (PyTorch's) */
 
     /* Sempart (df_sempart_*, df_ncut_*, sempart.h): the paper's settings; *ours* where it is silent */
     DF_PARAM_SEMPART_TAU = 1600,      /* float: the normalized cut's edge threshold; default 0.2 */

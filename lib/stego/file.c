@@ -24,11 +24,11 @@ static int header_text(const df_stego *t, char *text, size_t size) {
     const int n = snprintf(
         text, size,
         "{\"format\": \"dinofeat stego trainer\", \"dim\": %lld, \"code_dim\": %lld, \"classes\": %lld, "
-        "\"lr\": %.17g, \"probe_lr\": %.17g, \"dropout\": %.17g, \"samples\": %lld, \"negatives\": %lld, "
+        "\"lr\": %.17g, \"probe_lr\": %.17g, \"adam_eps\": %.17g, \"dropout\": %.17g, \"samples\": %lld, \"negatives\": %lld, "
         "\"knn_ranks\": %lld, \"seed\": %lld, \"shifts\": [%.17g, %.17g, %.17g], \"weights\": [%.17g, %.17g, %.17g], "
         "\"center\": %d, \"stabilize\": %d, \"zero_clamp\": %d, \"steps\": %lld, \"generator\": \"%016" PRIx64 "\", "
         "\"model\": %s, \"library\": \"%s\"}",
-        (long long)c->dim, (long long)c->code_dim, (long long)c->classes, c->lr, c->probe_lr, t->dropout,
+        (long long)c->dim, (long long)c->code_dim, (long long)c->classes, c->lr, c->probe_lr, c->adam_eps, t->dropout,
         (long long)t->samples, (long long)t->negatives, (long long)t->knn_ranks, (long long)t->seed, l->shift_self,
         l->shift_knn, l->shift_rand, l->weight_self, l->weight_knn, l->weight_rand, l->center, l->stabilize,
         l->zero_clamp, (long long)dfs_stego_steps(t->shim), t->generator, model, df_version_string());
@@ -90,6 +90,10 @@ static int read_settings(const dfi_json *json, df_stego *t, int64_t *steps) {
     if (c->dim < 1 || c->dim > 65536 || c->code_dim < 1 || c->code_dim > 65536 || c->classes < 1 || c->classes > 65536 ||
         t->samples < 1 || t->negatives < 0 || *steps < 0)
         return -1;
+    /* files written before adam_eps was recorded trained with PyTorch's default */
+    const dfi_json *adam_eps = dfi_json_member(json, "adam_eps");
+    if (adam_eps != NULL && (adam_eps->kind != DFI_JSON_NUMBER || !(adam_eps->number > 0))) return -1;
+    c->adam_eps = adam_eps != NULL ? adam_eps->number : 1e-8;
     *l = (dfs_stego_loss_config){shifts[0], shifts[1], shifts[2], weights[0], weights[1], weights[2],
                                  (int32_t)center, (int32_t)stabilize, (int32_t)zero_clamp};
     const dfi_json *model = dfi_json_member(json, "model");

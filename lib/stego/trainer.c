@@ -56,6 +56,7 @@ df_status df_stego_new(size_t dim, const df_options *options, df_stego **out) {
                                    dfi_option_int(options, DF_PARAM_STEGO_CLASSES),
                                    dfi_option_float(options, DF_PARAM_STEGO_LR),
                                    dfi_option_float(options, DF_PARAM_STEGO_PROBE_LR),
+                                   dfi_option_float(options, DF_PARAM_STEGO_ADAM_EPS),
                                    dfi_stego_loss_config(options)};
     t->dropout = dfi_option_float(options, DF_PARAM_STEGO_DROPOUT);
     t->samples = dfi_option_int(options, DF_PARAM_STEGO_SAMPLES);
@@ -263,6 +264,7 @@ df_status df_stego_get_float(const df_stego *trainer, df_param key, double *out)
     case DF_PARAM_STEGO_DROPOUT: *out = trainer->dropout; return DF_OK;
     case DF_PARAM_STEGO_LR: *out = c->lr; return DF_OK;
     case DF_PARAM_STEGO_PROBE_LR: *out = c->probe_lr; return DF_OK;
+    case DF_PARAM_STEGO_ADAM_EPS: *out = c->adam_eps; return DF_OK;
     default: DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "%s is not a float setting of a STEGO trainer",
                                   df_param_name(key) ? df_param_name(key) : "the key"));
     }

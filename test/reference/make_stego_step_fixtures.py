@@ -1,13 +1,15 @@
 #!/usr/bin/python3
-"""One STEGO training step (specs/stego.md) in plain PyTorch, as the official training step
+"""STEGO training steps (specs/stego.md) in plain PyTorch, as the official training step
 (mhamilton723/STEGO src/train_segmentation.py, modules.py), with dinofeat's generator replicated
 (splitmix64; uniforms (x >> 40) 2^-24; normals by Box-Muller; the draw order of lib/stego/trainer.c)
 so the C trainer's initial weights, dropout masks, coordinates and permutations are the same:
 
-  step ID SEED B D K C H W P N HL WL   ID.f.f32 ID.fk.f32 (B, D, H, W); ID.initial.f32 and
-                                       ID.after.f32 (the 9 parameters concatenated); ID.losses.f64
-                                       (self, knn, random, total, cluster, linear); with HL x WL
-                                       > 0, ID.labels.i64 (B, HL, WL) train the linear probe
+  step ID SEED STEPS LR PROBE_LR EPS B D K C H W P N HL WL
+      STEPS steps with Adam (lr for the head, probe_lr for both probes, eps): ID.f.f32 ID.fk.f32
+      (STEPS x B, D, H, W), a batch a step; ID.initial.f32 and ID.after.f32 (the 9 parameters
+      concatenated, before the first step and after the last); ID.losses.f64 (STEPS x (self,
+      knn, random, total, cluster, linear)); with HL x WL > 0, ID.labels.i64 (STEPS x B, HL, WL)
+      train the linear probe
 """
 import math
 import os
@@ -80,50 +82,66 @@ def head(params, f, mask_linear, mask_nonlinear):
     return F.conv2d(a, params[0], params[1]) + F.conv2d(F.relu(F.conv2d(b, params[2], params[3])), params[4], params[5])
 
 
-def step_case(case_id, seed, b=3, d=12, k=6, c=4, h=7, w=6, p=5, negatives=3, label_size=0):
+def step_case(case_id, seed, steps=1, lr=5e-4, probe_lr=5e-3, eps=1e-8, b=3, d=12, k=6, c=4, h=7, w=6, p=5,
+              negatives=3, label_size=0):
     g = Generator(seed)
     params = [t.requires_grad_(True) for t in initial_parameters(g, d, k, c)]
     initial = torch.cat([t.detach().reshape(-1) for t in params])
     torch.manual_seed(seed)
-    f, fk = torch.randn(b, d, h, w), torch.randn(b, d, h, w)
-    masks, c1, c2, perms = draws(g, b, d, p, negatives)
-    head_optim = torch.optim.Adam(params[:6], lr=5e-4, foreach=False)
-    probe_optim = torch.optim.Adam(params[6:7], lr=5e-3, foreach=False)
-    linear_optim = torch.optim.Adam(params[7:], lr=5e-3, foreach=False)
-    for o in (head_optim, probe_optim, linear_optim):
-        o.zero_grad()
-    code = head(params, f, masks[0], masks[1])
-    signal = f * masks[2][:, :, None, None]
-    code_pos = head(params, fk, masks[3], masks[4])
-    signal_pos = fk * masks[5][:, :, None, None]
-    self_term, knn_term, random_term = terms(signal, code, signal_pos, code_pos, c1, c2, perms)
-    loss = 0.67 * self_term + 0.25 * knn_term + 0.63 * random_term
-    clusters = params[6]
-    inner = torch.einsum("bchw,nc->bnhw", F.normalize(code.detach(), dim=1), F.normalize(clusters, dim=1))
-    probs = F.one_hot(torch.argmax(inner, dim=1), c).permute(0, 3, 1, 2).to(torch.float32)
-    cluster_loss = -(probs * inner).sum(1).mean()
-    linear_loss = torch.zeros(())
-    if label_size:
-        label = torch.randint(-1, c + 1, (b, label_size, label_size))  # -1 and c: ignored
-        label.numpy().astype(np.int64).tofile(os.path.join(OUT, f"{case_id}.labels.i64"))
-        logits = F.interpolate(F.conv2d(code.detach(), params[7], params[8]), label.shape[-2:], mode="bilinear",
-                               align_corners=False)
-        logits = logits.permute(0, 2, 3, 1).reshape(-1, c)
-        flat = label.reshape(-1)
-        mask = (flat >= 0) & (flat < c)
-        linear_loss = torch.nn.CrossEntropyLoss()(logits[mask], flat[mask]).mean()
-    (loss + cluster_loss + linear_loss).backward()
-    for o in (head_optim, probe_optim, linear_optim):
-        o.step()
+    head_optim = torch.optim.Adam(params[:6], lr=lr, eps=eps, foreach=False)
+    probe_optim = torch.optim.Adam(params[6:7], lr=probe_lr, eps=eps, foreach=False)
+    linear_optim = torch.optim.Adam(params[7:], lr=probe_lr, eps=eps, foreach=False)
+    inputs, labels, losses = {"f": [], "fk": []}, [], []
+    for _ in range(steps):
+        f, fk = torch.randn(b, d, h, w), torch.randn(b, d, h, w)
+        inputs["f"].append(f)
+        inputs["fk"].append(fk)
+        masks, c1, c2, perms = draws(g, b, d, p, negatives)
+        for o in (head_optim, probe_optim, linear_optim):
+            o.zero_grad()
+        code = head(params, f, masks[0], masks[1])
+        signal = f * masks[2][:, :, None, None]
+        code_pos = head(params, fk, masks[3], masks[4])
+        signal_pos = fk * masks[5][:, :, None, None]
+        self_term, knn_term, random_term = terms(signal, code, signal_pos, code_pos, c1, c2, perms)
+        loss = 0.67 * self_term + 0.25 * knn_term + 0.63 * random_term
+        clusters = params[6]
+        inner = torch.einsum("bchw,nc->bnhw", F.normalize(code.detach(), dim=1), F.normalize(clusters, dim=1))
+        probs = F.one_hot(torch.argmax(inner, dim=1), c).permute(0, 3, 1, 2).to(torch.float32)
+        cluster_loss = -(probs * inner).sum(1).mean()
+        linear_loss = torch.zeros(())
+        if label_size:
+            label = torch.randint(-1, c + 1, (b, label_size, label_size))  # -1 and c: ignored
+            labels.append(label)
+            logits = F.interpolate(F.conv2d(code.detach(), params[7], params[8]), label.shape[-2:], mode="bilinear",
+                                   align_corners=False)
+            logits = logits.permute(0, 2, 3, 1).reshape(-1, c)
+            flat = label.reshape(-1)
+            mask = (flat >= 0) & (flat < c)
+            linear_loss = torch.nn.CrossEntropyLoss()(logits[mask], flat[mask]).mean()
+        (loss + cluster_loss + linear_loss).backward()
+        for o in (head_optim, probe_optim, linear_optim):
+            o.step()
+        losses += [self_term.item(), knn_term.item(), random_term.item(), loss.item(), cluster_loss.item(),
+                   linear_loss.item()]
     after = torch.cat([t.detach().reshape(-1) for t in params])
-    for name, t in (("f", f), ("fk", fk), ("initial", initial), ("after", after)):
+    if label_size:
+        torch.cat(labels).numpy().astype(np.int64).tofile(os.path.join(OUT, f"{case_id}.labels.i64"))
+    for name, t in (("f", torch.cat(inputs["f"])), ("fk", torch.cat(inputs["fk"])), ("initial", initial),
+                    ("after", after)):
         t.numpy().astype(np.float32).tofile(os.path.join(OUT, f"{case_id}.{name}.f32"))
-    np.array([self_term.item(), knn_term.item(), random_term.item(), loss.item(), cluster_loss.item(),
-              linear_loss.item()], np.float64).tofile(os.path.join(OUT, f"{case_id}.losses.f64"))
-    return f"step {case_id} {seed} {b} {d} {k} {c} {h} {w} {p} {negatives} {label_size} {label_size}"
+    np.array(losses, np.float64).tofile(os.path.join(OUT, f"{case_id}.losses.f64"))
+    return (f"step {case_id} {seed} {steps} {lr!r} {probe_lr!r} {eps!r} {b} {d} {k} {c} {h} {w} {p} {negatives} "
+            f"{label_size} {label_size}")
 
 
-lines = [step_case("step0", 0), step_case("step1", 123456789), step_case("step2", 77, label_size=13)]
+# Adam's first step with PyTorch's eps moves every weight by about lr x the sign of its gradient,
+# whatever the gradient's size, and a gradient within rounding of 0 may take either sign on another
+# CPU: the default-settings case (step0) pins the losses and bounds the step by lr. With eps = 1
+# and lr = 1 a step is m / (sqrt(v) + 1), close to SGD's g for the small gradients here: those cases
+# (step1, step2) compare the gradients' values, over three steps, through the weights.
+lines = [step_case("step0", 0), step_case("step1", 123456789, steps=3, lr=1.0, probe_lr=1.0, eps=1.0),
+         step_case("step2", 77, steps=3, lr=1.0, probe_lr=1.0, eps=1.0, label_size=13)]
 with open(os.path.join(OUT, "steps.txt"), "w") as out:
     out.write("\n".join(lines) + "\n")
 print(f"{len(lines)} STEGO step cases in {OUT}")
