@@ -206,12 +206,61 @@ static df_tensor *step_labels(const char *id, size_t index, long long b, long lo
     return labels;
 }
 
+/* After case id's steps, when steps.txt has "predict ID OUT_H OUT_W": df_stego_predict on the
+ * fixture's features and flipped features equals the reference's evaluation (codes averaged with
+ * the flipped ones, bilinear upsampling, softmax of 2 x cosine to the centroids): probabilities
+ * within 1e-5, labels equal wherever the reference's best two probabilities are not within that. */
+static int check_prediction(const df_stego *t, const char *id, long long b, long long d, long long h, long long w) {
+    FILE *f = fopen(STEGO_DIR "steps.txt", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256], which[32];
+    long long out_h = 0, out_w = 0;
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = sscanf(line, "predict %31s %lld %lld", which, &out_h, &out_w) == 3 && strcmp(which, id) == 0;
+    fclose(f);
+    if (!found) return 0;
+    const int64_t shape[4] = {b, d, h, w};
+    df_tensor *x = step_batch(id, "predict_f", 0, shape), *flipped = step_batch(id, "predict_g", 0, shape);
+    const size_t pixels = (size_t)(b * out_h * out_w);
+    size_t size, classes;
+    char file[64];
+    snprintf(file, sizeof file, "%s.predict_probs.f32", id);
+    float *want = (float *)read_fixture_from(STEGO_DIR, file, &size);
+    classes = size / sizeof(float) / pixels;
+    snprintf(file, sizeof file, "%s.predict_labels.i32", id);
+    int32_t *want_labels = (int32_t *)read_fixture_from(STEGO_DIR, file, &size);
+    ck_assert_uint_eq(size, pixels * sizeof(int32_t));
+    float *probabilities = malloc(pixels * classes * sizeof *probabilities);
+    int32_t *labels = malloc(pixels * sizeof *labels);
+    ck_assert_ok(df_stego_predict(t, x, flipped, (size_t)out_w, (size_t)out_h, probabilities, labels));
+    for (size_t i = 0; i < pixels * classes; i++)
+        ck_assert_msg(fabs(probabilities[i] - want[i]) <= 1e-5, "%s: probability %zu is %.7f, reference %.7f", id, i,
+                      probabilities[i], want[i]);
+    size_t compared = 0;
+    for (size_t i = 0; i < pixels; i++) {
+        float best = -1, second = -1;
+        for (size_t c = 0; c < classes; c++) {
+            const float v = want[i * classes + c];
+            if (v > best) second = best, best = v;
+            else if (v > second) second = v;
+        }
+        if (best - second <= 1e-5) continue;
+        ck_assert_msg(labels[i] == want_labels[i], "%s: pixel %zu is %d, reference %d", id, i, labels[i], want_labels[i]);
+        compared++;
+    }
+    ck_assert_uint_gt(compared, pixels * 9 / 10);
+    free(want), free(want_labels), free(probabilities), free(labels);
+    df_tensor_free(x), df_tensor_free(flipped);
+    return 1;
+}
+
 /* The steps from the seed equal the official steps in PyTorch (make_stego_step_fixtures.py):
  * every step's six losses, and the weights after the last step. With eps 1 (cases step1, step2)
  * a step is about lr x the gradient, so the weights' change is held to 1e-4 of its own size: a
  * gradient off by that much fails. With PyTorch's eps (step0) Adam's first step is lr x the
  * gradient's sign, which rounding may flip for a gradient near 0: there each weight must have
- * moved by at most lr, and the losses pin the computation. */
+ * moved by at most lr, and the losses pin the computation. Then the trained head predicts. */
 START_TEST(test_stego_step_matches_reference) {
     FILE *f = fopen(STEGO_DIR "steps.txt", "r");
     ck_assert_ptr_nonnull(f);
@@ -219,7 +268,7 @@ START_TEST(test_stego_step_matches_reference) {
     unsigned long long seed;
     long long steps, b, d, k, c, h, w, p, n, hl, wl;
     double lr, probe_lr, eps;
-    int cases = 0;
+    int cases = 0, predictions = 0;
     while (fgets(line, sizeof line, f)) {
         if (sscanf(line, "step %31s %llu %lld %lf %lf %lf %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld", id, &seed,
                    &steps, &lr, &probe_lr, &eps, &b, &d, &k, &c, &h, &w, &p, &n, &hl, &wl) != 16)
@@ -272,12 +321,14 @@ START_TEST(test_stego_step_matches_reference) {
         int64_t done;
         ck_assert_ok(df_stego_steps(t, &done));
         ck_assert_int_eq(done, steps);
+        predictions += check_prediction(t, id, b, d, h, w);
         free(want), free(after), free(before);
         df_stego_free(t);
         cases++;
     }
     fclose(f);
     ck_assert_int_eq(cases, 3);
+    ck_assert_int_eq(predictions, 1);
 }
 END_TEST
 

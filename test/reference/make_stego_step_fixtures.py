@@ -10,6 +10,7 @@ so the C trainer's initial weights, dropout masks, coordinates and permutations 
       concatenated, before the first step and after the last); ID.losses.f64 (STEPS x (self,
       knn, random, total, cluster, linear)); with HL x WL > 0, ID.labels.i64 (STEPS x B, HL, WL)
       train the linear probe
+  predict ID OUT_H OUT_W  the trained head of case ID predicts (df_stego_predict): see predict_case
 """
 import math
 import os
@@ -83,7 +84,7 @@ def head(params, f, mask_linear, mask_nonlinear):
 
 
 def step_case(case_id, seed, steps=1, lr=5e-4, probe_lr=5e-3, eps=1e-8, b=3, d=12, k=6, c=4, h=7, w=6, p=5,
-              negatives=3, label_size=0):
+              negatives=3, label_size=0, predict=None):
     g = Generator(seed)
     params = [t.requires_grad_(True) for t in initial_parameters(g, d, k, c)]
     initial = torch.cat([t.detach().reshape(-1) for t in params])
@@ -125,6 +126,8 @@ def step_case(case_id, seed, steps=1, lr=5e-4, probe_lr=5e-3, eps=1e-8, b=3, d=1
         losses += [self_term.item(), knn_term.item(), random_term.item(), loss.item(), cluster_loss.item(),
                    linear_loss.item()]
     after = torch.cat([t.detach().reshape(-1) for t in params])
+    if predict:
+        predict_case(case_id, params, b, d, h, w, *predict)
     if label_size:
         torch.cat(labels).numpy().astype(np.int64).tofile(os.path.join(OUT, f"{case_id}.labels.i64"))
     for name, t in (("f", torch.cat(inputs["f"])), ("fk", torch.cat(inputs["fk"])), ("initial", initial),
@@ -135,13 +138,34 @@ def step_case(case_id, seed, steps=1, lr=5e-4, probe_lr=5e-3, eps=1e-8, b=3, d=1
             f"{label_size} {label_size}")
 
 
+def predict_case(case_id, params, b, d, h, w, out_h, out_w):
+    """STEGO's evaluation (the official eval_segmentation.py / train_segmentation.py validation):
+    the head without dropout on the features and on the flipped image's features, the second code
+    flipped back and averaged in, upsampled bilinearly (align_corners False) to the label size, the
+    cluster probe's softmax of 2 x cosine. Writes ID.predict_f / _g.f32 (B, D, H, W), the
+    probabilities ID.predict_probs.f32 (B, OUT_H, OUT_W, C) and the argmax ID.predict_labels.i32."""
+    f, g = torch.randn(b, d, h, w), torch.randn(b, d, h, w)
+    ones = torch.ones(b, d)
+    with torch.no_grad():
+        code = (head(params, f, ones, ones) + head(params, g, ones, ones).flip(dims=[3])) / 2
+        code = F.interpolate(code, (out_h, out_w), mode="bilinear", align_corners=False)
+        inner = torch.einsum("bchw,nc->bnhw", F.normalize(code, dim=1), F.normalize(params[6], dim=1))
+        probs = torch.softmax(2 * inner, 1)
+    for name, t in (("predict_f", f), ("predict_g", g), ("predict_probs", probs.permute(0, 2, 3, 1))):
+        t.contiguous().numpy().astype(np.float32).tofile(os.path.join(OUT, f"{case_id}.{name}.f32"))
+    probs.argmax(1).numpy().astype(np.int32).tofile(os.path.join(OUT, f"{case_id}.predict_labels.i32"))
+    predictions.append(f"predict {case_id} {out_h} {out_w}")
+
+
+predictions = []
 # Adam's first step with PyTorch's eps moves every weight by about lr x the sign of its gradient,
 # whatever the gradient's size, and a gradient within rounding of 0 may take either sign on another
 # CPU: the default-settings case (step0) pins the losses and bounds the step by lr. With eps = 1
 # and lr = 1 a step is m / (sqrt(v) + 1), close to SGD's g for the small gradients here: those cases
 # (step1, step2) compare the gradients' values, over three steps, through the weights.
-lines = [step_case("step0", 0), step_case("step1", 123456789, steps=3, lr=1.0, probe_lr=1.0, eps=1.0),
+lines = [step_case("step0", 0),
+         step_case("step1", 123456789, steps=3, lr=1.0, probe_lr=1.0, eps=1.0, predict=(17, 13)),
          step_case("step2", 77, steps=3, lr=1.0, probe_lr=1.0, eps=1.0, label_size=13)]
 with open(os.path.join(OUT, "steps.txt"), "w") as out:
-    out.write("\n".join(lines) + "\n")
+    out.write("\n".join(lines + predictions) + "\n")
 print(f"{len(lines)} STEGO step cases in {OUT}")
