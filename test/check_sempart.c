@@ -487,6 +487,80 @@ START_TEST(test_sempart_resume_equals_straight) {
 }
 END_TEST
 
+/* Bytes 255 x p, rounded, against the reference's p: equal, except by 1 where 255 x p is within
+ * float32 noise of a half (the two chains' p differ by about 1e-5). */
+static void assert_mask_bytes(const df_tensor *mask, const char *id, const char *name, size_t n) {
+    char file[128];
+    snprintf(file, sizeof file, "%s.%s.f64", id, name);
+    size_t size;
+    double *p = (double *)read_fixture_from(SEMPART_DIR, file, &size);
+    ck_assert_uint_eq(size, n * sizeof(double));
+    ck_assert_int_eq(df_tensor_numel(mask), (int64_t)n);
+    df_tensor_view view = {.struct_size = sizeof view};
+    ck_assert_ok(df_tensor_view_of(mask, &view));
+    const uint8_t *bytes = view.data;
+    for (size_t i = 0; i < n; i++) {
+        const double scaled = 255.0 * p[i], want = rint(scaled);
+        const int near_half = fabs(scaled - floor(scaled) - 0.5) < 0.01;
+        ck_assert_msg(bytes[i] == want || (near_half && fabs(bytes[i] - want) <= 1), "%s %s: byte %zu is %d, reference %.4f",
+                      id, name, i, bytes[i], scaled);
+    }
+    free(p);
+}
+
+/* df_sempart_predict against the reference's whole path (make_sempart_fixtures.py, predict_case):
+ * the tiny DINO model's features of an image, the network in inference mode, the foreground rule
+ * (corners at 0.5; centrality at 0.547, which picks the complement), masks and boxes. */
+START_TEST(test_sempart_predict_matches_reference) {
+    df_model *model = open_tiny_model("dino_s8.pth");
+    df_image *image;
+    ck_assert_ok(df_image_load(SEMPART_DIR "predict.image.png", NULL, &image));
+    FILE *f = fopen(SEMPART_DIR "manifest.txt", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256], id[32];
+    long long h, w, e, heads, rule, count;
+    double threshold;
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "predict %31s %lld %lld %lld %lld %lf %lld %lld", id, &h, &w, &e, &heads, &threshold, &rule,
+                   &count) != 8)
+            continue;
+        df_options *o;
+        ck_assert_ok(df_options_new(&o));
+        ck_assert_ok(df_options_set_int(o, DF_PARAM_SEMPART_WIDTH, e));
+        ck_assert_ok(df_options_set_int(o, DF_PARAM_SEMPART_HEADS, heads));
+        ck_assert_ok(df_options_set_int(o, DF_PARAM_SEMPART_SELECT, rule));
+        ck_assert_ok(df_options_set_float(o, DF_PARAM_SEMPART_THRESHOLD, threshold));
+        df_sempart *t;
+        ck_assert_ok(df_sempart_new(16, (size_t)h, (size_t)w, o, &t));
+        set_initial_states(t, "joint"); /* the reference's network starts as that case's */
+        df_tensor *coarse, *fine, *boxes;
+        ck_assert_ok(df_sempart_predict(t, model, image, o, &coarse, &fine, &boxes));
+        assert_mask_bytes(coarse, id, "coarse_fg", (size_t)(h * w));
+        assert_mask_bytes(fine, id, "fine_fg", (size_t)(64 * h * w));
+        char file[128];
+        snprintf(file, sizeof file, "%s.boxes.i32", id);
+        size_t size;
+        int32_t *want = (int32_t *)read_fixture_from(SEMPART_DIR, file, &size);
+        ck_assert_uint_eq(size, (size_t)count * 4 * sizeof(int32_t));
+        int64_t shape[2];
+        ck_assert_ok(df_tensor_shape(boxes, shape, 2));
+        ck_assert_int_eq(shape[0], count);
+        df_tensor_view view = {.struct_size = sizeof view};
+        ck_assert_ok(df_tensor_view_of(boxes, &view));
+        if (count) ck_assert_mem_eq(view.data, want, size);
+        free(want);
+        df_tensor_free(coarse), df_tensor_free(fine), df_tensor_free(boxes);
+        df_sempart_free(t);
+        df_options_free(o);
+        cases++;
+    }
+    fclose(f);
+    ck_assert_int_eq(cases, 2);
+    df_image_free(image), df_model_free(model);
+}
+END_TEST
+
 /* Inference on a generated image with every foreground rule: masks of the grid's and the image's
  * size, foreground above 127 consistent between the rules' choices, boxes inside the image with
  * the largest first. */
@@ -637,6 +711,7 @@ Suite *sempart_suite(void) {
     tcase_add_test(tc, test_sempart_learns_planted_foreground);
     tcase_add_test(tc, test_sempart_resume_equals_straight);
     tcase_add_test(tc, test_sempart_predict_tiny_model);
+    tcase_add_test(tc, test_sempart_predict_matches_reference);
     tcase_add_test(tc, test_sempart_errors);
     suite_add_tcase(s, tc);
     return s;

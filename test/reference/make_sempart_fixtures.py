@@ -8,6 +8,8 @@
                                 state_dict order: offset and amplitude), ID.coarse_eval ID.fine_eval
                                 ID.coarse_train ID.fine_train (.f32), ID.steps.f64 (5 losses of each
                                 of 2 steps), ID.after.f32 (the 40 states after the first step, sampled)
+  predict ID h w E HEADS THRESHOLD RULE N
+                                df_sempart_predict on an image with the tiny DINO model: see predict_case
 Images are (B, 3, 8h, 8w). tau 0.2, eps 1e-6, sigma 1, weights 0.0006 / 0.0002 / 20; Adam with lr 0.1 and eps 1
 (see below).
 The fine branch alone has half a million weights, so the starting states are not stored: state k
@@ -19,9 +21,12 @@ import os
 import sys
 
 import numpy as np
+import scipy.ndimage
 import torch
+from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vit_reference as ref_vit  # noqa: E402
 from sempart_reference import Sempart, gtv_coarse_loss, gtv_fine_loss, ncut_loss, sr_loss, step  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else "test/fixtures/sempart"
@@ -148,9 +153,64 @@ def net_case(case_id, joint, b=2, h=4, w=5, d=16, e=8, heads=2):
     manifest.append(f"net {case_id} {joint} {b} {h} {w} {d} {e} {heads}")
 
 
+def predict_case(case_id="predict", h=4, w=5, e=8, heads=2):
+    """df_sempart_predict's whole path on the tiny DINO ViT-S/8 of fixtures/models: an image of
+    exactly the grid's size (8h x 8w: the resize is the identity), normalised with ImageNet's
+    mean and std, the ViT's patch features (vit_reference, the DINO default offset interpolation of
+    the position embeddings), the network (states as the 'joint' case starts) in inference mode;
+    the partition of coarse > THRESHOLD that RULE (0 corners, 1 centrality) names is the
+    foreground, and both masks are flipped to it. Writes ID.image.png, ID.coarse_fg.f64 (h, w),
+    ID.fine_fg.f64 (8h, 8w): the foreground probabilities before 255 x p is rounded; ID.boxes.i32
+    (N, 4), the boxes [x0, y0, x1, y1) of the 4-connected components of round(255 x fine) >
+    floor(255 x THRESHOLD), the largest first."""
+    state = torch.load(os.path.join(os.path.dirname(OUT.rstrip("/")), "models", "dino_s8.pth"))
+    yy, xx = np.mgrid[0:8 * h, 0:8 * w]
+    disc = (xx - 22.0) ** 2 / 90 + (yy - 15.0) ** 2 / 60 < 1
+    rgb = np.stack([np.where(disc, 220, 40 + 30 * np.sin(xx * 0.7)), np.where(disc, 80, 90 + 20 * np.cos(yy * 0.5)),
+                    np.where(disc, 60, 120 + (xx * 7 + yy * 3) % 40)], -1).astype(np.uint8)
+    Image.fromarray(rgb).save(os.path.join(OUT, f"{case_id}.image.png"))
+    mean, std = np.array([0.485, 0.456, 0.406], np.float32), np.array([0.229, 0.224, 0.225], np.float32)
+    x = torch.from_numpy(((rgb.astype(np.float32) / np.float32(255) - mean) / std).transpose(2, 0, 1)[None].copy())
+    features = ref_vit.forward(state, x, 2, "offset")["patch"]
+    model = Sempart(features.shape[-1], (h, w), e, heads, joint=True, channels_last=True)
+    initial_state(model)
+    model.eval()
+    with torch.no_grad():
+        coarse, fine = model(features, x)
+    coarse, fine = coarse[0].double().numpy(), fine[0].double().numpy()
+    # the defaults; then a threshold inside this untrained network's narrow range and the
+    # centrality rule, which picks the complement (the masks flipped) and leaves no box
+    for suffix, threshold, rule in (("", 0.5, 0), ("_centre", 0.547, 1)):
+        select(f"{case_id}{suffix}", coarse, fine, threshold, rule, h, w, e, heads)
+
+
+def select(case_id, coarse, fine, threshold, rule, h, w, e, heads):
+    part = coarse > threshold
+    smaller = part.sum() <= (~part).sum()
+    if rule == 0:  # corners: the partition touching fewer of them
+        inside = int(part[0, 0]) + int(part[0, -1]) + int(part[-1, 0]) + int(part[-1, -1])
+        foreground = smaller if inside == 4 - inside else inside < 4 - inside
+    else:  # centrality: the lower mean distance of its cells' centres to the image's centre
+        yy, xx = np.mgrid[0:h, 0:w]
+        distance = np.sqrt(((xx + 0.5) / w - 0.5) ** 2 + ((yy + 0.5) / h - 0.5) ** 2)
+        mean1 = distance[part].mean() if part.any() else np.inf
+        mean0 = distance[~part].mean() if (~part).any() else np.inf
+        foreground = smaller if mean1 == mean0 else mean1 < mean0
+    if not foreground:
+        coarse, fine = 1.0 - coarse, 1.0 - fine
+    coarse.tofile(os.path.join(OUT, f"{case_id}.coarse_fg.f64"))
+    fine.tofile(os.path.join(OUT, f"{case_id}.fine_fg.f64"))
+    components, count = scipy.ndimage.label(np.rint(255.0 * fine) > np.floor(255.0 * threshold))
+    boxes = [[sl[1].start, sl[0].start, sl[1].stop, sl[0].stop] for sl in scipy.ndimage.find_objects(components)]
+    boxes.sort(key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
+    np.array(boxes, np.int32).reshape(-1, 4).tofile(os.path.join(OUT, f"{case_id}.boxes.i32"))
+    manifest.append(f"predict {case_id} {h} {w} {e} {heads} {threshold!r} {rule} {len(boxes)}")
+
+
 loss_case("loss32", "f32")
 loss_case("loss64", "f64")
 net_case("joint", 1)
 net_case("separate", 0)
+predict_case()
 with open(os.path.join(OUT, "manifest.txt"), "w") as f:
     f.write("\n".join(manifest) + "\n")
