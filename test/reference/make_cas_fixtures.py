@@ -5,8 +5,9 @@ numpy, scikit-learn and scipy from planted features, so the intermediate values 
   cas ID H W D HEADS K MIN_AREA CUTOFF CLASSES
   file ID NAME FILE      features f32 (H, W, D); attention f32 (H, W, HEADS); rgb u8 (H, W, 3);
                          clusters i32 (H, W) sklearn's labels; cluster_density f64 (K);
-                         class_of_cluster i32 (K) (fcluster - 1); classes i32 (H, W) after the exact
-                         CRF; class_density f64 (CLASSES); boxes i32 (N, 5) x0 y0 x1 y1 class;
+                         class_of_cluster i32 (K) (fcluster - 1); classes i32 (H, W) after the CRF
+                         with the library's default lattice filter (lattice_reference.py);
+                         class_density f64 (CLASSES); boxes i32 (N, 5) x0 y0 x1 y1 class;
                          superbox i32 (4); saliency u8 (H, W)
 """
 import os
@@ -19,7 +20,7 @@ from scipy.spatial.distance import cdist
 from sklearn.cluster import KMeans
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from crf_reference import mean_field  # noqa: E402
+from lattice_reference import mean_field  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else "test/fixtures/cas"
 os.makedirs(OUT, exist_ok=True)
@@ -64,7 +65,7 @@ def workflow(features, attention, rgb, k, min_area, bins=20, scale=1.0, iou_limi
     classes = class_of_cluster.max() + 1
     means = np.stack([centroids[class_of_cluster == c].mean(0) for c in range(classes)])
     unary = np.abs(x[:, None, :] - means[None, :, :]).sum(-1)
-    q = mean_field(rgb, unary.astype(np.float64), 10, (3.0, 10.0), (80.0, 13.0, 10.0), True)
+    q = mean_field(rgb, unary.astype(np.float32).astype(np.float64), 10, (3.0, 10.0), (80.0, 13.0, 10.0), True)
     final = q.argmax(1)
     class_density = np.array([a[final == c].mean() if (final == c).any() else np.nan for c in range(classes)])
     defined = ~np.isnan(class_density)

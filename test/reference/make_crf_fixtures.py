@@ -4,6 +4,8 @@
   crf NAME W H LABELS KIND ITER GSXY GCOMPAT BSXY BSRGB BCOMPAT NORM RGB UNARY Q
       KIND 0 = probabilities (unary = -log max(p, 1e-5)), 1 = energies; NORM 0 = symmetric, 1 = none;
       RGB uint8 (H, W, 3); UNARY float32 (H*W, LABELS); Q float64 (H*W, LABELS) after ITER steps.
+  lattice NAME Q   the same case with the permutohedral-lattice filter (lattice_reference.py, the
+                   library's default), its unary rounded to float32 as the library reads it.
 """
 import os
 import sys
@@ -11,6 +13,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lattice_reference  # noqa: E402
 from crf_reference import mean_field  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else "test/fixtures/crf"
@@ -40,7 +43,7 @@ cases = [
     ("plain", 16, 12, 2, 1, 5, (2.0, 0.3), (10.0, 20.0, 0.2), False),
     ("bilateral", 20, 16, 3, 1, 10, (3.0, 0.0), (8.0, 30.0, 5.0), True),
 ]
-manifest = []
+manifest, lattice_lines = [], []
 for name, w, h, labels, kind, iters, gauss, bil, symmetric in cases:
     rgb, logits = scene(w, h, labels)
     if kind == 0:
@@ -56,5 +59,9 @@ for name, w, h, labels, kind, iters, gauss, bil, symmetric in cases:
     q.astype(np.float64).tofile(os.path.join(OUT, f"{name}.q.f64"))
     manifest.append(f"crf {name} {w} {h} {labels} {kind} {iters} {gauss[0]} {gauss[1]} {bil[0]} {bil[1]} "
                     f"{bil[2]} {0 if symmetric else 1} {name}.rgb.u8 {name}.unary.f32 {name}.q.f64")
+    q_lattice = lattice_reference.mean_field(rgb, unary.astype(np.float32).astype(np.float64), iters, gauss, bil,
+                                             symmetric)
+    q_lattice.tofile(os.path.join(OUT, f"{name}.q_lattice.f64"))
+    lattice_lines.append(f"lattice {name} {name}.q_lattice.f64")
 with open(os.path.join(OUT, "manifest.txt"), "w") as f:
-    f.write("\n".join(manifest) + "\n")
+    f.write("\n".join(manifest + lattice_lines) + "\n")
