@@ -352,10 +352,14 @@ START_TEST(test_chunked_attention_equals_unchunked) {
 END_TEST
 
 START_TEST(test_malformed_checkpoints_are_refused) {
-    /* the path is baked into the unknown_global.pth fixture's pickle: a file left by anything
-     * else must not fail this run */
-    static const char exploit_marker[] = "/tmp/dinofeat-exploit-ran";
-    ck_assert_msg(unlink(exploit_marker) == 0 || errno == ENOENT, "cannot clear %s", exploit_marker);
+    /* unknown_global.pth's pickle, if it ran, would write the file DINOFEAT_EXPLOIT_MARKER names:
+     * a fresh path of this run's, so nothing left by another run can fail this one */
+    char exploit_marker[] = "/tmp/dinofeat_exploit_XXXXXX";
+    const int marker_fd = mkstemp(exploit_marker);
+    ck_assert_int_ge(marker_fd, 0);
+    close(marker_fd);
+    ck_assert_int_eq(unlink(exploit_marker), 0);
+    ck_assert_int_eq(setenv("DINOFEAT_EXPLOIT_MARKER", exploit_marker, 1), 0);
     FILE *manifest = fopen(MODEL_DIR "manifest.txt", "r");
     char line[512], file[128], status_name[32], path[256];
     int refused = 0;

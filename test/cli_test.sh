@@ -321,7 +321,8 @@ stop_during() {
     local log=$1 signal=$2; shift 2
     "$@" >"$log" 2>&1 &
     local pid=$!
-    for _ in $(seq 1200); do grep -q "^step 1" "$log" && break; sleep 0.05; done
+    # no time limit: a slow machine only waits longer (the loop ends if the run ends first)
+    while kill -0 $pid 2>/dev/null && ! grep -q "^step 1" "$log"; do sleep 0.05; done
     kill -"$signal" $pid
     wait $pid
     echo "exit $?" >>"$log"
@@ -361,7 +362,7 @@ expect 0 "step 200: total" -- "$cli" launch --nproc 2 --port $port --timeout 60 
 "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" stego train "${stego[@]}" "${two_stego[@]}" \
     --out "$tmp/two_killed.dfstego" >"$tmp/killed.log" 2>&1 &
 launched=$!
-for _ in $(seq 600); do [ -e "$tmp/two_killed.dfstego" ] && break; sleep 0.1; done
+while kill -0 $launched 2>/dev/null && [ ! -e "$tmp/two_killed.dfstego" ]; do sleep 0.1; done
 kill -TERM $launched
 wait $launched
 expect 0 "rank [01] (was killed by signal 15|exited with status 143)" -- cat "$tmp/killed.log"

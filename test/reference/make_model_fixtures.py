@@ -260,8 +260,11 @@ manifest.append("bad garbage.pth DF_E_FORMAT")
 
 
 class Exploit:
+    """Unpickled, it would write the file the test names in DINOFEAT_EXPLOIT_MARKER (a fresh
+    temporary path each run)."""
+
     def __reduce__(self):
-        return (os.system, ("echo this must never run > /tmp/dinofeat-exploit-ran",))
+        return (os.system, ('echo this must never run > "$DINOFEAT_EXPLOIT_MARKER"',))
 
 
 torch.save({"cls_token": Exploit()}, path("unknown_global.pth"))
