@@ -364,6 +364,70 @@ static double crop_overlap(const float *a, const float *b) {
     return w > 0 && h > 0 ? w * h : 0;
 }
 
+/* Tensor `got` equals float32 fixture NAME: within `tolerance` of the fixture's largest entry. */
+static void assert_view_fixture(const df_tensor *got, const char *name, double tolerance) {
+    size_t size;
+    float *want = (float *)read_fixture_from(NECO_FIXTURES, name, &size);
+    const size_t n = (size_t)df_tensor_numel(got);
+    ck_assert_uint_eq(size, n * sizeof(float));
+    float *values = malloc(n * sizeof *values);
+    ck_assert_ok(df_tensor_copy_to_host(got, values, n));
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        worst = fmax(worst, fabs((double)values[i] - want[i]));
+        scale = fmax(scale, fabs((double)want[i]));
+    }
+    ck_assert_msg(worst <= tolerance * scale, "%s: largest difference %g of scale %g", name, worst, scale);
+    free(values), free(want);
+}
+
+/* The crops against make_neco_view_fixtures.py: boxes by torchvision's RandomResizedCrop
+ * parameters under the overlap rule (the library's generator behind the draws), crops by PIL's
+ * crop and bilinear resize, ImageNet normalisation; colour operations off. Boxes exact; pixels
+ * within float32 rounding of the normalised value (the same bytes). */
+START_TEST(test_neco_views_match_reference) {
+    FILE *f = fopen(NECO_FIXTURES "views.txt", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256], id[32], file[96];
+    unsigned long long seed;
+    long long global_size, local_size, globals, locals;
+    double min_intersection;
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "views %31s %llu %lld %lld %lld %lld %lf", id, &seed, &global_size, &local_size, &globals,
+                   &locals, &min_intersection) != 7)
+            continue;
+        snprintf(file, sizeof file, NECO_FIXTURES "%s.image.png", id);
+        df_image *image;
+        ck_assert_ok(df_image_load(file, NULL, &image));
+        df_options *o;
+        ck_assert_ok(df_options_new(&o));
+        ck_assert_ok(df_options_set_int(o, DF_PARAM_NECO_GLOBAL_SIZE, global_size));
+        ck_assert_ok(df_options_set_int(o, DF_PARAM_NECO_LOCAL_SIZE, local_size));
+        ck_assert_ok(df_options_set_int(o, DF_PARAM_NECO_GLOBAL_CROPS, globals));
+        ck_assert_ok(df_options_set_int(o, DF_PARAM_NECO_LOCAL_CROPS, locals));
+        ck_assert_ok(df_options_set_float(o, DF_PARAM_NECO_MIN_INTERSECTION, min_intersection));
+        ck_assert_ok(df_options_set_float(o, DF_PARAM_NECO_JITTER_P, 0));
+        ck_assert_ok(df_options_set_float(o, DF_PARAM_NECO_GREY_P, 0));
+        ck_assert_ok(df_options_set_float(o, DF_PARAM_NECO_BLUR_P, 0));
+        df_tensor *global, *local, *boxes;
+        ck_assert_ok(df_neco_views(image, seed, o, &global, &local, &boxes));
+        snprintf(file, sizeof file, "%s.boxes.f32", id);
+        assert_view_fixture(boxes, file, 0);
+        snprintf(file, sizeof file, "%s.global.f32", id);
+        assert_view_fixture(global, file, 1e-6);
+        snprintf(file, sizeof file, "%s.local.f32", id);
+        assert_view_fixture(local, file, 1e-6);
+        df_tensor_free(global), df_tensor_free(local), df_tensor_free(boxes);
+        df_options_free(o);
+        df_image_free(image);
+        cases++;
+    }
+    fclose(f);
+    ck_assert_int_eq(cases, 2);
+}
+END_TEST
+
 /* Shapes, determinism by seed, boxes inside the image with the overlap constraint, and known
  * pixels: a constant image stays constant through jitter-free blur; greyscale makes the channels
  * equal. */
@@ -434,6 +498,7 @@ Suite *neco_suite(void) {
     tcase_add_test(tc, test_roi_align_errors);
     tcase_add_test(tc, test_neco_loss_matches_reference);
     tcase_add_test(tc, test_neco_views);
+    tcase_add_test(tc, test_neco_views_match_reference);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -21,30 +21,11 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from generator import Generator  # noqa: E402
 from stego_reference import terms  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else "test/fixtures/stego"
 os.makedirs(OUT, exist_ok=True)
-MASK = (1 << 64) - 1
-
-
-class Generator:
-    def __init__(self, seed):
-        self.state = seed & MASK
-
-    def next(self):
-        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK
-        z = self.state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
-        return z ^ (z >> 31)
-
-    def uniform(self):
-        return np.float32((self.next() >> 40) * (1.0 / 16777216.0))
-
-    def normal(self):
-        u1, u2 = float(self.uniform()), float(self.uniform())
-        return np.float32(math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2))
 
 
 def initial_parameters(g, d, k, c):
