@@ -383,19 +383,20 @@ static void assert_view_fixture(const df_tensor *got, const char *name, double t
 
 /* The crops against make_neco_view_fixtures.py: boxes by torchvision's RandomResizedCrop
  * parameters under the overlap rule (the library's generator behind the draws), crops by PIL's
- * crop and bilinear resize, ImageNet normalisation; colour operations off. Boxes exact; pixels
- * within float32 rounding of the normalised value (the same bytes). */
+ * crop and bilinear resize, torchvision's colour jitter and greyscale on them (the blur off),
+ * ImageNet normalisation. Boxes exact; pixels within float32 rounding of the normalised value
+ * (the same bytes). */
 START_TEST(test_neco_views_match_reference) {
     FILE *f = fopen(NECO_FIXTURES "views.txt", "r");
     ck_assert_ptr_nonnull(f);
     char line[256], id[32], file[96];
     unsigned long long seed;
     long long global_size, local_size, globals, locals;
-    double min_intersection;
+    double min_intersection, jitter_p, grey_p;
     int cases = 0;
     while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "views %31s %llu %lld %lld %lld %lld %lf", id, &seed, &global_size, &local_size, &globals,
-                   &locals, &min_intersection) != 7)
+        if (sscanf(line, "views %31s %llu %lld %lld %lld %lld %lf %lf %lf", id, &seed, &global_size, &local_size,
+                   &globals, &locals, &min_intersection, &jitter_p, &grey_p) != 9)
             continue;
         snprintf(file, sizeof file, NECO_FIXTURES "%s.image.png", id);
         df_image *image;
@@ -407,8 +408,8 @@ START_TEST(test_neco_views_match_reference) {
         ck_assert_ok(df_options_set_int(o, DF_PARAM_NECO_GLOBAL_CROPS, globals));
         ck_assert_ok(df_options_set_int(o, DF_PARAM_NECO_LOCAL_CROPS, locals));
         ck_assert_ok(df_options_set_float(o, DF_PARAM_NECO_MIN_INTERSECTION, min_intersection));
-        ck_assert_ok(df_options_set_float(o, DF_PARAM_NECO_JITTER_P, 0));
-        ck_assert_ok(df_options_set_float(o, DF_PARAM_NECO_GREY_P, 0));
+        ck_assert_ok(df_options_set_float(o, DF_PARAM_NECO_JITTER_P, jitter_p));
+        ck_assert_ok(df_options_set_float(o, DF_PARAM_NECO_GREY_P, grey_p));
         ck_assert_ok(df_options_set_float(o, DF_PARAM_NECO_BLUR_P, 0));
         df_tensor *global, *local, *boxes;
         ck_assert_ok(df_neco_views(image, seed, o, &global, &local, &boxes));
@@ -424,7 +425,7 @@ START_TEST(test_neco_views_match_reference) {
         cases++;
     }
     fclose(f);
-    ck_assert_int_eq(cases, 2);
+    ck_assert_int_eq(cases, 4);
 }
 END_TEST
 

@@ -1,6 +1,7 @@
 /* NeCo's views of an image (specs/neco.md; the official neco_transforms.py): random resized crops
  * (torchvision's parameters), each resampled until it overlaps every global crop enough, then
- * colour jitter, greyscale and Gaussian blur on 8-bit samples as PIL applies them, and ImageNet
+ * colour jitter and greyscale on 8-bit samples as torchvision applies them to PIL images (bit for
+ * bit), a Gaussian blur (an exact separable one: PIL's is a box-blur approximation), and ImageNet
  * normalisation. Every draw comes from one splitmix64 stream per image, so a batch is the same
  * whatever the threads. */
 #include "neco_internal.h"
@@ -105,34 +106,63 @@ static float luma(const float *p) {
     return (float)(((uint32_t)p[0] * 19595u + (uint32_t)p[1] * 38470u + (uint32_t)p[2] * 7471u + 0x8000u) >> 16);
 }
 
-/* Image.blend(other, image, factor) = other + factor (image - other), per sample. */
+/* Image.blend(other, image, factor) as Pillow computes it: other + factor (image - other) in
+ * float32, clipped to 0..255 and truncated (not rounded) to a byte. */
 static void blend_towards(float *rgb, size_t n, const float *other, int other_is_grey, double factor) {
+    const float alpha = (float)factor;
     for (size_t i = 0; i < n; i++)
         for (int k = 0; k < 3; k++) {
-            const double o = other ? other[other_is_grey ? i : 3 * i + k] : 0.0;
-            rgb[3 * i + k] = to_byte(o + factor * (rgb[3 * i + k] - o));
+            const float o = other ? other[other_is_grey ? i : 3 * i + k] : 0.0f, t = o + alpha * (rgb[3 * i + k] - o);
+            rgb[3 * i + k] = t <= 0.0f ? 0.0f : t >= 255.0f ? 255.0f : truncf(t);
         }
 }
 
-static void rotate_hue(float *p, double shift) {
-    const double r = p[0] / 255.0, g = p[1] / 255.0, b = p[2] / 255.0;
-    const double max = fmax(r, fmax(g, b)), min = fmin(r, fmin(g, b)), delta = max - min;
-    if (delta <= 0) return; /* grey: no hue */
-    double h = max == r ? fmod((g - b) / delta, 6.0) : max == g ? (b - r) / delta + 2 : (r - g) / delta + 4;
-    h = h / 6.0 + shift;
-    h -= floor(h);
-    const double s = delta / max, v = max, sector = h * 6, f = sector - floor(sector);
-    const double pp = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
-    double out[3];
-    switch ((int)floor(sector) % 6) {
-    case 0: out[0] = v, out[1] = t, out[2] = pp; break;
-    case 1: out[0] = q, out[1] = v, out[2] = pp; break;
-    case 2: out[0] = pp, out[1] = v, out[2] = t; break;
-    case 3: out[0] = pp, out[1] = q, out[2] = v; break;
-    case 4: out[0] = t, out[1] = pp, out[2] = v; break;
-    default: out[0] = v, out[1] = pp, out[2] = q; break;
+static int clip8(int v) { return v < 0 ? 0 : v > 255 ? 255 : v; }
+
+/* Pillow's convert("HSV") of one pixel: bytes, the hue's arithmetic in its float / double mix
+ * (checked against Pillow on all 2^24 colours). */
+static void rgb_to_hsv_bytes(const float *p, int hsv[3]) {
+    const int r = (int)p[0], g = (int)p[1], b = (int)p[2];
+    const int maxc = r > g ? (r > b ? r : b) : (g > b ? g : b), minc = r < g ? (r < b ? r : b) : (g < b ? g : b);
+    hsv[2] = maxc;
+    if (maxc == minc) {
+        hsv[0] = hsv[1] = 0;
+        return;
     }
-    for (int k = 0; k < 3; k++) p[k] = to_byte(out[k] * 255.0);
+    const float cr = (float)(maxc - minc), s = cr / (float)maxc;
+    const float rc = (float)(maxc - r) / cr, gc = (float)(maxc - g) / cr, bc = (float)(maxc - b) / cr;
+    float h = r == maxc ? bc - gc : g == maxc ? (float)(2.0 + rc - bc) : (float)(4.0 + gc - rc);
+    h = (float)fmod(h / 6.0 + 1.0, 1.0);
+    hsv[0] = clip8((int)(h * 255.0));
+    hsv[1] = clip8((int)(s * 255.0));
+}
+
+/* Pillow's convert("RGB") of one HSV pixel (checked on all 2^24 triples). */
+static void hsv_bytes_to_rgb(const int hsv[3], float *p) {
+    const int v = hsv[2];
+    if (hsv[1] == 0) {
+        p[0] = p[1] = p[2] = (float)v;
+        return;
+    }
+    const double x = (double)(float)hsv[0] * 6.0 / 255.0;
+    const int i = (int)floor(x);
+    const float f = (float)(x - (double)(float)i), fs = (float)((double)(float)hsv[1] / 255.0);
+    const float lo = (float)clip8((int)round((double)v * (1.0 - fs)));
+    const float q = (float)clip8((int)round((double)v * (1.0 - (double)(fs * f))));
+    const float t = (float)clip8((int)round((double)v * (1.0 - fs * (1.0 - f))));
+    const float hi = (float)v;
+    const float table[6][3] = {{hi, t, lo}, {q, hi, lo}, {lo, hi, t}, {lo, q, hi}, {t, lo, hi}, {hi, lo, q}};
+    memcpy(p, table[i % 6], 3 * sizeof *p);
+}
+
+/* torchvision's adjust_hue on a PIL image: to Pillow's 8-bit HSV, the hue byte shifted by
+ * uint8(factor x 255) with wrap-around, back to RGB. */
+static void rotate_hue(float *p, double factor) {
+    const uint8_t shift = (uint8_t)(int)(factor * 255.0);
+    int hsv[3];
+    rgb_to_hsv_bytes(p, hsv);
+    hsv[0] = (uint8_t)(hsv[0] + shift);
+    hsv_bytes_to_rgb(hsv, p);
 }
 
 /* torchvision's ColorJitter(0.8, 0.8, 0.8, 0.2): the four adjustments in a random order. */
