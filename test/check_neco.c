@@ -383,8 +383,9 @@ static void assert_view_fixture(const df_tensor *got, const char *name, double t
 
 /* The crops against make_neco_view_fixtures.py: boxes by torchvision's RandomResizedCrop
  * parameters under the overlap rule (the library's generator behind the draws), crops by PIL's
- * crop and bilinear resize, torchvision's colour jitter and greyscale on them (the blur off),
- * ImageNet normalisation. Boxes exact; pixels within float32 rounding of the normalised value
+ * crop and bilinear resize, torchvision's colour jitter and greyscale and PIL's Gaussian blur on
+ * them (the official transforms, the last case at the paper's probabilities), ImageNet
+ * normalisation. Boxes exact; pixels within float32 rounding of the normalised value
  * (the same bytes). */
 START_TEST(test_neco_views_match_reference) {
     FILE *f = fopen(NECO_FIXTURES "views.txt", "r");
@@ -392,11 +393,11 @@ START_TEST(test_neco_views_match_reference) {
     char line[256], id[32], file[96];
     unsigned long long seed;
     long long global_size, local_size, globals, locals;
-    double min_intersection, jitter_p, grey_p;
+    double min_intersection, jitter_p, grey_p, blur_p;
     int cases = 0;
     while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "views %31s %llu %lld %lld %lld %lld %lf %lf %lf", id, &seed, &global_size, &local_size,
-                   &globals, &locals, &min_intersection, &jitter_p, &grey_p) != 9)
+        if (sscanf(line, "views %31s %llu %lld %lld %lld %lld %lf %lf %lf %lf", id, &seed, &global_size, &local_size,
+                   &globals, &locals, &min_intersection, &jitter_p, &grey_p, &blur_p) != 10)
             continue;
         snprintf(file, sizeof file, NECO_FIXTURES "%s.image.png", id);
         df_image *image;
@@ -410,7 +411,7 @@ START_TEST(test_neco_views_match_reference) {
         ck_assert_ok(df_options_set_float(o, DF_PARAM_NECO_MIN_INTERSECTION, min_intersection));
         ck_assert_ok(df_options_set_float(o, DF_PARAM_NECO_JITTER_P, jitter_p));
         ck_assert_ok(df_options_set_float(o, DF_PARAM_NECO_GREY_P, grey_p));
-        ck_assert_ok(df_options_set_float(o, DF_PARAM_NECO_BLUR_P, 0));
+        ck_assert_ok(df_options_set_float(o, DF_PARAM_NECO_BLUR_P, blur_p));
         df_tensor *global, *local, *boxes;
         ck_assert_ok(df_neco_views(image, seed, o, &global, &local, &boxes));
         snprintf(file, sizeof file, "%s.boxes.f32", id);
@@ -425,7 +426,7 @@ START_TEST(test_neco_views_match_reference) {
         cases++;
     }
     fclose(f);
-    ck_assert_int_eq(cases, 4);
+    ck_assert_int_eq(cases, 5);
 }
 END_TEST
 

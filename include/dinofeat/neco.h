@@ -81,8 +81,9 @@ DF_API df_status df_roi_align_backward(const df_tensor *features, const df_tenso
  * DF_PARAM_NECO_LOCAL_SIZE, each resampled until it overlaps every global crop by more than
  * DF_PARAM_NECO_MIN_INTERSECTION of the image (twice that between globals); PIL's bilinear
  * resampling; then with their probabilities colour jitter (brightness, contrast, saturation 0.8,
- * hue 0.2, in a random order), greyscale, and a Gaussian blur of standard deviation U(0.1, 2);
- * ImageNet normalisation. global: new, (G, 3, S, S) float32; local (may be NULL): new, (L, 3, s,
+ * hue 0.2, in a random order), greyscale, and PIL's Gaussian blur (an extended box blur) of radius
+ * U(0.1, 2), each on 8-bit samples exactly as torchvision and PIL compute it; ImageNet
+ * normalisation. global: new, (G, 3, S, S) float32; local (may be NULL): new, (L, 3, s,
  * s), NULL when L is 0; boxes (may be NULL): new, (G + L, 4) float32, each crop's x1, y1, x2, y2
  * in the image, globals first. Any image (grey, RGB, alpha; 8 or 16 bits). */
 DF_API df_status df_neco_views(const df_image *image, uint64_t seed, const df_options *options, df_tensor **global,

@@ -1,8 +1,7 @@
 /* NeCo's views of an image (specs/neco.md; the official neco_transforms.py): random resized crops
  * (torchvision's parameters), each resampled until it overlaps every global crop enough, then
- * colour jitter and greyscale on 8-bit samples as torchvision applies them to PIL images (bit for
- * bit), a Gaussian blur (an exact separable one: PIL's is a box-blur approximation), and ImageNet
- * normalisation. Every draw comes from one splitmix64 stream per image, so a batch is the same
+ * colour jitter, greyscale and Gaussian blur on 8-bit samples as torchvision and PIL apply them
+ * to PIL images (bit for bit), and ImageNet normalisation. Every draw comes from one splitmix64 stream per image, so a batch is the same
  * whatever the threads. */
 #include "neco_internal.h"
 
@@ -99,8 +98,6 @@ static df_status crop_rgb(const df_image *image, const double *box, int size, fl
     return DF_OK;
 }
 
-static float to_byte(double v) { return (float)(v < 0 ? 0 : v > 255 ? 255 : lrint(v)); }
-
 /* PIL's convert("L"): ITU-R 601-2 luma in 16-bit fixed point. */
 static float luma(const float *p) {
     return (float)(((uint32_t)p[0] * 19595u + (uint32_t)p[1] * 38470u + (uint32_t)p[2] * 7471u + 0x8000u) >> 16);
@@ -195,35 +192,63 @@ static df_status colour_jitter(uint64_t *rng, float *rgb, size_t n) {
     return DF_OK;
 }
 
-/* A separable Gaussian of standard deviation sigma, edges replicated, results rounded to bytes. */
+/* Pillow's GaussianBlur(radius): three passes of an extended box blur (Gwosdek et al. 2011) along
+ * the rows, then three along the columns, in 8.24 fixed point with the edges extended. Written
+ * from its observable results (test/reference/make_neco_view_fixtures.py holds it to PIL's); the
+ * float / double mix of the box radius is Pillow's. */
+static float box_radius(float radius, int passes) {
+    const float sigma2 = radius * radius / (float)passes, length = (float)sqrt(12.0 * sigma2 + 1.0);
+    const float whole = (float)floor((length - 1.0) / 2.0);
+    float fraction = (2 * whole + 1) * (whole * (whole + 1) - 3 * sigma2);
+    fraction /= 6 * (sigma2 - (whole + 1) * (whole + 1));
+    return whole + fraction;
+}
+
+/* One pass over n samples at in[k * stride] into out[k]: each the box of radius r (the integer
+ * part) plus the two samples beyond it at weight fw, the image's edge samples repeated outward. */
+static void box_blur_line(const uint8_t *in, size_t stride, int n, int r, uint32_t ww, uint32_t fw, uint8_t *out) {
+    const int last = n - 1, edge_a = r + 1 < n ? r + 1 : n, edge_b = n - r - 1 > 0 ? n - r - 1 : 0;
+#define AT(i) ((uint32_t)in[(size_t)(i) * stride])
+#define EMIT(x, left, right) out[x] = (uint8_t)((acc * ww + (AT(left) + AT(right)) * fw + (1u << 23)) >> 24)
+    uint32_t acc = AT(0) * (uint32_t)(r + 1);
+    for (int x = 0; x < edge_a - 1; x++) acc += AT(x);
+    acc += AT(last) * (uint32_t)(r - edge_a + 1);
+    if (edge_a <= edge_b) {
+        for (int x = 0; x < edge_a; x++) acc += AT(x + r) - AT(0), EMIT(x, 0, x + r + 1);
+        for (int x = edge_a; x < edge_b; x++) acc += AT(x + r) - AT(x - r - 1), EMIT(x, x - r - 1, x + r + 1);
+        for (int x = edge_b; x <= last; x++) acc += AT(last) - AT(x - r - 1), EMIT(x, x - r - 1, last);
+    } else {
+        for (int x = 0; x < edge_b; x++) acc += AT(x + r) - AT(0), EMIT(x, 0, x + r + 1);
+        for (int x = edge_b; x < edge_a; x++) acc += AT(last) - AT(0), EMIT(x, 0, last);
+        for (int x = edge_a; x <= last; x++) acc += AT(last) - AT(x - r - 1), EMIT(x, x - r - 1, last);
+    }
+#undef EMIT
+#undef AT
+}
+
 static df_status gaussian_blur(float *rgb, int size, double sigma) {
-    const int radius = (int)ceil(3 * sigma);
-    double *kernel = malloc((size_t)(2 * radius + 1) * sizeof *kernel);
-    float *tmp = malloc((size_t)size * size * 3 * sizeof *tmp);
-    if (!kernel || !tmp) {
-        free(kernel), free(tmp);
+    const float radius = box_radius((float)sigma, 3);
+    const int r = (int)radius;
+    const uint32_t ww = (uint32_t)((float)(1u << 24) / (radius * 2 + 1)), fw = ((1u << 24) - (uint32_t)(r * 2 + 1) * ww) / 2;
+    const size_t n = (size_t)size * size;
+    uint8_t *plane = malloc(n), *line = malloc((size_t)size);
+    if (!plane || !line) {
+        free(plane), free(line);
         return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory for a crop");
     }
-    double total = 0;
-    for (int k = -radius; k <= radius; k++) total += kernel[k + radius] = exp(-0.5 * k * k / (sigma * sigma));
-    for (int k = 0; k <= 2 * radius; k++) kernel[k] /= total;
-    for (int pass = 0; pass < 2; pass++) {
-        const float *src = pass == 0 ? rgb : tmp;
-        float *dst = pass == 0 ? tmp : rgb;
-        for (int y = 0; y < size; y++)
-            for (int x = 0; x < size; x++)
-                for (int c = 0; c < 3; c++) {
-                    double sum = 0;
-                    for (int k = -radius; k <= radius; k++) {
-                        int xx = pass == 0 ? x + k : x, yy = pass == 0 ? y : y + k;
-                        xx = xx < 0 ? 0 : xx >= size ? size - 1 : xx;
-                        yy = yy < 0 ? 0 : yy >= size ? size - 1 : yy;
-                        sum += kernel[k + radius] * src[3 * (yy * size + xx) + c];
-                    }
-                    dst[3 * (y * size + x) + c] = pass == 0 ? (float)sum : to_byte(sum);
-                }
+    for (int c = 0; c < 3; c++) {
+        for (size_t i = 0; i < n; i++) plane[i] = (uint8_t)rgb[3 * i + c];
+        for (int pass = 0; pass < 6; pass++) /* rows three times, then columns three times */
+            for (int k = 0; k < size; k++) {
+                const int rows = pass < 3;
+                uint8_t *start = plane + (rows ? (size_t)k * size : (size_t)k);
+                const size_t stride = rows ? 1 : (size_t)size;
+                box_blur_line(start, stride, size, r, ww, fw, line);
+                for (int x = 0; x < size; x++) start[(size_t)x * stride] = line[x];
+            }
+        for (size_t i = 0; i < n; i++) rgb[3 * i + c] = plane[i];
     }
-    free(kernel), free(tmp);
+    free(plane), free(line);
     return DF_OK;
 }
 

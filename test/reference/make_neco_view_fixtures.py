@@ -8,11 +8,11 @@ image) until it overlaps every earlier global box by more than floor(W H min_int
 probability JITTER_P, torchvision's ColorJitter(0.8, 0.8, 0.8, 0.2) on the PIL crop (its four
 adjustments in an order from the generator: a Fisher-Yates shuffle of 0..3 drawing below(i + 1)
 for i = 3, 2, 1; then the brightness, contrast and saturation factors in [0.2, 1.8) and the hue in
-[-0.2, 0.2)), with probability GREY_P torchvision's rgb_to_grayscale(img, 3); ImageNet
-normalisation. The blur is off (probability 0; the library's is an exact Gaussian, PIL's a box
-approximation), but its draw is taken, as the library takes it:
+[-0.2, 0.2)), with probability GREY_P torchvision's rgb_to_grayscale(img, 3), with probability
+BLUR_P PIL's ImageFilter.GaussianBlur(radius) with the radius drawn in [0.1, 2) (the official
+transforms' blur); ImageNet normalisation:
 
-  views ID SEED GLOBAL_SIZE LOCAL_SIZE GLOBALS LOCALS MIN_INTERSECTION JITTER_P GREY_P
+  views ID SEED GLOBAL_SIZE LOCAL_SIZE GLOBALS LOCALS MIN_INTERSECTION JITTER_P GREY_P BLUR_P
       ID.image.png (RGB), ID.global.f32 (G, 3, S, S), ID.local.f32 (L, 3, s, s), ID.boxes.f32 (G + L, 4)
 """
 import math
@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 import torchvision.transforms.functional as TF
-from PIL import Image
+from PIL import Image, ImageFilter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from generator import Generator  # noqa: E402
@@ -57,7 +57,7 @@ def overlap(a, b):
     return w * h if w > 0 and h > 0 else 0
 
 
-def colour(g, crop, jitter_p, grey_p):
+def colour(g, crop, jitter_p, grey_p, blur_p):
     """The crop's colour operations and their draws, in the library's order."""
     if g.uniform_range(0, 1) < jitter_p:
         order = [0, 1, 2, 3]
@@ -71,12 +71,13 @@ def colour(g, crop, jitter_p, grey_p):
             crop = adjust[k](crop, factors[k])
     if g.uniform_range(0, 1) < grey_p:
         crop = TF.rgb_to_grayscale(crop, 3)
-    g.uniform_range(0, 1)  # the blur's draw: never taken at probability 0
+    if g.uniform_range(0, 1) < blur_p:
+        crop = crop.filter(ImageFilter.GaussianBlur(radius=g.uniform_range(0.1, 2.0)))
     return crop
 
 
 def views_case(case_id, seed, width, height, global_size=56, local_size=28, globals_=2, locals_=4,
-               min_intersection=0.01, jitter_p=0.0, grey_p=0.0):
+               min_intersection=0.01, jitter_p=0.0, grey_p=0.0, blur_p=0.0):
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:height, 0:width]
     rgb = np.stack([(xx * 255 // (width - 1)), (yy * 255 // (height - 1)), (xx * 3 + yy * 5) % 256], -1)
@@ -99,19 +100,21 @@ def views_case(case_id, seed, width, height, global_size=56, local_size=28, glob
     crops = []
     for index, box in enumerate(boxes):
         size = global_size if index < globals_ else local_size
-        crop = colour(g, image.crop(tuple(box)).resize((size, size), Image.BILINEAR), jitter_p, grey_p)
+        crop = colour(g, image.crop(tuple(box)).resize((size, size), Image.BILINEAR), jitter_p, grey_p,
+                      blur_p)
         crop = np.asarray(crop, np.float64)
         crops.append(((crop / 255.0 - MEAN) / STD).transpose(2, 0, 1).astype(np.float32))
     np.stack(crops[:globals_]).tofile(os.path.join(OUT, f"{case_id}.global.f32"))
     np.stack(crops[globals_:]).tofile(os.path.join(OUT, f"{case_id}.local.f32"))
     np.array(boxes, np.float32).tofile(os.path.join(OUT, f"{case_id}.boxes.f32"))
     return (f"views {case_id} {seed} {global_size} {local_size} {globals_} {locals_} {min_intersection!r} "
-            f"{jitter_p!r} {grey_p!r}")
+            f"{jitter_p!r} {grey_p!r} {blur_p!r}")
 
 
 lines = [views_case("views_a", 11, 120, 90), views_case("views_b", 12345, 77, 131, min_intersection=0.05),
          views_case("views_jitter", 7, 96, 96, jitter_p=1.0, grey_p=0.3),
-         views_case("views_jitter_b", 99, 150, 110, globals_=2, locals_=6, jitter_p=0.8, grey_p=0.2)]
+         views_case("views_blur", 5, 100, 70, blur_p=1.0),
+         views_case("views_official", 99, 150, 110, globals_=2, locals_=6, jitter_p=0.8, grey_p=0.2, blur_p=0.5)]
 with open(os.path.join(OUT, "views.txt"), "w") as f:
     f.write("\n".join(lines) + "\n")
 print(f"{len(lines)} NeCo view cases in {OUT}")
