@@ -267,6 +267,7 @@ reference: ## regenerate the committed fixtures with Debian's python3 (torch, PI
 	$(PYTHON) test/reference/make_classical_fixtures.py test/fixtures/classical
 	$(PYTHON) test/reference/make_forest_fixtures.py test/fixtures/forest
 	$(PYTHON) test/reference/make_logreg_fixtures.py test/fixtures/logreg
+	$(PYTHON) test/reference/make_weak_deep_fixtures.py test/fixtures/weak_deep
 	$(PYTHON) test/reference/make_datus_fixtures.py test/fixtures/datus
 	$(PYTHON) test/reference/make_datus_crop_fixtures.py test/fixtures/datus_crops
 	$(PYTHON) test/reference/make_stego_fixtures.py test/fixtures/stego

@@ -357,7 +357,7 @@ START_TEST(test_datus_images_on_tiny_model) {
     df_options *settings;
     ck_assert_ok(df_options_new(&settings));
     ck_assert_ok(df_options_set_int(settings, DF_PARAM_DATUS_SIZE, 64));
-    ck_assert_ok(df_options_set_int(settings, DF_PARAM_DATUS_THRESHOLD, 2));
+    ck_assert_ok(df_options_set_int(settings, DF_PARAM_DATUS_THRESHOLD, 5));
     ck_assert_ok(df_options_set_int(settings, DF_PARAM_DATUS_RESIZE, 40));
     ck_assert_ok(df_options_set_int(settings, DF_PARAM_DATUS_CROP, 32));
     char path[128];
@@ -393,7 +393,7 @@ START_TEST(test_datus_images_on_tiny_model) {
     ck_assert_ok(df_tensor_copy_to_host(k, keys, 65 * 16));
     int32_t expected[64];
     size_t count, width, height, recorded;
-    ck_assert_ok(df_datus_segments(keys + 16, 8, 8, 16, 2, 0, expected, &count, NULL));
+    ck_assert_ok(df_datus_segments(keys + 16, 8, 8, 16, 5, 0, expected, &count, NULL));
     const int32_t *grid;
     size_t gh, gw;
     ck_assert_ok(df_datus_grid(run, 1, &grid, &gh, &gw));
@@ -425,12 +425,48 @@ START_TEST(test_datus_images_on_tiny_model) {
     df_weak_features set;
     ck_assert_ok(df_weak_feature_set(denoiser, &set));
     ck_assert_int_eq(set, DF_WEAK_DEEP);
-    int32_t *labels = malloc(80 * 72 * sizeof *labels);
-    size_t classes;
+    /* The de-noiser is df_weak_train on the pseudo masks (cluster + 1, noise unlabelled) with the
+     * documented settings, which test_weak_deep_equals_reference holds to the reference. */
+    df_image *pseudo[3];
+    size_t noise = 0, labelled = 0;
+    for (int i = 0; i < 3; i++) {
+        ck_assert_ok(df_image_new(80, 72, 1, 8, &pseudo[i]));
+        uint8_t *mask = df_image_pixels(pseudo[i]);
+        ck_assert_ok(df_datus_mask(run, (size_t)i, 80, 72, mask));
+        for (size_t p = 0; p < 80 * 72; p++) {
+            noise += mask[p] == DF_DATUS_NOISE, labelled += mask[p] != DF_DATUS_NOISE;
+            mask[p] = mask[p] == DF_DATUS_NOISE ? 0 : (uint8_t)(mask[p] + 1);
+        }
+    }
+    ck_assert_uint_gt(noise, 0);       /* segments under the threshold: left out, not a class */
+    ck_assert_uint_gt(labelled, 1000); /* the default sample of 1000 pixels an image is drawn */
+    df_options *documented;
+    ck_assert_ok(df_options_new(&documented));
+    ck_assert_ok(df_options_set_int(documented, DF_PARAM_WEAK_FEATURES, DF_WEAK_DEEP));
+    ck_assert_ok(df_options_set_int(documented, DF_PARAM_WEAK_CLASSIFIER, DF_WEAK_LOGREG));
+    ck_assert_ok(df_options_set_int(documented, DF_PARAM_WEAK_SAMPLES, 1000));
+    ck_assert_ok(df_options_set_int(documented, DF_PARAM_UPS_STRIDE, 4));
+    ck_assert_ok(df_options_set_str(documented, DF_PARAM_UPS_SHIFTS, ""));
+    ck_assert_ok(df_options_set_int(documented, DF_PARAM_UPS_FLIPS, DF_UPS_FLIPS_OFF));
+    df_weak *by_hand;
+    ck_assert_ok(df_weak_train(model, (const df_image *const *)images, (const df_image *const *)pseudo, 3, documented,
+                               &by_hand));
+    size_t classes, hand_classes;
     ck_assert_ok(df_weak_classes(denoiser, &classes));
-    ck_assert_ok(df_weak_predict(denoiser, model, images[0], NULL, NULL, labels));
-    for (size_t p = 0; p < 80 * 72; p++) ck_assert(labels[p] >= 1 && (size_t)labels[p] <= classes);
-    free(labels);
+    ck_assert_ok(df_weak_classes(by_hand, &hand_classes));
+    ck_assert_uint_eq(classes, hand_classes);
+    float *p = malloc(80 * 72 * classes * sizeof *p), *q = malloc(80 * 72 * classes * sizeof *q);
+    int32_t *labels = malloc(80 * 72 * sizeof *labels);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_ok(df_weak_predict(denoiser, model, images[i], NULL, p, labels));
+        ck_assert_ok(df_weak_predict(by_hand, model, images[i], NULL, q, NULL));
+        ck_assert_mem_eq(p, q, 80 * 72 * classes * sizeof *p);
+        for (size_t j = 0; j < 80 * 72; j++) ck_assert(labels[j] >= 1 && (size_t)labels[j] <= classes);
+    }
+    free(p), free(q), free(labels);
+    for (int i = 0; i < 3; i++) df_image_free(pseudo[i]);
+    df_options_free(documented);
+    df_weak_free(by_hand);
     df_weak_free(denoiser);
     df_image_free(sized);
     df_datus_free(run);

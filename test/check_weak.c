@@ -466,11 +466,139 @@ START_TEST(test_weak_deep_and_hybrid) {
 }
 END_TEST
 
+#define WEAK_DEEP_DIR "fixtures/weak_deep/"
+
+typedef struct weak_deep_image {
+    char name[32];
+    df_image *rgb, *labels;
+} weak_deep_image;
+
+/* One 8-bit fixture image of channels channels from WEAK_DEEP_DIR. */
+static df_image *weak_deep_image_of(const char *file, size_t w, size_t h, size_t channels) {
+    size_t size;
+    unsigned char *bytes = read_fixture_from(WEAK_DEEP_DIR, file, &size);
+    ck_assert_ptr_nonnull(bytes);
+    ck_assert_uint_eq(size, w * h * channels);
+    df_image *image;
+    ck_assert_ok(df_image_new(w, h, channels, 8, &image));
+    memcpy(df_image_pixels(image), bytes, size);
+    free(bytes);
+    return image;
+}
+
+/* Trains as the case says and compares every pixel's probabilities with the reference's. */
+static void check_weak_deep_case(char *line, const weak_deep_image *all, size_t count, FILE *manifest) {
+    char id[32], model_name[32], names[4][32];
+    int heads, stride, classes;
+    long long samples;
+    int fields = sscanf(line, "weak %31s %31s %d %d %lld %d %31s %31s %31s %31s", id, model_name, &heads, &stride,
+                        &samples, &classes, names[0], names[1], names[2], names[3]);
+    ck_assert_int_ge(fields, 7);
+    const size_t used = (size_t)fields - 6;
+    const df_image *images[4], *labels[4];
+    for (size_t i = 0; i < used; i++) {
+        size_t k = 0;
+        while (k < count && strcmp(all[k].name, names[i]) != 0) k++;
+        ck_assert_uint_lt(k, count);
+        images[i] = all[k].rgb, labels[i] = all[k].labels;
+    }
+    char file[64];
+    snprintf(file, sizeof file, "%s.pth", model_name);
+    df_model *model = open_tiny_model(file);
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_WEAK_FEATURES, DF_WEAK_DEEP));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_WEAK_CLASSIFIER, DF_WEAK_LOGREG));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_WEAK_SAMPLES, samples));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_UPS_STRIDE, stride));
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_UPS_SHIFTS, ""));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_UPS_FLIPS, DF_UPS_FLIPS_OFF));
+    df_weak *weak;
+    ck_assert_ok(df_weak_train(model, images, labels, used, o, &weak));
+    size_t got_classes;
+    ck_assert_ok(df_weak_classes(weak, &got_classes));
+    ck_assert_uint_eq(got_classes, (size_t)classes);
+    for (size_t i = 0; i < used; i++) {
+        char out_line[256], out_id[32], image_name[32], out_file[64];
+        ck_assert_ptr_nonnull(fgets(out_line, sizeof out_line, manifest));
+        ck_assert_int_eq(sscanf(out_line, "out %31s %31s %63s", out_id, image_name, out_file), 3);
+        ck_assert_str_eq(out_id, id);
+        ck_assert_str_eq(image_name, names[i]);
+        const size_t n = df_image_width(images[i]) * df_image_height(images[i]), c = (size_t)classes;
+        size_t size;
+        float *want = (float *)read_fixture_from(WEAK_DEEP_DIR, out_file, &size);
+        ck_assert_ptr_nonnull(want);
+        ck_assert_uint_eq(size, n * c * sizeof *want);
+        float *got = malloc(size);
+        int32_t *predicted = malloc(n * sizeof *predicted);
+        ck_assert_ok(df_weak_predict(weak, model, images[i], NULL, got, predicted));
+        double worst = 0;
+        size_t decided = 0;
+        for (size_t p = 0; p < n; p++) {
+            size_t best = 0, second = 1;
+            for (size_t k = 0; k < c; k++) {
+                worst = fmax(worst, fabs((double)got[p * c + k] - want[p * c + k]));
+                if (want[p * c + k] > want[p * c + best]) second = best, best = k;
+                else if (k != best && (second == best || want[p * c + k] > want[p * c + second])) second = k;
+            }
+            /* where the reference's two best classes are apart by more than the tolerance below,
+             * the label is decided */
+            if (want[p * c + best] - want[p * c + second] > 2e-3) {
+                ck_assert_msg(predicted[p] == (int32_t)best + 1, "%s %s pixel %zu: class %d, reference %zu", id,
+                              names[i], p, predicted[p], best + 1);
+                decided++;
+            }
+        }
+        fprintf(stderr, "weak deep %s %s: max |p - reference| %.2g, %zu of %zu labels decided\n", id, names[i],
+                worst, decided, n);
+        /* Two fits of one convex problem to convergence (the logistic regression test's bound) */
+        ck_assert_msg(worst < 1e-3, "%s %s: probabilities differ from the reference by %g", id, names[i], worst);
+        ck_assert_uint_gt(decided, n / 2);
+        free(want), free(got), free(predicted);
+    }
+    df_weak_free(weak);
+    df_options_free(o);
+    df_model_free(model);
+}
+
+/* Deep features (one stride-4 view of the zero-padded image) with logistic regression, on all
+ * labelled pixels and on the library's sample of them: every pixel's probabilities equal the
+ * reference's (test/reference/make_weak_deep_fixtures.py: the HR-Dv2 reference upsampler and
+ * scikit-learn). These are df_datus_denoise's default settings. */
+START_TEST(test_weak_deep_equals_reference) {
+    FILE *m = fopen(WEAK_DEEP_DIR "manifest.txt", "r");
+    ck_assert_ptr_nonnull(m);
+    weak_deep_image all[4];
+    size_t count = 0, cases = 0;
+    char line[256];
+    while (fgets(line, sizeof line, m)) {
+        unsigned h, w;
+        if (strncmp(line, "image ", 6) == 0) {
+            ck_assert_uint_lt(count, 4);
+            ck_assert_int_eq(sscanf(line, "image %31s %u %u", all[count].name, &h, &w), 3);
+            char file[64];
+            snprintf(file, sizeof file, "%s.rgb.u8", all[count].name);
+            all[count].rgb = weak_deep_image_of(file, w, h, 3);
+            snprintf(file, sizeof file, "%s.labels.u8", all[count].name);
+            all[count].labels = weak_deep_image_of(file, w, h, 1);
+            count++;
+        } else if (strncmp(line, "weak ", 5) == 0) {
+            check_weak_deep_case(line, all, count, m);
+            cases++;
+        }
+    }
+    fclose(m);
+    ck_assert_uint_eq(cases, 2);
+    for (size_t i = 0; i < count; i++) df_image_free(all[i].rgb), df_image_free(all[i].labels);
+}
+END_TEST
+
 Suite *weak_deep_suite(void) {
     Suite *s = suite_create("weak_deep");
     TCase *tc = tcase_create("deep");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_weak_deep_and_hybrid);
+    tcase_add_test(tc, test_weak_deep_equals_reference);
     suite_add_tcase(s, tc);
     return s;
 }
