@@ -275,6 +275,7 @@ reference: ## regenerate the committed fixtures with Debian's python3 (torch, PI
 	$(PYTHON) test/reference/make_sempart_fixtures.py test/fixtures/sempart
 	$(PYTHON) test/reference/make_neco_fixtures.py test/fixtures/neco
 	$(PYTHON) test/reference/make_neco_view_fixtures.py test/fixtures/neco
+	$(PYTHON) test/reference/make_neco_step_fixtures.py test/fixtures/neco_step
 	$(PYTHON) examples/make_micrograph.py test/fixtures/weak --size 256 --seed 2
 	@echo "reference: test/fixtures/official needs the official code (PyTorch 2.x, transformers, timm):"
 	@echo "  python3 test/reference/make_official_fixtures.py --dinov2 DINOV2_CHECKOUT test/fixtures/official"

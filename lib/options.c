@@ -151,6 +151,7 @@ static const param_spec param_table[] = {
     {DF_PARAM_NECO_QUEUE, "neco.queue", DF_PARAM_TYPE_INT, 0.0, 1048576.0, 0.0, NULL},
     {DF_PARAM_NECO_HEAD_HIDDEN, "neco.head_hidden", DF_PARAM_TYPE_INT, 1.0, 65536.0, 2048.0, NULL},
     {DF_PARAM_NECO_HEAD_OUT, "neco.head_out", DF_PARAM_TYPE_INT, 1.0, 65536.0, 256.0, NULL},
+    {DF_PARAM_NECO_ADAM_EPS, "neco.adam_eps", DF_PARAM_TYPE_FLOAT, 1e-12, 1e6, 1e-8, NULL},
     {DF_PARAM_DISTRIBUTED_TIMEOUT, "distributed.timeout", DF_PARAM_TYPE_INT, 1.0, 86400.0, 300.0, NULL},
     {DF_PARAM_DISTRIBUTED_BUCKET_MB, "distributed.bucket_mb", DF_PARAM_TYPE_FLOAT, 0.0001, 4096.0, 25.0, NULL},
 };

@@ -313,7 +313,7 @@ typedef struct dfs_neco_settings {
     int32_t globals, locals;          /* crops per image */
     int32_t head_hidden, head_out, queue;
     int64_t total_steps;              /* the schedules' length */
-    double lr_head, lr_backbone, weight_decay, weight_decay_end, momentum, drop_path;
+    double lr_head, lr_backbone, weight_decay, weight_decay_end, momentum, drop_path, adam_eps;
     dfs_neco_config loss;
 } dfs_neco_settings;
 

@@ -157,7 +157,7 @@ double cosine_from(double start, double end, int64_t step, int64_t total) {
 }
 
 // torch.optim.AdamW's update of parameter i: decoupled decay, then Adam with bias correction.
-void adamw(dfs_neco &t, size_t i, double lr, double decay, int64_t step) {
+void adamw(dfs_neco &t, size_t i, double lr, double decay, int64_t step, double eps) {
     at::Tensor &p = t.student[i];
     at::Tensor grad = p.grad().defined() ? p.grad() : at::zeros_like(p);
     c10::NoGradGuard no_grad;
@@ -166,7 +166,7 @@ void adamw(dfs_neco &t, size_t i, double lr, double decay, int64_t step) {
     t.second[i].mul_(0.999).addcmul_(grad, grad, 0.001);
     const double correction1 = 1 - std::pow(0.9, static_cast<double>(step));
     const double correction2 = 1 - std::pow(0.999, static_cast<double>(step));
-    at::Tensor denom = (t.second[i].sqrt() / std::sqrt(correction2)).add_(1e-8);
+    at::Tensor denom = (t.second[i].sqrt() / std::sqrt(correction2)).add_(eps);
     p.addcdiv_(t.first[i], denom, -lr / correction1);
 }
 
@@ -232,7 +232,7 @@ void optimise_and_update_teacher(dfs_neco &t) {
     for (size_t i = 0; i < t.student.size(); i++) {
         const int32_t group = t.groups[i];
         const bool head = group >= DFS_NECO_GROUP_HEAD, decays = group % 2 == 0;
-        adamw(t, i, (head ? s.lr_head : s.lr_backbone) * lr_factor, decays ? decay : 0.0, t.steps + 1);
+        adamw(t, i, (head ? s.lr_head : s.lr_backbone) * lr_factor, decays ? decay : 0.0, t.steps + 1, s.adam_eps);
         t.student[i].mutable_grad() = at::Tensor();
     }
     c10::NoGradGuard no_grad;

@@ -51,6 +51,10 @@ double fixture_double(const char *directory, const char *name, size_t index);
  * float32 ulps). half_ulp(x): one float16 unit in the last place at |x|; a value rounded to
  * float16 from two such float32 results may land one unit apart at a rounding boundary. */
 #define F32_FORWARD_RTOL 1e-5
+/* F32_BACKWARD_RTOL: a float32 gradient through a network, its backward rounding again at every
+ * layer what the forward rounded (one order of magnitude over the forward's), relative to the
+ * largest magnitude of the tensor. */
+#define F32_BACKWARD_RTOL 1e-4
 double half_ulp(double x);
 /* got and want, float16 roundings of float32 results within F32_FORWARD_RTOL * scale of each
  * other, agree within one float16 ulp plus that error. */

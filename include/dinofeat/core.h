@@ -344,6 +344,7 @@ typedef enum df_param {
                                          (default): references from the batch */
     DF_PARAM_NECO_HEAD_HIDDEN = 1721,  /* int: the projection head's hidden width; default 2048 */
     DF_PARAM_NECO_HEAD_OUT = 1722,     /* int: the projection head's output width; default 256 */
+    DF_PARAM_NECO_ADAM_EPS = 1723,     /* float: AdamW's epsilon; default 1e-8 (PyTorch's, the official code's) */
 
     /* Data-parallel training (df_distributed_*, distributed.h) */
     DF_PARAM_DISTRIBUTED_TIMEOUT = 1800, /* int: seconds the rendezvous and each collective wait

@@ -30,13 +30,13 @@ static int header_text(const df_neco *t, char *text, size_t size) {
         "\"min_intersection\": %.17g, \"jitter_p\": %.17g, \"grey_p\": %.17g, \"blur_p\": %.17g, \"heads\": %d, "
         "\"pos_interp\": %d, \"head_hidden\": %d, \"head_out\": %d, \"queue\": %d, \"total_steps\": %lld, "
         "\"lr_head\": %.17g, \"lr_backbone\": %.17g, \"weight_decay\": %.17g, \"weight_decay_end\": %.17g, "
-        "\"momentum\": %.17g, \"drop_path\": %.17g, \"network\": %d, \"sigmoid\": %d, \"euclidean\": %d, "
+        "\"momentum\": %.17g, \"drop_path\": %.17g, \"adam_eps\": %.17g, \"network\": %d, \"sigmoid\": %d, \"euclidean\": %d, "
         "\"symmetric\": %d, \"steepness\": %.17g, \"seed\": %lld, \"steps\": %lld, \"batch\": %lld, "
         "\"generator\": \"%016" PRIx64 "\", \"queue_entries\": %lld, \"last_loss\": %.17g, \"parameters\": %d, "
         "\"model\": %s, \"library\": \"%s\"}",
         v->global_size, v->local_size, v->globals, v->locals, v->min_intersection, v->jitter_p, v->grey_p, v->blur_p,
         s->heads, s->pos_interp, s->head_hidden, s->head_out, s->queue, (long long)s->total_steps, s->lr_head,
-        s->lr_backbone, s->weight_decay, s->weight_decay_end, s->momentum, s->drop_path, s->loss.network,
+        s->lr_backbone, s->weight_decay, s->weight_decay_end, s->momentum, s->drop_path, s->adam_eps, s->loss.network,
         s->loss.sigmoid, s->loss.euclidean, s->loss.symmetric, s->loss.steepness, (long long)t->seed,
         (long long)dfs_neco_steps(t->shim), (long long)t->batch, t->generator, (long long)entries, t->last_loss,
         dfs_neco_state_count(t->shim), model, df_version_string());
@@ -127,6 +127,10 @@ static int read_settings(const dfi_json *json, df_neco *t, int64_t *steps, int64
         generator == NULL || generator->kind != DFI_JSON_STRING ||
         sscanf(generator->string, "%" SCNx64, &t->generator) != 1 || model == NULL)
         return -1;
+    /* files written before adam_eps was recorded trained with PyTorch's default */
+    const dfi_json *adam_eps = dfi_json_member(json, "adam_eps");
+    if (adam_eps != NULL && (adam_eps->kind != DFI_JSON_NUMBER || !(adam_eps->number > 0))) return -1;
+    s->adam_eps = adam_eps != NULL ? adam_eps->number : 1e-8;
     return dfi_model_identity_from_json(model, &t->model);
 }
 

@@ -28,6 +28,7 @@ df_status dfi_neco_settings(df_model *model, const df_options *options, df_neco 
     s->weight_decay_end = dfi_option_float(options, DF_PARAM_NECO_WEIGHT_DECAY_END);
     s->momentum = dfi_option_float(options, DF_PARAM_NECO_MOMENTUM);
     s->drop_path = dfi_option_float(options, DF_PARAM_NECO_DROP_PATH);
+    s->adam_eps = dfi_option_float(options, DF_PARAM_NECO_ADAM_EPS);
     s->loss = (dfs_neco_config){(int32_t)dfi_option_int(options, DF_PARAM_NECO_NETWORK),
                                 (int32_t)dfi_option_int(options, DF_PARAM_NECO_SIGMOID),
                                 (int32_t)dfi_option_int(options, DF_PARAM_NECO_EUCLIDEAN),
