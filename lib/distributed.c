@@ -5,6 +5,7 @@
 #include "df_shim.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,15 +45,64 @@ df_status df_distributed_init(const df_options *options) {
     if (address == NULL || *address == '\0') address = "127.0.0.1";
     /* gradients travel as float64: a bucket holds bucket_mb MiB of float32 values */
     const int64_t bucket = (int64_t)(bucket_mb * 1048576.0 / 4.0) > 0 ? (int64_t)(bucket_mb * 1048576.0 / 4.0) : 1;
-    status = dfs_dist_init(address, (int32_t)port, (int32_t)rank, (int32_t)world, (int32_t)timeout, bucket);
+    /* torch.distributed's agent-store rendezvous: the launcher serves the store, and the ranks of
+     * each restart keep their keys apart from the launcher's and earlier attempts' */
+    char prefix[64];
+    const char *agent = getenv("TORCHELASTIC_USE_AGENT_STORE");
+    const int agent_store = agent != NULL && strcmp(agent, "True") == 0;
+    if (agent_store) {
+        long attempt;
+        status = environment_int("TORCHELASTIC_RESTART_COUNT", 0, 1L << 30, 0, &attempt);
+        if (status != DF_OK) DFI_RETURN(status);
+        snprintf(prefix, sizeof prefix, "/worker/attempt_%ld", attempt);
+    }
+    status = dfs_dist_init(address, (int32_t)port, (int32_t)rank, (int32_t)world, (int32_t)timeout, bucket,
+                           agent_store ? prefix : NULL);
     if (status != DF_OK)
         DFI_RETURN(dfi_error(status == DF_E_UNSUPPORTED ? status : DF_E_INTERNAL,
                              "rank %ld of %ld, rendezvous at %s:%ld: %s (are all %ld ranks started with these variables, "
                              "within %ld s of each other?)",
                              rank, world, address, port, dfs_last_error(), world, timeout));
     group_rank = (int)rank, group_size = (int)world;
-    dfi_log(DF_LOG_INFO, "rank %d of %d joined the group at %s:%ld", group_rank, group_size, address, port);
+    dfi_log(DF_LOG_INFO, "rank %d of %d joined the group at %s:%ld%s", group_rank, group_size, address, port,
+            agent_store ? " (the launcher's store)" : "");
     return DF_OK;
+}
+
+struct df_distributed_store {
+    dfs_dist_store *store;
+    int port;
+};
+
+df_status df_distributed_store_new(int port, df_distributed_store **store) {
+    DFI_CHECK_NOT_NULL(store);
+    *store = NULL;
+    if (port < 0 || port > 65535) DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "port %d is not in 0..65535", port));
+    df_distributed_store *made = calloc(1, sizeof *made);
+    if (made == NULL) DFI_RETURN(dfi_error(DF_E_OUT_OF_MEMORY, "out of memory"));
+    int32_t bound = 0;
+    const df_status status = dfs_dist_store_new((int32_t)port, &made->store, &bound);
+    if (status != DF_OK) {
+        free(made);
+        DFI_RETURN(dfi_error(status == DF_E_UNSUPPORTED ? status : DF_E_IO, "cannot serve a rendezvous on port %d: %s",
+                             port, dfs_last_error()));
+    }
+    made->port = bound;
+    *store = made;
+    return DF_OK;
+}
+
+df_status df_distributed_store_port(const df_distributed_store *store, int *port) {
+    DFI_CHECK_NOT_NULL(store);
+    DFI_CHECK_NOT_NULL(port);
+    *port = store->port;
+    return DF_OK;
+}
+
+void df_distributed_store_free(df_distributed_store *store) {
+    if (store == NULL) return;
+    dfs_dist_store_free(store->store);
+    free(store);
 }
 
 df_status df_distributed_rank(int *rank, int *world_size) {

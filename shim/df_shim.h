@@ -347,11 +347,17 @@ df_status dfs_neco_step(dfs_neco *trainer, const dfs_tensor_desc *global, const 
 
 /* ---- data-parallel process group (shim/distributed.cpp) ---------------------------------- */
 
-/* A TCPStore rendezvous at address:port (rank 0 serves it) and a Gloo group of world processes;
- * every collective fails after timeout_s seconds without its peers; gradients are all-reduced in
- * buckets of bucket_elements values. */
+/* A TCPStore rendezvous at address:port and a Gloo group of world processes: rank 0 serves the
+ * store, or, with agent_prefix (not NULL), a launcher does and every rank is its client, its keys
+ * under that prefix (torch.distributed's agent store); every collective fails after timeout_s
+ * seconds without its peers; gradients are all-reduced in buckets of bucket_elements values. */
 df_status dfs_dist_init(const char *address, int32_t port, int32_t rank, int32_t world, int32_t timeout_s,
-                        int64_t bucket_elements) DFS_NOEXCEPT;
+                        int64_t bucket_elements, const char *agent_prefix) DFS_NOEXCEPT;
+/* A TCPStore server on port (0: one the system chooses) of every interface, serving until
+ * dfs_dist_store_free; *bound: the port it listens on. */
+typedef struct dfs_dist_store dfs_dist_store;
+df_status dfs_dist_store_new(int32_t port, dfs_dist_store **store, int32_t *bound) DFS_NOEXCEPT;
+void dfs_dist_store_free(dfs_dist_store *store) DFS_NOEXCEPT;
 /* Every rank's n values, in rank order, into all (world x n; local itself without a group). */
 df_status dfs_dist_gather_int64(const int64_t *local, int64_t n, int64_t *all) DFS_NOEXCEPT;
 /* The process group this build can join: "gloo", or "none". */

@@ -12,6 +12,7 @@
 // DF_E_UNSUPPORTED and every trainer runs alone.
 #if defined(USE_C10D_GLOO) && __has_include(<gloo/algorithm.h>)
 #define DFS_HAVE_GLOO 1
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #else
@@ -261,19 +262,21 @@ at::Tensor dist_gather_rows(const at::Tensor &local, const std::vector<int64_t> 
 extern "C" {
 
 df_status dfs_dist_init(const char *address, int32_t port, int32_t rank, int32_t world, int32_t timeout_s,
-                        int64_t bucket_elements) noexcept {
+                        int64_t bucket_elements, const char *agent_prefix) noexcept {
     DFS_FENCE({
         std::lock_guard<std::mutex> lock(guard);
         TORCH_CHECK(!current.group, "a process group is already up: call df_distributed_shutdown first");
         const auto timeout = std::chrono::seconds(timeout_s);
         c10d::TCPStoreOptions options;
         options.port = static_cast<uint16_t>(port);
-        options.isServer = rank == 0;
+        options.isServer = rank == 0 && agent_prefix == nullptr;
         options.numWorkers = world;
-        options.waitWorkers = true;
+        options.waitWorkers = agent_prefix == nullptr;
         options.timeout = timeout;
         process_group next;
         next.store = c10::make_intrusive<c10d::TCPStore>(address, options);
+        // the launcher's store also holds its own keys: the ranks' go under their prefix
+        if (agent_prefix != nullptr) next.store = c10::make_intrusive<c10d::PrefixStore>(agent_prefix, next.store);
         auto gloo = c10d::ProcessGroupGloo::Options::create();
         gloo->devices.push_back(transport_device(address));
         gloo->timeout = timeout;
@@ -285,6 +288,31 @@ df_status dfs_dist_init(const char *address, int32_t port, int32_t rank, int32_t
 }
 
 const char *dfs_dist_backend(void) noexcept { return "gloo"; }
+
+struct dfs_dist_store {
+    c10::intrusive_ptr<c10d::TCPStore> store;
+};
+
+df_status dfs_dist_store_new(int32_t port, dfs_dist_store **store, int32_t *bound) noexcept {
+    DFS_FENCE({
+        c10d::TCPStoreOptions options;
+        options.port = static_cast<uint16_t>(port);
+        options.isServer = true;
+        options.waitWorkers = false; // the ranks come later; Gloo's rendezvous waits for them
+        auto made = std::make_unique<dfs_dist_store>();
+        made->store = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", options);
+        *bound = made->store->getPort();
+        *store = made.release();
+        return DF_OK;
+    });
+}
+
+void dfs_dist_store_free(dfs_dist_store *store) noexcept {
+    try {
+        delete store;
+    } catch (...) { // a store that cannot stop cleanly is still gone
+    }
+}
 
 df_status dfs_dist_gather_int64(const int64_t *local, int64_t n, int64_t *all) noexcept {
     DFS_FENCE({
@@ -353,10 +381,14 @@ at::Tensor dist_gather_rows(const at::Tensor &local, const std::vector<int64_t> 
 }  // namespace dfs
 
 extern "C" {
-df_status dfs_dist_init(const char *, int32_t, int32_t, int32_t, int32_t, int64_t) noexcept {
+df_status dfs_dist_init(const char *, int32_t, int32_t, int32_t, int32_t, int64_t, const char *) noexcept {
     return dfs::fail(DF_E_UNSUPPORTED, "this build has no Gloo process group (build with libgloo-dev installed and a "
                                        "libtorch that has Gloo)");
 }
+df_status dfs_dist_store_new(int32_t, dfs_dist_store **, int32_t *) noexcept {
+    return dfs::fail(DF_E_UNSUPPORTED, "this build has no Gloo process group, so no rendezvous to serve");
+}
+void dfs_dist_store_free(dfs_dist_store *) noexcept {}
 const char *dfs_dist_backend(void) noexcept { return "none"; }
 df_status dfs_dist_gather_int64(const int64_t *local, int64_t n, int64_t *all) noexcept {
     std::memcpy(all, local, static_cast<size_t>(n) * sizeof *all);

@@ -30,12 +30,6 @@ have_python_imaging() {
     return 1
 }
 
-# A port the kernel reports free (bound to port 0, then released): no collision with a port in
-# use, as a random one may have; the launch binds it again at once.
-free_port() {
-    /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 expect 0 "^Usage: dinofeat VERB" -- "$cli" --help
 expect 1 "^Usage: dinofeat VERB" -- "$cli"
 expect 0 "^dinofeat [0-9]+\.[0-9]+\.[0-9]+" -- "$cli" --version
@@ -343,13 +337,12 @@ expect 0 "^2,.*,[0-9.]*[1-9][0-9.e-]*$" -- tail -1 "$tmp/labelled.dfstego.csv"
 # data-parallel: two ranks (Gloo built in, as the launch tests need); stopped at step 20 and resumed
 # equals straight through
 expect 0 "; process groups gloo" -- "$cli" --version
-port=$(free_port)
-expect 0 "step 30: total" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" stego train "${stego[@]}" \
+expect 0 "step 30: total" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" stego train "${stego[@]}" \
     --images "$tmp/datus_in" --knn "$tmp/knn.bin" --out "$tmp/two.dfstego" --steps 30 --batch 4 --classes 3 --log-every 10
-expect 0 "step 20: total" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" stego train "${stego[@]}" \
+expect 0 "step 20: total" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" stego train "${stego[@]}" \
     --images "$tmp/datus_in" --knn "$tmp/knn.bin" --out "$tmp/two_resumed.dfstego" --steps 20 --batch 4 --classes 3 \
     --log-every 10
-expect 0 "step 30: total" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" stego train "${stego[@]}" \
+expect 0 "step 30: total" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" stego train "${stego[@]}" \
     --images "$tmp/datus_in" --knn "$tmp/knn.bin" --out "$tmp/two_resumed.dfstego" --steps 30 --batch 4 --classes 3 \
     --log-every 10
 expect 0 "" -- cmp "$tmp/two.dfstego" "$tmp/two_resumed.dfstego"
@@ -357,16 +350,16 @@ expect 0 "" -- cmp "$tmp/two.dfstego.csv" "$tmp/two_resumed.dfstego.csv"
 expect 0 "^31$" -- sh -c "wc -l < '$tmp/two.dfstego.csv'"
 # killed (SIGTERM to launch) between two checkpoints, then resumed: the uninterrupted run's result
 two_stego=(--images "$tmp/datus_in" --knn "$tmp/knn.bin" --steps 200 --batch 4 --classes 3 --log-every 20)
-expect 0 "step 200: total" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" stego train "${stego[@]}" \
+expect 0 "step 200: total" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" stego train "${stego[@]}" \
     "${two_stego[@]}" --out "$tmp/two_straight.dfstego"
-"$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" stego train "${stego[@]}" "${two_stego[@]}" \
+"$cli" launch --nproc 2 --timeout 60 -- "$cli" stego train "${stego[@]}" "${two_stego[@]}" \
     --out "$tmp/two_killed.dfstego" >"$tmp/killed.log" 2>&1 &
 launched=$!
 while kill -0 $launched 2>/dev/null && [ ! -e "$tmp/two_killed.dfstego" ]; do sleep 0.1; done
 kill -TERM $launched
 wait $launched
 expect 0 "rank [01] (was killed by signal 15|exited with status 143)" -- cat "$tmp/killed.log"
-expect 0 "resuming from" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" stego train "${stego[@]}" \
+expect 0 "resuming from" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" stego train "${stego[@]}" \
     "${two_stego[@]}" --out "$tmp/two_killed.dfstego"
 expect 0 "" -- cmp "$tmp/two_killed.dfstego" "$tmp/two_straight.dfstego"
 expect 0 "" -- cmp "$tmp/two_killed.dfstego.csv" "$tmp/two_straight.dfstego.csv"
@@ -375,7 +368,7 @@ expect 0 "" -- cmp "$tmp/two_killed.dfstego.csv" "$tmp/two_straight.dfstego.csv"
 expect 0 "for each of the 2 ranks" -- env -u OMP_NUM_THREADS "$cli" launch --nproc 2 -- true
 expect 0 "^ok$" -- bash -c "OMP_NUM_THREADS=1 '$cli' launch --nproc 2 -- true 2>&1 | grep -q 'for each of the' || echo ok"
 expect 0 "^Usage: dinofeat stego" -- "$cli" launch --nproc 2 -- "$cli" stego --help
-expect 2 "3 processes need at least 3 images in every batch" -- "$cli" launch --nproc 3 --port $port --timeout 60 -- \
+expect 2 "3 processes need at least 3 images in every batch" -- "$cli" launch --nproc 3 --timeout 60 -- \
     "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" --out "$tmp/x.dfstego" --steps 2 \
     --batch 2 --classes 3
 expect 0 "wrote .*stego\.png" -- "$cli" stego predict "${stego[@]}" --head "$tmp/straight.dfstego" \
@@ -463,22 +456,26 @@ expect 1 "--branches takes both" -- "$cli" sempart train "${sempart[@]}" --branc
 expect 1 "--epochs takes a whole number" -- "$cli" sempart train "${sempart[@]}" --epochs -1
 
 # data-parallel: two local ranks split every batch; a failing rank stops the other
-port=$(free_port)
-expect 0 "step 4/4 \(epoch 2\)" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" sempart train \
+expect 0 "step 4/4 \(epoch 2\)" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" sempart train \
     "${sempart[@]}" --images "$tmp/sal/images" --out "$tmp/sp_two.dfsempart" --epochs 2 --batch 4 --branches coarse
 expect 0 "size: 720 x 400" -- "$cli" info --image "$tmp/sp_two.dfsempart.png"
 # two ranks resuming their checkpoint equal two ranks straight through
-expect 0 "step 6/6 \(epoch 3\)" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" sempart train \
+expect 0 "step 6/6 \(epoch 3\)" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" sempart train \
     "${sempart[@]}" --images "$tmp/sal/images" --out "$tmp/sp_two.dfsempart" --epochs 3 --batch 4 --branches coarse
-expect 0 "step 6/6 \(epoch 3\)" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" sempart train \
+expect 0 "step 6/6 \(epoch 3\)" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" sempart train \
     "${sempart[@]}" --images "$tmp/sal/images" --out "$tmp/sp_two_straight.dfsempart" --epochs 3 --batch 4 \
     --branches coarse
 expect 0 "" -- cmp "$tmp/sp_two.dfsempart" "$tmp/sp_two_straight.dfsempart"
 expect 0 "" -- cmp "$tmp/sp_two.dfsempart.csv" "$tmp/sp_two_straight.dfsempart.csv"
 expect 3 "rank 1 exited with status 3; stopping the other ranks" -- "$cli" launch --nproc 2 -- \
     sh -c '[ "$RANK" = 1 ] && exit 3; sleep 30'
-expect 0 "rank 1 of 2 at 127.0.0.1:$port" -- "$cli" launch --nproc 2 --port $port -- \
-    sh -c 'echo "rank $RANK of $WORLD_SIZE at $MASTER_ADDR:$MASTER_PORT"'
+# launch serves the rendezvous itself on a port the system chose, held while the ranks run: a
+# second launch asked for that port cannot have it
+expect 0 "rank 1 of 2 at 127.0.0.1:[0-9]+, agent store True" -- "$cli" launch --nproc 2 -- \
+    sh -c 'echo "rank $RANK of $WORLD_SIZE at $MASTER_ADDR:$MASTER_PORT, agent store $TORCHELASTIC_USE_AGENT_STORE"'
+expect 2 "cannot serve a rendezvous on port [0-9]+" -- "$cli" launch --nproc 2 -- \
+    sh -c 'if [ "$RANK" = 0 ]; then exec "$0" launch --nproc 2 --port "$MASTER_PORT" -- true; fi; sleep 1' "$cli"
+expect 1 "MASTER_PORT is 'x', not a port in 1..65535" -- env MASTER_PORT=x "$cli" launch --nproc 2 -- true
 expect 1 "--nproc is required" -- "$cli" launch -- true
 expect 1 "the command to run goes after --" -- "$cli" launch --nproc 2
 expect 1 "--nproc takes a whole number in 2..256" -- "$cli" launch --nproc 1 -- true
@@ -513,7 +510,7 @@ expect 0 "wrote" -- "$cli" features --model "$tmp/neco.safetensors" --heads 2 --
     --out "$tmp/neco_features.npy"
 expect 2 "multiples of the patch" -- "$cli" neco train "${neco[@]}" --images "$tmp/sal/images" \
     --out "$tmp/neco_bad.safetensors" --crop 50
-expect 0 "step 6/6 \(epoch 3\): loss" -- "$cli" launch --nproc 2 --port $port --timeout 60 -- "$cli" neco train \
+expect 0 "step 6/6 \(epoch 3\): loss" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" neco train \
     "${neco[@]}" --images "$tmp/sal/images" --out "$tmp/neco_two.safetensors" "${neco_crops[@]}"
 expect 0 "registers: 4" -- "$cli" info --model "$tmp/neco_two.safetensors" --heads 2
 expect 1 "--images and --out are required" -- "$cli" neco train "${neco[@]}"

@@ -1,8 +1,10 @@
 /* dinofeat launch: N local processes of one data-parallel training, with the environment
  * torch.distributed's launchers set (RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT). */
+#define _GNU_SOURCE /* sched_getaffinity */
 #include "cli.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,22 +16,26 @@ static const char help[] =
     "Usage: dinofeat launch --nproc N [--port P] [--timeout S] -- COMMAND [ARGS...]\n"
     "\n"
     "Runs COMMAND N times on this machine as the ranks of one data-parallel training: each process\n"
-    "gets RANK and LOCAL_RANK (0..N-1), WORLD_SIZE (N), MASTER_ADDR (127.0.0.1 unless set) and\n"
-    "MASTER_PORT, the variables torchrun sets; the train verbs (stego, sempart and neco train) join\n"
-    "the group and split every batch between the ranks, so the result equals one process's. Unless\n"
-    "OMP_NUM_THREADS is set, each rank computes with the machine's cores divided by N (at least one):\n"
-    "more threads than cores slow every rank down many times. Signals (Ctrl-C, SIGTERM) are passed to every rank; when one rank fails, the others\n"
-    "are stopped and launch exits with that rank's status. On several machines, start the verb on\n"
-    "each with the variables set by the cluster's launcher instead (see the README).\n"
+    "gets RANK and LOCAL_RANK (0..N-1), WORLD_SIZE (N), MASTER_ADDR (127.0.0.1 unless set),\n"
+    "MASTER_PORT and TORCHELASTIC_USE_AGENT_STORE=True, the variables torchrun sets; the train verbs\n"
+    "(stego, sempart and neco train) join the group and split every batch between the ranks, so the\n"
+    "result equals one process's. launch itself serves the rendezvous, as torchrun's agent does, on a\n"
+    "port the system chooses and launch holds until the ranks end, so launches side by side never\n"
+    "collide. Unless OMP_NUM_THREADS is set, each rank computes with the cores this process may use\n"
+    "divided by N (at least one): more threads than cores slow every rank down many times. Signals\n"
+    "(Ctrl-C, SIGTERM) are passed to every rank; when one rank fails, the others are stopped and\n"
+    "launch exits with that rank's status. On several machines, start the verb on each with the\n"
+    "variables set by the cluster's launcher instead (see the README).\n"
     "\n"
     "Options:\n"
     "  --nproc N           processes (2..256)\n"
-    "  --port P            the rendezvous port (default: MASTER_PORT, else 29500)\n"
+    "  --port P            serve the rendezvous on port P (default: MASTER_PORT if set, else one the\n"
+    "                      system chooses)\n"
     "  --timeout S         seconds a rank waits for missing peers before failing (default 300)\n"
     "  -h, --help          this text\n"
     "\n"
-    "Exit status: 0 when every rank succeeded, 1 usage, else the first failing rank's status (3 when\n"
-    "it was killed by a signal).\n"
+    "Exit status: 0 when every rank succeeded, 1 usage, 2 the port cannot be served, else the first\n"
+    "failing rank's status (3 when it was killed by a signal).\n"
     "\n"
     "Example: dinofeat launch --nproc 2 -- dinofeat sempart train --model M --images DIR --out sp.dfsempart\n";
 
@@ -42,24 +48,55 @@ static void signal_all(const pid_t *children, int count, int signal_number) {
         if (children[i] > 0) kill(children[i], signal_number);
 }
 
-static pid_t start_rank(int rank, int nproc, const char *port, const char *timeout, const char *threads,
-                        char **command) {
-    const pid_t pid = fork();
-    if (pid != 0) return pid;
+/* The rank's variables go into this process's environment before fork: the store's threads are
+ * running, so the child may only exec (setenv could wait forever on a lock one of them held). */
+static pid_t start_rank(int rank, char **command) {
     char text[32];
     snprintf(text, sizeof text, "%d", rank);
     setenv("RANK", text, 1);
     setenv("LOCAL_RANK", text, 1);
-    snprintf(text, sizeof text, "%d", nproc);
-    setenv("WORLD_SIZE", text, 1);
-    setenv("LOCAL_WORLD_SIZE", text, 1);
-    setenv("MASTER_ADDR", getenv("MASTER_ADDR") ? getenv("MASTER_ADDR") : "127.0.0.1", 1);
-    setenv("MASTER_PORT", port, 1);
-    if (timeout) setenv("DINOFEAT_DISTRIBUTED_TIMEOUT", timeout, 1);
-    if (threads) setenv("OMP_NUM_THREADS", threads, 1);
+    const pid_t pid = fork();
+    if (pid != 0) return pid;
     execvp(command[0], command);
-    fprintf(stderr, "dinofeat launch: cannot run %s: %s\n", command[0], strerror(errno));
+    static const char cannot[] = "dinofeat launch: cannot run ";
+    const char *reason = strerror(errno);
+    if (write(STDERR_FILENO, cannot, sizeof cannot - 1) < 0 || write(STDERR_FILENO, command[0], strlen(command[0])) < 0 ||
+        write(STDERR_FILENO, ": ", 2) < 0 || write(STDERR_FILENO, reason, strlen(reason)) < 0 ||
+        write(STDERR_FILENO, "\n", 1) < 0)
+        _exit(127);
     _exit(127);
+}
+
+/* The cores this process may run on (its affinity), else the online ones. */
+static long usable_cores(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    const long online = sysconf(_SC_NPROCESSORS_ONLN);
+    return online > 0 ? online : 1;
+}
+
+/* Serves the rendezvous on port (0: one the system chooses) and points the ranks at it; a build
+ * without process groups serves none, and the ranks get the port to fail on with their reason. */
+static int serve_rendezvous(long port, df_distributed_store **store) {
+    *store = NULL;
+    char text[32];
+    const df_status status = df_distributed_store_new((int)port, store);
+    if (status == DF_E_UNSUPPORTED) {
+        snprintf(text, sizeof text, "%ld", port ? port : 29500);
+        setenv("MASTER_PORT", text, 1);
+        return 0;
+    }
+    if (status != DF_OK) {
+        fprintf(stderr, "dinofeat launch: %s\n", df_last_error_message());
+        return -1;
+    }
+    int bound;
+    df_distributed_store_port(*store, &bound);
+    snprintf(text, sizeof text, "%d", bound);
+    setenv("MASTER_PORT", text, 1);
+    setenv("TORCHELASTIC_USE_AGENT_STORE", "True", 1);
+    setenv("TORCHELASTIC_RESTART_COUNT", "0", 1);
+    return 0;
 }
 
 static int exit_code_of(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_INTERNAL; }
@@ -92,8 +129,9 @@ static int supervise(pid_t *children, int nproc) {
 }
 
 static int run(int argc, char **argv) {
-    long nproc = 0, timeout = 0;
-    const char *port = getenv("MASTER_PORT") ? getenv("MASTER_PORT") : "29500";
+    long nproc = 0, timeout = 0, port = 0;
+    if (getenv("MASTER_PORT") && cli_parse_long(getenv("MASTER_PORT"), 1, 65535, &port) != 0)
+        return cli_usage_error("launch", "MASTER_PORT is '%s', not a port in 1..65535", getenv("MASTER_PORT"));
     int i = 1;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -105,7 +143,7 @@ static int run(int argc, char **argv) {
                 return cli_usage_error("launch", "%s takes a whole number in %s, not '%s'", argv[i],
                                        is_nproc ? "2..256" : is_port ? "1..65535" : "1..86400", value);
             if (is_nproc) nproc = number;
-            else if (is_port) port = value;
+            else if (is_port) port = number;
             else timeout = number;
             i++;
         } else {
@@ -114,25 +152,37 @@ static int run(int argc, char **argv) {
     }
     if (nproc == 0) return cli_usage_error("launch", "--nproc is required");
     if (i + 1 >= argc) return cli_usage_error("launch", "the command to run goes after --");
-    char timeout_text[32], threads_text[32];
-    snprintf(timeout_text, sizeof timeout_text, "%ld", timeout);
+    char text[32];
+    snprintf(text, sizeof text, "%ld", nproc);
+    setenv("WORLD_SIZE", text, 1);
+    setenv("LOCAL_WORLD_SIZE", text, 1);
+    if (getenv("MASTER_ADDR") == NULL) setenv("MASTER_ADDR", "127.0.0.1", 1);
+    if (timeout) {
+        snprintf(text, sizeof text, "%ld", timeout);
+        setenv("DINOFEAT_DISTRIBUTED_TIMEOUT", text, 1);
+    }
     /* as torchrun: ranks that each start a thread per core would oversubscribe the machine */
-    const long cores = sysconf(_SC_NPROCESSORS_ONLN), threads = cores / nproc > 1 ? cores / nproc : 1;
-    const int set_threads = getenv("OMP_NUM_THREADS") == NULL;
-    snprintf(threads_text, sizeof threads_text, "%ld", threads);
-    if (set_threads)
+    if (getenv("OMP_NUM_THREADS") == NULL) {
+        const long cores = usable_cores(), threads = cores / nproc > 1 ? cores / nproc : 1;
+        snprintf(text, sizeof text, "%ld", threads);
+        setenv("OMP_NUM_THREADS", text, 1);
         fprintf(stderr, "dinofeat launch: OMP_NUM_THREADS=%ld for each of the %ld ranks (%ld cores); set it to choose\n",
                 threads, nproc, cores);
+    }
+    df_distributed_store *store;
+    if (serve_rendezvous(port, &store) != 0) return EXIT_INPUT;
     pid_t *children = calloc((size_t)nproc, sizeof *children);
-    if (children == NULL) return EXIT_INTERNAL;
+    if (children == NULL) {
+        df_distributed_store_free(store);
+        return EXIT_INTERNAL;
+    }
     struct sigaction forward = {.sa_handler = remember_signal};
     sigemptyset(&forward.sa_mask);
     sigaction(SIGINT, &forward, NULL);
     sigaction(SIGTERM, &forward, NULL);
     fflush(stdout), fflush(stderr);
     for (int rank = 0; rank < nproc; rank++) {
-        children[rank] = start_rank(rank, (int)nproc, port, timeout ? timeout_text : NULL,
-                                    set_threads ? threads_text : NULL, argv + i + 1);
+        children[rank] = start_rank(rank, argv + i + 1);
         if (children[rank] < 0) {
             fprintf(stderr, "dinofeat launch: cannot start rank %d: %s\n", rank, strerror(errno));
             signal_all(children, rank, SIGTERM);
@@ -142,6 +192,7 @@ static int run(int argc, char **argv) {
     }
     const int code = supervise(children, (int)nproc);
     free(children);
+    df_distributed_store_free(store);
     return code;
 }
 

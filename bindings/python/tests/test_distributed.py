@@ -105,13 +105,6 @@ def safetensors(path):
             for name, v in header.items() if name != "__metadata__"}
 
 
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class DistributedTest(unittest.TestCase):
     def setUp(self):
         self.directory = tempfile.TemporaryDirectory()
@@ -140,11 +133,12 @@ class DistributedTest(unittest.TestCase):
         self.directory.cleanup()
 
     def launch(self, ranks, out, extra_env=None):
-        port = str(free_port())
+        # the test serves each group's rendezvous, on a port the system chose and the store holds
+        store = dinofeat.distributed.Store()
+        self.addCleanup(store.close)
         processes = []
         for rank in ranks:
-            env = dict(os.environ, RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT=port,
-                       OMP_NUM_THREADS="1", **(extra_env or {}))
+            env = dict(os.environ, **store.environment(rank, 2), OMP_NUM_THREADS="1", **(extra_env or {}))
             processes.append(subprocess.Popen([sys.executable, self.script, self.images, self.cache, out], env=env,
                                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
         return processes
@@ -263,6 +257,23 @@ class DistributedTest(unittest.TestCase):
         self.assertNotEqual(survivor.returncode, 0)
         self.assertIn("df_sempart_train", output)
         self.assertFalse(os.path.exists(out))
+
+class StoreTest(unittest.TestCase):
+    def test_store_holds_its_port(self):
+        with dinofeat.distributed.Store() as store:
+            self.assertTrue(0 < store.port < 65536)
+            with self.assertRaises(dinofeat.Error) as taken:
+                dinofeat.distributed.Store(store.port)
+            self.assertEqual(taken.exception.status, dinofeat.Status.IO)
+            env = store.environment(1, 2)
+            self.assertEqual((env["RANK"], env["WORLD_SIZE"], env["MASTER_PORT"], env["TORCHELASTIC_USE_AGENT_STORE"]),
+                             ("1", "2", str(store.port), "True"))
+        with self.assertRaisesRegex(ValueError, "used after close"):
+            store.port
+        with self.assertRaises(dinofeat.Error) as bad:
+            dinofeat.distributed.Store(70000)
+        self.assertEqual(bad.exception.status, dinofeat.Status.INVALID_ARG)
+
 
 if __name__ == "__main__":
     unittest.main()
