@@ -18,16 +18,20 @@ extern "C" {
 #define DF_CLASSICAL_CHANNELS 58
 
 /* The classical feature stack of a width x height grey image (row-major bytes; a colour image is
- * converted first, as df_image_convert does: ITU-R 601 luma, PIL's "L"). out: width * height * 58
- * floats, the channels of each pixel contiguous, in the spec's order: scale 0 on the raw 0..255
- * values (raw, Sobel magnitude, five Hessian channels), then for sigma 1, 2, 4, 8, 16 the image in
- * [0, 1] blurred with a Gaussian of standard deviation 0.4 sigma (the blur, its Sobel magnitude,
- * its five Hessian channels), the ten differences of Gaussians G_j - G_i (j < i), and the mean,
- * max, min, sum, standard deviation and median of 30 membrane projections (a 19 x 19 line kernel
- * at 0, 6, ..., 174 degrees). Hessian channels: with a = Hyy, b = Hxy, d = Hxx from central
- * differences applied twice: sqrt(a^2 + b^2 + d^2), a + d, a d - b^2, the two eigenvalues.
- * Borders reflect (d c b a | a b c d); Gaussians are truncated at 4 standard deviations; Sobel is
- * scipy.ndimage.sobel's unnormalised kernel. */
+ * converted first, as df_image_convert does: ITU-R 601 luma, PIL's "L"), equal to HR-Dv2's own
+ * featuriser (hr_dv2/wss/features.py, multiscale_advanced_features with its default Weka set,
+ * scikit-image 0.19 and scipy semantics) to float32 rounding. out: width * height * 58 floats, the
+ * channels of each pixel contiguous, in the official order: scale 0 (the raw 0..255 value; the
+ * Sobel magnitude of the image in [0, 1]; the five Hessian channels of the raw values), then for
+ * sigma 1, 2, 4, 8, 16 the image in [0, 1] blurred with a Gaussian of standard deviation 0.4 sigma
+ * (border nearest, truncated at 4 standard deviations), its Sobel magnitude and its five Hessian
+ * channels; the ten differences of Gaussians G_j - G_i (j < i); and the mean, max, min, sum,
+ * standard deviation and median of 30 membrane projections (a 19 x 19 kernel whose centre column
+ * is ones, rotated by 0, 6, ..., 174 degrees with scipy.ndimage.rotate's cubic spline and rounded,
+ * convolved with border reflect). Sobel: [1, 0, -1] x [1, 2, 1] / 4, magnitude
+ * sqrt((Gx^2 + Gy^2) / 2), border reflect. Hessian: a = Hyy, b = Hxy, d = Hxx from np.gradient
+ * applied twice (one-sided differences at the borders); sqrt(a^2 + b^2 + d^2), a + d, a d - b^2,
+ * and the two eigenvalues. Images need at least 2 x 2 pixels (DF_E_INVALID_ARG otherwise). */
 DF_API df_status df_classical_features(const uint8_t *grey, size_t width, size_t height, float *out);
 /* Borrowed: the name of channel index ("raw", "sobel_0", ..., "membrane_median"); NULL past 57. */
 DF_API const char *df_classical_channel_name(size_t index);

@@ -1,21 +1,21 @@
-/* The 58 classical (Trainable Weka style) channels of specs/hrdv2.md section 4, in C with OpenMP.
- * Filters follow scipy.ndimage's definitions, so a numpy/scipy reference can be written plainly:
- * borders 'reflect' (d c b a | a b c d), Gaussians truncated at 4 standard deviations, Sobel as
- * scipy.ndimage.sobel (unnormalised [1 2 1] x [-1 0 1]), second derivatives as central differences
- * [-1/2 0 1/2] applied twice. */
+/* The 58 classical (Trainable Weka style) channels of specs/hrdv2.md section 4, equal to HR-Dv2's
+ * own featuriser (scikit-image and scipy semantics), in C with OpenMP. Each channel is computed in
+ * the precision the official code computes it in, because the float32 rounding of a wide Gaussian
+ * is what its Hessian differentiates: scale 0 in float64 (the raw bytes, the image in [0, 1] for
+ * Sobel), the Gaussians float32 after each pass (scipy writes every pass to the float32 output),
+ * their gradients, Hessians, differences and the membrane statistics in float32 as numpy does. */
 #include "../internal.h"
+#include "membrane.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SCALES 5
-#define MEMBRANE_ANGLES 30
-#define MEMBRANE_SIZE 19
 
 static const double sigmas[SCALES] = {1, 2, 4, 8, 16};
 
-/* 'reflect' border: index i of a line of n samples, for any i. */
+/* 'reflect' border (d c b a | a b c d): index i of a line of n samples, for any i. */
 static size_t reflect(long i, size_t n) {
     const long period = 2 * (long)n;
     long m = i % period;
@@ -23,228 +23,167 @@ static size_t reflect(long i, size_t n) {
     return (size_t)(m < (long)n ? m : period - 1 - m);
 }
 
-/* out = in correlated with weights (2 * radius + 1 taps, centred) along x (axis 1) or y (axis 0),
- * as scipy.ndimage.correlate1d. out must differ from in. Planes are double: the Hessians of the
- * widest Gaussians are differences of nearly equal values, which float32 would leave at 1e-4. */
-static int correlate1d(const double *in, double *out, size_t w, size_t h, const double *weights, int radius,
-                       int axis) {
-    int failed = 0;
-    if (axis == 0) {
+/* 'nearest' border (a a a | a b c d): the edge sample repeated. */
+static size_t nearest(long i, size_t n) { return i < 0 ? 0 : i >= (long)n ? n - 1 : (size_t)i; }
+
+/* scipy.ndimage.gaussian_filter1d(in, sd, axis, mode='nearest', truncate=4.0) into a float32
+ * plane: per output sample the centre tap, then the pairs of symmetric taps from the outermost
+ * in, summed in double (scipy's order for a symmetric kernel). axis 0: along y, 1: along x. */
+static void gaussian_pass(const float *in, float *out, size_t w, size_t h, const double *weights, int radius, int axis) {
+    const size_t lines = axis == 0 ? w : h, length = axis == 0 ? h : w;
+    const size_t step = axis == 0 ? w : 1, line_step = axis == 0 ? 1 : w;
 #pragma omp parallel for schedule(static)
-        for (size_t y = 0; y < h; y++) {
-            double *o = out + y * w;
-            for (size_t x = 0; x < w; x++) o[x] = 0;
-            for (int t = -radius; t <= radius; t++) {
-                const double *row = in + reflect((long)y + t, h) * w, wt = weights[t + radius];
-                for (size_t x = 0; x < w; x++) o[x] += wt * row[x];
-            }
+    for (size_t l = 0; l < lines; l++) {
+        const float *line = in + l * line_step;
+        float *o = out + l * line_step;
+        for (size_t i = 0; i < length; i++) {
+            double sum = line[i * step] * weights[0];
+            for (int t = radius; t >= 1; t--)
+                sum += ((double)line[nearest((long)i - t, length) * step] + line[nearest((long)i + t, length) * step]) *
+                       weights[t];
+            o[i * step] = (float)sum;
         }
-        return 0;
     }
-#pragma omp parallel
-    {
-        double *padded = malloc((w + 2 * (size_t)radius) * sizeof *padded);
-        if (padded == NULL) {
-#pragma omp atomic write
-            failed = 1;
-        }
-#pragma omp for schedule(static)
-        for (size_t y = 0; y < h; y++) {
-            if (padded == NULL) continue;
-            const double *row = in + y * w;
-            for (long x = -radius; x < (long)w + radius; x++) padded[x + radius] = row[reflect(x, w)];
-            double *o = out + y * w;
-            for (size_t x = 0; x < w; x++) {
-                double sum = 0;
-                for (int t = 0; t <= 2 * radius; t++) sum += weights[t] * padded[x + (size_t)t];
-                o[x] = sum;
-            }
-        }
-        free(padded);
-    }
-    return failed ? -1 : 0;
 }
 
-/* scipy.ndimage.gaussian_filter(in, sd, mode='reflect', truncate=4.0). */
-static int gaussian(const double *in, double *out, double *scratch, size_t w, size_t h, double sd) {
+/* skimage.filters.gaussian(image, sd, preserve_range=True) of a float32 image: scipy's kernel
+ * exp(-x^2 / (2 sd^2)) normalised over radius int(4 sd + 0.5), along y then x. */
+static int gaussian(const float *in, float *out, float *scratch, size_t w, size_t h, double sd) {
     const int radius = (int)(4.0 * sd + 0.5);
-    double *weights = malloc((size_t)(2 * radius + 1) * sizeof *weights);
+    double *weights = malloc((size_t)(radius + 1) * sizeof *weights), total = 0;
     if (weights == NULL) return -1;
-    double total = 0;
-    for (int t = -radius; t <= radius; t++) total += exp(-0.5 * t * t / (sd * sd));
-    for (int t = -radius; t <= radius; t++) weights[t + radius] = exp(-0.5 * t * t / (sd * sd)) / total;
-    int failed = correlate1d(in, scratch, w, h, weights, radius, 0) || correlate1d(scratch, out, w, h, weights, radius, 1);
+    for (int t = -radius; t <= radius; t++) total += exp(-0.5 / (sd * sd) * (double)(t * t));
+    for (int t = 0; t <= radius; t++) weights[t] = exp(-0.5 / (sd * sd) * (double)(t * t)) / total;
+    gaussian_pass(in, scratch, w, h, weights, radius, 0);
+    gaussian_pass(scratch, out, w, h, weights, radius, 1);
     free(weights);
-    return failed ? -1 : 0;
-}
-
-/* Writes plane (w x h) into channel c of the (h, w, 58) output. */
-static void put(float *out, size_t c, const double *plane, size_t n) {
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) out[i * DF_CLASSICAL_CHANNELS + c] = (float)plane[i];
-}
-
-/* Sobel magnitude and the five Hessian channels of f into channels c .. c + 5; t: 4 scratch planes. */
-static int edges_and_hessian(const double *f, float *out, size_t c, double *t, size_t w, size_t h) {
-    const size_t n = w * h;
-    static const double derivative[3] = {-1, 0, 1}, smooth[3] = {1, 2, 1}, central[3] = {-0.5, 0, 0.5};
-    double *a = t, *b = t + n, *d = t + 2 * n, *s = t + 3 * n;
-    /* Sobel along x: the derivative in x, smoothing in y; and the other way round */
-    if (correlate1d(f, s, w, h, derivative, 1, 1) || correlate1d(s, a, w, h, smooth, 1, 0) ||
-        correlate1d(f, s, w, h, derivative, 1, 0) || correlate1d(s, b, w, h, smooth, 1, 1))
-        return -1;
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) out[i * DF_CLASSICAL_CHANNELS + c] = (float)sqrt(a[i] * a[i] + b[i] * b[i]);
-    if (correlate1d(f, s, w, h, central, 1, 1) || /* dx */
-        correlate1d(s, d, w, h, central, 1, 1) || /* Hxx */
-        correlate1d(s, b, w, h, central, 1, 0) || /* Hyx */
-        correlate1d(f, s, w, h, central, 1, 0) || /* dy */
-        correlate1d(s, a, w, h, central, 1, 0))   /* Hyy */
-        return -1;
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        const double yy = a[i], yx = b[i], xx = d[i], root = sqrt(4 * yx * yx + (yy - xx) * (yy - xx));
-        float *o = out + i * DF_CLASSICAL_CHANNELS + c + 1;
-        o[0] = (float)sqrt(yy * yy + yx * yx + xx * xx);
-        o[1] = (float)(yy + xx);
-        o[2] = (float)(yy * xx - yx * yx);
-        o[3] = (float)((yy + xx + root) / 2);
-        o[4] = (float)((yy + xx - root) / 2);
-    }
     return 0;
 }
 
-/* The taps of the membrane kernel rotated by angle degrees: a 19 x 19 kernel whose centre column
- * is ones, sampled bilinearly (zero outside) at the rotated position of each tap. */
-typedef struct taps {
-    int count;
-    int dy[MEMBRANE_SIZE * MEMBRANE_SIZE], dx[MEMBRANE_SIZE * MEMBRANE_SIZE];
-    float weight[MEMBRANE_SIZE * MEMBRANE_SIZE];
-} taps;
-
-static double base_kernel(long r, long col) {
-    return r >= 0 && r < MEMBRANE_SIZE && col == MEMBRANE_SIZE / 2 ? 1.0 : 0.0;
-}
-
-static void membrane_taps(double degrees, taps *t) {
-    const double angle = degrees * M_PI / 180.0, c = cos(angle), s = sin(angle), centre = MEMBRANE_SIZE / 2;
-    t->count = 0;
-    for (int r = 0; r < MEMBRANE_SIZE; r++)
-        for (int col = 0; col < MEMBRANE_SIZE; col++) {
-            const double y = r - centre, x = col - centre;
-            const double sr = c * y + s * x + centre, sc = -s * y + c * x + centre;
-            const double r0 = floor(sr), c0 = floor(sc), fr = sr - r0, fc = sc - c0;
-            const double v = (1 - fr) * (1 - fc) * base_kernel((long)r0, (long)c0) +
-                             (1 - fr) * fc * base_kernel((long)r0, (long)c0 + 1) +
-                             fr * (1 - fc) * base_kernel((long)r0 + 1, (long)c0) +
-                             fr * fc * base_kernel((long)r0 + 1, (long)c0 + 1);
-            if (v > 1e-12) {
-                t->dy[t->count] = r - (int)centre, t->dx[t->count] = col - (int)centre;
-                t->weight[t->count++] = (float)v;
-            }
+/* skimage.filters.sobel: [1, 0, -1] across one axis, [1, 2, 1] / 4 along the other, border
+ * reflect, magnitude sqrt((Gx^2 + Gy^2) / 2); in double, then into channel c. */
+static void sobel(const double *f, float *out, size_t c, size_t w, size_t h) {
+#pragma omp parallel for schedule(static)
+    for (size_t y = 0; y < h; y++) {
+        const size_t up = reflect((long)y - 1, h) * w, down = reflect((long)y + 1, h) * w, row = y * w;
+        for (size_t x = 0; x < w; x++) {
+            const size_t left = reflect((long)x - 1, w), right = reflect((long)x + 1, w);
+            const double gx = ((f[up + right] - f[up + left]) + 2 * (f[row + right] - f[row + left]) +
+                               (f[down + right] - f[down + left])) / 4,
+                         gy = ((f[down + left] - f[up + left]) + 2 * (f[down + x] - f[up + x]) +
+                               (f[down + right] - f[up + right])) / 4;
+            out[(row + x) * DF_CLASSICAL_CHANNELS + c] = (float)(sqrt(gx * gx + gy * gy) / sqrt(2.0));
         }
-}
-
-/* Mean, max, min, sum, population standard deviation and median of the 30 responses v. */
-static void projection_statistics(float *v, float *o) {
-    double sum = 0, squares = 0;
-    for (int k = 0; k < MEMBRANE_ANGLES; k++) sum += v[k];
-    const double mean = sum / MEMBRANE_ANGLES;
-    for (int k = 0; k < MEMBRANE_ANGLES; k++) squares += (v[k] - mean) * (v[k] - mean);
-    for (int k = 1; k < MEMBRANE_ANGLES; k++) { /* insertion sort: 30 values */
-        float key = v[k];
-        int j = k - 1;
-        while (j >= 0 && v[j] > key) v[j + 1] = v[j], j--;
-        v[j + 1] = key;
     }
-    o[0] = (float)mean;
-    o[1] = v[MEMBRANE_ANGLES - 1];
-    o[2] = v[0];
-    o[3] = (float)sum;
-    o[4] = (float)sqrt(squares / MEMBRANE_ANGLES);
-    o[5] = (v[MEMBRANE_ANGLES / 2 - 1] + v[MEMBRANE_ANGLES / 2]) / 2;
 }
 
-/* Convolution with the 30 rotated kernels (all are symmetric through the centre, so convolution
- * is correlation), row by row over a reflect-padded copy, then the statistics per pixel. */
-static int membrane_projections(const double *f, float *out, size_t c, size_t w, size_t h) {
-    const size_t pad = MEMBRANE_SIZE / 2, pw = w + 2 * pad;
-    taps *kernels = malloc(MEMBRANE_ANGLES * sizeof *kernels);
-    float *padded = malloc(pw * (h + 2 * pad) * sizeof *padded);
-    int failed = kernels == NULL || padded == NULL;
-    for (int k = 0; !failed && k < MEMBRANE_ANGLES; k++) membrane_taps(6.0 * k, &kernels[k]);
-    for (size_t y = 0; !failed && y < h + 2 * pad; y++)
-        for (size_t x = 0; x < pw; x++)
-            padded[y * pw + x] = (float)f[reflect((long)y - (long)pad, h) * w + reflect((long)x - (long)pad, w)];
-#pragma omp parallel if (!failed)
-    {
-        float *responses = malloc(MEMBRANE_ANGLES * w * sizeof *responses);
-        if (responses == NULL) {
-#pragma omp atomic write
-            failed = 1;
-        }
-#pragma omp for schedule(static)
-        for (size_t y = 0; y < h; y++) {
-            if (responses == NULL) continue;
-            for (int k = 0; k < MEMBRANE_ANGLES; k++) {
-                float *r = responses + (size_t)k * w;
-                for (size_t x = 0; x < w; x++) r[x] = 0;
-                for (int i = 0; i < kernels[k].count; i++) {
-                    const float wt = kernels[k].weight[i];
-                    const float *row = padded + (y + pad + (size_t)(long)kernels[k].dy[i]) * pw + pad +
-                                       (size_t)(long)kernels[k].dx[i];
-                    for (size_t x = 0; x < w; x++) r[x] += wt * row[x];
-                }
-            }
-            for (size_t x = 0; x < w; x++) {
-                float v[MEMBRANE_ANGLES];
-                for (int k = 0; k < MEMBRANE_ANGLES; k++) v[k] = responses[(size_t)k * w + x];
-                projection_statistics(v, out + (y * w + x) * DF_CLASSICAL_CHANNELS + c);
-            }
-        }
-        free(responses);
+/* np.gradient along axis (0: y, 1: x) with unit spacing: central differences inside, one-sided
+ * first-order differences at the two ends (a line of one sample has none: 0). Generated for
+ * double and for float, as numpy computes in the array's own type. */
+#define DEFINE_GRADIENT(name, type)                                                                              \
+    static void name(const type *f, type *out, size_t w, size_t h, int axis) {                                   \
+        const size_t length = axis == 0 ? h : w, step = axis == 0 ? w : 1, lines = axis == 0 ? w : h,           \
+                     line_step = axis == 0 ? 1 : w;                                                              \
+        _Pragma("omp parallel for schedule(static)") for (size_t l = 0; l < lines; l++) {                       \
+            const type *a = f + l * line_step;                                                                   \
+            type *o = out + l * line_step;                                                                       \
+            if (length < 2) {                                                                                    \
+                o[0] = 0;                                                                                        \
+                continue;                                                                                        \
+            }                                                                                                    \
+            o[0] = a[step] - a[0];                                                                               \
+            for (size_t i = 1; i + 1 < length; i++) o[i * step] = (type)(a[(i + 1) * step] - a[(i - 1) * step]) / 2; \
+            o[(length - 1) * step] = a[(length - 1) * step] - a[(length - 2) * step];                            \
+        }                                                                                                        \
     }
-    free(kernels);
-    free(padded);
-    return failed ? -1 : 0;
+DEFINE_GRADIENT(gradient_double, double)
+DEFINE_GRADIENT(gradient_float, float)
+
+/* The five Hessian channels from a = d2/dy2, b = d2/dydx, d = d2/dx2, in the type numpy computes
+ * them in: module, trace, determinant, the two eigenvalues. */
+#define DEFINE_HESSIAN(name, type, gradient, root)                                                               \
+    static void name(const type *f, float *out, size_t c, type *t, size_t w, size_t h) {                         \
+        const size_t n = w * h;                                                                                  \
+        type *dy = t, *dx = t + n, *a = t + 2 * n, *b = t + 3 * n, *d = t + 4 * n;                               \
+        gradient(f, dy, w, h, 0);                                                                                \
+        gradient(f, dx, w, h, 1);                                                                                \
+        gradient(dy, a, w, h, 0);                                                                                \
+        gradient(dy, b, w, h, 1);                                                                                \
+        gradient(dx, d, w, h, 1);                                                                                \
+        _Pragma("omp parallel for schedule(static)") for (size_t i = 0; i < n; i++) {                            \
+            const type trace = a[i] + d[i], bb = b[i] * b[i], amd = a[i] - d[i];                                 \
+            const type spread = root((type)4 * bb + amd * amd);                                                  \
+            float *o = out + i * DF_CLASSICAL_CHANNELS + c;                                                      \
+            o[0] = (float)root(a[i] * a[i] + bb + d[i] * d[i]);                                                  \
+            o[1] = (float)trace;                                                                                 \
+            o[2] = (float)(a[i] * d[i] - bb);                                                                    \
+            o[3] = (float)((type)(trace + spread) / 2);                                                          \
+            o[4] = (float)((type)(trace - spread) / 2);                                                          \
+        }                                                                                                        \
+    }
+DEFINE_HESSIAN(hessian_double, double, gradient_double, sqrt)
+DEFINE_HESSIAN(hessian_float, float, gradient_float, sqrtf)
+
+/* Scale 0 as the official zero_scale_filters sees it: the raw bytes; Sobel of the image as
+ * skimage converts it ([0, 1], float64); the Hessian of the bytes as np.gradient converts them
+ * (float64, 0..255). t: 6 double planes. */
+static void scale_zero(const uint8_t *grey, float *out, double *t, size_t w, size_t h) {
+    const size_t n = w * h;
+    double *raw = t, *unit = t + n;
+    for (size_t i = 0; i < n; i++) {
+        raw[i] = grey[i], unit[i] = grey[i] * (1.0 / 255.0);
+        out[i * DF_CLASSICAL_CHANNELS] = grey[i];
+    }
+    sobel(unit, out, 1, w, h);
+    hessian_double(raw, out, 2, t + n, w, h);
 }
 
 static df_status compute(const uint8_t *grey, size_t w, size_t h, float *out) {
     const size_t n = w * h;
-    /* raw, float image, 5 blurred, 4 scratch */
-    double *planes = malloc(11 * n * sizeof *planes);
-    if (planes == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory for a %zu x %zu image", w, h);
-    double *raw = planes, *f = planes + n, *blurred = planes + 2 * n, *scratch = planes + 7 * n;
-    for (size_t i = 0; i < n; i++) raw[i] = grey[i], f[i] = grey[i] / 255.0;
-    size_t c = 0;
-    put(out, c++, raw, n);
-    int failed = edges_and_hessian(raw, out, c, scratch, w, h);
-    c += 6;
+    double *wide = malloc(6 * n * sizeof *wide);
+    /* the image in [0, 1], 5 Gaussians, 1 pass scratch, 5 Hessian scratch */
+    float *planes = malloc(12 * n * sizeof *planes);
+    if (wide == NULL || planes == NULL) {
+        free(wide), free(planes);
+        return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory for a %zu x %zu image", w, h);
+    }
+    float *unit = planes, *blurred = planes + n, *scratch = planes + 6 * n, *hessian = planes + 7 * n;
+    /* img_as_float32: the bytes times float32(1 / 255) */
+    const float scale = (float)(1.0 / 255.0);
+    for (size_t i = 0; i < n; i++) unit[i] = (float)grey[i] * scale;
+    scale_zero(grey, out, wide, w, h);
+    size_t c = 7;
+    int failed = 0;
     for (int s = 0; s < SCALES && !failed; s++) {
-        double *g = blurred + (size_t)s * n;
-        failed = gaussian(f, g, scratch, w, h, 0.4 * sigmas[s]) != 0;
-        put(out, c++, g, n);
-        failed = failed || edges_and_hessian(g, out, c, scratch, w, h);
-        c += 6;
+        float *g = blurred + (size_t)s * n;
+        failed = gaussian(unit, g, scratch, w, h, 0.4 * sigmas[s]) != 0;
+        for (size_t i = 0; i < n; i++) out[i * DF_CLASSICAL_CHANNELS + c] = g[i], wide[i] = g[i];
+        sobel(wide, out, c + 1, w, h);
+        hessian_float(g, out, c + 2, hessian, w, h);
+        c += 7;
     }
     for (int i = 0; i < SCALES && !failed; i++)
         for (int j = 0; j < i; j++) {
-            const double *gi = blurred + (size_t)i * n, *gj = blurred + (size_t)j * n;
+            const float *gi = blurred + (size_t)i * n, *gj = blurred + (size_t)j * n;
 #pragma omp parallel for schedule(static)
-            for (size_t p = 0; p < n; p++) out[p * DF_CLASSICAL_CHANNELS + c] = (float)(gj[p] - gi[p]);
+            for (size_t p = 0; p < n; p++) out[p * DF_CLASSICAL_CHANNELS + c] = gj[p] - gi[p];
             c++;
         }
-    if (!failed) failed = membrane_projections(f, out, c, w, h) != 0;
-    free(planes);
+    if (!failed) failed = dfi_membrane_projections(unit, w, h, DFI_MEMBRANE_SIZE, DFI_MEMBRANE_THICKNESS, out,
+                                                   DF_CLASSICAL_CHANNELS, c) != 0;
+    free(wide), free(planes);
     return failed ? dfi_error(DF_E_OUT_OF_MEMORY, "out of memory") : DF_OK;
 }
 
 df_status df_classical_features(const uint8_t *grey, size_t width, size_t height, float *out) {
     DFI_CHECK_NOT_NULL(grey);
     DFI_CHECK_NOT_NULL(out);
-    DFI_CHECK_ARG(width > 0 && height > 0, "the image is empty");
+    /* np.gradient, which the Hessians use, needs two samples along each axis */
+    if (width < 2 || height < 2)
+        DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "the image is %zu x %zu: the classical features need at least 2 x 2",
+                             width, height));
     size_t n;
-    if (dfi_mul_size(width, height, &n) != 0 || n > SIZE_MAX / 11 / sizeof(double) / DF_CLASSICAL_CHANNELS)
+    if (dfi_mul_size(width, height, &n) != 0 || n > SIZE_MAX / 12 / sizeof(double) / DF_CLASSICAL_CHANNELS)
         DFI_RETURN(dfi_error(DF_E_LIMIT, "image too large"));
     DFI_RETURN(compute(grey, width, height, out));
 }

@@ -14,16 +14,20 @@ static const char end_marker[8] = {'D', 'F', 'C', 'L', 'F', 'E', 'N', 'D'};
 #define FORMAT_VERSION 1u
 
 static const char *const feature_names[3] = {"classical", "deep", "hybrid"};
+/* The definition of the classical channels: HR-Dv2's featuriser. Files without it were trained on
+ * the earlier, simplified stack, whose values differ; a classifier cannot read the other's. */
+#define CLASSICAL_DEFINITION "hrdv2"
 
 static int write_file(const df_weak *weak, FILE *f) {
     const df_weak_kind *k = &weak->kind;
     char header[1024], model[512];
     if (dfi_model_identity_json(&k->model, model, sizeof model) != 0) return -1;
     int length = snprintf(header, sizeof header,
-                          "{\"format\": \"dinofeat classifier\", \"features\": \"%s\", \"channels\": %zu, "
+                          "{\"format\": \"dinofeat classifier\", \"features\": \"%s\", \"classical\": \"%s\", "
+                          "\"channels\": %zu, "
                           "\"classes\": %zu, \"classifier\": \"%s\", \"model\": %s, \"upsample\": {\"stride\": %lld, "
                           "\"shifts\": \"%s\", \"flips\": %lld, \"max_size\": %lld}, \"library\": \"%s\"}",
-                          feature_names[k->features], weak->channels, weak->classes,
+                          feature_names[k->features], CLASSICAL_DEFINITION, weak->channels, weak->classes,
                           k->classifier == DFI_WEAK_FOREST ? "random_forest" : "logistic_regression", model,
                           (long long)k->stride, k->shifts, (long long)k->flips, (long long)k->max_size,
                           df_version_string());
@@ -76,6 +80,12 @@ static df_status read_header(const char *path, const dfi_json *json, df_weak *we
         if (strcmp(features, feature_names[i]) == 0) kind = i;
     if (kind < 0) return dfi_error(DF_E_UNSUPPORTED, "%s: feature set '%s' is not one this build knows", path, features);
     k->features = (dfi_weak_features_kind)kind;
+    char definition[32] = "";
+    if (k->features != DFI_WEAK_DEEP &&
+        (read_string(json, "classical", definition, sizeof definition) || strcmp(definition, CLASSICAL_DEFINITION) != 0))
+        return dfi_error(DF_E_UNSUPPORTED,
+                         "%s: trained on %s classical features, not HR-Dv2's that this build computes: train it again",
+                         path, definition[0] ? definition : "the earlier, simplified");
     if (strcmp(classifier, "random_forest") == 0) k->classifier = DFI_WEAK_FOREST;
     else if (strcmp(classifier, "logistic_regression") == 0) k->classifier = DFI_WEAK_LOGREG;
     else return dfi_error(DF_E_UNSUPPORTED, "%s: classifier '%s' is not one this build knows", path, classifier);

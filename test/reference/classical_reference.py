@@ -1,55 +1,52 @@
-"""The 58 classical channels (shared/specs/hrdv2.md section 4) with numpy and scipy.ndimage, written
-from the definitions, independently of the C code: float64 throughout."""
+"""The 58 classical channels as HR-Dv2's featuriser defines them (shared/specs/hrdv2.md section 4),
+written from that description with numpy, scipy.ndimage and scikit-image, in the dtypes those
+calls use: scale 0 on the bytes (Sobel sees them as float64 in [0, 1], np.gradient as float64
+0..255), the other scales on the float32 image in [0, 1] with float32 Gaussians, their float32
+gradients, and float32 membrane responses."""
 import numpy as np
 from scipy import ndimage
+from skimage import filters
+from skimage.util import img_as_float32
 
 SIGMAS = (1, 2, 4, 8, 16)
 
 
-def sobel_magnitude(f):
-    return np.hypot(ndimage.sobel(f, axis=1, mode="reflect"), ndimage.sobel(f, axis=0, mode="reflect"))
-
-
 def hessian_channels(f):
-    central = np.array([-0.5, 0.0, 0.5])
-    dx = ndimage.correlate1d(f, central, axis=1, mode="reflect")
-    dy = ndimage.correlate1d(f, central, axis=0, mode="reflect")
-    d = ndimage.correlate1d(dx, central, axis=1, mode="reflect")  # Hxx
-    b = ndimage.correlate1d(dx, central, axis=0, mode="reflect")  # Hyx
-    a = ndimage.correlate1d(dy, central, axis=0, mode="reflect")  # Hyy
-    root = np.sqrt(4 * b * b + (a - d) ** 2)
-    return [np.sqrt(a * a + b * b + d * d), a + d, a * d - b * b, (a + d + root) / 2, (a + d - root) / 2]
+    """Module, trace, determinant and the two eigenvalues from np.gradient applied twice."""
+    dy, dx = np.gradient(f)
+    a = np.gradient(dy, axis=0)
+    b = np.gradient(dy, axis=1)
+    d = np.gradient(dx, axis=1)
+    spread = np.sqrt(4 * b**2 + (a - d) ** 2)
+    return [np.sqrt(a**2 + b**2 + d**2), a + d, a * d - b**2, (a + d + spread) / 2.0, (a + d - spread) / 2.0]
 
 
-def membrane_kernels():
-    """19 x 19, centre column of ones, rotated by 0, 6, ..., 174 degrees with bilinear sampling
-    (zero outside): the value at (r, c) samples the unrotated kernel at R (r - 9, c - 9) + 9."""
-    base = np.zeros((21, 21))  # a zero border, so samples just outside read 0
-    base[1:20, 10] = 1.0
-    kernels = []
-    rr, cc = np.mgrid[0:19, 0:19].astype(np.float64) - 9
-    for k in range(30):
-        angle = np.deg2rad(6.0 * k)
-        sr = np.cos(angle) * rr + np.sin(angle) * cc + 9
-        sc = -np.sin(angle) * rr + np.cos(angle) * cc + 9
-        kernels.append(ndimage.map_coordinates(base, [sr + 1, sc + 1], order=1, mode="constant", cval=0.0))
-    return kernels
+def membrane_kernels(size=19, thickness=1):
+    """size x size zeros whose thickness centre columns are ones, rotated by 0, 6, ..., 174 degrees
+    (cubic spline, the output grown to hold the whole square) and rounded to 0 / 1."""
+    kernel = np.zeros((size, size))
+    kernel[:, size // 2 - thickness // 2:size // 2 + thickness // 2 + 1] = 1
+    return [np.rint(ndimage.rotate(kernel, angle)) for angle in range(0, 180, 6)]
+
+
+def membrane_statistics(unit, size=19, thickness=1):
+    responses = np.stack([ndimage.convolve(unit, k) for k in membrane_kernels(size, thickness)])
+    return [responses.mean(0), responses.max(0), responses.min(0), responses.sum(0), responses.std(0),
+            np.median(responses, 0)]
 
 
 def classical_features(grey):
-    raw = grey.astype(np.float64)
-    f = raw / 255.0
-    channels = [raw, sobel_magnitude(raw)] + hessian_channels(raw)
+    """(H, W, 58) float32 features of a uint8 (H, W) image."""
+    channels = [grey, filters.sobel(grey)] + hessian_channels(grey)
+    unit = img_as_float32(grey)
     blurred = []
     for sigma in SIGMAS:
-        g = ndimage.gaussian_filter(f, 0.4 * sigma, mode="reflect", truncate=4.0)
+        g = filters.gaussian(unit, 0.4 * sigma, preserve_range=True)
         blurred.append(g)
-        channels += [g, sobel_magnitude(g)] + hessian_channels(g)
+        channels += [g, filters.sobel(g)] + hessian_channels(g)
     for i in range(len(SIGMAS)):
         for j in range(i):
             channels.append(blurred[j] - blurred[i])
-    responses = np.stack([ndimage.convolve(f, k, mode="reflect") for k in membrane_kernels()], -1)
-    channels += [responses.mean(-1), responses.max(-1), responses.min(-1), responses.sum(-1), responses.std(-1),
-                 np.median(responses, -1)]
+    channels += membrane_statistics(unit)
     assert len(channels) == 58
-    return np.stack(channels, -1)
+    return np.stack(channels, -1).astype(np.float32)

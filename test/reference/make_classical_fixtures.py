@@ -1,7 +1,12 @@
 #!/usr/bin/python3
-"""Classical feature fixtures: a 64 x 80 grey image with texture, edges and flat areas, and its 58
-channels from classical_reference.py (float64, stored as float32): grey.u8 (64, 80), features.f32
-(64, 80, 58)."""
+"""Classical feature fixtures (classical_reference.py, HR-Dv2's featuriser semantics): three grey
+images of 64 x 48, 127 x 129 and 256 x 256 (random bytes over smooth shapes, so that both the
+noise and the wide Gaussians' Hessians are exercised), and the 58 channels of a set of their
+pixels: every pixel of the first, and of the others the three rows and columns at each border and
+2000 random pixels inside.
+
+manifest.txt: "image NAME H W COUNT"; NAME.u8 (H x W bytes), NAME.index.u32 (COUNT pixel indices
+y * W + x), NAME.f32 (COUNT x 58 float32)."""
 import os
 import sys
 
@@ -12,11 +17,24 @@ from classical_reference import classical_features  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else "test/fixtures/classical"
 os.makedirs(OUT, exist_ok=True)
-rng = np.random.default_rng(23)
-h, w = 64, 80
-yy, xx = np.mgrid[0:h, 0:w]
-grey = 90 + 60 * np.sin(xx / 5.0) * (yy > 30) + 40 * ((xx - 55) ** 2 + (yy - 20) ** 2 < 150) + rng.normal(0, 12, (h, w))
-grey = np.clip(grey, 0, 255).astype(np.uint8)
-grey.tofile(os.path.join(OUT, "grey.u8"))
-classical_features(grey).astype("<f4").tofile(os.path.join(OUT, "features.f32"))
-print("64 x 80 x 58 written")
+rng = np.random.default_rng(21)
+lines = []
+for name, (h, w) in (("small", (48, 64)), ("odd", (129, 127)), ("square", (256, 256))):
+    yy, xx = np.mgrid[0:h, 0:w]
+    smooth = 120 + 80 * np.sin(xx / 9.0) * np.cos(yy / 13.0) + 50 * ((xx - w / 3) ** 2 + (yy - h / 2) ** 2 < (h / 4) ** 2)
+    noise = rng.normal(0, 25, (h, w)) * (xx > w / 2)
+    grey = np.clip(smooth + noise, 0, 255).astype(np.uint8)
+    features = classical_features(grey).reshape(h * w, 58)
+    if name == "small":
+        index = np.arange(h * w)
+    else:
+        border = (yy < 3) | (yy >= h - 3) | (xx < 3) | (xx >= w - 3)
+        inside = np.flatnonzero(~border)
+        index = np.union1d(np.flatnonzero(border), rng.choice(inside, 2000, replace=False))
+    grey.tofile(os.path.join(OUT, f"{name}.u8"))
+    index.astype("<u4").tofile(os.path.join(OUT, f"{name}.index.u32"))
+    features[index].astype("<f4").tofile(os.path.join(OUT, f"{name}.f32"))
+    lines.append(f"image {name} {h} {w} {len(index)}")
+with open(os.path.join(OUT, "manifest.txt"), "w") as f:
+    f.write("\n".join(lines) + "\n")
+print("\n".join(lines))

@@ -1,4 +1,4 @@
-"""dinofeat.weak.classical_features against the numpy/scipy fixtures (test/fixtures/classical)."""
+"""dinofeat.weak.classical_features against the reference of HR-Dv2's featuriser (test/fixtures/classical)."""
 import os
 import sys
 import unittest
@@ -12,17 +12,20 @@ FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "test", "fi
 
 
 class ClassicalTest(unittest.TestCase):
-    def test_matches_scipy(self):
-        grey = np.fromfile(os.path.join(FIXTURES, "grey.u8"), np.uint8).reshape(64, 80)
-        expected = np.fromfile(os.path.join(FIXTURES, "features.f32"), "<f4").reshape(64, 80, 58)
+    def test_matches_reference(self):
+        grey = np.fromfile(os.path.join(FIXTURES, "small.u8"), np.uint8).reshape(48, 64)
+        expected = np.fromfile(os.path.join(FIXTURES, "small.f32"), "<f4").reshape(48, 64, 58)
         got = dinofeat.weak.classical_features(grey)
-        scale = np.abs(expected).reshape(-1, 58).max(0)
-        self.assertLessEqual((np.abs(got - expected).reshape(-1, 58).max(0) / np.maximum(scale, 1e-12)).max(), 1e-4)
+        flat = expected.reshape(-1, 58)
+        spread = flat.max(0) - flat.min(0)
+        self.assertLessEqual((np.abs(got - expected).reshape(-1, 58).max(0) / np.maximum(spread, 1e-30)).max(), 1e-5)
         rgb = np.repeat(grey[..., None], 3, axis=2)
         np.testing.assert_array_equal(dinofeat.weak.classical_features(rgb), got)  # grey as RGB: the same
         self.assertEqual(dinofeat.weak.channel_names()[-1], "membrane_median")
         with self.assertRaises(ValueError):
             dinofeat.weak.classical_features(grey.astype(np.float32))
+        with self.assertRaisesRegex(dinofeat.Error, "need at least 2 x 2"):
+            dinofeat.weak.classical_features(grey[:1])
 
 
 
