@@ -61,7 +61,7 @@ CHECK_LIBS ?= $(shell pkg-config --cflags --libs check 2>/dev/null || echo -lche
 
 # Objects are rebuilt whenever the configuration changes (SAN, LIBTORCH, OPT, compilers).
 BUILD := build
-CONFIG := $(CC) $(CXX) $(OPT) SAN=$(SAN) LIBTORCH=$(LIBTORCH)
+CONFIG := $(CC) $(CXX) $(OPT) SAN=$(SAN) LIBTORCH=$(LIBTORCH) deps=mmd
 $(shell mkdir -p $(BUILD) && (echo '$(CONFIG)' | cmp -s - $(BUILD)/config.stamp || echo '$(CONFIG)' > $(BUILD)/config.stamp))
 
 LIB_SOURCES := $(wildcard lib/*.c lib/*/*.c)
@@ -85,13 +85,17 @@ help: ## list the targets
 
 lib: lib/libdinofeat.so
 
-$(BUILD)/lib/%.o: lib/%.c $(HEADERS) $(INTERNAL_HEADERS) $(BUILD)/config.stamp
+# Each object depends on the headers it includes, as the compiler lists them (-MMD -MP: a .d file
+# beside the object), so touching one header rebuilds only the objects that include it.
+$(BUILD)/lib/%.o: lib/%.c $(BUILD)/config.stamp
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_LIB) $(GRAPH_CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS_LIB) $(GRAPH_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/shim/%.o: shim/%.cpp $(HEADERS) $(INTERNAL_HEADERS) $(BUILD)/config.stamp
+$(BUILD)/shim/%.o: shim/%.cpp $(BUILD)/config.stamp
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS_SHIM) -c $< -o $@
+	$(CXX) $(CXXFLAGS_SHIM) -MMD -MP -c $< -o $@
+
+-include $(LIB_OBJECTS:.o=.d)
 
 # c10d's Gloo process group is declared only with USE_C10D_GLOO (Gloo's headers: libgloo-dev).
 $(BUILD)/shim/distributed.o: CXXFLAGS_SHIM += -DUSE_C10D_GLOO

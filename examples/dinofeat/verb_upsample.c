@@ -11,7 +11,7 @@
 static const char help[] =
     "Usage: dinofeat upsample --model FILE --image FILE [--stride 4] [--shifts 1,2]\n"
     "                         [--neighbourhood moore|neumann] [--flips[=on|off|official]]\n"
-    "                         [--attn o|cls|q|k|v|none] [--out feats.npy] [--pca pca.png]\n"
+    "                         [--attn cls|o|q|k|v|none] [--out feats.npy] [--pca pca.png]\n"
     "                         [--attn-png attn.png] [--compare figure.png]\n"
     "\n"
     "HR-Dv2 upsampling: runs the backbone on shifted and flipped copies of the image at a\n"
@@ -29,7 +29,8 @@ static const char help[] =
     "  --neighbourhood N      moore (8 directions, default) or neumann (4)\n"
     "  --flips[=MODE]         on (default: identity, horizontal, vertical), off, official\n"
     "  --no-flips             the same as --flips=off\n"
-    "  --attn KIND            attention channels: o (default, as HR-Dv2), cls, q, k, v, none\n"
+    "  --attn KIND            attention channels: cls (default: [CLS] attention), o (HR-Dv2's\n"
+    "                         segmentation uses it), q, k, v, none\n"
     "  --border B             wrap (default), zero, replicate\n"
     "  --bilinear             bilinear instead of nearest-exact resizing of each view\n"
     "  --pad                  zero-pad to multiples of the patch instead of centre-cropping,\n"
@@ -156,7 +157,6 @@ static int run(int argc, char **argv) {
     model_args_init(&margs);
     df_options *ups = NULL;
     if (df_options_new(&ups) != DF_OK) return cli_fail("upsample", DF_E_OUT_OF_MEMORY);
-    df_options_set_int(ups, DF_PARAM_UPS_ATTENTION, DF_UPS_ATTN_O);
     int code = EXIT_OK;
     optind = 1;
     opterr = 0;

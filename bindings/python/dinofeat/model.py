@@ -20,6 +20,7 @@ class PosInterp(enum.IntEnum):
 class Cover(enum.IntEnum):
     CROP = 0
     PAD = 1
+    NONE = 2
 
 
 class Output(enum.IntFlag):
@@ -165,12 +166,13 @@ class Model(Handle):
             lib.df_forward_free(handle)
 
 
-def _upsample(model, image, stride=4, shifts=(1, 2), flips=True, attention="o", neighbourhood="moore",
+def _upsample(model, image, stride=4, shifts=(1, 2), flips=True, attention="cls", neighbourhood="moore",
               border="wrap", interp="nearest-exact", batch=1, size=None, progress=None, pad=False):
     """HR-Dv2 upsampling: (features (H, W, D), attention (H, W, heads) or None) as numpy float32
     arrays, H and W the image's (after size=(width, height)) cropped to multiples of the patch, or
     the image's own with pad=True (zero-padded for the model, cut back after).
-    flips: True/False or "official"; attention: "o", "cls", "q", "k", "v" or None; progress:
+    flips: True/False or "official"; attention: "cls" (the library's default), "o" (HR-Dv2's
+    segmentation), "q", "k", "v" or None; progress:
     a callable (done, total) -> bool, True to cancel."""
     np = _numpy()
     pixels = Model._pixels(image, size)
