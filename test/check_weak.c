@@ -55,6 +55,99 @@ START_TEST(test_classical_equals_reference) {
 }
 END_TEST
 
+/* Other groups and settings (rank filters, neighbours, scales from 0.5 or not powers of two, a
+ * thicker membrane) against the reference, every pixel, with the tolerance above; and their
+ * channel counts and names. */
+START_TEST(test_classical_groups_equal_reference) {
+    FILE *manifest = fopen(CLASSICAL_DIR "manifest.txt", "r");
+    ck_assert_ptr_nonnull(manifest);
+    char line[256], name[32], groups[128];
+    size_t h, w, want_channels;
+    int low, high, size, thickness, cases = 0;
+    while (fgets(line, sizeof line, manifest)) {
+        if (sscanf(line, "settings %31s %zu %zu %127s %d %d %d %d %zu", name, &h, &w, groups, &low, &high, &size,
+                   &thickness, &want_channels) != 9)
+            continue;
+        df_options *o;
+        ck_assert_ok(df_options_new(&o));
+        ck_assert_ok(df_options_set_str(o, DF_PARAM_CLASSICAL_GROUPS, groups));
+        ck_assert_ok(df_options_set_int(o, DF_PARAM_CLASSICAL_MIN_SIGMA, low));
+        ck_assert_ok(df_options_set_int(o, DF_PARAM_CLASSICAL_MAX_SIGMA, high));
+        ck_assert_ok(df_options_set_int(o, DF_PARAM_CLASSICAL_MEMBRANE_SIZE, size));
+        ck_assert_ok(df_options_set_int(o, DF_PARAM_CLASSICAL_MEMBRANE_THICKNESS, thickness));
+        size_t channels = 0, bytes;
+        ck_assert_ok(df_classical_channels(o, &channels));
+        ck_assert_uint_eq(channels, want_channels);
+        char file[64];
+        snprintf(file, sizeof file, "%s.u8", name);
+        uint8_t *grey = read_fixture_from(CLASSICAL_DIR, file, &bytes);
+        ck_assert_uint_eq(bytes, h * w);
+        snprintf(file, sizeof file, "%s.f32", name);
+        float *want = (float *)read_fixture_from(CLASSICAL_DIR, file, &bytes);
+        ck_assert_uint_eq(bytes, h * w * channels * 4);
+        float *got = malloc(h * w * channels * sizeof *got);
+        ck_assert_ok(df_classical_compute(grey, w, h, o, got));
+        for (size_t c = 0; c < channels; c++) {
+            double lowest = INFINITY, highest = -INFINITY, worst = 0;
+            for (size_t i = 0; i < h * w; i++) {
+                const double v = want[i * channels + c];
+                lowest = fmin(lowest, v), highest = fmax(highest, v);
+                worst = fmax(worst, fabs(got[i * channels + c] - v));
+            }
+            char label[64];
+            ck_assert_ok(df_classical_channel_label(o, c, label, sizeof label));
+            ck_assert_msg(worst <= 1e-5 * fmax(highest - lowest, 1e-30), "%s: channel %zu (%s): largest difference %g, "
+                          "range %g", name, c, label, worst, highest - lowest);
+        }
+        free(grey), free(want), free(got);
+        df_options_free(o);
+        cases++;
+    }
+    fclose(manifest);
+    ck_assert_int_eq(cases, 3);
+}
+END_TEST
+
+START_TEST(test_classical_settings_labels_and_errors) {
+    size_t channels = 0;
+    char label[32];
+    ck_assert_ok(df_classical_channels(NULL, &channels));
+    ck_assert_uint_eq(channels, DF_CLASSICAL_CHANNELS);
+    for (size_t c = 0; c < DF_CLASSICAL_CHANNELS; c++) { /* the default labels are the fixed names */
+        ck_assert_ok(df_classical_channel_label(NULL, c, label, sizeof label));
+        ck_assert_str_eq(label, df_classical_channel_name(c));
+    }
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_CLASSICAL_GROUPS, "neighbours,mean"));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_CLASSICAL_MIN_SIGMA, 2));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_CLASSICAL_MAX_SIGMA, 4));
+    ck_assert_ok(df_classical_channels(o, &channels));
+    ck_assert_uint_eq(channels, 18); /* scales 2 and 4, each mean then 8 neighbours; no scale 0 */
+    ck_assert_ok(df_classical_channel_label(o, 0, label, sizeof label));
+    ck_assert_str_eq(label, "mean_2");
+    ck_assert_ok(df_classical_channel_label(o, 1, label, sizeof label));
+    ck_assert_str_eq(label, "neighbour_-1_-1_2");
+    ck_assert_ok(df_classical_channel_label(o, 17, label, sizeof label));
+    ck_assert_str_eq(label, "neighbour_1_1_4");
+    ck_assert_fails_with(df_classical_channel_label(o, 18, label, sizeof label), DF_E_INVALID_ARG,
+                         "df_classical_channel_label");
+    ck_assert_fails_with(df_classical_channel_label(o, 0, NULL, 4), DF_E_INVALID_ARG, "df_classical_channel_label");
+    ck_assert_fails_with(df_classical_channels(o, NULL), DF_E_INVALID_ARG, "df_classical_channels");
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_CLASSICAL_GROUPS, "gaussian,entropy"));
+    ck_assert_fails_with(df_classical_channels(o, &channels), DF_E_INVALID_ARG, "df_classical_channels");
+    ck_assert_msg(strstr(df_last_error_message(), "'entropy' is not a group") != NULL, "%s", df_last_error_message());
+    const uint8_t grey[4] = {1, 2, 3, 4};
+    float out[4 * 64];
+    ck_assert_fails_with(df_classical_compute(grey, 2, 2, o, out), DF_E_INVALID_ARG, "df_classical_compute");
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_CLASSICAL_GROUPS, "gaussian"));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_CLASSICAL_MIN_SIGMA, 8));
+    ck_assert_fails_with(df_classical_channels(o, &channels), DF_E_INVALID_ARG, "df_classical_channels");
+    ck_assert_msg(strstr(df_last_error_message(), "below the smallest scale") != NULL, "%s", df_last_error_message());
+    df_options_free(o);
+}
+END_TEST
+
 START_TEST(test_classical_names_and_errors) {
     ck_assert_str_eq(df_classical_channel_name(0), "raw");
     ck_assert_str_eq(df_classical_channel_name(7), "gaussian_1");
@@ -455,6 +548,8 @@ Suite *weak_suite(void) {
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_classical_equals_reference);
     tcase_add_test(tc, test_classical_names_and_errors);
+    tcase_add_test(tc, test_classical_groups_equal_reference);
+    tcase_add_test(tc, test_classical_settings_labels_and_errors);
     tcase_add_test(tc, test_forest_matches_sklearn_accuracy);
     tcase_add_test(tc, test_forest_options_and_errors);
     tcase_add_test(tc, test_logreg_equals_sklearn);

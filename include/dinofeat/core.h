@@ -224,6 +224,20 @@ typedef enum df_param {
                                          default 0 = all of them */
 
     /* logistic regression (df_logreg_train, weak.h) */
+    /* The classical feature set (df_classical_compute, the weak workflow's classical features) */
+    DF_PARAM_CLASSICAL_GROUPS = 1050,    /* str: the feature groups, comma-separated, HR-Dv2's GUI's
+                                            names in lower case: gaussian, sobel, hessian, dog,
+                                            membrane, mean, median, minimum, maximum, neighbours;
+                                            default "gaussian,sobel,hessian,dog,membrane" (its
+                                            default Weka set) */
+    DF_PARAM_CLASSICAL_MIN_SIGMA = 1051, /* int: the smallest scale; 0 (default) adds the scale-0
+                                            channels and starts at 1, -1 starts at 0.5 */
+    DF_PARAM_CLASSICAL_MAX_SIGMA = 1052, /* int: the largest scale; default 16 (scales double) */
+    DF_PARAM_CLASSICAL_MEMBRANE_SIZE = 1053,      /* int: the membrane kernel's side; default 19 */
+    DF_PARAM_CLASSICAL_MEMBRANE_THICKNESS = 1054, /* int t: its line's width, 2 (t / 2) + 1 columns
+                                                     (integer division, as the official code: 2
+                                                     and 3 both give 3); default 1 */
+
     DF_PARAM_LOGREG_C = 1100,         /* float: inverse regularisation strength; default 1 */
     DF_PARAM_LOGREG_MAX_ITER = 1101,  /* int: L-BFGS iterations at most; default 1000 */
     DF_PARAM_LOGREG_TOL = 1102,       /* float: stop when the gradient's largest entry is below this

@@ -33,6 +33,22 @@ extern "C" {
  * applied twice (one-sided differences at the borders); sqrt(a^2 + b^2 + d^2), a + d, a d - b^2,
  * and the two eigenvalues. Images need at least 2 x 2 pixels (DF_E_INVALID_ARG otherwise). */
 DF_API df_status df_classical_features(const uint8_t *grey, size_t width, size_t height, float *out);
+/* The classical features with the groups and settings of options (NULL: the default 58 above;
+ * DF_PARAM_CLASSICAL_*), as the official featuriser stacks them: scale 0 when the minimum sigma is
+ * 0 (the raw value, then Sobel and Hessian if chosen); per scale its Gaussian, Sobel, five Hessian
+ * channels, then the rank filters mean, median, minimum, maximum of the bytes over the disk of
+ * radius ceil(sigma) (pixels at squared distance below its square, those inside the image; the
+ * mean truncated), then the 8 neighbours at distance int(sigma) (the image wrapped; x = -1, 0, 1
+ * outer, y inner), each group only if chosen; the differences of Gaussians; the membrane
+ * statistics. out: width * height * df_classical_channels floats. */
+DF_API df_status df_classical_compute(const uint8_t *grey, size_t width, size_t height, const df_options *options,
+                                      float *out);
+/* The channels df_classical_compute writes with options (NULL: 58). DF_E_INVALID_ARG names an
+ * unknown group or a maximum sigma below the minimum. */
+DF_API df_status df_classical_channels(const df_options *options, size_t *channels);
+/* The name of channel index with options into name (size bytes, truncated to fit): "gaussian_1",
+ * "mean_4", "neighbour_-1_0_2" (x, y, sigma), ...; an index past the last is DF_E_INVALID_ARG. */
+DF_API df_status df_classical_channel_label(const df_options *options, size_t index, char *name, size_t size);
 /* Borrowed: the name of channel index ("raw", "sobel_0", ..., "membrane_median"); NULL past 57. */
 DF_API const char *df_classical_channel_name(size_t index);
 

@@ -6,14 +6,13 @@
  * their gradients, Hessians, differences and the membrane statistics in float32 as numpy does. */
 #include "../internal.h"
 #include "membrane.h"
+#include "rank.h"
+
+#include <stdio.h>
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define SCALES 5
-
-static const double sigmas[SCALES] = {1, 2, 4, 8, 16};
 
 /* 'reflect' border (d c b a | a b c d): index i of a line of n samples, for any i. */
 static size_t reflect(long i, size_t n) {
@@ -62,7 +61,7 @@ static int gaussian(const float *in, float *out, float *scratch, size_t w, size_
 
 /* skimage.filters.sobel: [1, 0, -1] across one axis, [1, 2, 1] / 4 along the other, border
  * reflect, magnitude sqrt((Gx^2 + Gy^2) / 2); in double, then into channel c. */
-static void sobel(const double *f, float *out, size_t c, size_t w, size_t h) {
+static void sobel(const double *f, float *out, size_t channels, size_t c, size_t w, size_t h) {
 #pragma omp parallel for schedule(static)
     for (size_t y = 0; y < h; y++) {
         const size_t up = reflect((long)y - 1, h) * w, down = reflect((long)y + 1, h) * w, row = y * w;
@@ -72,7 +71,7 @@ static void sobel(const double *f, float *out, size_t c, size_t w, size_t h) {
                                (f[down + right] - f[down + left])) / 4,
                          gy = ((f[down + left] - f[up + left]) + 2 * (f[down + x] - f[up + x]) +
                                (f[down + right] - f[up + right])) / 4;
-            out[(row + x) * DF_CLASSICAL_CHANNELS + c] = (float)(sqrt(gx * gx + gy * gy) / sqrt(2.0));
+            out[(row + x) * channels + c] = (float)(sqrt(gx * gx + gy * gy) / sqrt(2.0));
         }
     }
 }
@@ -102,7 +101,7 @@ DEFINE_GRADIENT(gradient_float, float)
 /* The five Hessian channels from a = d2/dy2, b = d2/dydx, d = d2/dx2, in the type numpy computes
  * them in: module, trace, determinant, the two eigenvalues. */
 #define DEFINE_HESSIAN(name, type, gradient, root)                                                               \
-    static void name(const type *f, float *out, size_t c, type *t, size_t w, size_t h) {                         \
+    static void name(const type *f, float *out, size_t channels, size_t c, type *t, size_t w, size_t h) {        \
         const size_t n = w * h;                                                                                  \
         type *dy = t, *dx = t + n, *a = t + 2 * n, *b = t + 3 * n, *d = t + 4 * n;                               \
         gradient(f, dy, w, h, 0);                                                                                \
@@ -113,7 +112,7 @@ DEFINE_GRADIENT(gradient_float, float)
         _Pragma("omp parallel for schedule(static)") for (size_t i = 0; i < n; i++) {                            \
             const type trace = a[i] + d[i], bb = b[i] * b[i], amd = a[i] - d[i];                                 \
             const type spread = root((type)4 * bb + amd * amd);                                                  \
-            float *o = out + i * DF_CLASSICAL_CHANNELS + c;                                                      \
+            float *o = out + i * channels + c;                                                                   \
             o[0] = (float)root(a[i] * a[i] + bb + d[i] * d[i]);                                                  \
             o[1] = (float)trace;                                                                                 \
             o[2] = (float)(a[i] * d[i] - bb);                                                                    \
@@ -124,68 +123,239 @@ DEFINE_GRADIENT(gradient_float, float)
 DEFINE_HESSIAN(hessian_double, double, gradient_double, sqrt)
 DEFINE_HESSIAN(hessian_float, float, gradient_float, sqrtf)
 
+/* The feature groups, in the bit order of plan.groups, by their lower-case GUI names. */
+enum { GAUSSIAN, SOBEL, HESSIAN, DOG, MEMBRANE, MEAN, MEDIAN, MINIMUM, MAXIMUM, NEIGHBOURS, GROUPS };
+static const char *const group_names[GROUPS] = {"gaussian", "sobel",  "hessian", "dog",     "membrane",
+                                               "mean",     "median", "minimum", "maximum", "neighbours"};
+static const char *const hessian_names[5] = {"hessian_module", "hessian_trace", "hessian_determinant",
+                                             "hessian_eigenvalue_1", "hessian_eigenvalue_2"};
+#define MAX_SCALES 16
+
+typedef struct classical_plan {
+    unsigned groups;
+    int zero_scale, scales;
+    double sigmas[MAX_SCALES];
+    int membrane_size, membrane_thickness;
+} classical_plan;
+
+static int has(const classical_plan *p, int group) { return (p->groups >> group) & 1u; }
+
+/* The settings as the official multiscale_advanced_features reads them: scale 0 when the minimum
+ * sigma is 0 (then from 1), 0.5 for -1; scales 2^linspace(log2 min, log2 max, n) with
+ * n = int(log2 max - log2 min + 1), as np.logspace. */
+static df_status make_plan(const df_options *options, classical_plan *p) {
+    memset(p, 0, sizeof *p);
+    const char *list = dfi_option_str(options, DF_PARAM_CLASSICAL_GROUPS);
+    for (const char *at = list; *at;) {
+        const size_t length = strcspn(at, ",");
+        int found = -1;
+        for (int g = 0; g < GROUPS; g++)
+            if (strlen(group_names[g]) == length && strncmp(at, group_names[g], length) == 0) found = g;
+        if (found < 0)
+            return dfi_error(DF_E_INVALID_ARG,
+                             "classical.groups: '%.*s' is not a group (gaussian, sobel, hessian, dog, membrane, mean, "
+                             "median, minimum, maximum, neighbours)",
+                             (int)length, at);
+        p->groups |= 1u << found;
+        at += length + (at[length] == ',');
+    }
+    const int64_t low = dfi_option_int(options, DF_PARAM_CLASSICAL_MIN_SIGMA),
+                  high = dfi_option_int(options, DF_PARAM_CLASSICAL_MAX_SIGMA);
+    p->zero_scale = low == 0;
+    const double first = low == -1 ? 0.5 : low == 0 ? 1.0 : (double)low;
+    if ((double)high < first)
+        return dfi_error(DF_E_INVALID_ARG, "classical.max_sigma %lld is below the smallest scale %g", (long long)high,
+                         first);
+    const double start = log2(first), stop = log2((double)high);
+    p->scales = (int)(stop - start + 1);
+    for (int i = 0; i < p->scales; i++)
+        p->sigmas[i] = pow(2.0, i == p->scales - 1 && p->scales > 1 ? stop : start + i * ((stop - start) / (p->scales - 1 > 0 ? p->scales - 1 : 1)));
+    p->membrane_size = (int)dfi_option_int(options, DF_PARAM_CLASSICAL_MEMBRANE_SIZE);
+    p->membrane_thickness = (int)dfi_option_int(options, DF_PARAM_CLASSICAL_MEMBRANE_THICKNESS);
+    return DF_OK;
+}
+
+static size_t per_scale(const classical_plan *p) {
+    return (size_t)has(p, GAUSSIAN) + has(p, SOBEL) + 5u * has(p, HESSIAN) + has(p, MEAN) + has(p, MEDIAN) +
+           has(p, MINIMUM) + has(p, MAXIMUM) + 8u * has(p, NEIGHBOURS);
+}
+
+static size_t plan_channels(const classical_plan *p) {
+    const size_t scales = (size_t)p->scales;
+    return (p->zero_scale ? 1u + has(p, SOBEL) + 5u * has(p, HESSIAN) : 0u) + scales * per_scale(p) +
+           (has(p, DOG) ? scales * (scales - 1) / 2 : 0u) + 6u * has(p, MEMBRANE);
+}
+
+/* The name of channel index of the plan (index below plan_channels). */
+static void channel_label(const classical_plan *p, size_t index, char *name, size_t size) {
+    if (p->zero_scale) {
+        const size_t zero = 1u + has(p, SOBEL) + 5u * has(p, HESSIAN);
+        if (index < zero) {
+            if (index == 0) snprintf(name, size, "raw");
+            else if (has(p, SOBEL) && index == 1) snprintf(name, size, "sobel_0");
+            else snprintf(name, size, "%s_0", hessian_names[index - 1 - has(p, SOBEL)]);
+            return;
+        }
+        index -= zero;
+    }
+    const size_t each = per_scale(p);
+    if (index < (size_t)p->scales * each) {
+        const double sigma = p->sigmas[index / each];
+        size_t k = index % each;
+        const char *single[4] = {"mean", "median", "minimum", "maximum"};
+        if (has(p, GAUSSIAN) && k-- == 0) snprintf(name, size, "gaussian_%g", sigma);
+        else if (has(p, SOBEL) && k-- == 0) snprintf(name, size, "sobel_%g", sigma);
+        else if (has(p, HESSIAN) && k < 5) snprintf(name, size, "%s_%g", hessian_names[k], sigma);
+        else {
+            if (has(p, HESSIAN)) k -= 5;
+            for (int g = 0; g < 4; g++)
+                if (has(p, MEAN + g) && k-- == 0) {
+                    snprintf(name, size, "%s_%g", single[g], sigma);
+                    return;
+                }
+            const int neighbour = (int)k + (k >= 4); /* the centre is skipped */
+            snprintf(name, size, "neighbour_%d_%d_%g", neighbour / 3 - 1, neighbour % 3 - 1, sigma);
+        }
+        return;
+    }
+    index -= (size_t)p->scales * each;
+    if (has(p, DOG) && index < (size_t)p->scales * (p->scales - 1) / 2) {
+        for (int i = 1; i < p->scales; i++)
+            for (int j = 0; j < i; j++)
+                if (index-- == 0) {
+                    snprintf(name, size, "dog_%g_%g", p->sigmas[j], p->sigmas[i]);
+                    return;
+                }
+    }
+    if (has(p, DOG)) index -= (size_t)p->scales * (p->scales - 1) / 2;
+    static const char *const membrane[6] = {"membrane_mean", "membrane_max", "membrane_min",
+                                            "membrane_sum",  "membrane_std", "membrane_median"};
+    snprintf(name, size, "%s", membrane[index < 6 ? index : 5]);
+}
+
 /* Scale 0 as the official zero_scale_filters sees it: the raw bytes; Sobel of the image as
  * skimage converts it ([0, 1], float64); the Hessian of the bytes as np.gradient converts them
- * (float64, 0..255). t: 6 double planes. */
-static void scale_zero(const uint8_t *grey, float *out, double *t, size_t w, size_t h) {
+ * (float64, 0..255). t: 6 double planes. Returns the next channel. */
+static size_t scale_zero(const classical_plan *p, const uint8_t *grey, float *out, size_t channels, double *t,
+                         size_t w, size_t h) {
     const size_t n = w * h;
     double *raw = t, *unit = t + n;
     for (size_t i = 0; i < n; i++) {
         raw[i] = grey[i], unit[i] = grey[i] * (1.0 / 255.0);
-        out[i * DF_CLASSICAL_CHANNELS] = grey[i];
+        out[i * channels] = grey[i];
     }
-    sobel(unit, out, 1, w, h);
-    hessian_double(raw, out, 2, t + n, w, h);
+    size_t c = 1;
+    if (has(p, SOBEL)) sobel(unit, out, channels, c++, w, h);
+    if (has(p, HESSIAN)) hessian_double(raw, out, channels, c, t + n, w, h), c += 5;
+    return c;
 }
 
-static df_status compute(const uint8_t *grey, size_t w, size_t h, float *out) {
-    const size_t n = w * h;
+/* The eight neighbours at distance sigma, the image wrapped (scipy's convolve, mode 'wrap'). */
+static void neighbours(const float *unit, int distance, float *out, size_t channels, size_t c, size_t w, size_t h) {
+    int k = 0;
+    for (int dx = -1; dx <= 1; dx++)
+        for (int dy = -1; dy <= 1; dy++) {
+            if (dx == 0 && dy == 0) continue;
+            const long sy = ((long)dy * distance) % (long)h, sx = ((long)dx * distance) % (long)w;
+#pragma omp parallel for schedule(static)
+            for (size_t y = 0; y < h; y++) {
+                const size_t from_y = (size_t)(((long)y - sy + (long)h) % (long)h);
+                for (size_t x = 0; x < w; x++)
+                    out[(y * w + x) * channels + c + (size_t)k] =
+                        unit[from_y * w + (size_t)(((long)x - sx + (long)w) % (long)w)];
+            }
+            k++;
+        }
+}
+
+static df_status compute(const classical_plan *p, const uint8_t *grey, size_t w, size_t h, float *out) {
+    const size_t n = w * h, channels = plan_channels(p), scales = (size_t)p->scales;
     double *wide = malloc(6 * n * sizeof *wide);
-    /* the image in [0, 1], 5 Gaussians, 1 pass scratch, 5 Hessian scratch */
-    float *planes = malloc(12 * n * sizeof *planes);
+    /* the image in [0, 1], the Gaussians, 1 pass scratch, 5 Hessian scratch */
+    float *planes = malloc((7 + scales) * n * sizeof *planes);
     if (wide == NULL || planes == NULL) {
         free(wide), free(planes);
         return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory for a %zu x %zu image", w, h);
     }
-    float *unit = planes, *blurred = planes + n, *scratch = planes + 6 * n, *hessian = planes + 7 * n;
+    float *unit = planes, *scratch = planes + n, *hessian = planes + 2 * n, *blurred = planes + 7 * n;
     /* img_as_float32: the bytes times float32(1 / 255) */
     const float scale = (float)(1.0 / 255.0);
     for (size_t i = 0; i < n; i++) unit[i] = (float)grey[i] * scale;
-    scale_zero(grey, out, wide, w, h);
-    size_t c = 7;
+    size_t c = p->zero_scale ? scale_zero(p, grey, out, channels, wide, w, h) : 0;
     int failed = 0;
-    for (int s = 0; s < SCALES && !failed; s++) {
-        float *g = blurred + (size_t)s * n;
-        failed = gaussian(unit, g, scratch, w, h, 0.4 * sigmas[s]) != 0;
-        for (size_t i = 0; i < n; i++) out[i * DF_CLASSICAL_CHANNELS + c] = g[i], wide[i] = g[i];
-        sobel(wide, out, c + 1, w, h);
-        hessian_float(g, out, c + 2, hessian, w, h);
-        c += 7;
+    for (size_t s = 0; s < scales && !failed; s++) {
+        float *g = blurred + s * n;
+        failed = gaussian(unit, g, scratch, w, h, 0.4 * p->sigmas[s]) != 0;
+        if (has(p, GAUSSIAN))
+            for (size_t i = 0; i < n; i++) out[i * channels + c] = g[i];
+        c += has(p, GAUSSIAN);
+        if (has(p, SOBEL)) {
+            for (size_t i = 0; i < n; i++) wide[i] = g[i];
+            sobel(wide, out, channels, c++, w, h);
+        }
+        if (has(p, HESSIAN)) hessian_float(g, out, channels, c, hessian, w, h), c += 5;
+        const int radius = (int)ceil(p->sigmas[s]);
+        for (int k = 0; k < 4 && !failed; k++)
+            if (has(p, MEAN + k)) failed = dfi_rank_filter(grey, w, h, radius, (dfi_rank_kind)k, out, channels, c++) != 0;
+        if (has(p, NEIGHBOURS)) neighbours(unit, (int)p->sigmas[s], out, channels, c, w, h), c += 8;
     }
-    for (int i = 0; i < SCALES && !failed; i++)
-        for (int j = 0; j < i; j++) {
-            const float *gi = blurred + (size_t)i * n, *gj = blurred + (size_t)j * n;
+    for (size_t i = 0; has(p, DOG) && i < scales && !failed; i++)
+        for (size_t j = 0; j < i; j++) {
+            const float *gi = blurred + i * n, *gj = blurred + j * n;
 #pragma omp parallel for schedule(static)
-            for (size_t p = 0; p < n; p++) out[p * DF_CLASSICAL_CHANNELS + c] = gj[p] - gi[p];
+            for (size_t q = 0; q < n; q++) out[q * channels + c] = gj[q] - gi[q];
             c++;
         }
-    if (!failed) failed = dfi_membrane_projections(unit, w, h, DFI_MEMBRANE_SIZE, DFI_MEMBRANE_THICKNESS, out,
-                                                   DF_CLASSICAL_CHANNELS, c) != 0;
+    if (!failed && has(p, MEMBRANE))
+        failed = dfi_membrane_projections(unit, w, h, p->membrane_size, p->membrane_thickness, out, channels, c) != 0;
     free(wide), free(planes);
     return failed ? dfi_error(DF_E_OUT_OF_MEMORY, "out of memory") : DF_OK;
 }
 
-df_status df_classical_features(const uint8_t *grey, size_t width, size_t height, float *out) {
-    DFI_CHECK_NOT_NULL(grey);
-    DFI_CHECK_NOT_NULL(out);
+static df_status check_and_compute(const uint8_t *grey, size_t width, size_t height, const df_options *options,
+                                   float *out) {
+    if (grey == NULL || out == NULL) return dfi_error(DF_E_INVALID_ARG, "%s is NULL", grey == NULL ? "grey" : "out");
+    classical_plan plan;
+    const df_status status = make_plan(options, &plan);
+    if (status != DF_OK) return status;
     /* np.gradient, which the Hessians use, needs two samples along each axis */
     if (width < 2 || height < 2)
-        DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "the image is %zu x %zu: the classical features need at least 2 x 2",
-                             width, height));
+        return dfi_error(DF_E_INVALID_ARG, "the image is %zu x %zu: the classical features need at least 2 x 2", width,
+                         height);
     size_t n;
-    if (dfi_mul_size(width, height, &n) != 0 || n > SIZE_MAX / 12 / sizeof(double) / DF_CLASSICAL_CHANNELS)
-        DFI_RETURN(dfi_error(DF_E_LIMIT, "image too large"));
-    DFI_RETURN(compute(grey, width, height, out));
+    if (dfi_mul_size(width, height, &n) != 0 || n > SIZE_MAX / 16 / sizeof(double) / (plan_channels(&plan) + 16))
+        return dfi_error(DF_E_LIMIT, "image too large");
+    return compute(&plan, grey, width, height, out);
+}
+
+df_status df_classical_compute(const uint8_t *grey, size_t width, size_t height, const df_options *options,
+                               float *out) {
+    DFI_RETURN(check_and_compute(grey, width, height, options, out));
+}
+
+df_status df_classical_features(const uint8_t *grey, size_t width, size_t height, float *out) {
+    DFI_RETURN(check_and_compute(grey, width, height, NULL, out));
+}
+
+df_status df_classical_channels(const df_options *options, size_t *channels) {
+    DFI_CHECK_NOT_NULL(channels);
+    classical_plan plan;
+    const df_status status = make_plan(options, &plan);
+    if (status != DF_OK) DFI_RETURN(status);
+    *channels = plan_channels(&plan);
+    return DF_OK;
+}
+
+df_status df_classical_channel_label(const df_options *options, size_t index, char *name, size_t size) {
+    DFI_CHECK_NOT_NULL(name);
+    DFI_CHECK_ARG(size > 0, "size is 0");
+    classical_plan plan;
+    const df_status status = make_plan(options, &plan);
+    if (status != DF_OK) DFI_RETURN(status);
+    if (index >= plan_channels(&plan))
+        DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "channel %zu: these settings give %zu", index, plan_channels(&plan)));
+    channel_label(&plan, index, name, size);
+    return DF_OK;
 }
 
 static const char *const channel_names[DF_CLASSICAL_CHANNELS] = {

@@ -35,18 +35,64 @@ def membrane_statistics(unit, size=19, thickness=1):
             np.median(responses, 0)]
 
 
-def classical_features(grey):
-    """(H, W, 58) float32 features of a uint8 (H, W) image."""
-    channels = [grey, filters.sobel(grey)] + hessian_channels(grey)
+DEFAULT_GROUPS = ("gaussian", "sobel", "hessian", "dog", "membrane")
+
+
+def scales(min_sigma, max_sigma):
+    """Scale 0 included, and the scales: 0 adds scale 0 and starts at 1, -1 starts at 0.5; then
+    doubling up to max_sigma as np.logspace spaces them."""
+    first = 0.5 if min_sigma == -1 else 1.0 if min_sigma == 0 else float(min_sigma)
+    count = int(np.log2(max_sigma) - np.log2(first) + 1)
+    return min_sigma == 0, np.logspace(np.log2(first), np.log2(max_sigma), num=count, base=2, endpoint=True)
+
+
+def disk(radius):
+    """The pixels at squared distance below radius^2 from the centre."""
+    yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+    return (yy**2 + xx**2 < radius**2).astype(np.uint8)
+
+
+def neighbours(unit, distance):
+    """The image at the eight offsets (x outer, y inner) times distance, wrapped."""
+    out = []
+    for x in (-1, 0, 1):
+        for y in (-1, 0, 1):
+            if x or y:
+                kernel = np.zeros((2 * distance + 1, 2 * distance + 1))
+                kernel[distance + y * distance, distance + x * distance] = 1
+                out.append(ndimage.convolve(unit, kernel, mode="wrap"))
+    return out
+
+
+def classical_features(grey, groups=DEFAULT_GROUPS, min_sigma=0, max_sigma=16, membrane_size=19, membrane_thickness=1):
+    """(H, W, C) float32 features of a uint8 (H, W) image; the defaults give the official 58."""
+    from skimage.filters import rank
+    zero, sigmas = scales(min_sigma, max_sigma)
+    channels = []
+    if zero:
+        channels.append(grey)
+        if "sobel" in groups:
+            channels.append(filters.sobel(grey))
+        if "hessian" in groups:
+            channels += hessian_channels(grey)
     unit = img_as_float32(grey)
     blurred = []
-    for sigma in SIGMAS:
+    for sigma in sigmas:
         g = filters.gaussian(unit, 0.4 * sigma, preserve_range=True)
         blurred.append(g)
-        channels += [g, filters.sobel(g)] + hessian_channels(g)
-    for i in range(len(SIGMAS)):
-        for j in range(i):
-            channels.append(blurred[j] - blurred[i])
-    channels += membrane_statistics(unit)
-    assert len(channels) == 58
+        channels += [g] if "gaussian" in groups else []
+        channels += [filters.sobel(g)] if "sobel" in groups else []
+        channels += hessian_channels(g) if "hessian" in groups else []
+        footprint = disk(int(np.ceil(sigma)))
+        for name in ("mean", "median", "minimum", "maximum"):
+            if name in groups:
+                channels.append(getattr(rank, name)(grey, footprint))
+        if "neighbours" in groups:
+            channels += neighbours(unit, int(sigma))
+    if "dog" in groups:
+        for i in range(len(sigmas)):
+            for j in range(i):
+                channels.append(blurred[j] - blurred[i])
+    if "membrane" in groups:
+        channels += membrane_statistics(unit, membrane_size, membrane_thickness)
     return np.stack(channels, -1).astype(np.float32)

@@ -5,8 +5,13 @@ noise and the wide Gaussians' Hessians are exercised), and the 58 channels of a 
 pixels: every pixel of the first, and of the others the three rows and columns at each border and
 2000 random pixels inside.
 
+Then three images with other groups and settings, every pixel: all the groups this library offers
+with scales 0..8 and a 15 x 15 membrane of thickness 3; the rank filters and neighbours from
+sigma 0.5 to 4; scales 3, 6.93, 16 (not powers of two).
+
 manifest.txt: "image NAME H W COUNT"; NAME.u8 (H x W bytes), NAME.index.u32 (COUNT pixel indices
-y * W + x), NAME.f32 (COUNT x 58 float32)."""
+y * W + x), NAME.f32 (COUNT x 58 float32); and "settings NAME H W GROUPS MIN MAX SIZE THICKNESS
+CHANNELS": NAME.u8, NAME.f32 (H x W x CHANNELS float32)."""
 import os
 import sys
 
@@ -35,6 +40,17 @@ for name, (h, w) in (("small", (48, 64)), ("odd", (129, 127)), ("square", (256, 
     index.astype("<u4").tofile(os.path.join(OUT, f"{name}.index.u32"))
     features[index].astype("<f4").tofile(os.path.join(OUT, f"{name}.f32"))
     lines.append(f"image {name} {h} {w} {len(index)}")
+ALL = "gaussian,sobel,hessian,dog,membrane,mean,median,minimum,maximum,neighbours"
+for name, (h, w), groups, low, high, size, thickness in (
+        ("all_groups", (29, 35), ALL, 0, 8, 15, 3),
+        ("rank_half", (33, 40), "mean,median,minimum,maximum,neighbours,gaussian", -1, 4, 19, 1),
+        ("odd_scales", (37, 45), "gaussian,hessian,mean,neighbours,dog", 3, 16, 19, 1)):
+    grey = rng.integers(0, 256, (h, w), dtype=np.uint8)
+    grey[: h // 2] = np.clip(grey[: h // 2] // 4 + 100, 0, 255)  # a quieter half: rank ties
+    features = classical_features(grey, groups.split(","), low, high, size, thickness)
+    grey.tofile(os.path.join(OUT, f"{name}.u8"))
+    features.astype("<f4").tofile(os.path.join(OUT, f"{name}.f32"))
+    lines.append(f"settings {name} {h} {w} {groups} {low} {high} {size} {thickness} {features.shape[-1]}")
 with open(os.path.join(OUT, "manifest.txt"), "w") as f:
     f.write("\n".join(lines) + "\n")
 print("\n".join(lines))

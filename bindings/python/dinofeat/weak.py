@@ -7,14 +7,40 @@ from ._native import Handle, _numpy, choice, lib, path_arg
 CHANNELS = 58
 
 
-def channel_names():
-    """The 58 classical channels' names, in order."""
-    return [lib.df_classical_channel_name(i).decode() for i in range(CHANNELS)]
+def _settings(groups, min_sigma, max_sigma, membrane_size, membrane_thickness):
+    """Options for the classical settings given (None: the library's default)."""
+    from .core import Options, Param
+    options = Options()
+    if groups is not None:
+        options[Param.CLASSICAL_GROUPS] = groups if isinstance(groups, str) else ",".join(groups)
+    for key, value in ((Param.CLASSICAL_MIN_SIGMA, min_sigma), (Param.CLASSICAL_MAX_SIGMA, max_sigma),
+                       (Param.CLASSICAL_MEMBRANE_SIZE, membrane_size),
+                       (Param.CLASSICAL_MEMBRANE_THICKNESS, membrane_thickness)):
+        if value is not None:
+            options[key] = value
+    return options
 
 
-def classical_features(image):
-    """(H, W, 58) float32: the classical feature stack of a grey (H, W) uint8 image, or of an
-    (H, W, 3) RGB one converted to grey as PIL's "L" does (ITU-R 601 luma)."""
+def channel_names(groups=None, min_sigma=None, max_sigma=None, membrane_size=None, membrane_thickness=None):
+    """The classical channels' names, in order, for these settings (the defaults: the 58)."""
+    with _settings(groups, min_sigma, max_sigma, membrane_size, membrane_thickness) as options:
+        count = ctypes.c_size_t()
+        lib.df_classical_channels(options.handle, ctypes.byref(count))
+        name = ctypes.create_string_buffer(64)
+        names = []
+        for i in range(count.value):
+            lib.df_classical_channel_label(options.handle, i, name, len(name))
+            names.append(name.value.decode())
+        return names
+
+
+def classical_features(image, groups=None, min_sigma=None, max_sigma=None, membrane_size=None,
+                       membrane_thickness=None):
+    """(H, W, C) float32: the classical feature stack of a grey (H, W) uint8 image, or of an
+    (H, W, 3) RGB one converted to grey as PIL's "L" does (ITU-R 601 luma), as HR-Dv2's featuriser
+    computes it. groups: names or a comma-separated string among gaussian, sobel, hessian, dog,
+    membrane, mean, median, minimum, maximum, neighbours (default its Weka set, 58 channels);
+    min_sigma (0: scale 0 too, -1: from 0.5), max_sigma, membrane_size, membrane_thickness."""
     np = _numpy()
     from .image import Image
     if isinstance(image, Image):
@@ -27,9 +53,12 @@ def classical_features(image):
     if image.ndim != 2 or image.dtype != np.uint8:
         raise ValueError("dinofeat.weak.classical_features: an (H, W) or (H, W, 3) uint8 image")
     grey = np.ascontiguousarray(image)
-    out = np.empty(grey.shape + (CHANNELS,), dtype=np.float32)
-    lib.df_classical_features(grey.ctypes.data_as(ctypes.c_void_p), grey.shape[1], grey.shape[0],
-                              out.ctypes.data_as(ctypes.c_void_p))
+    with _settings(groups, min_sigma, max_sigma, membrane_size, membrane_thickness) as options:
+        count = ctypes.c_size_t()
+        lib.df_classical_channels(options.handle, ctypes.byref(count))
+        out = np.empty(grey.shape + (count.value,), dtype=np.float32)
+        lib.df_classical_compute(grey.ctypes.data_as(ctypes.c_void_p), grey.shape[1], grey.shape[0], options.handle,
+                                 out.ctypes.data_as(ctypes.c_void_p))
     return out
 
 

@@ -27,6 +27,25 @@ class ClassicalTest(unittest.TestCase):
         with self.assertRaisesRegex(dinofeat.Error, "need at least 2 x 2"):
             dinofeat.weak.classical_features(grey[:1])
 
+    def test_groups_and_settings(self):
+        with open(os.path.join(FIXTURES, "manifest.txt")) as f:
+            cases = [line.split()[1:] for line in f if line.startswith("settings ")]
+        self.assertEqual(len(cases), 3)
+        for name, h, w, groups, low, high, size, thickness, channels in cases:
+            grey = np.fromfile(os.path.join(FIXTURES, f"{name}.u8"), np.uint8).reshape(int(h), int(w))
+            expected = np.fromfile(os.path.join(FIXTURES, f"{name}.f32"), "<f4").reshape(int(h), int(w), int(channels))
+            settings = dict(groups=groups.split(","), min_sigma=int(low), max_sigma=int(high), membrane_size=int(size),
+                            membrane_thickness=int(thickness))
+            got = dinofeat.weak.classical_features(grey, **settings)
+            flat = expected.reshape(-1, int(channels))
+            spread = flat.max(0) - flat.min(0)
+            self.assertLessEqual((np.abs(got - expected).reshape(-1, int(channels)).max(0) /
+                                  np.maximum(spread, 1e-30)).max(), 1e-5, name)
+            self.assertEqual(len(dinofeat.weak.channel_names(**settings)), int(channels))
+        self.assertEqual(dinofeat.weak.channel_names("mean,neighbours", 2, 4)[:2], ["mean_2", "neighbour_-1_-1_2"])
+        with self.assertRaisesRegex(dinofeat.Error, "'entropy' is not a group"):
+            dinofeat.weak.classical_features(np.zeros((4, 4), np.uint8), groups="entropy")
+
 
 
 class RandomForestTest(unittest.TestCase):

@@ -1,0 +1,17 @@
+/* skimage.filters.rank's mean, median, minimum and maximum of a uint8 image over a disk. */
+#ifndef DINOFEAT_WEAK_RANK_H
+#define DINOFEAT_WEAK_RANK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum dfi_rank_kind { DFI_RANK_MEAN, DFI_RANK_MEDIAN, DFI_RANK_MINIMUM, DFI_RANK_MAXIMUM } dfi_rank_kind;
+
+/* Per pixel, over the disk of pixels at squared distance below radius^2 that lie inside the image
+ * (pixels outside count for nothing, as skimage's rank filters): the truncated mean, the median
+ * (the first value at which the running count passes half the population), the minimum or the
+ * maximum, as float into channel c of out (channels per pixel). */
+int dfi_rank_filter(const uint8_t *grey, size_t w, size_t h, int radius, dfi_rank_kind kind, float *out,
+                    size_t channels, size_t c);
+
+#endif
