@@ -147,7 +147,7 @@ check-symbols: lib/libdinofeat.so ## exported symbols = header declarations = ve
 	test/check_symbols.sh lib/libdinofeat.so
 
 check-c: $(TEST_BINARY) ## the Check suites
-	cd test && CK_DEFAULT_TIMEOUT=60 $(if $(filter 1,$(SAN)),ASAN_OPTIONS=detect_leaks=1) ../$(TEST_BINARY)
+	cd test && CK_DEFAULT_TIMEOUT=1800 $(if $(filter 1,$(SAN)),ASAN_OPTIONS=detect_leaks=1) ../$(TEST_BINARY)
 
 SAN_PRELOAD := $(if $(filter 1,$(SAN)),LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" ASAN_OPTIONS=detect_leaks=0)
 check-python: lib/libdinofeat.so ## the Python package's tests
@@ -169,10 +169,10 @@ check-portable: $(TEST_BINARY) ## the Check suites again with OMP_NUM_THREADS=1 
 	@if grep -qw avx2 /proc/cpuinfo; then coretype=$(CHECK_CORETYPE); else coretype=$${OPENBLAS_CORETYPE:-}; \
 	    echo "check-portable: no AVX2, so OpenBLAS keeps its own kernels"; fi; \
 	echo "check-portable: OMP_NUM_THREADS=1 OPENBLAS_CORETYPE=$$coretype"; \
-	cd test && OMP_NUM_THREADS=1 OPENBLAS_CORETYPE=$$coretype CK_DEFAULT_TIMEOUT=120 ../$(TEST_BINARY)
+	cd test && OMP_NUM_THREADS=1 OPENBLAS_CORETYPE=$$coretype CK_DEFAULT_TIMEOUT=1800 ../$(TEST_BINARY)
 
 check-cuda: $(TEST_BINARY) ## the Check suites, failing (not skipping) where CUDA is absent: for GPU machines
-	cd test && CK_DEFAULT_TIMEOUT=120 DINOFEAT_REQUIRE_CUDA=1 ../$(TEST_BINARY)
+	cd test && CK_DEFAULT_TIMEOUT=1800 DINOFEAT_REQUIRE_CUDA=1 ../$(TEST_BINARY)
 
 check-cli: $(CLI) ## the command-line tool's exit codes and messages
 	DINOFEAT=$(CURDIR)/$(CLI) test/cli_test.sh

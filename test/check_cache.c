@@ -376,7 +376,7 @@ END_TEST
 Suite *cache_suite(void) {
     Suite *s = suite_create("cache");
     TCase *tc = tcase_create("cache");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_cache_equals_forward);
     tcase_add_test(tc, test_cache_resumes_and_refuses);
     tcase_add_test(tc, test_knn_table);

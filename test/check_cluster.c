@@ -332,7 +332,7 @@ END_TEST
 Suite *cluster_suite(void) {
     Suite *suite = suite_create("cluster");
     TCase *tc = tcase_create("kmeans");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_recovers_planted_clusters);
     tcase_add_test(tc, test_inertia_within_one_percent_of_sklearn);
     tcase_add_test(tc, test_deterministic_for_a_seed);
@@ -340,7 +340,7 @@ Suite *cluster_suite(void) {
     tcase_add_test(tc, test_kmeans_errors);
     suite_add_tcase(suite, tc);
     TCase *linkage = tcase_create("linkage");
-    tcase_set_timeout(linkage, 120);
+    tcase_set_timeout(linkage, HANG_GUARD_SECONDS);
     tcase_add_test(linkage, test_complete_linkage_equals_scipy);
     tcase_add_test(linkage, test_linkage_errors_and_edges);
     suite_add_tcase(suite, linkage);

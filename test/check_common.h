@@ -51,6 +51,9 @@ double fixture_double(const char *directory, const char *name, size_t index);
  * float32 ulps). half_ulp(x): one float16 unit in the last place at |x|; a value rounded to
  * float16 from two such float32 results may land one unit apart at a rounding boundary. */
 #define F32_FORWARD_RTOL 1e-5
+/* Every test case's time limit: a guard against a hang, never a speed requirement (a loaded or
+ * slow machine takes many times a quiet one's time). */
+#define HANG_GUARD_SECONDS 1800
 /* F32_BACKWARD_RTOL: a float32 gradient through a network, its backward rounding again at every
  * layer what the forward rounded (one order of magnitude over the forward's), relative to the
  * largest magnitude of the tensor. */

@@ -341,7 +341,7 @@ END_TEST
 Suite *crf_suite(void) {
     Suite *s = suite_create("crf");
     TCase *tc = tcase_create("crf");
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_exact_equals_numpy);
     tcase_add_test(tc, test_default_lattice_equals_numpy_lattice);
     tcase_add_test(tc, test_lattice_close_to_exact);

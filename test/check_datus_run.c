@@ -482,7 +482,7 @@ END_TEST
 Suite *datus_run_suite(void) {
     Suite *s = suite_create("datus_run");
     TCase *tc = tcase_create("run");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_datus_pipeline_recovers_planted_classes);
     tcase_add_test(tc, test_datus_resume_equals_one_run);
     tcase_add_test(tc, test_datus_pca);

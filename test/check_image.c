@@ -476,7 +476,7 @@ END_TEST
 Suite *image_suite(void) {
     Suite *suite = suite_create("image");
     TCase *tc = tcase_create("image");
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_manifest_cases);
     tcase_add_test(tc, test_palette_indices_for_label_maps);
     tcase_add_test(tc, test_truncated_jpeg_message_says_truncated);

@@ -565,7 +565,7 @@ END_TEST
 Suite *model_suite(void) {
     Suite *suite = suite_create("model");
     TCase *tc = tcase_create("model");
-    tcase_set_timeout(tc, 300);
+    tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_every_case_matches_the_reference);
     tcase_add_test(tc, test_every_layout_matches_the_official_file);
     tcase_add_test(tc, test_info_reports_the_architecture);

@@ -491,7 +491,7 @@ END_TEST
 Suite *neco_suite(void) {
     Suite *s = suite_create("neco");
     TCase *tc = tcase_create("sort");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_diffsort_two_elements_by_hand);
     tcase_add_test(tc, test_diffsort_properties_and_gradient);
     tcase_add_test(tc, test_diffsort_errors);

@@ -439,7 +439,7 @@ END_TEST
 Suite *neco_train_suite(void) {
     Suite *s = suite_create("neco_train");
     TCase *tc = tcase_create("train");
-    tcase_set_timeout(tc, 600);
+    tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_neco_trainer_errors);
     tcase_add_test(tc, test_neco_steps_match_reference);
     tcase_add_test(tc, test_neco_export_before_training_is_the_backbone);

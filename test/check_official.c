@@ -103,7 +103,7 @@ END_TEST
 Suite *official_suite(void) {
     Suite *suite = suite_create("official");
     TCase *tc = tcase_create("official");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_official_files_give_the_official_features);
     suite_add_tcase(suite, tc);
     return suite;

@@ -355,7 +355,7 @@ END_TEST
 Suite *segment_suite(void) {
     Suite *s = suite_create("segment");
     TCase *tc = tcase_create("tokencut");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_tokencut_equals_reference);
     tcase_add_test(tc, test_tokencut_invalid);
     tcase_add_test(tc, test_cas_equals_reference);

@@ -704,7 +704,7 @@ END_TEST
 Suite *sempart_suite(void) {
     Suite *s = suite_create("sempart");
     TCase *tc = tcase_create("sempart");
-    tcase_set_timeout(tc, 600);
+    tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_sempart_losses_match_reference);
     tcase_add_test(tc, test_sempart_network_matches_reference);
     tcase_add_test(tc, test_ncut_prefers_planted_partition);

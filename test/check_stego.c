@@ -606,7 +606,7 @@ END_TEST
 Suite *stego_suite(void) {
     Suite *s = suite_create("stego");
     TCase *tc = tcase_create("loss");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_stego_pair_loss_matches_reference);
     tcase_add_test(tc, test_stego_total_matches_reference);
     tcase_add_test(tc, test_stego_step_matches_reference);

@@ -188,7 +188,7 @@ END_TEST
 Suite *tensor_suite(void) {
     Suite *suite = suite_create("tensor");
     TCase *tc = tcase_create("tensor");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_from_host_copies_and_borrow_does_not);
     tcase_add_test(tc, test_tensor_argument_errors);
     tcase_add_test(tc, test_conversion_through_libtorch);
@@ -233,7 +233,7 @@ END_TEST
 Suite *runtime_suite(void) {
     Suite *suite = suite_create("runtime");
     TCase *tc = tcase_create("runtime");
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_default_pool_is_one_thread_per_core);
     tcase_add_test(tc, test_threads);
     tcase_add_test(tc, test_build_info_names_libtorch);

@@ -294,7 +294,7 @@ END_TEST
 Suite *upsample_suite(void) {
     Suite *suite = suite_create("upsample");
     TCase *tc = tcase_create("upsample");
-    tcase_set_timeout(tc, 300);
+    tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_every_case_matches_the_reference);
     tcase_add_test(tc, test_batch_sizes_agree_and_progress_ticks);
     tcase_add_test(tc, test_bad_parameters);

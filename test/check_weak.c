@@ -545,7 +545,7 @@ END_TEST
 Suite *weak_suite(void) {
     Suite *s = suite_create("weak");
     TCase *tc = tcase_create("classical");
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_classical_equals_reference);
     tcase_add_test(tc, test_classical_names_and_errors);
     tcase_add_test(tc, test_classical_groups_equal_reference);
@@ -742,7 +742,7 @@ END_TEST
 Suite *weak_deep_suite(void) {
     Suite *s = suite_create("weak_deep");
     TCase *tc = tcase_create("deep");
-    tcase_set_timeout(tc, 300);
+    tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_weak_deep_and_hybrid);
     tcase_add_test(tc, test_weak_deep_equals_reference);
     suite_add_tcase(s, tc);

@@ -227,9 +227,9 @@ typedef enum df_param {
     /* The classical feature set (df_classical_compute, the weak workflow's classical features) */
     DF_PARAM_CLASSICAL_GROUPS = 1050,    /* str: the feature groups, comma-separated, HR-Dv2's GUI's
                                             names in lower case: gaussian, sobel, hessian, dog,
-                                            membrane, mean, median, minimum, maximum, neighbours;
-                                            default "gaussian,sobel,hessian,dog,membrane" (its
-                                            default Weka set) */
+                                            membrane, mean, median, minimum, maximum, neighbours,
+                                            derivatives, bilateral; default
+                                            "gaussian,sobel,hessian,dog,membrane" (its Weka set) */
     DF_PARAM_CLASSICAL_MIN_SIGMA = 1051, /* int: the smallest scale; 0 (default) adds the scale-0
                                             channels and starts at 1, -1 starts at 0.5 */
     DF_PARAM_CLASSICAL_MAX_SIGMA = 1052, /* int: the largest scale; default 16 (scales double) */

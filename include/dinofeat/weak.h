@@ -39,8 +39,11 @@ DF_API df_status df_classical_features(const uint8_t *grey, size_t width, size_t
  * channels, then the rank filters mean, median, minimum, maximum of the bytes over the disk of
  * radius ceil(sigma) (pixels at squared distance below its square, those inside the image; the
  * mean truncated), then the 8 neighbours at distance int(sigma) (the image wrapped; x = -1, 0, 1
- * outer, y inner), each group only if chosen; the differences of Gaussians; the membrane
- * statistics. out: width * height * df_classical_channels floats. */
+ * outer, y inner), then the derivatives (the rank gradient, max - min over that disk, applied 10
+ * times to the bytes; orders 4, 6, 8, 10), each group only if chosen; the differences of
+ * Gaussians; the membrane statistics; the bilateral means (disks of radius 5 and 10, each over the
+ * values within 50 and within 100 of the centre's, truncated). out: width * height *
+ * df_classical_channels floats. */
 DF_API df_status df_classical_compute(const uint8_t *grey, size_t width, size_t height, const df_options *options,
                                       float *out);
 /* The channels df_classical_compute writes with options (NULL: 58). DF_E_INVALID_ARG names an

@@ -124,9 +124,10 @@ DEFINE_HESSIAN(hessian_double, double, gradient_double, sqrt)
 DEFINE_HESSIAN(hessian_float, float, gradient_float, sqrtf)
 
 /* The feature groups, in the bit order of plan.groups, by their lower-case GUI names. */
-enum { GAUSSIAN, SOBEL, HESSIAN, DOG, MEMBRANE, MEAN, MEDIAN, MINIMUM, MAXIMUM, NEIGHBOURS, GROUPS };
-static const char *const group_names[GROUPS] = {"gaussian", "sobel",  "hessian", "dog",     "membrane",
-                                               "mean",     "median", "minimum", "maximum", "neighbours"};
+enum { GAUSSIAN, SOBEL, HESSIAN, DOG, MEMBRANE, MEAN, MEDIAN, MINIMUM, MAXIMUM, NEIGHBOURS, DERIVATIVES, BILATERAL, GROUPS };
+static const char *const group_names[GROUPS] = {"gaussian", "sobel",   "hessian",    "dog",
+                                               "membrane", "mean",    "median",     "minimum",
+                                               "maximum",  "neighbours", "derivatives", "bilateral"};
 static const char *const hessian_names[5] = {"hessian_module", "hessian_trace", "hessian_determinant",
                                              "hessian_eigenvalue_1", "hessian_eigenvalue_2"};
 #define MAX_SCALES 16
@@ -154,7 +155,7 @@ static df_status make_plan(const df_options *options, classical_plan *p) {
         if (found < 0)
             return dfi_error(DF_E_INVALID_ARG,
                              "classical.groups: '%.*s' is not a group (gaussian, sobel, hessian, dog, membrane, mean, "
-                             "median, minimum, maximum, neighbours)",
+                             "median, minimum, maximum, neighbours, derivatives, bilateral)",
                              (int)length, at);
         p->groups |= 1u << found;
         at += length + (at[length] == ',');
@@ -177,13 +178,13 @@ static df_status make_plan(const df_options *options, classical_plan *p) {
 
 static size_t per_scale(const classical_plan *p) {
     return (size_t)has(p, GAUSSIAN) + has(p, SOBEL) + 5u * has(p, HESSIAN) + has(p, MEAN) + has(p, MEDIAN) +
-           has(p, MINIMUM) + has(p, MAXIMUM) + 8u * has(p, NEIGHBOURS);
+           has(p, MINIMUM) + has(p, MAXIMUM) + 8u * has(p, NEIGHBOURS) + 4u * has(p, DERIVATIVES);
 }
 
 static size_t plan_channels(const classical_plan *p) {
     const size_t scales = (size_t)p->scales;
     return (p->zero_scale ? 1u + has(p, SOBEL) + 5u * has(p, HESSIAN) : 0u) + scales * per_scale(p) +
-           (has(p, DOG) ? scales * (scales - 1) / 2 : 0u) + 6u * has(p, MEMBRANE);
+           (has(p, DOG) ? scales * (scales - 1) / 2 : 0u) + 6u * has(p, MEMBRANE) + 4u * has(p, BILATERAL);
 }
 
 /* The name of channel index of the plan (index below plan_channels). */
@@ -213,8 +214,13 @@ static void channel_label(const classical_plan *p, size_t index, char *name, siz
                     snprintf(name, size, "%s_%g", single[g], sigma);
                     return;
                 }
-            const int neighbour = (int)k + (k >= 4); /* the centre is skipped */
-            snprintf(name, size, "neighbour_%d_%d_%g", neighbour / 3 - 1, neighbour % 3 - 1, sigma);
+            if (has(p, NEIGHBOURS) && k < 8) {
+                const int neighbour = (int)k + (k >= 4); /* the centre is skipped */
+                snprintf(name, size, "neighbour_%d_%d_%g", neighbour / 3 - 1, neighbour % 3 - 1, sigma);
+            } else {
+                if (has(p, NEIGHBOURS)) k -= 8;
+                snprintf(name, size, "derivative_%d_%g", 4 + 2 * (int)k, sigma);
+            }
         }
         return;
     }
@@ -230,7 +236,12 @@ static void channel_label(const classical_plan *p, size_t index, char *name, siz
     if (has(p, DOG)) index -= (size_t)p->scales * (p->scales - 1) / 2;
     static const char *const membrane[6] = {"membrane_mean", "membrane_max", "membrane_min",
                                             "membrane_sum",  "membrane_std", "membrane_median"};
-    snprintf(name, size, "%s", membrane[index < 6 ? index : 5]);
+    if (has(p, MEMBRANE) && index < 6) {
+        snprintf(name, size, "%s", membrane[index]);
+        return;
+    }
+    if (has(p, MEMBRANE)) index -= 6;
+    snprintf(name, size, "bilateral_%d_%d", index < 2 ? 5 : 10, index % 2 ? 100 : 50);
 }
 
 /* Scale 0 as the official zero_scale_filters sees it: the raw bytes; Sobel of the image as
@@ -268,6 +279,23 @@ static void neighbours(const float *unit, int distance, float *out, size_t chann
         }
 }
 
+/* The official higher-order derivatives: the rank gradient (max - min over the disk) applied ten
+ * times to the bytes, orders 4, 6, 8 and 10 kept. */
+static int derivatives(const uint8_t *grey, size_t w, size_t h, int radius, float *out, size_t channels, size_t c) {
+    uint8_t *a = malloc(w * h), *b = malloc(w * h);
+    int failed = a == NULL || b == NULL;
+    const uint8_t *from = grey;
+    for (int order = 1; order <= 10 && !failed; order++) {
+        uint8_t *to = order % 2 ? a : b;
+        failed = dfi_rank_bytes(from, w, h, radius, DFI_RANK_GRADIENT, 0, to) != 0;
+        if (order >= 4 && order % 2 == 0)
+            for (size_t i = 0; i < w * h; i++) out[i * channels + c + (size_t)(order / 2 - 2)] = to[i];
+        from = to;
+    }
+    free(a), free(b);
+    return failed ? -1 : 0;
+}
+
 static df_status compute(const classical_plan *p, const uint8_t *grey, size_t w, size_t h, float *out) {
     const size_t n = w * h, channels = plan_channels(p), scales = (size_t)p->scales;
     double *wide = malloc(6 * n * sizeof *wide);
@@ -298,6 +326,7 @@ static df_status compute(const classical_plan *p, const uint8_t *grey, size_t w,
         for (int k = 0; k < 4 && !failed; k++)
             if (has(p, MEAN + k)) failed = dfi_rank_filter(grey, w, h, radius, (dfi_rank_kind)k, out, channels, c++) != 0;
         if (has(p, NEIGHBOURS)) neighbours(unit, (int)p->sigmas[s], out, channels, c, w, h), c += 8;
+        if (has(p, DERIVATIVES) && !failed) failed = derivatives(grey, w, h, radius, out, channels, c) != 0, c += 4;
     }
     for (size_t i = 0; has(p, DOG) && i < scales && !failed; i++)
         for (size_t j = 0; j < i; j++) {
@@ -308,6 +337,10 @@ static df_status compute(const classical_plan *p, const uint8_t *grey, size_t w,
         }
     if (!failed && has(p, MEMBRANE))
         failed = dfi_membrane_projections(unit, w, h, p->membrane_size, p->membrane_thickness, out, channels, c) != 0;
+    c += 6u * has(p, MEMBRANE);
+    /* the official bilateral: spatial radius 5 and 10, each with value ranges 50 and 100 */
+    for (int k = 0; has(p, BILATERAL) && k < 4 && !failed; k++)
+        failed = dfi_rank_filter_ranged(grey, w, h, k < 2 ? 5 : 10, k % 2 ? 100 : 50, out, channels, c++) != 0;
     free(wide), free(planes);
     return failed ? dfi_error(DF_E_OUT_OF_MEMORY, "out of memory") : DF_OK;
 }

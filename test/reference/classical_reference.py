@@ -89,10 +89,20 @@ def classical_features(grey, groups=DEFAULT_GROUPS, min_sigma=0, max_sigma=16, m
                 channels.append(getattr(rank, name)(grey, footprint))
         if "neighbours" in groups:
             channels += neighbours(unit, int(sigma))
+        if "derivatives" in groups:  # the rank gradient applied 10 times; orders 4, 6, 8, 10
+            derivative = grey
+            for order in range(1, 11):
+                derivative = rank.gradient(derivative, footprint)
+                if order in (4, 6, 8, 10):
+                    channels.append(derivative)
     if "dog" in groups:
         for i in range(len(sigmas)):
             for j in range(i):
                 channels.append(blurred[j] - blurred[i])
     if "membrane" in groups:
         channels += membrane_statistics(unit, membrane_size, membrane_thickness)
+    if "bilateral" in groups:  # the mean of the values within 50 / 100 of the centre's, radius 5 / 10
+        for radius in (5, 10):
+            for value_range in (50, 100):
+                channels.append(rank.mean_bilateral(grey, disk(radius), s0=value_range, s1=value_range))
     return np.stack(channels, -1).astype(np.float32)
