@@ -38,7 +38,9 @@ DF_API df_status df_classical_features(const uint8_t *grey, size_t width, size_t
  * 0 (the raw value, then Sobel and Hessian if chosen); per scale its Gaussian, Sobel, five Hessian
  * channels, then the rank filters mean, median, minimum, maximum of the bytes over the disk of
  * radius ceil(sigma) (pixels at squared distance below its square, those inside the image; the
- * mean truncated), then the 8 neighbours at distance int(sigma) (the image wrapped; x = -1, 0, 1
+ * mean truncated), then the two eigenvalues of the structure tensor (scipy's unnormalised Sobel
+ * derivatives of the image in [0, 1], their products smoothed by a Gaussian of sigma, both with
+ * border 0; largest first), then the 8 neighbours at distance int(sigma) (the image wrapped; x = -1, 0, 1
  * outer, y inner), then the derivatives (the rank gradient, max - min over that disk, applied 10
  * times to the bytes; orders 4, 6, 8, 10), each group only if chosen; the differences of
  * Gaussians; the membrane statistics; the bilateral means (disks of radius 5 and 10, each over the

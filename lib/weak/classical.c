@@ -28,7 +28,14 @@ static size_t nearest(long i, size_t n) { return i < 0 ? 0 : i >= (long)n ? n - 
 /* scipy.ndimage.gaussian_filter1d(in, sd, axis, mode='nearest', truncate=4.0) into a float32
  * plane: per output sample the centre tap, then the pairs of symmetric taps from the outermost
  * in, summed in double (scipy's order for a symmetric kernel). axis 0: along y, 1: along x. */
-static void gaussian_pass(const float *in, float *out, size_t w, size_t h, const double *weights, int radius, int axis) {
+/* Sample i of a line of n, the border 'nearest' (zero: 'constant' with 0, the sample is dropped). */
+static double line_sample(const float *line, long i, size_t n, size_t step, int zero) {
+    if (zero && (i < 0 || i >= (long)n)) return 0.0;
+    return line[nearest(i, n) * step];
+}
+
+static void gaussian_pass(const float *in, float *out, size_t w, size_t h, const double *weights, int radius, int axis,
+                          int zero) {
     const size_t lines = axis == 0 ? w : h, length = axis == 0 ? h : w;
     const size_t step = axis == 0 ? w : 1, line_step = axis == 0 ? 1 : w;
 #pragma omp parallel for schedule(static)
@@ -38,7 +45,8 @@ static void gaussian_pass(const float *in, float *out, size_t w, size_t h, const
         for (size_t i = 0; i < length; i++) {
             double sum = line[i * step] * weights[0];
             for (int t = radius; t >= 1; t--)
-                sum += ((double)line[nearest((long)i - t, length) * step] + line[nearest((long)i + t, length) * step]) *
+                sum += (line_sample(line, (long)i - t, length, step, zero) +
+                        line_sample(line, (long)i + t, length, step, zero)) *
                        weights[t];
             o[i * step] = (float)sum;
         }
@@ -46,16 +54,69 @@ static void gaussian_pass(const float *in, float *out, size_t w, size_t h, const
 }
 
 /* skimage.filters.gaussian(image, sd, preserve_range=True) of a float32 image: scipy's kernel
- * exp(-x^2 / (2 sd^2)) normalised over radius int(4 sd + 0.5), along y then x. */
-static int gaussian(const float *in, float *out, float *scratch, size_t w, size_t h, double sd) {
+ * exp(-x^2 / (2 sd^2)) normalised over radius int(4 sd + 0.5), along y then x; border nearest,
+ * or zero (constant 0). */
+static int gaussian_bordered(const float *in, float *out, float *scratch, size_t w, size_t h, double sd, int zero) {
     const int radius = (int)(4.0 * sd + 0.5);
     double *weights = malloc((size_t)(radius + 1) * sizeof *weights), total = 0;
     if (weights == NULL) return -1;
     for (int t = -radius; t <= radius; t++) total += exp(-0.5 / (sd * sd) * (double)(t * t));
     for (int t = 0; t <= radius; t++) weights[t] = exp(-0.5 / (sd * sd) * (double)(t * t)) / total;
-    gaussian_pass(in, scratch, w, h, weights, radius, 0);
-    gaussian_pass(scratch, out, w, h, weights, radius, 1);
+    gaussian_pass(in, scratch, w, h, weights, radius, 0, zero);
+    gaussian_pass(scratch, out, w, h, weights, radius, 1, zero);
     free(weights);
+    return 0;
+}
+
+static int gaussian(const float *in, float *out, float *scratch, size_t w, size_t h, double sd) {
+    return gaussian_bordered(in, out, scratch, w, h, sd, 0);
+}
+
+/* scipy.ndimage.sobel(image, axis, mode='constant') of a float32 image, unnormalised: [-1, 0, 1]
+ * along axis, then [1, 2, 1] across it, each pass stored as float32. */
+static void sobel_unnormalised(const float *in, float *out, float *scratch, size_t w, size_t h, int axis) {
+    for (int pass = 0; pass < 2; pass++) {
+        const int along = pass == 0 ? axis : 1 - axis;
+        const float *from = pass == 0 ? in : scratch;
+        float *to = pass == 0 ? scratch : out;
+        const size_t length = along == 0 ? h : w, step = along == 0 ? w : 1, lines = along == 0 ? w : h,
+                     line_step = along == 0 ? 1 : w;
+#pragma omp parallel for schedule(static)
+        for (size_t l = 0; l < lines; l++) {
+            const float *line = from + l * line_step;
+            float *o = to + l * line_step;
+            for (size_t i = 0; i < length; i++) {
+                const double before = line_sample(line, (long)i - 1, length, step, 1),
+                             after = line_sample(line, (long)i + 1, length, step, 1);
+                o[i * step] = (float)(pass == 0 ? after - before : 2.0 * line[i * step] + (before + after));
+            }
+        }
+    }
+}
+
+/* skimage.feature.structure_tensor(image, sigma) (Sobel derivatives, border constant 0, their
+ * products smoothed by a Gaussian of sigma, border constant 0) and its two eigenvalues, largest
+ * first, into channels c, c + 1. t: 7 float planes. */
+static int structure_eigenvalues(const float *unit, double sigma, float *out, size_t channels, size_t c, float *t,
+                                 size_t w, size_t h) {
+    const size_t n = w * h;
+    float *dy = t, *dx = t + n, *product = t + 2 * n, *scratch = t + 3 * n, *xx = t + 4 * n, *xy = t + 5 * n,
+          *yy = t + 6 * n;
+    sobel_unnormalised(unit, dy, scratch, w, h, 0);
+    sobel_unnormalised(unit, dx, scratch, w, h, 1);
+    float *const smoothed[3] = {xx, xy, yy};
+    const float *const first[3] = {dx, dx, dy}, *const second[3] = {dx, dy, dy};
+    for (int k = 0; k < 3; k++) {
+        for (size_t i = 0; i < n; i++) product[i] = first[k][i] * second[k][i];
+        if (gaussian_bordered(product, smoothed[k], scratch, w, h, sigma, 1) != 0) return -1;
+    }
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        const double mean = ((double)xx[i] + yy[i]) / 2, half = ((double)xx[i] - yy[i]) / 2,
+                     root = sqrt(half * half + (double)xy[i] * xy[i]);
+        out[i * channels + c] = (float)(mean + root);
+        out[i * channels + c + 1] = (float)(mean - root);
+    }
     return 0;
 }
 
@@ -124,10 +185,11 @@ DEFINE_HESSIAN(hessian_double, double, gradient_double, sqrt)
 DEFINE_HESSIAN(hessian_float, float, gradient_float, sqrtf)
 
 /* The feature groups, in the bit order of plan.groups, by their lower-case GUI names. */
-enum { GAUSSIAN, SOBEL, HESSIAN, DOG, MEMBRANE, MEAN, MEDIAN, MINIMUM, MAXIMUM, NEIGHBOURS, DERIVATIVES, BILATERAL, GROUPS };
-static const char *const group_names[GROUPS] = {"gaussian", "sobel",   "hessian",    "dog",
-                                               "membrane", "mean",    "median",     "minimum",
-                                               "maximum",  "neighbours", "derivatives", "bilateral"};
+enum { GAUSSIAN, SOBEL, HESSIAN, DOG, MEMBRANE, MEAN, MEDIAN, MINIMUM, MAXIMUM, NEIGHBOURS, DERIVATIVES, BILATERAL,
+       STRUCTURE, GROUPS };
+static const char *const group_names[GROUPS] = {"gaussian",   "sobel",       "hessian",   "dog",     "membrane",
+                                               "mean",       "median",      "minimum",   "maximum", "neighbours",
+                                               "derivatives", "bilateral", "structure"};
 static const char *const hessian_names[5] = {"hessian_module", "hessian_trace", "hessian_determinant",
                                              "hessian_eigenvalue_1", "hessian_eigenvalue_2"};
 #define MAX_SCALES 16
@@ -155,7 +217,7 @@ static df_status make_plan(const df_options *options, classical_plan *p) {
         if (found < 0)
             return dfi_error(DF_E_INVALID_ARG,
                              "classical.groups: '%.*s' is not a group (gaussian, sobel, hessian, dog, membrane, mean, "
-                             "median, minimum, maximum, neighbours, derivatives, bilateral)",
+                             "median, minimum, maximum, structure, neighbours, derivatives, bilateral)",
                              (int)length, at);
         p->groups |= 1u << found;
         at += length + (at[length] == ',');
@@ -178,7 +240,8 @@ static df_status make_plan(const df_options *options, classical_plan *p) {
 
 static size_t per_scale(const classical_plan *p) {
     return (size_t)has(p, GAUSSIAN) + has(p, SOBEL) + 5u * has(p, HESSIAN) + has(p, MEAN) + has(p, MEDIAN) +
-           has(p, MINIMUM) + has(p, MAXIMUM) + 8u * has(p, NEIGHBOURS) + 4u * has(p, DERIVATIVES);
+           has(p, MINIMUM) + has(p, MAXIMUM) + 2u * has(p, STRUCTURE) + 8u * has(p, NEIGHBOURS) +
+           4u * has(p, DERIVATIVES);
 }
 
 static size_t plan_channels(const classical_plan *p) {
@@ -214,6 +277,11 @@ static void channel_label(const classical_plan *p, size_t index, char *name, siz
                     snprintf(name, size, "%s_%g", single[g], sigma);
                     return;
                 }
+            if (has(p, STRUCTURE) && k < 2) {
+                snprintf(name, size, "structure_eigenvalue_%d_%g", (int)k + 1, sigma);
+                return;
+            }
+            if (has(p, STRUCTURE)) k -= 2;
             if (has(p, NEIGHBOURS) && k < 8) {
                 const int neighbour = (int)k + (k >= 4); /* the centre is skipped */
                 snprintf(name, size, "neighbour_%d_%d_%g", neighbour / 3 - 1, neighbour % 3 - 1, sigma);
@@ -299,13 +367,14 @@ static int derivatives(const uint8_t *grey, size_t w, size_t h, int radius, floa
 static df_status compute(const classical_plan *p, const uint8_t *grey, size_t w, size_t h, float *out) {
     const size_t n = w * h, channels = plan_channels(p), scales = (size_t)p->scales;
     double *wide = malloc(6 * n * sizeof *wide);
-    /* the image in [0, 1], the Gaussians, 1 pass scratch, 5 Hessian scratch */
-    float *planes = malloc((7 + scales) * n * sizeof *planes);
+    /* the image in [0, 1], 1 pass scratch, 5 Hessian and 7 structure tensor planes, the Gaussians */
+    float *planes = malloc((14 + scales) * n * sizeof *planes);
     if (wide == NULL || planes == NULL) {
         free(wide), free(planes);
         return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory for a %zu x %zu image", w, h);
     }
-    float *unit = planes, *scratch = planes + n, *hessian = planes + 2 * n, *blurred = planes + 7 * n;
+    float *unit = planes, *scratch = planes + n, *hessian = planes + 2 * n, *structure = planes + 7 * n,
+          *blurred = planes + 14 * n;
     /* img_as_float32: the bytes times float32(1 / 255) */
     const float scale = (float)(1.0 / 255.0);
     for (size_t i = 0; i < n; i++) unit[i] = (float)grey[i] * scale;
@@ -325,6 +394,8 @@ static df_status compute(const classical_plan *p, const uint8_t *grey, size_t w,
         const int radius = (int)ceil(p->sigmas[s]);
         for (int k = 0; k < 4 && !failed; k++)
             if (has(p, MEAN + k)) failed = dfi_rank_filter(grey, w, h, radius, (dfi_rank_kind)k, out, channels, c++) != 0;
+        if (has(p, STRUCTURE) && !failed)
+            failed = structure_eigenvalues(unit, p->sigmas[s], out, channels, c, structure, w, h) != 0, c += 2;
         if (has(p, NEIGHBOURS)) neighbours(unit, (int)p->sigmas[s], out, channels, c, w, h), c += 8;
         if (has(p, DERIVATIVES) && !failed) failed = derivatives(grey, w, h, radius, out, channels, c) != 0, c += 4;
     }

@@ -87,6 +87,10 @@ def classical_features(grey, groups=DEFAULT_GROUPS, min_sigma=0, max_sigma=16, m
         for name in ("mean", "median", "minimum", "maximum"):
             if name in groups:
                 channels.append(getattr(rank, name)(grey, footprint))
+        if "structure" in groups:  # the structure tensor's eigenvalues, largest first
+            from skimage.feature import structure_tensor, structure_tensor_eigenvalues
+            eigenvalues = structure_tensor_eigenvalues(structure_tensor(unit, sigma, mode="constant", order="rc"))
+            channels += [eigenvalues[0], eigenvalues[-1]]
         if "neighbours" in groups:
             channels += neighbours(unit, int(sigma))
         if "derivatives" in groups:  # the rank gradient applied 10 times; orders 4, 6, 8, 10
