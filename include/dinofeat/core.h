@@ -227,8 +227,8 @@ typedef enum df_param {
     /* The classical feature set (df_classical_compute, the weak workflow's classical features) */
     DF_PARAM_CLASSICAL_GROUPS = 1050,    /* str: the feature groups, comma-separated, HR-Dv2's GUI's
                                             names in lower case: gaussian, sobel, hessian, dog,
-                                            membrane, mean, median, minimum, maximum, structure,
-                                            neighbours, derivatives, bilateral; default
+                                            membrane, mean, median, minimum, maximum, entropy,
+                                            structure, neighbours, derivatives, bilateral; default
                                             "gaussian,sobel,hessian,dog,membrane" (its Weka set) */
     DF_PARAM_CLASSICAL_MIN_SIGMA = 1051, /* int: the smallest scale; 0 (default) adds the scale-0
                                             channels and starts at 1, -1 starts at 0.5 */

@@ -38,7 +38,10 @@ DF_API df_status df_classical_features(const uint8_t *grey, size_t width, size_t
  * 0 (the raw value, then Sobel and Hessian if chosen); per scale its Gaussian, Sobel, five Hessian
  * channels, then the rank filters mean, median, minimum, maximum of the bytes over the disk of
  * radius ceil(sigma) (pixels at squared distance below its square, those inside the image; the
- * mean truncated), then the two eigenvalues of the structure tensor (scipy's unnormalised Sobel
+ * mean truncated), then the entropy over the values below 32, 64 and 128 in that disk (each
+ * count relative to the largest, p, summed as -p log2 p; 0 where no value is below the bin count,
+ * where the official code gives NaN or reads uninitialised memory), then the two eigenvalues of
+ * the structure tensor (scipy's unnormalised Sobel
  * derivatives of the image in [0, 1], their products smoothed by a Gaussian of sigma, both with
  * border 0; largest first), then the 8 neighbours at distance int(sigma) (the image wrapped; x = -1, 0, 1
  * outer, y inner), then the derivatives (the rank gradient, max - min over that disk, applied 10

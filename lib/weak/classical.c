@@ -186,10 +186,10 @@ DEFINE_HESSIAN(hessian_float, float, gradient_float, sqrtf)
 
 /* The feature groups, in the bit order of plan.groups, by their lower-case GUI names. */
 enum { GAUSSIAN, SOBEL, HESSIAN, DOG, MEMBRANE, MEAN, MEDIAN, MINIMUM, MAXIMUM, NEIGHBOURS, DERIVATIVES, BILATERAL,
-       STRUCTURE, GROUPS };
+       STRUCTURE, ENTROPY, GROUPS };
 static const char *const group_names[GROUPS] = {"gaussian",   "sobel",       "hessian",   "dog",     "membrane",
                                                "mean",       "median",      "minimum",   "maximum", "neighbours",
-                                               "derivatives", "bilateral", "structure"};
+                                               "derivatives", "bilateral", "structure", "entropy"};
 static const char *const hessian_names[5] = {"hessian_module", "hessian_trace", "hessian_determinant",
                                              "hessian_eigenvalue_1", "hessian_eigenvalue_2"};
 #define MAX_SCALES 16
@@ -217,7 +217,7 @@ static df_status make_plan(const df_options *options, classical_plan *p) {
         if (found < 0)
             return dfi_error(DF_E_INVALID_ARG,
                              "classical.groups: '%.*s' is not a group (gaussian, sobel, hessian, dog, membrane, mean, "
-                             "median, minimum, maximum, structure, neighbours, derivatives, bilateral)",
+                             "median, minimum, maximum, entropy, structure, neighbours, derivatives, bilateral)",
                              (int)length, at);
         p->groups |= 1u << found;
         at += length + (at[length] == ',');
@@ -240,8 +240,8 @@ static df_status make_plan(const df_options *options, classical_plan *p) {
 
 static size_t per_scale(const classical_plan *p) {
     return (size_t)has(p, GAUSSIAN) + has(p, SOBEL) + 5u * has(p, HESSIAN) + has(p, MEAN) + has(p, MEDIAN) +
-           has(p, MINIMUM) + has(p, MAXIMUM) + 2u * has(p, STRUCTURE) + 8u * has(p, NEIGHBOURS) +
-           4u * has(p, DERIVATIVES);
+           has(p, MINIMUM) + has(p, MAXIMUM) + 3u * has(p, ENTROPY) + 2u * has(p, STRUCTURE) +
+           8u * has(p, NEIGHBOURS) + 4u * has(p, DERIVATIVES);
 }
 
 static size_t plan_channels(const classical_plan *p) {
@@ -277,6 +277,11 @@ static void channel_label(const classical_plan *p, size_t index, char *name, siz
                     snprintf(name, size, "%s_%g", single[g], sigma);
                     return;
                 }
+            if (has(p, ENTROPY) && k < 3) {
+                snprintf(name, size, "entropy_%d_%g", 32 << k, sigma);
+                return;
+            }
+            if (has(p, ENTROPY)) k -= 3;
             if (has(p, STRUCTURE) && k < 2) {
                 snprintf(name, size, "structure_eigenvalue_%d_%g", (int)k + 1, sigma);
                 return;
@@ -394,6 +399,7 @@ static df_status compute(const classical_plan *p, const uint8_t *grey, size_t w,
         const int radius = (int)ceil(p->sigmas[s]);
         for (int k = 0; k < 4 && !failed; k++)
             if (has(p, MEAN + k)) failed = dfi_rank_filter(grey, w, h, radius, (dfi_rank_kind)k, out, channels, c++) != 0;
+        if (has(p, ENTROPY) && !failed) failed = dfi_rank_entropy(grey, w, h, radius, out, channels, c) != 0, c += 3;
         if (has(p, STRUCTURE) && !failed)
             failed = structure_eigenvalues(unit, p->sigmas[s], out, channels, c, structure, w, h) != 0, c += 2;
         if (has(p, NEIGHBOURS)) neighbours(unit, (int)p->sigmas[s], out, channels, c, w, h), c += 8;

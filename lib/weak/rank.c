@@ -2,6 +2,7 @@
  * of each footprint row and adds the right end, as skimage's rank filters do. */
 #include "rank.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +35,11 @@ static uint8_t rank_value(const uint32_t *histogram, uint32_t population, uint64
     }
 }
 
-int dfi_rank_bytes(const uint8_t *grey, size_t w, size_t h, int radius, dfi_rank_kind kind, int range, uint8_t *out) {
+/* Calls visit(histogram, population, sum, pixel, user) for every pixel with the histogram of the
+ * disk's pixels inside the image; rows in parallel. */
+typedef void (*visit_fn)(const uint32_t *histogram, uint32_t population, uint64_t sum, size_t pixel, void *user);
+
+static int walk(const uint8_t *grey, size_t w, size_t h, int radius, visit_fn visit, void *user) {
     /* half-widths of the disk's rows: the x with x^2 + dy^2 < radius^2 (-1: the row is empty) */
     int *half = malloc((size_t)(2 * radius + 1) * sizeof *half);
     if (half == NULL) return -1;
@@ -65,12 +70,58 @@ int dfi_rank_bytes(const uint8_t *grey, size_t w, size_t h, int radius, dfi_rank
                     if (leaving >= 0) histogram[line[leaving]]--, population--, sum -= line[leaving];
                     if (entering < (long)w) histogram[line[entering]]++, population++, sum += line[entering];
                 }
-                out[y * w + x] = rank_value(histogram, population, sum, kind, grey[y * w + x], range);
+                visit(histogram, population, sum, y * w + x, user);
             }
         }
     }
     free(half);
     return 0;
+}
+
+typedef struct bytes_job {
+    const uint8_t *grey;
+    dfi_rank_kind kind;
+    int range;
+    uint8_t *out;
+} bytes_job;
+
+static void visit_bytes(const uint32_t *histogram, uint32_t population, uint64_t sum, size_t pixel, void *user) {
+    bytes_job *job = user;
+    job->out[pixel] = rank_value(histogram, population, sum, job->kind, job->grey[pixel], job->range);
+}
+
+int dfi_rank_bytes(const uint8_t *grey, size_t w, size_t h, int radius, dfi_rank_kind kind, int range, uint8_t *out) {
+    bytes_job job = {grey, kind, range, out};
+    return walk(grey, w, h, radius, visit_bytes, &job);
+}
+
+typedef struct entropy_job {
+    float *out;
+    size_t channels, c;
+} entropy_job;
+
+/* Per bin count b of 32, 64, 128: the counts of the values 0 .. b - 1 relative to the largest of
+ * them, p, and the sum of -p log2 p over p > 0 (0 when no value falls below b). */
+static void visit_entropy(const uint32_t *histogram, uint32_t population, uint64_t sum, size_t pixel, void *user) {
+    (void)population, (void)sum;
+    entropy_job *job = user;
+    for (int k = 0; k < 3; k++) {
+        const int bins = 32 << k;
+        uint32_t most = 0;
+        for (int v = 0; v < bins; v++) most = histogram[v] > most ? histogram[v] : most;
+        double entropy = 0;
+        for (int v = 0; most && v < bins; v++)
+            if (histogram[v]) {
+                const double p = (double)histogram[v] / most;
+                entropy -= p * log2(p);
+            }
+        job->out[pixel * job->channels + job->c + (size_t)k] = (float)entropy;
+    }
+}
+
+int dfi_rank_entropy(const uint8_t *grey, size_t w, size_t h, int radius, float *out, size_t channels, size_t c) {
+    entropy_job job = {out, channels, c};
+    return walk(grey, w, h, radius, visit_entropy, &job);
 }
 
 static int rank_to_channel(const uint8_t *grey, size_t w, size_t h, int radius, dfi_rank_kind kind, int range,

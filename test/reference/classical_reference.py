@@ -87,6 +87,14 @@ def classical_features(grey, groups=DEFAULT_GROUPS, min_sigma=0, max_sigma=16, m
         for name in ("mean", "median", "minimum", "maximum"):
             if name in groups:
                 channels.append(getattr(rank, name)(grey, footprint))
+        if "entropy" in groups:  # over the values below 32, 64, 128, counts relative to the largest
+            for bins in (32, 64, 128):
+                histogram = rank.windowed_histogram(grey, footprint, n_bins=bins)
+                most = histogram.max(-1, keepdims=True)
+                p = np.divide(histogram, most, out=np.zeros_like(histogram), where=most > 0)
+                terms = np.zeros_like(p)
+                terms[p > 0] = -p[p > 0] * np.log2(p[p > 0])
+                channels.append(terms.sum(-1))
         if "structure" in groups:  # the structure tensor's eigenvalues, largest first
             from skimage.feature import structure_tensor, structure_tensor_eigenvalues
             eigenvalues = structure_tensor_eigenvalues(structure_tensor(unit, sigma, mode="constant", order="rc"))

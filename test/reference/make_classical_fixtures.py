@@ -40,7 +40,8 @@ for name, (h, w) in (("small", (48, 64)), ("odd", (129, 127)), ("square", (256, 
     index.astype("<u4").tofile(os.path.join(OUT, f"{name}.index.u32"))
     features[index].astype("<f4").tofile(os.path.join(OUT, f"{name}.f32"))
     lines.append(f"image {name} {h} {w} {len(index)}")
-ALL = "gaussian,sobel,hessian,dog,membrane,mean,median,minimum,maximum,structure,neighbours,derivatives,bilateral"
+ALL = ("gaussian,sobel,hessian,dog,membrane,mean,median,minimum,maximum,entropy,structure,neighbours,derivatives,"
+       "bilateral")
 for name, (h, w), groups, low, high, size, thickness in (
         ("all_groups", (29, 35), ALL, 0, 8, 15, 3),
         ("rank_half", (33, 40), "mean,median,minimum,maximum,neighbours,gaussian", -1, 4, 19, 1),

@@ -39,7 +39,7 @@ def classical_features(image, groups=None, min_sigma=None, max_sigma=None, membr
     """(H, W, C) float32: the classical feature stack of a grey (H, W) uint8 image, or of an
     (H, W, 3) RGB one converted to grey as PIL's "L" does (ITU-R 601 luma), as HR-Dv2's featuriser
     computes it. groups: names or a comma-separated string among gaussian, sobel, hessian, dog,
-    membrane, mean, median, minimum, maximum, structure, neighbours, derivatives, bilateral
+    membrane, mean, median, minimum, maximum, entropy, structure, neighbours, derivatives, bilateral
     (default its Weka set, 58 channels); min_sigma (0: scale 0 too, -1: from 0.5), max_sigma,
     membrane_size, membrane_thickness."""
     np = _numpy()

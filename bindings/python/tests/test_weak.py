@@ -43,8 +43,8 @@ class ClassicalTest(unittest.TestCase):
                                   np.maximum(spread, 1e-30)).max(), 1e-5, name)
             self.assertEqual(len(dinofeat.weak.channel_names(**settings)), int(channels))
         self.assertEqual(dinofeat.weak.channel_names("mean,neighbours", 2, 4)[:2], ["mean_2", "neighbour_-1_-1_2"])
-        with self.assertRaisesRegex(dinofeat.Error, "'entropy' is not a group"):
-            dinofeat.weak.classical_features(np.zeros((4, 4), np.uint8), groups="entropy")
+        with self.assertRaisesRegex(dinofeat.Error, "'laplacian' is not a group"):
+            dinofeat.weak.classical_features(np.zeros((4, 4), np.uint8), groups="laplacian")
 
 
 
