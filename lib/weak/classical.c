@@ -231,8 +231,10 @@ static df_status make_plan(const df_options *options, classical_plan *p) {
                          first);
     const double start = log2(first), stop = log2((double)high);
     p->scales = (int)(stop - start + 1);
-    for (int i = 0; i < p->scales; i++)
-        p->sigmas[i] = pow(2.0, i == p->scales - 1 && p->scales > 1 ? stop : start + i * ((stop - start) / (p->scales - 1 > 0 ? p->scales - 1 : 1)));
+    if (p->scales > MAX_SCALES) return dfi_error(DF_E_INVALID_ARG, "classical: more than %d scales", MAX_SCALES);
+    /* np.linspace: start + i * step, the last exactly stop */
+    const double step = p->scales > 1 ? (stop - start) / (p->scales - 1) : 0.0;
+    for (int i = 0; i < p->scales; i++) p->sigmas[i] = pow(2.0, i == p->scales - 1 && i > 0 ? stop : start + i * step);
     p->membrane_size = (int)dfi_option_int(options, DF_PARAM_CLASSICAL_MEMBRANE_SIZE);
     p->membrane_thickness = (int)dfi_option_int(options, DF_PARAM_CLASSICAL_MEMBRANE_THICKNESS);
     return DF_OK;
