@@ -58,12 +58,9 @@ static pid_t start_rank(int rank, char **command) {
     const pid_t pid = fork();
     if (pid != 0) return pid;
     execvp(command[0], command);
-    static const char cannot[] = "dinofeat launch: cannot run ";
-    const char *reason = strerror(errno);
-    if (write(STDERR_FILENO, cannot, sizeof cannot - 1) < 0 || write(STDERR_FILENO, command[0], strlen(command[0])) < 0 ||
-        write(STDERR_FILENO, ": ", 2) < 0 || write(STDERR_FILENO, reason, strlen(reason)) < 0 ||
-        write(STDERR_FILENO, "\n", 1) < 0)
-        _exit(127);
+    const char *const parts[] = {"dinofeat launch: cannot run ", command[0], ": ", strerror(errno), "\n"};
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+        if (write(STDERR_FILENO, parts[i], strlen(parts[i])) < 0) break;
     _exit(127);
 }
 

@@ -14,13 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* 'reflect' border (d c b a | a b c d): index i of a line of n samples, for any i. */
-static size_t reflect(long i, size_t n) {
-    const long period = 2 * (long)n;
-    long m = i % period;
-    if (m < 0) m += period;
-    return (size_t)(m < (long)n ? m : period - 1 - m);
-}
 
 /* 'nearest' border (a a a | a b c d): the edge sample repeated. */
 static size_t nearest(long i, size_t n) { return i < 0 ? 0 : i >= (long)n ? n - 1 : (size_t)i; }
@@ -125,9 +118,10 @@ static int structure_eigenvalues(const float *unit, double sigma, float *out, si
 static void sobel(const double *f, float *out, size_t channels, size_t c, size_t w, size_t h) {
 #pragma omp parallel for schedule(static)
     for (size_t y = 0; y < h; y++) {
-        const size_t up = reflect((long)y - 1, h) * w, down = reflect((long)y + 1, h) * w, row = y * w;
+        const size_t up = dfi_reflect_index((long)y - 1, h) * w, down = dfi_reflect_index((long)y + 1, h) * w,
+                     row = y * w;
         for (size_t x = 0; x < w; x++) {
-            const size_t left = reflect((long)x - 1, w), right = reflect((long)x + 1, w);
+            const size_t left = dfi_reflect_index((long)x - 1, w), right = dfi_reflect_index((long)x + 1, w);
             const double gx = ((f[up + right] - f[up + left]) + 2 * (f[row + right] - f[row + left]) +
                                (f[down + right] - f[down + left])) / 4,
                          gy = ((f[down + left] - f[up + left]) + 2 * (f[down + x] - f[up + x]) +

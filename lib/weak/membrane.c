@@ -141,7 +141,7 @@ static void statistics(float *v, float *o) {
     o[5] = (v[DFI_MEMBRANE_ANGLES / 2 - 1] + v[DFI_MEMBRANE_ANGLES / 2]) / 2.0f;
 }
 
-static size_t reflect_index(long i, size_t n) {
+size_t dfi_reflect_index(long i, size_t n) {
     const long period = 2 * (long)n;
     long m = i % period;
     if (m < 0) m += period;
@@ -160,7 +160,7 @@ int dfi_membrane_projections(const float *unit, size_t w, size_t h, int size, in
         failed = kernel_offsets(size, thickness, 6.0 * k, &kernels[k]) != 0;
     for (size_t y = 0; !failed && y < ph; y++)
         for (size_t x = 0; x < pw; x++)
-            padded[y * pw + x] = unit[reflect_index((long)y - (long)pad, h) * w + reflect_index((long)x - (long)pad, w)];
+            padded[y * pw + x] = unit[dfi_reflect_index((long)y - (long)pad, h) * w + dfi_reflect_index((long)x - (long)pad, w)];
 #pragma omp parallel if (!failed)
     {
         double *sums = malloc(w * sizeof *sums);

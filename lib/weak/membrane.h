@@ -8,6 +8,9 @@
 #define DFI_MEMBRANE_THICKNESS 1 /* the official "Membrane Thickness" */
 #define DFI_MEMBRANE_ANGLES 30   /* 0, 6, ..., 174 degrees */
 
+/* Index i of a line of n samples under scipy's 'reflect' border (d c b a | a b c d), for any i. */
+size_t dfi_reflect_index(long i, size_t n);
+
 /* The kernel of size x size zeros with the thickness centre columns ones, rotated by degrees as
  * scipy.ndimage.rotate(kernel, degrees) does (cubic spline with mirror-extended coefficients,
  * zero outside the input, the output grown to hold the rotated square), rounded to 0 / 1 as
