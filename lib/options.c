@@ -75,6 +75,7 @@ static const param_spec param_table[] = {
     {DF_PARAM_WEAK_CLASSIFIER, "weak.classifier", DF_PARAM_TYPE_INT, 0.0, 2.0, 0.0, NULL},
     {DF_PARAM_WEAK_MAX_SIZE, "weak.max_size", DF_PARAM_TYPE_INT, 0.0, 1048576.0, 518.0, NULL},
     {DF_PARAM_WEAK_SAMPLES, "weak.samples", DF_PARAM_TYPE_INT, 0.0, 1e12, 0.0, NULL},
+    {DF_PARAM_WEAK_LIVE_TREES, "weak.live_trees", DF_PARAM_TYPE_INT, 1.0, 100000.0, 100.0, NULL},
     {DF_PARAM_CLASSICAL_GROUPS, "classical.groups", DF_PARAM_TYPE_STRING, 0, 0, 0, "gaussian,sobel,hessian,dog,membrane"},
     {DF_PARAM_CLASSICAL_MIN_SIGMA, "classical.min_sigma", DF_PARAM_TYPE_INT, -1.0, 64.0, 0.0, NULL},
     {DF_PARAM_CLASSICAL_MAX_SIGMA, "classical.max_sigma", DF_PARAM_TYPE_INT, 1.0, 64.0, 16.0, NULL},

@@ -33,6 +33,9 @@
  * missing. */
 unsigned char *read_fixture(const char *name, size_t *size);
 unsigned char *read_fixture_from(const char *directory, const char *name, size_t *size);
+/* The weak-supervision fixture PNG name (fixtures/weak/), palette indices when indices is 1. */
+#define WEAK_DIR "fixtures/weak/"
+df_image *load_weak_png(const char *name, int indices);
 /* The model fixtures' input images (test/reference/model_inputs.py): pixel n of image i is
  * ((n * 7919 + i * 104729) % 2001) / 1000 - 1, exact in float32. A (b, 3, h, w) tensor. */
 df_tensor *fixture_images(int b, int h, int w);
@@ -81,6 +84,7 @@ Suite *eval_suite(void);
 Suite *regions_suite(void);
 Suite *crf_suite(void);
 Suite *weak_suite(void);
+Suite *weak_live_suite(void);
 Suite *datus_suite(void);
 Suite *dataset_suite(void);
 Suite *segment_suite(void);

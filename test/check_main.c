@@ -26,6 +26,18 @@ unsigned char *read_fixture_from(const char *directory, const char *name, size_t
     return data;
 }
 
+df_image *load_weak_png(const char *name, int indices) {
+    df_options *o;
+    df_image *image = NULL;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_IMAGE_PALETTE_INDICES, indices));
+    char path[256];
+    snprintf(path, sizeof path, WEAK_DIR "%s", name);
+    ck_assert_ok(df_image_load(path, o, &image));
+    df_options_free(o);
+    return image;
+}
+
 df_tensor *fixture_tensor(const char *directory, const char *name, const int64_t *shape, size_t ndim) {
     size_t size, count = 1;
     float *data = (float *)read_fixture_from(directory, name, &size);
@@ -114,6 +126,7 @@ int main(void) {
     srunner_add_suite(forking, regions_suite());
     srunner_add_suite(forking, crf_suite());
     srunner_add_suite(forking, weak_suite());
+    srunner_add_suite(forking, weak_live_suite());
     srunner_add_suite(forking, datus_suite());
     srunner_add_suite(forking, dataset_suite());
     srunner_add_suite(forking, distributed_suite());

@@ -65,8 +65,10 @@ START_TEST(test_classical_groups_equal_reference) {
     size_t h, w, want_channels;
     int low, high, size, thickness, cases = 0;
     while (fgets(line, sizeof line, manifest)) {
-        if (sscanf(line, "settings %31s %zu %zu %127s %d %d %d %d %zu", name, &h, &w, groups, &low, &high, &size,
-                   &thickness, &want_channels) != 9)
+        const int sixteen = strncmp(line, "settings16 ", 11) == 0;
+        if (sscanf(line + (sixteen ? 11 : 9), "%31s %zu %zu %127s %d %d %d %d %zu", name, &h, &w, groups, &low, &high,
+                   &size, &thickness, &want_channels) != 9 ||
+            (!sixteen && strncmp(line, "settings ", 9) != 0))
             continue;
         df_options *o;
         ck_assert_ok(df_options_new(&o));
@@ -79,14 +81,23 @@ START_TEST(test_classical_groups_equal_reference) {
         ck_assert_ok(df_classical_channels(o, &channels));
         ck_assert_uint_eq(channels, want_channels);
         char file[64];
-        snprintf(file, sizeof file, "%s.u8", name);
+        snprintf(file, sizeof file, "%s.%s", name, sixteen ? "u16" : "u8");
         uint8_t *grey = read_fixture_from(CLASSICAL_DIR, file, &bytes);
-        ck_assert_uint_eq(bytes, h * w);
+        ck_assert_uint_eq(bytes, h * w * (sixteen ? 2 : 1));
         snprintf(file, sizeof file, "%s.f32", name);
         float *want = (float *)read_fixture_from(CLASSICAL_DIR, file, &bytes);
         ck_assert_uint_eq(bytes, h * w * channels * 4);
-        float *got = malloc(h * w * channels * sizeof *got);
-        ck_assert_ok(df_classical_compute(grey, w, h, o, got));
+        float *got = malloc(h * w * channels * sizeof *got), *again = malloc(h * w * channels * sizeof *again);
+        df_image *image;
+        ck_assert_ok(df_image_new(w, h, 1, sixteen ? 16 : 8, &image));
+        memcpy(df_image_pixels(image), grey, h * w * (sixteen ? 2 : 1)); /* little-endian host */
+        ck_assert_ok(df_classical_compute_image(image, o, got));
+        if (!sixteen) { /* the byte entry point computes the same */
+            ck_assert_ok(df_classical_compute(grey, w, h, o, again));
+            ck_assert_mem_eq(got, again, h * w * channels * sizeof *got);
+        }
+        df_image_free(image);
+        free(again);
         for (size_t c = 0; c < channels; c++) {
             double lowest = INFINITY, highest = -INFINITY, worst = 0;
             for (size_t i = 0; i < h * w; i++) {
@@ -104,7 +115,58 @@ START_TEST(test_classical_groups_equal_reference) {
         cases++;
     }
     fclose(manifest);
-    ck_assert_int_eq(cases, 3);
+    ck_assert_int_eq(cases, 4);
+}
+END_TEST
+
+/* Every group at the default scales on the three images of the default stack's test, at their
+ * border pixels and 400 inside, with the same tolerance. */
+START_TEST(test_classical_all_groups_on_three_images) {
+    FILE *manifest = fopen(CLASSICAL_DIR "manifest.txt", "r");
+    ck_assert_ptr_nonnull(manifest);
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_CLASSICAL_GROUPS,
+                                    "gaussian,sobel,hessian,dog,membrane,mean,median,minimum,maximum,entropy,structure,"
+                                    "neighbours,derivatives,bilateral"));
+    char line[128], name[32];
+    size_t h, w, count, channels, want_channels;
+    int images = 0;
+    ck_assert_ok(df_classical_channels(o, &channels));
+    while (fgets(line, sizeof line, manifest)) {
+        if (sscanf(line, "groups %31s %zu %zu %zu %zu", name, &h, &w, &count, &want_channels) != 5) continue;
+        ck_assert_uint_eq(channels, want_channels);
+        char file[64];
+        size_t size;
+        snprintf(file, sizeof file, "%s.u8", name);
+        uint8_t *grey = read_fixture_from(CLASSICAL_DIR, file, &size);
+        ck_assert_uint_eq(size, h * w);
+        snprintf(file, sizeof file, "%s.groups.index.u32", name);
+        uint32_t *index = (uint32_t *)read_fixture_from(CLASSICAL_DIR, file, &size);
+        ck_assert_uint_eq(size, count * 4);
+        snprintf(file, sizeof file, "%s.groups.f32", name);
+        float *want = (float *)read_fixture_from(CLASSICAL_DIR, file, &size);
+        ck_assert_uint_eq(size, count * channels * 4);
+        float *got = malloc(h * w * channels * sizeof *got);
+        ck_assert_ok(df_classical_compute(grey, w, h, o, got));
+        for (size_t c = 0; c < channels; c++) {
+            double low = INFINITY, high = -INFINITY, worst = 0;
+            for (size_t i = 0; i < count; i++) {
+                const double v = want[i * channels + c];
+                low = fmin(low, v), high = fmax(high, v);
+                worst = fmax(worst, fabs(got[(size_t)index[i] * channels + c] - v));
+            }
+            char label[64];
+            ck_assert_ok(df_classical_channel_label(o, c, label, sizeof label));
+            ck_assert_msg(worst <= 1e-5 * fmax(high - low, 1e-30), "%s: channel %zu (%s): largest difference %g, range %g",
+                          name, c, label, worst, high - low);
+        }
+        free(grey), free(index), free(want), free(got);
+        images++;
+    }
+    fclose(manifest);
+    df_options_free(o);
+    ck_assert_int_eq(images, 3);
 }
 END_TEST
 
@@ -311,19 +373,7 @@ START_TEST(test_logreg_equals_sklearn) {
 }
 END_TEST
 
-#define WEAK_DIR "fixtures/weak/"
-
-static df_image *load_png(const char *name, int indices) {
-    df_options *o;
-    df_image *image = NULL;
-    ck_assert_ok(df_options_new(&o));
-    ck_assert_ok(df_options_set_int(o, DF_PARAM_IMAGE_PALETTE_INDICES, indices));
-    char path[256];
-    snprintf(path, sizeof path, WEAK_DIR "%s", name);
-    ck_assert_ok(df_image_load(path, o, &image));
-    df_options_free(o);
-    return image;
-}
+#define load_png load_weak_png
 
 /* Pixel pairs (right and down neighbours) with different labels: the length of the boundaries. */
 static size_t label_edges(const int32_t *labels, size_t w, size_t h) {
@@ -549,6 +599,7 @@ Suite *weak_suite(void) {
     tcase_add_test(tc, test_classical_equals_reference);
     tcase_add_test(tc, test_classical_names_and_errors);
     tcase_add_test(tc, test_classical_groups_equal_reference);
+    tcase_add_test(tc, test_classical_all_groups_on_three_images);
     tcase_add_test(tc, test_classical_settings_labels_and_errors);
     tcase_add_test(tc, test_forest_matches_sklearn_accuracy);
     tcase_add_test(tc, test_forest_options_and_errors);

@@ -229,6 +229,35 @@ expect 0 "wrote .*hybrid\.png" -- "$cli" weak predict --classifier "$tmp/hybrid.
     --image fixtures/weak/micrograph.png --out "$tmp/hybrid.png"
 expect 2 "the model does not match the classifier's" -- "$cli" weak predict --classifier "$tmp/hybrid.dfclf" \
     --model $models/dino_s8.pth --heads 2 --image fixtures/weak/micrograph.png --out "$tmp/hybrid.png"
+expect 0 "trained: 3 classes" -- "$cli" weak train --image fixtures/weak/micrograph.png --labels fixtures/weak/scribbles.png \
+    --trees 10 --groups gaussian,mean,neighbours --min-sigma 1 --max-sigma 4 --out "$tmp/groups.dfclf"
+expect 0 '"groups": "gaussian,mean,neighbours", "min_sigma": 1, "max_sigma": 4' -- grep -ao '"groups": [^}]*' "$tmp/groups.dfclf"
+expect 0 "wrote .*groups_seg\.png" -- "$cli" weak predict --classifier "$tmp/groups.dfclf" \
+    --image fixtures/weak/micrograph.png --out "$tmp/groups_seg.png"
+expect 1 "--groups: classical.groups: 'moon' is not a group" -- "$cli" weak train --image a --labels b --groups moon --out x
+expect 1 "--max-sigma takes a whole number, not 'big'" -- "$cli" weak train --image a --labels b --max-sigma big --out x
+cat > "$tmp/live.txt" <<'SCRIPT'
+# two strokes, a label image, an erasure
+stroke 1 2 10,10 40,12
+stroke 2 1.5 200,200
+labels fixtures/weak/scribbles.png
+erase 3 10,10 40,12
+SCRIPT
+expect 0 "step 4 \(erase, 2 point\(s\)\): fit .* s, predict .* s, total .* s" -- "$cli" weak live \
+    --image fixtures/weak/micrograph.png --script "$tmp/live.txt" --trees 8 --full-trees 12 --view 0,0,128,64 \
+    --out "$tmp/live.png" --save "$tmp/live.dfclf"
+expect 0 "size: 256 x 256" -- "$cli" info --image "$tmp/live.png"
+expect 0 "wrote .*live_again\.png" -- "$cli" weak predict --classifier "$tmp/live.dfclf" \
+    --image fixtures/weak/micrograph.png --out "$tmp/live_again.png"
+printf 'stroke 1 two 5,5\n' > "$tmp/bad_live.txt"
+expect 1 "bad_live.txt:1: not 'stroke CLASS RADIUS" -- "$cli" weak live --image fixtures/weak/micrograph.png \
+    --script "$tmp/bad_live.txt"
+printf '# nothing\n' > "$tmp/empty_live.txt"
+expect 1 "has no action" -- "$cli" weak live --image fixtures/weak/micrograph.png --script "$tmp/empty_live.txt"
+expect 1 "--view 200,0,100,10 leaves the 256 x 256 image" -- "$cli" weak live --image fixtures/weak/micrograph.png \
+    --script "$tmp/live.txt" --view 200,0,100,10
+expect 1 "--image FILE and --script FILE are required" -- "$cli" weak live --image fixtures/weak/micrograph.png
+expect 0 "live options" -- "$cli" weak live --help
 expect 1 "unknown sub-verb 'fit'" -- "$cli" weak fit
 
 if have_python_imaging "reading the .npy features with numpy"; then

@@ -39,7 +39,7 @@ int cli_wants_help(int argc, char **argv) {
     return 0;
 }
 
-static double seconds_now(void) {
+double cli_seconds_now(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)now.tv_sec + now.tv_nsec * 1e-9;
@@ -48,12 +48,12 @@ static double seconds_now(void) {
 void cli_progress_init(cli_progress *progress, const char *verb) {
     progress->verb = verb;
     progress->is_terminal = isatty(STDERR_FILENO);
-    progress->started = seconds_now();
+    progress->started = cli_seconds_now();
 }
 
 int cli_progress_report(void *user_data, uint64_t done, uint64_t total, const char *stage) {
     cli_progress *progress = user_data;
-    double elapsed = seconds_now() - progress->started;
+    double elapsed = cli_seconds_now() - progress->started;
     double fraction = total ? (double)done / (double)total : 1.0;
     if (!progress->is_terminal) {
         /* Logs of thousands of steps stay readable: about twenty lines, and always the last. */

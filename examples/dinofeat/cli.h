@@ -101,6 +101,12 @@ df_status cli_open_dataset(const char *images, const char *labels, const df_opti
 
 /* Whether argv holds -h or --help before any "--". */
 int cli_wants_help(int argc, char **argv);
+/* A monotonic clock in seconds, for durations. */
+double cli_seconds_now(void);
+/* dinofeat weak live (verb_weak_live.c), and the label-image loader the weak verbs share
+ * (palette PNGs as their indices). */
+int weak_live(int argc, char **argv);
+df_status weak_load_labels(const char *path, df_image **out);
 
 /* A df_progress_fn for long work: a redrawn bar on stderr when it is a terminal, otherwise one
  * plain line per step. user_data: a cli_progress. */

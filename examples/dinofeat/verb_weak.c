@@ -1,4 +1,5 @@
 /* dinofeat weak: train a classifier from scribbles, and segment images with it. */
+#include "classical_args.h"
 #include "cli.h"
 #include "draw.h"
 #include "folder.h"
@@ -17,15 +18,17 @@
 static const char help[] =
     "Usage: dinofeat weak train --image I --labels L.png [--image I2 --labels L2.png ...]\n"
     "                           [--features classical|deep|hybrid] [--model M]\n"
-    "                           [--classifier rf|logreg] --out clf.dfclf\n"
+    "                           [--classifier rf|logreg] [--groups G,...] --out clf.dfclf\n"
     "       dinofeat weak predict --classifier clf.dfclf [--model M] --image I [--crf] --out seg.png\n"
     "                             [--overlay ov.png] [--proba proba.npy]\n"
     "       dinofeat weak predict --classifier clf.dfclf [--model M] --images DIR --out-dir DIR2\n"
+    "       dinofeat weak live --image I --script S [--out seg.png] [--save clf.dfclf]\n"
     "\n"
     "Weakly supervised segmentation (HR-Dv2 section 3.3, Trainable Weka style): paint a few strokes\n"
     "per class, train, segment the whole image, apply the classifier to new images. Label images\n"
     "are PNGs where 0 = unlabelled and 1..C = classes (palette PNGs are read as their indices, grey\n"
-    "PNGs as their values). Features: the 58-channel classical stack (no neural weights needed),\n"
+    "PNGs as their values). Features: the classical stack of HR-Dv2's featuriser (58 channels by\n"
+    "default, other groups with --groups; no neural weights needed),\n"
     "deep (HR-Dv2 upsampled features of --model; images larger than 518 px are featurised\n"
     "resized, and the result resized back) or hybrid (both, each channel min-max scaled).\n"
     "Classifiers (balanced class weights): a random forest (the default for classical features)\n"
@@ -33,7 +36,7 @@ static const char help[] =
     "model it needs; predicting with another is refused.\n"
     "\n"
     "train options:\n"
-    "  --image FILE        an 8-bit grey or colour image (repeat with --labels for several)\n"
+    "  --image FILE        a grey or colour image, 8 or 16 bits (repeat with --labels for several)\n"
     "  --labels FILE       its label image, the same size\n"
     "  --features F        classical (default), deep or hybrid (these need --model)\n"
     "  --classifier C      rf or logreg (default: rf for classical, logreg otherwise)\n"
@@ -43,6 +46,7 @@ static const char help[] =
     "  --no-flips          no flipped views\n"
     "  --seed N            the forest's seed (default 0)\n"
     "  --out FILE          the classifier file to write (.dfclf, required)\n"
+    CLASSICAL_ARGS_HELP
     "predict options:\n"
     "  --classifier FILE   a .dfclf file (required)\n"
     "  --image FILE        one image, with --out (a label PNG of classes 1..C)\n"
@@ -51,6 +55,17 @@ static const char help[] =
     "  --model FILE        the backbone a deep or hybrid classifier was trained with\n"
     "  --overlay FILE      the image with each class in its colour, .png (single image)\n"
     "  --proba FILE        per-class probabilities, (H, W, C) float32 .npy (single image)\n"
+    "live options (an interactive tool's loop, replayed; classical features and the options above):\n"
+    "  --image FILE        the image being labelled\n"
+    "  --script FILE       one action per line: 'stroke CLASS RADIUS X,Y [X,Y ...]' paints a polyline,\n"
+    "                      'erase RADIUS X,Y [X,Y ...]' erases, 'labels FILE.png' sets its labelled\n"
+    "                      pixels; '#' starts a comment. After each, the forest is refit and the\n"
+    "                      view predicted, and the step's latency printed\n"
+    "  --view X,Y,W,H      the region predicted after each step (default the whole image)\n"
+    "  --trees N           trees of the live forest (default 100, as ilastik's live update)\n"
+    "  --full-trees N      trees of the classifier --save writes (default 200)\n"
+    "  --out FILE          the final segmentation of the whole image, a label PNG\n"
+    "  --save FILE         a classifier (.dfclf) trained on the final scribbles\n"
     "model options (deep and hybrid):\n" MODEL_ARGS_HELP
     "  -h, --help          this text\n"
     "\n"
@@ -58,7 +73,7 @@ static const char help[] =
 
 #define MAX_IMAGES 256
 
-static df_status load_labels(const char *path, df_image **out) {
+df_status weak_load_labels(const char *path, df_image **out) {
     df_options *o = NULL;
     df_status status = df_options_new(&o);
     if (status == DF_OK) df_options_set_int(o, DF_PARAM_IMAGE_PALETTE_INDICES, 1);
@@ -74,7 +89,7 @@ static int train(int argc, char **argv) {
         {"trees", required_argument, NULL, 't'},    {"seed", required_argument, NULL, 's'},
         {"out", required_argument, NULL, 'o'},      {"shifts", required_argument, NULL, 'S'},
         {"no-flips", no_argument, NULL, 'F'},       MODEL_ARGS_OPTIONS,
-        {NULL, 0, NULL, 0}};
+        CLASSICAL_ARGS_OPTIONS,                     {NULL, 0, NULL, 0}};
     const char *images[MAX_IMAGES], *labels[MAX_IMAGES], *out = NULL;
     size_t ni = 0, nl = 0;
     df_options *o = NULL;
@@ -86,6 +101,7 @@ static int train(int argc, char **argv) {
     opterr = 0;
     for (int option; code == EXIT_OK && (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
         int handled = option == 1005 ? 0 : model_args_parse(&margs, option, optarg, "weak train");
+        if (handled == 0) handled = classical_args_parse(o, option, optarg, "weak train");
         if (handled < 0) code = EXIT_USAGE;
         if (handled) continue;
         char *end;
@@ -144,7 +160,7 @@ static int train(int argc, char **argv) {
     df_image *pictures[MAX_IMAGES] = {0}, *marks[MAX_IMAGES] = {0};
     for (size_t k = 0; code == EXIT_OK && k < ni; k++) {
         df_status status = df_image_load(images[k], NULL, &pictures[k]);
-        if (status == DF_OK) status = load_labels(labels[k], &marks[k]);
+        if (status == DF_OK) status = weak_load_labels(labels[k], &marks[k]);
         if (status != DF_OK) code = cli_fail("weak train", status);
     }
     df_weak *weak = NULL;
@@ -304,10 +320,11 @@ static int predict(int argc, char **argv) {
 }
 
 static int run(int argc, char **argv) {
-    if (argc < 2) return cli_usage_error("weak", "say train or predict");
+    if (argc < 2) return cli_usage_error("weak", "say train, predict or live");
     if (strcmp(argv[1], "train") == 0) return train(argc - 1, argv + 1);
     if (strcmp(argv[1], "predict") == 0) return predict(argc - 1, argv + 1);
-    return cli_usage_error("weak", "unknown sub-verb '%s': train or predict", argv[1]);
+    if (strcmp(argv[1], "live") == 0) return weak_live(argc - 1, argv + 1);
+    return cli_usage_error("weak", "unknown sub-verb '%s': train, predict or live", argv[1]);
 }
 
-const cli_verb verb_weak = {"weak", "weakly supervised segmentation from scribbles: train, predict", help, run};
+const cli_verb verb_weak = {"weak", "weakly supervised segmentation from scribbles: train, predict, live", help, run};

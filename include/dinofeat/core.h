@@ -222,6 +222,8 @@ typedef enum df_param {
     DF_PARAM_WEAK_SAMPLES = 1004,     /* int: labelled pixels per image used for training, at most,
                                          a fixed-seed random draw (the same pixels every run);
                                          default 0 = all of them */
+    DF_PARAM_WEAK_LIVE_TREES = 1005,  /* int: trees of the live loop's forest (df_weak_live_*);
+                                         default 100, as ilastik's live update */
 
     /* logistic regression (df_logreg_train, weak.h) */
     /* The classical feature set (df_classical_compute, the weak workflow's classical features) */

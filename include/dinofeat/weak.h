@@ -51,6 +51,13 @@ DF_API df_status df_classical_features(const uint8_t *grey, size_t width, size_t
  * df_classical_channels floats. */
 DF_API df_status df_classical_compute(const uint8_t *grey, size_t width, size_t height, const df_options *options,
                                       float *out);
+/* df_classical_compute of a df_image: grey or colour (converted as df_image_convert does), 8 or
+ * 16 bits. A 16-bit image is what the official featuriser computes from a uint16 array: the raw
+ * channel holds 0..65535, the filters see the samples / 65535; the rank filters (mean, median,
+ * minimum, maximum, entropy, derivatives, bilateral), which need bytes, see the high byte of each
+ * sample (skimage's img_as_ubyte; the official code's astype(np.uint8) keeps the low byte, whose
+ * values wrap, and is not followed). out: width * height * df_classical_channels floats. */
+DF_API df_status df_classical_compute_image(const df_image *image, const df_options *options, float *out);
 /* The channels df_classical_compute writes with options (NULL: 58). DF_E_INVALID_ARG names an
  * unknown group or a maximum sigma below the minimum. */
 DF_API df_status df_classical_channels(const df_options *options, size_t *channels);
@@ -97,7 +104,7 @@ typedef struct df_weak df_weak;
 
 /* Per-pixel feature sets (specs/hrdv2.md section 3). */
 typedef enum df_weak_features {
-    DF_WEAK_CLASSICAL = 0, /* the 58-channel classical stack: no model needed */
+    DF_WEAK_CLASSICAL = 0, /* the classical stack (58 channels by default): no model needed */
     DF_WEAK_DEEP = 1,      /* HR-Dv2 upsampled features (DF_PARAM_UPS_STRIDE, _SHIFTS, _FLIPS) */
     DF_WEAK_HYBRID = 2     /* deep then classical, each channel min-max scaled over the image */
 } df_weak_features;
@@ -108,14 +115,15 @@ typedef enum df_weak_classifier {
     DF_WEAK_LOGREG = 2  /* df_logreg with DF_PARAM_LOGREG_* */
 } df_weak_classifier;
 
-/* out: new, free with df_weak_free. Trains on count images (8-bit grey or colour: grey for the
- * classical stack as df_image_convert makes it, RGB for the model) and their label images (one
+/* out: new, free with df_weak_free. Trains on count images (grey or colour, 8 or 16 bits: grey for
+ * the classical stack as df_classical_compute_image computes it, RGB for the model) and their label images (one
  * channel, 8- or 16-bit, the same size: 0 = unlabelled, 1..C = classes; load palette PNGs with
  * DF_PARAM_IMAGE_PALETTE_INDICES). options: DF_PARAM_WEAK_FEATURES, _CLASSIFIER, _MAX_SIZE, the
- * upsampling keys for deep features, DF_PARAM_FOREST_* or DF_PARAM_LOGREG_*. model: NULL for
+ * upsampling keys for deep features, DF_PARAM_CLASSICAL_* for the classical channels (recorded in
+ * the classifier and used again at prediction), DF_PARAM_FOREST_* or DF_PARAM_LOGREG_*. model: NULL for
  * classical features, else the backbone (recorded, and required to match at prediction).
  * Errors: DF_E_INVALID_ARG for a size mismatch (the message names the image), no labelled pixel,
- * a multi-channel label image, a missing model; DF_E_UNSUPPORTED for 16-bit images. */
+ * a multi-channel label image, a missing model, classical settings that give no channel list. */
 DF_API df_status df_weak_train(df_model *model, const df_image *const *images, const df_image *const *labels,
                                size_t count, const df_options *options, df_weak **out);
 /* Classes C of a trained classifier. */
@@ -137,6 +145,46 @@ DF_API df_status df_weak_save(const df_weak *weak, const char *path);
 DF_API df_status df_weak_load(const char *path, df_weak **out);
 /* Does nothing when weak is NULL. */
 DF_API void df_weak_free(df_weak *weak);
+
+/* A live scribble loop for interactive tools (as ilastik's live update): the classical features
+ * of one image computed once (DF_PARAM_CLASSICAL_*), scribbles painted and erased, the random
+ * forest (DF_PARAM_WEAK_LIVE_TREES trees, the other DF_PARAM_FOREST_* settings) refit on every
+ * labelled pixel after a change, and predictions of any region, kept per band of rows until the
+ * next change. The forest is the one df_weak_train grows from the image and a label image of the
+ * scribbles with as many trees: the loop changes when work is done, not the result. */
+typedef struct df_weak_live df_weak_live;
+
+/* out: new, free with df_weak_live_free. image: grey or colour, 8 or 16 bits (at least 2 x 2);
+ * options (NULL: defaults) are copied. Computing the features is the slow part (about a second
+ * per megapixel on two cores); they take width x height x channels floats. */
+DF_API df_status df_weak_live_new(const df_image *image, const df_options *options, df_weak_live **out);
+/* Paints class label (1..65535; 0 erases) on the pixels whose centres (x, y) lie within radius
+ * (> 0) of the polyline through the count points (x, y pairs; one point paints a disc). Pixels
+ * outside the image are ignored. */
+DF_API df_status df_weak_live_stroke(df_weak_live *live, const float *points, size_t count, float radius,
+                                     int32_t label);
+/* Sets the labels of the width x height rectangle at (x, y) from labels (row-major, -1 leaves a
+ * pixel as it is, 0 erases, 1..65535 a class). DF_E_INVALID_ARG if the rectangle leaves the image. */
+DF_API df_status df_weak_live_set_labels(df_weak_live *live, size_t x, size_t y, size_t width, size_t height,
+                                         const int32_t *labels);
+/* The current labels of every pixel (width x height, 0 = unlabelled) into labels. */
+DF_API df_status df_weak_live_labels(const df_weak_live *live, int32_t *labels);
+/* Refits the forest if the scribbles changed since the last fit (else does nothing).
+ * DF_E_INVALID_ARG when no pixel is labelled. */
+DF_API df_status df_weak_live_update(df_weak_live *live);
+/* Classes C of the current fit (the largest label present at the last update); 0 before any. */
+DF_API df_status df_weak_live_classes(const df_weak_live *live, size_t *out);
+/* Updates if needed, then predicts the width x height rectangle at (x, y): probabilities (may be
+ * NULL) width x height x C floats, labels (may be NULL) width x height classes 1..C. Bands of rows
+ * predicted since the last change are not predicted again. */
+DF_API df_status df_weak_live_predict(df_weak_live *live, size_t x, size_t y, size_t width, size_t height,
+                                      float *probabilities, int32_t *labels);
+/* out: new, a classifier for other images (df_weak_predict, df_weak_save) trained on the current
+ * scribbles with the options' DF_PARAM_FOREST_TREES (the full forest, not the live one): equal to
+ * df_weak_train on the image and a label image of the scribbles. */
+DF_API df_status df_weak_live_classifier(const df_weak_live *live, df_weak **out);
+/* Does nothing when live is NULL. */
+DF_API void df_weak_live_free(df_weak_live *live);
 
 #ifdef __cplusplus
 }

@@ -313,16 +313,26 @@ static void channel_label(const classical_plan *p, size_t index, char *name, siz
     snprintf(name, size, "bilateral_%d_%d", index < 2 ? 5 : 10, index % 2 ? 100 : 50);
 }
 
-/* Scale 0 as the official zero_scale_filters sees it: the raw bytes; Sobel of the image as
- * skimage converts it ([0, 1], float64); the Hessian of the bytes as np.gradient converts them
- * (float64, 0..255). t: 6 double planes. Returns the next channel. */
-static size_t scale_zero(const classical_plan *p, const uint8_t *grey, float *out, size_t channels, double *t,
+/* The image the features are computed from: 8-bit, or 16-bit with the bytes the rank filters
+ * see (the high byte, as skimage's img_as_ubyte). */
+typedef struct classical_source {
+    const uint8_t *bytes;
+    const uint16_t *words; /* NULL for an 8-bit image */
+} classical_source;
+
+static double sample_at(const classical_source *s, size_t i) { return s->words ? s->words[i] : s->bytes[i]; }
+
+/* Scale 0 as the official zero_scale_filters sees it: the raw samples; Sobel of the image as
+ * skimage converts it ([0, 1], float64); the Hessian of the samples as np.gradient converts them
+ * (float64, 0..255 or 0..65535). t: 6 double planes. Returns the next channel. */
+static size_t scale_zero(const classical_plan *p, const classical_source *src, float *out, size_t channels, double *t,
                          size_t w, size_t h) {
     const size_t n = w * h;
+    const double to_unit = src->words ? 1.0 / 65535.0 : 1.0 / 255.0;
     double *raw = t, *unit = t + n;
     for (size_t i = 0; i < n; i++) {
-        raw[i] = grey[i], unit[i] = grey[i] * (1.0 / 255.0);
-        out[i * channels] = grey[i];
+        raw[i] = sample_at(src, i), unit[i] = raw[i] * to_unit;
+        out[i * channels] = (float)raw[i];
     }
     size_t c = 1;
     if (has(p, SOBEL)) sobel(unit, out, channels, c++, w, h);
@@ -365,7 +375,8 @@ static int derivatives(const uint8_t *grey, size_t w, size_t h, int radius, floa
     return failed ? -1 : 0;
 }
 
-static df_status compute(const classical_plan *p, const uint8_t *grey, size_t w, size_t h, float *out) {
+static df_status compute(const classical_plan *p, const classical_source *src, size_t w, size_t h, float *out) {
+    const uint8_t *grey = src->bytes;
     const size_t n = w * h, channels = plan_channels(p), scales = (size_t)p->scales;
     double *wide = malloc(6 * n * sizeof *wide);
     /* the image in [0, 1], 1 pass scratch, 5 Hessian and 7 structure tensor planes, the Gaussians */
@@ -376,10 +387,10 @@ static df_status compute(const classical_plan *p, const uint8_t *grey, size_t w,
     }
     float *unit = planes, *scratch = planes + n, *hessian = planes + 2 * n, *structure = planes + 7 * n,
           *blurred = planes + 14 * n;
-    /* img_as_float32: the bytes times float32(1 / 255) */
-    const float scale = (float)(1.0 / 255.0);
-    for (size_t i = 0; i < n; i++) unit[i] = (float)grey[i] * scale;
-    size_t c = p->zero_scale ? scale_zero(p, grey, out, channels, wide, w, h) : 0;
+    /* img_as_float32: the samples times float32(1 / 255) or float32(1 / 65535) */
+    const float scale = (float)(src->words ? 1.0 / 65535.0 : 1.0 / 255.0);
+    for (size_t i = 0; i < n; i++) unit[i] = (float)sample_at(src, i) * scale;
+    size_t c = p->zero_scale ? scale_zero(p, src, out, channels, wide, w, h) : 0;
     int failed = 0;
     for (size_t s = 0; s < scales && !failed; s++) {
         float *g = blurred + s * n;
@@ -418,9 +429,9 @@ static df_status compute(const classical_plan *p, const uint8_t *grey, size_t w,
     return failed ? dfi_error(DF_E_OUT_OF_MEMORY, "out of memory") : DF_OK;
 }
 
-static df_status check_and_compute(const uint8_t *grey, size_t width, size_t height, const df_options *options,
-                                   float *out) {
-    if (grey == NULL || out == NULL) return dfi_error(DF_E_INVALID_ARG, "%s is NULL", grey == NULL ? "grey" : "out");
+static df_status check_and_compute(const classical_source *src, size_t width, size_t height,
+                                   const df_options *options, float *out) {
+    if (out == NULL) return dfi_error(DF_E_INVALID_ARG, "out is NULL");
     classical_plan plan;
     const df_status status = make_plan(options, &plan);
     if (status != DF_OK) return status;
@@ -431,16 +442,46 @@ static df_status check_and_compute(const uint8_t *grey, size_t width, size_t hei
     size_t n;
     if (dfi_mul_size(width, height, &n) != 0 || n > SIZE_MAX / 16 / sizeof(double) / (plan_channels(&plan) + 16))
         return dfi_error(DF_E_LIMIT, "image too large");
-    return compute(&plan, grey, width, height, out);
+    return compute(&plan, src, width, height, out);
 }
 
 df_status df_classical_compute(const uint8_t *grey, size_t width, size_t height, const df_options *options,
                                float *out) {
-    DFI_RETURN(check_and_compute(grey, width, height, options, out));
+    DFI_CHECK_NOT_NULL(grey);
+    const classical_source src = {.bytes = grey};
+    DFI_RETURN(check_and_compute(&src, width, height, options, out));
 }
 
 df_status df_classical_features(const uint8_t *grey, size_t width, size_t height, float *out) {
-    DFI_RETURN(check_and_compute(grey, width, height, NULL, out));
+    DFI_CHECK_NOT_NULL(grey);
+    const classical_source src = {.bytes = grey};
+    DFI_RETURN(check_and_compute(&src, width, height, NULL, out));
+}
+
+/* The features of a grey image of 8 or 16 bits (16: the rank filters see the high bytes). */
+static df_status compute_grey(const df_image *grey, const df_options *options, float *out) {
+    const size_t w = df_image_width(grey), h = df_image_height(grey);
+    if (df_image_bit_depth(grey) == 8) {
+        const classical_source src = {.bytes = df_image_pixels((df_image *)grey)};
+        return check_and_compute(&src, w, h, options, out);
+    }
+    const uint16_t *words = df_image_pixels((df_image *)grey);
+    uint8_t *bytes = malloc(w * h + 1);
+    if (bytes == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory for a %zu x %zu image", w, h);
+    for (size_t i = 0; i < w * h; i++) bytes[i] = (uint8_t)(words[i] >> 8);
+    const classical_source src = {.bytes = bytes, .words = words};
+    const df_status status = check_and_compute(&src, w, h, options, out);
+    free(bytes);
+    return status;
+}
+
+df_status df_classical_compute_image(const df_image *image, const df_options *options, float *out) {
+    DFI_CHECK_NOT_NULL(image);
+    df_image *grey = NULL;
+    df_status status = df_image_channels(image) == 1 ? DF_OK : df_image_convert(image, 1, &grey);
+    if (status == DF_OK) status = compute_grey(grey ? grey : image, options, out);
+    df_image_free(grey);
+    DFI_RETURN(status);
 }
 
 df_status df_classical_channels(const df_options *options, size_t *channels) {

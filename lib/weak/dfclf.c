@@ -20,14 +20,17 @@ static const char *const feature_names[3] = {"classical", "deep", "hybrid"};
 
 static int write_file(const df_weak *weak, FILE *f) {
     const df_weak_kind *k = &weak->kind;
-    char header[1024], model[512];
+    char header[2048], model[512];
     if (dfi_model_identity_json(&k->model, model, sizeof model) != 0) return -1;
     int length = snprintf(header, sizeof header,
                           "{\"format\": \"dinofeat classifier\", \"features\": \"%s\", \"classical\": \"%s\", "
-                          "\"channels\": %zu, "
+                          "\"classical_settings\": {\"groups\": \"%s\", \"min_sigma\": %lld, \"max_sigma\": %lld, "
+                          "\"membrane_size\": %lld, \"membrane_thickness\": %lld}, \"channels\": %zu, "
                           "\"classes\": %zu, \"classifier\": \"%s\", \"model\": %s, \"upsample\": {\"stride\": %lld, "
                           "\"shifts\": \"%s\", \"flips\": %lld, \"max_size\": %lld}, \"library\": \"%s\"}",
-                          feature_names[k->features], CLASSICAL_DEFINITION, weak->channels, weak->classes,
+                          feature_names[k->features], CLASSICAL_DEFINITION, k->groups, (long long)k->min_sigma,
+                          (long long)k->max_sigma, (long long)k->membrane_size, (long long)k->membrane_thickness,
+                          weak->channels, weak->classes,
                           k->classifier == DFI_WEAK_FOREST ? "random_forest" : "logistic_regression", model,
                           (long long)k->stride, k->shifts, (long long)k->flips, (long long)k->max_size,
                           df_version_string());
@@ -62,6 +65,28 @@ static int read_string(const dfi_json *object, const char *key, char *out, size_
     return 0;
 }
 
+/* The classical settings; files written before they were recorded used the defaults. */
+static df_status read_classical_settings(const char *path, const dfi_json *json, df_weak_kind *k) {
+    const dfi_json *settings = dfi_json_member(json, "classical_settings");
+    snprintf(k->groups, sizeof k->groups, "%s", dfi_option_str(NULL, DF_PARAM_CLASSICAL_GROUPS));
+    k->min_sigma = dfi_option_int(NULL, DF_PARAM_CLASSICAL_MIN_SIGMA);
+    k->max_sigma = dfi_option_int(NULL, DF_PARAM_CLASSICAL_MAX_SIGMA);
+    k->membrane_size = dfi_option_int(NULL, DF_PARAM_CLASSICAL_MEMBRANE_SIZE);
+    k->membrane_thickness = dfi_option_int(NULL, DF_PARAM_CLASSICAL_MEMBRANE_THICKNESS);
+    if (settings != NULL &&
+        (read_string(settings, "groups", k->groups, sizeof k->groups) ||
+         read_integer(settings, "min_sigma", &k->min_sigma) || read_integer(settings, "max_sigma", &k->max_sigma) ||
+         read_integer(settings, "membrane_size", &k->membrane_size) ||
+         read_integer(settings, "membrane_thickness", &k->membrane_thickness)))
+        return dfi_error(DF_E_FORMAT, "%s: the classical settings lack a field or have one of the wrong type", path);
+    if (dfi_weak_classical_check(k) != DF_OK) {
+        char reason[256]; /* a copy: dfi_error rewrites the buffer it would read from */
+        snprintf(reason, sizeof reason, "%s", df_last_error_message());
+        return dfi_error(DF_E_FORMAT, "%s: %s", path, reason);
+    }
+    return DF_OK;
+}
+
 /* The header's promises, checked against what this build can run. */
 static df_status read_header(const char *path, const dfi_json *json, df_weak *weak) {
     char features[16], classifier[32];
@@ -86,6 +111,8 @@ static df_status read_header(const char *path, const dfi_json *json, df_weak *we
         return dfi_error(DF_E_UNSUPPORTED,
                          "%s: trained on %s classical features, not HR-Dv2's that this build computes: train it again",
                          path, definition[0] ? definition : "the earlier, simplified");
+    df_status status = read_classical_settings(path, json, k);
+    if (status != DF_OK) return status;
     if (strcmp(classifier, "random_forest") == 0) k->classifier = DFI_WEAK_FOREST;
     else if (strcmp(classifier, "logistic_regression") == 0) k->classifier = DFI_WEAK_LOGREG;
     else return dfi_error(DF_E_UNSUPPORTED, "%s: classifier '%s' is not one this build knows", path, classifier);

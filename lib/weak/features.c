@@ -9,7 +9,37 @@
 #include <string.h>
 
 
+df_status dfi_weak_classical_options(const df_weak_kind *kind, df_options **out) {
+    df_status status = df_options_new(out);
+    if (status == DF_OK) status = df_options_set_str(*out, DF_PARAM_CLASSICAL_GROUPS, kind->groups);
+    if (status == DF_OK) status = df_options_set_int(*out, DF_PARAM_CLASSICAL_MIN_SIGMA, kind->min_sigma);
+    if (status == DF_OK) status = df_options_set_int(*out, DF_PARAM_CLASSICAL_MAX_SIGMA, kind->max_sigma);
+    if (status == DF_OK) status = df_options_set_int(*out, DF_PARAM_CLASSICAL_MEMBRANE_SIZE, kind->membrane_size);
+    if (status == DF_OK)
+        status = df_options_set_int(*out, DF_PARAM_CLASSICAL_MEMBRANE_THICKNESS, kind->membrane_thickness);
+    if (status != DF_OK) {
+        df_options_free(*out);
+        *out = NULL;
+    }
+    return status;
+}
+
+df_status dfi_weak_classical_check(df_weak_kind *kind) {
+    df_options *classical = NULL;
+    df_status status = dfi_weak_classical_options(kind, &classical);
+    if (status == DF_OK) status = df_classical_channels(classical, &kind->classical_channels);
+    df_options_free(classical);
+    return status;
+}
+
 df_status dfi_weak_describe(df_model *model, const df_options *options, df_weak_kind *kind) {
+    snprintf(kind->groups, sizeof kind->groups, "%s", dfi_option_str(options, DF_PARAM_CLASSICAL_GROUPS));
+    kind->min_sigma = dfi_option_int(options, DF_PARAM_CLASSICAL_MIN_SIGMA);
+    kind->max_sigma = dfi_option_int(options, DF_PARAM_CLASSICAL_MAX_SIGMA);
+    kind->membrane_size = dfi_option_int(options, DF_PARAM_CLASSICAL_MEMBRANE_SIZE);
+    kind->membrane_thickness = dfi_option_int(options, DF_PARAM_CLASSICAL_MEMBRANE_THICKNESS);
+    df_status status = dfi_weak_classical_check(kind);
+    if (status != DF_OK) return status;
     kind->stride = dfi_option_int(options, DF_PARAM_UPS_STRIDE);
     kind->flips = dfi_option_int(options, DF_PARAM_UPS_FLIPS);
     kind->max_size = dfi_option_int(options, DF_PARAM_WEAK_MAX_SIZE);
@@ -34,25 +64,25 @@ df_status dfi_weak_check_model(const df_weak_kind *kind, df_model *model) {
 size_t dfi_weak_channels(const df_weak_kind *kind) {
     switch (kind->features) {
     case DFI_WEAK_DEEP: return (size_t)kind->model.dim;
-    case DFI_WEAK_HYBRID: return (size_t)kind->model.dim + DF_CLASSICAL_CHANNELS;
-    default: return DF_CLASSICAL_CHANNELS;
+    case DFI_WEAK_HYBRID: return (size_t)kind->model.dim + kind->classical_channels;
+    default: return kind->classical_channels;
     }
 }
 
-/* The classical stack of image into out, channel stride `stride` from channel `first`. */
-static df_status classical_into(const df_image *image, float *out, size_t stride, size_t first) {
-    if (df_image_bit_depth(image) != 8)
-        return dfi_error(DF_E_UNSUPPORTED, "%zu-bit images are not supported yet: convert to 8-bit first",
-                         df_image_bit_depth(image));
-    const size_t w = df_image_width(image), h = df_image_height(image), n = w * h;
-    df_image *grey = NULL;
-    float *stack = stride == DF_CLASSICAL_CHANNELS ? out : malloc(n * DF_CLASSICAL_CHANNELS * sizeof *stack);
-    df_status status = stack ? df_image_convert(image, 1, &grey) : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-    if (status == DF_OK) status = df_classical_features(df_image_pixels(grey), w, h, stack);
+/* The classical stack of image (8 or 16 bits, grey or colour) with kind's settings into out,
+ * channel stride `stride` from channel `first`. */
+static df_status classical_into(const df_weak_kind *kind, const df_image *image, float *out, size_t stride,
+                                size_t first) {
+    const size_t n = df_image_width(image) * df_image_height(image), channels = kind->classical_channels;
+    df_options *classical = NULL;
+    float *stack = stride == channels ? out : malloc(n * channels * sizeof *stack);
+    df_status status = stack ? dfi_weak_classical_options(kind, &classical)
+                             : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    if (status == DF_OK) status = df_classical_compute_image(image, classical, stack);
     for (size_t i = 0; status == DF_OK && stack != out && i < n; i++)
-        memcpy(out + i * stride + first, stack + i * DF_CLASSICAL_CHANNELS, DF_CLASSICAL_CHANNELS * sizeof *out);
+        memcpy(out + i * stride + first, stack + i * channels, channels * sizeof *out);
     if (stack != out) free(stack);
-    df_image_free(grey);
+    df_options_free(classical);
     return status;
 }
 
@@ -125,7 +155,7 @@ df_status dfi_weak_features(const df_weak_kind *kind, df_model *model, const df_
     df_status status = DF_OK;
     if (kind->features != DFI_WEAK_CLASSICAL) status = deep_into(kind, model, image, *out, channels);
     if (status == DF_OK && kind->features != DFI_WEAK_DEEP)
-        status = classical_into(image, *out, channels, kind->features == DFI_WEAK_HYBRID ? (size_t)kind->model.dim : 0);
+        status = classical_into(kind, image, *out, channels, kind->features == DFI_WEAK_HYBRID ? (size_t)kind->model.dim : 0);
     if (status == DF_OK && kind->features == DFI_WEAK_HYBRID) min_max_scale(*out, w * h, channels);
     if (status != DF_OK) {
         free(*out);

@@ -18,6 +18,10 @@ typedef struct df_weak_kind {
     dfi_model_identity model; /* zeros for classical features */
     int64_t stride, flips, max_size;
     char shifts[64];
+    /* the classical channels' settings (DF_PARAM_CLASSICAL_*) and how many channels they give */
+    char groups[256];
+    int64_t min_sigma, max_sigma, membrane_size, membrane_thickness;
+    size_t classical_channels;
 } df_weak_kind;
 
 struct df_weak {
@@ -29,6 +33,10 @@ struct df_weak {
 
 /* The identity of model (NULL: none) and the upsampling settings of options, into kind. */
 df_status dfi_weak_describe(df_model *model, const df_options *options, df_weak_kind *kind);
+/* *out: new options holding kind's classical settings. */
+df_status dfi_weak_classical_options(const df_weak_kind *kind, df_options **out);
+/* Checks kind's classical settings and sets kind->classical_channels. */
+df_status dfi_weak_classical_check(df_weak_kind *kind);
 /* DF_OK when model is the one kind was trained with (or none is needed), else DF_E_INVALID_ARG. */
 df_status dfi_weak_check_model(const df_weak_kind *kind, df_model *model);
 /* Channels of kind's feature set, once the model's dimension is known. */

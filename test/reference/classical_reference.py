@@ -65,8 +65,11 @@ def neighbours(unit, distance):
 
 
 def classical_features(grey, groups=DEFAULT_GROUPS, min_sigma=0, max_sigma=16, membrane_size=19, membrane_thickness=1):
-    """(H, W, C) float32 features of a uint8 (H, W) image; the defaults give the official 58."""
+    """(H, W, C) float32 features of a uint8 or uint16 (H, W) image; the defaults give the official
+    58. The rank filters need bytes: of a uint16 image they see the high bytes (skimage's
+    img_as_ubyte), where the official code's astype(np.uint8) would keep the wrapping low bytes."""
     from skimage.filters import rank
+    byte = grey if grey.dtype == np.uint8 else (grey >> 8).astype(np.uint8)
     zero, sigmas = scales(min_sigma, max_sigma)
     channels = []
     if zero:
@@ -86,10 +89,10 @@ def classical_features(grey, groups=DEFAULT_GROUPS, min_sigma=0, max_sigma=16, m
         footprint = disk(int(np.ceil(sigma)))
         for name in ("mean", "median", "minimum", "maximum"):
             if name in groups:
-                channels.append(getattr(rank, name)(grey, footprint))
+                channels.append(getattr(rank, name)(byte, footprint))
         if "entropy" in groups:  # over the values below 32, 64, 128, counts relative to the largest
             for bins in (32, 64, 128):
-                histogram = rank.windowed_histogram(grey, footprint, n_bins=bins)
+                histogram = rank.windowed_histogram(byte, footprint, n_bins=bins)
                 most = histogram.max(-1, keepdims=True)
                 p = np.divide(histogram, most, out=np.zeros_like(histogram), where=most > 0)
                 terms = np.zeros_like(p)
@@ -102,7 +105,7 @@ def classical_features(grey, groups=DEFAULT_GROUPS, min_sigma=0, max_sigma=16, m
         if "neighbours" in groups:
             channels += neighbours(unit, int(sigma))
         if "derivatives" in groups:  # the rank gradient applied 10 times; orders 4, 6, 8, 10
-            derivative = grey
+            derivative = byte
             for order in range(1, 11):
                 derivative = rank.gradient(derivative, footprint)
                 if order in (4, 6, 8, 10):
@@ -116,5 +119,5 @@ def classical_features(grey, groups=DEFAULT_GROUPS, min_sigma=0, max_sigma=16, m
     if "bilateral" in groups:  # the mean of the values within 50 / 100 of the centre's, radius 5 / 10
         for radius in (5, 10):
             for value_range in (50, 100):
-                channels.append(rank.mean_bilateral(grey, disk(radius), s0=value_range, s1=value_range))
+                channels.append(rank.mean_bilateral(byte, disk(radius), s0=value_range, s1=value_range))
     return np.stack(channels, -1).astype(np.float32)

@@ -11,7 +11,9 @@ sigma 0.5 to 4; scales 3, 6.93, 16 (not powers of two).
 
 manifest.txt: "image NAME H W COUNT"; NAME.u8 (H x W bytes), NAME.index.u32 (COUNT pixel indices
 y * W + x), NAME.f32 (COUNT x 58 float32); and "settings NAME H W GROUPS MIN MAX SIZE THICKNESS
-CHANNELS": NAME.u8, NAME.f32 (H x W x CHANNELS float32)."""
+CHANNELS": NAME.u8, NAME.f32 (H x W x CHANNELS float32); "settings16 ..." the same of a 16-bit
+image NAME.u16 (little-endian); "groups NAME H W COUNT CHANNELS": every group at the default
+scales of image NAME at COUNT pixels, NAME.groups.index.u32 and NAME.groups.f32."""
 import os
 import sys
 
@@ -52,6 +54,26 @@ for name, (h, w), groups, low, high, size, thickness in (
     grey.tofile(os.path.join(OUT, f"{name}.u8"))
     features.astype("<f4").tofile(os.path.join(OUT, f"{name}.f32"))
     lines.append(f"settings {name} {h} {w} {groups} {low} {high} {size} {thickness} {features.shape[-1]}")
+# a 16-bit image (12 bits used, as many microscopes write): every group, the rank filters on the
+# high bytes
+h, w = 31, 38
+grey16 = (rng.integers(0, 4096, (h, w)) * 16 + rng.integers(0, 16, (h, w))).astype(np.uint16)
+grey16[: h // 3] = 30000 + grey16[: h // 3] // 8
+features = classical_features(grey16, ALL.split(","), 0, 4, 19, 1)
+grey16.astype("<u2").tofile(os.path.join(OUT, "sixteen.u16"))
+features.astype("<f4").tofile(os.path.join(OUT, "sixteen.f32"))
+lines.append(f"settings16 sixteen {h} {w} {ALL} 0 4 19 1 {features.shape[-1]}")
+# every group at the default scales on the three images above: their border pixels and 400 inside
+picker = np.random.default_rng(22)
+for name, (h, w) in (("small", (48, 64)), ("odd", (129, 127)), ("square", (256, 256))):
+    grey = np.fromfile(os.path.join(OUT, f"{name}.u8"), np.uint8).reshape(h, w)
+    features = classical_features(grey, ALL.split(","))
+    yy, xx = np.mgrid[0:h, 0:w]
+    border = (yy < 3) | (yy >= h - 3) | (xx < 3) | (xx >= w - 3)
+    index = np.union1d(np.flatnonzero(border), picker.choice(np.flatnonzero(~border), 400, replace=False))
+    index.astype("<u4").tofile(os.path.join(OUT, f"{name}.groups.index.u32"))
+    features.reshape(h * w, -1)[index].astype("<f4").tofile(os.path.join(OUT, f"{name}.groups.f32"))
+    lines.append(f"groups {name} {h} {w} {len(index)} {features.shape[-1]}")
 with open(os.path.join(OUT, "manifest.txt"), "w") as f:
     f.write("\n".join(lines) + "\n")
 print("\n".join(lines))

@@ -36,30 +36,29 @@ def channel_names(groups=None, min_sigma=None, max_sigma=None, membrane_size=Non
 
 def classical_features(image, groups=None, min_sigma=None, max_sigma=None, membrane_size=None,
                        membrane_thickness=None):
-    """(H, W, C) float32: the classical feature stack of a grey (H, W) uint8 image, or of an
-    (H, W, 3) RGB one converted to grey as PIL's "L" does (ITU-R 601 luma), as HR-Dv2's featuriser
-    computes it. groups: names or a comma-separated string among gaussian, sobel, hessian, dog,
-    membrane, mean, median, minimum, maximum, entropy, structure, neighbours, derivatives, bilateral
-    (default its Weka set, 58 channels); min_sigma (0: scale 0 too, -1: from 0.5), max_sigma,
-    membrane_size, membrane_thickness."""
+    """(H, W, C) float32: the classical feature stack of a grey (H, W) uint8 or uint16 image, or
+    of an (H, W, 3) RGB one converted to grey as PIL's "L" does (ITU-R 601 luma), as HR-Dv2's
+    featuriser computes it (16-bit: the rank filters see the high bytes). groups: names or a
+    comma-separated string among gaussian, sobel, hessian, dog, membrane, mean, median, minimum,
+    maximum, entropy, structure, neighbours, derivatives, bilateral (default its Weka set, 58
+    channels); min_sigma (0: scale 0 too, -1: from 0.5), max_sigma, membrane_size,
+    membrane_thickness. image may also be an Image or a path."""
     np = _numpy()
     from .image import Image
-    if isinstance(image, Image):
-        image = image.convert(1).numpy()
-    image = np.asarray(image)
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[..., 0]
-    if image.ndim == 3:
-        image = Image.from_numpy(np.ascontiguousarray(image, dtype=np.uint8)).convert(1).numpy()[..., 0]
-    if image.ndim != 2 or image.dtype != np.uint8:
-        raise ValueError("dinofeat.weak.classical_features: an (H, W) or (H, W, 3) uint8 image")
-    grey = np.ascontiguousarray(image)
+    if not isinstance(image, Image) and not isinstance(image, (str, bytes)) and not hasattr(image, "__fspath__"):
+        array = np.asarray(image)
+        if array.ndim == 3 and array.shape[2] == 1:
+            array = array[..., 0]
+        if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] != 3) or \
+                array.dtype not in (np.uint8, np.uint16):
+            raise ValueError("dinofeat.weak.classical_features: an (H, W) or (H, W, 3) uint8 or uint16 image")
+        image = array
+    picture = _image(image)
     with _settings(groups, min_sigma, max_sigma, membrane_size, membrane_thickness) as options:
         count = ctypes.c_size_t()
         lib.df_classical_channels(options.handle, ctypes.byref(count))
-        out = np.empty(grey.shape + (count.value,), dtype=np.float32)
-        lib.df_classical_compute(grey.ctypes.data_as(ctypes.c_void_p), grey.shape[1], grey.shape[0], options.handle,
-                                 out.ctypes.data_as(ctypes.c_void_p))
+        out = np.empty((picture.height, picture.width, count.value), dtype=np.float32)
+        lib.df_classical_compute_image(picture.handle, options.handle, out.ctypes.data_as(ctypes.c_void_p))
     return out
 
 
@@ -218,11 +217,14 @@ _CLASSIFIERS = {None: 0, "rf": 1, "logreg": 2}
 
 
 def train(images, labels, features="classical", model=None, classifier=None, trees=200, seed=0, C=1.0, stride=4,
-          shifts=(1, 2), flips=True, max_size=518):
-    """A Classifier trained on images (paths, Images or arrays; one or a list) and their label
-    images (0 = unlabelled, 1..C = classes; palette PNG paths are read as indices). features:
-    "classical" (no model), "deep" or "hybrid" (need model, a dinofeat.Model); classifier: "rf",
-    "logreg" or None (rf for classical, logreg otherwise)."""
+          shifts=(1, 2), flips=True, max_size=518, groups=None, min_sigma=None, max_sigma=None, membrane_size=None,
+          membrane_thickness=None):
+    """A Classifier trained on images (paths, Images or arrays, 8 or 16 bits; one or a list) and
+    their label images (0 = unlabelled, 1..C = classes; palette PNG paths are read as indices).
+    features: "classical" (no model), "deep" or "hybrid" (need model, a dinofeat.Model);
+    classifier: "rf", "logreg" or None (rf for classical, logreg otherwise); groups, min_sigma,
+    max_sigma, membrane_size, membrane_thickness: the classical settings (classical_features),
+    recorded in the classifier."""
     from .core import Options, Param
     if features not in _FEATURES or classifier not in _CLASSIFIERS:
         raise ValueError("dinofeat.weak.train: features classical/deep/hybrid, classifier rf/logreg/None")
@@ -235,7 +237,7 @@ def train(images, labels, features="classical", model=None, classifier=None, tre
     image_array = (ctypes.c_void_p * len(pictures))(*[p.handle.value for p in pictures])
     label_array = (ctypes.c_void_p * len(marks))(*[m.handle.value for m in marks])
     handle = ctypes.c_void_p()
-    with Options() as options:
+    with _settings(groups, min_sigma, max_sigma, membrane_size, membrane_thickness) as options:
         options[Param.WEAK_FEATURES] = choice(_FEATURES, features, "weak: features")
         options[Param.WEAK_CLASSIFIER] = choice(_CLASSIFIERS, classifier, "weak: classifier")
         options[Param.WEAK_MAX_SIZE] = max_size
@@ -262,3 +264,82 @@ def load(path):
 
 __all__ = ["CHANNELS", "channel_names", "classical_features", "RandomForest", "LogisticRegression", "Classifier",
            "train", "predict", "load"]
+
+
+class Live(Handle):
+    """The live scribble loop of an interactive tool (as ilastik's live update): the classical
+    features of one image computed once; stroke(), erase() and set_labels() change the scribbles;
+    predict() refits the forest (trees, default 100) on every labelled pixel when they changed and
+    predicts a region, keeping bands of rows already predicted until the next change.
+    classifier() trains the full forest (full_trees) on the scribbles for other images."""
+
+    _free, _name = "df_weak_live_free", "weak.Live"
+
+    def __init__(self, image, trees=100, full_trees=200, seed=0, groups=None, min_sigma=None, max_sigma=None,
+                 membrane_size=None, membrane_thickness=None):
+        from .core import Param
+        picture = _image(image)
+        self.width, self.height = picture.width, picture.height
+        handle = ctypes.c_void_p()
+        with _settings(groups, min_sigma, max_sigma, membrane_size, membrane_thickness) as options:
+            options[Param.WEAK_LIVE_TREES] = trees
+            options[Param.FOREST_TREES] = full_trees
+            options[Param.FOREST_SEED] = seed
+            lib.df_weak_live_new(picture.handle, options.handle, ctypes.byref(handle))
+        super().__init__(handle)
+
+    def stroke(self, points, label, radius=2.0):
+        """Paints class label (1..) along the polyline points ((x, y) pairs) with a round brush."""
+        np = _numpy()
+        xy = np.ascontiguousarray(np.asarray(points, dtype=np.float32).reshape(-1, 2))
+        lib.df_weak_live_stroke(self.handle, xy.ctypes.data_as(ctypes.c_void_p), len(xy), float(radius), int(label))
+
+    def erase(self, points, radius=2.0):
+        """Erases the scribbles along the polyline points."""
+        self.stroke(points, 0, radius)
+
+    def set_labels(self, labels, x=0, y=0):
+        """Sets a rectangle of labels at (x, y) from an (h, w) array: -1 keeps, 0 erases, 1.. classes."""
+        np = _numpy()
+        block = np.ascontiguousarray(np.asarray(labels, dtype=np.int32))
+        if block.ndim != 2:
+            raise ValueError("dinofeat.weak.Live.set_labels: an (h, w) array of labels")
+        lib.df_weak_live_set_labels(self.handle, x, y, block.shape[1], block.shape[0],
+                                    block.ctypes.data_as(ctypes.c_void_p))
+
+    @property
+    def labels(self):
+        """(H, W) int32: the scribbles, 0 where unlabelled."""
+        np = _numpy()
+        out = np.empty((self.height, self.width), dtype=np.int32)
+        lib.df_weak_live_labels(self.handle, out.ctypes.data_as(ctypes.c_void_p))
+        return out
+
+    def update(self):
+        """Refits the forest if the scribbles changed."""
+        lib.df_weak_live_update(self.handle)
+
+    @property
+    def classes(self):
+        """Classes of the current fit (0 before the first)."""
+        out = ctypes.c_size_t()
+        lib.df_weak_live_classes(self.handle, ctypes.byref(out))
+        return out.value
+
+    def predict(self, region=None):
+        """(labels (h, w) int32 in 1..C, probabilities (h, w, C) float32) of region (x, y, w, h;
+        None: the whole image), refitting first if the scribbles changed."""
+        np = _numpy()
+        x, y, w, h = region if region is not None else (0, 0, self.width, self.height)
+        self.update()
+        labels = np.empty((h, w), dtype=np.int32)
+        p = np.empty((h, w, self.classes), dtype=np.float32)
+        lib.df_weak_live_predict(self.handle, x, y, w, h, p.ctypes.data_as(ctypes.c_void_p),
+                                 labels.ctypes.data_as(ctypes.c_void_p))
+        return labels, p
+
+    def classifier(self):
+        """A Classifier with the full forest trained on the scribbles (save it, apply it elsewhere)."""
+        handle = ctypes.c_void_p()
+        lib.df_weak_live_classifier(self.handle, ctypes.byref(handle))
+        return Classifier(handle)

@@ -29,10 +29,13 @@ class ClassicalTest(unittest.TestCase):
 
     def test_groups_and_settings(self):
         with open(os.path.join(FIXTURES, "manifest.txt")) as f:
-            cases = [line.split()[1:] for line in f if line.startswith("settings ")]
-        self.assertEqual(len(cases), 3)
-        for name, h, w, groups, low, high, size, thickness, channels in cases:
-            grey = np.fromfile(os.path.join(FIXTURES, f"{name}.u8"), np.uint8).reshape(int(h), int(w))
+            cases = [line.split() for line in f if line.startswith("settings")]
+        self.assertEqual(len(cases), 4)
+        for kind, name, h, w, groups, low, high, size, thickness, channels in cases:
+            sixteen = kind == "settings16"
+            grey = np.fromfile(os.path.join(FIXTURES, f"{name}.u16" if sixteen else f"{name}.u8"),
+                               "<u2" if sixteen else np.uint8).reshape(int(h), int(w)).astype(
+                                   np.uint16 if sixteen else np.uint8)
             expected = np.fromfile(os.path.join(FIXTURES, f"{name}.f32"), "<f4").reshape(int(h), int(w), int(channels))
             settings = dict(groups=groups.split(","), min_sigma=int(low), max_sigma=int(high), membrane_size=int(size),
                             membrane_thickness=int(thickness))
@@ -89,6 +92,58 @@ class TrainPredictTest(unittest.TestCase):
             dinofeat.weak.Classifier.load(os.path.join(d, "truth.png"))
         with self.assertRaises(ValueError):
             dinofeat.weak.train([os.path.join(d, "micrograph.png")], [], trees=5)
+
+
+class LiveTest(unittest.TestCase):
+    def test_live_loop_equals_full_retrain(self):
+        d = os.path.join(FIXTURES, "..", "weak")
+        image = os.path.join(d, "micrograph.png")
+        scribbles = dinofeat.load_image(os.path.join(d, "scribbles.png"),
+                                        dinofeat.Options(image_palette_indices=1)).numpy()[..., 0]
+        with dinofeat.weak.Live(image, trees=10, full_trees=15, seed=2) as live:
+            self.assertEqual(live.classes, 0)
+            live.set_labels(np.where(scribbles > 0, scribbles, -1))
+            live.stroke([(20, 30), (60, 30)], 2, radius=1.5)
+            live.erase([(20, 30)], radius=1)
+            labels = live.labels
+            self.assertEqual(labels[30, 40], 2)
+            self.assertEqual(labels[30, 20], 0)
+            whole, p = live.predict()
+            self.assertEqual(live.classes, 3)
+            region, q = live.predict((10, 20, 30, 40))
+            np.testing.assert_array_equal(region, whole[20:60, 10:40])
+            np.testing.assert_array_equal(q, p[20:60, 10:40])
+            full = dinofeat.weak.train(image, labels.astype(np.uint16), trees=10, seed=2)
+            np.testing.assert_array_equal(full.predict(image)[1], p)
+            exported = live.classifier()
+            reference = dinofeat.weak.train(image, labels.astype(np.uint16), trees=15, seed=2)
+            np.testing.assert_array_equal(exported.predict(image)[1], reference.predict(image)[1])
+            with self.assertRaisesRegex(dinofeat.Error, "label 70000"):
+                live.stroke([(1, 1)], 70000)
+            with self.assertRaises(ValueError):
+                live.set_labels(np.zeros(5))
+        with self.assertRaisesRegex(ValueError, "used after close"):
+            live.predict()
+        with dinofeat.weak.Live(image, trees=5) as empty:
+            with self.assertRaisesRegex(dinofeat.Error, "no pixel is labelled"):
+                empty.predict()
+
+    def test_sixteen_bits_and_settings(self):
+        d = os.path.join(FIXTURES, "..", "weak")
+        grey = dinofeat.load_image(os.path.join(d, "micrograph.png")).numpy()[..., 0]
+        wide = grey.astype(np.uint16) * 257
+        settings = dict(groups="gaussian,mean,neighbours", min_sigma=1, max_sigma=4)
+        np.testing.assert_allclose(dinofeat.weak.classical_features(wide, **settings),
+                                   dinofeat.weak.classical_features(grey, **settings), rtol=1e-6, atol=1e-6)
+        scribbles = os.path.join(d, "scribbles.png")
+        classifier = dinofeat.weak.train(wide, scribbles, trees=10, **settings)
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "clf.dfclf")
+            classifier.save(path)
+            np.testing.assert_array_equal(dinofeat.weak.load(path).predict(wide)[1], classifier.predict(wide)[1])
+        with self.assertRaises(ValueError):
+            dinofeat.weak.classical_features(grey.astype(np.int32))
 
 
 class LogisticRegressionTest(unittest.TestCase):
