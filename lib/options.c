@@ -1,8 +1,24 @@
 /* Parameter keys (names, types, bounds, defaults) and the df_options value set. */
 #include "internal.h"
 
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+typedef struct dfi_param_value {
+    int64_t value;
+    const char *name;
+} dfi_param_value;
+
+typedef struct dfi_param_meta {
+    df_param key;
+    const char *help;
+    const dfi_param_value *values; /* NULL-terminated; NULL when the key takes no named values */
+} dfi_param_meta;
+
+#include "param_meta.h"
 
 typedef struct param_spec {
     df_param key;
@@ -364,4 +380,119 @@ int64_t dfi_option_int(const df_options *options, df_param key) {
     if (i < 0) return 0;
     if (options != NULL && options->values[i].is_set) return options->values[i].int_value;
     return (int64_t)param_table[i].default_number;
+}
+
+size_t df_param_count(void) { return PARAM_COUNT; }
+
+df_status df_param_at(size_t index, df_param *out) {
+    DFI_CHECK_NOT_NULL(out);
+    if (index >= PARAM_COUNT)
+        DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "parameter index %zu: there are %zu", index, (size_t)PARAM_COUNT));
+    *out = param_table[index].key;
+    return DF_OK;
+}
+
+df_status df_param_default(df_param key, double *number, const char **string) {
+    int i;
+    const df_status status = lookup(key, 0, &i);
+    if (status != DF_OK) DFI_RETURN(status);
+    if (number) *number = param_table[i].default_number;
+    if (string) *string = param_table[i].default_string;
+    return DF_OK;
+}
+
+static const dfi_param_meta *meta_of(df_param key) {
+    for (size_t i = 0; i < sizeof param_meta / sizeof *param_meta; i++)
+        if (param_meta[i].key == key) return &param_meta[i];
+    return NULL;
+}
+
+const char *df_param_help(df_param key) {
+    const dfi_param_meta *meta = param_index(key) < 0 ? NULL : meta_of(key);
+    return meta ? meta->help : NULL;
+}
+
+/* The named values of key that its bounds allow, in a NULL-terminated list, or NULL. */
+static int value_allowed(int index, int64_t value) {
+    return (double)value >= param_table[index].lower && (double)value <= param_table[index].upper;
+}
+
+const char *df_param_value_name(df_param key, int64_t value) {
+    const int i = param_index(key);
+    const dfi_param_meta *meta = i < 0 ? NULL : meta_of(key);
+    for (const dfi_param_value *v = meta ? meta->values : NULL; v && v->name; v++)
+        if (v->value == value && value_allowed(i, value)) return v->name;
+    return NULL;
+}
+
+/* "a, b, c": the value names of key, into text. */
+static void list_names(int index, const dfi_param_value *values, char *text, size_t size) {
+    size_t used = 0;
+    text[0] = 0;
+    for (const dfi_param_value *v = values; v && v->name; v++)
+        if (value_allowed(index, v->value) && used < size)
+            used += (size_t)snprintf(text + used, size - used, "%s%s", used ? ", " : "", v->name);
+}
+
+df_status df_param_value_from_name(df_param key, const char *name, int64_t *out) {
+    DFI_CHECK_NOT_NULL(name);
+    DFI_CHECK_NOT_NULL(out);
+    int i;
+    const df_status status = lookup(key, 0, &i);
+    if (status != DF_OK) DFI_RETURN(status);
+    const dfi_param_meta *meta = meta_of(key);
+    if (meta == NULL || meta->values == NULL)
+        DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "parameter '%s' takes no named values", param_table[i].name));
+    for (const dfi_param_value *v = meta->values; v->name; v++)
+        if (strcmp(v->name, name) == 0 && value_allowed(i, v->value)) {
+            *out = v->value;
+            return DF_OK;
+        }
+    char names[512];
+    list_names(i, meta->values, names, sizeof names);
+    DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "parameter '%s' takes %s, not '%s'", param_table[i].name, names, name));
+}
+
+/* value as a whole number, or -1 if it is not one. */
+static int parse_integer(const char *text, int64_t *out) {
+    char *end;
+    errno = 0;
+    const long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end) return -1;
+    *out = (int64_t)v;
+    return 0;
+}
+
+static df_status set_parsed(df_options *options, int i, const char *value) {
+    const param_spec *spec = &param_table[i];
+    if (spec->type == DF_PARAM_TYPE_STRING) return df_options_set_str(options, spec->key, value);
+    if (spec->type == DF_PARAM_TYPE_FLOAT) {
+        char *end;
+        errno = 0;
+        const double v = strtod(value, &end);
+        if (errno || end == value || *end || !isfinite(v))
+            return dfi_error(DF_E_INVALID_ARG, "parameter '%s' takes a number, not '%s'", spec->name, value);
+        return df_options_set_float(options, spec->key, v);
+    }
+    int64_t v;
+    if (parse_integer(value, &v) == 0) return df_options_set_int(options, spec->key, v);
+    const dfi_param_meta *meta = meta_of(spec->key);
+    if (meta == NULL || meta->values == NULL)
+        return dfi_error(DF_E_INVALID_ARG, "parameter '%s' takes a whole number, not '%s'", spec->name, value);
+    const df_status status = df_param_value_from_name(spec->key, value, &v);
+    return status == DF_OK ? df_options_set_int(options, spec->key, v) : status;
+}
+
+df_status df_options_set_from_string(df_options *options, const char *setting) {
+    DFI_CHECK_NOT_NULL(options);
+    DFI_CHECK_NOT_NULL(setting);
+    const char *equals = strchr(setting, '=');
+    if (equals == NULL || equals == setting)
+        DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "'%s' is not name=value", setting));
+    const size_t length = (size_t)(equals - setting);
+    for (size_t i = 0; i < PARAM_COUNT; i++)
+        if (strlen(param_table[i].name) == length && strncmp(param_table[i].name, setting, length) == 0)
+            DFI_RETURN(set_parsed(options, (int)i, equals + 1));
+    DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "unknown parameter '%.*s' (dinofeat params lists them)", (int)length,
+                         setting));
 }

@@ -190,12 +190,144 @@ START_TEST(test_param_metadata) {
 }
 END_TEST
 
+/* Every parameter is listed once, has help, a default a fresh df_options holds and its bounds
+ * allow, and can be set from text to that default; enum-valued ones name their values both ways. */
+START_TEST(test_every_parameter_described_and_settable_from_text) {
+    df_options *fresh, *set;
+    ck_assert_ok(df_options_new(&fresh));
+    ck_assert_ok(df_options_new(&set));
+    const size_t count = df_param_count();
+    ck_assert_uint_ge(count, 140);
+    size_t named = 0;
+    for (size_t i = 0; i < count; i++) {
+        df_param key;
+        ck_assert_ok(df_param_at(i, &key));
+        for (size_t j = 0; j < i; j++) { /* listed once */
+            df_param other;
+            ck_assert_ok(df_param_at(j, &other));
+            ck_assert_int_ne(other, key);
+        }
+        const char *name = df_param_name(key), *help = df_param_help(key), *text = NULL;
+        ck_assert_ptr_nonnull(name);
+        ck_assert_msg(help != NULL && strlen(help) > 3, "%s has no help", name);
+        df_param_type type;
+        double number = -1;
+        ck_assert_ok(df_param_type_of(key, &type));
+        ck_assert_ok(df_param_default(key, &number, &text));
+        char setting[256];
+        if (type == DF_PARAM_TYPE_STRING) {
+            const char *now;
+            ck_assert_ok(df_options_get_str(fresh, key, &now));
+            ck_assert_str_eq(now, text);
+            snprintf(setting, sizeof setting, "%s=%s", name, text);
+        } else {
+            double lower, upper;
+            ck_assert_ok(df_param_bounds(key, &lower, &upper));
+            ck_assert_msg(number >= lower && number <= upper, "%s: default %g outside [%g, %g]", name, number, lower,
+                          upper);
+            if (type == DF_PARAM_TYPE_INT) {
+                int64_t now;
+                ck_assert_ok(df_options_get_int(fresh, key, &now));
+                ck_assert_int_eq(now, (int64_t)number);
+                const char *value_name = df_param_value_name(key, now);
+                if (value_name) { /* by name, and the name back to the value */
+                    int64_t back;
+                    ck_assert_ok(df_param_value_from_name(key, value_name, &back));
+                    ck_assert_int_eq(back, now);
+                    named++;
+                }
+                snprintf(setting, sizeof setting, "%s=%s", name, value_name ? value_name : "");
+                if (!value_name) snprintf(setting, sizeof setting, "%s=%lld", name, (long long)now);
+            } else {
+                double now;
+                ck_assert_ok(df_options_get_float(fresh, key, &now));
+                ck_assert_double_eq(now, number);
+                snprintf(setting, sizeof setting, "%s=%.17g", name, number);
+            }
+        }
+        ck_assert_msg(df_options_set_from_string(set, setting) == DF_OK, "%s: %s", setting, df_last_error_message());
+    }
+    ck_assert_uint_ge(named, 15);
+    ck_assert_fails_with(df_param_at(count, &(df_param){0}), DF_E_INVALID_ARG, "df_param_at");
+    ck_assert_fails_with(df_param_at(0, NULL), DF_E_INVALID_ARG, "df_param_at");
+    df_options_free(fresh), df_options_free(set);
+}
+END_TEST
+
+START_TEST(test_options_set_from_string) {
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    int64_t value;
+    double number;
+    const char *text;
+    ck_assert_ok(df_options_set_from_string(o, "upsample.attention=o"));
+    ck_assert_ok(df_options_get_int(o, DF_PARAM_UPS_ATTENTION, &value));
+    ck_assert_int_eq(value, DF_UPS_ATTN_O);
+    ck_assert_ok(df_options_set_from_string(o, "upsample.attention=4"));
+    ck_assert_ok(df_options_get_int(o, DF_PARAM_UPS_ATTENTION, &value));
+    ck_assert_int_eq(value, DF_UPS_ATTN_V);
+    ck_assert_ok(df_options_set_from_string(o, "model.precision=bfloat16"));
+    ck_assert_ok(df_options_get_int(o, DF_PARAM_MODEL_PRECISION, &value));
+    ck_assert_int_eq(value, DF_DTYPE_BFLOAT16);
+    ck_assert_ok(df_options_set_from_string(o, "crf.gaussian_sxy=2.5e0"));
+    ck_assert_ok(df_options_get_float(o, DF_PARAM_CRF_GAUSSIAN_SXY, &number));
+    ck_assert_double_eq(number, 2.5);
+    ck_assert_ok(df_options_set_from_string(o, "upsample.shifts=1,2=3")); /* the rest, as it is */
+    ck_assert_ok(df_options_get_str(o, DF_PARAM_UPS_SHIFTS, &text));
+    ck_assert_str_eq(text, "1,2=3");
+    ck_assert_ok(df_options_set_from_string(o, "upsample.shifts="));
+    ck_assert_ok(df_options_get_str(o, DF_PARAM_UPS_SHIFTS, &text));
+    ck_assert_str_eq(text, "");
+    ck_assert_str_eq(df_param_value_name(DF_PARAM_UPS_FLIPS, DF_UPS_FLIPS_OFFICIAL), "official");
+    ck_assert_ptr_null(df_param_value_name(DF_PARAM_UPS_FLIPS, 7));
+    ck_assert_ptr_null(df_param_value_name(DF_PARAM_MODEL_PRECISION, DF_DTYPE_INT64)); /* outside the bounds */
+    ck_assert_ptr_null(df_param_value_name(DF_PARAM_KMEANS_K, 8));
+    ck_assert_ptr_null(df_param_value_name((df_param)4242, 0));
+    ck_assert_ptr_null(df_param_help((df_param)4242));
+    ck_assert_str_eq(df_param_help(DF_PARAM_CRF_ITERATIONS), "mean-field iterations; default 10");
+    /* failures change nothing and say why */
+    static const struct {
+        const char *setting, *says;
+    } bad[] = {{"upsample.attention=cls2", "takes cls, o, q, k, v, none, not 'cls2'"},
+               {"model.precision=int64", "takes float32, float16, bfloat16, not 'int64'"},
+               {"kmeans.k=eight", "takes a whole number, not 'eight'"},
+               {"kmeans.k=0", "must be in [1, 1048576]"},
+               {"kmeans.k=99999999999999999999", "takes a whole number"},
+               {"crf.gaussian_sxy=wide", "takes a number, not 'wide'"},
+               {"crf.gaussian_sxy=nan", "takes a number, not 'nan'"},
+               {"kmeans.kk=3", "unknown parameter 'kmeans.kk'"},
+               {"kmeans.k", "'kmeans.k' is not name=value"},
+               {"=3", "'=3' is not name=value"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_fails_with(df_options_set_from_string(o, bad[i].setting), DF_E_INVALID_ARG,
+                             "df_options_set_from_string");
+        ck_assert_msg(strstr(df_last_error_message(), bad[i].says) != NULL, "%s: %s", bad[i].setting,
+                      df_last_error_message());
+    }
+    ck_assert_ok(df_options_get_int(o, DF_PARAM_UPS_ATTENTION, &value));
+    ck_assert_int_eq(value, DF_UPS_ATTN_V);
+    ck_assert_fails_with(df_param_value_from_name(DF_PARAM_KMEANS_K, "eight", &value), DF_E_INVALID_ARG,
+                         "df_param_value_from_name");
+    ck_assert_fails_with(df_param_value_from_name(DF_PARAM_UPS_FLIPS, NULL, &value), DF_E_INVALID_ARG,
+                         "df_param_value_from_name");
+    ck_assert_fails_with(df_param_value_from_name((df_param)4242, "on", &value), DF_E_UNSUPPORTED,
+                         "df_param_value_from_name");
+    ck_assert_fails_with(df_param_default((df_param)4242, &number, &text), DF_E_UNSUPPORTED, "df_param_default");
+    ck_assert_fails_with(df_options_set_from_string(NULL, "kmeans.k=3"), DF_E_INVALID_ARG,
+                         "df_options_set_from_string");
+    ck_assert_fails_with(df_options_set_from_string(o, NULL), DF_E_INVALID_ARG, "df_options_set_from_string");
+    df_options_free(o);
+}
+END_TEST
+
 Suite *options_suite(void) {
     Suite *suite = suite_create("options");
     TCase *tc = tcase_create("options");
     tcase_add_test(tc, test_options_defaults_and_round_trip);
     tcase_add_test(tc, test_options_refuse_bad_keys_types_and_values);
     tcase_add_test(tc, test_param_metadata);
+    tcase_add_test(tc, test_every_parameter_described_and_settable_from_text);
+    tcase_add_test(tc, test_options_set_from_string);
     suite_add_tcase(suite, tc);
     return suite;
 }

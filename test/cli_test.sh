@@ -258,6 +258,36 @@ expect 1 "--view 200,0,100,10 leaves the 256 x 256 image" -- "$cli" weak live --
     --script "$tmp/live.txt" --view 200,0,100,10
 expect 1 "--image FILE and --script FILE are required" -- "$cli" weak live --image fixtures/weak/micrograph.png
 expect 0 "live options" -- "$cli" weak live --help
+# every library parameter is reachable with --set: all of them set to the defaults dinofeat params
+# shows (from the library) give the same listing; a verb honours --set; bad settings are refused
+expect 0 "^upsample.attention = cls \(0\)$" -- "$cli" params upsample.attention
+expect 0 "takes cls, o, q, k, v, none" -- "$cli" params upsample.attention
+expect 0 "^upsample.attention = o \(1\)$" -- "$cli" params --set upsample.attention=o upsample.attention
+expect 0 "^crf.iterations = 5$" -- "$cli" params --set=crf.iterations=5 crf.iterations
+expect 0 "^forest.trees$" -- "$cli" params --names
+expect 0 "^all [0-9]+ parameters round-trip$" -- /usr/bin/python3 -c '
+import re, subprocess, sys
+cli = sys.argv[1]
+listing = subprocess.run([cli, "params"], capture_output=True, text=True, check=True).stdout
+values = re.findall(r"^(\S+) = (.*)$", listing, flags=re.M)
+names = subprocess.run([cli, "params", "--names"], capture_output=True, text=True, check=True).stdout.split()
+assert [n for n, _ in values] == names, "params and params --names disagree"
+args = []
+for name, value in values:
+    value = re.sub(r" \(-?[0-9]+\)$", "", value)
+    args += ["--set", name + "=" + (value[1:-1] if value.startswith("\"") else value)]
+again = subprocess.run([cli, "params"] + args, capture_output=True, text=True, check=True).stdout
+assert again == listing, "setting the defaults changed the listing"
+print(f"all {len(names)} parameters round-trip")' "$cli"
+expect 1 "--set kmeans.k=0: parameter 'kmeans.k' must be in \[1, 1048576\]" -- "$cli" params --set kmeans.k=0
+expect 1 "--set upsample.attention=x: parameter 'upsample.attention' takes cls, o, q, k, v, none, not 'x'" -- \
+    "$cli" upsample --set upsample.attention=x --model m --image i
+expect 1 "unknown parameter 'kmeans.kk'" -- "$cli" segment --set kmeans.kk=3
+expect 1 "--set needs NAME=VALUE" -- "$cli" info --set
+expect 1 "unknown parameter 'no.such'" -- "$cli" params no.such
+expect 0 "trained: 3 classes" -- "$cli" weak train --image fixtures/weak/micrograph.png --labels fixtures/weak/scribbles.png \
+    --set forest.trees=6 --set classical.groups=gaussian,mean --out "$tmp/set.dfclf"
+expect 0 '"groups": "gaussian,mean"' -- grep -ao '"groups": [^}]*' "$tmp/set.dfclf"
 expect 1 "unknown sub-verb 'fit'" -- "$cli" weak fit
 
 if have_python_imaging "reading the .npy features with numpy"; then

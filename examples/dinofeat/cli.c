@@ -263,3 +263,37 @@ FILE *cli_open_step_log(const char *csv, const char *header, int64_t steps) {
     if (old) fclose(old);
     return cli_output_commit(&out) == 0 ? fopen(csv, "a") : NULL;
 }
+
+static df_options *settings; /* --set NAME=VALUE, for the whole run */
+
+int cli_take_settings(int *argc, char **argv) {
+    int kept = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--") == 0) { /* what follows is another command's */
+            while (i < *argc) argv[kept++] = argv[i++];
+            break;
+        }
+        const char *setting = strncmp(argv[i], "--set=", 6) == 0 ? argv[i] + 6 : NULL;
+        if (strcmp(argv[i], "--set") == 0) {
+            if (i + 1 == *argc) return cli_usage_error(argv[0], "--set needs NAME=VALUE");
+            setting = argv[++i];
+        }
+        if (setting == NULL) {
+            argv[kept++] = argv[i];
+            continue;
+        }
+        if (settings == NULL && df_options_new(&settings) != DF_OK) return cli_fail(argv[0], DF_E_OUT_OF_MEMORY);
+        if (df_options_set_from_string(settings, setting) != DF_OK) {
+            const char *message = df_last_error_message();
+            while (strncmp(message, "df_", 3) == 0 && strstr(message, ": ")) message = strstr(message, ": ") + 2;
+            return cli_usage_error(argv[0], "--set %s: %s", setting, message);
+        }
+    }
+    *argc = kept;
+    argv[kept] = NULL;
+    return EXIT_OK;
+}
+
+df_status cli_options_new(df_options **out) {
+    return settings ? df_options_copy(settings, out) : df_options_new(out);
+}

@@ -101,6 +101,14 @@ df_status cli_open_dataset(const char *images, const char *labels, const df_opti
 
 /* Whether argv holds -h or --help before any "--". */
 int cli_wants_help(int argc, char **argv);
+/* The library parameters given with --set NAME=VALUE anywhere before "--" (main.c takes them out
+ * of the arguments): cli_take_settings records them (a usage error for a bad one, exit code
+ * returned), and every verb makes its options with cli_options_new, which starts from them; a
+ * verb's own flags are set afterwards, so a flag (given or defaulted) decides its parameter. */
+int cli_take_settings(int *argc, char **argv);
+df_status cli_options_new(df_options **out);
+/* dinofeat params: every library parameter, its value (with --set), default, bounds and help. */
+extern const cli_verb verb_params;
 /* A monotonic clock in seconds, for durations. */
 double cli_seconds_now(void);
 /* dinofeat weak live (verb_weak_live.c), and the label-image loader the weak verbs share

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const cli_verb *const verbs[] = {&verb_info, &verb_features, &verb_upsample, &verb_segment, &verb_tokencut, &verb_eval, &verb_weak, &verb_datus, &verb_stego, &verb_sempart, &verb_neco, &verb_launch};
+static const cli_verb *const verbs[] = {&verb_info, &verb_features, &verb_upsample, &verb_segment, &verb_tokencut, &verb_eval, &verb_weak, &verb_datus, &verb_stego, &verb_sempart, &verb_neco, &verb_launch, &verb_params};
 #define VERB_COUNT (sizeof verbs / sizeof verbs[0])
 
 static void print_help(FILE *out) {
@@ -21,6 +21,7 @@ static void print_help(FILE *out) {
             "Options:\n"
             "  -h, --help     this text\n"
             "  --version      the library version and what it was built with\n"
+            "  --set NAME=VALUE  any library parameter, in every verb (dinofeat params lists them)\n"
             "\n"
             "Exit status: 0 success, 1 usage error, 2 input error (a file that cannot be\n"
             "read, decoded or written, a bad value), 3 internal error, 130/143 a training\n"
@@ -49,7 +50,9 @@ int main(int argc, char **argv) {
             fputs(verbs[i]->help, stdout);
             return EXIT_OK;
         }
-        return verbs[i]->run(argc - 1, argv + 1);
+        int verb_argc = argc - 1;
+        const int code = cli_take_settings(&verb_argc, argv + 1);
+        return code != EXIT_OK ? code : verbs[i]->run(verb_argc, argv + 1);
     }
     fprintf(stderr, "dinofeat: unknown verb '%s'\nTry 'dinofeat --help'.\n", verb);
     return EXIT_USAGE;

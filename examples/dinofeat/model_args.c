@@ -48,7 +48,7 @@ int model_args_parse(model_args *args, int option, const char *value, const char
 int model_args_open(const model_args *args, const char *verb, df_model **out) {
     if (args->path == NULL) return cli_usage_error(verb, "--model FILE is required");
     df_options *options = NULL;
-    df_status status = df_options_new(&options);
+    df_status status = cli_options_new(&options);
     if (status == DF_OK) status = df_options_set_int(options, DF_PARAM_MODEL_PRECISION, args->precision);
     if (status == DF_OK && args->heads) status = df_options_set_int(options, DF_PARAM_MODEL_HEADS, args->heads);
     if (status == DF_OK && args->checkpoint) status = df_options_set_str(options, DF_PARAM_MODEL_CHECKPOINT, args->checkpoint);

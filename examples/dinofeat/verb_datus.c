@@ -401,7 +401,7 @@ static int list_images(const char *folder, df_dataset **listing, const char ***n
 static int run(int argc, char **argv) {
     request r = {.gallery = 4};
     model_args_init(&r.model);
-    if (df_options_new(&r.settings) != DF_OK) return cli_fail("datus", DF_E_OUT_OF_MEMORY);
+    if (cli_options_new(&r.settings) != DF_OK) return cli_fail("datus", DF_E_OUT_OF_MEMORY);
     int code = parse(argc, argv, &r);
     const char **names = NULL;
     char *store = NULL;

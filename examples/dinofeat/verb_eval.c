@@ -130,7 +130,7 @@ static int pair_files(const request *r, pair_list *pairs) {
 static df_status load_labels(const char *path, int32_t **labels, size_t *w, size_t *h) {
     df_options *o = NULL;
     df_image *image = NULL;
-    df_status status = df_options_new(&o);
+    df_status status = cli_options_new(&o);
     if (status == DF_OK) df_options_set_int(o, DF_PARAM_IMAGE_PALETTE_INDICES, 1);
     if (status == DF_OK) status = df_image_load(path, o, &image);
     df_options_free(o);

@@ -147,7 +147,7 @@ static int run(int argc, char **argv) {
     size_t image_count = 0;
     df_options *options = NULL;
     int code = EXIT_OK;
-    if (images == NULL || df_options_new(&options) != DF_OK) {
+    if (images == NULL || cli_options_new(&options) != DF_OK) {
         free(images);
         return cli_fail("info", DF_E_OUT_OF_MEMORY);
     }

@@ -120,7 +120,7 @@ static df_status open_trainer(const request *r, df_model *model, const char *sta
     int64_t patch = 14;
     df_options *o = NULL;
     df_status status = df_model_info_int(model, DF_MODEL_INFO_PATCH, &patch);
-    if (status == DF_OK) status = df_options_new(&o);
+    if (status == DF_OK) status = cli_options_new(&o);
     const long local = r->local_crop ? r->local_crop : patch == 14 ? 98 : 96;
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_NECO_GLOBAL_SIZE, r->crop);
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_NECO_LOCAL_SIZE, local);

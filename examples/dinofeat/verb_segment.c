@@ -146,7 +146,7 @@ static int run(int argc, char **argv) {
     model_args margs;
     model_args_init(&margs);
     df_options *o = NULL;
-    if (df_options_new(&o) != DF_OK) return cli_fail("segment", DF_E_OUT_OF_MEMORY);
+    if (cli_options_new(&o) != DF_OK) return cli_fail("segment", DF_E_OUT_OF_MEMORY);
     df_options_set_int(o, DF_PARAM_UPS_PAD, 1);
     int code = EXIT_OK;
     optind = 1;

@@ -142,7 +142,7 @@ static int parse(int argc, char **argv, request *r) {
 static df_status cached_features(const request *r, df_model *model, const char *cache_path, df_dataset **dataset,
                                  df_feature_cache **cache) {
     df_options *o = NULL;
-    df_status status = df_options_new(&o);
+    df_status status = cli_options_new(&o);
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_DATASET_SIZE, r->size);
     if (status == DF_OK) status = cli_open_dataset(r->images, NULL, o, "sempart train", dataset);
     if (status == DF_OK) status = cli_build_cache(model, *dataset, cache_path, "sempart");
@@ -162,7 +162,7 @@ static df_status open_trainer(const request *r, const df_feature_cache *cache, d
     size_t h = 0, w = 0, d = 0;
     df_options *o = NULL;
     df_status status = df_feature_cache_shape(cache, NULL, &h, &w, &d);
-    if (status == DF_OK) status = df_options_new(&o);
+    if (status == DF_OK) status = cli_options_new(&o);
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_SEMPART_SEED, r->seed);
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_SEMPART_JOINT, !r->separate);
     if (status == DF_OK && r->branches) status = df_options_set_int(o, DF_PARAM_SEMPART_BRANCHES, r->branches);
@@ -358,7 +358,7 @@ static int predict_command(request *r, df_model *model) {
     size_t count = 1, failures = 0;
     df_status status = df_sempart_load(r->sempart, &net);
     if (status == DF_OK) status = df_sempart_check_model(net, model);
-    if (status == DF_OK) status = df_options_new(&o);
+    if (status == DF_OK) status = cli_options_new(&o);
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_SEMPART_SELECT, r->select);
     if (status == DF_OK && r->images) status = df_dataset_open(r->images, NULL, NULL, &listing);
     if (status == DF_OK && listing) status = df_dataset_count(listing, &count);

@@ -130,7 +130,7 @@ static int parse(int argc, char **argv, request *r) {
 /* The five-cropped, resized dataset and its feature cache, built or completed. */
 static int cached_features(const request *r, df_model *model, const char *cache_path, df_dataset **dataset) {
     df_options *o = NULL;
-    df_status status = df_options_new(&o);
+    df_status status = cli_options_new(&o);
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_DATASET_FIVE_CROP, 1);
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_DATASET_SIZE, r->size);
     if (status == DF_OK) status = cli_open_dataset(r->images, r->labels, o, "stego", dataset);
@@ -194,7 +194,7 @@ static df_status open_trainer(const request *r, size_t dim, df_stego **out) {
         return status;
     }
     df_options *o = NULL;
-    df_status status = df_options_new(&o);
+    df_status status = cli_options_new(&o);
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_STEGO_CLASSES, r->classes);
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_STEGO_SEED, r->seed);
     if (status == DF_OK && r->paper) status = df_stego_preset_apply(o, DF_STEGO_PRESET_PAPER);
@@ -381,7 +381,7 @@ static df_status predict_labels(const request *r, const df_stego *head, df_model
     if (status == DF_OK) status = image_features(model, rgb, r->size, 0, &f);
     if (status == DF_OK) status = image_features(model, rgb, r->size, 1, &g);
     if (status == DF_OK) status = df_stego_predict(head, f, g, w, h, p, labels);
-    if (status == DF_OK && r->crf) status = df_options_new(&crf);
+    if (status == DF_OK && r->crf) status = cli_options_new(&crf);
     if (status == DF_OK && r->crf) status = df_crf_preset_apply(crf, DF_CRF_PRESET_STEGO);
     if (status == DF_OK && r->crf)
         status = df_crf_infer(df_image_pixels((df_image *)rgb), w, h, p, classes, DF_CRF_PROBABILITIES, crf, NULL, labels);

@@ -156,7 +156,7 @@ static int run(int argc, char **argv) {
     model_args margs;
     model_args_init(&margs);
     df_options *ups = NULL;
-    if (df_options_new(&ups) != DF_OK) return cli_fail("upsample", DF_E_OUT_OF_MEMORY);
+    if (cli_options_new(&ups) != DF_OK) return cli_fail("upsample", DF_E_OUT_OF_MEMORY);
     int code = EXIT_OK;
     optind = 1;
     opterr = 0;

@@ -75,7 +75,7 @@ static const char help[] =
 
 df_status weak_load_labels(const char *path, df_image **out) {
     df_options *o = NULL;
-    df_status status = df_options_new(&o);
+    df_status status = cli_options_new(&o);
     if (status == DF_OK) df_options_set_int(o, DF_PARAM_IMAGE_PALETTE_INDICES, 1);
     if (status == DF_OK) status = df_image_load(path, o, out);
     df_options_free(o);
@@ -93,7 +93,7 @@ static int train(int argc, char **argv) {
     const char *images[MAX_IMAGES], *labels[MAX_IMAGES], *out = NULL;
     size_t ni = 0, nl = 0;
     df_options *o = NULL;
-    if (df_options_new(&o) != DF_OK) return cli_fail("weak train", DF_E_OUT_OF_MEMORY);
+    if (cli_options_new(&o) != DF_OK) return cli_fail("weak train", DF_E_OUT_OF_MEMORY);
     model_args margs;
     model_args_init(&margs);
     int code = EXIT_OK;
@@ -299,7 +299,7 @@ static int predict(int argc, char **argv) {
     if (code == EXIT_OK && margs.path) code = model_args_open(&margs, "weak predict", &model);
     if (code == EXIT_OK) {
         df_status status = df_weak_load(r.classifier, &weak);
-        if (status == DF_OK) status = df_options_new(&o);
+        if (status == DF_OK) status = cli_options_new(&o);
         if (status == DF_OK) df_options_set_int(o, DF_PARAM_WEAK_CRF, r.crf);
         if (status != DF_OK) code = cli_fail("weak predict", status);
     }

@@ -212,7 +212,7 @@ static int parse(int argc, char **argv, live_request *r, df_options *o) {
 int weak_live(int argc, char **argv) {
     live_request r = {0};
     df_options *o = NULL;
-    if (df_options_new(&o) != DF_OK) return cli_fail("weak live", DF_E_OUT_OF_MEMORY);
+    if (cli_options_new(&o) != DF_OK) return cli_fail("weak live", DF_E_OUT_OF_MEMORY);
     int code = parse(argc, argv, &r, o);
     df_image *image = NULL;
     df_weak_live *live = NULL;

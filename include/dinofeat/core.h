@@ -405,6 +405,29 @@ DF_API df_status df_param_bounds(df_param key, double *lower, double *upper);
 DF_API const char *df_param_name(df_param key);
 /* The key with that name. */
 DF_API df_status df_param_from_name(const char *name, df_param *out);
+/* The parameters this build knows, in the order of the enum above: df_param_at(i, &key) for
+ * i < df_param_count() (DF_E_INVALID_ARG past it). Tools list, document and set every parameter
+ * from these, so that no parameter needs writing down twice. */
+DF_API size_t df_param_count(void);
+DF_API df_status df_param_at(size_t index, df_param *out);
+/* A fresh df_options' value of key: an int or float key's in *number, a string key's in *string
+ * (borrowed); either pointer may be NULL. DF_E_UNSUPPORTED for an unknown key. */
+DF_API df_status df_param_default(df_param key, double *number, const char **string);
+/* Borrowed: what key does, in one line (its comment above, without the type); NULL for an
+ * unknown key. */
+DF_API const char *df_param_help(df_param key);
+/* Borrowed: the name of value for an enum-valued key ("cls" for DF_PARAM_UPS_ATTENTION and
+ * DF_UPS_ATTN_CLS: the enum member without its common prefix, in lower case); NULL when key takes
+ * no named values or value is none of them. Names of values outside df_param_bounds are NULL. */
+DF_API const char *df_param_value_name(df_param key, int64_t value);
+/* The value named name for an enum-valued key; DF_E_INVALID_ARG (the message lists the names)
+ * when it is none of them, or the key takes no named values. */
+DF_API df_status df_param_value_from_name(df_param key, const char *name, int64_t *out);
+/* Sets one parameter from text, "name=value" (df_param_name's names): an int key takes a whole
+ * number or one of its value names, a float key a number, a string key the rest of the text as
+ * it is. DF_E_INVALID_ARG, saying why, for a malformed setting, an unknown name or a value out of
+ * range (nothing changes). */
+DF_API df_status df_options_set_from_string(df_options *options, const char *setting);
 
 #ifdef __cplusplus
 }

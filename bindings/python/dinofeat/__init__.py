@@ -9,8 +9,8 @@
 """
 from ._native import Error, MAJOR
 from .core import (LogLevel, Options, Param, ParamType, Status, build_info, get_num_threads, param_bounds,
-                   param_from_name, param_name, param_type, set_log_callback, set_num_threads, status_name,
-                   version, version_number)
+                   param_default, param_from_name, param_help, param_name, param_type, param_value_names, params,
+                   set_log_callback, set_num_threads, status_name, version, version_number)
 from . import dataset, datus, distributed, metrics, neco, regions, sempart, stego, weak
 from .cluster import KMeans, agglomerate_complete, kmeans
 from .crf import crf
@@ -22,7 +22,8 @@ from .tensor import DType, Tensor, device_available
 __version__ = version()
 
 __all__ = ["Error", "MAJOR", "LogLevel", "Options", "Param", "ParamType", "Status", "build_info",
-           "get_num_threads", "param_bounds", "param_from_name", "param_name", "param_type",
+           "get_num_threads", "param_bounds", "param_default", "param_from_name", "param_help", "param_name",
+           "param_type", "param_value_names", "params",
            "set_log_callback", "set_num_threads", "status_name", "version", "version_number", "Image",
            "ResizeFilter", "load_image", "DType", "Tensor", "device_available", "Model", "PosInterp", "Cover",
            "Output", "upsample_view_count", "KMeans", "kmeans", "agglomerate_complete", "crf", "tokencut", "segment", "segment_features", "dataset", "datus", "distributed", "metrics", "neco", "regions", "sempart", "stego", "weak"]

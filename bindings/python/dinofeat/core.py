@@ -243,6 +243,44 @@ def param_bounds(key):
     return lower.value, upper.value
 
 
+def params():
+    """Every Param this library knows, in its order (df_param_count / df_param_at)."""
+    keys = []
+    for i in range(lib.df_param_count()):
+        key = ctypes.c_int()
+        lib.df_param_at(i, ctypes.byref(key))
+        keys.append(Param(key.value))
+    return keys
+
+
+def param_default(key):
+    """What a fresh Options holds for key: an int, a float or a str, as the library says."""
+    number, text = ctypes.c_double(), ctypes.c_char_p()
+    lib.df_param_default(int(key), ctypes.byref(number), ctypes.byref(text))
+    kind = param_type(key)
+    return text.value.decode() if kind == ParamType.STRING else int(number.value) if kind == ParamType.INT \
+        else number.value
+
+
+def param_help(key):
+    """What key does, in one line (the header's comment)."""
+    text = lib.df_param_help(int(key))
+    return None if text is None else text.decode()
+
+
+def param_value_names(key):
+    """{value: name} of an enum-valued key ({} for others): upsample.attention gives {0: "cls", ...}."""
+    if param_type(key) != ParamType.INT:
+        return {}
+    lower, upper = param_bounds(key)
+    names = {}
+    for value in range(int(lower), min(int(upper), int(lower) + 64) + 1):
+        name = lib.df_param_value_name(int(key), value)
+        if name is not None:
+            names[value] = name.decode()
+    return names
+
+
 class Options(Handle):
     """A set of parameter values; keys are Param members or their names ("image.max_pixels").
 
@@ -295,6 +333,10 @@ class Options(Handle):
         lib.df_options_get_str(self.handle, key, ctypes.byref(out))
         return None if out.value is None else out.value.decode()
 
+    def set_from_string(self, setting):
+        """Sets "name=value" as the command line's --set does (an int also by its value name)."""
+        lib.df_options_set_from_string(self.handle, text_arg(setting, "setting"))
+
     def copy(self):
         handle = ctypes.c_void_p()
         lib.df_options_copy(self.handle, ctypes.byref(handle))
@@ -322,4 +364,5 @@ def _options_handle(options):
 
 __all__ = ["Error", "Status", "Param", "ParamType", "LogLevel", "Options", "version", "version_number",
            "build_info", "status_name", "set_num_threads", "get_num_threads", "set_log_callback",
-           "param_name", "param_from_name", "param_type", "param_bounds"]
+           "param_name", "param_from_name", "param_type", "param_bounds", "params", "param_default", "param_help",
+           "param_value_names"]

@@ -26,17 +26,11 @@ MIRRORS = [
 
 
 def c_enums():
-    """{enum name: {member: value}} of every typedef enum in the public headers."""
-    enums, known = {}, {}
-    for name in sorted(os.listdir(HEADERS)):
-        with open(os.path.join(HEADERS, name)) as f:
-            text = re.sub(r"/\*.*?\*/", "", f.read(), flags=re.S)
-        for enum, body in re.findall(r"typedef enum (\w+) \{(.*?)\}", text, flags=re.S):
-            members = {}
-            for member, value in re.findall(r"(\w+)\s*=\s*(\w+)", body):
-                members[member] = known[member] = known[value] if value in known else int(value, 0)
-            enums[enum] = members
-    return enums
+    """{enum name: {member: value}} of every typedef enum in the public headers (the parser that
+    writes lib/param_meta.h)."""
+    sys.path.insert(0, os.path.join(HEADERS, "..", "..", "tools"))
+    from gen_params import enums
+    return {name: dict(members) for name, members in enums().items()}
 
 
 class EnumDriftTest(unittest.TestCase):
@@ -73,3 +67,67 @@ class DefaultDriftTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class KeywordDefaultDriftTest(unittest.TestCase):
+    # (callable, keyword, Param): the keyword's default is the library's default for the Param
+    MIRRORS = [
+        (dinofeat.KMeans, "k", "KMEANS_K"), (dinofeat.KMeans, "metric", "KMEANS_METRIC"),
+        (dinofeat.KMeans, "inits", "KMEANS_INITS"), (dinofeat.KMeans, "max_iter", "KMEANS_MAX_ITER"),
+        (dinofeat.KMeans, "tol", "KMEANS_TOL"), (dinofeat.KMeans, "seed", "KMEANS_SEED"),
+        (dinofeat.KMeans, "sample", "KMEANS_SAMPLE"), (dinofeat.KMeans, "batch", "KMEANS_BATCH"),
+        (dinofeat.weak.RandomForest, "trees", "FOREST_TREES"),
+        (dinofeat.weak.RandomForest, "max_features", "FOREST_MAX_FEATURES"),
+        (dinofeat.weak.RandomForest, "max_depth", "FOREST_MAX_DEPTH"),
+        (dinofeat.weak.RandomForest, "seed", "FOREST_SEED"),
+        (dinofeat.weak.LogisticRegression, "C", "LOGREG_C"),
+        (dinofeat.weak.LogisticRegression, "max_iter", "LOGREG_MAX_ITER"),
+        (dinofeat.weak.LogisticRegression, "tol", "LOGREG_TOL"),
+        (dinofeat.weak.train, "trees", "FOREST_TREES"), (dinofeat.weak.train, "seed", "FOREST_SEED"),
+        (dinofeat.weak.train, "C", "LOGREG_C"), (dinofeat.weak.train, "stride", "UPS_STRIDE"),
+        (dinofeat.weak.train, "shifts", "UPS_SHIFTS"), (dinofeat.weak.train, "max_size", "WEAK_MAX_SIZE"),
+        (dinofeat.weak.Live, "trees", "WEAK_LIVE_TREES"), (dinofeat.weak.Live, "full_trees", "FOREST_TREES"),
+        (dinofeat.weak.Live, "seed", "FOREST_SEED"),
+        (dinofeat.upsample_view_count, "shifts", "UPS_SHIFTS"),
+        (dinofeat.upsample_view_count, "neighbourhood", "UPS_NEIGHBOURHOOD"),
+        (dinofeat.metrics.Retrieval, "k", "RETRIEVAL_K"),
+        (dinofeat.metrics.Retrieval, "temperature", "RETRIEVAL_TEMPERATURE"),
+        (dinofeat.metrics.Retrieval, "bank", "RETRIEVAL_BANK"),
+        (dinofeat.metrics.Retrieval, "seed", "RETRIEVAL_SEED"),
+        (dinofeat.stego.Trainer, "code_dim", "STEGO_CODE_DIM"), (dinofeat.stego.Trainer, "classes", "STEGO_CLASSES"),
+        (dinofeat.crf, "normalization", "CRF_NORMALIZATION"),
+    ]
+
+    def test_python_keyword_defaults_are_the_librarys(self):
+        import inspect
+        for function, keyword, param in self.MIRRORS:
+            with self.subTest(function=function.__qualname__, keyword=keyword):
+                key = dinofeat.Param[param]
+                default = inspect.signature(function).parameters[keyword].default
+                library = dinofeat.param_default(key)
+                if isinstance(default, tuple):
+                    default = ",".join(str(v) for v in default)
+                if isinstance(default, str) and isinstance(library, int):
+                    library = dinofeat.param_value_names(key)[library]
+                self.assertEqual(default, library)
+
+    def test_every_param_described_and_settable(self):
+        """Every parameter the library lists is a Param member, has help, and takes its default
+        back through Options.set_from_string, by value name where it has one."""
+        keys = dinofeat.params()
+        self.assertEqual(set(keys), set(dinofeat.Param))
+        with dinofeat.Options() as options:
+            for key in keys:
+                self.assertTrue(dinofeat.param_help(key))
+                default = dinofeat.param_default(key)
+                names = dinofeat.param_value_names(key)
+                options.set_from_string(f"{dinofeat.param_name(key)}={names.get(default, default)}")
+                self.assertEqual(options[key], default)
+            with self.assertRaisesRegex(dinofeat.Error, "takes cls, o, q, k, v, none, not 'x'"):
+                options.set_from_string("upsample.attention=x")
+
+    def test_param_table_is_generated_from_the_header(self):
+        import subprocess
+        tool = os.path.join(HEADERS, "..", "..", "tools", "gen_params.py")
+        result = subprocess.run([sys.executable, tool, "--check"], capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0, result.stderr)
