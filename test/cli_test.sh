@@ -261,7 +261,7 @@ expect 0 "live options" -- "$cli" weak live --help
 # every library parameter is reachable with --set: all of them set to the defaults dinofeat params
 # shows (from the library) give the same listing; a verb honours --set; bad settings are refused
 expect 0 "^upsample.attention = cls \(0\)$" -- "$cli" params upsample.attention
-expect 0 "takes cls, o, q, k, v, none" -- "$cli" params upsample.attention
+expect 0 "default cls \(0\); cls, o, q, k, v, none$" -- "$cli" params upsample.attention
 expect 0 "^upsample.attention = o \(1\)$" -- "$cli" params --set upsample.attention=o upsample.attention
 expect 0 "^crf.iterations = 5$" -- "$cli" params --set=crf.iterations=5 crf.iterations
 expect 0 "^forest.trees$" -- "$cli" params --names
