@@ -156,7 +156,7 @@ check-python: lib/libdinofeat.so ## the Python package's tests
 INTERNAL_TESTS := $(patsubst test/internal/%.cpp,$(BUILD)/test/internal/%,$(wildcard test/internal/*.cpp))
 $(BUILD)/test/internal/%: test/internal/%.cpp $(LIB_OBJECTS)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS_SHIM) $< $(filter $(BUILD)/shim/%,$(LIB_OBJECTS)) -o $@ $(SAN_FLAGS) $(LDFLAGS) $(TORCH_LDLIBS) -lm -lpthread
+	$(CXX) $(CXXFLAGS_SHIM) $< $(filter $(BUILD)/shim/% $(BUILD)/lib/kernels/%,$(LIB_OBJECTS)) -o $@ $(SAN_FLAGS) $(LDFLAGS) $(TORCH_LDLIBS) -lm -lpthread
 
 check-internal: $(INTERNAL_TESTS) ## tests of internals, linked against the objects (no public API)
 	@for t in $(INTERNAL_TESTS); do echo "$$t"; $$t || exit 1; done

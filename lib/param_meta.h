@@ -108,7 +108,7 @@ static const dfi_param_meta param_meta[] = {
     {DF_PARAM_MODEL_POS_INTERP, "default DF_POS_INTERP_AUTO: the checkpoint's official variant", df_pos_interp_values},
     {DF_PARAM_MODEL_STRIDE, "patch-embedding stride in pixels, 1..patch; 0 (default) = the patch size. Lower strides overlap patches (HR-Dv2)", NULL},
     {DF_PARAM_MODEL_COVER, "what to do with pixels the patch grid does not cover; default DF_COVER_CROP (centred)", df_cover_values},
-    {DF_PARAM_MODEL_ATTN_CHUNK, "queries per attention chunk, so memory grows linearly with tokens; 0 (default) = 1024 when there are more than 2048 tokens, otherwise unchunked; -1 = never chunk", NULL},
+    {DF_PARAM_MODEL_ATTN_CHUNK, "queries per attention chunk where libtorch computes attention (not float32 on the CPU, whose fused kernel needs none), so memory grows linearly with tokens; 0 (default) = 1024 when there are more than 2048 tokens, otherwise unchunked; -1 = never chunk", NULL},
     {DF_PARAM_MODEL_LAYERS, "comma-separated block indices (negative count from the end) whose normed patch tokens DF_OUTPUT_LAYERS returns; default \"\"", NULL},
     {DF_PARAM_UPS_STRIDE, "patch-embedding stride of the views, 1..patch; default 4", NULL},
     {DF_PARAM_UPS_SHIFTS, "comma-separated shift distances in pixels, each > 0; default \"1,2\"; \"\" = no shifts", NULL},

@@ -3,6 +3,8 @@
 #include "tensor_util.hpp"
 #include "vit_internal.hpp"
 
+#include "../lib/kernels/attention.h"
+
 #include <c10/core/GradMode.h>
 #include <torch/version.h>
 
@@ -93,10 +95,53 @@ at::Tensor cover(const at::Tensor &images, int64_t patch, int64_t stride, int mo
     return images.slice(2, top, top + ch).slice(3, left, left + cw);
 }
 
-// softmax(q k^T / sqrt(d)) v over (B, heads, N, d_head), in query chunks of `chunk` rows so that
-// the attention matrix never exceeds chunk x N per head. The scale rides in the GEMM (baddbmm's
-// alpha) and the softmax runs in place, so each chunk touches its scores three times, not five.
+// The fused CPU kernels (lib/kernels/attention.c) apply to float32 or bfloat16 views of one qkv
+// projection with contiguous head dimensions, outside autograd.
+bool fused_attention_applies(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v) {
+    const bool graph = at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
+    const auto type = q.scalar_type();
+    return !graph && q.device().is_cpu() && (type == at::kFloat || type == at::kBFloat16) &&
+           k.scalar_type() == type && v.scalar_type() == type && q.stride(3) == 1 && k.strides() == q.strides() &&
+           v.strides() == q.strides();
+}
+
+void check_kernel_status(int status) {
+    TORCH_CHECK(status != -1, "out of memory for the attention's packed keys and values");
+    TORCH_CHECK(status == 0, "the fused attention failed (", status, ")");
+}
+
+// The fused kernel's result, (B, heads, N, d_head) over (B, N, heads, d_head) memory, so that the
+// output projection's transpose back to (B, N, D) is free. bfloat16 on a CPU without AVX512-BF16
+// computes in float32 and rounds the result.
+at::Tensor fused_attention(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, double scale) {
+    const int64_t b = q.size(0), heads = q.size(1), n = q.size(2), hd = q.size(3);
+    if (q.scalar_type() == at::kBFloat16 && !dfi_attention_bf16_supported())
+        return fused_attention(q.to(at::kFloat).contiguous(), k.to(at::kFloat).contiguous(),
+                               v.to(at::kFloat).contiguous(), scale)
+            .to(at::kBFloat16);
+    at::Tensor out = at::empty({b, n, heads, hd}, q.options());
+    if (q.scalar_type() == at::kBFloat16) {
+        const auto bits = [](const at::Tensor &t) { return reinterpret_cast<uint16_t *>(t.data_ptr<at::BFloat16>()); };
+        const dfi_attention_bf16_args args = {bits(q), bits(k), bits(v), bits(out), b, n, heads, hd, q.stride(0),
+                                              q.stride(2), q.stride(1), out.stride(0), out.stride(1), out.stride(2),
+                                              static_cast<float>(scale)};
+        check_kernel_status(dfi_attention_bf16(&args));
+    } else {
+        const dfi_attention_args args = {q.data_ptr<float>(), k.data_ptr<float>(), v.data_ptr<float>(),
+                                         out.data_ptr<float>(), b, n, heads, hd, q.stride(0), q.stride(2), q.stride(1),
+                                         out.stride(0), out.stride(1), out.stride(2), static_cast<float>(scale)};
+        check_kernel_status(dfi_attention_f32(&args, DFI_ATTENTION_AUTO));
+    }
+    return out.permute({0, 2, 1, 3});
+}
+
+// softmax(q k^T / sqrt(d)) v over (B, heads, N, d_head). Float32 and bfloat16 on the CPU: the
+// fused kernels, whose memory is linear in the tokens. Otherwise libtorch's, in query chunks of
+// `chunk` rows so that the attention matrix never exceeds chunk x N per head; the scale rides in
+// the GEMM (baddbmm's alpha) and the softmax runs in place, so each chunk touches its scores
+// three times.
 at::Tensor attend(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, double scale, int64_t chunk) {
+    if (fused_attention_applies(q, k, v)) return fused_attention(q, k, v, scale);
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
     // libtorch 2.1+ has fused attention kernels (flash / memory-efficient, CPU and CUDA) whose
     // memory is already linear in the tokens, so no chunking is needed.

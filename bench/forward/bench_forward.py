@@ -4,9 +4,10 @@ on the same random full-size ViT-S/14 and ViT-S/8, in one run on one libtorch.
 
 Reports per case: the median time of each, their ratio (reference / ours: above 1 means we are
 faster), our achieved GFLOP/s and its share of the machine's fp32 matmul rate measured in the
-same run, and the peak memory each side adds above the loaded model (each measured in a fresh
-worker process, since a process's peak only grows). Then the peak memory of a stride-4 518 x 518
-forward with and without query-chunked attention.
+same run; ours in bfloat16, its share of twice that rate (the bf16 dot-product rate) and the
+smallest cosine similarity of a patch token to its float32 counterpart; the peak memory each side
+adds above the loaded model (each measured in a fresh worker process, since a process's peak only
+grows). Then the peak memory of a stride-4 518 x 518 forward (16,130 tokens).
 """
 import argparse
 import json
@@ -58,6 +59,23 @@ def flops(patch, size, stride):
     return embed + DEPTH * block
 
 
+# (model, side, stride): ViT-S/14 at 224 and 518, one HR-Dv2 view (stride 4 at 224), ViT-S/8.
+CASES = (("S/14", 224, 14), ("S/14", 518, 14), ("S/14", 224, 4), ("S/8", 224, 8), ("S/8", 512, 8))
+
+
+def bfloat16_cosine(checkpoint, size, stride):
+    """The smallest cosine similarity between a patch token in bfloat16 and in float32."""
+    import dinofeat
+    image = dinofeat.Tensor.from_numpy(torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(1)).numpy())
+    tokens = []
+    for precision in ("float32", "bfloat16"):
+        model = dinofeat.Model(checkpoint, precision=precision, heads=HEADS, stride=stride)
+        patch = torch.from_numpy(model.forward(image, outputs=("patch",))["patch"]).float()
+        tokens.append(patch.reshape(-1, patch.shape[-1]) if patch.shape[-1] == DIM else
+                      patch.movedim(1, -1).reshape(-1, DIM))
+    return torch.nn.functional.cosine_similarity(tokens[0], tokens[1], dim=1).min().item()
+
+
 def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -69,7 +87,7 @@ def worker(args):
     if args.worker == "ours":
         import dinofeat
         dinofeat.set_num_threads(args.threads)
-        model = dinofeat.Model(args.checkpoint, heads=HEADS, stride=args.stride, attn_chunk=args.chunk)
+        model = dinofeat.Model(args.checkpoint, precision=args.precision, heads=HEADS, stride=args.stride)
         pixels = dinofeat.Tensor.from_numpy(images.numpy())
 
         def run():
@@ -92,9 +110,9 @@ def worker(args):
     print(json.dumps({"seconds": statistics.median(times), "extra_mb": extra}))
 
 
-def measure(side, checkpoint, size, stride, threads, repeats, chunk=0):
+def measure(side, checkpoint, size, stride, threads, repeats, precision="float32"):
     command = [sys.executable, __file__, "--worker", side, "--checkpoint", checkpoint, "--size", str(size),
-               "--stride", str(stride), "--threads", str(threads), "--repeats", str(repeats), "--chunk", str(chunk)]
+               "--stride", str(stride), "--threads", str(threads), "--repeats", str(repeats), "--precision", precision]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -117,10 +135,10 @@ def main():
     parser.add_argument("--checkpoint")
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--stride", type=int, default=0)
-    parser.add_argument("--chunk", type=int, default=0)
+    parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--repeats", type=int, default=int(os.environ.get("BENCH_REPEATS", "5")))
-    parser.add_argument("--skip-stride4", action="store_true", help="skip the slow stride-4 memory comparison")
+    parser.add_argument("--skip-stride4", action="store_true", help="skip the stride-4 518 x 518 memory figure")
     args = parser.parse_args()
     if args.worker:
         args.stride = (args.stride or None) if args.worker == "reference" else args.stride
@@ -130,28 +148,29 @@ def main():
     peak = matmul_gflops(args.threads)
     print(f"dinofeat {dinofeat.version()} | torch {torch.__version__} | {args.threads} threads | "
           f"fp32 matmul 2048^3: {peak:.0f} GFLOP/s | median of {args.repeats}")
-    print(f"{'model':6s} {'input':>9s} {'ref s':>8s} {'ours s':>8s} {'ratio':>6s} {'GFLOP/s':>8s} {'of peak':>8s} "
-          f"{'ref +MB':>8s} {'ours +MB':>9s}")
+    print(f"{'model':6s} {'input':>9s} {'stride':>6s} {'ref s':>7s} {'ours s':>7s} {'ratio':>6s} {'GFLOP/s':>8s} "
+          f"{'of peak':>8s} {'bf16 s':>7s} {'of 2x':>6s} {'bf16 cos':>9s} {'ref +MB':>8s} {'ours +MB':>9s}")
     with tempfile.TemporaryDirectory() as directory:
         files = {}
         for name, spec in MODELS.items():
             files[name] = os.path.join(directory, name.replace("/", "") + ".pth")
             torch.save(random_state(**spec), files[name])
-        for name, spec in MODELS.items():
-            for size in (224, 518):
-                size = size - size % spec["patch"] if spec["patch"] == 8 else size
-                ref = measure("reference", files[name], size, spec["patch"], args.threads, args.repeats)
-                ours = measure("ours", files[name], size, spec["patch"], args.threads, args.repeats)
-                rate = flops(spec["patch"], size, spec["patch"]) / ours["seconds"] / 1e9
-                print(f"{name:6s} {size:>4d}x{size:<4d} {ref['seconds']:8.3f} {ours['seconds']:8.3f} "
-                      f"{ref['seconds'] / ours['seconds']:6.2f} {rate:8.1f} {rate / peak:8.0%} "
-                      f"{ref['extra_mb']:8.0f} {ours['extra_mb']:9.0f}", flush=True)
+        for name, size, stride in CASES:
+            patch = MODELS[name]["patch"]
+            ref = measure("reference", files[name], size, stride, args.threads, args.repeats)
+            ours = measure("ours", files[name], size, stride, args.threads, args.repeats)
+            half = measure("ours", files[name], size, stride, args.threads, args.repeats, "bfloat16")
+            work = flops(patch, size, stride)
+            rate, half_rate = work / ours["seconds"] / 1e9, work / half["seconds"] / 1e9
+            cosine = bfloat16_cosine(files[name], size, stride)
+            print(f"{name:6s} {size:>4d}x{size:<4d} {stride:6d} {ref['seconds']:7.3f} {ours['seconds']:7.3f} "
+                  f"{ref['seconds'] / ours['seconds']:6.2f} {rate:8.1f} {rate / peak:8.0%} {half['seconds']:7.3f} "
+                  f"{half_rate / (2 * peak):6.0%} {cosine:9.5f} {ref['extra_mb']:8.0f} {ours['extra_mb']:9.0f}",
+                  flush=True)
         if not args.skip_stride4:
-            print("stride 4, 518 x 518, S/14 (16,130 tokens): peak memory above the loaded model", flush=True)
-            for label, chunk in (("unchunked", -1), ("chunked (1024 queries)", 1024)):
-                ours = measure("ours", files["S/14"], 518, 4, args.threads, 1, chunk)
-                print(f"  {label:24s} {ours['extra_mb']:8.0f} MB  {ours['seconds']:7.1f} s", flush=True)
-
+            ours = measure("ours", files["S/14"], 518, 4, args.threads, 1)
+            print(f"stride 4, 518 x 518, S/14 (16,130 tokens): ours adds {ours['extra_mb']:.0f} MB above the loaded "
+                  f"model, {ours['seconds']:.1f} s", flush=True)
 
 if __name__ == "__main__":
     main()

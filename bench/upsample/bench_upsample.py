@@ -3,7 +3,8 @@
 (test/reference/upsample_reference.py, which keeps every full-resolution view) on the same random
 ViT-S/14, stride 4, in one run. Per case: median time of each and their ratio (reference / ours),
 and the peak memory each adds above the loaded model (CPU: resident set of a fresh worker process;
-CUDA: torch.cuda.max_memory_allocated). Also ours with 1 view (the memory floor) and batch 8.
+CUDA: torch.cuda.max_memory_allocated); ours again with the model in bfloat16 and its ratio to the
+reference. Also ours with 1 view (the memory floor) and batch 8.
 """
 import argparse
 import json
@@ -38,7 +39,8 @@ def worker(args):
     if args.worker == "ours":
         import dinofeat
         dinofeat.set_num_threads(args.threads)
-        model = dinofeat.Model(args.checkpoint, device=args.device, heads=6, pos_interp="offset")
+        model = dinofeat.Model(args.checkpoint, device=args.device, precision=args.precision, heads=6,
+                               pos_interp="offset")
 
         def run():
             model.upsample(image.numpy(), stride=4, shifts=shifts, flips=flips, attention="o", batch=args.batch)
@@ -68,10 +70,10 @@ def worker(args):
     print(json.dumps({"seconds": statistics.median(times), "extra_mb": extra}))
 
 
-def measure(args, side, checkpoint, size, views, batch=1):
+def measure(args, side, checkpoint, size, views, batch=1, precision="float32"):
     command = [sys.executable, __file__, "--worker", side, "--checkpoint", checkpoint, "--size", str(size),
                "--views", str(views), "--batch", str(batch), "--threads", str(args.threads), "--repeats",
-               str(args.repeats), "--device", args.device]
+               str(args.repeats), "--device", args.device, "--precision", precision]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -85,6 +87,7 @@ def main():
     parser.add_argument("--views", type=int, default=51)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--repeats", type=int, default=int(os.environ.get("BENCH_REPEATS", "1")))
     args = parser.parse_args()
@@ -95,7 +98,7 @@ def main():
     print(f"dinofeat {dinofeat.version()} | torch {torch.__version__} | {args.device} | {args.threads} threads | "
           f"ViT-S/14, stride 4, shifts 1,2 Moore, attention o | median of {args.repeats}")
     print(f"{'size':>9s} {'views':>5s} {'ref s':>9s} {'ours s':>9s} {'ratio':>6s} {'ref +MB':>9s} {'ours +MB':>9s} "
-          f"{'ref/ours MB':>11s}")
+          f"{'ref/ours MB':>11s} {'bf16 s':>8s} {'bf16 ratio':>10s}")
     with tempfile.TemporaryDirectory() as directory:
         checkpoint = os.path.join(directory, "s14.pth")
         torch.save(bench_forward.random_state(14, 37), checkpoint)
@@ -106,9 +109,11 @@ def main():
             for views in (17, 51):
                 ref = measure(args, "reference", checkpoint, size, views)
                 ours = measure(args, "ours", checkpoint, size, views)
+                half = measure(args, "ours", checkpoint, size, views, precision="bfloat16")
                 print(f"{size:>4d}x{size:<4d} {views:>5d} {ref['seconds']:9.2f} {ours['seconds']:9.2f} "
                       f"{ref['seconds'] / ours['seconds']:6.2f} {ref['extra_mb']:9.0f} {ours['extra_mb']:9.0f} "
-                      f"{ref['extra_mb'] / max(ours['extra_mb'], 1):11.1f}", flush=True)
+                      f"{ref['extra_mb'] / max(ours['extra_mb'], 1):11.1f} {half['seconds']:8.2f} "
+                      f"{ref['seconds'] / half['seconds']:10.2f}", flush=True)
             batched = measure(args, "ours", checkpoint, size, 51, batch=8)
             print(f"{size:>4d}x{size:<4d} {51:>5d} batch 8: {batched['seconds']:.2f} s, {batched['extra_mb']:.0f} MB "
                   f"(batch 1: see above)", flush=True)

@@ -126,9 +126,11 @@ typedef enum df_param {
                                         = the patch size. Lower strides overlap patches (HR-Dv2) */
     DF_PARAM_MODEL_COVER = 205,      /* int df_cover (model.h): what to do with pixels the patch
                                         grid does not cover; default DF_COVER_CROP (centred) */
-    DF_PARAM_MODEL_ATTN_CHUNK = 206, /* int: queries per attention chunk, so memory grows linearly
-                                        with tokens; 0 (default) = 1024 when there are more than
-                                        2048 tokens, otherwise unchunked; -1 = never chunk */
+    DF_PARAM_MODEL_ATTN_CHUNK = 206, /* int: queries per attention chunk where libtorch computes
+                                        attention (not float32 on the CPU, whose fused kernel
+                                        needs none), so memory grows linearly with tokens; 0
+                                        (default) = 1024 when there are more than 2048 tokens,
+                                        otherwise unchunked; -1 = never chunk */
     DF_PARAM_MODEL_LAYERS = 207,     /* str: comma-separated block indices (negative count from the
                                         end) whose normed patch tokens DF_OUTPUT_LAYERS returns;
                                         default "" */
