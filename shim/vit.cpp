@@ -8,6 +8,7 @@
 #include <c10/core/GradMode.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <unordered_map>
@@ -206,27 +207,51 @@ at::Tensor mlp(const dfs_vit &vit, const at::Tensor &x, const std::string &p) {
     return at::linear(hidden, weight(vit, p + "fc2.weight"), weight(vit, p + "fc2.bias"));
 }
 
+// x + ls2 * mlp(norm2(x)). Outside autograd and above kMlpRows tokens, in place over blocks of
+// rows: the hidden activations (four times the width, twice) then never exist for more than
+// kMlpRows tokens at once, which is most of a long sequence's peak memory.
+constexpr int64_t kMlpRows = 4096;
+
+at::Tensor mlp_residual(const dfs_vit &vit, at::Tensor x, const std::string &p) {
+    const auto scaled = [&](const at::Tensor &y) {
+        return vit.config.layerscale ? weight(vit, p + "ls2.gamma") * y : y;
+    };
+    const int64_t rows = x.size(0) * x.size(1);
+    if ((at::GradMode::is_enabled() && x.requires_grad()) || rows <= kMlpRows || !x.is_contiguous())
+        return x + scaled(mlp(vit, layer_norm(vit, x, p + "norm2"), p + "mlp."));
+    at::Tensor flat = x.view({rows, x.size(2)});
+    for (int64_t start = 0; start < rows; start += kMlpRows) {
+        at::Tensor part = flat.narrow(0, start, std::min(kMlpRows, rows - start));
+        part.add_(scaled(mlp(vit, layer_norm(vit, part, p + "norm2"), p + "mlp.")));
+    }
+    return x;
+}
+
+// One block. qkv is released once attended, the attended values once projected, so that the
+// attention's, the projection's and the MLP's peaks do not add up.
 at::Tensor run_block(const dfs_vit &vit, at::Tensor x, int index, const dfs_vit_run &run, bool keep,
                      block_outputs *kept) {
     const std::string p = "blocks." + std::to_string(index) + ".";
     const int64_t b = x.size(0), n = x.size(1), d = vit.config.dim, heads = run.heads, hd = d / heads;
-    at::Tensor qkv = at::linear(layer_norm(vit, x, p + "norm1"), weight(vit, p + "attn.qkv.weight"),
-                                weight(vit, p + "attn.qkv.bias"));
-    at::Tensor split = qkv.reshape({b, n, 3, heads, hd}).permute({2, 0, 3, 1, 4});
-    const double scale = std::pow(static_cast<double>(hd), -0.5);
-    at::Tensor attended = attend(split[0], split[1], split[2], scale, run.attn_chunk);
+    at::Tensor attended;
+    {
+        at::Tensor qkv = at::linear(layer_norm(vit, x, p + "norm1"), weight(vit, p + "attn.qkv.weight"),
+                                    weight(vit, p + "attn.qkv.bias"));
+        at::Tensor split = qkv.reshape({b, n, 3, heads, hd}).permute({2, 0, 3, 1, 4});
+        const double scale = std::pow(static_cast<double>(hd), -0.5);
+        if (keep) {
+            kept->qkv = qkv;
+            // Only the [CLS] row of the last attention is an output: recompute it alone.
+            kept->cls_attention =
+                at::softmax(at::matmul(split[0].slice(2, 0, 1), split[1].transpose(-2, -1)) * scale, -1).squeeze(2);
+        }
+        attended = attend(split[0], split[1], split[2], scale, run.attn_chunk);
+    }
     at::Tensor y = at::linear(attended.transpose(1, 2).reshape({b, n, d}), weight(vit, p + "attn.proj.weight"),
                               weight(vit, p + "attn.proj.bias"));
-    x = x + (vit.config.layerscale ? weight(vit, p + "ls1.gamma") * y : y);
-    y = mlp(vit, layer_norm(vit, x, p + "norm2"), p + "mlp.");
-    x = x + (vit.config.layerscale ? weight(vit, p + "ls2.gamma") * y : y);
-    if (keep) {
-        kept->qkv = qkv;
-        // Only the [CLS] row of the last attention is an output: recompute it alone.
-        kept->cls_attention =
-            at::softmax(at::matmul(split[0].slice(2, 0, 1), split[1].transpose(-2, -1)) * scale, -1).squeeze(2);
-    }
-    return x;
+    attended.reset();
+    if (vit.config.layerscale) y = weight(vit, p + "ls1.gamma") * y;
+    return mlp_residual(vit, x + y, p);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-/* The fused attention's dispatcher: packs keys and values once per call, then runs one family's
- * task over (batch item, head, query block) on OpenMP's threads. */
+/* The fused attention's dispatcher: runs one family's task over (batch item, head, query block) on
+ * OpenMP's threads, each packing the keys (and values where they need padding) of the heads it
+ * meets into its own scratch. */
 #include "attention_internal.h"
 
 #include <stdlib.h>
@@ -31,50 +32,48 @@ const char *dfi_attention_isa_name(dfi_attention_isa isa) {
     }
 }
 
-/* Keys transposed per block of KEY_BLOCK (head_dim rows of consecutive keys), values padded to
- * padded_dim; zeros beyond the tokens and head_dim, so padding adds nothing to a sum. */
-static void pack(const dfi_attention_args *a, int64_t key_blocks, int64_t padded_dim, float *keys, float *values) {
-    const int64_t kb_total = a->batch * a->heads * key_blocks, hd = a->head_dim;
-#pragma omp parallel for schedule(static)
-    for (int64_t t = 0; t < kb_total; t++) {
-        const int64_t pair = t / key_blocks, kb = t % key_blocks, b = pair / a->heads, h = pair % a->heads;
-        const int64_t base = b * a->batch_stride + h * a->head_stride;
-        float *kt = keys + t * hd * DFI_ATTENTION_KEY_BLOCK, *vp = values + t * DFI_ATTENTION_KEY_BLOCK * padded_dim;
-        memset(kt, 0, (size_t)(hd * DFI_ATTENTION_KEY_BLOCK) * sizeof *kt);
-        memset(vp, 0, (size_t)(DFI_ATTENTION_KEY_BLOCK * padded_dim) * sizeof *vp);
-        for (int64_t j = 0; j < DFI_ATTENTION_KEY_BLOCK && kb * DFI_ATTENTION_KEY_BLOCK + j < a->tokens; j++) {
-            const int64_t at = base + (kb * DFI_ATTENTION_KEY_BLOCK + j) * a->token_stride;
-            for (int64_t d = 0; d < hd; d++) kt[d * DFI_ATTENTION_KEY_BLOCK + j] = a->k[at + d];
-            memcpy(vp + j * padded_dim, a->v + at, (size_t)hd * sizeof *vp);
-        }
+void dfi_attention_pack(const dfi_attention_plan *plan, int64_t item_head, dfi_attention_scratch *scratch) {
+    const dfi_attention_args *a = plan->args;
+    const int64_t hd = a->head_dim, pd = plan->padded_dim, keys = plan->key_blocks * DFI_ATTENTION_KEY_BLOCK;
+    const float *k = a->k + item_head / a->heads * a->batch_stride + item_head % a->heads * a->head_stride;
+    const float *v = a->v + (k - a->k);
+    memset(scratch->keys, 0, (size_t)(keys * hd) * sizeof *scratch->keys);
+    for (int64_t j = 0; j < a->tokens; j++) {
+        float *block = scratch->keys + j / DFI_ATTENTION_KEY_BLOCK * hd * DFI_ATTENTION_KEY_BLOCK;
+        for (int64_t d = 0; d < hd; d++)
+            block[d * DFI_ATTENTION_KEY_BLOCK + j % DFI_ATTENTION_KEY_BLOCK] = k[j * a->token_stride + d];
     }
+    if (scratch->values) {
+        memset(scratch->values, 0, (size_t)(keys * pd) * sizeof *scratch->values);
+        for (int64_t j = 0; j < a->tokens; j++)
+            memcpy(scratch->values + j * pd, v + j * a->token_stride, (size_t)hd * sizeof *scratch->values);
+    }
+    scratch->packed = item_head;
 }
 
 static int run(const dfi_attention_args *a, const dfi_attention_kernel *kernel) {
     const int64_t key_blocks = (a->tokens + DFI_ATTENTION_KEY_BLOCK - 1) / DFI_ATTENTION_KEY_BLOCK;
     const int64_t padded_dim = (a->head_dim + kernel->columns - 1) / kernel->columns * kernel->columns;
-    const size_t pairs = (size_t)(a->batch * a->heads), blocked = (size_t)(key_blocks * DFI_ATTENTION_KEY_BLOCK);
-    float *keys = malloc(pairs * blocked * (size_t)a->head_dim * sizeof *keys);
-    float *values = malloc(pairs * blocked * (size_t)padded_dim * sizeof *values);
-    int failed = keys == NULL || values == NULL;
-    if (!failed) {
-        pack(a, key_blocks, padded_dim, keys, values);
-        const dfi_attention_plan plan = {a, keys, values, key_blocks,
-                                         (a->tokens + DFI_ATTENTION_QUERY_BLOCK - 1) / DFI_ATTENTION_QUERY_BLOCK,
-                                         padded_dim};
-        const int64_t tasks = a->batch * a->heads * plan.query_blocks;
-        const size_t work_bytes = (dfi_attention_work_floats(padded_dim) * sizeof(float) + 63) / 64 * 64;
+    const int64_t query_blocks = (a->tokens + DFI_ATTENTION_QUERY_BLOCK - 1) / DFI_ATTENTION_QUERY_BLOCK;
+    const dfi_attention_plan plan = {a, key_blocks, query_blocks, padded_dim};
+    const int64_t tasks = a->batch * a->heads * plan.query_blocks;
+    const size_t keys = (size_t)(key_blocks * DFI_ATTENTION_KEY_BLOCK);
+    /* ViTs' head_dim (64) needs no padding: their values are read where they are */
+    const int in_place = padded_dim == a->head_dim;
+    int failed = 0;
 #pragma omp parallel reduction(| : failed)
-        {
-            float *work = aligned_alloc(64, work_bytes);
-            failed |= work == NULL;
-#pragma omp for schedule(dynamic)
-            for (int64_t t = 0; t < tasks; t++)
-                if (work) kernel->task(&plan, t, work);
-            free(work);
-        }
+    {
+        dfi_attention_scratch scratch = {aligned_alloc(64, (dfi_attention_work_floats(padded_dim) * 4 + 63) / 64 * 64),
+                                         malloc(keys * (size_t)a->head_dim * sizeof(float)),
+                                         in_place ? NULL : malloc(keys * (size_t)padded_dim * sizeof(float)), -1};
+        const int ready = scratch.work && scratch.keys && (in_place || scratch.values);
+        failed |= !ready;
+        /* contiguous runs of tasks: a thread meets each head once or twice, and packs it that often */
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < tasks; t++)
+            if (ready) kernel->task(&plan, t, &scratch);
+        free(scratch.work), free(scratch.keys), free(scratch.values);
     }
-    free(keys), free(values);
     return failed ? -1 : 0;
 }
 

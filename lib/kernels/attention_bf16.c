@@ -141,7 +141,8 @@ TARGET static void task(const plan *plan, int64_t t, void *work) {
         max[i] = -INFINITY, sum[i] = 0.0f;
         const int64_t row = first + i < a->tokens ? first + i : a->tokens - 1;
         const uint16_t *x = a->q + b * a->batch_stride + h * a->head_stride + row * a->token_stride;
-        for (int64_t p = 0; p < pairs; p++) q[i * pairs + p] = pair(x[2 * p], 2 * p + 1 < a->head_dim ? x[2 * p + 1] : 0);
+        for (int64_t p = 0; p < pairs; p++)
+            q[i * pairs + p] = pair(x[2 * p], 2 * p + 1 < a->head_dim ? x[2 * p + 1] : 0);
     }
     const int64_t item_head = b * a->heads + h;
     const uint32_t *keys = plan->keys + item_head * plan->key_blocks * pairs * KB;
@@ -159,7 +160,8 @@ TARGET static void task(const plan *plan, int64_t t, void *work) {
                          alpha + g * ROWS, out + g * ROWS * pd);
     }
     for (int64_t i = 0; i < rows; i++) {
-        uint16_t *target = a->out + b * a->out_batch_stride + (first + i) * a->out_token_stride + h * a->out_head_stride;
+        uint16_t *target =
+            a->out + b * a->out_batch_stride + (first + i) * a->out_token_stride + h * a->out_head_stride;
         for (int64_t d = 0; d < a->head_dim; d++) target[d] = to_bfloat16(out[i * pd + d] / sum[i]);
     }
 }
@@ -184,7 +186,9 @@ static void pack(const dfi_attention_bf16_args *a, const plan *p, uint32_t *keys
     }
 }
 
-int dfi_attention_bf16_supported(void) { return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512f"); }
+int dfi_attention_bf16_supported(void) {
+    return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512f");
+}
 
 int dfi_attention_bf16(const dfi_attention_bf16_args *a) {
     if (!dfi_attention_bf16_supported()) return -2;

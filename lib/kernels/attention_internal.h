@@ -14,14 +14,25 @@
 #define DFI_ATTENTION_QUERY_BLOCK 96
 #define DFI_ATTENTION_KEY_BLOCK 256
 
-/* The packed operands of one call. Keys: per (batch item, head), per key block, head_dim rows of
- * KEY_BLOCK keys (transposed, so a micro-kernel loads consecutive keys). Values: per (batch item,
- * head), padded_tokens rows of padded_dim. Both are zero beyond the tokens and beyond head_dim. */
+/* One call's geometry. */
 typedef struct dfi_attention_plan {
     const dfi_attention_args *args;
-    const float *keys, *values;
     int64_t key_blocks, query_blocks, padded_dim;
 } dfi_attention_plan;
+
+/* A thread's scratch: a task's work (dfi_attention_work_floats), and the keys and values of the
+ * (batch item, head) it last packed. Keys: per key block, head_dim rows of KEY_BLOCK keys
+ * (transposed, so a micro-kernel loads consecutive keys), zero beyond the tokens. Values: NULL
+ * where head_dim is a multiple of the family's column chunk (they are read in place); otherwise
+ * key_blocks x KEY_BLOCK rows of padded_dim, zero beyond head_dim. Threads take contiguous runs
+ * of tasks, so each packs a head about once, and the packs never exceed one head per thread. */
+typedef struct dfi_attention_scratch {
+    float *work, *keys, *values;
+    int64_t packed; /* batch item * heads + head, or -1 */
+} dfi_attention_scratch;
+
+/* Packs item_head's keys (and values, unless in place) into the scratch. */
+void dfi_attention_pack(const dfi_attention_plan *plan, int64_t item_head, dfi_attention_scratch *scratch);
 
 /* Floats of scratch one task needs: scores, output accumulators, running max, sum and rescale. */
 static inline size_t dfi_attention_work_floats(int64_t padded_dim) {
@@ -30,7 +41,7 @@ static inline size_t dfi_attention_work_floats(int64_t padded_dim) {
 
 typedef struct dfi_attention_kernel {
     int64_t columns; /* a micro-kernel's column chunk: padded_dim is a multiple of it */
-    void (*task)(const dfi_attention_plan *plan, int64_t task, float *work);
+    void (*task)(const dfi_attention_plan *plan, int64_t task, dfi_attention_scratch *scratch);
 } dfi_attention_kernel;
 
 extern const dfi_attention_kernel dfi_attention_generic;

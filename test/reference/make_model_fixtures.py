@@ -215,6 +215,8 @@ for variant in ("offset", "size_aa", "size"):
     case(f"dinov2_s14_wide_{variant}", "dinov2_s14", v2, 2, 1, 3 * 14, 5 * 14, None, variant, outputs=("patch", "cls"))
 case("dinov2_s14_stride4", "dinov2_s14", v2, 2, 1, 46, 60, 4, "offset")
 case("dinov2_s14_stride4_pad", "dinov2_s14", v2, 2, 1, 46, 60, 4, "offset", cover="pad", outputs=("patch", "cls"))
+# 4,489 + 1 tokens: the MLP in blocks of rows (above 4,096 tokens) and attention over 18 key blocks.
+case("dinov2_s14_long", "dinov2_s14", v2, 2, 1, 80, 80, 1, "offset", outputs=("patch", "cls"))
 case("dino_s8_uncovered", "dino_s8", dino, 2, 1, 35, 29, None, "offset", outputs=("patch", "cls", "cls_attention"))
 case("dinov2_s14_layers", "dinov2_s14", v2, 2, 1, 56, 56, None, "offset", outputs=("patch",), intermediate=(0, 1))
 save_output("dinov2_s14_layers", "intermediate_0",
