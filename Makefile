@@ -71,11 +71,12 @@ HEADERS := $(wildcard include/dinofeat/*.h)
 INTERNAL_HEADERS := $(wildcard lib/*.h lib/*/*.h shim/*.h shim/*.hpp)
 
 CLI_SOURCES := $(wildcard examples/dinofeat/*.c)
+CLI_OBJECTS := $(CLI_SOURCES:examples/dinofeat/%.c=$(BUILD)/cli/%.o)
 CLI := $(BUILD)/bin/dinofeat
 TEST_SOURCES := $(wildcard test/check_*.c)
 TEST_BINARY := $(BUILD)/test/check_dinofeat
 
-.PHONY: all lib cli help deps check check-c check-portable check-cuda check-internal check-headers check-symbols check-python check-examples \
+.PHONY: all lib cli help deps check check-build-deps check-c check-portable check-cuda check-internal check-headers check-symbols check-python check-examples \
         check-cli check-fuzz fuzz demo install uninstall abi-dump abi-check bench reference clean
 
 all: lib cli ## build the library and the dinofeat command-line tool
@@ -110,10 +111,16 @@ lib/$(SONAME) lib/libdinofeat.so: lib/$(REALNAME)
 
 cli: $(CLI)
 
-# In-tree programs find the in-tree library through a relative run path.
-$(CLI): $(CLI_SOURCES) $(wildcard examples/dinofeat/*.h) $(HEADERS) lib/libdinofeat.so
+$(BUILD)/cli/%.o: examples/dinofeat/%.c $(BUILD)/config.stamp
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_APP) $(CLI_SOURCES) -o $@ -Llib -ldinofeat -Wl,-rpath,'$$ORIGIN/../../lib' $(LDFLAGS) -lm
+	$(CC) $(CFLAGS_APP) -MMD -MP -c $< -o $@
+
+-include $(CLI_OBJECTS:.o=.d)
+
+# In-tree programs find the in-tree library through a relative run path.
+$(CLI): $(CLI_OBJECTS) lib/libdinofeat.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_APP) $(CLI_OBJECTS) -o $@ -Llib -ldinofeat -Wl,-rpath,'$$ORIGIN/../../lib' $(LDFLAGS) -lm
 
 # ---- dependencies --------------------------------------------------------------------------
 DEB_PACKAGES := build-essential pkg-config libtorch-dev libopenblas0-openmp libpng-dev zlib1g-dev \
@@ -130,13 +137,23 @@ deps: ## install the Debian packages the build, tests and reference generators n
 	$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing
 
 # ---- tests ---------------------------------------------------------------------------------
-$(TEST_BINARY): $(TEST_SOURCES) test/check_common.h $(HEADERS) lib/libdinofeat.so
+TEST_OBJECTS := $(TEST_SOURCES:test/%.c=$(BUILD)/test/%.o)
+$(BUILD)/test/%.o: test/%.c $(BUILD)/config.stamp
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_APP) $(TEST_SOURCES) -o $@ -Llib -ldinofeat \
+	$(CC) $(CFLAGS_APP) -MMD -MP -c $< -o $@
+
+-include $(TEST_OBJECTS:.o=.d)
+
+$(TEST_BINARY): $(TEST_OBJECTS) lib/libdinofeat.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_APP) $(TEST_OBJECTS) -o $@ -Llib -ldinofeat \
 	    -Wl,-rpath,'$$ORIGIN/../../lib' $(LDFLAGS) $(CHECK_LIBS) -lm
 
-check: all check-headers check-symbols check-c check-internal check-python check-cli check-examples check-fuzz abi-check ## run every test
+check: all check-build-deps check-headers check-symbols check-c check-internal check-python check-cli check-examples check-fuzz abi-check ## run every test
 	@echo "make check: all passed"
+
+check-build-deps: all ## touching one module's header rebuilds only that module and its users
+	MAKE="$(MAKE)" test/build_deps_test.sh
 
 check-headers: ## compile the public headers alone as C99 and C++ with -pedantic
 	@mkdir -p $(BUILD)/test
@@ -218,9 +235,9 @@ fuzz: ## fuzz each target for longer (FUZZ_SECONDS=600 by default here)
 $(BUILD)/dinofeat.pc: pkgconfig/dinofeat.pc.in $(BUILD)/config.stamp Makefile
 	sed -e 's|@PREFIX@|$(prefix)|; s|@LIBDIR@|$(libdir)|; s|@INCLUDEDIR@|$(includedir)|; s|@VERSION@|$(VERSION)|' $< > $@
 
-$(BUILD)/install/dinofeat: $(CLI_SOURCES) lib/libdinofeat.so
+$(BUILD)/install/dinofeat: $(CLI_OBJECTS) lib/libdinofeat.so
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_APP) $(CLI_SOURCES) -o $@ -Llib -ldinofeat -Wl,-rpath,$(libdir) -lm
+	$(CC) $(CFLAGS_APP) $(CLI_OBJECTS) -o $@ -Llib -ldinofeat -Wl,-rpath,$(libdir) -lm
 
 install: all $(BUILD)/dinofeat.pc $(BUILD)/install/dinofeat ## install (PREFIX, DESTDIR, libdir, bindir, includedir, pythondir)
 	install -d $(DESTDIR)$(libdir) $(DESTDIR)$(includedir)/dinofeat $(DESTDIR)$(pkgconfigdir) $(DESTDIR)$(bindir) $(DESTDIR)$(pythondir)/dinofeat
@@ -255,31 +272,20 @@ demo: all ## the richest job the library runs without downloaded weights
 bench: all ## run every benchmark (bench/*/run.sh): ratios measured in one run, never timed tests
 	@for b in bench/*/run.sh; do echo "== $$b"; bash $$b || exit 1; done
 
-reference: ## regenerate the committed fixtures with Debian's python3 (torch, PIL, numpy, scipy, scikit-learn)
-	$(PYTHON) test/reference/make_image_fixtures.py test/fixtures/images
-	$(PYTHON) test/reference/make_model_fixtures.py test/fixtures/models
-	$(PYTHON) test/reference/make_upsample_fixtures.py test/fixtures/upsample
-	$(PYTHON) test/reference/make_kmeans_fixtures.py test/fixtures/kmeans
-	$(PYTHON) test/reference/make_eval_fixtures.py test/fixtures/eval
-	$(PYTHON) test/reference/make_components_fixtures.py test/fixtures/components
-	$(PYTHON) test/reference/make_linkage_fixtures.py test/fixtures/linkage
-	$(PYTHON) test/reference/make_saliency_fixtures.py test/fixtures/saliency
-	$(PYTHON) test/reference/make_crf_fixtures.py test/fixtures/crf
-	$(PYTHON) test/reference/make_tokencut_fixtures.py test/fixtures/tokencut
-	$(PYTHON) test/reference/make_cas_fixtures.py test/fixtures/cas
-	$(PYTHON) test/reference/make_retrieval_fixtures.py test/fixtures/retrieval
-	$(PYTHON) test/reference/make_classical_fixtures.py test/fixtures/classical
-	$(PYTHON) test/reference/make_forest_fixtures.py test/fixtures/forest
-	$(PYTHON) test/reference/make_logreg_fixtures.py test/fixtures/logreg
-	$(PYTHON) test/reference/make_weak_deep_fixtures.py test/fixtures/weak_deep
-	$(PYTHON) test/reference/make_datus_fixtures.py test/fixtures/datus
-	$(PYTHON) test/reference/make_datus_crop_fixtures.py test/fixtures/datus_crops
-	$(PYTHON) test/reference/make_stego_fixtures.py test/fixtures/stego
-	$(PYTHON) test/reference/make_stego_step_fixtures.py test/fixtures/stego
-	$(PYTHON) test/reference/make_sempart_fixtures.py test/fixtures/sempart
-	$(PYTHON) test/reference/make_neco_fixtures.py test/fixtures/neco
-	$(PYTHON) test/reference/make_neco_view_fixtures.py test/fixtures/neco
-	$(PYTHON) test/reference/make_neco_step_fixtures.py test/fixtures/neco_step
+# One generator per fixture folder, test/reference/make_NAME_fixtures.py -> test/fixtures/NAME
+# (or FIXTURE_DIR_NAME where the folder is named otherwise); `make reference-NAME` runs one. In
+# this order (run it without -j): a later generator may read an earlier one's output.
+REFERENCE_NAMES := image model upsample kmeans eval components linkage saliency crf tokencut cas retrieval classical forest logreg weak_deep datus datus_crop stego stego_step sempart neco neco_view neco_step
+FIXTURE_DIR_image := images
+FIXTURE_DIR_model := models
+FIXTURE_DIR_datus_crop := datus_crops
+FIXTURE_DIR_stego_step := stego
+FIXTURE_DIR_neco_view := neco
+
+reference-%: test/reference/make_%_fixtures.py
+	$(PYTHON) $< test/fixtures/$(or $(FIXTURE_DIR_$*),$*)
+
+reference: $(addprefix reference-,$(REFERENCE_NAMES)) ## regenerate the committed fixtures with Debian's python3 (torch, PIL, numpy, scipy, scikit-learn)
 	$(PYTHON) examples/make_micrograph.py test/fixtures/weak --size 256 --seed 2
 	@echo "reference: test/fixtures/official needs the official code (PyTorch 2.x, transformers, timm):"
 	@echo "  python3 test/reference/make_official_fixtures.py --dinov2 DINOV2_CHECKOUT test/fixtures/official"

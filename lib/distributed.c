@@ -3,6 +3,8 @@
 #include "internal.h"
 
 #include "df_shim.h"
+#include "dinofeat/distributed.h"
+#include "distributed_shim.h"
 
 #include <errno.h>
 #include <stdio.h>

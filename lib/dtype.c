@@ -1,6 +1,7 @@
 /* Element types: names and sizes. Kept apart from tensor.c so the checkpoint readers and their
  * fuzzers link without libtorch. */
 #include "internal.h"
+#include "dinofeat/tensor.h"
 
 const char *df_dtype_name(df_dtype dtype) {
     switch (dtype) {

@@ -2,7 +2,7 @@
 #ifndef DINOFEAT_LIB_INTERNAL_H
 #define DINOFEAT_LIB_INTERNAL_H
 
-#include "dinofeat/dinofeat.h"
+#include "dinofeat/core.h"
 
 #include <stdarg.h>
 #include <stdio.h>

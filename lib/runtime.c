@@ -1,6 +1,7 @@
 /* Versions, build information and thread pools. */
 #include "internal.h"
 #include "df_shim.h"
+#include "distributed_shim.h"
 
 #include <omp.h>
 #include <pthread.h>

@@ -3,6 +3,7 @@
 // subspace; signs may differ, which no Euclidean k-means can see).
 #include "fence.hpp"
 #include "tensor_util.hpp"
+#include "datus_shim.h"
 
 #include <c10/core/GradMode.h>
 

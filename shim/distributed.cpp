@@ -5,6 +5,7 @@
 
 #include "fence.hpp"
 #include "tensor_util.hpp"
+#include "distributed_shim.h"
 
 #include <c10/core/GradMode.h>
 

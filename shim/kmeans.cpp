@@ -3,6 +3,7 @@
 // one GEMM per block of points (|x|^2 - 2 x.c + |c|^2), the blocks bounding memory.
 #include "fence.hpp"
 #include "tensor_util.hpp"
+#include "kmeans_shim.h"
 
 #include <c10/core/GradMode.h>
 

@@ -2,6 +2,7 @@
 // the blocks bounding the similarity matrix's memory.
 #include "fence.hpp"
 #include "tensor_util.hpp"
+#include "retrieval_shim.h"
 
 #include <c10/core/GradMode.h>
 

@@ -7,6 +7,7 @@
 
 #include "fence.hpp"
 #include "tensor_util.hpp"
+#include "roi_align_shim.h"
 
 #include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>

@@ -4,6 +4,7 @@
 #include "fence.hpp"
 #include "sempart_internal.hpp"
 #include "tensor_util.hpp"
+#include "sempart_shim.h"
 
 #include <c10/core/GradMode.h>
 

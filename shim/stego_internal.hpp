@@ -2,6 +2,7 @@
 #pragma once
 
 #include "df_shim.h"
+#include "stego_shim.h"
 
 #include <ATen/ATen.h>
 

@@ -3,6 +3,7 @@
 // with y = D^-1/2 z, in float64 (scipy.linalg.eigh(D - A, D) gives the same y, y^T D y = 1).
 #include "fence.hpp"
 #include "tensor_util.hpp"
+#include "tokencut_shim.h"
 
 #include <c10/core/GradMode.h>
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "df_shim.h"
+#include "upsample_shim.h"
 
 #include <ATen/ATen.h>
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "df_shim.h"
+#include "vit_shim.h"
 
 #include <ATen/ATen.h>
 

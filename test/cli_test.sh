@@ -37,6 +37,30 @@ expect 1 "unknown verb 'frobnicate'" -- "$cli" frobnicate
 for verb in $("$cli" --help | awk '/^Verbs:/{on=1; next} on && /^  [a-z]/{print $1} /^$/{on=0}'); do
     expect 0 "^Usage: dinofeat $verb" -- "$cli" "$verb" --help
 done
+# Every subverb has its own help: its usage and its own options only.
+while read -r verb sub; do
+    [ -n "$sub" ] || continue
+    expect 0 "^Usage: dinofeat $verb $sub" -- "$cli" "$verb" "$sub" --help
+    expect 0 "^$sub options:" -- "$cli" "$verb" "$sub" --help
+done < <("$cli" --list-options | cut -f1 | sort -u)
+expect 0 "^  --k K" -- "$cli" stego knn --help
+expect 0 "^ok$" -- bash -c "'$cli' stego predict --help | grep -q -- '--k K' || echo ok"
+# One meaning per flag name: a name never appears twice in one (sub)verb, and everywhere it takes
+# the same kind of value (the same value name, or none; FILE and DIR are both paths: --labels is
+# a label image beside --image, a folder beside --images) and, where it sets a library parameter in
+# two places, the same parameter. --seed is every verb's seed of its own random generator.
+flag_conflicts() {
+    "$cli" --list-options | awk -F'\t' '
+        { key = $1 FS $2; if (seen[key]++) print "twice in " $1 ": " $2 }
+        { kind = $3 == "FILE" || $3 == "DIR" ? "PATH" : $3
+          if (!($2 in value)) { value[$2] = kind; param[$2] = $4; first[$2] = $1; next }
+          if (value[$2] != kind) print $2 ": " value[$2] " in " first[$2] ", " kind " in " $1
+          else if ($2 != "--seed" && param[$2] != "-" && $4 != "-" && param[$2] != $4)
+              print $2 ": " param[$2] " in " first[$2] ", " $4 " in " $1 }' |
+        grep . || echo "checked"
+}
+expect 0 "^checked$" -- flag_conflicts
+expect 0 "upsample	--attn	KIND	upsample.attention" -- "$cli" --list-options
 expect 0 "libtorch" -- "$cli" info
 expect 0 "size: 23 x 17" -- "$cli" info --image fixtures/images/rgb8.png
 expect 0 "size: 24 x 40" -- "$cli" info --image fixtures/images/exif6.jpg
@@ -45,7 +69,7 @@ expect 2 "truncated\.jpg: truncated JPEG" -- "$cli" info --image fixtures/images
 expect 2 "missing\.png: cannot open" -- "$cli" info --image fixtures/images/missing.png
 expect 2 "huge\.jpg: a JPEG of 60000 x 60000 pixels exceeds" -- "$cli" info --image fixtures/images/huge.jpg
 expect 2 "exceeds the limit of 100 pixels" -- "$cli" info --max-pixels 100 --image fixtures/images/rgb8.png
-expect 1 "--max-pixels takes a number" -- "$cli" info --max-pixels lots
+expect 1 "--max-pixels lots: parameter 'image.max_pixels' takes a whole number" -- "$cli" info --max-pixels lots
 expect 1 "must be in" -- "$cli" info --max-pixels 0
 expect 1 "unknown option '--bogus'" -- "$cli" info --bogus
 expect 1 "needs a value" -- "$cli" info --image
@@ -78,7 +102,7 @@ expect 1 "--model FILE is required" -- "$cli" features --image fixtures/images/r
 expect 1 "--size takes WxH" -- "$cli" features --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --size 12
 expect 2 "stride 9 exceeds the patch size 8" -- "$cli" features --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --stride 9
 expect 0 "grid: 6 x 8 patches, dim 16" -- "$cli" features --model $models/dinov2_s14.pth --heads 2 --image fixtures/images/photo97x61.png \
-    --size 112x84 --out "$tmp/f.npy" --pca "$tmp/pca.png" --attn "$tmp/attn.png"
+    --size 112x84 --out "$tmp/f.npy" --pca "$tmp/pca.png" --attn-png "$tmp/attn.png"
 expect 0 "size: 112 x 84" -- "$cli" info --image "$tmp/pca.png"
 expect 0 "size: 112 x 84" -- "$cli" info --image "$tmp/attn.png"
 expect 0 "grid: 18 x 25 patches" -- "$cli" features --model $models/dinov2_s14.pth --heads 2 --image fixtures/images/photo97x61.png \
@@ -91,8 +115,8 @@ expect 0 "size: 448 x 448" -- "$cli" info --image "$tmp/up_attn.png"
 expect 0 "size: 1360 x 448" -- "$cli" info --image "$tmp/cmp.png"
 expect 2 "upsample.shifts: a shift distance must be > 0" -- "$cli" upsample --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --shifts 0
 expect 2 "exceeds the patch size" -- "$cli" upsample --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --stride 9
-expect 1 "--stride takes a number of pixels" -- "$cli" upsample --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --stride 0
-expect 1 "--attn does not take 'x'" -- "$cli" upsample --model $models/dino_s8.pth --image fixtures/images/rgb8.png --attn x
+expect 1 "--stride 0: parameter 'upsample.stride' must be in \[1, 1024\]" -- "$cli" upsample --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --stride 0
+expect 1 "--attn x: parameter 'upsample.attention' takes cls, o, q, k, v, none, not 'x'" -- "$cli" upsample --model $models/dino_s8.pth --image fixtures/images/rgb8.png --attn x
 expect 0 "upsampled: 17 x 23 pixels" -- "$cli" upsample --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --pad --shifts 1 --no-flips
 expect 0 "upsampled: 16 x 16 pixels" -- "$cli" upsample --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --flips=official --border zero --bilinear --attn k --batch 4
 
@@ -105,13 +129,13 @@ expect 0 "channels: 3" -- "$cli" info --image "$tmp/seg_overlay.png"
 expect 0 '"superbox": \{"box": \[' -- cat "$tmp/seg_boxes.json"
 expect 0 "segmented: 23 x 17 pixels, 5 clusters" -- "$cli" segment --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png \
     --clusters 5 --stride 8 --shifts 1 --no-flips --no-crf --lambda 0.5 --out "$tmp/small_labels.png"
-expect 1 "--clusters does not take 'x'" -- "$cli" segment --model $models/dino_s8.pth --image fixtures/images/rgb8.png --clusters x
+expect 1 "--clusters x: parameter 'kmeans.k' takes a whole number" -- "$cli" segment --model $models/dino_s8.pth --image fixtures/images/rgb8.png --clusters x
 expect 1 "--image FILE is required" -- "$cli" segment --model $models/dino_s8.pth
 expect 2 "5000 clusters need at least as many points" -- "$cli" segment --model $models/dino_s8.pth --heads 2 --image fixtures/images/rgb8.png --clusters 5000
 expect 0 "object box: \[[0-9]+, [0-9]+, [0-9]+, [0-9]+\]" -- "$cli" tokencut --model $models/dino_s8.pth --heads 2 \
     --image fixtures/images/smooth448.png --size 64x48 --mask "$tmp/tc_mask.png" --overlay "$tmp/tc_overlay.png" --boxes "$tmp/tc.json"
 expect 0 "size: 64 x 48" -- "$cli" info --image "$tmp/tc_mask.png"
-expect 1 "--tau does not take 'high'" -- "$cli" tokencut --model $models/dino_s8.pth --image fixtures/images/rgb8.png --tau high
+expect 1 "--tau high: parameter 'tokencut.tau' takes a number, not 'high'" -- "$cli" tokencut --model $models/dino_s8.pth --image fixtures/images/rgb8.png --tau high
 
 # Evaluation: predictions scored against themselves are perfect; a missing one is an error.
 mkdir -p "$tmp/pred" "$tmp/gt" "$tmp/spred" "$tmp/sgt" "$tmp/bpred" "$tmp/bgt"
@@ -139,7 +163,7 @@ expect 2 "pred/b\.png is 23 x 17, .*gt/b\.png is 224 x 224" -- "$cli" eval --pre
 tiny=(--model ../examples/data/tiny-dinov2-s14-reg4.safetensors --image fixtures/images/photo97x61.png --size 112x112)
 mkdir -p "$tmp/files" && printf previous > "$tmp/files/real.png" && ln -s real.png "$tmp/files/link.png"
 ln -s "$tmp/files/real.json" "$tmp/files/dangling.json"
-expect 0 "wrote" -- "$cli" features "${tiny[@]}" --pca "$tmp/files/link.png" --attn /dev/null
+expect 0 "wrote" -- "$cli" features "${tiny[@]}" --pca "$tmp/files/link.png" --attn-png /dev/null
 expect 0 "^link$" -- bash -c "test -L '$tmp/files/link.png' && echo link"
 expect 0 "size: 112 x 112" -- "$cli" info --image "$tmp/files/real.png"
 expect 0 "^character$" -- bash -c "test -c /dev/null && echo character"
@@ -201,8 +225,8 @@ save('spred/b', [[255, 255, 255, 0]] + [[0] * 4] * 3)
     printf '0 0 10 10\n' > "$tmp/hand/bpred/b.txt"; printf '5 5 15 15\n' > "$tmp/hand/bgt/b.txt"
     expect 0 "CorLoc 0\.5000" -- "$cli" eval --pred "$tmp/hand/bpred" --gt "$tmp/hand/bgt" --task corloc
 fi
-expect 1 "--task takes semseg, saliency or corloc" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task depth
-expect 1 "--protocol takes hungarian or many-to-one" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg --protocol best
+expect 1 "--task is semseg, saliency or corloc" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task depth
+expect 1 "--protocol is hungarian or many-to-one" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg --protocol best
 
 # Weak supervision: train from scribbles, predict one image and a folder, refuse bad input.
 expect 0 "trained: 3 classes from 1 image" -- "$cli" weak train --image fixtures/weak/micrograph.png \
@@ -222,7 +246,7 @@ head -c 300 "$tmp/clf.dfclf" > "$tmp/cut.dfclf"
 expect 2 "truncated" -- "$cli" weak predict --classifier "$tmp/cut.dfclf" --image fixtures/weak/micrograph.png --out "$tmp/x.png"
 expect 1 "give each --image its --labels" -- "$cli" weak train --image fixtures/weak/micrograph.png --out "$tmp/x.dfclf"
 expect 1 "deep and hybrid need --model FILE" -- "$cli" weak train --image a --labels b --features deep --out "$tmp/x.dfclf"
-expect 1 "--classifier takes rf or logreg" -- "$cli" weak train --image a --labels b --classifier svm --out "$tmp/x.dfclf"
+expect 1 "--method svm: parameter 'weak.classifier' takes auto, forest, logreg" -- "$cli" weak train --image a --labels b --method svm --out "$tmp/x.dfclf"
 expect 0 "trained: 3 classes" -- "$cli" weak train --image fixtures/weak/micrograph.png --labels fixtures/weak/scribbles.png \
     --features hybrid --model $models/dinov2_s14.pth --heads 2 --stride 7 --shifts 1 --no-flips --out "$tmp/hybrid.dfclf"
 expect 0 "wrote .*hybrid\.png" -- "$cli" weak predict --classifier "$tmp/hybrid.dfclf" --model $models/dinov2_s14.pth --heads 2 \
@@ -235,7 +259,7 @@ expect 0 '"groups": "gaussian,mean,neighbours", "min_sigma": 1, "max_sigma": 4' 
 expect 0 "wrote .*groups_seg\.png" -- "$cli" weak predict --classifier "$tmp/groups.dfclf" \
     --image fixtures/weak/micrograph.png --out "$tmp/groups_seg.png"
 expect 1 "--groups: classical.groups: 'moon' is not a group" -- "$cli" weak train --image a --labels b --groups moon --out x
-expect 1 "--max-sigma takes a whole number, not 'big'" -- "$cli" weak train --image a --labels b --max-sigma big --out x
+expect 1 "--max-sigma big: parameter 'classical.max_sigma' takes a whole number, not 'big'" -- "$cli" weak train --image a --labels b --max-sigma big --out x
 cat > "$tmp/live.txt" <<'SCRIPT'
 # two strokes, a label image, an erasure
 stroke 1 2 10,10 40,12
@@ -244,7 +268,7 @@ labels fixtures/weak/scribbles.png
 erase 3 10,10 40,12
 SCRIPT
 expect 0 "step 4 \(erase, 2 point\(s\)\): fit .* s, predict .* s, total .* s" -- "$cli" weak live \
-    --image fixtures/weak/micrograph.png --script "$tmp/live.txt" --trees 8 --full-trees 12 --view 0,0,128,64 \
+    --image fixtures/weak/micrograph.png --script "$tmp/live.txt" --live-trees 8 --trees 12 --view 0,0,128,64 \
     --out "$tmp/live.png" --save "$tmp/live.dfclf"
 expect 0 "size: 256 x 256" -- "$cli" info --image "$tmp/live.png"
 expect 0 "wrote .*live_again\.png" -- "$cli" weak predict --classifier "$tmp/live.dfclf" \
@@ -256,7 +280,7 @@ printf '# nothing\n' > "$tmp/empty_live.txt"
 expect 1 "has no action" -- "$cli" weak live --image fixtures/weak/micrograph.png --script "$tmp/empty_live.txt"
 expect 1 "--view 200,0,100,10 leaves the 256 x 256 image" -- "$cli" weak live --image fixtures/weak/micrograph.png \
     --script "$tmp/live.txt" --view 200,0,100,10
-expect 1 "--image FILE and --script FILE are required" -- "$cli" weak live --image fixtures/weak/micrograph.png
+expect 1 "--script FILE is required" -- "$cli" weak live --image fixtures/weak/micrograph.png
 expect 0 "live options" -- "$cli" weak live --help
 # every library parameter is reachable with --set: all of them set to the defaults dinofeat params
 # shows (from the library) give the same listing; a verb honours --set; bad settings are refused
@@ -298,7 +322,7 @@ fi
 mkdir -p "$tmp/datus_in" "$tmp/datus_part"
 cp fixtures/images/baseline.jpg fixtures/images/grey8.png fixtures/images/rgb8.png fixtures/weak/micrograph.png "$tmp/datus_in/"
 cp fixtures/images/baseline.jpg fixtures/images/grey8.png "$tmp/datus_part/"
-datus=("$cli" datus --model $models/dino_s8.pth --heads 2 --clusters 3 --size 64 --threshold 3)
+datus=("$cli" datus --model $models/dino_s8.pth --heads 2 --clusters 3 --side 64 --threshold 3)
 expect 0 "datus: 4 images, [0-9]+ segments in 3 clusters" -- "${datus[@]}" --images "$tmp/datus_in" --out-dir "$tmp/datus_one"
 expect 0 "^image,segment,patches,cluster$" -- head -1 "$tmp/datus_one/segments.csv"
 expect 0 "size: 256 x 256" -- "$cli" info --image "$tmp/datus_one/masks/micrograph.png"
@@ -308,11 +332,11 @@ truncate -s -29 "$tmp/datus_two/segments.dfds" # killed while writing the second
 cp fixtures/images/rgb8.png fixtures/weak/micrograph.png "$tmp/datus_part/"
 expect 0 "resumed: 1 of 4 images were recorded already" -- "${datus[@]}" --images "$tmp/datus_part" --out-dir "$tmp/datus_two"
 # a run that fails before any image is recorded does not bind the folder to its settings
-expect 1 "--size 5 is smaller than the model's 8-pixel patch" -- "$cli" datus --model $models/dino_s8.pth --heads 2 \
-    --clusters 3 --size 5 --images "$tmp/datus_in" --out-dir "$tmp/datus_retry"
+expect 1 "--side 5 is smaller than the model's 8-pixel patch" -- "$cli" datus --model $models/dino_s8.pth --heads 2 \
+    --clusters 3 --side 5 --images "$tmp/datus_in" --out-dir "$tmp/datus_retry"
 expect 0 "^no store$" -- bash -c "test -e '$tmp/datus_retry/segments.dfds' || echo no store"
 mkdir -p "$tmp/datus_none" && printf 'broken' > "$tmp/datus_none/a.png"
-expect 2 "" -- "$cli" datus --model $models/dino_s8.pth --heads 2 --clusters 3 --size 32 --images "$tmp/datus_none" \
+expect 2 "" -- "$cli" datus --model $models/dino_s8.pth --heads 2 --clusters 3 --side 32 --images "$tmp/datus_none" \
     --out-dir "$tmp/datus_retry"
 expect 0 "datus: 4 images" -- "${datus[@]}" --images "$tmp/datus_in" --out-dir "$tmp/datus_retry"
 expect 0 "" -- cmp "$tmp/datus_one/segments.dfds" "$tmp/datus_two/segments.dfds"
@@ -322,12 +346,12 @@ expect 2 "was made with threshold 3, this run asks for 4" -- "${datus[@]}" --thr
     --out-dir "$tmp/datus_two"
 mkdir -p "$tmp/datus_empty/sub"
 expect 2 "holds no PNG or JPEG image" -- "${datus[@]}" --images "$tmp/datus_empty" --out-dir "$tmp/datus_x"
-expect 1 "--clusters takes 1..255" -- "${datus[@]}" --clusters 256 --images "$tmp/datus_in" --out-dir "$tmp/datus_x"
-expect 1 "are required" -- "$cli" datus --images "$tmp/datus_in" --out-dir "$tmp/datus_x"
-expect 1 "--threshold takes a whole number" -- "${datus[@]}" --threshold -1 --images "$tmp/datus_in" --out-dir "$tmp/datus_x"
+expect 1 "--clusters takes a whole number 1..255" -- "${datus[@]}" --clusters 256 --images "$tmp/datus_in" --out-dir "$tmp/datus_x"
+expect 1 "--clusters K is required" -- "$cli" datus --images "$tmp/datus_in" --out-dir "$tmp/datus_x"
+expect 1 "--threshold -1: parameter .datus.threshold. must be in" -- "${datus[@]}" --threshold -1 --images "$tmp/datus_in" --out-dir "$tmp/datus_x"
 expect 2 "huge\.jpg: .*exceeds" -- "${datus[@]}" --images fixtures/images --out-dir "$tmp/datus_fixtures"
-expect 0 "datus: 4 images" -- "${datus[@]}" --kmeans-sample 8 --pca 4 --images "$tmp/datus_in" --out-dir "$tmp/datus_one"
-expect 1 "--kmeans-sample takes a whole number" -- "${datus[@]}" --kmeans-sample 0 --images "$tmp/datus_in" --out-dir "$tmp/datus_one"
+expect 0 "datus: 4 images" -- "${datus[@]}" --kmeans-sample 8 --pca-dims 4 --images "$tmp/datus_in" --out-dir "$tmp/datus_one"
+expect 1 "--kmeans-sample -1: parameter .kmeans.sample." -- "${datus[@]}" --kmeans-sample -1 --images "$tmp/datus_in" --out-dir "$tmp/datus_one"
 expect 0 "de-noised in denoised/" -- "${datus[@]}" --denoise --gallery 1 --images "$tmp/datus_in" --out-dir "$tmp/datus_one"
 expect 0 "size: 256 x 256" -- "$cli" info --image "$tmp/datus_one/denoised/micrograph.png"
 expect 0 "mIoU 1\.0000" -- "$cli" eval --task semseg --pred "$tmp/datus_one/masks" --gt "$tmp/datus_one/masks"
@@ -347,7 +371,7 @@ assert noise > 0, 'no unlabelled pixel to test with'" "$tmp/datus_one/masks" "$t
 fi
 
 # STEGO: KNN table, training (and its exact resume), prediction, refusals.
-stego=(--model $models/dino_s8.pth --heads 2 --size 32)
+stego=(--model $models/dino_s8.pth --heads 2 --side 32)
 expect 0 "knn: 20 crops, 20 neighbours each" -- "$cli" stego knn "${stego[@]}" --images "$tmp/datus_in" --out "$tmp/knn.bin"
 # kill-and-resume: 20 steps, then 10 more in a new process = 30 steps straight, byte for byte
 expect 0 "step 30: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
@@ -365,7 +389,28 @@ expect 2 "trained with --classes 3, not 5" -- "$cli" stego train "${stego[@]}" -
 expect 2 "trained with --seed 0, not 7" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
     --out "$tmp/resumed.dfstego" --steps 31 --batch 4 --classes 3 --seed 7
 expect 0 "" -- cmp "$tmp/straight.dfstego.csv" "$tmp/resumed.dfstego.csv"
-expect 0 "size: 720 x 400" -- "$cli" info --image "$tmp/straight.dfstego.png"
+expect 0 "size: 800 x 450" -- "$cli" info --image "$tmp/straight.dfstego.png"
+# A loss plot a person reads: numbers beside the y axis and under the x axis, the axis titles, and
+# a legend holding a line of each curve's colour.
+plot_is_readable() { # PNG SERIES
+    have_python_imaging "the loss plot check" || { echo readable; return; }
+    /usr/bin/python3 - "$1" "$2" <<'PY'
+import sys
+import numpy as np
+from PIL import Image
+p = np.asarray(Image.open(sys.argv[1]).convert("RGB")).astype(int)
+dark = p.sum(axis=2) < 150
+left_numbers = dark[40:398, 0:70].sum()       # tick labels left of the y axis
+bottom_numbers = dark[404:420, 78:776].sum()   # tick labels under the x axis
+x_title = dark[428:446, 300:500].sum()
+legend = p[48:140, 560:776].reshape(-1, 3)
+colours = {tuple(c) for c in legend if max(c) - min(c) > 60}  # saturated: the curves' colours
+assert left_numbers > 100 and bottom_numbers > 100 and x_title > 30, (left_numbers, bottom_numbers, x_title)
+assert len(colours) >= int(sys.argv[2]), colours
+print("readable")
+PY
+}
+expect 0 "^readable$" -- plot_is_readable "$tmp/straight.dfstego.png" 5
 # Ctrl-C / SIGTERM: the step under way ends, the checkpoint and the log are saved, the exit code is
 # 128 + the signal, and the same command resumes: stopped after step k, then run to k + 5 = k + 5
 # steps straight, byte for byte. stop_during RUN_LOG SIGNAL COMMAND...: signals the command once its
@@ -430,7 +475,7 @@ expect 0 "^Usage: dinofeat stego" -- "$cli" launch --nproc 2 -- "$cli" stego --h
 expect 2 "3 processes need at least 3 images in every batch" -- "$cli" launch --nproc 3 --timeout 60 -- \
     "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" --out "$tmp/x.dfstego" --steps 2 \
     --batch 2 --classes 3
-expect 0 "wrote .*stego\.png" -- "$cli" stego predict "${stego[@]}" --head "$tmp/straight.dfstego" \
+expect 0 "wrote .*stego_ov\.png" -- "$cli" stego predict "${stego[@]}" --head "$tmp/straight.dfstego" \
     --image fixtures/weak/micrograph.png --out "$tmp/stego.png" --overlay "$tmp/stego_ov.png" --crf
 expect 0 "size: 256 x 256" -- "$cli" info --image "$tmp/stego.png"
 expect 0 "segmented 4 image" -- "$cli" stego predict "${stego[@]}" --head "$tmp/straight.dfstego" \
@@ -442,7 +487,7 @@ expect 2 "has 20 crops, the cache 10" -- "$cli" stego train "${stego[@]}" --imag
     --cache "$tmp/two.dffeat" --knn "$tmp/knn.bin" --out "$tmp/x.dfstego"
 expect 1 "unknown sub-command 'fly'" -- "$cli" stego fly
 expect 1 "--knn and --out are required" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in"
-expect 1 "--preset takes code or paper" -- "$cli" stego train "${stego[@]}" --preset best
+expect 1 "--preset is code or paper, not 'best'" -- "$cli" stego train "${stego[@]}" --preset best
 # validated before any work: a missing KNN table is named and no feature cache is written for it;
 # nothing to do is a usage error
 expect 2 "missing\.bin: cannot open" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" \
@@ -460,7 +505,8 @@ expect 2 "not a dinofeat STEGO trainer file" -- "$cli" stego predict "${stego[@]
 
 # Sempart on a synthetic saliency set, scored beside TokenCut by dinofeat eval (both printed)
 python3 ../examples/make_saliency_set.py "$tmp/sal" --count 6 --size 48 >/dev/null
-sempart=(--model $models/dino_s8.pth --heads 2 --size 32)
+sempart=(--model $models/dino_s8.pth --heads 2 --side 32)
+sempart_model=(--model $models/dino_s8.pth --heads 2)
 expect 0 "step 6/6 \(epoch 3\): total" -- "$cli" sempart train "${sempart[@]}" --images "$tmp/sal/images" \
     --out "$tmp/sp.dfsempart" --epochs 3 --batch 4 --log-every 2
 expect 0 "step 4/4 \(epoch 2\)" -- "$cli" sempart train "${sempart[@]}" --images "$tmp/sal/images" \
@@ -469,7 +515,8 @@ expect 0 "resuming from" -- "$cli" sempart train "${sempart[@]}" --images "$tmp/
     --out "$tmp/sp_resumed.dfsempart" --epochs 3 --batch 4 --log-every 2
 expect 0 "" -- cmp "$tmp/sp.dfsempart" "$tmp/sp_resumed.dfsempart"
 expect 0 "" -- cmp "$tmp/sp.dfsempart.csv" "$tmp/sp_resumed.dfsempart.csv"
-expect 0 "size: 720 x 400" -- "$cli" info --image "$tmp/sp.dfsempart.png"
+expect 0 "size: 800 x 450" -- "$cli" info --image "$tmp/sp.dfsempart.png"
+expect 0 "^readable$" -- plot_is_readable "$tmp/sp.dfsempart.png" 2
 # SIGTERM: stopped after the step under way and saved (exit 143); the rerun ends where a straight run does
 sp_stop=(sempart train "${sempart[@]}" --images "$tmp/sal/images" --epochs 40 --batch 4 --log-every 1)
 stop_during "$tmp/sp_stopped.log" TERM "$cli" "${sp_stop[@]}" --out "$tmp/sp_stopped.dfsempart" >/dev/null
@@ -481,13 +528,13 @@ expect 0 "" -- cmp "$tmp/sp_stopped.dfsempart" "$tmp/sp_straight.dfsempart"
 expect 0 "" -- cmp "$tmp/sp_stopped.dfsempart.csv" "$tmp/sp_straight.dfsempart.csv"
 expect 2 "resume it with the same batch" -- "$cli" sempart train "${sempart[@]}" --images "$tmp/sal/images" \
     --out "$tmp/sp_resumed.dfsempart" --epochs 4 --batch 2
-expect 0 "predicted 6 image" -- "$cli" sempart predict "${sempart[@]}" --sempart "$tmp/sp.dfsempart" \
+expect 0 "predicted 6 image" -- "$cli" sempart predict "${sempart_model[@]}" --sempart "$tmp/sp.dfsempart" \
     --images "$tmp/sal/images" --out-dir "$tmp/sp_out"
 expect 0 "size: 48 x 48" -- "$cli" info --image "$tmp/sp_out/masks/003.png"
 expect 0 "size: 4 x 4" -- "$cli" info --image "$tmp/sp_out/coarse/003.png"
 expect 0 "channels: 3" -- "$cli" info --image "$tmp/sp_out/overlay/003.png"
 expect 0 '"components": \[' -- cat "$tmp/sp_out/boxes/003.json"
-expect 0 "predicted 1 image" -- "$cli" sempart predict "${sempart[@]}" --sempart "$tmp/sp.dfsempart" \
+expect 0 "predicted 1 image" -- "$cli" sempart predict "${sempart_model[@]}" --sempart "$tmp/sp.dfsempart" \
     --image "$tmp/sal/images/000.png" --out-dir "$tmp/sp_one" --select attention
 mkdir -p "$tmp/tc/masks" "$tmp/tc/boxes"
 for image in "$tmp"/sal/images/*.png; do
@@ -506,18 +553,18 @@ for method in tc sp_out; do # both methods' scores, side by side (the tiny rando
 done
 expect 2 "trained on dino dim 16" -- "$cli" sempart predict --model $models/dinov2_s14.pth --heads 2 \
     --sempart "$tmp/sp.dfsempart" --image "$tmp/sal/images/000.png" --out-dir "$tmp/x"
-expect 2 "not a dinofeat Sempart file" -- "$cli" sempart predict "${sempart[@]}" --sempart "$tmp/knn.bin" \
+expect 2 "not a dinofeat Sempart file" -- "$cli" sempart predict "${sempart_model[@]}" --sempart "$tmp/knn.bin" \
     --image "$tmp/sal/images/000.png" --out-dir "$tmp/x"
 expect 1 "unknown sub-command 'fly'" -- "$cli" sempart fly
 expect 1 "--images and --out are required" -- "$cli" sempart train "${sempart[@]}"
-expect 1 "--select takes corners" -- "$cli" sempart predict "${sempart[@]}" --select middle
-expect 1 "--branches takes both" -- "$cli" sempart train "${sempart[@]}" --branches all
+expect 1 "--select is corners, centrality" -- "$cli" sempart predict "${sempart_model[@]}" --select middle
+expect 1 "--branches is coarse, fine or both" -- "$cli" sempart train "${sempart[@]}" --branches all
 expect 1 "--epochs takes a whole number" -- "$cli" sempart train "${sempart[@]}" --epochs -1
 
 # data-parallel: two local ranks split every batch; a failing rank stops the other
 expect 0 "step 4/4 \(epoch 2\)" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" sempart train \
     "${sempart[@]}" --images "$tmp/sal/images" --out "$tmp/sp_two.dfsempart" --epochs 2 --batch 4 --branches coarse
-expect 0 "size: 720 x 400" -- "$cli" info --image "$tmp/sp_two.dfsempart.png"
+expect 0 "size: 800 x 450" -- "$cli" info --image "$tmp/sp_two.dfsempart.png"
 # two ranks resuming their checkpoint equal two ranks straight through
 expect 0 "step 6/6 \(epoch 3\)" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" sempart train \
     "${sempart[@]}" --images "$tmp/sal/images" --out "$tmp/sp_two.dfsempart" --epochs 3 --batch 4 --branches coarse
@@ -535,46 +582,47 @@ expect 0 "rank 1 of 2 at 127.0.0.1:[0-9]+, agent store True" -- "$cli" launch --
 expect 2 "cannot serve a rendezvous on port [0-9]+" -- "$cli" launch --nproc 2 -- \
     sh -c 'if [ "$RANK" = 0 ]; then exec "$0" launch --nproc 2 --port "$MASTER_PORT" -- true; fi; sleep 1' "$cli"
 expect 1 "MASTER_PORT is 'x', not a port in 1..65535" -- env MASTER_PORT=x "$cli" launch --nproc 2 -- true
-expect 1 "--nproc is required" -- "$cli" launch -- true
+expect 1 "--nproc N is required" -- "$cli" launch -- true
 expect 1 "the command to run goes after --" -- "$cli" launch --nproc 2
-expect 1 "--nproc takes a whole number in 2..256" -- "$cli" launch --nproc 1 -- true
+expect 1 "--nproc takes a whole number 2..256" -- "$cli" launch --nproc 1 -- true
 expect 127 "cannot run no-such-program" -- "$cli" launch --nproc 2 -- no-such-program
 
 # NeCo: a short run on a tiny DINOv2 with registers; its backbone is a --model for every verb
 neco=(--model $models/dinov2_s14_reg4.pth --heads 2)
-neco_crops=(--crop 56 --local-crop 28 --epochs 3 --batch 4 --log-every 2)
+neco_crops=(--side 56 --local-side 28 --epochs 3 --batch 4 --log-every 2)
 expect 1 "--queue 5 is too short: it must hold at least --batch x 49 = 196" -- "$cli" neco train "${neco[@]}" \
     --images "$tmp/sal/images" --out "$tmp/q.safetensors" "${neco_crops[@]}" --queue 5
 mkdir -p "$tmp/sal_broken" && cp "$tmp"/sal/images/* "$tmp/sal_broken/" && head -c 100 "$tmp/sal/images/000.png" > "$tmp/sal_broken/001.png"
 expect 0 "cannot be decoded and is left out:" -- "$cli" neco train "${neco[@]}" --images "$tmp/sal_broken" \
-    --out "$tmp/broken_neco.safetensors" --crop 56 --local-crop 28 --epochs 1 --batch 4
-expect 0 "cannot be decoded and is left out" -- "$cli" sempart train --model $models/dino_s8.pth --heads 2 --size 32 \
+    --out "$tmp/broken_neco.safetensors" --side 56 --local-side 28 --epochs 1 --batch 4
+expect 0 "cannot be decoded and is left out" -- "$cli" sempart train --model $models/dino_s8.pth --heads 2 --side 32 \
     --images "$tmp/sal_broken" --out "$tmp/broken.dfsempart" --epochs 1 --batch 4
 expect 1 "--epochs takes a whole number 1\.\." -- "$cli" sempart train --model $models/dino_s8.pth --heads 2 \
     --images "$tmp/sal/images" --out "$tmp/x.dfsempart" --epochs 0
 expect 0 "step 6/6 \(epoch 3\): loss" -- "$cli" neco train "${neco[@]}" --images "$tmp/sal/images" \
     --out "$tmp/neco.safetensors" "${neco_crops[@]}"
 expect 0 "registers: 4" -- "$cli" info --model "$tmp/neco.safetensors" --heads 2
-expect 0 "size: 720 x 400" -- "$cli" info --image "$tmp/neco.safetensors.png"
+expect 0 "size: 800 x 450" -- "$cli" info --image "$tmp/neco.safetensors.png"
+expect 0 "^readable$" -- plot_is_readable "$tmp/neco.safetensors.png" 1
 expect 0 "^step,epoch,loss" -- head -1 "$tmp/neco.safetensors.csv"
 cp "$tmp/neco.safetensors" "$tmp/neco_first.safetensors"
 expect 0 "resuming from" -- "$cli" neco train "${neco[@]}" --images "$tmp/sal/images" \
     --out "$tmp/neco.safetensors" "${neco_crops[@]}"
 expect 0 "" -- cmp "$tmp/neco.safetensors" "$tmp/neco_first.safetensors"
 expect 2 "the schedules span 6 steps, not the 8" -- "$cli" neco train "${neco[@]}" --images "$tmp/sal/images" \
-    --out "$tmp/neco.safetensors" --crop 56 --local-crop 28 --epochs 4 --batch 4
+    --out "$tmp/neco.safetensors" --side 56 --local-side 28 --epochs 4 --batch 4
 expect 2 "trained from dinov2 dim 16" -- "$cli" neco train --model $models/dinov2_s14.pth --heads 2 \
     --images "$tmp/sal/images" --out "$tmp/neco.safetensors" "${neco_crops[@]}"
 expect 0 "wrote" -- "$cli" features --model "$tmp/neco.safetensors" --heads 2 --image "$tmp/sal/images/000.png" \
     --out "$tmp/neco_features.npy"
 expect 2 "multiples of the patch" -- "$cli" neco train "${neco[@]}" --images "$tmp/sal/images" \
-    --out "$tmp/neco_bad.safetensors" --crop 50
+    --out "$tmp/neco_bad.safetensors" --side 50
 expect 0 "step 6/6 \(epoch 3\): loss" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" neco train \
     "${neco[@]}" --images "$tmp/sal/images" --out "$tmp/neco_two.safetensors" "${neco_crops[@]}"
 expect 0 "registers: 4" -- "$cli" info --model "$tmp/neco_two.safetensors" --heads 2
 expect 1 "--images and --out are required" -- "$cli" neco train "${neco[@]}"
 expect 1 "unknown sub-command 'fly'" -- "$cli" neco fly
-expect 1 "a learning rate in 0..10" -- "$cli" neco train "${neco[@]}" --lr-head x
+expect 1 "--lr-head takes a number in 0..10" -- "$cli" neco train "${neco[@]}" --lr-head x
 
 echo "cli: $passed passed, $failures failed"
 [ "$failures" = 0 ]

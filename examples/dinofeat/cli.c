@@ -1,5 +1,7 @@
 /* Error reporting, exit codes and progress for the dinofeat command. */
 #include "cli.h"
+#include "dinofeat/cache.h"
+#include "dinofeat/distributed.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +51,44 @@ void cli_progress_init(cli_progress *progress, const char *verb) {
     progress->verb = verb;
     progress->is_terminal = isatty(STDERR_FILENO);
     progress->started = cli_seconds_now();
+}
+
+void cli_training_bar_init(cli_training_bar *bar, int64_t first_step) {
+    bar->is_terminal = isatty(STDERR_FILENO);
+    bar->drawn = 0;
+    bar->started = cli_seconds_now();
+    bar->first_step = first_step;
+}
+
+/* "1h02m", "3m07s", "12s". */
+static void duration_text(double seconds, char *text, size_t size) {
+    const long s = (long)(seconds + 0.5);
+    if (s >= 3600) snprintf(text, size, "%ldh%02ldm", s / 3600, s / 60 % 60);
+    else if (s >= 60) snprintf(text, size, "%ldm%02lds", s / 60, s % 60);
+    else snprintf(text, size, "%lds", s);
+}
+
+void cli_training_bar_draw(cli_training_bar *bar, int64_t step, int64_t total, double loss) {
+    if (!bar->is_terminal || total <= 0) return;
+    enum { WIDTH = 24 };
+    char cells[WIDTH + 1], left[32] = "";
+    const int filled = (int)((double)step / (double)total * WIDTH);
+    for (int i = 0; i < WIDTH; i++) cells[i] = i < filled ? '#' : '.';
+    cells[WIDTH] = '\0';
+    const double elapsed = cli_seconds_now() - bar->started, taken = (double)(step - bar->first_step);
+    const double rate = elapsed > 0 && taken > 0 ? taken / elapsed : 0;
+    if (rate > 0 && step < total) duration_text((double)(total - step) / rate, left, sizeof left);
+    fprintf(stderr, "\rstep %lld/%lld [%s] loss %.5f  %.2f steps/s%s%s%s\033[K", (long long)step, (long long)total,
+            cells, loss, rate, left[0] ? "  " : "", left, left[0] ? " left" : "");
+    fflush(stderr);
+    bar->drawn = 1;
+}
+
+void cli_training_bar_clear(cli_training_bar *bar) {
+    if (!bar->drawn) return;
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+    bar->drawn = 0;
 }
 
 int cli_progress_report(void *user_data, uint64_t done, uint64_t total, const char *stage) {
@@ -218,18 +258,6 @@ int cli_parse_long(const char *text, long lo, long hi, long *out) {
     return 0;
 }
 
-int cli_parse_number(const cli_number *numbers, size_t count, int option, const char *value, void *request,
-                     const char *verb) {
-    for (size_t n = 0; n < count; n++) {
-        if (numbers[n].option != option) continue;
-        if (cli_parse_long(value, numbers[n].lo, numbers[n].hi, (long *)((char *)request + numbers[n].offset)) == 0) return 1;
-        cli_usage_error(verb, "%s takes a whole number %ld..%ld, not '%s'", numbers[n].name, numbers[n].lo, numbers[n].hi,
-                        value);
-        return -1;
-    }
-    return 0;
-}
-
 char *cli_suffixed(const char *path, const char *suffix) {
     const size_t n = strlen(path) + strlen(suffix) + 1;
     char *out = malloc(n);
@@ -265,6 +293,8 @@ FILE *cli_open_step_log(const char *csv, const char *header, int64_t steps) {
 }
 
 static df_options *settings; /* --set NAME=VALUE, for the whole run */
+static const char *setting_texts[256]; /* the same, as given: argv outlives the run */
+static int setting_count;
 
 int cli_take_settings(int *argc, char **argv) {
     int kept = 1;
@@ -288,6 +318,9 @@ int cli_take_settings(int *argc, char **argv) {
             while (strncmp(message, "df_", 3) == 0 && strstr(message, ": ")) message = strstr(message, ": ") + 2;
             return cli_usage_error(argv[0], "--set %s: %s", setting, message);
         }
+        if (setting_count == (int)(sizeof setting_texts / sizeof setting_texts[0]))
+            return cli_usage_error(argv[0], "more than %d --set", setting_count);
+        setting_texts[setting_count++] = setting;
     }
     *argc = kept;
     argv[kept] = NULL;
@@ -296,4 +329,10 @@ int cli_take_settings(int *argc, char **argv) {
 
 df_status cli_options_new(df_options **out) {
     return settings ? df_options_copy(settings, out) : df_options_new(out);
+}
+
+df_status cli_reapply_settings(df_options *options) {
+    df_status status = DF_OK;
+    for (int i = 0; status == DF_OK && i < setting_count; i++) status = df_options_set_from_string(options, setting_texts[i]);
+    return status;
 }

@@ -2,7 +2,10 @@
 #ifndef DINOFEAT_CLI_H
 #define DINOFEAT_CLI_H
 
-#include "dinofeat/dinofeat.h"
+#include "dinofeat/core.h"
+#include "dinofeat/dataset.h"
+#include "dinofeat/image.h"
+#include "dinofeat/model.h"
 
 #include <stdio.h>
 
@@ -13,12 +16,21 @@ enum {
     EXIT_INTERNAL = 3  /* out of memory, a bug */
 };
 
-/* A verb: its name, one line of summary, its help text, and its entry point (argv[0] = verb). */
+/* What the training verbs (stego, sempart, neco) promise about bad images, signals and exit codes. */
+#define CLI_TRAINING_EPILOGUE                                                                             \
+    "Images that cannot be decoded are left out and listed. Ctrl-C or SIGTERM during training ends\n"     \
+    "the step under way, saves the checkpoint and exits with 130 or 143: run the same command to\n"       \
+    "resume.\n"                                                                                           \
+    "Exit status: 0 ok, 1 usage, 2 input error, 3 internal, 130/143 stopped by a signal (saved).\n"
+
+/* A verb: its name, one line of summary, its entry point (argv[0] = verb) and its option rows
+ * (rows.h), which its parsing and its help come from. */
+struct cli_command;
 typedef struct cli_verb {
     const char *name;
     const char *summary;
-    const char *help;
     int (*run)(int argc, char **argv);
+    const struct cli_command *command;
 } cli_verb;
 
 extern const cli_verb verb_info;
@@ -40,17 +52,6 @@ int cli_fail(const char *verb, df_status status);
 int cli_usage_error(const char *verb, const char *format, ...) __attribute__((format(printf, 2, 3)));
 /* A whole number in lo..hi, the whole text (no sign games, no overflow); -1 otherwise. */
 int cli_parse_long(const char *text, long lo, long hi, long *out);
-/* Whole-number options stored in a request struct: when option is one of numbers (count), parses
- * value into the long at its offset in request: 1 when parsed, 0 when option is not a number
- * option, -1 on a bad value (a usage error for verb printed). */
-typedef struct cli_number {
-    int option;
-    const char *name;
-    long lo, hi;
-    size_t offset;
-} cli_number;
-int cli_parse_number(const cli_number *numbers, size_t count, int option, const char *value, void *request,
-                     const char *verb);
 /* path + suffix (new; NULL when out of memory). */
 char *cli_suffixed(const char *path, const char *suffix);
 /* Parses "WxH" (both 1..65535); 0, or -1 when malformed. */
@@ -107,6 +108,8 @@ int cli_wants_help(int argc, char **argv);
  * verb's own flags are set afterwards, so a flag (given or defaulted) decides its parameter. */
 int cli_take_settings(int *argc, char **argv);
 df_status cli_options_new(df_options **out);
+/* The --set settings again over options, after a verb's own defaults: the user's word wins. */
+df_status cli_reapply_settings(df_options *options);
 /* dinofeat params: every library parameter, its value (with --set), default, bounds and help. */
 extern const cli_verb verb_params;
 /* A monotonic clock in seconds, for durations. */
@@ -125,5 +128,18 @@ typedef struct cli_progress {
 } cli_progress;
 void cli_progress_init(cli_progress *progress, const char *verb);
 int cli_progress_report(void *user_data, uint64_t done, uint64_t total, const char *stage);
+
+/* A training's progress on a terminal: a bar on stderr, redrawn every step, with the step, the
+ * loss, the rate and the time left. Nothing when stderr is no terminal, where the lines printed
+ * every --log-every steps are the log. cli_training_bar_clear erases the bar before such a line
+ * (and at the end). */
+typedef struct cli_training_bar {
+    int is_terminal, drawn;
+    double started;
+    int64_t first_step;
+} cli_training_bar;
+void cli_training_bar_init(cli_training_bar *bar, int64_t first_step);
+void cli_training_bar_draw(cli_training_bar *bar, int64_t step, int64_t total, double loss);
+void cli_training_bar_clear(cli_training_bar *bar);
 
 #endif

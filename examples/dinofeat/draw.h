@@ -2,7 +2,8 @@
 #ifndef DINOFEAT_CLI_DRAW_H
 #define DINOFEAT_CLI_DRAW_H
 
-#include "dinofeat/dinofeat.h"
+#include "dinofeat/core.h"
+#include "dinofeat/image.h"
 
 /* The colour of class c: a fixed 20-colour table, then a hash. */
 void cli_class_colour(int32_t c, uint8_t out[3]);
@@ -15,9 +16,6 @@ df_status cli_write_label_png(const int32_t *labels, size_t w, size_t h, const c
 df_status cli_write_overlay_png(const uint8_t *rgb, size_t w, size_t h, const int32_t *classes, const uint8_t *mask,
                                 const int32_t *boxes, const int32_t *box_classes, size_t box_count,
                                 const int32_t *superbox, const char *path);
-/* Writes series (count values each, series-major) as line plots on a white 720 x 400 canvas with
- * a frame, x the index, y scaled to the values' range; series s in cli_class_colour(s). */
-df_status cli_write_curves_png(const double *values, size_t count, size_t series, const char *path);
 /* Loads path as RGB, resized to width x height (bicubic) when both are non-zero. */
 df_status cli_load_rgb(const char *path, size_t width, size_t height, df_image **out);
 

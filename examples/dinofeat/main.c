@@ -1,5 +1,6 @@
 /* dinofeat: the command-line face of the library. Each verb lives in its own file. */
 #include "cli.h"
+#include "rows.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,8 @@ static void print_help(FILE *out) {
             "  -h, --help     this text\n"
             "  --version      the library version and what it was built with\n"
             "  --set NAME=VALUE  any library parameter, in every verb (dinofeat params lists them)\n"
+            "  --list-options the options of every verb, one per line: verb, option, value,\n"
+            "                 library parameter (for completion scripts)\n"
             "\n"
             "Exit status: 0 success, 1 usage error, 2 input error (a file that cannot be\n"
             "read, decoded or written, a bad value), 3 internal error, 130/143 a training\n"
@@ -40,6 +43,13 @@ int main(int argc, char **argv) {
         print_help(stdout);
         return EXIT_OK;
     }
+    if (strcmp(verb, "--list-options") == 0) {
+        const struct cli_command *commands[VERB_COUNT];
+        size_t count = 0;
+        for (size_t i = 0; i < VERB_COUNT; i++) commands[count++] = verbs[i]->command;
+        cli_rows_list(commands, count);
+        return EXIT_OK;
+    }
     if (strcmp(verb, "--version") == 0 || strcmp(verb, "-V") == 0) {
         printf("dinofeat %s\n%s\n", df_version_string(), df_build_info());
         return EXIT_OK;
@@ -47,7 +57,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < VERB_COUNT; i++) {
         if (strcmp(verb, verbs[i]->name) != 0) continue;
         if (cli_wants_help(argc - 1, argv + 1)) {
-            fputs(verbs[i]->help, stdout);
+            cli_rows_help_for(verbs[i]->command, argc - 1, argv + 1);
             return EXIT_OK;
         }
         int verb_argc = argc - 1;

@@ -3,41 +3,53 @@
 #ifndef DINOFEAT_CLI_MODEL_ARGS_H
 #define DINOFEAT_CLI_MODEL_ARGS_H
 
-#include "dinofeat/dinofeat.h"
+#include "dinofeat/core.h"
+#include "dinofeat/model.h"
+#include "rows.h"
 
-#include <getopt.h>
 
 typedef struct model_args {
     const char *path, *device, *checkpoint;
     long heads, stride;
-    int precision;  /* df_dtype */
+    int precision;  /* 0 float32, 1 bfloat16, 2 float16 (the --precision choices) */
     int pos_interp; /* df_pos_interp */
     int heads_optional; /* open a model whose head count is unknown (info describes it) */
 } model_args;
 
-/* getopt_long entries for the shared options (values 1000..1099), to append to a verb's table. */
-#define MODEL_ARGS_OPTIONS                                                                        \
-    {"model", required_argument, NULL, 1000}, {"device", required_argument, NULL, 1001},          \
-    {"heads", required_argument, NULL, 1002}, {"precision", required_argument, NULL, 1003},       \
-    {"pos-interp", required_argument, NULL, 1004}, {"stride", required_argument, NULL, 1005},     \
-    {"checkpoint", required_argument, NULL, 1006}
+/* The same options as rows (rows.h) of a request whose model_args is field; verbs whose
+ * --stride means the upsampling views' stride take MODEL_ROWS_BUT_STRIDE and their own row. */
+#define MODEL_ROW_FILE(field, where, flags)                                                                            \
+    ROW_STRING("model", "FILE", field.path,                                                                     \
+               "a DINO / DINOv2 checkpoint: official .pth, training checkpoint,\n"                              \
+               "Hugging Face or timm .safetensors", where, flags)
+#define MODEL_ROWS_OTHER(field, where)                                                                                  \
+    ROW_STRING("device", "DEV", field.device, "cpu (default), cuda, cuda:N", where, CLI_ROW_NO_DEFAULT),             \
+    ROW_LONG("heads", "N", field.heads, 1, 4096,                                                                 \
+             "attention heads (default: what the file records, else dim / 64 as in\n"                            \
+             "every released model; needed for other dims)", where, CLI_ROW_NO_DEFAULT),                            \
+    ROW_CHOICE("precision", "P", field.precision, "float32|bfloat16|float16",                                   \
+               "float32, bfloat16 (CPU and CUDA), float16 (CUDA)", where),                                            \
+    ROW_CHOICE("pos-interp", "V", field.pos_interp, "auto|offset|size_aa|size",                                 \
+               "position-embedding resampling: auto (the checkpoint's official one),\n"                          \
+               "offset, size_aa, size", where),                                                                       \
+    ROW_STRING("checkpoint", "W", field.checkpoint, "teacher (default) or student, in a training checkpoint", where, \
+               CLI_ROW_NO_DEFAULT)
+#define MODEL_ROW_STRIDE(field, where)                                                                                  \
+    ROW_LONG("stride", "S", field.stride, 1, 1024,                                                              \
+             "patch stride of the backbone's forward passes, in pixels (default: the\n"                          \
+             "patch size)", where, CLI_ROW_NO_DEFAULT)
+#define MODEL_ROWS_BUT_STRIDE(field) MODEL_ROW_FILE(field, 0, CLI_ROW_REQUIRED), MODEL_ROWS_OTHER(field, 0)
+#define MODEL_ROWS(field) MODEL_ROWS_BUT_STRIDE(field), MODEL_ROW_STRIDE(field, 0)
+/* For verbs that can do without a model (info). */
+#define MODEL_ROWS_OPTIONAL(field) MODEL_ROW_FILE(field, 0, 0), MODEL_ROWS_OTHER(field, 0), MODEL_ROW_STRIDE(field, 0)
 
-#define MODEL_ARGS_HELP                                                                            \
-    "  --model FILE       a DINO / DINOv2 checkpoint: official .pth, training checkpoint,\n"       \
-    "                     Hugging Face or timm .safetensors (required)\n"                          \
-    "  --device DEV       cpu (default), cuda, cuda:N\n"                                           \
-    "  --heads N          attention heads (default: what the file records, else dim / 64 as in\n"  \
-    "                     every released model; needed for other dims)\n"                          \
-    "  --precision P      float32 (default), bfloat16, float16 (CUDA)\n"                          \
-    "  --pos-interp V     position-embedding resampling: auto (default: the official one),\n"     \
-    "                     offset, size_aa, size\n"                                                 \
-    "  --stride S         patch-embedding stride in pixels (default: the patch size)\n"           \
-    "  --checkpoint W     teacher (default) or student, in a training checkpoint\n"
+/* The upsampling views' rows every HR-Dv2 verb shares (upsample, segment, weak). */
+#define UPSAMPLE_VIEW_ROWS                                                                                       \
+    ROW_PARAM("stride", "S", DF_PARAM_UPS_STRIDE, "patch stride of the views' forward passes, in pixels"), \
+    ROW_PARAM("shifts", "D,D,...", DF_PARAM_UPS_SHIFTS, "shift distances of the views in pixels ('' for none)"),  \
+    ROW_PARAM_FIXED("no-flips", DF_PARAM_UPS_FLIPS, "off", "no flipped views: the shifted ones only")
 
 void model_args_init(model_args *args);
-/* Handles option (a getopt_long value); returns 1 if it was a model option, 0 if not, -1 on a bad
- * value (after printing a usage error for verb). */
-int model_args_parse(model_args *args, int option, const char *value, const char *verb);
 /* Opens the model the arguments describe; prints the error and returns an exit code on failure.
  * A model whose number of heads neither the file nor --heads gives is a usage error naming
  * --heads (unless heads_optional). */

@@ -2,7 +2,9 @@
 #ifndef DINOFEAT_CLI_OUTPUT_H
 #define DINOFEAT_CLI_OUTPUT_H
 
-#include "dinofeat/dinofeat.h"
+#include "dinofeat/core.h"
+#include "dinofeat/image.h"
+#include "dinofeat/tensor.h"
 
 /* Writes values (row-major, shape[0..ndim)) as a float32 .npy file numpy.load reads. Returns 0,
  * or -1 with errno set. */

@@ -3,24 +3,28 @@
 #include "draw.h"
 #include "folder.h"
 #include "model_args.h"
+#include "dinofeat/datus.h"
+#include "dinofeat/weak.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-static const char help[] =
-    "Usage: dinofeat datus --model M --images DIR --clusters K --out-dir D [--threshold 5]\n"
-    "                      [--size 224] [--pca N] [--denoise] [--gallery N] [model options]\n"
-    "\n"
+static const char *const usages[] = {
+    "--model M --images DIR --clusters K --out-dir D [--threshold 5]\n"
+    "                      [--side 224] [--pca-dims N] [--denoise] [--gallery N] [model options]",
+    NULL};
+
+static const char description[] =
     "DatUS² (Kumar et al. 2024): pseudo-annotated semantic segmentation masks for a folder of\n"
-    "unlabelled images. Per image (resized to --size): the last block's patch keys, the graph of\n"
-    "positive key affinities, Louvain communities (igraph), their 8-connected pieces; pieces of\n"
-    "more than --threshold patches are segments, the rest noise. Each segment's masked tight crop\n"
-    "(short side 256, centre 224) gives a [CLS] feature; k-means over every segment of the dataset\n"
-    "gives each its cluster, and each image a mask: clusters 0..K-1, 255 = unlabelled (noise).\n"
+    "unlabelled images. Per image (resized to --side x --side): the last block's patch keys, the\n"
+    "graph of positive key affinities, Louvain communities (igraph), their 8-connected pieces;\n"
+    "pieces of more than --threshold patches are segments, the rest noise. Each segment's masked\n"
+    "tight crop (short side 256, centre 224) gives a [CLS] feature; k-means over every segment of\n"
+    "the dataset gives each its cluster, and each image a mask: clusters 0..K-1, 255 = unlabelled\n"
+    "(noise).\n"
     "\n"
     "The run streams image by image into D/segments.dfds and can be stopped at any time: run the\n"
     "same command again and it continues from the images it completed (the settings must match).\n"
@@ -30,27 +34,7 @@ static const char help[] =
     "  D/segments.csv      image,segment,patches,cluster: one row per segment\n"
     "  D/gallery.png       the first --gallery images beside their masks\n"
     "  D/denoised/NAME.png with --denoise: every pixel labelled by a de-noising segmenter\n"
-    "Score the masks with: dinofeat eval --task semseg --pred D/masks --gt LABELS (255 unscored).\n"
-    "\n"
-    "Options:\n"
-    "  --images DIR        the images (PNG/JPEG, subfolders included; required)\n"
-    "  --clusters K        k-means clusters, 1..255 (the number of classes, or more; required)\n"
-    "  --out-dir D         where everything goes (created; required)\n"
-    "  --threshold T       segments need more than T patches (default 5)\n"
-    "  --size S            images are resized to S x S for the keys (default 224)\n"
-    "  --pca N             project the segment features on N principal components first (default:\n"
-    "                      none; PCA with every component changes nothing for k-means)\n"
-    "  --seed N            Louvain's and k-means' seed (default 0)\n"
-    "  --kmeans-sample N   fit k-means on N random segments, then assign every segment (for\n"
-    "                      datasets of very many segments; default: fit on all)\n"
-    "  --denoise           also train the de-noising segmenter on the pseudo masks (a linear head\n"
-    "                      on stride-4 backbone features, 1000 pixels an image) and label every pixel\n"
-    "  --gallery N         images in the gallery (default 4; 0: none)\n"
-    "model options:\n" MODEL_ARGS_HELP
-    "  -h, --help          this text\n"
-    "\n"
-    "Exit status: 0 ok, 1 usage, 2 input error (images that failed are listed; the others are\n"
-    "kept and a rerun retries them), 3 internal.\n";
+    "Score the masks with: dinofeat eval --task semseg --pred D/masks --gt LABELS (255 unscored).\n";
 
 typedef struct request {
     const char *images, *out_dir;
@@ -60,62 +44,49 @@ typedef struct request {
     model_args model;
 } request;
 
-static int parse(int argc, char **argv, request *r) {
-    static const struct option options[] = {
-        {"images", required_argument, NULL, 'i'},  {"clusters", required_argument, NULL, 'k'},
-        {"out-dir", required_argument, NULL, 'o'}, {"threshold", required_argument, NULL, 't'},
-        {"size", required_argument, NULL, 's'},    {"pca", required_argument, NULL, 'p'},
-        {"seed", required_argument, NULL, 'S'},    {"denoise", no_argument, NULL, 'd'},
-        {"gallery", required_argument, NULL, 'g'}, {"kmeans-sample", required_argument, NULL, 'K'},
-        MODEL_ARGS_OPTIONS,
-        {NULL, 0, NULL, 0}};
-    static const struct {
-        int option;
-        const char *name;
-        long lo, hi;
-        df_param key;
-    } numbers[] = {{'t', "--threshold", 0, 1048576, DF_PARAM_DATUS_THRESHOLD}, {'s', "--size", 1, 16384, DF_PARAM_DATUS_SIZE},
-                   {'p', "--pca", 1, 1048576, DF_PARAM_DATUS_PCA}, {'S', "--seed", 0, 2147483647, DF_PARAM_DATUS_SEED},
-                   {'K', "--kmeans-sample", 1, 2147483647, DF_PARAM_KMEANS_SAMPLE}};
-    optind = 1;
-    opterr = 0;
-    for (int option; (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
-        int handled = model_args_parse(&r->model, option, optarg, "datus");
-        if (handled < 0) return EXIT_USAGE;
-        if (handled) continue;
-        long v;
-        int known = 0;
-        for (size_t n = 0; n < sizeof numbers / sizeof *numbers; n++) {
-            if (numbers[n].option != option) continue;
-            known = 1;
-            if (cli_parse_long(optarg, numbers[n].lo, numbers[n].hi, &v) != 0)
-                return cli_usage_error("datus", "%s takes a whole number %ld..%ld, not '%s'", numbers[n].name,
-                                       numbers[n].lo, numbers[n].hi, optarg);
-            df_options_set_int(r->settings, numbers[n].key, v);
-            if (option == 'S') df_options_set_int(r->settings, DF_PARAM_KMEANS_SEED, v);
-        }
-        if (known) continue;
-        switch (option) {
-        case 'i': r->images = optarg; break;
-        case 'o': r->out_dir = optarg; break;
-        case 'd': r->denoise = 1; break;
-        case 'k':
-            if (cli_parse_long(optarg, 1, DF_DATUS_NOISE, &r->clusters) != 0)
-                return cli_usage_error("datus", "--clusters takes 1..255, not '%s'", optarg);
-            df_options_set_int(r->settings, DF_PARAM_KMEANS_K, r->clusters);
-            break;
-        case 'g':
-            if (cli_parse_long(optarg, 0, 1000, &r->gallery) != 0)
-                return cli_usage_error("datus", "--gallery takes 0..1000 images, not '%s'", optarg);
-            break;
-        case ':': return cli_usage_error("datus", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("datus", "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc) return cli_usage_error("datus", "unexpected argument '%s'", argv[optind]);
-    if (r->model.path == NULL || r->images == NULL || r->out_dir == NULL || r->clusters == 0)
-        return cli_usage_error("datus", "--model, --images, --clusters and --out-dir are required");
-    return EXIT_OK;
+static const cli_row rows[] = {
+    ROW_STRING("images", "DIR", images, "the images (PNG/JPEG, subfolders included)", 0, CLI_ROW_REQUIRED),
+    ROW_LONG("clusters", "K", clusters, 1, DF_DATUS_NOISE, "k-means clusters, 1..255 (the number of classes, or more)", 0,
+             CLI_ROW_REQUIRED),
+    ROW_STRING("out-dir", "DIR", out_dir, "where everything goes (created)", 0, CLI_ROW_REQUIRED),
+    ROW_PARAM("threshold", "T", DF_PARAM_DATUS_THRESHOLD, "segments need more than T patches"),
+    ROW_PARAM("side", "S", DF_PARAM_DATUS_SIZE, "images are resized to S x S for the keys"),
+    ROW_PARAM("pca-dims", "N", DF_PARAM_DATUS_PCA,
+              "project the segment features on N principal components first (0: none;\n"
+              "PCA with every component changes nothing for k-means)"),
+    ROW_PARAM("seed", "N", DF_PARAM_DATUS_SEED, "Louvain's and k-means' seed"),
+    ROW_PARAM("kmeans-sample", "N", DF_PARAM_KMEANS_SAMPLE,
+              "fit k-means on N random segments, then assign every segment (for\n"
+              "datasets of very many segments; 0: fit on all)"),
+    ROW_SWITCH("denoise", denoise,
+               "also train the de-noising segmenter on the pseudo masks (a linear head\n"
+               "on stride-4 backbone features, 1000 pixels an image) and label every pixel"),
+    ROW_LONG("gallery", "N", gallery, 0, 1000, "images in the gallery (0: none)"),
+    MODEL_ROWS(model),
+};
+
+static void init(void *request_) {
+    request *r = request_;
+    r->gallery = 4;
+    model_args_init(&r->model);
+}
+
+static const cli_command datus_command = {
+    .verb = "datus", .usages = usages, .description = description, .rows = rows,
+    .row_count = sizeof rows / sizeof rows[0],
+    .epilogue = "Exit status: 0 ok, 1 usage, 2 input error (images that failed are listed; the others are\n"
+                "kept and a rerun retries them), 3 internal.\n",
+    .request_size = sizeof(request), .init = init};
+
+/* The rows, and what follows from them: k-means gets the clusters and the seed. */
+static int parse(int argc, char **argv, request *r, df_options *settings) {
+    int code = cli_rows_parse(&datus_command, -1, argc, argv, r, settings);
+    r->settings = settings;
+    int64_t seed = 0;
+    if (code == EXIT_OK && df_options_get_int(settings, DF_PARAM_DATUS_SEED, &seed) == DF_OK)
+        df_options_set_int(settings, DF_PARAM_KMEANS_SEED, seed);
+    if (code == EXIT_OK) df_options_set_int(settings, DF_PARAM_KMEANS_K, r->clusters);
+    return code;
 }
 
 static char *path_in(const char *folder, const char *a, const char *b) {
@@ -399,10 +370,10 @@ static int list_images(const char *folder, df_dataset **listing, const char ***n
 }
 
 static int run(int argc, char **argv) {
-    request r = {.gallery = 4};
-    model_args_init(&r.model);
-    if (cli_options_new(&r.settings) != DF_OK) return cli_fail("datus", DF_E_OUT_OF_MEMORY);
-    int code = parse(argc, argv, &r);
+    request r;
+    df_options *settings = NULL;
+    if (cli_options_new(&settings) != DF_OK) return cli_fail("datus", DF_E_OUT_OF_MEMORY);
+    int code = parse(argc, argv, &r, settings);
     const char **names = NULL;
     char *store = NULL;
     size_t count = 0;
@@ -418,7 +389,7 @@ static int run(int argc, char **argv) {
     int64_t patch = 0, size = 0;
     if (code == EXIT_OK && df_model_info_int(model, DF_MODEL_INFO_PATCH, &patch) == DF_OK &&
         df_options_get_int(r.settings, DF_PARAM_DATUS_SIZE, &size) == DF_OK && size < patch)
-        code = cli_usage_error("datus", "--size %lld is smaller than the model's %lld-pixel patch", (long long)size,
+        code = cli_usage_error("datus", "--side %lld is smaller than the model's %lld-pixel patch", (long long)size,
                                (long long)patch);
     if (code == EXIT_OK) {
         df_status status = df_datus_open(store, r.settings, &datus);
@@ -434,8 +405,8 @@ static int run(int argc, char **argv) {
     free(names);
     df_dataset_free(listing);
     free(store);
-    df_options_free(r.settings);
+    df_options_free(settings);
     return code;
 }
 
-const cli_verb verb_datus = {"datus", "DatUS² pseudo-annotated segmentation masks for an image folder", help, run};
+const cli_verb verb_datus = {"datus", "DatUS² pseudo-annotated segmentation masks for an image folder", run, &datus_command};

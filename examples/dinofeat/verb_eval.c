@@ -1,18 +1,21 @@
 /* dinofeat eval: scores a folder of predictions against a folder of ground truth. */
 #include "cli.h"
+#include "rows.h"
+#include "dinofeat/eval.h"
 
 #include <dirent.h>
-#include <getopt.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-    "Usage: dinofeat eval --pred DIR --gt DIR --task semseg|saliency|corloc [--clusters K]\n"
-    "                     [--classes C] [--protocol hungarian|many-to-one] [--json FILE]\n"
-    "\n"
+static const char *const usages[] = {
+    "--pred DIR --gt DIR --task semseg|saliency|corloc [--clusters K]\n"
+    "                     [--classes C] [--protocol hungarian|many-to-one] [--json FILE]",
+    NULL};
+
+static const char description[] =
     "Scores predictions against ground truth, file by file (a prediction is the file of the same\n"
     "name, any extension, in --pred; a missing one is an error), streaming over the dataset:\n"
     "  semseg    label-map PNGs (palette PNGs are read as their indices; 255 = ignore in the\n"
@@ -24,25 +27,30 @@ static const char help[] =
     "            mean IoU, accuracy, maxF_beta (beta^2 = 0.3)\n"
     "  corloc    box lists: JSON as dinofeat segment / tokencut write them (every \"box\": [...])\n"
     "            or text with one 'x_min y_min x_max y_max' per line; CorLoc (IoU > 0.5)\n"
-    "Prints a table; --json also writes the figures.\n"
-    "\n"
-    "Options:\n"
-    "  --pred DIR          predictions (required)\n"
-    "  --gt DIR            ground truth (required)\n"
-    "  --task T            semseg, saliency or corloc (required)\n"
-    "  --clusters K        predicted labels 0..K-1 (default: the largest found + 1)\n"
-    "  --classes C         true classes 0..C-1 (default: the largest found + 1, 255 excepted)\n"
-    "  --protocol P        hungarian (default) or many-to-one\n"
-    "  --json FILE         the scores as JSON\n"
-    "  -h, --help          this text\n"
-    "\n"
-    "Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n";
+    "Prints a table; --json also writes the figures.\n";
 
 typedef struct request {
-    const char *pred, *gt, *task, *json;
+    const char *pred, *gt, *json;
     long clusters, classes;
-    int protocol;
+    int task, protocol; /* task: semseg, saliency, corloc; protocol: df_match */
 } request;
+
+static const cli_row rows[] = {
+    ROW_STRING("pred", "DIR", pred, "predictions", 0, CLI_ROW_REQUIRED),
+    ROW_STRING("gt", "DIR", gt, "ground truth", 0, CLI_ROW_REQUIRED),
+    ROW_CHOICE("task", "T", task, "semseg|saliency|corloc", "semseg, saliency or corloc", 0, CLI_ROW_REQUIRED),
+    ROW_LONG("clusters", "K", clusters, 1, 1L << 30, "predicted labels 0..K-1 (default: the largest found + 1)", 0,
+             CLI_ROW_NO_DEFAULT),
+    ROW_LONG("classes", "C", classes, 1, 1L << 30, "true classes 0..C-1 (default: the largest found + 1, 255 excepted)",
+             0, CLI_ROW_NO_DEFAULT),
+    ROW_CHOICE("protocol", "P", protocol, "hungarian|many-to-one", "hungarian or many-to-one"),
+    ROW_STRING("json", "FILE", json, "the scores as JSON"),
+};
+
+static const cli_command eval_command = {
+    .verb = "eval", .usages = usages, .description = description, .rows = rows,
+    .row_count = sizeof rows / sizeof rows[0], .epilogue = "Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n",
+    .request_size = sizeof(request)};
 
 typedef struct pair_list {
     char **gt, **pred;
@@ -412,46 +420,9 @@ static int eval_corloc(const request *r, const pair_list *pairs) {
 }
 
 static int run(int argc, char **argv) {
-    static const struct option options[] = {
-        {"pred", required_argument, NULL, 'p'},     {"gt", required_argument, NULL, 'g'},
-        {"task", required_argument, NULL, 't'},     {"clusters", required_argument, NULL, 'k'},
-        {"classes", required_argument, NULL, 'c'},  {"protocol", required_argument, NULL, 'P'},
-        {"json", required_argument, NULL, 'j'},     {NULL, 0, NULL, 0}};
-    request r = {0};
-    int code = EXIT_OK;
-    optind = 1;
-    opterr = 0;
-    for (int option; code == EXIT_OK && (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
-        char *end;
-        switch (option) {
-        case 'p': r.pred = optarg; break;
-        case 'g': r.gt = optarg; break;
-        case 't': r.task = optarg; break;
-        case 'j': r.json = optarg; break;
-        case 'k':
-        case 'c': {
-            long value = strtol(optarg, &end, 10);
-            if (*end || value <= 0) code = cli_usage_error("eval", "%s takes a count >= 1, not '%s'", option == 'k' ? "--clusters" : "--classes", optarg);
-            *(option == 'k' ? &r.clusters : &r.classes) = value;
-            break;
-        }
-        case 'P':
-            if (strcmp(optarg, "hungarian") == 0) r.protocol = DF_MATCH_HUNGARIAN;
-            else if (strcmp(optarg, "many-to-one") == 0) r.protocol = DF_MATCH_MANY_TO_ONE;
-            else code = cli_usage_error("eval", "--protocol takes hungarian or many-to-one, not '%s'", optarg);
-            break;
-        case ':': code = cli_usage_error("eval", "%s needs a value", argv[optind - 1]); break;
-        default: code = cli_usage_error("eval", "unknown option '%s'", argv[optind - 1]); break;
-        }
-    }
-    if (code == EXIT_OK && optind < argc) code = cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);
-    if (code == EXIT_OK && (r.pred == NULL || r.gt == NULL || r.task == NULL))
-        code = cli_usage_error("eval", "--pred DIR, --gt DIR and --task are required");
-    int task = -1;
-    static const char *const tasks[] = {"semseg", "saliency", "corloc"};
-    for (int t = 0; code == EXIT_OK && t < 3; t++)
-        if (strcmp(r.task, tasks[t]) == 0) task = t;
-    if (code == EXIT_OK && task < 0) code = cli_usage_error("eval", "--task takes semseg, saliency or corloc, not '%s'", r.task);
+    request r;
+    int code = cli_rows_parse(&eval_command, -1, argc, argv, &r, NULL);
+    const int task = r.task;
     pair_list pairs = {0};
     if (code == EXIT_OK) code = pair_files(&r, &pairs);
     if (code == EXIT_OK) code = task == 0 ? eval_semseg(&r, &pairs) : task == 1 ? eval_saliency(&r, &pairs) : eval_corloc(&r, &pairs);
@@ -461,4 +432,5 @@ static int run(int argc, char **argv) {
     return code;
 }
 
-const cli_verb verb_eval = {"eval", "score predictions against ground truth: semseg, saliency, corloc", help, run};
+const cli_verb verb_eval = {"eval", "score predictions against ground truth: semseg, saliency, corloc", run,
+                           &eval_command};

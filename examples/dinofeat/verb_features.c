@@ -8,31 +8,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-    "Usage: dinofeat features --model FILE --image FILE [--size WxH] [--stride S]\n"
-    "                         [--out feats.npy] [--pca pca.png] [--attn attn.png]\n"
-    "\n"
+static const char *const usages[] = {
+    "--model FILE --image FILE [--size WxH] [--stride S]\n"
+    "                         [--out feats.npy] [--pca pca.png] [--attn-png attn.png]",
+    NULL};
+
+static const char description[] =
     "Runs the backbone on one image and writes its final-norm patch features as a float32\n"
     ".npy array of shape (grid height, grid width, dim), readable with numpy.load; a picture\n"
     "of their first three principal components as RGB; and the last block's [CLS] attention\n"
     "over the patches, averaged over heads. Pictures have the processed image's size.\n"
     "The image is converted to RGB, resized if --size is given (bicubic, as PIL), normalised\n"
-    "with ImageNet statistics. Sizes the patch grid does not cover are centre-cropped.\n"
-    "\n"
-    "Options:\n"
-    "  --image FILE       a PNG or JPEG (required)\n"
-    "  --size WxH         resize to W x H pixels first (default: keep the image's size)\n"
-    "  --out FILE         the features, .npy\n"
-    "  --pca FILE         the 3-component PCA picture, .png\n"
-    "  --attn FILE        the [CLS] attention picture, .png\n" MODEL_ARGS_HELP
-    "  -h, --help         this text\n"
-    "\n"
-    "Prints the grid and the files written. Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n";
+    "with ImageNet statistics. Sizes the patch grid does not cover are centre-cropped.\n";
 
 typedef struct request {
     const char *image, *out, *pca, *attn;
     long width, height;
+    model_args model;
 } request;
+
+static const cli_row rows[] = {
+    ROW_STRING("image", "FILE", image, "a PNG or JPEG", 0, CLI_ROW_REQUIRED),
+    ROW_SIZE("size", width, height, "resize to W x H pixels first (default: keep the image's size)"),
+    ROW_STRING("out", "FILE", out, "the features, .npy"),
+    ROW_STRING("pca", "FILE", pca, "the 3-component PCA picture, .png"),
+    ROW_STRING("attn-png", "FILE", attn, "the [CLS] attention picture, .png"),
+    MODEL_ROWS(model),
+};
+
+static void init(void *r) { model_args_init(&((request *)r)->model); }
+
+static const cli_command features_command = {
+    .verb = "features", .usages = usages, .description = description, .rows = rows,
+    .row_count = sizeof rows / sizeof rows[0],
+    .epilogue = "Prints the grid and the files written. Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n",
+    .request_size = sizeof(request), .init = init};
 
 static int write_outputs(const request *r, const df_forward *forward, size_t width, size_t height) {
     const df_tensor *patch, *attention;
@@ -78,36 +88,11 @@ static int write_outputs(const request *r, const df_forward *forward, size_t wid
 }
 
 static int run(int argc, char **argv) {
-    static const struct option options[] = {{"image", required_argument, NULL, 'i'}, {"size", required_argument, NULL, 's'},
-                                            {"out", required_argument, NULL, 'o'},   {"pca", required_argument, NULL, 'p'},
-                                            {"attn", required_argument, NULL, 'a'},  MODEL_ARGS_OPTIONS,
-                                            {NULL, 0, NULL, 0}};
-    request r = {0};
-    model_args margs;
-    model_args_init(&margs);
-    optind = 1;
-    opterr = 0;
-    for (int option; (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
-        int handled = model_args_parse(&margs, option, optarg, "features");
-        if (handled < 0) return EXIT_USAGE;
-        if (handled) continue;
-        switch (option) {
-        case 'i': r.image = optarg; break;
-        case 'o': r.out = optarg; break;
-        case 'p': r.pca = optarg; break;
-        case 'a': r.attn = optarg; break;
-        case 's':
-            if (cli_parse_size(optarg, &r.width, &r.height) != 0)
-                return cli_usage_error("features", "--size takes WxH, e.g. 448x448, not '%s'", optarg);
-            break;
-        case ':': return cli_usage_error("features", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("features", "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc) return cli_usage_error("features", "unexpected argument '%s'", argv[optind]);
-    if (r.image == NULL) return cli_usage_error("features", "--image FILE is required");
+    request r;
+    int code = cli_rows_parse(&features_command, -1, argc, argv, &r, NULL);
+    if (code != EXIT_OK) return code;
     df_model *model = NULL;
-    int code = model_args_open(&margs, "features", &model);
+    code = model_args_open(&r.model, "features", &model);
     if (code != EXIT_OK) return code;
     df_tensor *pixels = NULL;
     df_forward *forward = NULL;
@@ -121,4 +106,5 @@ static int run(int argc, char **argv) {
     return code;
 }
 
-const cli_verb verb_features = {"features", "patch features of an image: .npy, PCA and attention PNGs", help, run};
+const cli_verb verb_features = {"features", "patch features of an image: .npy, PCA and attention PNGs", run,
+                                 &features_command};

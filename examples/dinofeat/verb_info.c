@@ -3,29 +3,40 @@
 #include "model_args.h"
 
 #include <dirent.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-    "Usage: dinofeat info [--model FILE] [--image FILE]... [--images DIR]\n"
-    "\n"
+static const char *const usages[] = {"[--model FILE] [--image FILE]... [--images DIR]", NULL};
+
+static const char description[] =
     "Without options: the library's version, the libtorch it was built with, CUDA devices\n"
     "and threads. With --model: the backbone's family, size, layout, patch, dimensions,\n"
     "registers, position grid and interpolation, parameters, device and precision.\n"
     "With --image: each image's size, channels and bit depth, as the library decodes it\n"
     "(EXIF orientation applied). With --images: every PNG/JPEG in DIR (not recursive), one\n"
-    "line each, broken files reported, then a summary.\n"
-    "\n"
-    "Options:\n"
-    "  --image FILE       describe FILE (repeatable)\n"
-    "  --images DIR       describe every image in DIR\n"
-    "  --max-pixels N     refuse images larger than N pixels (default 268435456)\n"
-    MODEL_ARGS_HELP
-    "  -h, --help         this text\n"
-    "\n"
-    "Exit status: 0 if every image decoded, 2 if one did not, 1 for a usage error.\n";
+    "line each, broken files reported, then a summary.\n";
+
+typedef struct request {
+    const char **images, *folder;
+    size_t image_count;
+    model_args model;
+} request;
+
+static const cli_row rows[] = {
+    ROW_STRINGS("image", "FILE", images, image_count, "describe FILE (repeatable)"),
+    ROW_STRING("images", "DIR", folder, "describe every image in DIR"),
+    ROW_PARAM("max-pixels", "N", DF_PARAM_IMAGE_MAX_PIXELS, "refuse images larger than N pixels"),
+    MODEL_ROWS_OPTIONAL(model),
+};
+
+static void init(void *r) { model_args_init(&((request *)r)->model); }
+
+static const cli_command info_command = {
+    .verb = "info", .usages = usages, .description = description, .rows = rows,
+    .row_count = sizeof rows / sizeof rows[0],
+    .epilogue = "Exit status: 0 if every image decoded, 2 if one did not, 1 for a usage error.\n",
+    .request_size = sizeof(request), .init = init};
 
 static const char *channel_names[] = {"", "grey", "grey+alpha", "RGB", "RGBA"};
 
@@ -135,44 +146,13 @@ static int describe_model(const model_args *args) {
 }
 
 static int run(int argc, char **argv) {
-    static const struct option long_options[] = {{"image", required_argument, NULL, 'i'},
-                                                 {"images", required_argument, NULL, 'd'},
-                                                 {"max-pixels", required_argument, NULL, 'm'},
-                                                 MODEL_ARGS_OPTIONS,
-                                                 {NULL, 0, NULL, 0}};
-    model_args margs;
-    model_args_init(&margs);
-    const char **images = calloc((size_t)argc, sizeof *images);
-    const char *folder = NULL;
-    size_t image_count = 0;
+    request r;
     df_options *options = NULL;
-    int code = EXIT_OK;
-    if (images == NULL || cli_options_new(&options) != DF_OK) {
-        free(images);
-        return cli_fail("info", DF_E_OUT_OF_MEMORY);
-    }
-    optind = 1;
-    opterr = 0;
-    for (int option; code == EXIT_OK && (option = getopt_long(argc, argv, ":", long_options, NULL)) != -1;) {
-        char *end;
-        int handled = model_args_parse(&margs, option, optarg, "info");
-        if (handled < 0) code = EXIT_USAGE;
-        if (handled) continue;
-        switch (option) {
-        case 'i': images[image_count++] = optarg; break;
-        case 'd': folder = optarg; break;
-        case 'm': {
-            long long value = strtoll(optarg, &end, 10);
-            if (*end != '\0') code = cli_usage_error("info", "--max-pixels takes a number, not '%s'", optarg);
-            else if (df_options_set_int(options, DF_PARAM_IMAGE_MAX_PIXELS, value) != DF_OK)
-                code = cli_usage_error("info", "%s", df_last_error_message());
-            break;
-        }
-        case ':': code = cli_usage_error("info", "%s needs a value", argv[optind - 1]); break;
-        default: code = cli_usage_error("info", "unknown option '%s'", argv[optind - 1]); break;
-        }
-    }
-    if (code == EXIT_OK && optind < argc) code = cli_usage_error("info", "unexpected argument '%s'", argv[optind]);
+    if (cli_options_new(&options) != DF_OK) return cli_fail("info", DF_E_OUT_OF_MEMORY);
+    int code = cli_rows_parse(&info_command, -1, argc, argv, &r, options);
+    model_args margs = r.model;
+    const char **images = r.images, *folder = r.folder;
+    size_t image_count = r.image_count;
     int has_model = margs.path || margs.device || margs.heads || margs.checkpoint;
     margs.heads_optional = 1;
     if (code == EXIT_OK && has_model) code = describe_model(&margs);
@@ -187,4 +167,4 @@ static int run(int argc, char **argv) {
     return code;
 }
 
-const cli_verb verb_info = {"info", "describe the build, a model, an image, or a folder of images", help, run};
+const cli_verb verb_info = {"info", "describe the build, a model, an image, or a folder of images", run, &info_command};

@@ -2,6 +2,8 @@
  * torch.distributed's launchers set (RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT). */
 #define _GNU_SOURCE /* sched_getaffinity */
 #include "cli.h"
+#include "rows.h"
+#include "dinofeat/distributed.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -12,9 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char help[] =
-    "Usage: dinofeat launch --nproc N [--port P] [--timeout S] -- COMMAND [ARGS...]\n"
-    "\n"
+static const char *const usages[] = {"--nproc N [--port P] [--timeout S] -- COMMAND [ARGS...]", NULL};
+
+static const char description[] =
     "Runs COMMAND N times on this machine as the ranks of one data-parallel training: each process\n"
     "gets RANK and LOCAL_RANK (0..N-1), WORLD_SIZE (N), MASTER_ADDR (127.0.0.1 unless set),\n"
     "MASTER_PORT and TORCHELASTIC_USE_AGENT_STORE=True, the variables torchrun sets; the train verbs\n"
@@ -25,19 +27,30 @@ static const char help[] =
     "divided by N (at least one): more threads than cores slow every rank down many times. Signals\n"
     "(Ctrl-C, SIGTERM) are passed to every rank; when one rank fails, the others are stopped and\n"
     "launch exits with that rank's status. On several machines, start the verb on each with the\n"
-    "variables set by the cluster's launcher instead (see the README).\n"
-    "\n"
-    "Options:\n"
-    "  --nproc N           processes (2..256)\n"
-    "  --port P            serve the rendezvous on port P (default: MASTER_PORT if set, else one the\n"
-    "                      system chooses)\n"
-    "  --timeout S         seconds a rank waits for missing peers before failing (default 300)\n"
-    "  -h, --help          this text\n"
-    "\n"
-    "Exit status: 0 when every rank succeeded, 1 usage, 2 the port cannot be served, else the first\n"
-    "failing rank's status (3 when it was killed by a signal).\n"
-    "\n"
-    "Example: dinofeat launch --nproc 2 -- dinofeat sempart train --model M --images DIR --out sp.dfsempart\n";
+    "variables set by the cluster's launcher instead (see the README).\n";
+
+typedef struct request {
+    long nproc, port, timeout;
+} request;
+
+static const cli_row rows[] = {
+    ROW_LONG("nproc", "N", nproc, 2, 256, "processes", 0, CLI_ROW_REQUIRED),
+    ROW_LONG("port", "P", port, 1, 65535,
+             "serve the rendezvous on port P (default: MASTER_PORT if set, else one the\n"
+             "system chooses)",
+             0, CLI_ROW_NO_DEFAULT),
+    ROW_LONG("timeout", "S", timeout, 1, 86400, "seconds a rank waits for missing peers before failing (default 300)",
+             0, CLI_ROW_NO_DEFAULT),
+};
+
+static const cli_command launch_command = {
+    .verb = "launch", .usages = usages, .description = description, .rows = rows,
+    .row_count = sizeof rows / sizeof rows[0],
+    .epilogue = "Exit status: 0 when every rank succeeded, 1 usage, 2 the port cannot be served, else the first\n"
+                "failing rank's status (3 when it was killed by a signal).\n"
+                "\n"
+                "Example: dinofeat launch --nproc 2 -- dinofeat sempart train --model M --images DIR --out sp.dfsempart\n",
+    .request_size = sizeof(request), .operands = "-- COMMAND [ARGS...]"};
 
 static volatile sig_atomic_t pending_signal = 0;
 
@@ -126,29 +139,16 @@ static int supervise(pid_t *children, int nproc) {
 }
 
 static int run(int argc, char **argv) {
-    long nproc = 0, timeout = 0, port = 0;
-    if (getenv("MASTER_PORT") && cli_parse_long(getenv("MASTER_PORT"), 1, 65535, &port) != 0)
+    request r;
+    int code = cli_rows_parse(&launch_command, -1, argc, argv, &r, NULL);
+    if (code != EXIT_OK) return code;
+    const long nproc = r.nproc, timeout = r.timeout;
+    long port = r.port;
+    if (port == 0 && getenv("MASTER_PORT") && cli_parse_long(getenv("MASTER_PORT"), 1, 65535, &port) != 0)
         return cli_usage_error("launch", "MASTER_PORT is '%s', not a port in 1..65535", getenv("MASTER_PORT"));
-    int i = 1;
-    for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
-        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-        long number;
-        if (strcmp(argv[i], "--nproc") == 0 || strcmp(argv[i], "--port") == 0 || strcmp(argv[i], "--timeout") == 0) {
-            if (value == NULL) return cli_usage_error("launch", "%s needs a value", argv[i]);
-            const int is_port = strcmp(argv[i], "--port") == 0, is_nproc = strcmp(argv[i], "--nproc") == 0;
-            if (cli_parse_long(value, is_nproc ? 2 : 1, is_port ? 65535 : is_nproc ? 256 : 86400, &number) != 0)
-                return cli_usage_error("launch", "%s takes a whole number in %s, not '%s'", argv[i],
-                                       is_nproc ? "2..256" : is_port ? "1..65535" : "1..86400", value);
-            if (is_nproc) nproc = number;
-            else if (is_port) port = number;
-            else timeout = number;
-            i++;
-        } else {
-            return cli_usage_error("launch", "unknown option '%s' (the command goes after --)", argv[i]);
-        }
-    }
-    if (nproc == 0) return cli_usage_error("launch", "--nproc is required");
-    if (i + 1 >= argc) return cli_usage_error("launch", "the command to run goes after --");
+    const int i = cli_rows_first_operand() - 1; /* the "--" */
+    if (i < 1 || strcmp(argv[i], "--") != 0 || i + 1 >= argc)
+        return cli_usage_error("launch", "the command to run goes after --");
     char text[32];
     snprintf(text, sizeof text, "%ld", nproc);
     setenv("WORLD_SIZE", text, 1);
@@ -187,10 +187,11 @@ static int run(int argc, char **argv) {
             break;
         }
     }
-    const int code = supervise(children, (int)nproc);
+    code = supervise(children, (int)nproc);
     free(children);
     df_distributed_store_free(store);
     return code;
 }
 
-const cli_verb verb_launch = {"launch", "N local processes of one data-parallel training (torchrun's variables)", help, run};
+const cli_verb verb_launch = {"launch", "N local processes of one data-parallel training (torchrun's variables)", run,
+                             &launch_command};

@@ -1,25 +1,34 @@
 /* dinofeat params: the library's parameters as the library describes them (df_param_*), with the
  * values --set gives them: what `--set NAME=VALUE` can reach in every verb. */
 #include "cli.h"
+#include "rows.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-    "Usage: dinofeat params [--set NAME=VALUE ...] [--names] [NAME ...]\n"
-    "\n"
+static const char *const usages[] = {"[--set NAME=VALUE ...] [--names] [NAME ...]", NULL};
+
+static const char description[] =
     "Lists the library's parameters (all, or the NAMEs given): each one's value with the --set\n"
     "settings applied, its type, default, range or value names, and what it does. Every verb takes\n"
     "--set NAME=VALUE for any of them (repeatable; an int parameter also takes its value names);\n"
-    "where a verb has a flag of its own for a parameter (--seed, --crop, ...), the flag decides it.\n"
-    "\n"
-    "Options:\n"
-    "  --set NAME=VALUE    set a parameter first (as in every verb)\n"
-    "  --names             only the names, one per line\n"
-    "  -h, --help          this text\n"
-    "\n"
-    "Exit status: 0 ok, 1 usage (an unknown name).\n";
+    "where a verb has a flag of its own for a parameter (--seed, --clusters, ...), the flag decides it.\n";
+
+typedef struct request {
+    int names_only;
+} request;
+
+static const cli_row rows[] = {
+    ROW_SWITCH("names", names_only, "only the names, one per line"),
+};
+
+static const cli_command params_command = {
+    .verb = "params", .usages = usages, .description = description, .rows = rows,
+    .row_count = sizeof rows / sizeof rows[0],
+    .epilogue = "--set NAME=VALUE sets a parameter first, as in every verb.\n"
+                "Exit status: 0 ok, 1 usage (an unknown name).\n",
+    .request_size = sizeof(request), .operands = "NAME ..."};
 
 /* The shortest text that reads back as x. */
 static void shortest(double x, char *text, size_t size) {
@@ -78,20 +87,20 @@ static void describe(df_param key, const df_options *o, df_options *fresh) {
 }
 
 static int run(int argc, char **argv) {
-    int names_only = 0, code = EXIT_OK;
+    request r;
+    int code = cli_rows_parse(&params_command, -1, argc, argv, &r, NULL);
+    const int names_only = r.names_only, first = cli_rows_first_operand();
     df_options *o = NULL, *fresh = NULL;
-    if (cli_options_new(&o) != DF_OK || df_options_new(&fresh) != DF_OK) code = cli_fail("params", DF_E_OUT_OF_MEMORY);
+    if (code == EXIT_OK && (cli_options_new(&o) != DF_OK || df_options_new(&fresh) != DF_OK))
+        code = cli_fail("params", DF_E_OUT_OF_MEMORY);
     int listed = 0;
-    for (int i = 1; code == EXIT_OK && i < argc; i++) {
+    for (int i = first; code == EXIT_OK && i < argc; i++) {
         df_param key;
-        if (strcmp(argv[i], "--names") == 0) names_only = 1;
-        else if (argv[i][0] == '-') code = cli_usage_error("params", "unknown option '%s'", argv[i]);
-        else if (df_param_from_name(argv[i], &key) != DF_OK)
-            code = cli_usage_error("params", "unknown parameter '%s'", argv[i]);
+        if (df_param_from_name(argv[i], &key) != DF_OK) code = cli_usage_error("params", "unknown parameter '%s'", argv[i]);
     }
-    for (int i = 1; code == EXIT_OK && i < argc; i++) {
+    for (int i = first; code == EXIT_OK && i < argc; i++) {
         df_param key;
-        if (argv[i][0] == '-' || df_param_from_name(argv[i], &key) != DF_OK) continue;
+        df_param_from_name(argv[i], &key);
         if (names_only) printf("%s\n", argv[i]);
         else describe(key, o, fresh);
         listed++;
@@ -107,4 +116,5 @@ static int run(int argc, char **argv) {
     return code;
 }
 
-const cli_verb verb_params = {"params", "the library's parameters: values, defaults, ranges, help (--set)", help, run};
+const cli_verb verb_params = {"params", "the library's parameters: values, defaults, ranges, help (--set)", run,
+                             &params_command};

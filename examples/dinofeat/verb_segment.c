@@ -2,6 +2,8 @@
 #include "cli.h"
 #include "draw.h"
 #include "model_args.h"
+#include "dinofeat/segment.h"
+#include "dinofeat/upsample.h"
 
 #include <errno.h>
 #include <math.h>
@@ -9,42 +11,56 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-    "Usage: dinofeat segment --model FILE --image FILE [--clusters 80] [--lambda 1.0] [--no-crf]\n"
-    "                        [--out labels.png] [--overlay overlay.png] [--boxes boxes.json]\n"
-    "\n"
+static const char *const usages[] = {
+    "--model FILE --image FILE [--clusters 80] [--lambda 1.0] [--no-crf]\n"
+    "                        [--out labels.png] [--overlay overlay.png] [--boxes boxes.json]",
+    NULL};
+
+static const char description[] =
     "Unsupervised class-agnostic segmentation (HR-Dv2, section 3.2 of the paper): upsampled\n"
     "features and attention, k-means into K clusters, attention density per cluster to split\n"
     "foreground from background, complete-linkage merging of the centroids below a cutoff\n"
     "learned from the foreground-background distances, a dense CRF, then per-class densities,\n"
     "boxes around large foreground components, the superbox and the saliency mask.\n"
     "The image is zero-padded for the model so every pixel gets a class (--crop centre-crops to\n"
-    "whole patches as the official code does). Progress goes to stderr.\n"
-    "\n"
-    "Options:\n"
-    "  --image FILE        a PNG or JPEG (required)\n"
-    "  --size WxH          resize to W x H pixels first\n"
-    "  --clusters K        k-means clusters (default 80)\n"
-    "  --lambda L          the merge cutoff's scale (default 1.0; the paper uses 1.1 for DINO v1)\n"
-    "  --no-crf            keep the merged k-means map, without the dense CRF\n"
-    "  --seed N            k-means seed (default 0)\n"
-    "  --min-area N        boxes around components of more than N pixels (default 200)\n"
-    "  --stride S          patch stride of the upsampling views (default 4)\n"
-    "  --shifts D,D,...    shift distances of the views (default 1,2)\n"
-    "  --no-flips          no flipped views\n"
-    "  --crop              centre-crop to whole patches instead of padding\n"
-    "  --out FILE          the class of each pixel, a grey PNG (8-bit, 16-bit past 255 classes)\n"
-    "  --overlay FILE      the image with classes in colour, boxes and the superbox (red), .png\n"
-    "  --boxes FILE        classes, densities, boxes and superbox as JSON\n"
-    "  --saliency FILE     the foreground mask, 0/255 PNG\n" MODEL_ARGS_HELP
-    "  -h, --help          this text\n"
-    "\n"
-    "Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n";
+    "whole patches as the official code does). Progress goes to stderr.\n";
 
 typedef struct request {
     const char *image, *out, *overlay, *boxes, *saliency;
     long width, height;
+    model_args model;
 } request;
+
+static const cli_row rows[] = {
+    ROW_STRING("image", "FILE", image, "a PNG or JPEG", 0, CLI_ROW_REQUIRED),
+    ROW_SIZE("size", width, height, "resize to W x H pixels first"),
+    ROW_PARAM("clusters", "K", DF_PARAM_KMEANS_K, "k-means clusters"),
+    ROW_PARAM("lambda", "L", DF_PARAM_CAS_CUTOFF_SCALE, "the merge cutoff's scale (the paper uses 1.1 for DINO v1)"),
+    ROW_PARAM_FIXED("no-crf", DF_PARAM_CAS_CRF, "0", "keep the merged k-means map, without the dense CRF"),
+    ROW_PARAM("seed", "N", DF_PARAM_KMEANS_SEED, "k-means seed"),
+    ROW_PARAM("min-area", "N", DF_PARAM_CAS_MIN_AREA, "boxes around components of more than N pixels"),
+    UPSAMPLE_VIEW_ROWS,
+    ROW_PARAM_FIXED("crop", DF_PARAM_UPS_PAD, "0", "centre-crop to whole patches instead of padding"),
+    ROW_STRING("out", "FILE", out, "the class of each pixel, a grey PNG (8-bit, 16-bit past 255 classes)"),
+    ROW_STRING("overlay", "FILE", overlay, "the image with classes in colour, boxes and the superbox (red), .png"),
+    ROW_STRING("boxes", "FILE", boxes, "classes, densities, boxes and superbox as JSON"),
+    ROW_STRING("saliency", "FILE", saliency, "the foreground mask, 0/255 PNG"),
+    MODEL_ROWS_BUT_STRIDE(model),
+};
+
+static void init(void *r) { model_args_init(&((request *)r)->model); }
+/* HR-Dv2's segmentation as the paper runs it, and every pixel classified. */
+static df_status defaults(df_options *options, unsigned where) {
+    (void)where;
+    df_status status = df_options_set_int(options, DF_PARAM_KMEANS_K, 80);
+    if (status == DF_OK) status = df_options_set_int(options, DF_PARAM_UPS_PAD, 1);
+    return status;
+}
+
+static const cli_command segment_command = {
+    .verb = "segment", .usages = usages, .description = description, .rows = rows,
+    .row_count = sizeof rows / sizeof rows[0], .epilogue = "Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n",
+    .request_size = sizeof(request), .init = init, .defaults = defaults};
 
 static void write_box(FILE *f, const int32_t *b) { fprintf(f, "[%d, %d, %d, %d]", b[0], b[1], b[2], b[3]); }
 
@@ -123,65 +139,11 @@ static int write_outputs(const request *r, const df_image *rgb, const df_cas_res
     return EXIT_OK;
 }
 
-static int parse_number(df_options *o, df_param key, const char *value, const char *flag, int is_float) {
-    char *end;
-    df_status status = is_float ? df_options_set_float(o, key, strtod(value, &end))
-                                : df_options_set_int(o, key, strtoll(value, &end, 10));
-    if (status != DF_OK || *end || end == value) return cli_usage_error("segment", "%s does not take '%s'", flag, value);
-    return EXIT_OK;
-}
-
 static int run(int argc, char **argv) {
-    static const struct option options[] = {
-        {"image", required_argument, NULL, 'i'},    {"size", required_argument, NULL, 'z'},
-        {"clusters", required_argument, NULL, 'k'}, {"lambda", required_argument, NULL, 'l'},
-        {"no-crf", no_argument, NULL, 'C'},         {"seed", required_argument, NULL, 'S'},
-        {"min-area", required_argument, NULL, 'a'}, {"shifts", required_argument, NULL, 's'},
-        {"no-flips", no_argument, NULL, 'F'},       {"crop", no_argument, NULL, 'c'},
-        {"out", required_argument, NULL, 'o'},      {"overlay", required_argument, NULL, 'v'},
-        {"boxes", required_argument, NULL, 'b'},    {"saliency", required_argument, NULL, 'm'},
-        MODEL_ARGS_OPTIONS,
-        {NULL, 0, NULL, 0}};
-    request r = {0};
-    model_args margs;
-    model_args_init(&margs);
+    request r;
     df_options *o = NULL;
     if (cli_options_new(&o) != DF_OK) return cli_fail("segment", DF_E_OUT_OF_MEMORY);
-    df_options_set_int(o, DF_PARAM_UPS_PAD, 1);
-    int code = EXIT_OK;
-    optind = 1;
-    opterr = 0;
-    for (int option; code == EXIT_OK && (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
-        int handled = option == 1005 ? 0 : model_args_parse(&margs, option, optarg, "segment");
-        if (handled < 0) code = EXIT_USAGE;
-        if (handled) continue;
-        switch (option) {
-        case 'i': r.image = optarg; break;
-        case 'o': r.out = optarg; break;
-        case 'v': r.overlay = optarg; break;
-        case 'b': r.boxes = optarg; break;
-        case 'm': r.saliency = optarg; break;
-        case 'z':
-            if (cli_parse_size(optarg, &r.width, &r.height) != 0)
-                code = cli_usage_error("segment", "--size takes WxH, e.g. 448x448, not '%s'", optarg);
-            break;
-        case 'k': code = parse_number(o, DF_PARAM_KMEANS_K, optarg, "--clusters", 0); break;
-        case 'l': code = parse_number(o, DF_PARAM_CAS_CUTOFF_SCALE, optarg, "--lambda", 1); break;
-        case 'S': code = parse_number(o, DF_PARAM_KMEANS_SEED, optarg, "--seed", 0); break;
-        case 'a': code = parse_number(o, DF_PARAM_CAS_MIN_AREA, optarg, "--min-area", 0); break;
-        case 1005: code = parse_number(o, DF_PARAM_UPS_STRIDE, optarg, "--stride", 0); break;
-        case 'C': df_options_set_int(o, DF_PARAM_CAS_CRF, 0); break;
-        case 'F': df_options_set_int(o, DF_PARAM_UPS_FLIPS, DF_UPS_FLIPS_OFF); break;
-        case 'c': df_options_set_int(o, DF_PARAM_UPS_PAD, 0); break;
-        case 's':
-            if (df_options_set_str(o, DF_PARAM_UPS_SHIFTS, optarg) != DF_OK) code = cli_fail("segment", DF_E_INVALID_ARG);
-            break;
-        case ':': code = cli_usage_error("segment", "%s needs a value", argv[optind - 1]); break;
-        default: code = cli_usage_error("segment", "unknown option '%s'", argv[optind - 1]); break;
-        }
-    }
-    if (code == EXIT_OK && optind < argc) code = cli_usage_error("segment", "unexpected argument '%s'", argv[optind]);
-    if (code == EXIT_OK && r.image == NULL) code = cli_usage_error("segment", "--image FILE is required");
+    int code = cli_rows_parse(&segment_command, -1, argc, argv, &r, o);
     df_model *model = NULL;
     df_image *rgb = NULL;
     df_tensor *pixels = NULL;
@@ -191,7 +153,7 @@ static int run(int argc, char **argv) {
         if (status == DF_OK) status = df_image_to_tensor(rgb, NULL, NULL, &pixels);
         if (status != DF_OK) code = cli_fail("segment", status);
     }
-    if (code == EXIT_OK) code = model_args_open(&margs, "segment", &model);
+    if (code == EXIT_OK) code = model_args_open(&r.model, "segment", &model);
     if (code == EXIT_OK) {
         cli_progress progress;
         cli_progress_init(&progress, "segment");
@@ -207,4 +169,4 @@ static int run(int argc, char **argv) {
 }
 
 const cli_verb verb_segment = {"segment", "HR-Dv2 unsupervised class-agnostic segmentation: classes, boxes, saliency",
-                               help, run};
+                               run, &segment_command};

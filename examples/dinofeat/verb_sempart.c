@@ -4,139 +4,96 @@
 #include "draw.h"
 #include "folder.h"
 #include "model_args.h"
+#include "plot.h"
+#include "dinofeat/cache.h"
+#include "dinofeat/distributed.h"
+#include "dinofeat/sempart.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static const char help[] =
-    "Usage: dinofeat sempart train --model M --images DIR --out sp.dfsempart [--epochs 20] [--batch 8]\n"
-    "                              [--size 320] [--cache F] [--seed 0] [--branches both|coarse|fine]\n"
-    "                              [--separate] [--log-every 50]\n"
-    "       dinofeat sempart predict --sempart F --model M --image I|--images DIR --out-dir D\n"
-    "                                [--select corners|centrality|framing|attention]\n"
-    "\n"
+static const char *const subverbs[] = {"train", "predict", NULL};
+
+static const char *const usages[] = {
+    "train --model M --images DIR --out sp.dfsempart [--epochs 20] [--batch 8]\n"
+    "                              [--side 320] [--cache F] [--seed 0] [--branches both|coarse|fine]\n"
+    "                              [--separate] [--log-every 50]",
+    "predict --sempart F --model M --image I|--images DIR --out-dir D\n"
+    "                                [--select corners|centrality|framing|attention]",
+    NULL};
+
+static const char description[] =
     "Sempart (Ravindran and Basu 2023): a small network over the frozen backbone's patch features\n"
     "that predicts a coarse saliency mask on the patch grid and a fine one at 8x its resolution,\n"
     "trained without labels by the normalized cut of the patch graph, graph total variation and the\n"
-    "two masks' agreement (the paper's weights, Adam at lr 1e-4).\n"
-    "  train    resizes every image (short side --size, centre square), stores the patch features\n"
-    "           in a cache (--cache, default OUT.dffeat; an interrupted build resumes) and trains for\n"
-    "           --epochs epochs: the losses every --log-every steps on stdout, every step in OUT.csv,\n"
-    "           a checkpoint in OUT every --log-every steps and at the end, the loss curves in OUT.png\n"
-    "           (total blue, normalized cut orange). Run it again to continue from OUT (a larger\n"
-    "           --epochs trains further); OUT records the backbone it needs. Under dinofeat launch\n"
-    "           (or torchrun's variables) the ranks split every batch: the same steps, N processes.\n"
-    "  predict  for each image: D/masks/NAME.png (the fine mask at the image's size, grey: 255 x\n"
-    "           the foreground probability), D/coarse/NAME.png (the patch-grid mask),\n"
-    "           D/overlay/NAME.png (the image, the mask tinted, the boxes outlined) and\n"
-    "           D/boxes/NAME.json (\"boxes\": the largest component's box, the single-object\n"
-    "           prediction; \"components\": every component's box). Score them with\n"
-    "           dinofeat eval --task saliency --pred D/masks and --task corloc --pred D/boxes.\n"
-    "\n"
-    "Options:\n"
-    "  --images DIR        images (PNG/JPEG, subfolders included)\n"
-    "  --out FILE          the trained network (.dfsempart; train)\n"
-    "  --cache FILE        the feature cache (train)\n"
-    "  --size S            training images' side (default 320: a 40 x 40 grid at patch 8)\n"
-    "  --epochs N          epochs to reach (default 20)\n"
-    "  --batch B           images per step (default 8); keep it when resuming\n"
-    "  --seed N            initial weights and epoch orders (default 0)\n"
-    "  --branches B        both (default), coarse (encoder and coarse branch) or fine (fine branch,\n"
-    "                      the rest fixed): the paper's ablation trains coarse, then fine\n"
-    "  --separate          the fine branch sees the encoder's output detached (new networks)\n"
-    "  --log-every N       steps between printed losses and checkpoints (default 50)\n"
-    "  --sempart FILE      a trained network (predict)\n"
-    "  --image FILE        one image (predict)\n"
-    "  --out-dir DIR       where predict writes (required)\n"
-    "  --select R          which partition is the object: corners (default: touching fewer image\n"
-    "                      corners), centrality, framing (not spanning the image), attention (more\n"
-    "                      of the backbone's [CLS] attention)\n"
-    "model options:\n" MODEL_ARGS_HELP
-    "  -h, --help          this text\n"
-    "\n"
-    "Images that cannot be decoded are left out and listed. Ctrl-C or SIGTERM during training ends\n"
-    "the step under way, saves the checkpoint and exits with 130 or 143: run the same command to\n"
-    "resume.\n"
-    "Exit status: 0 ok, 1 usage, 2 input error, 3 internal, 130/143 stopped by a signal (saved).\n";
+    "two masks' agreement (the paper's weights, Adam at lr 1e-4).\n";
+
+static const char *const summaries[] = {
+    "\ntrain: resizes every image (short side --side, centre square), stores the patch features\n"
+    "in a cache (--cache, default OUT.dffeat; an interrupted build resumes) and trains for\n"
+    "--epochs epochs: the losses every --log-every steps on stdout, every step in OUT.csv,\n"
+    "a checkpoint in OUT every --log-every steps and at the end, the loss curves in OUT.png.\n"
+    "Run it again to continue from OUT (a larger --epochs trains further); OUT records the\n"
+    "backbone it needs. Under dinofeat launch (or torchrun's variables) the ranks split every\n"
+    "batch: the same steps, N processes.\n",
+    "\npredict: for each image: D/masks/NAME.png (the fine mask at the image's size, grey: 255 x\n"
+    "the foreground probability), D/coarse/NAME.png (the patch-grid mask),\n"
+    "D/overlay/NAME.png (the image, the mask tinted, the boxes outlined) and\n"
+    "D/boxes/NAME.json (\"boxes\": the largest component's box, the single-object\n"
+    "prediction; \"components\": every component's box). Score them with\n"
+    "dinofeat eval --task saliency --pred D/masks and --task corloc --pred D/boxes.\n",
+    NULL};
 
 typedef struct request {
     const char *images, *out, *cache, *sempart, *image, *out_dir;
     long size, epochs, batch, seed, log_every;
-    int branches, separate, select;
+    int branches, separate, select; /* branches: -1 unset (a resumed network keeps its own), else coarse, fine, both */
     model_args model;
 } request;
 
-/* The index of value in names (count of them), or -1. */
-static int choice(const char *value, const char *const *names, int count) {
-    for (int i = 0; i < count; i++)
-        if (strcmp(value, names[i]) == 0) return i;
-    return -1;
+#define TRAIN (1u << 0)
+#define PREDICT (1u << 1)
+
+static const cli_row rows[] = {
+    ROW_STRING("images", "DIR", images, "images (PNG/JPEG, subfolders included)"),
+    ROW_STRING("out", "FILE", out, "the trained network (.dfsempart)", TRAIN),
+    ROW_STRING("cache", "FILE", cache, "the feature cache", TRAIN),
+    ROW_LONG("side", "S", size, 16, 4096, "training images' side (320: a 40 x 40 grid at patch 8)", TRAIN),
+    ROW_LONG("epochs", "N", epochs, 1, 1000000, "epochs to reach", TRAIN),
+    ROW_LONG("batch", "N", batch, 1, 4096, "images per step; keep it when resuming", TRAIN),
+    ROW_LONG("seed", "N", seed, 0, 2147483647, "initial weights and epoch orders", TRAIN),
+    ROW_CHOICE("branches", "B", branches, "coarse|fine|both",
+               "both (default), coarse (encoder and coarse branch) or fine (fine branch,\n"
+               "the rest fixed): the paper's ablation trains coarse, then fine",
+               TRAIN, CLI_ROW_NO_DEFAULT),
+    ROW_SWITCH("separate", separate, "the fine branch sees the encoder's output detached (new networks)", TRAIN),
+    ROW_LONG("log-every", "N", log_every, 1, 100000000, "steps between printed losses and checkpoints", TRAIN),
+    ROW_STRING("sempart", "FILE", sempart, "a trained network", PREDICT),
+    ROW_STRING("image", "FILE", image, "one image", PREDICT),
+    ROW_STRING("out-dir", "DIR", out_dir, "where predict writes", PREDICT, CLI_ROW_REQUIRED),
+    ROW_CHOICE("select", "R", select, "corners|centrality|framing|attention",
+               "which partition is the object: corners (touching fewer image corners),\n"
+               "centrality, framing (not spanning the image), attention (more of the\n"
+               "backbone's [CLS] attention)",
+               PREDICT),
+    MODEL_ROWS(model),
+};
+
+static void init(void *request_) {
+    request *r = request_;
+    *r = (request){.size = 320, .epochs = 20, .batch = 8, .log_every = 50, .branches = -1};
+    model_args_init(&r->model);
 }
 
-static int parse_choice(int option, const char *value, request *r) {
-    static const char *const branches[] = {"coarse", "fine", "both"};
-    static const char *const rules[] = {"corners", "centrality", "framing", "attention"};
-    if (option == 'B') {
-        const int which = choice(value, branches, 3);
-        if (which < 0) return cli_usage_error("sempart", "--branches takes both, coarse or fine, not '%s'", value);
-        r->branches = which + 1;
-    } else {
-        r->select = choice(value, rules, 4);
-        if (r->select < 0)
-            return cli_usage_error("sempart", "--select takes corners, centrality, framing or attention, not '%s'", value);
-    }
-    return EXIT_OK;
-}
-
-static int parse(int argc, char **argv, request *r) {
-    static const struct option options[] = {
-        {"images", required_argument, NULL, 'i'},    {"out", required_argument, NULL, 'o'},
-        {"cache", required_argument, NULL, 'c'},     {"size", required_argument, NULL, 's'},
-        {"epochs", required_argument, NULL, 'E'},    {"batch", required_argument, NULL, 'b'},
-        {"seed", required_argument, NULL, 'e'},      {"log-every", required_argument, NULL, 'l'},
-        {"branches", required_argument, NULL, 'B'},  {"separate", no_argument, NULL, 'p'},
-        {"sempart", required_argument, NULL, 'S'},   {"image", required_argument, NULL, 'I'},
-        {"out-dir", required_argument, NULL, 'O'},   {"select", required_argument, NULL, 'x'},
-        MODEL_ARGS_OPTIONS,
-        {NULL, 0, NULL, 0}};
-    static const cli_number numbers[] = {{'s', "--size", 16, 4096, offsetof(request, size)},
-                   {'E', "--epochs", 1, 1000000, offsetof(request, epochs)},
-                   {'b', "--batch", 1, 4096, offsetof(request, batch)},
-                   {'e', "--seed", 0, 2147483647, offsetof(request, seed)},
-                   {'l', "--log-every", 1, 100000000, offsetof(request, log_every)}};
-    optind = 2; /* argv[1] is the sub-command */
-    opterr = 0;
-    for (int option; (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
-        const int handled = model_args_parse(&r->model, option, optarg, "sempart");
-        if (handled < 0) return EXIT_USAGE;
-        if (handled) continue;
-        const int number = cli_parse_number(numbers, sizeof numbers / sizeof *numbers, option, optarg, r, "sempart");
-        if (number < 0) return EXIT_USAGE;
-        if (number) continue;
-        switch (option) {
-        case 'i': r->images = optarg; break;
-        case 'o': r->out = optarg; break;
-        case 'c': r->cache = optarg; break;
-        case 'S': r->sempart = optarg; break;
-        case 'I': r->image = optarg; break;
-        case 'O': r->out_dir = optarg; break;
-        case 'p': r->separate = 1; break;
-        case 'B':
-        case 'x':
-            if (parse_choice(option, optarg, r) != EXIT_OK) return EXIT_USAGE;
-            break;
-        case ':': return cli_usage_error("sempart", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("sempart", "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc) return cli_usage_error("sempart", "unexpected argument '%s'", argv[optind]);
-    return EXIT_OK;
-}
+static const cli_command sempart_command = {
+    .verb = "sempart", .subverbs = subverbs, .usages = usages, .summaries = summaries, .description = description,
+    .rows = rows, .row_count = sizeof rows / sizeof rows[0],
+    .epilogue = CLI_TRAINING_EPILOGUE,
+    .request_size = sizeof(request), .init = init};
 
 /* The resized dataset and its feature cache, built or completed. */
 static df_status cached_features(const request *r, df_model *model, const char *cache_path, df_dataset **dataset,
@@ -156,7 +113,7 @@ static df_status open_trainer(const request *r, const df_feature_cache *cache, d
     if (access(r->out, F_OK) == 0) {
         fprintf(stderr, "dinofeat sempart: resuming from %s\n", r->out);
         df_status status = df_sempart_load(r->out, out);
-        if (status == DF_OK && r->branches) status = df_sempart_set_branches(*out, r->branches);
+        if (status == DF_OK && r->branches >= 0) status = df_sempart_set_branches(*out, r->branches + 1);
         return status;
     }
     size_t h = 0, w = 0, d = 0;
@@ -165,7 +122,7 @@ static df_status open_trainer(const request *r, const df_feature_cache *cache, d
     if (status == DF_OK) status = cli_options_new(&o);
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_SEMPART_SEED, r->seed);
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_SEMPART_JOINT, !r->separate);
-    if (status == DF_OK && r->branches) status = df_options_set_int(o, DF_PARAM_SEMPART_BRANCHES, r->branches);
+    if (status == DF_OK && r->branches >= 0) status = df_options_set_int(o, DF_PARAM_SEMPART_BRANCHES, r->branches + 1);
     if (status == DF_OK) status = df_sempart_new(d, h, w, o, out);
     df_options_free(o);
     return status;
@@ -177,6 +134,7 @@ typedef struct training_log {
     FILE *csv;
     uint64_t per_epoch;
     int write_error; /* errno of a failed write of the CSV: the training stops */
+    cli_training_bar bar;
 } training_log;
 
 /* After each step: its losses to the CSV, and to stdout every --log-every steps. */
@@ -190,6 +148,7 @@ static int log_step(void *user_data, uint64_t done, uint64_t total, const char *
     fprintf(log->csv, "%llu,%llu,%.9g,%.9g,%.9g,%.9g,%.9g\n", (unsigned long long)done, (unsigned long long)epoch, l[0],
             l[1], l[2], l[3], l[4]);
     if (done % (uint64_t)log->r->log_every == 0 || done == total) {
+        cli_training_bar_clear(&log->bar);
         printf("step %llu/%llu (epoch %llu): total %.5f (ncut %.5f, gtv coarse %.4f, gtv fine %.4f, sr %.5f)\n",
                (unsigned long long)done, (unsigned long long)total, (unsigned long long)epoch, l[4], l[0], l[1], l[2],
                l[3]);
@@ -199,35 +158,13 @@ static int log_step(void *user_data, uint64_t done, uint64_t total, const char *
             return 1;
         }
     }
+    if (done < total) cli_training_bar_draw(&log->bar, (int64_t)done, (int64_t)total, l[4]);
+    else cli_training_bar_clear(&log->bar);
     return cli_stop_signal() != 0; /* stops after this step: the caller saves */
 }
 
-/* The total and cut columns of the CSV as two curves. */
-static int plot_log(const char *csv, const char *png) {
-    FILE *f = fopen(csv, "r");
-    if (f == NULL) return -1;
-    size_t count = 0, capacity = 1024;
-    double *rows = malloc(capacity * 2 * sizeof *rows), v[5];
-    char line[512];
-    long long step, epoch;
-    while (rows && fgets(line, sizeof line, f))
-        if (sscanf(line, "%lld,%lld,%lf,%lf,%lf,%lf,%lf", &step, &epoch, &v[0], &v[1], &v[2], &v[3], &v[4]) == 7) {
-            if (count == capacity) {
-                double *grown = realloc(rows, (capacity *= 2) * 2 * sizeof *rows);
-                if (grown == NULL) break;
-                rows = grown;
-            }
-            rows[count * 2] = v[4], rows[count * 2 + 1] = v[0];
-            count++;
-        }
-    fclose(f);
-    double *series = rows && count > 1 ? malloc(count * 2 * sizeof *series) : NULL;
-    for (size_t s = 0; series && s < 2; s++)
-        for (size_t i = 0; i < count; i++) series[s * count + i] = rows[i * 2 + s];
-    const int failed = series == NULL || cli_write_curves_png(series, count, 2, png) != DF_OK;
-    free(series), free(rows);
-    return failed ? -1 : 0;
-}
+/* The CSV log's columns the loss curves show. */
+static const char *const sempart_curves[] = {"total", "ncut"};
 
 static int train_command(request *r, df_model *model) {
     if (r->images == NULL || r->out == NULL) return cli_usage_error("sempart train", "--model, --images and --out are required");
@@ -249,7 +186,8 @@ static int train_command(request *r, df_model *model) {
     int rank = 0;
     df_distributed_rank(&rank, NULL);
     training_log log = {r, trainer, code == EXIT_OK && rank == 0 ? cli_open_step_log(csv, "step,epoch,ncut,gtv_coarse,gtv_fine,sr,total", done) : NULL,
-                        (items + (size_t)r->batch - 1) / (size_t)r->batch, 0};
+                        (items + (size_t)r->batch - 1) / (size_t)r->batch, 0, {0}};
+    cli_training_bar_init(&log.bar, done);
     if (code == EXIT_OK && rank == 0 && log.csv == NULL) {
         fprintf(stderr, "dinofeat sempart train: %s: %s\n", csv, strerror(errno));
         code = EXIT_INPUT;
@@ -261,6 +199,7 @@ static int train_command(request *r, df_model *model) {
         cli_catch_stop_signals();
         status = df_sempart_train(trainer, cache, dataset, (size_t)r->epochs, (size_t)r->batch, r->out,
                                   (size_t)r->log_every, log_step, &log);
+        cli_training_bar_clear(&log.bar);
         const int stopped = status == DF_E_CANCELLED && cli_stop_signal() && !log.write_error;
         int64_t steps = 0;
         df_sempart_steps(trainer, &steps);
@@ -271,7 +210,7 @@ static int train_command(request *r, df_model *model) {
         fprintf(stderr, "dinofeat sempart train: %s: cannot write: %s\n", csv, strerror(errno));
         code = EXIT_INPUT;
     }
-    if (code == EXIT_OK && rank == 0 && plot_log(csv, png) != 0)
+    if (code == EXIT_OK && rank == 0 && cli_plot_csv(csv, png, "sempart train", "step", sempart_curves, 2) != 0)
         fprintf(stderr, "dinofeat sempart train: no loss curves in %s\n", png);
     if (code == EXIT_OK && rank == 0) printf("wrote %s (losses in %s, curves in %s)\n", r->out, csv, png);
     df_sempart_free(trainer);
@@ -387,12 +326,10 @@ static int predict_command(request *r, df_model *model) {
 
 static int run(int argc, char **argv) {
     if (argc < 2) return cli_usage_error("sempart", "a sub-command is required: train or predict");
-    request r = {.size = 320, .epochs = 20, .batch = 8, .log_every = 50};
-    model_args_init(&r.model);
-    const int which = strcmp(argv[1], "train") == 0 ? 0 : strcmp(argv[1], "predict") == 0 ? 1 : -1;
+    const int which = cli_subverb_index(&sempart_command, argv[1]);
     if (which < 0) return cli_usage_error("sempart", "unknown sub-command '%s' (train or predict)", argv[1]);
-    int code = parse(argc, argv, &r);
-    if (code == EXIT_OK && r.model.path == NULL) code = cli_usage_error("sempart", "--model is required");
+    request r;
+    int code = cli_rows_parse(&sempart_command, which, argc - 1, argv + 1, &r, NULL);
     df_model *model = NULL;
     if (code == EXIT_OK) code = model_args_open(&r.model, "sempart", &model);
     if (code == EXIT_OK) code = which == 0 ? train_command(&r, model) : predict_command(&r, model);
@@ -400,4 +337,5 @@ static int run(int argc, char **argv) {
     return code;
 }
 
-const cli_verb verb_sempart = {"sempart", "Sempart: saliency network training and its masks and boxes", help, run};
+const cli_verb verb_sempart = {"sempart", "Sempart: saliency network training and its masks and boxes", run,
+                               &sempart_command};

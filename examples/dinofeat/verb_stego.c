@@ -3,9 +3,13 @@
 #include "draw.h"
 #include "folder.h"
 #include "model_args.h"
+#include "plot.h"
+#include "dinofeat/cache.h"
+#include "dinofeat/crf.h"
+#include "dinofeat/distributed.h"
+#include "dinofeat/stego.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -13,57 +17,35 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char help[] =
-    "Usage: dinofeat stego knn --model M --images DIR --out knn.bin [--cache F] [--size 224] [--k 30]\n"
-    "       dinofeat stego train --model M --images DIR --knn knn.bin --out head.dfstego [--cache F]\n"
+static const char *const subverbs[] = {"knn", "train", "predict", NULL};
+
+static const char *const usages[] = {
+    "knn --model M --images DIR --out knn.bin [--cache F] [--side 224] [--k 30]",
+    "train --model M --images DIR --knn knn.bin --out head.dfstego [--cache F]\n"
     "                            [--steps 5000] [--batch 16] [--classes 27] [--log-every 50] [--preset code|paper]\n"
-    "                            [--labels DIR]\n"
-    "       dinofeat stego predict --head H --model M --image I --out labels.png [--overlay ov.png] [--crf]\n"
-    "       dinofeat stego predict --head H --model M --images DIR --out-dir D [--crf]\n"
-    "\n"
+    "                            [--labels DIR]",
+    "predict --head H --model M --image I --out labels.png [--overlay ov.png] [--crf]\n"
+    "       dinofeat stego predict --head H --model M --images DIR --out-dir D [--crf]",
+    NULL};
+
+static const char description[] =
     "STEGO (Hamilton et al. 2022): a segmentation head trained to reproduce the backbone's feature\n"
-    "correspondences, and a cluster probe over its codes.\n"
-    "  knn      five-crops every image (half its width and height), resizes each crop (short side,\n"
-    "           centre square, --size), stores their patch features in a cache file (--cache,\n"
-    "           default OUT.dffeat; an interrupted run resumes) and writes each crop's 30 nearest\n"
-    "           crops (cosine of average-pooled features)\n"
-    "  train    trains on the cache (built or completed if needed, default KNN.dffeat) with KNN\n"
-    "           partners from ranks 1..7: the loss terms every --log-every steps on stdout, every\n"
-    "           step in OUT.csv, a checkpoint in OUT every --log-every steps and the loss curves in\n"
-    "           OUT.png at the end (total blue, self orange, KNN green, random red, probe purple).\n"
-    "           Run it again with a larger --steps to continue from OUT. Under dinofeat launch (or\n"
-    "           torchrun's variables) the ranks split every batch: the same steps, N processes.\n"
-    "  predict  cluster labels of an image (features of it and of its mirror image, averaged),\n"
-    "           optionally refined by the dense CRF with STEGO's parameters; a label PNG of the\n"
-    "           image's size. Score folders with: dinofeat eval --task semseg.\n"
-    "\n"
-    "Options:\n"
-    "  --images DIR        images (PNG/JPEG, subfolders included)\n"
-    "  --out FILE          knn: the KNN table; train: the head (.dfstego); predict: the label PNG\n"
-    "  --cache FILE        the feature cache\n"
-    "  --size S            crops and images are resized to S (short side; default 224)\n"
-    "  --k K               neighbours kept per crop (default 30)\n"
-    "  --knn FILE          the KNN table of stego knn\n"
-    "  --labels DIR        label PNGs of the images (same relative names, .png; 255 ignored): they\n"
-    "                      also train the linear probe, whose loss then appears in the CSV\n"
-    "  --steps N           total steps to reach (default 5000)\n"
-    "  --batch B           crops per step (default 16)\n"
-    "  --classes C         cluster-probe classes (default 27)\n"
-    "  --seed N            the trainer's seed (default 0)\n"
-    "  --log-every N       steps between printed losses and checkpoints (default 50)\n"
-    "  --preset P          code (the official code's loss weights, default) or paper (Table 6)\n"
-    "  --head FILE         a trained head (.dfstego)\n"
-    "  --image FILE        one image (predict)\n"
-    "  --out-dir DIR       label PNGs of the same names (predict --images)\n"
-    "  --overlay FILE      the image with its clusters in colour (predict --image)\n"
-    "  --crf               refine with the dense CRF (STEGO's parameters)\n"
-    "model options:\n" MODEL_ARGS_HELP
-    "  -h, --help          this text\n"
-    "\n"
-    "Images that cannot be decoded are left out and listed. Ctrl-C or SIGTERM during training ends\n"
-    "the step under way, saves the checkpoint and exits with 130 or 143: run the same command to\n"
-    "resume.\n"
-    "Exit status: 0 ok, 1 usage, 2 input error, 3 internal, 130/143 stopped by a signal (saved).\n";
+    "correspondences, and a cluster probe over its codes.\n";
+
+static const char *const summaries[] = {
+    "\nknn: five-crops every image (half its width and height), resizes each crop (short side,\n"
+    "centre square, --side), stores their patch features in a cache file (--cache, default\n"
+    "OUT.dffeat; an interrupted run resumes) and writes each crop's 30 nearest crops (cosine of\n"
+    "average-pooled features).\n",
+    "\ntrain: trains on the cache (built or completed if needed, default KNN.dffeat) with KNN\n"
+    "partners from ranks 1..7: the loss terms every --log-every steps on stdout, every step in\n"
+    "OUT.csv, a checkpoint in OUT every --log-every steps and the loss curves in OUT.png at the\n"
+    "end. Run it again with a larger --steps to continue from OUT. Under dinofeat launch (or\n"
+    "torchrun's variables) the ranks split every batch: the same steps, N processes.\n",
+    "\npredict: cluster labels of an image (features of it and of its mirror image, averaged),\n"
+    "optionally refined by the dense CRF with STEGO's parameters; a label PNG of the image's\n"
+    "size. Score folders with: dinofeat eval --task semseg.\n",
+    NULL};
 
 typedef struct request {
     const char *images, *labels, *out, *cache, *knn, *head, *image, *out_dir, *overlay;
@@ -73,59 +55,48 @@ typedef struct request {
     model_args model;
 } request;
 
-static int parse(int argc, char **argv, request *r) {
-    static const struct option options[] = {
-        {"images", required_argument, NULL, 'i'},   {"out", required_argument, NULL, 'o'},
-        {"cache", required_argument, NULL, 'c'},    {"size", required_argument, NULL, 's'},
-        {"k", required_argument, NULL, 'k'},        {"knn", required_argument, NULL, 'n'},
-        {"steps", required_argument, NULL, 'S'},    {"batch", required_argument, NULL, 'b'},
-        {"classes", required_argument, NULL, 'C'},  {"seed", required_argument, NULL, 'e'},
-        {"log-every", required_argument, NULL, 'l'}, {"preset", required_argument, NULL, 'p'},
-        {"head", required_argument, NULL, 'H'},     {"image", required_argument, NULL, 'I'},
-        {"out-dir", required_argument, NULL, 'O'},  {"overlay", required_argument, NULL, 'v'},
-        {"crf", no_argument, NULL, 'r'},            {"labels", required_argument, NULL, 'L'},
-        MODEL_ARGS_OPTIONS,
-        {NULL, 0, NULL, 0}};
-    static const cli_number numbers[] = {{'s', "--size", 8, 4096, offsetof(request, size)},
-                   {'k', "--k", 2, 4096, offsetof(request, k)},
-                   {'S', "--steps", 1, 100000000, offsetof(request, steps)},
-                   {'b', "--batch", 1, 4096, offsetof(request, batch)},
-                   {'C', "--classes", 1, 65536, offsetof(request, classes)},
-                   {'e', "--seed", 0, 2147483647, offsetof(request, seed)},
-                   {'l', "--log-every", 1, 100000000, offsetof(request, log_every)}};
-    optind = 2; /* argv[1] is the sub-command */
-    opterr = 0;
-    for (int option; (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
-        const int handled = model_args_parse(&r->model, option, optarg, "stego");
-        if (handled < 0) return EXIT_USAGE;
-        if (handled) continue;
-        const int number = cli_parse_number(numbers, sizeof numbers / sizeof *numbers, option, optarg, r, "stego");
-        if (number < 0) return EXIT_USAGE;
-        r->classes_set |= option == 'C', r->seed_set |= option == 'e';
-        if (number) continue;
-        switch (option) {
-        case 'i': r->images = optarg; break;
-        case 'L': r->labels = optarg; break;
-        case 'o': r->out = optarg; break;
-        case 'c': r->cache = optarg; break;
-        case 'n': r->knn = optarg; break;
-        case 'H': r->head = optarg; break;
-        case 'I': r->image = optarg; break;
-        case 'O': r->out_dir = optarg; break;
-        case 'v': r->overlay = optarg; break;
-        case 'r': r->crf = 1; break;
-        case 'p':
-            if (strcmp(optarg, "code") != 0 && strcmp(optarg, "paper") != 0)
-                return cli_usage_error("stego", "--preset takes code or paper, not '%s'", optarg);
-            r->paper = strcmp(optarg, "paper") == 0;
-            break;
-        case ':': return cli_usage_error("stego", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("stego", "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc) return cli_usage_error("stego", "unexpected argument '%s'", argv[optind]);
-    return EXIT_OK;
+#define KNN (1u << 0)
+#define TRAIN (1u << 1)
+#define PREDICT (1u << 2)
+
+static const cli_row rows[] = {
+    ROW_STRING("images", "DIR", images, "images (PNG/JPEG, subfolders included)"),
+    ROW_STRING("labels", "DIR", labels,
+               "label PNGs of the images (same relative names, .png; 255 ignored): they\n"
+               "also train the linear probe, whose loss then appears in the CSV",
+               KNN | TRAIN),
+    ROW_STRING("out", "FILE", out, "knn: the KNN table; train: the head (.dfstego); predict: the label PNG"),
+    ROW_STRING("cache", "FILE", cache, "the feature cache", KNN | TRAIN),
+    ROW_LONG("side", "S", size, 8, 4096, "crops and images are resized to S (short side) and centre-cropped"),
+    ROW_LONG("k", "K", k, 2, 4096, "neighbours kept per crop", KNN),
+    ROW_STRING("knn", "FILE", knn, "the KNN table of stego knn", TRAIN),
+    ROW_LONG("steps", "N", steps, 1, 100000000, "total steps to reach", TRAIN),
+    ROW_LONG("batch", "N", batch, 1, 4096, "crops per step", TRAIN),
+    {"classes", CLI_ROW_LONG, "C", "cluster-probe classes", offsetof(request, classes), offsetof(request, classes_set),
+     0, 1, 65536, NULL, TRAIN, CLI_ROW_MARK_GIVEN},
+    {"seed", CLI_ROW_LONG, "N", "the trainer's seed", offsetof(request, seed), offsetof(request, seed_set), 0, 0,
+     2147483647, NULL, TRAIN, CLI_ROW_MARK_GIVEN},
+    ROW_LONG("log-every", "N", log_every, 1, 100000000, "steps between printed losses and checkpoints", TRAIN),
+    ROW_CHOICE("preset", "P", paper, "code|paper", "code (the official code's loss weights) or paper (Table 6)", TRAIN),
+    ROW_STRING("head", "FILE", head, "a trained head (.dfstego)", PREDICT),
+    ROW_STRING("image", "FILE", image, "one image", PREDICT),
+    ROW_STRING("out-dir", "DIR", out_dir, "label PNGs of the same names (with --images)", PREDICT),
+    ROW_STRING("overlay", "FILE", overlay, "the image with its clusters in colour (with --image)", PREDICT),
+    ROW_SWITCH("crf", crf, "refine with the dense CRF (STEGO's parameters)", PREDICT),
+    MODEL_ROWS(model),
+};
+
+static void init(void *request_) {
+    request *r = request_;
+    *r = (request){.size = 224, .k = 30, .steps = 5000, .batch = 16, .classes = 27, .log_every = 50};
+    model_args_init(&r->model);
 }
+
+static const cli_command stego_command = {
+    .verb = "stego", .subverbs = subverbs, .usages = usages, .summaries = summaries, .description = description,
+    .rows = rows, .row_count = sizeof rows / sizeof rows[0],
+    .epilogue = CLI_TRAINING_EPILOGUE,
+    .request_size = sizeof(request), .init = init};
 
 /* The five-cropped, resized dataset and its feature cache, built or completed. */
 static int cached_features(const request *r, df_model *model, const char *cache_path, df_dataset **dataset) {
@@ -203,35 +174,6 @@ static df_status open_trainer(const request *r, size_t dim, df_stego **out) {
     return status;
 }
 
-/* Every row of the CSV log (step then 5 losses), as 5 series for the curve plot. */
-static int plot_log(const char *csv, const char *png) {
-    FILE *f = fopen(csv, "r");
-    if (f == NULL) return -1;
-    size_t count = 0, capacity = 1024;
-    double *rows = malloc(capacity * 5 * sizeof *rows), v[5];
-    char line[512];
-    long step;
-    while (rows && fgets(line, sizeof line, f))
-        if (sscanf(line, "%ld,%lf,%lf,%lf,%lf,%lf", &step, &v[0], &v[1], &v[2], &v[3], &v[4]) == 6) {
-            if (count == capacity) {
-                double *grown = realloc(rows, (capacity *= 2) * 5 * sizeof *rows);
-                if (grown == NULL) break;
-                rows = grown;
-            }
-            memcpy(rows + count * 5, v, sizeof v);
-            count++;
-        }
-    fclose(f);
-    double *series = rows && count > 1 ? malloc(count * 5 * sizeof *series) : NULL;
-    static const int order[5] = {3, 0, 1, 2, 4}; /* total first: the first colour */
-    for (size_t s = 0; series && s < 5; s++)
-        for (size_t i = 0; i < count; i++) series[s * count + i] = rows[i * 5 + (size_t)order[s]];
-    const int failed = series == NULL || cli_write_curves_png(series, count, 5, png) != DF_OK;
-    free(series);
-    free(rows);
-    return failed ? -1 : 0;
-}
-
 /* Steps up to --steps; rank 0 (log not NULL) writes each one's losses and every --log-every
  * steps prints them and checkpoints. */
 static int train_steps(const request *r, df_stego *trainer, const df_feature_cache *cache, const int32_t *knn, size_t k,
@@ -239,6 +181,8 @@ static int train_steps(const request *r, df_stego *trainer, const df_feature_cac
     int64_t done = 0;
     df_stego_steps(trainer, &done);
     df_status status = DF_OK;
+    cli_training_bar bar;
+    cli_training_bar_init(&bar, done);
     for (int64_t s = done; status == DF_OK && s < r->steps; s++) {
         double l[6];
         status = df_stego_train(trainer, cache, knn, k, labels, 1, (size_t)r->batch, NULL, 0, NULL, NULL);
@@ -247,16 +191,22 @@ static int train_steps(const request *r, df_stego *trainer, const df_feature_cac
             fprintf(log, "%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", (long long)s + 1, l[0], l[1], l[2], l[3], l[4], l[5]);
         const int report = (s + 1) % r->log_every == 0 || s + 1 == r->steps, stop = cli_stop_signal() != 0;
         if (status == DF_OK && report && log) {
+            cli_training_bar_clear(&bar);
             printf("step %lld: total %.5f (self %.5f, knn %.5f, random %.5f), cluster probe %.5f\n", (long long)s + 1, l[3],
                    l[0], l[1], l[2], l[4]);
             fflush(stdout);
         }
+        if (status == DF_OK && log && s + 1 < r->steps) cli_training_bar_draw(&bar, s + 1, r->steps, l[3]);
         if (status == DF_OK && (report || stop) && log) {
             if (fflush(log) != 0) status = DF_E_IO, fprintf(stderr, "dinofeat stego train: the loss log: %s\n", strerror(errno));
             if (status == DF_OK) status = df_stego_save(trainer, r->out);
         }
-        if (status == DF_OK && stop) return cli_stopped("stego train", s + 1, log ? r->out : NULL);
+        if (status == DF_OK && stop) {
+            cli_training_bar_clear(&bar);
+            return cli_stopped("stego train", s + 1, log ? r->out : NULL);
+        }
     }
+    cli_training_bar_clear(&bar);
     return status == DF_OK ? EXIT_OK : cli_fail("stego train", status);
 }
 
@@ -279,6 +229,9 @@ static int open_training(request *r, df_model *model, const char *cache_path, df
     if (code == EXIT_OK && status != DF_OK) code = cli_fail("stego train", status);
     return code;
 }
+
+/* The CSV log's columns the loss curves show. */
+static const char *const stego_curves[] = {"total", "self", "knn", "random", "cluster"};
 
 static int train_command(request *r, df_model *model) {
     if (r->images == NULL || r->out == NULL || r->knn == NULL)
@@ -310,7 +263,7 @@ static int train_command(request *r, df_model *model) {
         fprintf(stderr, "dinofeat stego train: %s: cannot write: %s\n", csv, strerror(errno));
         code = EXIT_INPUT;
     }
-    if (code == EXIT_OK && rank == 0 && plot_log(csv, png) != 0)
+    if (code == EXIT_OK && rank == 0 && cli_plot_csv(csv, png, "stego train", "step", stego_curves, 5) != 0)
         fprintf(stderr, "dinofeat stego train: no loss curves in %s\n", png);
     if (code == EXIT_OK && rank == 0) printf("wrote %s (losses in %s, curves in %s)\n", r->out, csv, png);
     df_stego_free(trainer);
@@ -444,6 +397,7 @@ static int predict_command(request *r, df_model *model) {
     if (code == EXIT_OK && r->image) {
         code = predict_one(r, head, model, r->image, r->out, r->overlay);
         if (code == EXIT_OK) printf("wrote %s\n", r->out);
+        if (code == EXIT_OK && r->overlay) printf("wrote %s\n", r->overlay);
     } else if (code == EXIT_OK)
         code = predict_folder(r, head, model);
     df_stego_free(head);
@@ -452,13 +406,10 @@ static int predict_command(request *r, df_model *model) {
 
 static int run(int argc, char **argv) {
     if (argc < 2) return cli_usage_error("stego", "a sub-command is required: knn, train or predict");
-    request r = {.size = 224, .k = 30, .steps = 5000, .batch = 16, .classes = 27, .log_every = 50};
-    model_args_init(&r.model);
-    const char *command = argv[1];
-    const int which = strcmp(command, "knn") == 0 ? 0 : strcmp(command, "train") == 0 ? 1 : strcmp(command, "predict") == 0 ? 2 : -1;
-    if (which < 0) return cli_usage_error("stego", "unknown sub-command '%s' (knn, train or predict)", command);
-    int code = parse(argc, argv, &r);
-    if (code == EXIT_OK && r.model.path == NULL) code = cli_usage_error("stego", "--model is required");
+    const int which = cli_subverb_index(&stego_command, argv[1]);
+    if (which < 0) return cli_usage_error("stego", "unknown sub-command '%s' (knn, train or predict)", argv[1]);
+    request r;
+    int code = cli_rows_parse(&stego_command, which, argc - 1, argv + 1, &r, NULL);
     df_model *model = NULL;
     if (code == EXIT_OK) code = model_args_open(&r.model, "stego", &model);
     if (code == EXIT_OK) code = which == 0 ? knn_command(&r, model) : which == 1 ? train_command(&r, model) : predict_command(&r, model);
@@ -466,4 +417,4 @@ static int run(int argc, char **argv) {
     return code;
 }
 
-const cli_verb verb_stego = {"stego", "STEGO: KNN table, head training, cluster prediction", help, run};
+const cli_verb verb_stego = {"stego", "STEGO: KNN table, head training, cluster prediction", run, &stego_command};

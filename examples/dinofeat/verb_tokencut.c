@@ -2,38 +2,48 @@
 #include "cli.h"
 #include "draw.h"
 #include "model_args.h"
+#include "dinofeat/segment.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-    "Usage: dinofeat tokencut --model FILE --image FILE [--tau 0.2] [--mask mask.png]\n"
-    "                         [--overlay overlay.png] [--boxes box.json]\n"
-    "\n"
+static const char *const usages[] = {
+    "--model FILE --image FILE [--tau 0.2] [--mask mask.png]\n"
+    "                         [--overlay overlay.png] [--boxes box.json]",
+    NULL};
+
+static const char description[] =
     "TokenCut (Wang et al. 2022): a normalized cut of the graph of the last block's keys. The\n"
     "eigenvector of the second-smallest generalised eigenvalue splits the patches at its mean;\n"
     "the object is the 4-connected part that holds the patch of largest |eigenvector|. The\n"
-    "image is zero-padded at the bottom and right to whole patches. Prints the box.\n"
-    "\n"
-    "Options:\n"
-    "  --image FILE        a PNG or JPEG (required)\n"
-    "  --size WxH          resize to W x H pixels first\n"
-    "  --tau T             affinity threshold on key cosine similarity (default 0.2)\n"
-    "  --eps E             affinity below the threshold (default 1e-5)\n"
-    "  --similarity        keep similarities above tau instead of setting them to 1\n"
-    "  --mask FILE         the object mask, 0/255 PNG of the image's size\n"
-    "  --overlay FILE      the image with the object tinted and its box, .png\n"
-    "  --boxes FILE        the box and seed as JSON\n" MODEL_ARGS_HELP
-    "  -h, --help          this text\n"
-    "\n"
-    "Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n";
+    "image is zero-padded at the bottom and right to whole patches. Prints the box.\n";
 
 typedef struct request {
     const char *image, *mask, *overlay, *boxes;
     long width, height;
+    model_args model;
 } request;
+
+static const cli_row rows[] = {
+    ROW_STRING("image", "FILE", image, "a PNG or JPEG", 0, CLI_ROW_REQUIRED),
+    ROW_SIZE("size", width, height, "resize to W x H pixels first"),
+    ROW_PARAM("tau", "T", DF_PARAM_TOKENCUT_TAU, "affinity threshold on key cosine similarity"),
+    ROW_PARAM("eps", "E", DF_PARAM_TOKENCUT_EPS, "affinity below the threshold"),
+    ROW_PARAM_FIXED("similarity", DF_PARAM_TOKENCUT_BINARY, "0", "keep similarities above tau instead of setting them to 1"),
+    ROW_STRING("mask", "FILE", mask, "the object mask, 0/255 PNG of the image's size"),
+    ROW_STRING("overlay", "FILE", overlay, "the image with the object tinted and its box, .png"),
+    ROW_STRING("boxes", "FILE", boxes, "the box and seed as JSON"),
+    MODEL_ROWS(model),
+};
+
+static void init(void *r) { model_args_init(&((request *)r)->model); }
+
+static const cli_command tokencut_command = {
+    .verb = "tokencut", .usages = usages, .description = description, .rows = rows,
+    .row_count = sizeof rows / sizeof rows[0], .epilogue = "Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n",
+    .request_size = sizeof(request), .init = init};
 
 static int write_json(const char *path, const char *image, const int32_t *box, const df_tokencut_detail *d) {
     cli_output out;
@@ -74,48 +84,10 @@ static int write_outputs(const request *r, df_image *rgb, const df_tensor *mask,
 }
 
 static int run(int argc, char **argv) {
-    static const struct option options[] = {
-        {"image", required_argument, NULL, 'i'}, {"size", required_argument, NULL, 'z'},
-        {"tau", required_argument, NULL, 't'},   {"eps", required_argument, NULL, 'e'},
-        {"similarity", no_argument, NULL, 'S'},  {"mask", required_argument, NULL, 'm'},
-        {"overlay", required_argument, NULL, 'v'}, {"boxes", required_argument, NULL, 'b'},
-        MODEL_ARGS_OPTIONS,
-        {NULL, 0, NULL, 0}};
-    request r = {0};
-    model_args margs;
-    model_args_init(&margs);
+    request r;
     df_options *o = NULL;
     if (cli_options_new(&o) != DF_OK) return cli_fail("tokencut", DF_E_OUT_OF_MEMORY);
-    int code = EXIT_OK;
-    optind = 1;
-    opterr = 0;
-    for (int option; code == EXIT_OK && (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
-        int handled = model_args_parse(&margs, option, optarg, "tokencut");
-        if (handled < 0) code = EXIT_USAGE;
-        if (handled) continue;
-        char *end;
-        switch (option) {
-        case 'i': r.image = optarg; break;
-        case 'm': r.mask = optarg; break;
-        case 'v': r.overlay = optarg; break;
-        case 'b': r.boxes = optarg; break;
-        case 'z':
-            if (cli_parse_size(optarg, &r.width, &r.height) != 0)
-                code = cli_usage_error("tokencut", "--size takes WxH, e.g. 480x480, not '%s'", optarg);
-            break;
-        case 't':
-        case 'e':
-            if (df_options_set_float(o, option == 't' ? DF_PARAM_TOKENCUT_TAU : DF_PARAM_TOKENCUT_EPS,
-                                     strtod(optarg, &end)) != DF_OK || *end || end == optarg)
-                code = cli_usage_error("tokencut", "%s does not take '%s'", option == 't' ? "--tau" : "--eps", optarg);
-            break;
-        case 'S': df_options_set_int(o, DF_PARAM_TOKENCUT_BINARY, 0); break;
-        case ':': code = cli_usage_error("tokencut", "%s needs a value", argv[optind - 1]); break;
-        default: code = cli_usage_error("tokencut", "unknown option '%s'", argv[optind - 1]); break;
-        }
-    }
-    if (code == EXIT_OK && optind < argc) code = cli_usage_error("tokencut", "unexpected argument '%s'", argv[optind]);
-    if (code == EXIT_OK && r.image == NULL) code = cli_usage_error("tokencut", "--image FILE is required");
+    int code = cli_rows_parse(&tokencut_command, -1, argc, argv, &r, o);
     df_image *rgb = NULL;
     df_tensor *pixels = NULL, *mask = NULL;
     df_model *model = NULL;
@@ -124,7 +96,7 @@ static int run(int argc, char **argv) {
         if (status == DF_OK) status = df_image_to_tensor(rgb, NULL, NULL, &pixels);
         if (status != DF_OK) code = cli_fail("tokencut", status);
     }
-    if (code == EXIT_OK) code = model_args_open(&margs, "tokencut", &model);
+    if (code == EXIT_OK) code = model_args_open(&r.model, "tokencut", &model);
     if (code == EXIT_OK) {
         int32_t box[4];
         df_tokencut_detail detail = {.struct_size = sizeof detail};
@@ -140,4 +112,4 @@ static int run(int argc, char **argv) {
     return code;
 }
 
-const cli_verb verb_tokencut = {"tokencut", "TokenCut object discovery: the object's mask and box", help, run};
+const cli_verb verb_tokencut = {"tokencut", "TokenCut object discovery: the object's mask and box", run, &tokencut_command};

@@ -2,61 +2,63 @@
 #include "cli.h"
 #include "model_args.h"
 #include "output.h"
+#include "dinofeat/upsample.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-    "Usage: dinofeat upsample --model FILE --image FILE [--stride 4] [--shifts 1,2]\n"
-    "                         [--neighbourhood moore|neumann] [--flips[=on|off|official]]\n"
+static const char *const usages[] = {
+    "--model FILE --image FILE [--stride 4] [--shifts 1,2]\n"
+    "                         [--neighbourhood moore|von_neumann] [--flips[=on|off|official]]\n"
     "                         [--attn cls|o|q|k|v|none] [--out feats.npy] [--pca pca.png]\n"
-    "                         [--attn-png attn.png] [--compare figure.png]\n"
-    "\n"
+    "                         [--attn-png attn.png] [--compare figure.png]",
+    NULL};
+
+static const char description[] =
     "HR-Dv2 upsampling: runs the backbone on shifted and flipped copies of the image at a\n"
     "reduced patch stride, maps each view back to pixel resolution through its exact inverse\n"
     "and averages them, giving features (and attention) at the image's resolution. The image\n"
     "is converted to RGB, resized if --size is given, ImageNet-normalised and centre-cropped\n"
     "to multiples of the patch size (--pad pads instead). Memory beyond one forward pass does\n"
-    "not grow with the number of views. Progress goes to stderr.\n"
-    "\n"
-    "Options:\n"
-    "  --image FILE           a PNG or JPEG (required)\n"
-    "  --size WxH             resize to W x H pixels first\n"
-    "  --stride S             patch stride of the views in pixels (default 4)\n"
-    "  --shifts D,D,...       shift distances in pixels (default 1,2; '' for none)\n"
-    "  --neighbourhood N      moore (8 directions, default) or neumann (4)\n"
-    "  --flips[=MODE]         on (default: identity, horizontal, vertical), off, official\n"
-    "  --no-flips             the same as --flips=off\n"
-    "  --attn KIND            attention channels: cls (default: [CLS] attention), o (HR-Dv2's\n"
-    "                         segmentation uses it), q, k, v, none\n"
-    "  --border B             wrap (default), zero, replicate\n"
-    "  --bilinear             bilinear instead of nearest-exact resizing of each view\n"
-    "  --pad                  zero-pad to multiples of the patch instead of centre-cropping,\n"
-    "                         so the outputs cover every pixel of the image\n"
-    "  --batch N              views per forward pass (default 1; same results)\n"
-    "  --out FILE             the features, (H, W, D) float32 .npy\n"
-    "  --attn-out FILE        the attention, (H, W, heads) float32 .npy\n"
-    "  --pca FILE             a 3-component PCA picture of the features, .png\n"
-    "  --attn-png FILE        the attention summed over heads, .png\n"
-    "  --compare FILE         one figure: low-resolution PCA, upsampled PCA, attention\n" MODEL_ARGS_HELP
-    "  -h, --help             this text\n"
-    "\n"
-    "Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n";
+    "not grow with the number of views. Progress goes to stderr.\n";
 
 typedef struct request {
     const char *image, *out, *attn_out, *pca, *attn_png, *compare;
     long width, height;
+    model_args model;
 } request;
 
-static int set_named(df_options *options, df_param key, const char *value, const char *const *names, int count,
-                     const char *flag) {
-    for (int i = 0; i < count; i++)
-        if (strcmp(value, names[i]) == 0) return df_options_set_int(options, key, i) == DF_OK ? 0 : -1;
-    cli_usage_error("upsample", "%s does not take '%s'", flag, value);
-    return -1;
-}
+static const cli_row rows[] = {
+    ROW_STRING("image", "FILE", image, "a PNG or JPEG", 0, CLI_ROW_REQUIRED),
+    ROW_SIZE("size", width, height, "resize to W x H pixels first"),
+    UPSAMPLE_VIEW_ROWS,
+    ROW_PARAM("neighbourhood", "N", DF_PARAM_UPS_NEIGHBOURHOOD, "moore (8 directions) or von_neumann (4)"),
+    ROW_PARAM_OPTIONAL("flips", "MODE", DF_PARAM_UPS_FLIPS, "on", "on (identity, horizontal, vertical), off, official"),
+    ROW_PARAM("attn", "KIND", DF_PARAM_UPS_ATTENTION,
+              "attention channels: cls ([CLS] attention), o (HR-Dv2's segmentation\n"
+              "uses it), q, k, v, none"),
+    ROW_PARAM("border", "B", DF_PARAM_UPS_BORDER, "wrap, zero, replicate"),
+    ROW_PARAM_FIXED("bilinear", DF_PARAM_UPS_INTERP, "bilinear", "bilinear instead of nearest-exact resizing of each view"),
+    ROW_PARAM_FIXED("pad", DF_PARAM_UPS_PAD, "1",
+                    "zero-pad to multiples of the patch instead of centre-cropping,\n"
+                    "so the outputs cover every pixel of the image"),
+    ROW_PARAM("batch", "N", DF_PARAM_UPS_BATCH, "views per forward pass (same results)"),
+    ROW_STRING("out", "FILE", out, "the features, (H, W, D) float32 .npy"),
+    ROW_STRING("attn-out", "FILE", attn_out, "the attention, (H, W, heads) float32 .npy"),
+    ROW_STRING("pca", "FILE", pca, "a 3-component PCA picture of the features, .png"),
+    ROW_STRING("attn-png", "FILE", attn_png, "the attention summed over heads, .png"),
+    ROW_STRING("compare", "FILE", compare, "one figure: low-resolution PCA, upsampled PCA, attention"),
+    MODEL_ROWS_BUT_STRIDE(model),
+};
+
+static void init(void *r) { model_args_init(&((request *)r)->model); }
+
+static const cli_command upsample_command = {
+    .verb = "upsample", .usages = usages, .description = description, .rows = rows,
+    .row_count = sizeof rows / sizeof rows[0], .epilogue = "Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n",
+    .request_size = sizeof(request), .init = init};
 
 /* PCA of the plain forward pass (stride = patch), for --compare. */
 static df_status low_resolution_pca(df_model *model, const df_tensor *pixels, size_t width, size_t height, df_image **out) {
@@ -138,72 +140,14 @@ static int write_outputs(const request *r, df_model *model, const df_tensor *pix
 }
 
 static int run(int argc, char **argv) {
-    static const struct option options[] = {
-        {"image", required_argument, NULL, 'i'},       {"size", required_argument, NULL, 'z'},
-        {"shifts", required_argument, NULL, 's'},      {"neighbourhood", required_argument, NULL, 'n'},
-        {"flips", optional_argument, NULL, 'f'},       {"no-flips", no_argument, NULL, 'F'},
-        {"attn", required_argument, NULL, 'a'},        {"border", required_argument, NULL, 'b'},
-        {"bilinear", no_argument, NULL, 'l'},          {"batch", required_argument, NULL, 'B'},
-        {"out", required_argument, NULL, 'o'},         {"attn-out", required_argument, NULL, 'O'},
-        {"pca", required_argument, NULL, 'p'},         {"attn-png", required_argument, NULL, 'P'},
-        {"compare", required_argument, NULL, 'c'},     {"pad", no_argument, NULL, 'd'},
-        MODEL_ARGS_OPTIONS,
-        {NULL, 0, NULL, 0}};
-    static const char *const neighbourhoods[] = {"moore", "neumann"}, *const flips[] = {"off", "on", "official"};
-    static const char *const attentions[] = {"cls", "o", "q", "k", "v", "none"};
-    static const char *const borders[] = {"wrap", "zero", "replicate"};
-    request r = {0};
-    model_args margs;
-    model_args_init(&margs);
+    request r;
     df_options *ups = NULL;
     if (cli_options_new(&ups) != DF_OK) return cli_fail("upsample", DF_E_OUT_OF_MEMORY);
-    int code = EXIT_OK;
-    optind = 1;
-    opterr = 0;
-    for (int option; code == EXIT_OK && (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
-        int handled = option == 1005 ? 0 : model_args_parse(&margs, option, optarg, "upsample");
-        if (handled < 0) code = EXIT_USAGE;
-        if (handled) continue;
-        char *end;
-        switch (option) {
-        case 'i': r.image = optarg; break;
-        case 'o': r.out = optarg; break;
-        case 'O': r.attn_out = optarg; break;
-        case 'p': r.pca = optarg; break;
-        case 'P': r.attn_png = optarg; break;
-        case 'c': r.compare = optarg; break;
-        case 'z':
-            if (cli_parse_size(optarg, &r.width, &r.height) != 0)
-                code = cli_usage_error("upsample", "--size takes WxH, e.g. 448x448, not '%s'", optarg);
-            break;
-        case 1005: /* --stride: the views' stride here, not the model's */
-            if (df_options_set_int(ups, DF_PARAM_UPS_STRIDE, strtol(optarg, &end, 10)) != DF_OK || *end)
-                code = cli_usage_error("upsample", "--stride takes a number of pixels >= 1, not '%s'", optarg);
-            break;
-        case 's':
-            if (df_options_set_str(ups, DF_PARAM_UPS_SHIFTS, optarg) != DF_OK) code = cli_fail("upsample", DF_E_INVALID_ARG);
-            break;
-        case 'n': if (set_named(ups, DF_PARAM_UPS_NEIGHBOURHOOD, optarg, neighbourhoods, 2, "--neighbourhood")) code = EXIT_USAGE; break;
-        case 'f': if (set_named(ups, DF_PARAM_UPS_FLIPS, optarg ? optarg : "on", flips, 3, "--flips")) code = EXIT_USAGE; break;
-        case 'F': df_options_set_int(ups, DF_PARAM_UPS_FLIPS, DF_UPS_FLIPS_OFF); break;
-        case 'a': if (set_named(ups, DF_PARAM_UPS_ATTENTION, optarg, attentions, 6, "--attn")) code = EXIT_USAGE; break;
-        case 'b': if (set_named(ups, DF_PARAM_UPS_BORDER, optarg, borders, 3, "--border")) code = EXIT_USAGE; break;
-        case 'l': df_options_set_int(ups, DF_PARAM_UPS_INTERP, DF_UPS_BILINEAR); break;
-        case 'd': df_options_set_int(ups, DF_PARAM_UPS_PAD, 1); break;
-        case 'B':
-            if (df_options_set_int(ups, DF_PARAM_UPS_BATCH, strtol(optarg, &end, 10)) != DF_OK || *end)
-                code = cli_usage_error("upsample", "--batch takes a number >= 1, not '%s'", optarg);
-            break;
-        case ':': code = cli_usage_error("upsample", "%s needs a value", argv[optind - 1]); break;
-        default: code = cli_usage_error("upsample", "unknown option '%s'", argv[optind - 1]); break;
-        }
-    }
-    if (code == EXIT_OK && optind < argc) code = cli_usage_error("upsample", "unexpected argument '%s'", argv[optind]);
-    if (code == EXIT_OK && r.image == NULL) code = cli_usage_error("upsample", "--image FILE is required");
+    int code = cli_rows_parse(&upsample_command, -1, argc, argv, &r, ups);
     size_t views = 0;
     if (code == EXIT_OK && df_upsample_view_count(ups, &views) != DF_OK) code = cli_fail("upsample", DF_E_INVALID_ARG);
     df_model *model = NULL;
-    if (code == EXIT_OK) code = model_args_open(&margs, "upsample", &model);
+    if (code == EXIT_OK) code = model_args_open(&r.model, "upsample", &model);
     df_tensor *pixels = NULL, *features = NULL, *attention = NULL;
     if (code == EXIT_OK) {
         int64_t kind = 0;
@@ -224,4 +168,5 @@ static int run(int argc, char **argv) {
     return code;
 }
 
-const cli_verb verb_upsample = {"upsample", "HR-Dv2 pixel-resolution features and attention of an image", help, run};
+const cli_verb verb_upsample = {"upsample", "HR-Dv2 pixel-resolution features and attention of an image", run,
+                                 &upsample_command};

@@ -1,29 +1,34 @@
 /* dinofeat weak: train a classifier from scribbles, and segment images with it. */
-#include "classical_args.h"
 #include "cli.h"
 #include "draw.h"
 #include "folder.h"
 #include "model_args.h"
 #include "output.h"
+#include "verb_weak.h"
+#include "dinofeat/upsample.h"
+#include "dinofeat/weak.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 
-static const char help[] =
-    "Usage: dinofeat weak train --image I --labels L.png [--image I2 --labels L2.png ...]\n"
+static const char *const subverbs[] = {"train", "predict", "live", NULL};
+
+static const char *const usages[] = {
+    "train --image I --labels L.png [--image I2 --labels L2.png ...]\n"
     "                           [--features classical|deep|hybrid] [--model M]\n"
-    "                           [--classifier rf|logreg] [--groups G,...] --out clf.dfclf\n"
-    "       dinofeat weak predict --classifier clf.dfclf [--model M] --image I [--crf] --out seg.png\n"
+    "                           [--method forest|logreg] [--groups G,...] --out clf.dfclf",
+    "predict --classifier clf.dfclf [--model M] --image I [--crf] --out seg.png\n"
     "                             [--overlay ov.png] [--proba proba.npy]\n"
-    "       dinofeat weak predict --classifier clf.dfclf [--model M] --images DIR --out-dir DIR2\n"
-    "       dinofeat weak live --image I --script S [--out seg.png] [--save clf.dfclf]\n"
-    "\n"
+    "       dinofeat weak predict --classifier clf.dfclf [--model M] --images DIR --out-dir DIR2",
+    "live --image I --script S [--out seg.png] [--save clf.dfclf]",
+    NULL};
+
+static const char description[] =
     "Weakly supervised segmentation (HR-Dv2 section 3.3, Trainable Weka style): paint a few strokes\n"
     "per class, train, segment the whole image, apply the classifier to new images. Label images\n"
     "are PNGs where 0 = unlabelled and 1..C = classes (palette PNGs are read as their indices, grey\n"
@@ -33,43 +38,84 @@ static const char help[] =
     "resized, and the result resized back) or hybrid (both, each channel min-max scaled).\n"
     "Classifiers (balanced class weights): a random forest (the default for classical features)\n"
     "or logistic regression (the default for deep and hybrid). The classifier file records the\n"
-    "model it needs; predicting with another is refused.\n"
-    "\n"
-    "train options:\n"
-    "  --image FILE        a grey or colour image, 8 or 16 bits (repeat with --labels for several)\n"
-    "  --labels FILE       its label image, the same size\n"
-    "  --features F        classical (default), deep or hybrid (these need --model)\n"
-    "  --classifier C      rf or logreg (default: rf for classical, logreg otherwise)\n"
-    "  --trees N           trees of the forest (default 200)\n"
-    "  --stride S          patch stride of the upsampling views (default 4)\n"
-    "  --shifts D,D,...    shift distances of the views (default 1,2)\n"
-    "  --no-flips          no flipped views\n"
-    "  --seed N            the forest's seed (default 0)\n"
-    "  --out FILE          the classifier file to write (.dfclf, required)\n"
-    CLASSICAL_ARGS_HELP
-    "predict options:\n"
-    "  --classifier FILE   a .dfclf file (required)\n"
-    "  --image FILE        one image, with --out (a label PNG of classes 1..C)\n"
-    "  --images DIR        every PNG/JPEG of a folder, with --out-dir (label PNGs of the same names)\n"
-    "  --crf               refine with the dense CRF (HR-Dv2's parameters)\n"
-    "  --model FILE        the backbone a deep or hybrid classifier was trained with\n"
-    "  --overlay FILE      the image with each class in its colour, .png (single image)\n"
-    "  --proba FILE        per-class probabilities, (H, W, C) float32 .npy (single image)\n"
-    "live options (an interactive tool's loop, replayed; classical features and the options above):\n"
-    "  --image FILE        the image being labelled\n"
-    "  --script FILE       one action per line: 'stroke CLASS RADIUS X,Y [X,Y ...]' paints a polyline,\n"
-    "                      'erase RADIUS X,Y [X,Y ...]' erases, 'labels FILE.png' sets its labelled\n"
-    "                      pixels; '#' starts a comment. After each, the forest is refit and the\n"
-    "                      view predicted, and the step's latency printed\n"
-    "  --view X,Y,W,H      the region predicted after each step (default the whole image)\n"
-    "  --trees N           trees of the live forest (default 100, as ilastik's live update)\n"
-    "  --full-trees N      trees of the classifier --save writes (default 200)\n"
-    "  --out FILE          the final segmentation of the whole image, a label PNG\n"
-    "  --save FILE         a classifier (.dfclf) trained on the final scribbles\n"
-    "model options (deep and hybrid):\n" MODEL_ARGS_HELP
-    "  -h, --help          this text\n"
-    "\n"
-    "Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n";
+    "model it needs; predicting with another is refused.\n";
+
+static const char *const summaries[] = {
+    "\ntrain: a classifier from images and their scribbles, written to --out.\n",
+    "\npredict: one image (--image, --out) or a folder (--images, --out-dir) segmented.\n",
+    "\nlive: an interactive tool's loop, replayed: the classical features once, then after each\n"
+    "action of --script the live forest refit on every labelled pixel and the --view predicted,\n"
+    "with the step's latency.\n",
+    NULL};
+
+#define TRAIN (1u << WEAK_TRAIN)
+#define PREDICT (1u << WEAK_PREDICT)
+#define LIVE (1u << WEAK_LIVE)
+
+static const cli_row rows[] = {
+    ROW_STRINGS("image", "FILE", images, image_count,
+                "a grey or colour image, 8 or 16 bits (repeat with --labels for several)", TRAIN),
+    ROW_STRINGS("labels", "FILE", labels, label_count, "its label image, the same size", TRAIN),
+    ROW_PARAM("features", "F", DF_PARAM_WEAK_FEATURES, "classical, deep or hybrid (these need --model)", TRAIN),
+    ROW_PARAM("method", "C", DF_PARAM_WEAK_CLASSIFIER,
+              "forest or logreg; auto: forest for classical features, logreg otherwise", TRAIN),
+    ROW_PARAM("trees", "N", DF_PARAM_FOREST_TREES, "trees of the forest (live: of the classifier --save writes)",
+              TRAIN | LIVE),
+    ROW_PARAM("seed", "N", DF_PARAM_FOREST_SEED, "the forest's seed", TRAIN | LIVE),
+    ROW_STRING("out", "FILE", out, "the classifier file to write (.dfclf)", TRAIN, CLI_ROW_REQUIRED),
+    ROW_STRING("image", "FILE", image, "one image, with --out (a label PNG of classes 1..C)", PREDICT),
+    ROW_STRING("image", "FILE", image, "the image being labelled", LIVE, CLI_ROW_REQUIRED),
+    ROW_STRING("classifier", "FILE", classifier, "a .dfclf file", PREDICT, CLI_ROW_REQUIRED),
+    ROW_STRING("images", "DIR", folder, "every PNG/JPEG of a folder, with --out-dir (label PNGs of the same names)",
+               PREDICT),
+    ROW_STRING("out", "FILE", out, "the label PNG of --image", PREDICT),
+    ROW_STRING("out-dir", "DIR", out_dir, "the label PNGs of --images", PREDICT),
+    ROW_PARAM_FIXED("crf", DF_PARAM_WEAK_CRF, "1", "refine with the dense CRF (HR-Dv2's parameters)", PREDICT),
+    ROW_STRING("overlay", "FILE", overlay, "the image with each class in its colour, .png (single image)", PREDICT),
+    ROW_STRING("proba", "FILE", proba, "per-class probabilities, (H, W, C) float32 .npy (single image)", PREDICT),
+    ROW_STRING("script", "FILE", script,
+               "one action per line: 'stroke CLASS RADIUS X,Y [X,Y ...]' paints a polyline,\n"
+               "'erase RADIUS X,Y [X,Y ...]' erases, 'labels FILE.png' sets its labelled\n"
+               "pixels; '#' starts a comment",
+               LIVE, CLI_ROW_REQUIRED),
+    ROW_STRING("view", "X,Y,W,H", view, "the region predicted after each step (default the whole image)", LIVE,
+               CLI_ROW_NO_DEFAULT),
+    ROW_PARAM("live-trees", "N", DF_PARAM_WEAK_LIVE_TREES, "trees of the live forest (as ilastik's live update)", LIVE),
+    ROW_STRING("out", "FILE", out, "the final segmentation of the whole image, a label PNG", LIVE),
+    ROW_STRING("save", "FILE", save, "a classifier (.dfclf) trained on the final scribbles", LIVE),
+    ROW_PARAM("groups", "G,G,...", DF_PARAM_CLASSICAL_GROUPS,
+              "classical feature groups (gaussian,sobel,hessian,dog,membrane: the 58\n"
+              "channels); also mean, median, minimum, maximum, entropy,\n"
+              "structure, neighbours, derivatives, bilateral",
+              TRAIN | LIVE),
+    ROW_PARAM("min-sigma", "N", DF_PARAM_CLASSICAL_MIN_SIGMA,
+              "smallest scale: 0 adds the scale-0 channels, -1 starts at 0.5", TRAIN | LIVE),
+    ROW_PARAM("max-sigma", "N", DF_PARAM_CLASSICAL_MAX_SIGMA, "largest scale (scales double)", TRAIN | LIVE),
+    ROW_PARAM("membrane-size", "N", DF_PARAM_CLASSICAL_MEMBRANE_SIZE, "side of the membrane kernel", TRAIN | LIVE),
+    ROW_PARAM("membrane-thickness", "N", DF_PARAM_CLASSICAL_MEMBRANE_THICKNESS, "width of its line", TRAIN | LIVE),
+    ROW_PARAM("stride", "S", DF_PARAM_UPS_STRIDE, "patch stride of the views' forward passes, in pixels", TRAIN),
+    ROW_PARAM("shifts", "D,D,...", DF_PARAM_UPS_SHIFTS, "shift distances of the views in pixels ('' for none)", TRAIN),
+    ROW_PARAM_FIXED("no-flips", DF_PARAM_UPS_FLIPS, "off", "no flipped views: the shifted ones only", TRAIN),
+    MODEL_ROW_FILE(model, TRAIN | PREDICT, 0),
+    MODEL_ROWS_OTHER(model, TRAIN | PREDICT),
+};
+
+static void init(void *r) { model_args_init(&((request *)r)->model); }
+
+const cli_command weak_command = {
+    .verb = "weak", .subverbs = subverbs, .usages = usages, .summaries = summaries, .description = description,
+    .rows = rows, .row_count = sizeof rows / sizeof rows[0],
+    .epilogue = "Model options are for deep and hybrid features.\n"
+                "Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n",
+    .request_size = sizeof(request), .init = init};
+
+int weak_check_classical(const df_options *options, const char *verb) {
+    size_t channels;
+    if (df_classical_channels(options, &channels) == DF_OK) return EXIT_OK;
+    const char *why = df_last_error_message();
+    while (strncmp(why, "df_", 3) == 0 && strstr(why, ": ")) why = strstr(why, ": ") + 2;
+    return cli_usage_error(verb, "--groups: %s", why);
+}
 
 #define MAX_IMAGES 256
 
@@ -83,72 +129,17 @@ df_status weak_load_labels(const char *path, df_image **out) {
 }
 
 static int train(int argc, char **argv) {
-    static const struct option options[] = {
-        {"image", required_argument, NULL, 'i'},    {"labels", required_argument, NULL, 'l'},
-        {"features", required_argument, NULL, 'f'}, {"classifier", required_argument, NULL, 'c'},
-        {"trees", required_argument, NULL, 't'},    {"seed", required_argument, NULL, 's'},
-        {"out", required_argument, NULL, 'o'},      {"shifts", required_argument, NULL, 'S'},
-        {"no-flips", no_argument, NULL, 'F'},       MODEL_ARGS_OPTIONS,
-        CLASSICAL_ARGS_OPTIONS,                     {NULL, 0, NULL, 0}};
-    const char *images[MAX_IMAGES], *labels[MAX_IMAGES], *out = NULL;
-    size_t ni = 0, nl = 0;
+    request r;
     df_options *o = NULL;
     if (cli_options_new(&o) != DF_OK) return cli_fail("weak train", DF_E_OUT_OF_MEMORY);
-    model_args margs;
-    model_args_init(&margs);
-    int code = EXIT_OK;
-    optind = 1;
-    opterr = 0;
-    for (int option; code == EXIT_OK && (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
-        int handled = option == 1005 ? 0 : model_args_parse(&margs, option, optarg, "weak train");
-        if (handled == 0) handled = classical_args_parse(o, option, optarg, "weak train");
-        if (handled < 0) code = EXIT_USAGE;
-        if (handled) continue;
-        char *end;
-        switch (option) {
-        case 'i':
-        case 'l':
-            if ((option == 'i' ? ni : nl) == MAX_IMAGES) code = cli_usage_error("weak train", "at most %d images", MAX_IMAGES);
-            else if (option == 'i') images[ni++] = optarg;
-            else labels[nl++] = optarg;
-            break;
-        case 'f': {
-            int set = strcmp(optarg, "classical") == 0 ? DF_WEAK_CLASSICAL
-                      : strcmp(optarg, "deep") == 0    ? DF_WEAK_DEEP
-                      : strcmp(optarg, "hybrid") == 0  ? DF_WEAK_HYBRID
-                                                       : -1;
-            if (set < 0) code = cli_usage_error("weak train", "--features takes classical, deep or hybrid, not '%s'", optarg);
-            else df_options_set_int(o, DF_PARAM_WEAK_FEATURES, set);
-            break;
-        }
-        case 'c':
-            if (strcmp(optarg, "rf") == 0) df_options_set_int(o, DF_PARAM_WEAK_CLASSIFIER, DF_WEAK_FOREST);
-            else if (strcmp(optarg, "logreg") == 0) df_options_set_int(o, DF_PARAM_WEAK_CLASSIFIER, DF_WEAK_LOGREG);
-            else code = cli_usage_error("weak train", "--classifier takes rf or logreg, not '%s'", optarg);
-            break;
-        case 1005: /* --stride: the views' stride */
-            if (df_options_set_int(o, DF_PARAM_UPS_STRIDE, strtol(optarg, &end, 10)) != DF_OK || *end)
-                code = cli_usage_error("weak train", "--stride takes a number of pixels >= 1, not '%s'", optarg);
-            break;
-        case 'S':
-            if (df_options_set_str(o, DF_PARAM_UPS_SHIFTS, optarg) != DF_OK) code = cli_fail("weak train", DF_E_INVALID_ARG);
-            break;
-        case 'F': df_options_set_int(o, DF_PARAM_UPS_FLIPS, DF_UPS_FLIPS_OFF); break;
-        case 't':
-        case 's':
-            if (df_options_set_int(o, option == 't' ? DF_PARAM_FOREST_TREES : DF_PARAM_FOREST_SEED,
-                                   strtoll(optarg, &end, 10)) != DF_OK || *end || end == optarg)
-                code = cli_usage_error("weak train", "%s does not take '%s'", option == 't' ? "--trees" : "--seed", optarg);
-            break;
-        case 'o': out = optarg; break;
-        case ':': code = cli_usage_error("weak train", "%s needs a value", argv[optind - 1]); break;
-        default: code = cli_usage_error("weak train", "unknown option '%s'", argv[optind - 1]); break;
-        }
-    }
-    if (code == EXIT_OK && optind < argc) code = cli_usage_error("weak train", "unexpected argument '%s'", argv[optind]);
+    int code = cli_rows_parse(&weak_command, WEAK_TRAIN, argc, argv, &r, o);
+    const char **images = r.images, **labels = r.labels, *out = r.out;
+    size_t ni = r.image_count, nl = r.label_count;
+    model_args margs = r.model;
     if (code == EXIT_OK && (ni == 0 || ni != nl))
         code = cli_usage_error("weak train", "give each --image its --labels (%zu images, %zu label images)", ni, nl);
-    if (code == EXIT_OK && out == NULL) code = cli_usage_error("weak train", "--out FILE is required");
+    if (code == EXIT_OK && ni > MAX_IMAGES) code = cli_usage_error("weak train", "at most %d images", MAX_IMAGES);
+    if (code == EXIT_OK) code = weak_check_classical(o, "weak train");
     int64_t set = DF_WEAK_CLASSICAL;
     df_options_get_int(o, DF_PARAM_WEAK_FEATURES, &set);
     if (code == EXIT_OK && set != DF_WEAK_CLASSICAL && margs.path == NULL)
@@ -180,13 +171,10 @@ static int train(int argc, char **argv) {
     df_weak_free(weak);
     df_model_free(model);
     df_options_free(o);
+    free(images);
+    free(labels);
     return code;
 }
-
-typedef struct predict_request {
-    const char *classifier, *image, *images, *out, *out_dir, *overlay, *proba;
-    int crf;
-} predict_request;
 
 static int predict_one(const df_weak *weak, df_model *model, const df_options *o, const char *path, const char *out,
                        const char *overlay, const char *proba) {
@@ -215,10 +203,10 @@ static int predict_one(const df_weak *weak, df_model *model, const df_options *o
     return code;
 }
 
-static int predict_folder(const df_weak *weak, df_model *model, const df_options *o, const predict_request *r) {
-    DIR *d = opendir(r->images);
+static int predict_folder(const df_weak *weak, df_model *model, const df_options *o, const request *r) {
+    DIR *d = opendir(r->folder);
     if (d == NULL) {
-        fprintf(stderr, "dinofeat weak predict: %s: %s\n", r->images, strerror(errno));
+        fprintf(stderr, "dinofeat weak predict: %s: %s\n", r->folder, strerror(errno));
         return EXIT_INPUT;
     }
     if (mkdir(r->out_dir, 0777) != 0 && errno != EEXIST) {
@@ -241,7 +229,7 @@ static int predict_folder(const df_weak *weak, df_model *model, const df_options
     int code = EXIT_OK, failures = 0;
     for (size_t i = 0; i < count; i++) {
         char in[4096], out[4096];
-        snprintf(in, sizeof in, "%s/%s", r->images, names[i]);
+        snprintf(in, sizeof in, "%s/%s", r->folder, names[i]);
         char *dot = strrchr(names[i], '.');
         *dot = 0;
         snprintf(out, sizeof out, "%s/%s.png", r->out_dir, names[i]);
@@ -259,48 +247,17 @@ static int predict_folder(const df_weak *weak, df_model *model, const df_options
 }
 
 static int predict(int argc, char **argv) {
-    static const struct option options[] = {
-        {"classifier", required_argument, NULL, 'c'}, {"image", required_argument, NULL, 'i'},
-        {"images", required_argument, NULL, 'I'},     {"out", required_argument, NULL, 'o'},
-        {"out-dir", required_argument, NULL, 'O'},    {"overlay", required_argument, NULL, 'v'},
-        {"proba", required_argument, NULL, 'p'},      {"crf", no_argument, NULL, 'C'},
-        MODEL_ARGS_OPTIONS,
-        {NULL, 0, NULL, 0}};
-    predict_request r = {0};
-    model_args margs;
-    model_args_init(&margs);
-    int code = EXIT_OK;
-    optind = 1;
-    opterr = 0;
-    for (int option; code == EXIT_OK && (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
-        int handled = model_args_parse(&margs, option, optarg, "weak predict");
-        if (handled < 0) code = EXIT_USAGE;
-        if (handled) continue;
-        switch (option) {
-        case 'c': r.classifier = optarg; break;
-        case 'i': r.image = optarg; break;
-        case 'I': r.images = optarg; break;
-        case 'o': r.out = optarg; break;
-        case 'O': r.out_dir = optarg; break;
-        case 'v': r.overlay = optarg; break;
-        case 'p': r.proba = optarg; break;
-        case 'C': r.crf = 1; break;
-        case ':': code = cli_usage_error("weak predict", "%s needs a value", argv[optind - 1]); break;
-        default: code = cli_usage_error("weak predict", "unknown option '%s'", argv[optind - 1]); break;
-        }
-    }
-    if (code == EXIT_OK && optind < argc) code = cli_usage_error("weak predict", "unexpected argument '%s'", argv[optind]);
-    if (code == EXIT_OK && r.classifier == NULL) code = cli_usage_error("weak predict", "--classifier FILE is required");
-    if (code == EXIT_OK && !((r.image && r.out && !r.images) || (r.images && r.out_dir && !r.image)))
+    request r;
+    df_options *o = NULL;
+    if (cli_options_new(&o) != DF_OK) return cli_fail("weak predict", DF_E_OUT_OF_MEMORY);
+    int code = cli_rows_parse(&weak_command, WEAK_PREDICT, argc, argv, &r, o);
+    if (code == EXIT_OK && !((r.image && r.out && !r.folder) || (r.folder && r.out_dir && !r.image)))
         code = cli_usage_error("weak predict", "give --image FILE --out FILE, or --images DIR --out-dir DIR");
     df_weak *weak = NULL;
-    df_options *o = NULL;
     df_model *model = NULL;
-    if (code == EXIT_OK && margs.path) code = model_args_open(&margs, "weak predict", &model);
+    if (code == EXIT_OK && r.model.path) code = model_args_open(&r.model, "weak predict", &model);
     if (code == EXIT_OK) {
         df_status status = df_weak_load(r.classifier, &weak);
-        if (status == DF_OK) status = cli_options_new(&o);
-        if (status == DF_OK) df_options_set_int(o, DF_PARAM_WEAK_CRF, r.crf);
         if (status != DF_OK) code = cli_fail("weak predict", status);
     }
     if (code == EXIT_OK && r.image) {
@@ -327,4 +284,5 @@ static int run(int argc, char **argv) {
     return cli_usage_error("weak", "unknown sub-verb '%s': train, predict or live", argv[1]);
 }
 
-const cli_verb verb_weak = {"weak", "weakly supervised segmentation from scribbles: train, predict, live", help, run};
+const cli_verb verb_weak = {"weak", "weakly supervised segmentation from scribbles: train, predict, live", run,
+                            &weak_command};

@@ -1,12 +1,12 @@
 /* dinofeat weak live: an interactive tool's scribble loop replayed from a script, with the
  * latency of each step (df_weak_live_*): the features computed once, then per action the forest
  * refit on every labelled pixel and the view predicted. */
-#include "classical_args.h"
 #include "cli.h"
 #include "draw.h"
+#include "verb_weak.h"
+#include "dinofeat/weak.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,50 +162,15 @@ static int finish(df_weak_live *live, const live_request *r, size_t w, size_t h)
 }
 
 static int parse(int argc, char **argv, live_request *r, df_options *o) {
-    static const struct option options[] = {
-        {"image", required_argument, NULL, 'i'},  {"script", required_argument, NULL, 's'},
-        {"out", required_argument, NULL, 'o'},    {"save", required_argument, NULL, 'S'},
-        {"view", required_argument, NULL, 'v'},   {"trees", required_argument, NULL, 't'},
-        {"full-trees", required_argument, NULL, 'T'}, {"seed", required_argument, NULL, 'e'},
-        CLASSICAL_ARGS_OPTIONS,                   {NULL, 0, NULL, 0}};
-    int code = EXIT_OK;
-    optind = 1;
-    opterr = 0;
-    for (int option; code == EXIT_OK && (option = getopt_long(argc, argv, ":", options, NULL)) != -1;) {
-        const int handled = classical_args_parse(o, option, optarg, "weak live");
-        if (handled < 0) code = EXIT_USAGE;
-        if (handled) continue;
-        long number;
-        char tail;
-        switch (option) {
-        case 'i': r->image = optarg; break;
-        case 's': r->script = optarg; break;
-        case 'o': r->out = optarg; break;
-        case 'S': r->save = optarg; break;
-        case 'v':
-            if (sscanf(optarg, "%zu,%zu,%zu,%zu%c", &r->view[0], &r->view[1], &r->view[2], &r->view[3], &tail) != 4 ||
-                r->view[2] == 0 || r->view[3] == 0)
-                code = cli_usage_error("weak live", "--view takes X,Y,W,H (W, H >= 1), not '%s'", optarg);
-            break;
-        case 't':
-        case 'T':
-        case 'e':
-            if (cli_parse_long(optarg, option == 'e' ? 0 : 1, option == 'e' ? 2147483647L : 100000, &number) != 0)
-                code = cli_usage_error("weak live", "%s does not take '%s'",
-                                       option == 't' ? "--trees" : option == 'T' ? "--full-trees" : "--seed", optarg);
-            else
-                df_options_set_int(o, option == 't'   ? DF_PARAM_WEAK_LIVE_TREES
-                                      : option == 'T' ? DF_PARAM_FOREST_TREES
-                                                      : DF_PARAM_FOREST_SEED,
-                                   number);
-            break;
-        case ':': code = cli_usage_error("weak live", "%s needs a value", argv[optind - 1]); break;
-        default: code = cli_usage_error("weak live", "unknown option '%s'", argv[optind - 1]); break;
-        }
-    }
-    if (code == EXIT_OK && optind < argc) code = cli_usage_error("weak live", "unexpected argument '%s'", argv[optind]);
-    if (code == EXIT_OK && (r->image == NULL || r->script == NULL))
-        code = cli_usage_error("weak live", "--image FILE and --script FILE are required");
+    struct request rows;
+    int code = cli_rows_parse(&weak_command, WEAK_LIVE, argc, argv, &rows, o);
+    r->image = rows.image, r->script = rows.script, r->out = rows.out, r->save = rows.save;
+    char tail;
+    if (code == EXIT_OK && rows.view &&
+        (sscanf(rows.view, "%zu,%zu,%zu,%zu%c", &r->view[0], &r->view[1], &r->view[2], &r->view[3], &tail) != 4 ||
+         r->view[2] == 0 || r->view[3] == 0))
+        code = cli_usage_error("weak live", "--view takes X,Y,W,H (W, H >= 1), not '%s'", rows.view);
+    if (code == EXIT_OK) code = weak_check_classical(o, "weak live");
     return code;
 }
 

@@ -5,6 +5,7 @@
 #define DINOFEAT_LIB_CHECKPOINT_STATE_DICT_H
 
 #include "../internal.h"
+#include "dinofeat/tensor.h"
 
 typedef struct dfi_tensor_entry {
     char *name;

@@ -5,6 +5,7 @@
 #define DINOFEAT_LIB_CHECKPOINT_UNPICKLE_H
 
 #include "../internal.h"
+#include "dinofeat/tensor.h"
 
 typedef enum {
     DFI_PICKLE_NONE, DFI_PICKLE_BOOL, DFI_PICKLE_INT, DFI_PICKLE_FLOAT, DFI_PICKLE_STRING,

@@ -1,6 +1,8 @@
 /* df_kmeans: parameters and the handle around the shim's k-means. */
 #include "../internal.h"
 #include "../tensor_internal.h"
+#include "dinofeat/cluster.h"
+#include "kmeans_shim.h"
 
 #include <stdlib.h>
 

@@ -2,6 +2,7 @@
  * reducible, so the chain finds exactly the merges of the greedy algorithm) with the
  * Lance-Williams update d(k, i + j) = max(d(k, i), d(k, j)). */
 #include "../internal.h"
+#include "dinofeat/cluster.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -4,6 +4,10 @@
  * its duration and turns igraph's error codes into ours. */
 #include "../internal.h"
 #include "../../shim/df_shim.h"
+#include "datus_shim.h"
+#include "dinofeat/cluster.h"
+#include "dinofeat/datus.h"
+#include "dinofeat/regions.h"
 
 #include <igraph.h>
 #include <stdlib.h>

@@ -3,6 +3,7 @@
 #include "lattice.h"
 
 #include "../internal.h"
+#include "dinofeat/crf.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -4,6 +4,7 @@
  * appended and flushed, so a stopped build resumes from its last whole item. */
 #include "dataset_internal.h"
 #include "../model/identity.h"
+#include "dinofeat/cache.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,6 +3,8 @@
 #define DINOFEAT_LIB_DATASET_INTERNAL_H
 
 #include "../internal.h"
+#include "dinofeat/dataset.h"
+#include "dinofeat/image.h"
 
 #include <pthread.h>
 

@@ -3,6 +3,8 @@
  * table's file: "DFKNN\0\0\0", u32 version, u32 k, u64 items, items x k int32. */
 #include "dataset_internal.h"
 #include "../tensor_internal.h"
+#include "dinofeat/cache.h"
+#include "retrieval_shim.h"
 
 #include <errno.h>
 #include <stdio.h>

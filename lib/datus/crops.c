@@ -1,6 +1,10 @@
 /* DatUS² step 6 (specs/datus.md): each valid segment's masked tight crop, resized (short side
  * `resize`, bicubic) and centre-cropped, and its [CLS] feature. */
 #include "../internal.h"
+#include "dinofeat/datus.h"
+#include "dinofeat/image.h"
+#include "dinofeat/model.h"
+#include "dinofeat/tensor.h"
 
 #include <math.h>
 #include <stdlib.h>

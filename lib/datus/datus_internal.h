@@ -3,6 +3,7 @@
 #define DINOFEAT_LIB_DATUS_INTERNAL_H
 
 #include "../internal.h"
+#include "dinofeat/datus.h"
 
 #include <stdio.h>
 

@@ -3,6 +3,7 @@
  * deep features with logistic regression, i.e. a linear 1 x 1 convolution head on the frozen
  * backbone, which needs no gradient code and trains in seconds. */
 #include "datus_internal.h"
+#include "dinofeat/upsample.h"
 
 #include <stdlib.h>
 

@@ -3,6 +3,8 @@
  * de-noising segmenter (step 9). */
 #include "datus_internal.h"
 #include "../../shim/df_shim.h"
+#include "datus_shim.h"
+#include "dinofeat/cluster.h"
 
 #include <stdlib.h>
 #include <string.h>

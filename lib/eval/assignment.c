@@ -1,6 +1,7 @@
 /* The Hungarian method with potentials (Kuhn, Munkres; the O(n^2 m) shortest augmenting path
  * form) for n <= m rows; more rows than columns are solved on the transpose. */
 #include "../internal.h"
+#include "dinofeat/eval.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 /* Streaming confusion matrices and the unsupervised-segmentation scores (specs/eval.md). */
 #include "../internal.h"
+#include "dinofeat/eval.h"
 
 #include <math.h>
 #include <stdlib.h>

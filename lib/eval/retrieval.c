@@ -2,6 +2,8 @@
  * memory bank of normalised, labelled features, exact top-k by cosine, similarity-weighted votes. */
 #include "../internal.h"
 #include "../tensor_internal.h"
+#include "dinofeat/eval.h"
+#include "retrieval_shim.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,7 @@
 /* Saliency IoU, accuracy and maxF_beta (specs/eval.md), and CorLoc. */
 #include "../internal.h"
+#include "dinofeat/eval.h"
+#include "dinofeat/regions.h"
 
 #include <stdlib.h>
 

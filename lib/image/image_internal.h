@@ -3,6 +3,7 @@
 #define DINOFEAT_LIB_IMAGE_INTERNAL_H
 
 #include "../internal.h"
+#include "dinofeat/image.h"
 
 struct df_image {
     size_t width, height, channels, bit_depth;

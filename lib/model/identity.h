@@ -4,6 +4,7 @@
 
 #include "../internal.h"
 #include "../checkpoint/json.h"
+#include "dinofeat/model.h"
 
 typedef struct dfi_model_identity {
     char family[16];

@@ -5,6 +5,7 @@
 
 #include "../checkpoint/state_dict.h"
 #include "df_shim.h"
+#include "vit_shim.h"
 
 typedef enum { DFI_LAYOUT_OFFICIAL, DFI_LAYOUT_HUGGINGFACE, DFI_LAYOUT_TIMM } dfi_layout_kind;
 

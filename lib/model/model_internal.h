@@ -4,6 +4,7 @@
 
 #include "dinofeat/model.h"
 #include "df_shim.h"
+#include "vit_shim.h"
 
 dfs_vit *dfi_model_vit(df_model *model);
 int32_t dfi_model_patch(const df_model *model);

@@ -1,6 +1,8 @@
 /* NeCo's loss: argument checks and settings; the arithmetic is the shim's (shim/neco_loss.cpp). */
 #include "../internal.h"
 #include "../tensor_internal.h"
+#include "dinofeat/neco.h"
+#include "neco_shim.h"
 
 /* student and teacher (B, Nq, d) alike, refs (B, R, d) with R in 1..65536. */
 static df_status check_shapes(const df_tensor *student, const df_tensor *teacher, const df_tensor *refs) {

@@ -5,6 +5,9 @@
 #include "../internal.h"
 #include "../model/identity.h"
 #include "df_shim.h"
+#include "dinofeat/image.h"
+#include "dinofeat/neco.h"
+#include "neco_shim.h"
 
 /* The crops of one image (specs/neco.md). */
 typedef struct dfi_neco_views {

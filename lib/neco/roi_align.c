@@ -1,6 +1,8 @@
 /* ROI align: argument checks; the arithmetic is the shim's (shim/roi_align.cpp). */
 #include "../internal.h"
 #include "../tensor_internal.h"
+#include "dinofeat/neco.h"
+#include "roi_align_shim.h"
 
 #include <math.h>
 

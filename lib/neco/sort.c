@@ -2,6 +2,8 @@
  * (shim/diffsort.cpp). */
 #include "../internal.h"
 #include "../tensor_internal.h"
+#include "dinofeat/neco.h"
+#include "neco_shim.h"
 
 static df_status check(const df_tensor *values, df_sort_network network, df_sort_sigmoid sigmoid, double steepness) {
     int64_t shape[2];

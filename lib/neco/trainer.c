@@ -3,6 +3,8 @@
 #include "neco_internal.h"
 
 #include "../model/model_internal.h"
+#include "dinofeat/distributed.h"
+#include "distributed_shim.h"
 
 #include <stdlib.h>
 #include <string.h>

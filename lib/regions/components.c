@@ -1,5 +1,6 @@
 /* Connected components by two raster passes with union-find, boxes, box IoU. */
 #include "../internal.h"
+#include "dinofeat/regions.h"
 
 #include <stdlib.h>
 

@@ -4,6 +4,12 @@
 
 #include "../internal.h"
 #include "../tensor_internal.h"
+#include "dinofeat/cluster.h"
+#include "dinofeat/crf.h"
+#include "dinofeat/model.h"
+#include "dinofeat/regions.h"
+#include "dinofeat/segment.h"
+#include "dinofeat/upsample.h"
 
 #include <math.h>
 #include <stdlib.h>

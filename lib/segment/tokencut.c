@@ -3,6 +3,9 @@
 #include "../internal.h"
 #include "../model/model_internal.h"
 #include "../tensor_internal.h"
+#include "dinofeat/regions.h"
+#include "dinofeat/segment.h"
+#include "tokencut_shim.h"
 
 #include <math.h>
 #include <stdlib.h>

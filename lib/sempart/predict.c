@@ -1,6 +1,7 @@
 /* Sempart inference: the backbone's features of a resized image, the network's masks, the
  * foreground partition by one of four rules, and the boxes of the foreground's components. */
 #include "sempart_internal.h"
+#include "dinofeat/regions.h"
 
 #include <math.h>
 #include <stdlib.h>

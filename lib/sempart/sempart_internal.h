@@ -5,6 +5,9 @@
 #include "../internal.h"
 #include "../model/identity.h"
 #include "../tensor_internal.h"
+#include "dinofeat/cache.h"
+#include "dinofeat/sempart.h"
+#include "sempart_shim.h"
 
 struct df_sempart {
     dfs_sempart *shim;

@@ -5,6 +5,9 @@
 #include "../internal.h"
 #include "../model/identity.h"
 #include "../tensor_internal.h"
+#include "dinofeat/cache.h"
+#include "dinofeat/stego.h"
+#include "stego_shim.h"
 
 struct df_stego {
     dfs_stego *shim;

@@ -1,6 +1,8 @@
 /* The STEGO trainer (specs/stego.md): settings, the generator behind every random draw, the
  * initial weights and the draws of a step; the arithmetic is the shim's (shim/stego_trainer.cpp). */
 #include "stego_internal.h"
+#include "dinofeat/distributed.h"
+#include "distributed_shim.h"
 
 #include <math.h>
 #include <stdlib.h>

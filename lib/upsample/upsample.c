@@ -2,6 +2,8 @@
 #include "../internal.h"
 #include "../model/model_internal.h"
 #include "../tensor_internal.h"
+#include "dinofeat/upsample.h"
+#include "upsample_shim.h"
 
 #include <stdlib.h>
 

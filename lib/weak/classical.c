@@ -7,6 +7,8 @@
 #include "../internal.h"
 #include "membrane.h"
 #include "rank.h"
+#include "dinofeat/image.h"
+#include "dinofeat/weak.h"
 
 #include <stdio.h>
 

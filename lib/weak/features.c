@@ -3,6 +3,7 @@
  * min-max scaled to [0, 1] over the image). Deep features of an image whose longest side exceeds
  * max_size are computed on a resized copy and resized back (nearest, as F.interpolate's default). */
 #include "weak_internal.h"
+#include "dinofeat/upsample.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 /* df_weak: train a classifier from scribbles and segment images with it (specs/hrdv2.md
  * section 3): a feature set (features.c), a random forest or logistic regression. */
 #include "weak_internal.h"
+#include "dinofeat/crf.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,6 +4,8 @@
 
 #include "../internal.h"
 #include "../model/identity.h"
+#include "dinofeat/image.h"
+#include "dinofeat/weak.h"
 
 #include <stdio.h>
 
