@@ -72,6 +72,7 @@ df_model *open_tiny_model(const char *file);
 void remove_tree(const char *directory);
 
 Suite *core_suite(void);
+Suite *trainer_pins_suite(void);
 Suite *options_suite(void);
 Suite *image_suite(void);
 Suite *tensor_suite(void);

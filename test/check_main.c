@@ -150,6 +150,7 @@ int main(void) {
     srunner_add_suite(torch, sempart_suite());
     srunner_add_suite(torch, neco_suite());
     srunner_add_suite(torch, neco_train_suite());
+    srunner_add_suite(torch, trainer_pins_suite());
     srunner_set_fork_status(torch, CK_NOFORK);
     srunner_run_all(torch, CK_NORMAL);
     failed += srunner_ntests_failed(torch);

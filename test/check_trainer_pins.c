@@ -1,0 +1,326 @@
+/* The three trainers' results pinned before their loops are unified (issue 22): STEGO, Sempart and
+ * NeCo train a few steps on tiny data through their public df_*_train loops, and every step's
+ * losses and a summary of the final weights must equal what test/fixtures/trainer_pins/ recorded.
+ * The pins are this library's own results, not an independent reference (the reference tests
+ * check the steps against PyTorch): they hold the trainers' behaviour fixed through a refactor.
+ *
+ * With DINOFEAT_WRITE_PINS=1 the test writes the pins instead of comparing (only to record a
+ * deliberate change of behaviour; say so in the commit). */
+#include "check_common.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PIN_DIR "fixtures/trainer_pins/"
+
+/* Two float32 trainings of the same steps that differ only in the order of their sums (thread
+ * count, BLAS kernel) agree to this much, relative: each step's backward rounds again what the
+ * forward rounded (F32_BACKWARD_RTOL per step), and Adam's normalised updates carry a relative
+ * gradient error into the weights scaled by the learning rate. */
+#define PIN_RTOL F32_BACKWARD_RTOL
+/* Sempart's trajectory amplifies rounding: BatchNorm divides every channel by its deviation over
+ * a batch of a few 4 x 4 grids, small for a nearly constant channel, and its ReLUs switch on
+ * what that divides. Its pins hold at 1e-2: ten times the spread between BLAS kernels and thread
+ * counts on one machine, and still ten times below what a 5% change of the learning rate moves
+ * (both measured when the pins were recorded); another item order or batch moves it at order one. */
+#define SEMPART_PIN_RTOL 1e-2
+
+/* A list of named numbers: what a training produced, or what its pin file holds. */
+typedef struct pin_list {
+    char names[4096][96];
+    double values[4096];
+    size_t count;
+} pin_list;
+
+static void pin_add(pin_list *pins, double value, const char *format, ...) __attribute__((format(printf, 3, 4)));
+static void pin_add(pin_list *pins, double value, const char *format, ...) {
+    ck_assert_uint_lt(pins->count, 4096);
+    va_list args;
+    va_start(args, format);
+    vsnprintf(pins->names[pins->count], sizeof pins->names[0], format, args);
+    va_end(args);
+    pins->values[pins->count++] = value;
+}
+
+/* A weight tensor as three numbers: its sum, the sum of magnitudes (the scale the sum is compared
+ * against: a sum near zero is cancellation, not a small number) and the sum of squares. */
+static void pin_weights(pin_list *pins, const char *name, const float *values, size_t count) {
+    double sum = 0, magnitude = 0, squares = 0;
+    for (size_t i = 0; i < count; i++) sum += values[i], magnitude += fabs(values[i]), squares += (double)values[i] * values[i];
+    pin_add(pins, sum, "%s.sum", name);
+    pin_add(pins, magnitude, "%s.abs", name);
+    pin_add(pins, squares, "%s.sq", name);
+}
+
+static pin_list *read_pins(const char *file) {
+    char path[256];
+    snprintf(path, sizeof path, PIN_DIR "%s", file);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s is missing: run the test with DINOFEAT_WRITE_PINS=1 to record it", path);
+    pin_list *pins = calloc(1, sizeof *pins);
+    while (pins->count < 4096 && fscanf(f, "%95s %lf", pins->names[pins->count], &pins->values[pins->count]) == 2)
+        pins->count++;
+    fclose(f);
+    return pins;
+}
+
+static void write_pins(const char *file, const pin_list *got) {
+    mkdir(PIN_DIR, 0755);
+    char path[256];
+    snprintf(path, sizeof path, PIN_DIR "%s", file);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    for (size_t i = 0; i < got->count; i++) fprintf(f, "%s %.17g\n", got->names[i], got->values[i]);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+static double pin_value(const pin_list *pins, const char *name) {
+    for (size_t i = 0; i < pins->count; i++)
+        if (strcmp(pins->names[i], name) == 0) return pins->values[i];
+    ck_abort_msg("the pin %s is missing", name);
+    return 0;
+}
+
+/* The scale a value is compared at: a weight sum at its tensor's sum of magnitudes, anything else
+ * at its own size (with a floor of 1e-6 for losses that reach zero). */
+static double pin_scale(const pin_list *want, size_t i) {
+    const char *name = want->names[i];
+    const size_t length = strlen(name);
+    if (length > 4 && strcmp(name + length - 4, ".sum") == 0) {
+        char magnitude[96];
+        snprintf(magnitude, sizeof magnitude, "%.*s.abs", (int)(length - 4), name);
+        return pin_value(want, magnitude);
+    }
+    return fmax(fabs(want->values[i]), 1e-6);
+}
+
+/* got equals the pin file, every value within tolerance of its scale, or writes it. */
+static void check_pins(const char *file, const pin_list *got, double tolerance) {
+    const char *write = getenv("DINOFEAT_WRITE_PINS");
+    if (write && strcmp(write, "1") == 0) {
+        write_pins(file, got);
+        return;
+    }
+    pin_list *want = read_pins(file);
+    ck_assert_msg(got->count == want->count, "%s: %zu values, the pin has %zu", file, got->count, want->count);
+    double worst = 0;
+    for (size_t i = 0; i < want->count; i++) {
+        ck_assert_str_eq(got->names[i], want->names[i]);
+        const double error = fabs(got->values[i] - want->values[i]) / pin_scale(want, i);
+        worst = fmax(worst, error);
+        ck_assert_msg(error <= tolerance, "%s: %s is %.9g, pinned %.9g (relative error %.3g)", file, want->names[i],
+                      got->values[i], want->values[i], error);
+    }
+    printf("%s: %zu values within %.2g of the pins (largest relative error %.2g)\n", file, want->count, tolerance, worst);
+    free(want);
+}
+
+/* count 40 x 36 images with texture varying by index; labels (may be NULL): a folder of label maps
+ * of classes 0..2 with an ignored (255) half. */
+static void write_images(const char *images, const char *labels, int count) {
+    ck_assert_int_eq(mkdir(images, 0755), 0);
+    if (labels) ck_assert_int_eq(mkdir(labels, 0755), 0);
+    for (int i = 0; i < count; i++) {
+        df_image *image, *marks;
+        ck_assert_ok(df_image_new(40, 36, 3, 8, &image));
+        uint8_t *p = df_image_pixels(image);
+        for (size_t j = 0; j < 40 * 36 * 3; j++) p[j] = (uint8_t)((j * (7 + (size_t)i * 13) + (size_t)i * 31) % 251);
+        char path[600];
+        snprintf(path, sizeof path, "%s/%02d.png", images, i);
+        ck_assert_ok(df_image_save_png(image, path));
+        df_image_free(image);
+        if (labels == NULL) continue;
+        ck_assert_ok(df_image_new(40, 36, 1, 8, &marks));
+        uint8_t *m = df_image_pixels(marks);
+        for (size_t j = 0; j < 40 * 36; j++) m[j] = (uint8_t)(j % 40 < 20 ? (j / 40 + (size_t)i) % 3 : 255);
+        snprintf(path, sizeof path, "%s/%02d.png", labels, i);
+        ck_assert_ok(df_image_save_png(marks, path));
+        df_image_free(marks);
+    }
+}
+
+static df_dataset *open_dataset(const char *images, const char *labels, int five_crop) {
+    df_options *o;
+    df_dataset *d;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_SIZE, 32));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_FIVE_CROP, five_crop));
+    ck_assert_ok(df_dataset_open(images, labels, o, &d));
+    df_options_free(o);
+    return d;
+}
+
+/* The dataset's float32 feature cache at path (float16 would add its rounding boundaries). */
+static df_feature_cache *float_cache(df_model *model, const df_dataset *d, const char *path) {
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_CACHE_HALF, 0));
+    ck_assert_ok(df_feature_cache_build(model, d, path, o, NULL, NULL));
+    df_options_free(o);
+    df_feature_cache *cache;
+    ck_assert_ok(df_feature_cache_open(path, &cache));
+    return cache;
+}
+
+typedef struct step_log {
+    pin_list *pins;
+    const char *prefix;
+    const void *trainer;
+    df_status (*losses)(const void *trainer, double *out);
+    size_t loss_count;
+} step_log;
+
+static int record_step(void *user, uint64_t done, uint64_t total, const char *stage) {
+    (void)total, (void)stage;
+    step_log *log = user;
+    double losses[8];
+    ck_assert_ok(log->losses(log->trainer, losses));
+    for (size_t i = 0; i < log->loss_count; i++) pin_add(log->pins, losses[i], "%s.step%llu.loss%zu", log->prefix, (unsigned long long)done, i);
+    return 0;
+}
+
+static df_status stego_losses(const void *trainer, double *out) { return df_stego_last_losses(trainer, out); }
+static df_status sempart_losses(const void *trainer, double *out) { return df_sempart_last_losses(trainer, out); }
+static df_status neco_loss(const void *trainer, double *out) { return df_neco_last_loss(trainer, out); }
+
+/* STEGO: 20 steps of batch 4 over the five-cropped cache of 4 images, the linear probe on labels. */
+START_TEST(test_stego_training_as_pinned) {
+    char root[] = "/tmp/dinofeat_pins_XXXXXX", images[600], labels[600], cache_path[600];
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    snprintf(images, sizeof images, "%s/img", root);
+    snprintf(labels, sizeof labels, "%s/lab", root);
+    snprintf(cache_path, sizeof cache_path, "%s/f.dffeat", root);
+    write_images(images, labels, 4);
+    df_model *model = open_tiny_model("dino_s8.pth");
+    df_dataset *d = open_dataset(images, labels, 1); /* 20 crops of 4 x 4 patches */
+    df_feature_cache *cache = float_cache(model, d, cache_path);
+    int32_t knn[20 * 8];
+    ck_assert_ok(df_knn_table(cache, 8, knn));
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_STEGO_CODE_DIM, 8));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_STEGO_CLASSES, 3));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_STEGO_SAMPLES, 4));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_STEGO_SEED, 7));
+    df_stego *t;
+    ck_assert_ok(df_stego_new(16, o, &t));
+    pin_list *got = calloc(1, sizeof *got);
+    step_log log = {got, "stego", t, stego_losses, 6};
+    ck_assert_ok(df_stego_train(t, cache, knn, 8, d, 20, 4, NULL, 0, record_step, &log));
+    const char *name;
+    size_t count;
+    for (size_t i = 0; df_stego_parameter(t, i, &name, NULL, 0, &count) == DF_OK; i++) {
+        float *values = malloc(count * sizeof *values);
+        ck_assert_ok(df_stego_parameter(t, i, NULL, values, count, NULL));
+        pin_weights(got, name, values, count);
+        free(values);
+    }
+    check_pins("stego.txt", got, PIN_RTOL);
+    free(got);
+    df_stego_free(t), df_options_free(o), df_feature_cache_free(cache), df_dataset_free(d), df_model_free(model);
+    remove_tree(root);
+}
+END_TEST
+
+/* Sempart: 5 epochs of 6 images in batches of 4 (a short last batch), both branches jointly. */
+START_TEST(test_sempart_training_as_pinned) {
+    char root[] = "/tmp/dinofeat_pins_XXXXXX", images[600], cache_path[600];
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    snprintf(images, sizeof images, "%s/img", root);
+    snprintf(cache_path, sizeof cache_path, "%s/f.dffeat", root);
+    write_images(images, NULL, 6);
+    df_model *model = open_tiny_model("dino_s8.pth");
+    df_dataset *d = open_dataset(images, NULL, 0);
+    df_feature_cache *cache = float_cache(model, d, cache_path);
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_SEMPART_SEED, 5));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_SEMPART_WIDTH, 16));
+    /* Adam's default epsilon turns a gradient that rounding leaves near zero (BatchNorm biases
+     * here) into a step of +-lr either way; a larger one makes each update follow its gradient */
+    ck_assert_ok(df_options_set_float(o, DF_PARAM_SEMPART_ADAM_EPS, 1e-3));
+    df_sempart *t;
+    ck_assert_ok(df_sempart_new(16, 4, 4, o, &t));
+    pin_list *got = calloc(1, sizeof *got);
+    step_log log = {got, "sempart", t, sempart_losses, DF_SEMPART_LOSSES};
+    ck_assert_ok(df_sempart_train(t, cache, d, 5, 4, NULL, 0, record_step, &log));
+    const char *name;
+    size_t count;
+    for (size_t i = 0; df_sempart_parameter(t, i, &name, NULL, 0, &count) == DF_OK; i++) {
+        float *values = malloc(count * sizeof *values);
+        ck_assert_ok(df_sempart_parameter(t, i, NULL, values, count, NULL));
+        pin_weights(got, name, values, count);
+        free(values);
+    }
+    check_pins("sempart.txt", got, SEMPART_PIN_RTOL);
+    free(got);
+    df_sempart_free(t), df_options_free(o), df_feature_cache_free(cache), df_dataset_free(d), df_model_free(model);
+    remove_tree(root);
+}
+END_TEST
+
+/* NeCo: 2 epochs of 8 images in batches of 4 on the tiny DINOv2 with registers, then the exported
+ * backbone's patch features of one image. */
+START_TEST(test_neco_training_as_pinned) {
+    char root[] = "/tmp/dinofeat_pins_XXXXXX", images[600], exported[600], first[700];
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    snprintf(images, sizeof images, "%s/img", root);
+    snprintf(exported, sizeof exported, "%s/neco.safetensors", root);
+    snprintf(first, sizeof first, "%s/00.png", images);
+    write_images(images, NULL, 8);
+    df_model *model = open_tiny_model("dinov2_s14_reg4.pth");
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_NECO_GLOBAL_SIZE, 56));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_NECO_LOCAL_SIZE, 28));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_NECO_HEAD_HIDDEN, 32));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_NECO_HEAD_OUT, 16));
+    ck_assert_ok(df_options_set_float(o, DF_PARAM_NECO_LR_HEAD, 1e-3));
+    ck_assert_ok(df_options_set_float(o, DF_PARAM_NECO_LR_BACKBONE, 1e-3));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_NECO_SEED, 11));
+    df_dataset *d;
+    ck_assert_ok(df_dataset_open(images, NULL, NULL, &d));
+    df_neco *t;
+    ck_assert_ok(df_neco_new(model, 0, o, &t));
+    pin_list *got = calloc(1, sizeof *got);
+    step_log log = {got, "neco", t, neco_loss, 1};
+    ck_assert_ok(df_neco_train(t, d, 2, 4, NULL, 0, record_step, &log));
+    ck_assert_ok(df_neco_export(t, exported));
+    df_options *heads;
+    df_model *trained;
+    ck_assert_ok(df_options_new(&heads));
+    ck_assert_ok(df_options_set_int(heads, DF_PARAM_MODEL_HEADS, 2));
+    ck_assert_ok(df_model_open(exported, NULL, heads, &trained));
+    df_image *image;
+    df_tensor *x;
+    df_forward *f;
+    const df_tensor *patch;
+    ck_assert_ok(df_image_load(first, NULL, &image));
+    ck_assert_ok(df_image_to_tensor(image, NULL, NULL, &x));
+    ck_assert_ok(df_model_forward(trained, x, DF_OUTPUT_PATCH, &f));
+    ck_assert_ok(df_forward_output(f, DF_OUTPUT_PATCH, &patch));
+    const size_t count = (size_t)df_tensor_numel(patch);
+    float *values = malloc(count * sizeof *values);
+    ck_assert_ok(df_tensor_copy_to_host(patch, values, count));
+    pin_weights(got, "exported.patch_features", values, count);
+    check_pins("neco.txt", got, PIN_RTOL);
+    free(values), free(got);
+    df_forward_free(f), df_tensor_free(x), df_image_free(image), df_model_free(trained), df_options_free(heads);
+    df_neco_free(t), df_dataset_free(d), df_options_free(o), df_model_free(model);
+    remove_tree(root);
+}
+END_TEST
+
+Suite *trainer_pins_suite(void) {
+    Suite *s = suite_create("trainer_pins");
+    TCase *tc = tcase_create("pins");
+    tcase_set_timeout(tc, HANG_GUARD_SECONDS);
+    tcase_add_test(tc, test_stego_training_as_pinned);
+    tcase_add_test(tc, test_sempart_training_as_pinned);
+    tcase_add_test(tc, test_neco_training_as_pinned);
+    suite_add_tcase(s, tc);
+    return s;
+}
