@@ -562,6 +562,50 @@ START_TEST(test_heads_come_from_the_file_or_the_parameter) {
 }
 END_TEST
 
+/* The CPU's flags read from /proc/cpuinfo, independently of the library's detection. */
+static int cpu_has_flag(const char *flag) {
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[8192];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        if (strncmp(line, "flags", 5) == 0)
+            for (char *word = strtok(line, " \t\n"); word && !found; word = strtok(NULL, " \t\n"))
+                found = strcmp(word, flag) == 0;
+    if (f) fclose(f);
+    return found;
+}
+
+START_TEST(test_inference_precision_follows_the_cpu) {
+    df_dtype dtype = DF_DTYPE_INT32;
+    const char *reason = NULL;
+    ck_assert_ok(df_inference_precision(NULL, &dtype, &reason));
+    const int bf16 = cpu_has_flag("avx512_bf16") && cpu_has_flag("avx512f");
+    ck_assert_int_eq(dtype, bf16 ? DF_DTYPE_BFLOAT16 : DF_DTYPE_FLOAT32);
+    ck_assert_ptr_nonnull(strstr(reason, "AVX512-BF16"));
+    ck_assert_ok(df_inference_precision("cpu", &dtype, NULL));
+    ck_assert_int_eq(dtype, bf16 ? DF_DTYPE_BFLOAT16 : DF_DTYPE_FLOAT32);
+    /* CUDA keeps float32 whether or not a GPU is there: the choice is the figures', not the card's */
+    ck_assert_ok(df_inference_precision("cuda:3", &dtype, &reason));
+    ck_assert_int_eq(dtype, DF_DTYPE_FLOAT32);
+    ck_assert_ptr_nonnull(strstr(reason, "CUDA"));
+    ck_assert_fails_with(df_inference_precision("gpu", &dtype, NULL), DF_E_INVALID_ARG, "df_inference_precision");
+    ck_assert_fails_with(df_inference_precision(NULL, NULL, NULL), DF_E_INVALID_ARG, "df_inference_precision");
+    /* a model opened with the choice runs in it */
+    df_options *o;
+    df_model *model;
+    const char *precision;
+    ck_assert_ok(df_inference_precision(NULL, &dtype, NULL));
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_MODEL_PRECISION, dtype));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_MODEL_HEADS, 2));
+    ck_assert_ok(df_model_open(MODEL_DIR "dino_s8.pth", NULL, o, &model));
+    ck_assert_ok(df_model_info_str(model, DF_MODEL_INFO_PRECISION, &precision));
+    ck_assert_str_eq(precision, bf16 ? "bfloat16" : "float32");
+    df_model_free(model);
+    df_options_free(o);
+}
+END_TEST
+
 Suite *model_suite(void) {
     Suite *suite = suite_create("model");
     TCase *tc = tcase_create("model");
@@ -576,6 +620,7 @@ Suite *model_suite(void) {
     tcase_add_test(tc, test_safetensors_ranges_must_tile_the_data);
     tcase_add_test(tc, test_heads_come_from_the_file_or_the_parameter);
     tcase_add_test(tc, test_cuda_forward_when_available);
+    tcase_add_test(tc, test_inference_precision_follows_the_cpu);
     suite_add_tcase(suite, tc);
     return suite;
 }

@@ -94,6 +94,10 @@ expect 0 "heads: unknown \(the file does not record it: pass --heads N\)" -- "$c
 expect 0 "heads: 2" -- "$cli" info --model ../examples/data/tiny-dinov2-s14-reg4.safetensors
 expect 0 "grid: 4 x 4 patches, dim 16" -- "$cli" features --model ../examples/data/tiny-dinov2-s14-reg4.safetensors \
     --image fixtures/images/photo97x61.png --size 56x56 --out "$tmp/tiny.npy"
+# --precision auto is the library's choice for the CPU, and says which and why
+if grep -qw avx512_bf16 /proc/cpuinfo; then auto_precision=bfloat16; else auto_precision=float32; fi
+expect 0 "--precision auto: $auto_precision: this CPU" -- "$cli" features --model $models/dino_s8.pth --heads 2 \
+    --image fixtures/images/rgb8.png --precision auto
 mkdir -p "$tmp/hf" && cp $models/dino_s8_hf.safetensors "$tmp/hf/model.safetensors"
 echo '{"model_type": "vit", "num_attention_heads": 4}' > "$tmp/hf/config.json"
 expect 0 "heads: 4" -- "$cli" info --model "$tmp/hf/model.safetensors"
@@ -557,7 +561,7 @@ expect 2 "not a dinofeat Sempart file" -- "$cli" sempart predict "${sempart_mode
     --image "$tmp/sal/images/000.png" --out-dir "$tmp/x"
 expect 1 "unknown sub-command 'fly'" -- "$cli" sempart fly
 expect 1 "--images and --out are required" -- "$cli" sempart train "${sempart[@]}"
-expect 1 "--select is corners, centrality" -- "$cli" sempart predict "${sempart_model[@]}" --select middle
+expect 1 "--select middle: parameter .sempart.select. takes corners, centrality" -- "$cli" sempart predict "${sempart_model[@]}" --select middle
 expect 1 "--branches is coarse, fine or both" -- "$cli" sempart train "${sempart[@]}" --branches all
 expect 1 "--epochs takes a whole number" -- "$cli" sempart train "${sempart[@]}" --epochs -1
 
@@ -622,7 +626,7 @@ expect 0 "step 6/6 \(epoch 3\): loss" -- "$cli" launch --nproc 2 --timeout 60 --
 expect 0 "registers: 4" -- "$cli" info --model "$tmp/neco_two.safetensors" --heads 2
 expect 1 "--images and --out are required" -- "$cli" neco train "${neco[@]}"
 expect 1 "unknown sub-command 'fly'" -- "$cli" neco fly
-expect 1 "--lr-head takes a number in 0..10" -- "$cli" neco train "${neco[@]}" --lr-head x
+expect 1 "--lr-head x: parameter .neco.lr_head. takes a number" -- "$cli" neco train "${neco[@]}" --lr-head x
 
 echo "cli: $passed passed, $failures failed"
 [ "$failures" = 0 ]

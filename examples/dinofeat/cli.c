@@ -53,44 +53,6 @@ void cli_progress_init(cli_progress *progress, const char *verb) {
     progress->started = cli_seconds_now();
 }
 
-void cli_training_bar_init(cli_training_bar *bar, int64_t first_step) {
-    bar->is_terminal = isatty(STDERR_FILENO);
-    bar->drawn = 0;
-    bar->started = cli_seconds_now();
-    bar->first_step = first_step;
-}
-
-/* "1h02m", "3m07s", "12s". */
-static void duration_text(double seconds, char *text, size_t size) {
-    const long s = (long)(seconds + 0.5);
-    if (s >= 3600) snprintf(text, size, "%ldh%02ldm", s / 3600, s / 60 % 60);
-    else if (s >= 60) snprintf(text, size, "%ldm%02lds", s / 60, s % 60);
-    else snprintf(text, size, "%lds", s);
-}
-
-void cli_training_bar_draw(cli_training_bar *bar, int64_t step, int64_t total, double loss) {
-    if (!bar->is_terminal || total <= 0) return;
-    enum { WIDTH = 24 };
-    char cells[WIDTH + 1], left[32] = "";
-    const int filled = (int)((double)step / (double)total * WIDTH);
-    for (int i = 0; i < WIDTH; i++) cells[i] = i < filled ? '#' : '.';
-    cells[WIDTH] = '\0';
-    const double elapsed = cli_seconds_now() - bar->started, taken = (double)(step - bar->first_step);
-    const double rate = elapsed > 0 && taken > 0 ? taken / elapsed : 0;
-    if (rate > 0 && step < total) duration_text((double)(total - step) / rate, left, sizeof left);
-    fprintf(stderr, "\rstep %lld/%lld [%s] loss %.5f  %.2f steps/s%s%s%s\033[K", (long long)step, (long long)total,
-            cells, loss, rate, left[0] ? "  " : "", left, left[0] ? " left" : "");
-    fflush(stderr);
-    bar->drawn = 1;
-}
-
-void cli_training_bar_clear(cli_training_bar *bar) {
-    if (!bar->drawn) return;
-    fputs("\r\033[K", stderr);
-    fflush(stderr);
-    bar->drawn = 0;
-}
-
 int cli_progress_report(void *user_data, uint64_t done, uint64_t total, const char *stage) {
     cli_progress *progress = user_data;
     double elapsed = cli_seconds_now() - progress->started;
@@ -213,42 +175,6 @@ df_status cli_open_dataset(const char *images, const char *labels, const df_opti
     return status;
 }
 
-static volatile sig_atomic_t stop_signal = 0;
-
-static void remember_stop(int signal_number) {
-    stop_signal = signal_number;
-    signal(signal_number, SIG_DFL); /* a second one ends the process at once */
-}
-
-void cli_catch_stop_signals(void) {
-    struct sigaction action = {.sa_handler = remember_stop};
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &action, NULL);
-    sigaction(SIGTERM, &action, NULL);
-}
-
-int cli_stop_signal(void) { return stop_signal; }
-
-int cli_stopped(const char *verb, int64_t step, const char *checkpoint) {
-    fprintf(stderr, "dinofeat %s: stopped by %s after step %lld; %s%s%srun the same command again to resume\n", verb,
-            stop_signal == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM", (long long)step, checkpoint ? "saved " : "",
-            checkpoint ? checkpoint : "", checkpoint ? "; " : "");
-    return 128 + stop_signal;
-}
-
-int cli_training_end(const char *verb, df_status status, int write_error, int64_t steps, df_status saved,
-                     const char *checkpoint) {
-    if (status == DF_OK) return EXIT_OK;
-    if (status == DF_E_CANCELLED && write_error) {
-        fprintf(stderr, "dinofeat %s: the loss log: cannot write: %s (the training stopped; rerun to resume from the "
-                        "last checkpoint)\n", verb, strerror(write_error));
-        return EXIT_INPUT;
-    }
-    if (status == DF_E_CANCELLED && stop_signal) return saved == DF_OK ? cli_stopped(verb, steps, checkpoint) : cli_fail(verb, saved);
-    return cli_fail(verb, status);
-}
-
 int cli_parse_long(const char *text, long lo, long hi, long *out) {
     char *end;
     errno = 0;
@@ -263,33 +189,6 @@ char *cli_suffixed(const char *path, const char *suffix) {
     char *out = malloc(n);
     if (out) snprintf(out, n, "%s%s", path, suffix);
     return out;
-}
-
-df_status cli_build_cache(df_model *model, const df_dataset *dataset, const char *path, const char *verb) {
-    cli_progress progress;
-    cli_progress_init(&progress, verb);
-    int rank = 0;
-    df_distributed_rank(&rank, NULL);
-    const df_status status = rank == 0 ? df_feature_cache_build(model, dataset, path, NULL, cli_progress_report, &progress) : DF_OK;
-    const df_status built = df_distributed_barrier(); /* every rank, whatever rank 0's outcome */
-    return status == DF_OK ? built : status;
-}
-
-FILE *cli_open_step_log(const char *csv, const char *header, int64_t steps) {
-    FILE *old = fopen(csv, "r");
-    char line[512];
-    cli_output out;
-    FILE *kept = cli_output_open(csv, &out);
-    if (kept == NULL) {
-        if (old) fclose(old);
-        return NULL;
-    }
-    fprintf(kept, "%s\n", header);
-    long long step;
-    while (old && fgets(line, sizeof line, old))
-        if (sscanf(line, "%lld,", &step) == 1 && step >= 1 && step <= steps) fputs(line, kept);
-    if (old) fclose(old);
-    return cli_output_commit(&out) == 0 ? fopen(csv, "a") : NULL;
 }
 
 static df_options *settings; /* --set NAME=VALUE, for the whole run */

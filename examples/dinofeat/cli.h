@@ -16,13 +16,6 @@ enum {
     EXIT_INTERNAL = 3  /* out of memory, a bug */
 };
 
-/* What the training verbs (stego, sempart, neco) promise about bad images, signals and exit codes. */
-#define CLI_TRAINING_EPILOGUE                                                                             \
-    "Images that cannot be decoded are left out and listed. Ctrl-C or SIGTERM during training ends\n"     \
-    "the step under way, saves the checkpoint and exits with 130 or 143: run the same command to\n"       \
-    "resume.\n"                                                                                           \
-    "Exit status: 0 ok, 1 usage, 2 input error, 3 internal, 130/143 stopped by a signal (saved).\n"
-
 /* A verb: its name, one line of summary, its entry point (argv[0] = verb) and its option rows
  * (rows.h), which its parsing and its help come from. */
 struct cli_command;
@@ -71,22 +64,6 @@ int cli_output_commit(cli_output *out);
 /* size bytes as the whole file at path (as above); 0, or -1 with errno set. */
 int cli_write_file(const char *path, const void *bytes, size_t size);
 
-/* A training's per-step CSV opened for appending: the rows of steps 1..steps kept (a killed run
- * logged steps that the resumed one does again), header (without newline) written first; NULL
- * with errno set on failure. */
-FILE *cli_open_step_log(const char *csv, const char *header, int64_t steps);
-
-/* dataset's feature cache at path, built or completed by rank 0 while the other ranks of a
- * data-parallel training wait for it (progress on stderr, as verb). */
-df_status cli_build_cache(df_model *model, const df_dataset *dataset, const char *path, const char *verb);
-
-/* Ctrl-C and SIGTERM during a training: cli_catch_stop_signals makes the first one only set a flag
- * (a second one kills as usual); a training checks cli_stop_signal() after each step and, when it
- * is set, saves its checkpoint and ends with cli_stopped(), which says so and returns the exit
- * code 128 + the signal (130 for Ctrl-C, 143 for SIGTERM), as a shell reports a killed command. */
-void cli_catch_stop_signals(void);
-int cli_stop_signal(void);
-int cli_stopped(const char *verb, int64_t step, const char *checkpoint);
 /* The exit code of a training df_*_train ended with status after steps steps: 0 for DF_OK; for a
  * cancellation, the loss log's failed write (write_error, an errno) or a stop signal (saved: the
  * status of saving the checkpoint, DF_OK on ranks that write none; checkpoint NULL there); else
@@ -128,18 +105,5 @@ typedef struct cli_progress {
 } cli_progress;
 void cli_progress_init(cli_progress *progress, const char *verb);
 int cli_progress_report(void *user_data, uint64_t done, uint64_t total, const char *stage);
-
-/* A training's progress on a terminal: a bar on stderr, redrawn every step, with the step, the
- * loss, the rate and the time left. Nothing when stderr is no terminal, where the lines printed
- * every --log-every steps are the log. cli_training_bar_clear erases the bar before such a line
- * (and at the end). */
-typedef struct cli_training_bar {
-    int is_terminal, drawn;
-    double started;
-    int64_t first_step;
-} cli_training_bar;
-void cli_training_bar_init(cli_training_bar *bar, int64_t first_step);
-void cli_training_bar_draw(cli_training_bar *bar, int64_t step, int64_t total, double loss);
-void cli_training_bar_clear(cli_training_bar *bar);
 
 #endif

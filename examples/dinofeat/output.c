@@ -153,19 +153,6 @@ df_status cli_heat_image(const float *values, size_t width, size_t height, size_
     return status;
 }
 
-df_status cli_prepare_image(const char *path, size_t width, size_t height, df_tensor **out, size_t *out_width,
-                            size_t *out_height) {
-    df_image *rgb = NULL;
-    df_status status = cli_load_rgb(path, width, height, &rgb);
-    if (status == DF_OK) {
-        if (out_width) *out_width = df_image_width(rgb);
-        if (out_height) *out_height = df_image_height(rgb);
-        status = df_image_to_tensor(rgb, NULL, NULL, out);
-    }
-    df_image_free(rgb);
-    return status;
-}
-
 float *cli_host_copy(const df_tensor *tensor) {
     size_t count = (size_t)df_tensor_numel(tensor);
     float *values = malloc((count ? count : 1) * sizeof *values);

@@ -21,12 +21,6 @@ df_status cli_pca_image(const float *features, size_t width, size_t height, size
 df_status cli_heat_image(const float *values, size_t width, size_t height, size_t out_width, size_t out_height,
                          df_image **out);
 
-/* Decodes path, converts to RGB, resizes to width x height (bicubic, as PIL) when both are
- * non-zero, and normalises with ImageNet statistics: out is new, (1, 3, H, W). The processed size
- * goes to *out_width / *out_height when they are not NULL. */
-df_status cli_prepare_image(const char *path, size_t width, size_t height, df_tensor **out, size_t *out_width,
-                            size_t *out_height);
-
 /* A float32 host copy of a tensor's elements (malloc'ed), or NULL. */
 float *cli_host_copy(const df_tensor *tensor);
 

@@ -12,10 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *const usages[] = {
-    "--model M --images DIR --clusters K --out-dir D [--threshold 5]\n"
-    "                      [--side 224] [--pca-dims N] [--denoise] [--gallery N] [model options]",
-    NULL};
+static const char *const usages[] = {"--model M --images DIR --clusters K --out-dir D [options]", NULL};
 
 static const char description[] =
     "DatUS² (Kumar et al. 2024): pseudo-annotated semantic segmentation masks for a folder of\n"

@@ -10,10 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const usages[] = {
-    "--pred DIR --gt DIR --task semseg|saliency|corloc [--clusters K]\n"
-    "                     [--classes C] [--protocol hungarian|many-to-one] [--json FILE]",
-    NULL};
+static const char *const usages[] = {"--pred DIR --gt DIR --task semseg|saliency|corloc [options]", NULL};
 
 static const char description[] =
     "Scores predictions against ground truth, file by file (a prediction is the file of the same\n"

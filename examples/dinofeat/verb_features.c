@@ -8,10 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const usages[] = {
-    "--model FILE --image FILE [--size WxH] [--stride S]\n"
-    "                         [--out feats.npy] [--pca pca.png] [--attn-png attn.png]",
-    NULL};
+static const char *const usages[] = {"--model FILE --image FILE [options]", NULL};
 
 static const char description[] =
     "Runs the backbone on one image and writes its final-norm patch features as a float32\n"
@@ -90,19 +87,15 @@ static int write_outputs(const request *r, const df_forward *forward, size_t wid
 static int run(int argc, char **argv) {
     request r;
     int code = cli_rows_parse(&features_command, -1, argc, argv, &r, NULL);
+    image_job job;
+    if (code == EXIT_OK) code = image_job_open("features", r.image, r.width, r.height, &r.model, &job);
     if (code != EXIT_OK) return code;
-    df_model *model = NULL;
-    code = model_args_open(&r.model, "features", &model);
-    if (code != EXIT_OK) return code;
-    df_tensor *pixels = NULL;
     df_forward *forward = NULL;
-    size_t width = 0, height = 0;
-    df_status status = cli_prepare_image(r.image, (size_t)r.width, (size_t)r.height, &pixels, &width, &height);
-    if (status == DF_OK) status = df_model_forward(model, pixels, DF_OUTPUT_PATCH | DF_OUTPUT_CLS_ATTENTION, &forward);
-    code = status == DF_OK ? write_outputs(&r, forward, width, height) : cli_fail("features", status);
+    df_status status = df_model_forward(job.model, job.pixels, DF_OUTPUT_PATCH | DF_OUTPUT_CLS_ATTENTION, &forward);
+    code = status == DF_OK ? write_outputs(&r, forward, df_image_width(job.rgb), df_image_height(job.rgb))
+                           : cli_fail("features", status);
     df_forward_free(forward);
-    df_tensor_free(pixels);
-    df_model_free(model);
+    image_job_free(&job);
     return code;
 }
 

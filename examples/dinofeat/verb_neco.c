@@ -3,7 +3,7 @@
 #include "cli.h"
 #include "draw.h"
 #include "model_args.h"
-#include "plot.h"
+#include "training.h"
 #include "dinofeat/distributed.h"
 #include "dinofeat/neco.h"
 
@@ -16,11 +16,7 @@
 
 static const char *const subverbs[] = {"train", NULL};
 
-static const char *const usages[] = {
-    "train --model M --images DIR --out neco_backbone.safetensors [--epochs 25]\n"
-    "                           [--batch 64] [--side 224] [--local-side 98] [--seed 0] [--queue 0]\n"
-    "                           [--lr-head 1e-4] [--lr-backbone 1e-5] [--log-every 50]",
-    NULL};
+static const char *const usages[] = {"train --model M --images DIR --out FILE [options]", NULL};
 
 static const char description[] =
     "NeCo (Pariza et al. 2024): post-pretraining that makes a backbone's patch features keep the\n"
@@ -42,8 +38,7 @@ static const char *const summaries[] = {
 
 typedef struct request {
     const char *images, *out;
-    long epochs, batch, crop, local_crop, seed, queue, log_every;
-    double lr_head, lr_backbone;
+    long epochs, batch, crop, local_crop, log_every;
     model_args model;
 } request;
 
@@ -57,20 +52,21 @@ static const cli_row rows[] = {
              "local crops' side (default 98 for patch 14, else 96); both multiples of\n"
              "the patch",
              0, CLI_ROW_NO_DEFAULT),
-    ROW_LONG("seed", "N", seed, 0, 2147483647, "crops, drop-path, references, head and epoch orders"),
-    ROW_LONG("queue", "N", queue, 0, 1048576,
-             "references from a queue of N teacher patches per global crop (at least\n"
-             "49 x batch) instead of the batch (0: the batch)"),
-    ROW_DOUBLE("lr-head", "X", lr_head, 0, 10, "the head's peak learning rate"),
-    ROW_DOUBLE("lr-backbone", "X", lr_backbone, 0, 10, "the backbone's peak learning rate (ViT-S DINOv2)"),
+    ROW_PARAM("seed", "N", DF_PARAM_NECO_SEED, "crops, drop-path, references, head and epoch orders"),
+    ROW_PARAM("queue", "N", DF_PARAM_NECO_QUEUE,
+              "references from a queue of N teacher patches per global crop (at least\n"
+              "49 x batch) instead of the batch (0: the batch)"),
+    ROW_PARAM("lr-head", "X", DF_PARAM_NECO_LR_HEAD, "the head's peak learning rate"),
+    ROW_PARAM("lr-backbone", "X", DF_PARAM_NECO_LR_BACKBONE, "the backbone's peak learning rate (ViT-S DINOv2)"),
     ROW_LONG("log-every", "N", log_every, 1, 100000000, "steps between printed losses and checkpoints"),
     MODEL_ROWS(model),
 };
 
 static void init(void *request_) {
     request *r = request_;
-    *r = (request){.epochs = 25, .batch = 64, .crop = 224, .log_every = 50, .lr_head = 1e-4, .lr_backbone = 1e-5};
+    *r = (request){.epochs = 25, .batch = 64, .crop = 224, .log_every = 50};
     model_args_init(&r->model);
+    r->model.trains_backbone = 1;
 }
 
 static const cli_command neco_command = {
@@ -79,64 +75,34 @@ static const cli_command neco_command = {
     .epilogue = CLI_TRAINING_EPILOGUE,
     .request_size = sizeof(request), .init = init};
 
-/* The training in OUT.dfneco to resume, or a new one. */
-static df_status open_trainer(const request *r, df_model *model, const char *state, df_neco **out) {
+/* The training in OUT.dfneco to resume, or a new one with the verb's options o. */
+static df_status open_trainer(const request *r, df_model *model, const char *state, df_options *o, df_neco **out) {
     if (access(state, F_OK) == 0) {
         fprintf(stderr, "dinofeat neco: resuming from %s\n", state);
         return df_neco_load(state, model, out);
     }
     int64_t patch = 14;
-    df_options *o = NULL;
     df_status status = df_model_info_int(model, DF_MODEL_INFO_PATCH, &patch);
-    if (status == DF_OK) status = cli_options_new(&o);
     const long local = r->local_crop ? r->local_crop : patch == 14 ? 98 : 96;
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_NECO_GLOBAL_SIZE, r->crop);
     if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_NECO_LOCAL_SIZE, local);
-    if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_NECO_SEED, r->seed);
-    if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_NECO_QUEUE, r->queue);
-    if (status == DF_OK) status = df_options_set_float(o, DF_PARAM_NECO_LR_HEAD, r->lr_head);
-    if (status == DF_OK) status = df_options_set_float(o, DF_PARAM_NECO_LR_BACKBONE, r->lr_backbone);
     if (status == DF_OK) status = df_neco_new(model, 0, o, out);
-    df_options_free(o);
     return status;
 }
 
-typedef struct training_log {
-    const request *r;
-    df_neco *trainer;
-    FILE *csv;
-    uint64_t per_epoch;
-    int write_error; /* errno of a failed write of the CSV: the training stops */
-    cli_training_bar bar;
-} training_log;
+static size_t neco_losses(const void *trainer, double *out) {
+    df_neco_last_loss(trainer, out);
+    return 1;
+}
 
-static int log_step(void *user_data, uint64_t done, uint64_t total, const char *stage) {
-    training_log *log = user_data;
-    (void)stage;
-    if (log->csv == NULL) return cli_stop_signal() != 0; /* not rank 0 */
-    double loss = 0;
-    df_neco_last_loss(log->trainer, &loss);
-    const uint64_t epoch = (done - 1) / log->per_epoch + 1;
-    fprintf(log->csv, "%llu,%llu,%.9g\n", (unsigned long long)done, (unsigned long long)epoch, loss);
-    if (done % (uint64_t)log->r->log_every == 0 || done == total) {
-        cli_training_bar_clear(&log->bar);
-        printf("step %llu/%llu (epoch %llu): loss %.5f\n", (unsigned long long)done, (unsigned long long)total,
-               (unsigned long long)epoch, loss);
-        fflush(stdout);
-        if (fflush(log->csv) != 0 || ferror(log->csv)) {
-            log->write_error = errno ? errno : EIO;
-            return 1;
-        }
-    }
-    if (done < total) cli_training_bar_draw(&log->bar, (int64_t)done, (int64_t)total, loss);
-    else cli_training_bar_clear(&log->bar);
-    return cli_stop_signal() != 0; /* stops after this step: the caller saves */
+static void describe_losses(const double *losses, char *text, size_t size) {
+    snprintf(text, size, "loss %.5f", losses[0]);
 }
 
 /* The CSV log's columns the loss curves show. */
 static const char *const neco_curves[] = {"loss"};
 
-static int train_command(request *r, df_model *model) {
+static int train_command(request *r, df_model *model, df_options *o) {
     if (r->images == NULL || r->out == NULL) return cli_usage_error("neco train", "--model, --images and --out are required");
     /* under dinofeat launch, torchrun or a cluster's launcher: join the data-parallel group */
     df_status joined = df_distributed_init(NULL);
@@ -150,12 +116,14 @@ static int train_command(request *r, df_model *model) {
     df_status status = cli_open_dataset(r->images, NULL, NULL, "neco train", &dataset);
     if (status == DF_OK) status = df_dataset_count(dataset, &items);
     if (status == DF_OK && items == 0) status = DF_E_INVALID_ARG, fprintf(stderr, "dinofeat neco train: no images in %s\n", r->images);
-    if (status == DF_OK) status = open_trainer(r, model, state, &trainer);
+    if (status == DF_OK) status = open_trainer(r, model, state, o, &trainer);
     int64_t done = 0;
     if (status == DF_OK) df_neco_steps(trainer, &done);
     int code = status == DF_OK ? EXIT_OK : cli_fail("neco train", status);
-    training_log log = {r, trainer, code == EXIT_OK && rank == 0 ? cli_open_step_log(csv, "step,epoch,loss", done) : NULL,
-                        (items + (size_t)r->batch - 1) / (size_t)r->batch, 0, {0}};
+    cli_epoch_log log = {.csv = code == EXIT_OK && rank == 0 ? cli_open_step_log(csv, "step,epoch,loss", done) : NULL,
+                         .per_epoch = (items + (size_t)r->batch - 1) / (size_t)r->batch,
+                         .log_every = (uint64_t)r->log_every, .trainer = trainer, .losses = neco_losses,
+                         .describe = describe_losses};
     cli_training_bar_init(&log.bar, done);
     if (code == EXIT_OK && rank == 0 && log.csv == NULL) {
         fprintf(stderr, "dinofeat neco train: %s: %s\n", csv, strerror(errno));
@@ -168,7 +136,7 @@ static int train_command(request *r, df_model *model) {
         fflush(stdout);
         cli_catch_stop_signals();
         status = df_neco_train(trainer, dataset, (size_t)r->epochs, (size_t)r->batch, state, (size_t)r->log_every,
-                               log_step, &log);
+                               cli_epoch_log_step, &log);
         cli_training_bar_clear(&log.bar);
         const int stopped = status == DF_E_CANCELLED && cli_stop_signal() && !log.write_error;
         int64_t steps = 0;
@@ -177,12 +145,7 @@ static int train_command(request *r, df_model *model) {
         if (status == DF_OK && rank == 0) status = df_neco_export(trainer, r->out);
         code = cli_training_end("neco train", status, log.write_error, steps, saved, rank == 0 ? state : NULL);
     }
-    if (log.csv && fclose(log.csv) != 0 && code == EXIT_OK) {
-        fprintf(stderr, "dinofeat neco train: %s: cannot write: %s\n", csv, strerror(errno));
-        code = EXIT_INPUT;
-    }
-    if (code == EXIT_OK && rank == 0 && cli_plot_csv(csv, png, "neco train", "step", neco_curves, 1) != 0)
-        fprintf(stderr, "dinofeat neco train: no loss curve in %s\n", png);
+    code = cli_close_step_log("neco train", code, log.csv, csv, png, neco_curves, 1);
     if (code == EXIT_OK && rank == 0)
         printf("wrote %s (training state in %s, losses in %s, curve in %s)\n", r->out, state, csv, png);
     df_neco_free(trainer);
@@ -197,14 +160,19 @@ static int run(int argc, char **argv) {
     if (cli_subverb_index(&neco_command, argv[1]) < 0)
         return cli_usage_error("neco", "unknown sub-command '%s' (train)", argv[1]);
     request r;
-    int code = cli_rows_parse(&neco_command, 0, argc - 1, argv + 1, &r, NULL);
-    if (code == EXIT_OK && r.queue > 0 && r.queue < r.batch * 49)
-        code = cli_usage_error("neco train", "--queue %ld is too short: it must hold at least --batch x 49 = %ld "
-                               "references (7 x 7 an image), or be 0 for none", r.queue, r.batch * 49);
+    df_options *o = NULL;
+    if (cli_options_new(&o) != DF_OK) return cli_fail("neco", DF_E_OUT_OF_MEMORY);
+    int code = cli_rows_parse(&neco_command, 0, argc - 1, argv + 1, &r, o);
+    int64_t queue = 0;
+    df_options_get_int(o, DF_PARAM_NECO_QUEUE, &queue);
+    if (code == EXIT_OK && queue > 0 && queue < r.batch * 49)
+        code = cli_usage_error("neco train", "--queue %lld is too short: it must hold at least --batch x 49 = %ld "
+                               "references (7 x 7 an image), or be 0 for none", (long long)queue, r.batch * 49);
     df_model *model = NULL;
     if (code == EXIT_OK) code = model_args_open(&r.model, "neco", &model);
-    if (code == EXIT_OK) code = train_command(&r, model);
+    if (code == EXIT_OK) code = train_command(&r, model, o);
     df_model_free(model);
+    df_options_free(o);
     return code;
 }
 

@@ -11,10 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const usages[] = {
-    "--model FILE --image FILE [--clusters 80] [--lambda 1.0] [--no-crf]\n"
-    "                        [--out labels.png] [--overlay overlay.png] [--boxes boxes.json]",
-    NULL};
+static const char *const usages[] = {"--model FILE --image FILE [options]", NULL};
 
 static const char description[] =
     "Unsupervised class-agnostic segmentation (HR-Dv2, section 3.2 of the paper): upsampled\n"
@@ -144,26 +141,17 @@ static int run(int argc, char **argv) {
     df_options *o = NULL;
     if (cli_options_new(&o) != DF_OK) return cli_fail("segment", DF_E_OUT_OF_MEMORY);
     int code = cli_rows_parse(&segment_command, -1, argc, argv, &r, o);
-    df_model *model = NULL;
-    df_image *rgb = NULL;
-    df_tensor *pixels = NULL;
-    df_cas_result *result = NULL;
+    image_job job;
+    if (code == EXIT_OK) code = image_job_open("segment", r.image, r.width, r.height, &r.model, &job);
     if (code == EXIT_OK) {
-        df_status status = cli_load_rgb(r.image, (size_t)r.width, (size_t)r.height, &rgb);
-        if (status == DF_OK) status = df_image_to_tensor(rgb, NULL, NULL, &pixels);
-        if (status != DF_OK) code = cli_fail("segment", status);
-    }
-    if (code == EXIT_OK) code = model_args_open(&r.model, "segment", &model);
-    if (code == EXIT_OK) {
+        df_cas_result *result = NULL;
         cli_progress progress;
         cli_progress_init(&progress, "segment");
-        df_status status = df_cas_segment(model, pixels, o, cli_progress_report, &progress, &result);
-        code = status == DF_OK ? write_outputs(&r, rgb, result) : cli_fail("segment", status);
+        df_status status = df_cas_segment(job.model, job.pixels, o, cli_progress_report, &progress, &result);
+        code = status == DF_OK ? write_outputs(&r, job.rgb, result) : cli_fail("segment", status);
+        df_cas_result_free(result);
+        image_job_free(&job);
     }
-    df_cas_result_free(result);
-    df_tensor_free(pixels);
-    df_image_free(rgb);
-    df_model_free(model);
     df_options_free(o);
     return code;
 }

@@ -4,7 +4,7 @@
 #include "draw.h"
 #include "folder.h"
 #include "model_args.h"
-#include "plot.h"
+#include "training.h"
 #include "dinofeat/cache.h"
 #include "dinofeat/distributed.h"
 #include "dinofeat/sempart.h"
@@ -19,11 +19,8 @@
 static const char *const subverbs[] = {"train", "predict", NULL};
 
 static const char *const usages[] = {
-    "train --model M --images DIR --out sp.dfsempart [--epochs 20] [--batch 8]\n"
-    "                              [--side 320] [--cache F] [--seed 0] [--branches both|coarse|fine]\n"
-    "                              [--separate] [--log-every 50]",
-    "predict --sempart F --model M --image I|--images DIR --out-dir D\n"
-    "                                [--select corners|centrality|framing|attention]",
+    "train --model M --images DIR --out FILE [options]",
+    "predict --model M --sempart FILE (--image FILE | --images DIR) --out-dir D [options]",
     NULL};
 
 static const char description[] =
@@ -50,8 +47,8 @@ static const char *const summaries[] = {
 
 typedef struct request {
     const char *images, *out, *cache, *sempart, *image, *out_dir;
-    long size, epochs, batch, seed, log_every;
-    int branches, separate, select; /* branches: -1 unset (a resumed network keeps its own), else coarse, fine, both */
+    long size, epochs, batch, log_every;
+    int branches; /* -1 unset (a resumed network keeps its own), else coarse, fine, both */
     model_args model;
 } request;
 
@@ -65,21 +62,22 @@ static const cli_row rows[] = {
     ROW_LONG("side", "S", size, 16, 4096, "training images' side (320: a 40 x 40 grid at patch 8)", TRAIN),
     ROW_LONG("epochs", "N", epochs, 1, 1000000, "epochs to reach", TRAIN),
     ROW_LONG("batch", "N", batch, 1, 4096, "images per step; keep it when resuming", TRAIN),
-    ROW_LONG("seed", "N", seed, 0, 2147483647, "initial weights and epoch orders", TRAIN),
+    ROW_PARAM("seed", "N", DF_PARAM_SEMPART_SEED, "initial weights and epoch orders", TRAIN),
     ROW_CHOICE("branches", "B", branches, "coarse|fine|both",
                "both (default), coarse (encoder and coarse branch) or fine (fine branch,\n"
                "the rest fixed): the paper's ablation trains coarse, then fine",
                TRAIN, CLI_ROW_NO_DEFAULT),
-    ROW_SWITCH("separate", separate, "the fine branch sees the encoder's output detached (new networks)", TRAIN),
+    ROW_PARAM_FIXED("separate", DF_PARAM_SEMPART_JOINT, "0",
+                    "the fine branch sees the encoder's output detached (new networks)", TRAIN),
     ROW_LONG("log-every", "N", log_every, 1, 100000000, "steps between printed losses and checkpoints", TRAIN),
     ROW_STRING("sempart", "FILE", sempart, "a trained network", PREDICT),
     ROW_STRING("image", "FILE", image, "one image", PREDICT),
     ROW_STRING("out-dir", "DIR", out_dir, "where predict writes", PREDICT, CLI_ROW_REQUIRED),
-    ROW_CHOICE("select", "R", select, "corners|centrality|framing|attention",
-               "which partition is the object: corners (touching fewer image corners),\n"
-               "centrality, framing (not spanning the image), attention (more of the\n"
-               "backbone's [CLS] attention)",
-               PREDICT),
+    ROW_PARAM("select", "R", DF_PARAM_SEMPART_SELECT,
+              "which partition is the object: corners (touching fewer image corners),\n"
+              "centrality, framing (not spanning the image), attention (more of the\n"
+              "backbone's [CLS] attention)",
+              PREDICT),
     MODEL_ROWS(model),
 };
 
@@ -109,7 +107,7 @@ static df_status cached_features(const request *r, df_model *model, const char *
 }
 
 /* The network in r->out to resume, or a new one for the cache's features. */
-static df_status open_trainer(const request *r, const df_feature_cache *cache, df_sempart **out) {
+static df_status open_trainer(const request *r, const df_feature_cache *cache, const df_options *o, df_sempart **out) {
     if (access(r->out, F_OK) == 0) {
         fprintf(stderr, "dinofeat sempart: resuming from %s\n", r->out);
         df_status status = df_sempart_load(r->out, out);
@@ -117,56 +115,29 @@ static df_status open_trainer(const request *r, const df_feature_cache *cache, d
         return status;
     }
     size_t h = 0, w = 0, d = 0;
-    df_options *o = NULL;
+    df_options *options = NULL;
     df_status status = df_feature_cache_shape(cache, NULL, &h, &w, &d);
-    if (status == DF_OK) status = cli_options_new(&o);
-    if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_SEMPART_SEED, r->seed);
-    if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_SEMPART_JOINT, !r->separate);
-    if (status == DF_OK && r->branches >= 0) status = df_options_set_int(o, DF_PARAM_SEMPART_BRANCHES, r->branches + 1);
-    if (status == DF_OK) status = df_sempart_new(d, h, w, o, out);
-    df_options_free(o);
+    if (status == DF_OK) status = df_options_copy(o, &options);
+    if (status == DF_OK && r->branches >= 0) status = df_options_set_int(options, DF_PARAM_SEMPART_BRANCHES, r->branches + 1);
+    if (status == DF_OK) status = df_sempart_new(d, h, w, options, out);
+    df_options_free(options);
     return status;
 }
 
-typedef struct training_log {
-    const request *r;
-    df_sempart *trainer;
-    FILE *csv;
-    uint64_t per_epoch;
-    int write_error; /* errno of a failed write of the CSV: the training stops */
-    cli_training_bar bar;
-} training_log;
+/* ncut, gtv coarse, gtv fine, sr, total: the CSV's columns. */
+static size_t sempart_losses(const void *trainer, double *out) {
+    df_sempart_last_losses(trainer, out);
+    return DF_SEMPART_LOSSES;
+}
 
-/* After each step: its losses to the CSV, and to stdout every --log-every steps. */
-static int log_step(void *user_data, uint64_t done, uint64_t total, const char *stage) {
-    training_log *log = user_data;
-    (void)stage;
-    if (log->csv == NULL) return cli_stop_signal() != 0; /* not rank 0 */
-    double l[DF_SEMPART_LOSSES];
-    df_sempart_last_losses(log->trainer, l);
-    const uint64_t epoch = (done - 1) / log->per_epoch + 1;
-    fprintf(log->csv, "%llu,%llu,%.9g,%.9g,%.9g,%.9g,%.9g\n", (unsigned long long)done, (unsigned long long)epoch, l[0],
-            l[1], l[2], l[3], l[4]);
-    if (done % (uint64_t)log->r->log_every == 0 || done == total) {
-        cli_training_bar_clear(&log->bar);
-        printf("step %llu/%llu (epoch %llu): total %.5f (ncut %.5f, gtv coarse %.4f, gtv fine %.4f, sr %.5f)\n",
-               (unsigned long long)done, (unsigned long long)total, (unsigned long long)epoch, l[4], l[0], l[1], l[2],
-               l[3]);
-        fflush(stdout);
-        if (fflush(log->csv) != 0 || ferror(log->csv)) {
-            log->write_error = errno ? errno : EIO;
-            return 1;
-        }
-    }
-    if (done < total) cli_training_bar_draw(&log->bar, (int64_t)done, (int64_t)total, l[4]);
-    else cli_training_bar_clear(&log->bar);
-    return cli_stop_signal() != 0; /* stops after this step: the caller saves */
+static void describe_losses(const double *l, char *text, size_t size) {
+    snprintf(text, size, "total %.5f (ncut %.5f, gtv coarse %.4f, gtv fine %.4f, sr %.5f)", l[4], l[0], l[1], l[2], l[3]);
 }
 
 /* The CSV log's columns the loss curves show. */
 static const char *const sempart_curves[] = {"total", "ncut"};
 
-static int train_command(request *r, df_model *model) {
+static int train_command(request *r, df_model *model, const df_options *o) {
     if (r->images == NULL || r->out == NULL) return cli_usage_error("sempart train", "--model, --images and --out are required");
     /* under dinofeat launch, torchrun or a cluster's launcher: join the data-parallel group */
     df_status joined = df_distributed_init(NULL);
@@ -178,15 +149,17 @@ static int train_command(request *r, df_model *model) {
     df_sempart *trainer = NULL;
     size_t items = 0;
     df_status status = cached_features(r, model, cache_path, &dataset, &cache);
-    if (status == DF_OK) status = open_trainer(r, cache, &trainer);
+    if (status == DF_OK) status = open_trainer(r, cache, o, &trainer);
     if (status == DF_OK) status = df_feature_cache_shape(cache, &items, NULL, NULL, NULL);
     int64_t done = 0;
     if (status == DF_OK) df_sempart_steps(trainer, &done);
     int code = status == DF_OK ? EXIT_OK : cli_fail("sempart train", status);
     int rank = 0;
     df_distributed_rank(&rank, NULL);
-    training_log log = {r, trainer, code == EXIT_OK && rank == 0 ? cli_open_step_log(csv, "step,epoch,ncut,gtv_coarse,gtv_fine,sr,total", done) : NULL,
-                        (items + (size_t)r->batch - 1) / (size_t)r->batch, 0, {0}};
+    cli_epoch_log log = {
+        .csv = code == EXIT_OK && rank == 0 ? cli_open_step_log(csv, "step,epoch,ncut,gtv_coarse,gtv_fine,sr,total", done) : NULL,
+        .per_epoch = (items + (size_t)r->batch - 1) / (size_t)r->batch, .log_every = (uint64_t)r->log_every,
+        .trainer = trainer, .losses = sempart_losses, .describe = describe_losses, .shown = 4};
     cli_training_bar_init(&log.bar, done);
     if (code == EXIT_OK && rank == 0 && log.csv == NULL) {
         fprintf(stderr, "dinofeat sempart train: %s: %s\n", csv, strerror(errno));
@@ -198,7 +171,7 @@ static int train_command(request *r, df_model *model) {
                    r->epochs);
         cli_catch_stop_signals();
         status = df_sempart_train(trainer, cache, dataset, (size_t)r->epochs, (size_t)r->batch, r->out,
-                                  (size_t)r->log_every, log_step, &log);
+                                  (size_t)r->log_every, cli_epoch_log_step, &log);
         cli_training_bar_clear(&log.bar);
         const int stopped = status == DF_E_CANCELLED && cli_stop_signal() && !log.write_error;
         int64_t steps = 0;
@@ -206,12 +179,7 @@ static int train_command(request *r, df_model *model) {
         const df_status saved = stopped && rank == 0 ? df_sempart_save(trainer, r->out) : DF_OK;
         code = cli_training_end("sempart train", status, log.write_error, steps, saved, rank == 0 ? r->out : NULL);
     }
-    if (log.csv && fclose(log.csv) != 0 && code == EXIT_OK) {
-        fprintf(stderr, "dinofeat sempart train: %s: cannot write: %s\n", csv, strerror(errno));
-        code = EXIT_INPUT;
-    }
-    if (code == EXIT_OK && rank == 0 && cli_plot_csv(csv, png, "sempart train", "step", sempart_curves, 2) != 0)
-        fprintf(stderr, "dinofeat sempart train: no loss curves in %s\n", png);
+    code = cli_close_step_log("sempart train", code, log.csv, csv, png, sempart_curves, 2);
     if (code == EXIT_OK && rank == 0) printf("wrote %s (losses in %s, curves in %s)\n", r->out, csv, png);
     df_sempart_free(trainer);
     df_feature_cache_free(cache);
@@ -288,17 +256,14 @@ static df_status predict_one(const request *r, const df_sempart *net, df_model *
     return status;
 }
 
-static int predict_command(request *r, df_model *model) {
+static int predict_command(request *r, df_model *model, const df_options *o) {
     if (r->sempart == NULL || (r->image == NULL) == (r->images == NULL) || r->out_dir == NULL)
         return cli_usage_error("sempart predict", "--sempart, --model, --out-dir and one of --image or --images are required");
     df_sempart *net = NULL;
-    df_options *o = NULL;
     df_dataset *listing = NULL;
     size_t count = 1, failures = 0;
     df_status status = df_sempart_load(r->sempart, &net);
     if (status == DF_OK) status = df_sempart_check_model(net, model);
-    if (status == DF_OK) status = cli_options_new(&o);
-    if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_SEMPART_SELECT, r->select);
     if (status == DF_OK && r->images) status = df_dataset_open(r->images, NULL, NULL, &listing);
     if (status == DF_OK && listing) status = df_dataset_count(listing, &count);
     int code = status == DF_OK ? EXIT_OK : cli_fail("sempart predict", status);
@@ -319,7 +284,6 @@ static int predict_command(request *r, df_model *model) {
         code = EXIT_INPUT;
     }
     df_dataset_free(listing);
-    df_options_free(o);
     df_sempart_free(net);
     return code;
 }
@@ -329,11 +293,14 @@ static int run(int argc, char **argv) {
     const int which = cli_subverb_index(&sempart_command, argv[1]);
     if (which < 0) return cli_usage_error("sempart", "unknown sub-command '%s' (train or predict)", argv[1]);
     request r;
-    int code = cli_rows_parse(&sempart_command, which, argc - 1, argv + 1, &r, NULL);
+    df_options *o = NULL;
+    if (cli_options_new(&o) != DF_OK) return cli_fail("sempart", DF_E_OUT_OF_MEMORY);
+    int code = cli_rows_parse(&sempart_command, which, argc - 1, argv + 1, &r, o);
     df_model *model = NULL;
     if (code == EXIT_OK) code = model_args_open(&r.model, "sempart", &model);
-    if (code == EXIT_OK) code = which == 0 ? train_command(&r, model) : predict_command(&r, model);
+    if (code == EXIT_OK) code = which == 0 ? train_command(&r, model, o) : predict_command(&r, model, o);
     df_model_free(model);
+    df_options_free(o);
     return code;
 }
 

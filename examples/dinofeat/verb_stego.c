@@ -3,7 +3,7 @@
 #include "draw.h"
 #include "folder.h"
 #include "model_args.h"
-#include "plot.h"
+#include "training.h"
 #include "dinofeat/cache.h"
 #include "dinofeat/crf.h"
 #include "dinofeat/distributed.h"
@@ -20,12 +20,9 @@
 static const char *const subverbs[] = {"knn", "train", "predict", NULL};
 
 static const char *const usages[] = {
-    "knn --model M --images DIR --out knn.bin [--cache F] [--side 224] [--k 30]",
-    "train --model M --images DIR --knn knn.bin --out head.dfstego [--cache F]\n"
-    "                            [--steps 5000] [--batch 16] [--classes 27] [--log-every 50] [--preset code|paper]\n"
-    "                            [--labels DIR]",
-    "predict --head H --model M --image I --out labels.png [--overlay ov.png] [--crf]\n"
-    "       dinofeat stego predict --head H --model M --images DIR --out-dir D [--crf]",
+    "knn --model M --images DIR --out FILE [options]",
+    "train --model M --images DIR --knn FILE --out FILE [options]",
+    "predict --model M --head FILE (--image FILE --out FILE | --images DIR --out-dir D) [options]",
     NULL};
 
 static const char description[] =
@@ -259,12 +256,7 @@ static int train_command(request *r, df_model *model) {
     }
     cli_catch_stop_signals();
     if (code == EXIT_OK) code = train_steps(r, trainer, cache, table, k, r->labels ? dataset : NULL, log);
-    if (log && fclose(log) != 0 && code == EXIT_OK) {
-        fprintf(stderr, "dinofeat stego train: %s: cannot write: %s\n", csv, strerror(errno));
-        code = EXIT_INPUT;
-    }
-    if (code == EXIT_OK && rank == 0 && cli_plot_csv(csv, png, "stego train", "step", stego_curves, 5) != 0)
-        fprintf(stderr, "dinofeat stego train: no loss curves in %s\n", png);
+    code = cli_close_step_log("stego train", code, log, csv, png, stego_curves, 5);
     if (code == EXIT_OK && rank == 0) printf("wrote %s (losses in %s, curves in %s)\n", r->out, csv, png);
     df_stego_free(trainer);
     free(table);

@@ -9,10 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const usages[] = {
-    "--model FILE --image FILE [--tau 0.2] [--mask mask.png]\n"
-    "                         [--overlay overlay.png] [--boxes box.json]",
-    NULL};
+static const char *const usages[] = {"--model FILE --image FILE [options]", NULL};
 
 static const char description[] =
     "TokenCut (Wang et al. 2022): a normalized cut of the graph of the last block's keys. The\n"
@@ -88,26 +85,18 @@ static int run(int argc, char **argv) {
     df_options *o = NULL;
     if (cli_options_new(&o) != DF_OK) return cli_fail("tokencut", DF_E_OUT_OF_MEMORY);
     int code = cli_rows_parse(&tokencut_command, -1, argc, argv, &r, o);
-    df_image *rgb = NULL;
-    df_tensor *pixels = NULL, *mask = NULL;
-    df_model *model = NULL;
-    if (code == EXIT_OK) {
-        df_status status = cli_load_rgb(r.image, (size_t)r.width, (size_t)r.height, &rgb);
-        if (status == DF_OK) status = df_image_to_tensor(rgb, NULL, NULL, &pixels);
-        if (status != DF_OK) code = cli_fail("tokencut", status);
-    }
-    if (code == EXIT_OK) code = model_args_open(&r.model, "tokencut", &model);
+    image_job job;
+    if (code == EXIT_OK) code = image_job_open("tokencut", r.image, r.width, r.height, &r.model, &job);
     if (code == EXIT_OK) {
         int32_t box[4];
+        df_tensor *mask = NULL;
         df_tokencut_detail detail = {.struct_size = sizeof detail};
-        df_status status = df_tokencut(model, pixels, o, &mask, box, &detail);
-        code = status == DF_OK ? write_outputs(&r, rgb, mask, box, &detail) : cli_fail("tokencut", status);
+        df_status status = df_tokencut(job.model, job.pixels, o, &mask, box, &detail);
+        code = status == DF_OK ? write_outputs(&r, job.rgb, mask, box, &detail) : cli_fail("tokencut", status);
         df_tokencut_detail_clear(&detail);
+        df_tensor_free(mask);
+        image_job_free(&job);
     }
-    df_tensor_free(mask);
-    df_tensor_free(pixels);
-    df_image_free(rgb);
-    df_model_free(model);
     df_options_free(o);
     return code;
 }

@@ -9,12 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const usages[] = {
-    "--model FILE --image FILE [--stride 4] [--shifts 1,2]\n"
-    "                         [--neighbourhood moore|von_neumann] [--flips[=on|off|official]]\n"
-    "                         [--attn cls|o|q|k|v|none] [--out feats.npy] [--pca pca.png]\n"
-    "                         [--attn-png attn.png] [--compare figure.png]",
-    NULL};
+static const char *const usages[] = {"--model FILE --image FILE [options]", NULL};
 
 static const char description[] =
     "HR-Dv2 upsampling: runs the backbone on shifted and flipped copies of the image at a\n"
@@ -146,24 +141,22 @@ static int run(int argc, char **argv) {
     int code = cli_rows_parse(&upsample_command, -1, argc, argv, &r, ups);
     size_t views = 0;
     if (code == EXIT_OK && df_upsample_view_count(ups, &views) != DF_OK) code = cli_fail("upsample", DF_E_INVALID_ARG);
-    df_model *model = NULL;
-    if (code == EXIT_OK) code = model_args_open(&r.model, "upsample", &model);
-    df_tensor *pixels = NULL, *features = NULL, *attention = NULL;
+    image_job job;
+    if (code == EXIT_OK) code = image_job_open("upsample", r.image, r.width, r.height, &r.model, &job);
     if (code == EXIT_OK) {
         int64_t kind = 0;
         df_options_get_int(ups, DF_PARAM_UPS_ATTENTION, &kind);
         cli_progress progress;
         cli_progress_init(&progress, "upsample");
-        df_status status = cli_prepare_image(r.image, (size_t)r.width, (size_t)r.height, &pixels, NULL, NULL);
-        if (status == DF_OK)
-            status = df_upsample(model, pixels, ups, cli_progress_report, &progress, &features,
-                                 kind == DF_UPS_ATTN_NONE ? NULL : &attention);
-        code = status == DF_OK ? write_outputs(&r, model, pixels, features, attention) : cli_fail("upsample", status);
+        df_tensor *features = NULL, *attention = NULL;
+        df_status status = df_upsample(job.model, job.pixels, ups, cli_progress_report, &progress, &features,
+                                       kind == DF_UPS_ATTN_NONE ? NULL : &attention);
+        code = status == DF_OK ? write_outputs(&r, job.model, job.pixels, features, attention)
+                               : cli_fail("upsample", status);
+        df_tensor_free(features);
+        df_tensor_free(attention);
+        image_job_free(&job);
     }
-    df_tensor_free(features);
-    df_tensor_free(attention);
-    df_tensor_free(pixels);
-    df_model_free(model);
     df_options_free(ups);
     return code;
 }

@@ -19,13 +19,9 @@
 static const char *const subverbs[] = {"train", "predict", "live", NULL};
 
 static const char *const usages[] = {
-    "train --image I --labels L.png [--image I2 --labels L2.png ...]\n"
-    "                           [--features classical|deep|hybrid] [--model M]\n"
-    "                           [--method forest|logreg] [--groups G,...] --out clf.dfclf",
-    "predict --classifier clf.dfclf [--model M] --image I [--crf] --out seg.png\n"
-    "                             [--overlay ov.png] [--proba proba.npy]\n"
-    "       dinofeat weak predict --classifier clf.dfclf [--model M] --images DIR --out-dir DIR2",
-    "live --image I --script S [--out seg.png] [--save clf.dfclf]",
+    "train (--image FILE --labels FILE)... --out FILE [options]",
+    "predict --classifier FILE (--image FILE --out FILE | --images DIR --out-dir D) [options]",
+    "live --image FILE --script FILE [options]",
     NULL};
 
 static const char description[] =

@@ -78,6 +78,14 @@ DF_API df_status df_model_open(const char *path, const char *device, const df_op
 /* Does nothing when model is NULL. */
 DF_API void df_model_free(df_model *model);
 
+/* The precision inference-only work (features, upsampling, segmentation) runs fastest in on device
+ * ("cpu", "cuda", "cuda:N"; NULL: "cpu") at an accuracy the README documents: DF_DTYPE_BFLOAT16
+ * on a CPU with AVX512-BF16 dot products (the fused attention's bfloat16 kernel), else
+ * DF_DTYPE_FLOAT32 (also on CUDA, where bfloat16 is not measured). For DF_PARAM_MODEL_PRECISION
+ * when a user asks for "auto"; float32 stays the default wherever equality with the official
+ * code is the point. reason (may be NULL): a borrowed static sentence saying why, for the user. */
+DF_API df_status df_inference_precision(const char *device, df_dtype *out, const char **reason);
+
 /* Forward-time parameters (DF_PARAM_MODEL_HEADS and later); the others are fixed at open. */
 DF_API df_status df_model_set_int(df_model *model, df_param key, int64_t value);
 DF_API df_status df_model_get_int(const df_model *model, df_param key, int64_t *out);

@@ -16,7 +16,7 @@ from .cluster import KMeans, agglomerate_complete, kmeans
 from .crf import crf
 from .segment import segment, segment_features, tokencut
 from .image import Image, ResizeFilter, load_image
-from .model import Cover, Model, Output, PosInterp, upsample_view_count
+from .model import Cover, Model, Output, PosInterp, inference_precision, upsample_view_count
 from .tensor import DType, Tensor, device_available
 
 __version__ = version()
@@ -26,4 +26,4 @@ __all__ = ["Error", "MAJOR", "LogLevel", "Options", "Param", "ParamType", "Statu
            "param_type", "param_value_names", "params",
            "set_log_callback", "set_num_threads", "status_name", "version", "version_number", "Image",
            "ResizeFilter", "load_image", "DType", "Tensor", "device_available", "Model", "PosInterp", "Cover",
-           "Output", "upsample_view_count", "KMeans", "kmeans", "agglomerate_complete", "crf", "tokencut", "segment", "segment_features", "dataset", "datus", "distributed", "metrics", "neco", "regions", "sempart", "stego", "weak"]
+           "Output", "inference_precision", "upsample_view_count", "KMeans", "kmeans", "agglomerate_complete", "crf", "tokencut", "segment", "segment_features", "dataset", "datus", "distributed", "metrics", "neco", "regions", "sempart", "stego", "weak"]

@@ -128,6 +128,7 @@ PROTOTYPES = {
     "df_image_to_tensor": (c_status, [P, P, P, PP]),
     "df_model_open": (c_status, [ctypes.c_char_p, ctypes.c_char_p, P, PP]),
     "df_model_free": (None, [P]),
+    "df_inference_precision": (c_status, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_char_p)]),
     "df_model_set_int": (c_status, [P, ctypes.c_int, ctypes.c_int64]),
     "df_model_get_int": (c_status, [P, ctypes.c_int, c_int64_p]),
     "df_model_set_str": (c_status, [P, ctypes.c_int, ctypes.c_char_p]),

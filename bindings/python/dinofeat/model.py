@@ -52,6 +52,16 @@ _COVERS = {**{m.name.lower(): m for m in Cover}, **{m: m for m in Cover}}
 _PARAMS = {**{m.name: m for m in Param}, **{m: m for m in Param}}
 
 
+def inference_precision(device="cpu"):
+    """The precision inference runs fastest in on device at an accuracy the README documents, and
+    why: ("bfloat16", ...) on a CPU with AVX512-BF16 dot products, else ("float32", ...).
+    Model(precision="auto") opens with it."""
+    dtype, reason = ctypes.c_int(), ctypes.c_char_p()
+    lib.df_inference_precision(text_arg(device, "inference_precision: device"), ctypes.byref(dtype), ctypes.byref(reason))
+    name = next(name for name, value in _PRECISIONS.items() if value == dtype.value)
+    return name, reason.value.decode()
+
+
 def _lower(value):
     return value.lower() if isinstance(value, str) else value
 
@@ -64,8 +74,11 @@ class Model(Handle):
     _free, _name = "df_model_free", "Model"
 
     def __init__(self, path, device="cpu", precision="float32", checkpoint=None, **settings):
+        """precision: float32, bfloat16, float16, or auto (inference_precision(device)'s choice)."""
         handle = ctypes.c_void_p()
         with Options() as options:
+            if precision == "auto":
+                precision = inference_precision(device)[0]
             options[Param.MODEL_PRECISION] = choice(_PRECISIONS, precision, "Model: precision")
             if checkpoint is not None:
                 options[Param.MODEL_CHECKPOINT] = checkpoint

@@ -64,6 +64,22 @@ class ModelTest(unittest.TestCase):
         self.assertEqual(from_image.shape, (1, 6, 8, 16))
         np.testing.assert_array_equal(from_image, from_array)
 
+    def test_auto_precision(self):
+        # the CPU's flags read independently of the library's detection
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split() for line in f if line.startswith("flags")), [])
+        has_bf16 = "avx512_bf16" in flags and "avx512f" in flags
+        name, reason = dinofeat.inference_precision()
+        self.assertEqual(name, "bfloat16" if has_bf16 else "float32")
+        self.assertIn("AVX512-BF16", reason)
+        self.assertEqual(dinofeat.inference_precision("cuda:1")[0], "float32")
+        model = dinofeat.Model(model_file("dino_s8.pth"), heads=2, precision="auto")
+        self.assertEqual(model.info["precision"], name)
+        with self.assertRaises(dinofeat.Error) as raised:
+            dinofeat.inference_precision("gpu")
+        self.assertEqual(raised.exception.status, dinofeat.Status.INVALID_ARG)
+        self.assertIn("df_inference_precision: 'gpu' is not a device", str(raised.exception))
+
     def test_errors(self):
         with self.assertRaises(dinofeat.Error) as raised:
             dinofeat.Model(model_file("unknown_global.pth"))

@@ -1,0 +1,150 @@
+/* What the training verbs share (training.h). */
+#include "training.h"
+#include "plot.h"
+#include "dinofeat/distributed.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void cli_training_bar_init(cli_training_bar *bar, int64_t first_step) {
+    bar->is_terminal = isatty(STDERR_FILENO);
+    bar->drawn = 0;
+    bar->started = cli_seconds_now();
+    bar->first_step = first_step;
+}
+
+/* "1h02m", "3m07s", "12s". */
+static void duration_text(double seconds, char *text, size_t size) {
+    const long s = (long)(seconds + 0.5);
+    if (s >= 3600) snprintf(text, size, "%ldh%02ldm", s / 3600, s / 60 % 60);
+    else if (s >= 60) snprintf(text, size, "%ldm%02lds", s / 60, s % 60);
+    else snprintf(text, size, "%lds", s);
+}
+
+void cli_training_bar_draw(cli_training_bar *bar, int64_t step, int64_t total, double loss) {
+    if (!bar->is_terminal || total <= 0) return;
+    enum { WIDTH = 24 };
+    char cells[WIDTH + 1], left[32] = "";
+    const int filled = (int)((double)step / (double)total * WIDTH);
+    for (int i = 0; i < WIDTH; i++) cells[i] = i < filled ? '#' : '.';
+    cells[WIDTH] = '\0';
+    const double elapsed = cli_seconds_now() - bar->started, taken = (double)(step - bar->first_step);
+    const double rate = elapsed > 0 && taken > 0 ? taken / elapsed : 0;
+    if (rate > 0 && step < total) duration_text((double)(total - step) / rate, left, sizeof left);
+    fprintf(stderr, "\rstep %lld/%lld [%s] loss %.5f  %.2f steps/s%s%s%s\033[K", (long long)step, (long long)total,
+            cells, loss, rate, left[0] ? "  " : "", left, left[0] ? " left" : "");
+    fflush(stderr);
+    bar->drawn = 1;
+}
+
+void cli_training_bar_clear(cli_training_bar *bar) {
+    if (!bar->drawn) return;
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+    bar->drawn = 0;
+}
+
+static volatile sig_atomic_t stop_signal = 0;
+
+static void remember_stop(int signal_number) {
+    stop_signal = signal_number;
+    signal(signal_number, SIG_DFL); /* a second one ends the process at once */
+}
+
+void cli_catch_stop_signals(void) {
+    struct sigaction action = {.sa_handler = remember_stop};
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+}
+
+int cli_stop_signal(void) { return stop_signal; }
+
+int cli_stopped(const char *verb, int64_t step, const char *checkpoint) {
+    fprintf(stderr, "dinofeat %s: stopped by %s after step %lld; %s%s%srun the same command again to resume\n", verb,
+            stop_signal == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM", (long long)step, checkpoint ? "saved " : "",
+            checkpoint ? checkpoint : "", checkpoint ? "; " : "");
+    return 128 + stop_signal;
+}
+
+int cli_training_end(const char *verb, df_status status, int write_error, int64_t steps, df_status saved,
+                     const char *checkpoint) {
+    if (status == DF_OK) return EXIT_OK;
+    if (status == DF_E_CANCELLED && write_error) {
+        fprintf(stderr, "dinofeat %s: the loss log: cannot write: %s (the training stopped; rerun to resume from the "
+                        "last checkpoint)\n", verb, strerror(write_error));
+        return EXIT_INPUT;
+    }
+    if (status == DF_E_CANCELLED && stop_signal) return saved == DF_OK ? cli_stopped(verb, steps, checkpoint) : cli_fail(verb, saved);
+    return cli_fail(verb, status);
+}
+
+df_status cli_build_cache(df_model *model, const df_dataset *dataset, const char *path, const char *verb) {
+    cli_progress progress;
+    cli_progress_init(&progress, verb);
+    int rank = 0;
+    df_distributed_rank(&rank, NULL);
+    const df_status status = rank == 0 ? df_feature_cache_build(model, dataset, path, NULL, cli_progress_report, &progress) : DF_OK;
+    const df_status built = df_distributed_barrier(); /* every rank, whatever rank 0's outcome */
+    return status == DF_OK ? built : status;
+}
+
+FILE *cli_open_step_log(const char *csv, const char *header, int64_t steps) {
+    FILE *old = fopen(csv, "r");
+    char line[512];
+    cli_output out;
+    FILE *kept = cli_output_open(csv, &out);
+    if (kept == NULL) {
+        if (old) fclose(old);
+        return NULL;
+    }
+    fprintf(kept, "%s\n", header);
+    long long step;
+    while (old && fgets(line, sizeof line, old))
+        if (sscanf(line, "%lld,", &step) == 1 && step >= 1 && step <= steps) fputs(line, kept);
+    if (old) fclose(old);
+    return cli_output_commit(&out) == 0 ? fopen(csv, "a") : NULL;
+}
+
+int cli_epoch_log_step(void *user_data, uint64_t done, uint64_t total, const char *stage) {
+    cli_epoch_log *log = user_data;
+    (void)stage;
+    if (log->csv == NULL) return cli_stop_signal() != 0;
+    double losses[8];
+    const size_t count = log->losses(log->trainer, losses);
+    const uint64_t epoch = (done - 1) / log->per_epoch + 1;
+    fprintf(log->csv, "%llu,%llu", (unsigned long long)done, (unsigned long long)epoch);
+    for (size_t i = 0; i < count; i++) fprintf(log->csv, ",%.9g", losses[i]);
+    fputc('\n', log->csv);
+    if (done % log->log_every == 0 || done == total) {
+        char text[256];
+        log->describe(losses, text, sizeof text);
+        cli_training_bar_clear(&log->bar);
+        printf("step %llu/%llu (epoch %llu): %s\n", (unsigned long long)done, (unsigned long long)total,
+               (unsigned long long)epoch, text);
+        fflush(stdout);
+        if (fflush(log->csv) != 0 || ferror(log->csv)) {
+            log->write_error = errno ? errno : EIO;
+            return 1;
+        }
+    }
+    if (done < total) cli_training_bar_draw(&log->bar, (int64_t)done, (int64_t)total, losses[log->shown]);
+    else cli_training_bar_clear(&log->bar);
+    return cli_stop_signal() != 0; /* stops after this step: the caller saves */
+}
+
+int cli_close_step_log(const char *verb, int code, FILE *log, const char *csv, const char *png,
+                       const char *const *curves, size_t curve_count) {
+    if (log && fclose(log) != 0 && code == EXIT_OK) {
+        fprintf(stderr, "dinofeat %s: %s: cannot write: %s\n", verb, csv, strerror(errno));
+        code = EXIT_INPUT;
+    }
+    if (log && code == EXIT_OK && cli_plot_csv(csv, png, verb, "step", curves, curve_count) != 0)
+        fprintf(stderr, "dinofeat %s: no loss curves in %s\n", verb, png);
+    return code;
+}
