@@ -239,6 +239,9 @@ START_TEST(test_sempart_training_as_pinned) {
     ck_assert_ok(df_options_new(&o));
     ck_assert_ok(df_options_set_int(o, DF_PARAM_SEMPART_SEED, 5));
     ck_assert_ok(df_options_set_int(o, DF_PARAM_SEMPART_WIDTH, 16));
+    /* the tiny model's key similarities all exceed the default tau 0.2: every affinity would be 1,
+     * where the NCut of any partition is 1 and its gradient 0; 0.9 splits them */
+    ck_assert_ok(df_options_set_float(o, DF_PARAM_SEMPART_TAU, 0.9));
     /* Adam's default epsilon turns a gradient that rounding leaves near zero (BatchNorm biases
      * here) into a step of +-lr either way; a larger one makes each update follow its gradient */
     ck_assert_ok(df_options_set_float(o, DF_PARAM_SEMPART_ADAM_EPS, 1e-3));
