@@ -55,6 +55,22 @@ static void pin_weights(pin_list *pins, const char *name, const float *values, s
     pin_add(pins, squares, "%s.sq", name);
 }
 
+/* A trainer's df_*_parameter accessor, for pin_trainer_weights. */
+typedef df_status (*parameter_fn)(const void *trainer, size_t index, const char **name, float *values, size_t capacity,
+                                  size_t *count);
+
+/* Every state tensor of a trainer (index 0, 1, ... until the accessor refuses), by name. */
+static void pin_trainer_weights(pin_list *pins, const void *trainer, parameter_fn parameter) {
+    const char *name;
+    size_t count;
+    for (size_t i = 0; parameter(trainer, i, &name, NULL, 0, &count) == DF_OK; i++) {
+        float *values = malloc(count * sizeof *values);
+        ck_assert_ok(parameter(trainer, i, NULL, values, count, NULL));
+        pin_weights(pins, name, values, count);
+        free(values);
+    }
+}
+
 static pin_list *read_pins(const char *file) {
     char path[256];
     snprintf(path, sizeof path, PIN_DIR "%s", file);
@@ -182,6 +198,12 @@ static int record_step(void *user, uint64_t done, uint64_t total, const char *st
     return 0;
 }
 
+static df_status stego_parameter(const void *t, size_t i, const char **name, float *v, size_t capacity, size_t *count) {
+    return df_stego_parameter(t, i, name, v, capacity, count);
+}
+static df_status sempart_parameter(const void *t, size_t i, const char **name, float *v, size_t capacity, size_t *count) {
+    return df_sempart_parameter(t, i, name, v, capacity, count);
+}
 static df_status stego_losses(const void *trainer, double *out) { return df_stego_last_losses(trainer, out); }
 static df_status sempart_losses(const void *trainer, double *out) { return df_sempart_last_losses(trainer, out); }
 static df_status neco_loss(const void *trainer, double *out) { return df_neco_last_loss(trainer, out); }
@@ -210,14 +232,7 @@ START_TEST(test_stego_training_as_pinned) {
     pin_list *got = calloc(1, sizeof *got);
     step_log log = {got, "stego", t, stego_losses, 6};
     ck_assert_ok(df_stego_train(t, cache, knn, 8, d, 20, 4, NULL, 0, record_step, &log));
-    const char *name;
-    size_t count;
-    for (size_t i = 0; df_stego_parameter(t, i, &name, NULL, 0, &count) == DF_OK; i++) {
-        float *values = malloc(count * sizeof *values);
-        ck_assert_ok(df_stego_parameter(t, i, NULL, values, count, NULL));
-        pin_weights(got, name, values, count);
-        free(values);
-    }
+    pin_trainer_weights(got, t, stego_parameter);
     check_pins("stego.txt", got, PIN_RTOL);
     free(got);
     df_stego_free(t), df_options_free(o), df_feature_cache_free(cache), df_dataset_free(d), df_model_free(model);
@@ -250,14 +265,7 @@ START_TEST(test_sempart_training_as_pinned) {
     pin_list *got = calloc(1, sizeof *got);
     step_log log = {got, "sempart", t, sempart_losses, DF_SEMPART_LOSSES};
     ck_assert_ok(df_sempart_train(t, cache, d, 5, 4, NULL, 0, record_step, &log));
-    const char *name;
-    size_t count;
-    for (size_t i = 0; df_sempart_parameter(t, i, &name, NULL, 0, &count) == DF_OK; i++) {
-        float *values = malloc(count * sizeof *values);
-        ck_assert_ok(df_sempart_parameter(t, i, NULL, values, count, NULL));
-        pin_weights(got, name, values, count);
-        free(values);
-    }
+    pin_trainer_weights(got, t, sempart_parameter);
     check_pins("sempart.txt", got, SEMPART_PIN_RTOL);
     free(got);
     df_sempart_free(t), df_options_free(o), df_feature_cache_free(cache), df_dataset_free(d), df_model_free(model);

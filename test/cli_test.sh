@@ -292,6 +292,9 @@ expect 0 "^upsample.attention = cls \(0\)$" -- "$cli" params upsample.attention
 expect 0 "default cls \(0\); cls, o, q, k, v, none$" -- "$cli" params upsample.attention
 expect 0 "^upsample.attention = o \(1\)$" -- "$cli" params --set upsample.attention=o upsample.attention
 expect 0 "^crf.iterations = 5$" -- "$cli" params --set=crf.iterations=5 crf.iterations
+# the help shows the defaults --set makes, as numbers are written ("20", not "2e+01"), and finds the subverb after it
+expect 0 "--lambda L .*\(default 20\)" -- "$cli" segment --set cas.cutoff_scale=20 --help
+expect 0 "--seed N .*\(default 7\)" -- "$cli" sempart --set sempart.seed=7 train --help
 expect 0 "^forest.trees$" -- "$cli" params --names
 expect 0 "^all [0-9]+ parameters round-trip$" -- /usr/bin/python3 -c '
 import re, subprocess, sys

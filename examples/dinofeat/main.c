@@ -56,13 +56,15 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < VERB_COUNT; i++) {
         if (strcmp(verb, verbs[i]->name) != 0) continue;
-        if (cli_wants_help(argc - 1, argv + 1)) {
-            cli_rows_help_for(verbs[i]->command, argc - 1, argv + 1);
-            return EXIT_OK;
-        }
+        /* the settings first: the help shows the defaults they make, and the subverb after them */
         int verb_argc = argc - 1;
         const int code = cli_take_settings(&verb_argc, argv + 1);
-        return code != EXIT_OK ? code : verbs[i]->run(verb_argc, argv + 1);
+        if (code != EXIT_OK) return code;
+        if (cli_wants_help(verb_argc, argv + 1)) {
+            cli_rows_help_for(verbs[i]->command, verb_argc, argv + 1);
+            return EXIT_OK;
+        }
+        return verbs[i]->run(verb_argc, argv + 1);
     }
     fprintf(stderr, "dinofeat: unknown verb '%s'\nTry 'dinofeat --help'.\n", verb);
     return EXIT_USAGE;

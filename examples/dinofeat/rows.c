@@ -30,15 +30,14 @@ static const char *command_name(const cli_command *command, int subverb, char *b
     return buffer;
 }
 
-static void shortest_number(double x, char *text, size_t size) {
-    for (int digits = 1; digits <= 17; digits++) {
+void cli_shortest_number(double x, char *text, size_t size) {
+    for (int digits = 6; digits <= 17; digits++) { /* %.6g first: 10 as "10", not "1e+01" */
         snprintf(text, size, "%.*g", digits, x);
         if (strtod(text, NULL) == x) return;
     }
 }
 
-/* The value options holds for key, as a user would type it: a value name, a number, a string. */
-static void param_text(const df_options *options, df_param key, char *text, size_t size) {
+void cli_param_text(const df_options *options, df_param key, char *text, size_t size) {
     df_param_type type = DF_PARAM_TYPE_INT;
     df_param_type_of(key, &type);
     text[0] = '\0';
@@ -49,7 +48,7 @@ static void param_text(const df_options *options, df_param key, char *text, size
     } else if (type == DF_PARAM_TYPE_FLOAT) {
         double value = 0;
         df_options_get_float(options, key, &value);
-        shortest_number(value, text, size);
+        cli_shortest_number(value, text, size);
     } else {
         int64_t value = 0;
         df_options_get_int(options, key, &value);
@@ -72,7 +71,7 @@ static void row_default(const cli_row *row, const void *request, const df_option
         break;
     }
     case CLI_ROW_LONG: snprintf(text, size, "%ld", *(const long *)(base + row->offset)); break;
-    case CLI_ROW_DOUBLE: shortest_number(*(const double *)(base + row->offset), text, size); break;
+    case CLI_ROW_DOUBLE: cli_shortest_number(*(const double *)(base + row->offset), text, size); break;
     case CLI_ROW_CHOICE: {
         int index = *(const int *)(base + row->offset);
         if (index < 0) break;
@@ -82,7 +81,7 @@ static void row_default(const cli_row *row, const void *request, const df_option
         break;
     }
     case CLI_ROW_PARAM:
-        if (options) param_text(options, row->param, text, size);
+        if (options) cli_param_text(options, row->param, text, size);
         break;
     default: break;
     }

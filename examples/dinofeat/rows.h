@@ -104,5 +104,10 @@ void cli_rows_help_for(const cli_command *command, int argc, char **argv);
 /* Every row of every command, one per line: "verb[ subverb]\t--name\tkind\tvalue\tparam", for
  * the test that no flag name has two meanings. */
 void cli_rows_list(const cli_command *const *commands, size_t count);
+/* The shortest decimal text that reads back as x. */
+void cli_shortest_number(double x, char *text, size_t size);
+/* The value options holds for key, as a user would type it: a value name, a number, a string
+ * ('' when empty). */
+void cli_param_text(const df_options *options, df_param key, char *text, size_t size);
 
 #endif

@@ -30,30 +30,19 @@ static const cli_command params_command = {
                 "Exit status: 0 ok, 1 usage (an unknown name).\n",
     .request_size = sizeof(request), .operands = "NAME ..."};
 
-/* The shortest text that reads back as x. */
-static void shortest(double x, char *text, size_t size) {
-    for (int digits = 6; digits <= 17; digits++) {
-        snprintf(text, size, "%.*g", digits, x);
-        if (strtod(text, NULL) == x) return;
-    }
-}
-
 /* "5", "o (1)", "1e-05", "\"1,2\"": a value of key as text. */
 static void value_text(df_param key, df_param_type type, const df_options *o, char *text, size_t size) {
+    const char *string = "";
+    int64_t value = 0;
     if (type == DF_PARAM_TYPE_STRING) {
-        const char *value = "";
-        df_options_get_str(o, key, &value);
-        snprintf(text, size, "\"%s\"", value);
-    } else if (type == DF_PARAM_TYPE_FLOAT) {
-        double value = 0;
-        df_options_get_float(o, key, &value);
-        shortest(value, text, size);
-    } else {
-        int64_t value = 0;
-        df_options_get_int(o, key, &value);
-        const char *name = df_param_value_name(key, value);
-        if (name) snprintf(text, size, "%s (%lld)", name, (long long)value);
-        else snprintf(text, size, "%lld", (long long)value);
+        df_options_get_str(o, key, &string);
+        snprintf(text, size, "\"%s\"", string);
+        return;
+    }
+    cli_param_text(o, key, text, size);
+    if (type == DF_PARAM_TYPE_INT && df_options_get_int(o, key, &value) == DF_OK && df_param_value_name(key, value)) {
+        const size_t used = strlen(text);
+        snprintf(text + used, size - used, " (%lld)", (long long)value);
     }
 }
 
@@ -69,7 +58,7 @@ static void range_text(df_param key, df_param_type type, char *text, size_t size
     }
     if (used == 0) {
         char low[32], high[32];
-        shortest(lower, low, sizeof low), shortest(upper, high, sizeof high);
+        cli_shortest_number(lower, low, sizeof low), cli_shortest_number(upper, high, sizeof high);
         snprintf(text, size, "%s .. %s", low, high);
     }
 }
