@@ -49,7 +49,8 @@ WARNINGS := -Wall -Wextra -Werror
 SANITIZERS := -fsanitize=address -fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SAN_FLAGS := $(if $(filter 1,$(SAN)),$(SANITIZERS))
 OPT ?= -O2
-CPPFLAGS_COMMON := -Iinclude -Ishim -D_DEFAULT_SOURCE $(CPPFLAGS)
+# The library builds its whole API, the experimental tier included (include/dinofeat/core.h).
+CPPFLAGS_COMMON := -Iinclude -Ishim -D_DEFAULT_SOURCE -DDINOFEAT_EXPERIMENTAL $(CPPFLAGS)
 CFLAGS_LIB := -std=c11 $(OPT) -g -fPIC -fvisibility=hidden -fopenmp $(WARNINGS) $(SAN_FLAGS) $(CPPFLAGS_COMMON)
 CXXFLAGS_SHIM := -std=c++17 $(OPT) -g -fPIC -fvisibility=hidden -fvisibility-inlines-hidden -fopenmp \
                  $(WARNINGS) $(SAN_FLAGS) $(CPPFLAGS_COMMON) $(TORCH_CPPFLAGS)
@@ -138,9 +139,10 @@ deps: ## install the Debian packages the build, tests and reference generators n
 
 # ---- tests ---------------------------------------------------------------------------------
 TEST_OBJECTS := $(TEST_SOURCES:test/%.c=$(BUILD)/test/%.o)
+# The tests reach the experimental tier too (the losses' gradients, parameters by index).
 $(BUILD)/test/%.o: test/%.c $(BUILD)/config.stamp
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_APP) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_APP) -DDINOFEAT_EXPERIMENTAL -MMD -MP -c $< -o $@
 
 -include $(TEST_OBJECTS:.o=.d)
 
@@ -155,10 +157,12 @@ check: all check-build-deps check-headers check-symbols check-c check-internal c
 check-build-deps: all ## touching one module's header rebuilds only that module and its users
 	MAKE="$(MAKE)" test/build_deps_test.sh
 
-check-headers: ## compile the public headers alone as C99 and C++ with -pedantic
+check-headers: ## compile the public headers alone as C99 and C++ with -pedantic, with and without the experimental tier
 	@mkdir -p $(BUILD)/test
 	$(CC) -std=c99 -Wall -Wextra -pedantic -Werror -Iinclude -c test/header_test.c -o $(BUILD)/test/header_c.o
 	$(CXX) -std=c++11 -Wall -Wextra -pedantic -Werror -Iinclude -x c++ -c test/header_test.c -o $(BUILD)/test/header_cxx.o
+	$(CC) -std=c99 -Wall -Wextra -pedantic -Werror -Iinclude -DDINOFEAT_EXPERIMENTAL -c test/header_test.c -o $(BUILD)/test/header_c_experimental.o
+	$(CXX) -std=c++11 -Wall -Wextra -pedantic -Werror -Iinclude -DDINOFEAT_EXPERIMENTAL -x c++ -c test/header_test.c -o $(BUILD)/test/header_cxx_experimental.o
 
 check-symbols: lib/libdinofeat.so ## exported symbols = header declarations = version script
 	test/check_symbols.sh lib/libdinofeat.so
@@ -262,7 +266,7 @@ abi-dump: lib/libdinofeat.so ## record the current ABI as the baseline (at a rel
 	abidw --headers-dir include/dinofeat --drop-private-types --exported-interfaces-only --no-corpus-path --no-comp-dir-path --out-file $(ABI_DUMP) lib/$(REALNAME)
 
 abi-check: lib/libdinofeat.so ## fail if the ABI changed incompatibly since the baseline
-	abidiff --no-added-syms --headers-dir2 include/dinofeat $(ABI_DUMP) lib/$(REALNAME)
+	abidiff --no-added-syms --suppressions abi/experimental.suppr --headers-dir2 include/dinofeat $(ABI_DUMP) lib/$(REALNAME)
 	@echo "abi-check: compatible with $(ABI_DUMP)"
 
 # ---- the rest ------------------------------------------------------------------------------

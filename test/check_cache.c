@@ -275,6 +275,43 @@ START_TEST(test_knn_table) {
 END_TEST
 
 
+static int stop_at_seven(void *user_data, uint64_t done, uint64_t total, const char *stage) {
+    (void)user_data, (void)total, (void)stage;
+    return done == 7;
+}
+
+/* Every parameter of a and b, bit for bit. */
+static void assert_same_stego(const df_stego *a, const df_stego *b) {
+    for (size_t i = 0; i < 9; i++) {
+        float x[512], y[512];
+        size_t n, m;
+        ck_assert_ok(df_stego_parameter(a, i, NULL, x, 512, &n));
+        ck_assert_ok(df_stego_parameter(b, i, NULL, y, 512, &m));
+        ck_assert_uint_eq(n, m);
+        ck_assert_msg(memcmp(x, y, n * sizeof *x) == 0, "parameter %zu differs", i);
+    }
+}
+
+/* Training runs until a total: a trainer already there takes no step, and one stopped by its
+ * progress saves its checkpoint, from which the rest of the training is the same. */
+static void check_stego_schedule(df_stego *loaded, const df_feature_cache *cache, const int32_t *knn,
+                                 const char *checkpoint) {
+    int64_t steps;
+    ck_assert_ok(df_stego_train(loaded, cache, knn, 8, NULL, 6, 4, NULL, 0, NULL, NULL));
+    ck_assert_ok(df_stego_steps(loaded, &steps));
+    ck_assert_int_eq(steps, 6);
+    ck_assert_fails_with(df_stego_train(loaded, cache, knn, 8, NULL, 20, 4, checkpoint, 0, stop_at_seven, NULL),
+                         DF_E_CANCELLED, "df_stego_train");
+    df_stego *stopped;
+    ck_assert_ok(df_stego_load(checkpoint, &stopped));
+    ck_assert_ok(df_stego_steps(stopped, &steps));
+    ck_assert_int_eq(steps, 7);
+    ck_assert_ok(df_stego_train(stopped, cache, knn, 8, NULL, 9, 4, NULL, 0, NULL, NULL));
+    ck_assert_ok(df_stego_train(loaded, cache, knn, 8, NULL, 9, 4, NULL, 0, NULL, NULL));
+    assert_same_stego(stopped, loaded);
+    df_stego_free(stopped);
+}
+
 /* STEGO training over a cache: checkpoints, the recorded backbone, probabilities. */
 START_TEST(test_stego_trains_on_a_cache) {
     make_images(4);
@@ -305,6 +342,7 @@ START_TEST(test_stego_trains_on_a_cache) {
     ck_assert_ok(df_stego_steps(loaded, &steps));
     ck_assert_int_eq(steps, 6);
     ck_assert_fails_with(df_stego_check_model(loaded, other), DF_E_INVALID_ARG, "df_stego_check_model");
+    check_stego_schedule(loaded, cache, knn, checkpoint);
     double last[6];
     ck_assert_ok(df_stego_last_losses(t, last));
     ck_assert(last[3] != 0.0);
@@ -329,19 +367,19 @@ START_TEST(test_stego_trains_on_a_cache) {
     ck_assert_ok(df_options_set_int(lo, DF_PARAM_DATASET_SIZE, 32));
     ck_assert_ok(df_options_set_int(lo, DF_PARAM_DATASET_FIVE_CROP, 1));
     ck_assert_ok(df_dataset_open(images_dir, labels_dir, lo, &labelled));
-    ck_assert_ok(df_stego_train(t, cache, knn, 8, labelled, 2, 4, NULL, 0, NULL, NULL));
+    ck_assert_ok(df_stego_train(t, cache, knn, 8, labelled, 8, 4, NULL, 0, NULL, NULL));
     ck_assert_ok(df_stego_last_losses(t, last));
     ck_assert_double_gt(last[5], 0.0);
-    ck_assert_fails_with(df_stego_train(t, cache, knn, 8, d, 1, 4, NULL, 0, NULL, NULL), DF_E_INVALID_ARG,
+    ck_assert_fails_with(df_stego_train(t, cache, knn, 8, d, 9, 4, NULL, 0, NULL, NULL), DF_E_INVALID_ARG,
                          "df_stego_train"); /* a dataset without labels */
     df_dataset_free(labelled);
     df_options_free(lo);
     /* a cache of another backbone, too few KNN columns, another dimension */
     build(other, d, other_path, 0, 8);
     ck_assert_ok(df_feature_cache_open(other_path, &other_cache));
-    ck_assert_fails_with(df_stego_train(t, other_cache, knn, 8, NULL, 1, 4, NULL, 0, NULL, NULL), DF_E_INVALID_ARG,
+    ck_assert_fails_with(df_stego_train(t, other_cache, knn, 8, NULL, 9, 4, NULL, 0, NULL, NULL), DF_E_INVALID_ARG,
                          "df_stego_train");
-    ck_assert_fails_with(df_stego_train(loaded, cache, knn, 7, NULL, 1, 4, NULL, 0, NULL, NULL), DF_E_INVALID_ARG,
+    ck_assert_fails_with(df_stego_train(loaded, cache, knn, 7, NULL, 9, 4, NULL, 0, NULL, NULL), DF_E_INVALID_ARG,
                          "df_stego_train");
     /* probabilities: a distribution per pixel whose argmax is the label */
     float features[256], chw[256], p[2 * 5 * 6 * 3];

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The exported symbols, the DF_API declarations in the public headers and the version script must
-# name the same functions, and nothing but df_* may be exported (no std::, c10::, torch::, at::).
+# name the same functions, and nothing but df_* may be exported (no std::, c10::, torch::, at::);
+# the functions of the headers' DINOFEAT_EXPERIMENTAL sections carry the version
+# DINOFEAT_EXPERIMENTAL, every other one a release's.
 set -euo pipefail
 library=${1:-lib/libdinofeat.so}
 cd "$(dirname "$0")/.."
@@ -21,5 +23,12 @@ fi
 if ! diff -u --label declared "$tmp/declared" --label version-script "$tmp/scripted"; then
     echo "check_symbols: the version script lib/dinofeat.map differs from the DF_API declarations"; status=1
 fi
-[ "$status" = 0 ] && echo "check_symbols: $(wc -l < "$tmp/exported") functions, exported = declared = version script"
+nm -D --defined-only "$library" | awk '{print $3}' | grep '@@DINOFEAT_EXPERIMENTAL$' | sed 's/@.*//' | sort -u \
+    > "$tmp/exported_experimental"
+test/api_tiers.sh experimental > "$tmp/declared_experimental"
+if ! diff -u --label 'exported as DINOFEAT_EXPERIMENTAL' "$tmp/exported_experimental" \
+        --label 'declared under DINOFEAT_EXPERIMENTAL' "$tmp/declared_experimental"; then
+    echo "check_symbols: the experimental tier's symbols differ from the headers' DINOFEAT_EXPERIMENTAL sections"; status=1
+fi
+[ "$status" = 0 ] && echo "check_symbols: $(wc -l < "$tmp/exported") functions ($(wc -l < "$tmp/declared_experimental") experimental), exported = declared = version script"
 exit $status

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -184,16 +185,18 @@ static df_feature_cache *float_cache(df_model *model, const df_dataset *d, const
 typedef struct step_log {
     pin_list *pins;
     const char *prefix;
-    const void *trainer;
-    df_status (*losses)(const void *trainer, double *out);
+    const df_trainer *trainer;
     size_t loss_count;
 } step_log;
 
+/* The losses as every trainer reports them (df_trainer_losses), by their index. */
 static int record_step(void *user, uint64_t done, uint64_t total, const char *stage) {
     (void)total, (void)stage;
     step_log *log = user;
     double losses[8];
-    ck_assert_ok(log->losses(log->trainer, losses));
+    size_t count = 0;
+    ck_assert_ok(df_trainer_losses(log->trainer, losses, NULL, 8, &count));
+    ck_assert_uint_eq(count, log->loss_count);
     for (size_t i = 0; i < log->loss_count; i++) pin_add(log->pins, losses[i], "%s.step%llu.loss%zu", log->prefix, (unsigned long long)done, i);
     return 0;
 }
@@ -204,9 +207,6 @@ static df_status stego_parameter(const void *t, size_t i, const char **name, flo
 static df_status sempart_parameter(const void *t, size_t i, const char **name, float *v, size_t capacity, size_t *count) {
     return df_sempart_parameter(t, i, name, v, capacity, count);
 }
-static df_status stego_losses(const void *trainer, double *out) { return df_stego_last_losses(trainer, out); }
-static df_status sempart_losses(const void *trainer, double *out) { return df_sempart_last_losses(trainer, out); }
-static df_status neco_loss(const void *trainer, double *out) { return df_neco_last_loss(trainer, out); }
 
 /* STEGO: 20 steps of batch 4 over the five-cropped cache of 4 images, the linear probe on labels. */
 START_TEST(test_stego_training_as_pinned) {
@@ -230,7 +230,7 @@ START_TEST(test_stego_training_as_pinned) {
     df_stego *t;
     ck_assert_ok(df_stego_new(16, o, &t));
     pin_list *got = calloc(1, sizeof *got);
-    step_log log = {got, "stego", t, stego_losses, 6};
+    step_log log = {got, "stego", df_stego_trainer(t), 6};
     ck_assert_ok(df_stego_train(t, cache, knn, 8, d, 20, 4, NULL, 0, record_step, &log));
     pin_trainer_weights(got, t, stego_parameter);
     check_pins("stego.txt", got, PIN_RTOL);
@@ -263,7 +263,7 @@ START_TEST(test_sempart_training_as_pinned) {
     df_sempart *t;
     ck_assert_ok(df_sempart_new(16, 4, 4, o, &t));
     pin_list *got = calloc(1, sizeof *got);
-    step_log log = {got, "sempart", t, sempart_losses, DF_SEMPART_LOSSES};
+    step_log log = {got, "sempart", df_sempart_trainer(t), DF_SEMPART_LOSSES};
     ck_assert_ok(df_sempart_train(t, cache, d, 5, 4, NULL, 0, record_step, &log));
     pin_trainer_weights(got, t, sempart_parameter);
     check_pins("sempart.txt", got, SEMPART_PIN_RTOL);
@@ -297,7 +297,7 @@ START_TEST(test_neco_training_as_pinned) {
     df_neco *t;
     ck_assert_ok(df_neco_new(model, 0, o, &t));
     pin_list *got = calloc(1, sizeof *got);
-    step_log log = {got, "neco", t, neco_loss, 1};
+    step_log log = {got, "neco", df_neco_trainer(t), 1};
     ck_assert_ok(df_neco_train(t, d, 2, 4, NULL, 0, record_step, &log));
     ck_assert_ok(df_neco_export(t, exported));
     df_options *heads;
@@ -325,6 +325,64 @@ START_TEST(test_neco_training_as_pinned) {
 }
 END_TEST
 
+/* What view's losses are called, as one comma-separated string. */
+static void loss_names(const df_trainer *view, char *text, size_t size) {
+    const char *names[8];
+    double values[8];
+    size_t count = 0;
+    ck_assert_ok(df_trainer_losses(view, values, names, 8, &count));
+    text[0] = '\0';
+    for (size_t i = 0; i < count; i++) {
+        ck_assert_double_eq(values[i], 0.0); /* before the first step */
+        snprintf(text + strlen(text), size - strlen(text), "%s%s", i ? "," : "", names[i]);
+    }
+}
+
+/* The view every trainer shares: steps, losses by name, saving; and its refusals. */
+START_TEST(test_trainer_view) {
+    char root[] = "/tmp/dinofeat_view_XXXXXX", path[600], names[256];
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    snprintf(path, sizeof path, "%s/t.dfstego", root);
+    df_stego *stego, *loaded;
+    df_sempart *sempart;
+    df_neco *neco;
+    df_model *model = open_tiny_model("dinov2_s14_reg4.pth");
+    ck_assert_ok(df_stego_new(16, NULL, &stego));
+    ck_assert_ok(df_sempart_new(16, 4, 4, NULL, &sempart));
+    ck_assert_ok(df_neco_new(model, 10, NULL, &neco));
+    loss_names(df_stego_trainer(stego), names, sizeof names);
+    ck_assert_str_eq(names, "self,knn,random,total,cluster,linear");
+    loss_names(df_sempart_trainer(sempart), names, sizeof names);
+    ck_assert_str_eq(names, "ncut,gtv_coarse,gtv_fine,sr,total");
+    loss_names(df_neco_trainer(neco), names, sizeof names);
+    ck_assert_str_eq(names, "loss");
+    size_t count = 9;
+    ck_assert_ok(df_trainer_losses(df_stego_trainer(stego), NULL, NULL, 0, &count)); /* the count alone */
+    ck_assert_uint_eq(count, 6);
+    int64_t steps = -1;
+    ck_assert_ok(df_trainer_steps(df_neco_trainer(neco), &steps));
+    ck_assert_int_eq(steps, 0);
+    ck_assert_ok(df_trainer_save(df_stego_trainer(stego), path));
+    ck_assert_ok(df_stego_load(path, &loaded));
+    ck_assert_ok(df_trainer_steps(df_stego_trainer(loaded), &steps));
+    ck_assert_int_eq(steps, 0);
+    ck_assert_ptr_null(df_stego_trainer(NULL));
+    ck_assert_ptr_null(df_sempart_trainer(NULL));
+    ck_assert_ptr_null(df_neco_trainer(NULL));
+    ck_assert_fails_with(df_trainer_steps(NULL, &steps), DF_E_INVALID_ARG, "df_trainer_steps");
+    ck_assert_fails_with(df_trainer_steps(df_stego_trainer(stego), NULL), DF_E_INVALID_ARG, "df_trainer_steps");
+    ck_assert_fails_with(df_trainer_losses(NULL, NULL, NULL, 0, &count), DF_E_INVALID_ARG, "df_trainer_losses");
+    ck_assert_fails_with(df_trainer_losses(df_stego_trainer(stego), NULL, NULL, 0, NULL), DF_E_INVALID_ARG,
+                         "df_trainer_losses");
+    ck_assert_fails_with(df_trainer_save(NULL, path), DF_E_INVALID_ARG, "df_trainer_save");
+    ck_assert_fails_with(df_trainer_save(df_stego_trainer(stego), NULL), DF_E_INVALID_ARG, "df_trainer_save");
+    snprintf(path, sizeof path, "%s/missing/t.dfstego", root);
+    ck_assert_fails_with(df_trainer_save(df_stego_trainer(stego), path), DF_E_IO, "df_trainer_save");
+    df_stego_free(stego), df_stego_free(loaded), df_sempart_free(sempart), df_neco_free(neco), df_model_free(model);
+    remove_tree(root);
+}
+END_TEST
+
 Suite *trainer_pins_suite(void) {
     Suite *s = suite_create("trainer_pins");
     TCase *tc = tcase_create("pins");
@@ -332,6 +390,7 @@ Suite *trainer_pins_suite(void) {
     tcase_add_test(tc, test_stego_training_as_pinned);
     tcase_add_test(tc, test_sempart_training_as_pinned);
     tcase_add_test(tc, test_neco_training_as_pinned);
+    tcase_add_test(tc, test_trainer_view);
     suite_add_tcase(s, tc);
     return s;
 }

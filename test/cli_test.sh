@@ -381,9 +381,9 @@ fi
 stego=(--model $models/dino_s8.pth --heads 2 --side 32)
 expect 0 "knn: 20 crops, 20 neighbours each" -- "$cli" stego knn "${stego[@]}" --images "$tmp/datus_in" --out "$tmp/knn.bin"
 # kill-and-resume: 20 steps, then 10 more in a new process = 30 steps straight, byte for byte
-expect 0 "step 30: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
+expect 0 "step 30/30: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
     --out "$tmp/straight.dfstego" --steps 30 --batch 4 --classes 3 --log-every 10
-expect 0 "step 20: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
+expect 0 "step 20/20: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
     --out "$tmp/resumed.dfstego" --steps 20 --batch 4 --classes 3 --log-every 10
 # a run stopped between two checkpoints left rows past the last one: they are redone, not repeated
 expect 0 "" -- sh -c "echo 21,9,9,9,9,9,9 >> '$tmp/resumed.dfstego.csv'"
@@ -438,22 +438,22 @@ k=$(stop_during "$tmp/stopped.log" INT "$cli" "${stego_stop[@]}" --out "$tmp/sto
 expect 0 "stopped by Ctrl-C \(SIGINT\) after step [0-9]+; saved .*stopped\.dfstego; run the same command again" -- \
     cat "$tmp/stopped.log"
 expect 0 "^exit 130$" -- tail -1 "$tmp/stopped.log"
-expect 0 "step $((k + 5)): total" -- "$cli" "${stego_stop[@]}" --out "$tmp/stopped.dfstego" --steps $((k + 5))
-expect 0 "step $((k + 5)): total" -- "$cli" "${stego_stop[@]}" --out "$tmp/unstopped.dfstego" --steps $((k + 5))
+expect 0 "step $((k + 5))/$((k + 5)): total" -- "$cli" "${stego_stop[@]}" --out "$tmp/stopped.dfstego" --steps $((k + 5))
+expect 0 "step $((k + 5))/$((k + 5)): total" -- "$cli" "${stego_stop[@]}" --out "$tmp/unstopped.dfstego" --steps $((k + 5))
 expect 0 "" -- cmp "$tmp/stopped.dfstego" "$tmp/unstopped.dfstego"
 expect 0 "" -- cmp "$tmp/stopped.dfstego.csv" "$tmp/unstopped.dfstego.csv"
-expect 0 "step 2: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
+expect 0 "step 2/2: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
     --labels "$tmp/datus_one/masks" --out "$tmp/labelled.dfstego" --steps 2 --batch 4 --classes 3 --log-every 1
 expect 0 "^2,.*,[0-9.]*[1-9][0-9.e-]*$" -- tail -1 "$tmp/labelled.dfstego.csv"
 # data-parallel: two ranks (Gloo built in, as the launch tests need); stopped at step 20 and resumed
 # equals straight through
 expect 0 "; process groups gloo" -- "$cli" --version
-expect 0 "step 30: total" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" stego train "${stego[@]}" \
+expect 0 "step 30/30: total" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" stego train "${stego[@]}" \
     --images "$tmp/datus_in" --knn "$tmp/knn.bin" --out "$tmp/two.dfstego" --steps 30 --batch 4 --classes 3 --log-every 10
-expect 0 "step 20: total" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" stego train "${stego[@]}" \
+expect 0 "step 20/20: total" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" stego train "${stego[@]}" \
     --images "$tmp/datus_in" --knn "$tmp/knn.bin" --out "$tmp/two_resumed.dfstego" --steps 20 --batch 4 --classes 3 \
     --log-every 10
-expect 0 "step 30: total" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" stego train "${stego[@]}" \
+expect 0 "step 30/30: total" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" stego train "${stego[@]}" \
     --images "$tmp/datus_in" --knn "$tmp/knn.bin" --out "$tmp/two_resumed.dfstego" --steps 30 --batch 4 --classes 3 \
     --log-every 10
 expect 0 "" -- cmp "$tmp/two.dfstego" "$tmp/two_resumed.dfstego"
@@ -461,7 +461,7 @@ expect 0 "" -- cmp "$tmp/two.dfstego.csv" "$tmp/two_resumed.dfstego.csv"
 expect 0 "^31$" -- sh -c "wc -l < '$tmp/two.dfstego.csv'"
 # killed (SIGTERM to launch) between two checkpoints, then resumed: the uninterrupted run's result
 two_stego=(--images "$tmp/datus_in" --knn "$tmp/knn.bin" --steps 200 --batch 4 --classes 3 --log-every 20)
-expect 0 "step 200: total" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" stego train "${stego[@]}" \
+expect 0 "step 200/200: total" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" stego train "${stego[@]}" \
     "${two_stego[@]}" --out "$tmp/two_straight.dfstego"
 "$cli" launch --nproc 2 --timeout 60 -- "$cli" stego train "${stego[@]}" "${two_stego[@]}" \
     --out "$tmp/two_killed.dfstego" >"$tmp/killed.log" 2>&1 &

@@ -65,10 +65,10 @@ int cli_output_commit(cli_output *out);
 int cli_write_file(const char *path, const void *bytes, size_t size);
 
 /* The exit code of a training df_*_train ended with status after steps steps: 0 for DF_OK; for a
- * cancellation, the loss log's failed write (write_error, an errno) or a stop signal (saved: the
- * status of saving the checkpoint, DF_OK on ranks that write none; checkpoint NULL there); else
- * the library's failure. */
-int cli_training_end(const char *verb, df_status status, int write_error, int64_t steps, df_status saved,
+ * cancellation, the loss log's failed write (write_error, an errno) or a stop signal (the trainer
+ * saved its checkpoint before it returned; checkpoint NULL on ranks that write none); else the
+ * library's failure. */
+int cli_training_end(const char *verb, df_status status, int write_error, int64_t steps,
                      const char *checkpoint);
 
 /* The image folder as a dataset with options (may be NULL), broken images left out

@@ -72,15 +72,14 @@ int cli_stopped(const char *verb, int64_t step, const char *checkpoint) {
     return 128 + stop_signal;
 }
 
-int cli_training_end(const char *verb, df_status status, int write_error, int64_t steps, df_status saved,
-                     const char *checkpoint) {
+int cli_training_end(const char *verb, df_status status, int write_error, int64_t steps, const char *checkpoint) {
     if (status == DF_OK) return EXIT_OK;
     if (status == DF_E_CANCELLED && write_error) {
         fprintf(stderr, "dinofeat %s: the loss log: cannot write: %s (the training stopped; rerun to resume from the "
                         "last checkpoint)\n", verb, strerror(write_error));
         return EXIT_INPUT;
     }
-    if (status == DF_E_CANCELLED && stop_signal) return saved == DF_OK ? cli_stopped(verb, steps, checkpoint) : cli_fail(verb, saved);
+    if (status == DF_E_CANCELLED && stop_signal) return cli_stopped(verb, steps, checkpoint);
     return cli_fail(verb, status);
 }
 
@@ -111,31 +110,63 @@ FILE *cli_open_step_log(const char *csv, const char *header, int64_t steps) {
     return cli_output_commit(&out) == 0 ? fopen(csv, "a") : NULL;
 }
 
-int cli_epoch_log_step(void *user_data, uint64_t done, uint64_t total, const char *stage) {
-    cli_epoch_log *log = user_data;
+int cli_step_log_open(cli_step_log *log, const char *csv, int64_t steps) {
+    char header[512] = "step";
+    const char *names[16];
+    size_t count = 0;
+    df_trainer_losses(log->trainer, NULL, names, 16, &count);
+    if (log->per_epoch) strcat(header, ",epoch");
+    for (size_t i = 0; i < count && i < 16 && strlen(header) + strlen(names[i]) + 2 < sizeof header; i++)
+        strcat(header, ","), strcat(header, names[i]);
+    log->csv = cli_open_step_log(csv, header, steps);
+    return log->csv ? 0 : -1;
+}
+
+/* "total 0.5 (ncut 0.2, sr 0.1)": the shown loss, then the others. */
+static void describe_losses(const char *shown, const char *const *names, const double *losses, size_t count,
+                            char *text, size_t size) {
+    size_t at = 0, first = 0;
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(names[i], shown) == 0) first = i;
+    at += (size_t)snprintf(text, size, "%s %.5f", names[first], losses[first]);
+    for (size_t i = 0, others = 0; i < count && at < size; i++)
+        if (i != first)
+            at += (size_t)snprintf(text + at, size - at, "%s%s %.5f", others++ ? ", " : " (", names[i], losses[i]);
+    if (count > 1 && at + 1 < size) text[at] = ')', text[at + 1] = '\0';
+}
+
+int cli_step_log_report(void *user_data, uint64_t done, uint64_t total, const char *stage) {
+    cli_step_log *log = user_data;
     (void)stage;
     if (log->csv == NULL) return cli_stop_signal() != 0;
-    double losses[8];
-    const size_t count = log->losses(log->trainer, losses);
-    const uint64_t epoch = (done - 1) / log->per_epoch + 1;
-    fprintf(log->csv, "%llu,%llu", (unsigned long long)done, (unsigned long long)epoch);
+    double losses[16];
+    const char *names[16];
+    size_t count = 0, shown = 0;
+    df_trainer_losses(log->trainer, losses, names, 16, &count);
+    if (count > 16) count = 16;
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(names[i], log->shown) == 0) shown = i;
+    const uint64_t epoch = log->per_epoch ? (done - 1) / log->per_epoch + 1 : 0;
+    fprintf(log->csv, "%llu", (unsigned long long)done);
+    if (log->per_epoch) fprintf(log->csv, ",%llu", (unsigned long long)epoch);
     for (size_t i = 0; i < count; i++) fprintf(log->csv, ",%.9g", losses[i]);
     fputc('\n', log->csv);
     if (done % log->log_every == 0 || done == total) {
         char text[256];
-        log->describe(losses, text, sizeof text);
+        describe_losses(log->shown, names, losses, count, text, sizeof text);
         cli_training_bar_clear(&log->bar);
-        printf("step %llu/%llu (epoch %llu): %s\n", (unsigned long long)done, (unsigned long long)total,
-               (unsigned long long)epoch, text);
+        char in_epoch[48] = "";
+        if (log->per_epoch) snprintf(in_epoch, sizeof in_epoch, " (epoch %llu)", (unsigned long long)epoch);
+        printf("step %llu/%llu%s: %s\n", (unsigned long long)done, (unsigned long long)total, in_epoch, text);
         fflush(stdout);
         if (fflush(log->csv) != 0 || ferror(log->csv)) {
             log->write_error = errno ? errno : EIO;
             return 1;
         }
     }
-    if (done < total) cli_training_bar_draw(&log->bar, (int64_t)done, (int64_t)total, losses[log->shown]);
+    if (done < total) cli_training_bar_draw(&log->bar, (int64_t)done, (int64_t)total, losses[shown]);
     else cli_training_bar_clear(&log->bar);
-    return cli_stop_signal() != 0; /* stops after this step: the caller saves */
+    return cli_stop_signal() != 0; /* stops after this step: the trainer saves */
 }
 
 int cli_close_step_log(const char *verb, int code, FILE *log, const char *csv, const char *png,

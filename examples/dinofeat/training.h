@@ -7,6 +7,7 @@
 #include "dinofeat/cache.h"
 #include "dinofeat/dataset.h"
 #include "dinofeat/model.h"
+#include "dinofeat/trainer.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -48,24 +49,25 @@ void cli_training_bar_init(cli_training_bar *bar, int64_t first_step);
 void cli_training_bar_draw(cli_training_bar *bar, int64_t step, int64_t total, double loss);
 void cli_training_bar_clear(cli_training_bar *bar);
 
-/* The df_progress_fn of a trainer that runs whole epochs (sempart, neco; user_data: a
- * cli_epoch_log): each step's losses as a CSV row "step,epoch,losses...", a line on stdout every
- * log_every steps and at the end, the bar in between. A failed write of the CSV stops the training
- * (write_error: its errno), as does a stop signal after the step. Off rank 0 (csv NULL) it only
- * watches for the signal. */
-typedef struct cli_epoch_log {
+/* A training's log: each step's losses (df_trainer_losses) as a CSV row "step,epoch,losses..."
+ * (without the epoch where per_epoch is 0: STEGO draws its batches), a line on stdout every
+ * log_every steps and at the end ("step D/T (epoch E): total 0.5 (ncut 0.2, ...)", the shown loss
+ * first), the bar in between. cli_step_log_open opens the CSV on rank 0 (the columns from the
+ * trainer's loss names; rows past steps dropped, as cli_open_step_log), returning 0 or -1 with
+ * errno set; cli_step_log_report is the trainer's df_progress_fn (user_data: the log). A failed
+ * write of the CSV stops the training (write_error: its errno), as does a stop signal after the
+ * step; the trainer then saves its checkpoint. Off rank 0 (csv NULL) it only watches for the
+ * signal. */
+typedef struct cli_step_log {
     FILE *csv;
     uint64_t per_epoch, log_every;
-    const void *trainer;
-    /* the trainer's last losses into out (at most 8); their count */
-    size_t (*losses)(const void *trainer, double *out);
-    /* the line's text after "step D/T (epoch E): " */
-    void (*describe)(const double *losses, char *text, size_t size);
-    size_t shown; /* the loss the bar shows */
+    const df_trainer *trainer;
+    const char *shown; /* the loss the bar shows and the line starts with */
     int write_error;
     cli_training_bar bar;
-} cli_epoch_log;
-int cli_epoch_log_step(void *user_data, uint64_t done, uint64_t total, const char *stage);
+} cli_step_log;
+int cli_step_log_open(cli_step_log *log, const char *csv, int64_t steps);
+int cli_step_log_report(void *user_data, uint64_t done, uint64_t total, const char *stage);
 
 /* Closes a training's CSV log (NULL: none) and, when code is EXIT_OK, draws its curves (the CSV's
  * columns curves, against "step") into png; returns code, or EXIT_INPUT when the log cannot be

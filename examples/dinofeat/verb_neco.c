@@ -90,15 +90,6 @@ static df_status open_trainer(const request *r, df_model *model, const char *sta
     return status;
 }
 
-static size_t neco_losses(const void *trainer, double *out) {
-    df_neco_last_loss(trainer, out);
-    return 1;
-}
-
-static void describe_losses(const double *losses, char *text, size_t size) {
-    snprintf(text, size, "loss %.5f", losses[0]);
-}
-
 /* The CSV log's columns the loss curves show. */
 static const char *const neco_curves[] = {"loss"};
 
@@ -120,12 +111,10 @@ static int train_command(request *r, df_model *model, df_options *o) {
     int64_t done = 0;
     if (status == DF_OK) df_neco_steps(trainer, &done);
     int code = status == DF_OK ? EXIT_OK : cli_fail("neco train", status);
-    cli_epoch_log log = {.csv = code == EXIT_OK && rank == 0 ? cli_open_step_log(csv, "step,epoch,loss", done) : NULL,
-                         .per_epoch = (items + (size_t)r->batch - 1) / (size_t)r->batch,
-                         .log_every = (uint64_t)r->log_every, .trainer = trainer, .losses = neco_losses,
-                         .describe = describe_losses};
+    cli_step_log log = {.per_epoch = (items + (size_t)r->batch - 1) / (size_t)r->batch,
+                        .log_every = (uint64_t)r->log_every, .trainer = df_neco_trainer(trainer), .shown = "loss"};
     cli_training_bar_init(&log.bar, done);
-    if (code == EXIT_OK && rank == 0 && log.csv == NULL) {
+    if (code == EXIT_OK && rank == 0 && cli_step_log_open(&log, csv, done) != 0) {
         fprintf(stderr, "dinofeat neco train: %s: %s\n", csv, strerror(errno));
         code = EXIT_INPUT;
     }
@@ -136,14 +125,12 @@ static int train_command(request *r, df_model *model, df_options *o) {
         fflush(stdout);
         cli_catch_stop_signals();
         status = df_neco_train(trainer, dataset, (size_t)r->epochs, (size_t)r->batch, state, (size_t)r->log_every,
-                               cli_epoch_log_step, &log);
+                               cli_step_log_report, &log);
         cli_training_bar_clear(&log.bar);
-        const int stopped = status == DF_E_CANCELLED && cli_stop_signal() && !log.write_error;
         int64_t steps = 0;
         df_neco_steps(trainer, &steps);
-        const df_status saved = stopped && rank == 0 ? df_neco_save(trainer, state) : DF_OK;
         if (status == DF_OK && rank == 0) status = df_neco_export(trainer, r->out);
-        code = cli_training_end("neco train", status, log.write_error, steps, saved, rank == 0 ? state : NULL);
+        code = cli_training_end("neco train", status, log.write_error, steps, rank == 0 ? state : NULL);
     }
     code = cli_close_step_log("neco train", code, log.csv, csv, png, neco_curves, 1);
     if (code == EXIT_OK && rank == 0)

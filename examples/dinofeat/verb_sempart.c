@@ -125,15 +125,6 @@ static df_status open_trainer(const request *r, const df_feature_cache *cache, c
 }
 
 /* ncut, gtv coarse, gtv fine, sr, total: the CSV's columns. */
-static size_t sempart_losses(const void *trainer, double *out) {
-    df_sempart_last_losses(trainer, out);
-    return DF_SEMPART_LOSSES;
-}
-
-static void describe_losses(const double *l, char *text, size_t size) {
-    snprintf(text, size, "total %.5f (ncut %.5f, gtv coarse %.4f, gtv fine %.4f, sr %.5f)", l[4], l[0], l[1], l[2], l[3]);
-}
-
 /* The CSV log's columns the loss curves show. */
 static const char *const sempart_curves[] = {"total", "ncut"};
 
@@ -156,12 +147,10 @@ static int train_command(request *r, df_model *model, const df_options *o) {
     int code = status == DF_OK ? EXIT_OK : cli_fail("sempart train", status);
     int rank = 0;
     df_distributed_rank(&rank, NULL);
-    cli_epoch_log log = {
-        .csv = code == EXIT_OK && rank == 0 ? cli_open_step_log(csv, "step,epoch,ncut,gtv_coarse,gtv_fine,sr,total", done) : NULL,
-        .per_epoch = (items + (size_t)r->batch - 1) / (size_t)r->batch, .log_every = (uint64_t)r->log_every,
-        .trainer = trainer, .losses = sempart_losses, .describe = describe_losses, .shown = 4};
+    cli_step_log log = {.per_epoch = (items + (size_t)r->batch - 1) / (size_t)r->batch,
+                        .log_every = (uint64_t)r->log_every, .trainer = df_sempart_trainer(trainer), .shown = "total"};
     cli_training_bar_init(&log.bar, done);
-    if (code == EXIT_OK && rank == 0 && log.csv == NULL) {
+    if (code == EXIT_OK && rank == 0 && cli_step_log_open(&log, csv, done) != 0) {
         fprintf(stderr, "dinofeat sempart train: %s: %s\n", csv, strerror(errno));
         code = EXIT_INPUT;
     }
@@ -171,13 +160,11 @@ static int train_command(request *r, df_model *model, const df_options *o) {
                    r->epochs);
         cli_catch_stop_signals();
         status = df_sempart_train(trainer, cache, dataset, (size_t)r->epochs, (size_t)r->batch, r->out,
-                                  (size_t)r->log_every, cli_epoch_log_step, &log);
+                                  (size_t)r->log_every, cli_step_log_report, &log);
         cli_training_bar_clear(&log.bar);
-        const int stopped = status == DF_E_CANCELLED && cli_stop_signal() && !log.write_error;
         int64_t steps = 0;
         df_sempart_steps(trainer, &steps);
-        const df_status saved = stopped && rank == 0 ? df_sempart_save(trainer, r->out) : DF_OK;
-        code = cli_training_end("sempart train", status, log.write_error, steps, saved, rank == 0 ? r->out : NULL);
+        code = cli_training_end("sempart train", status, log.write_error, steps, rank == 0 ? r->out : NULL);
     }
     code = cli_close_step_log("sempart train", code, log.csv, csv, png, sempart_curves, 2);
     if (code == EXIT_OK && rank == 0) printf("wrote %s (losses in %s, curves in %s)\n", r->out, csv, png);

@@ -171,42 +171,6 @@ static df_status open_trainer(const request *r, size_t dim, df_stego **out) {
     return status;
 }
 
-/* Steps up to --steps; rank 0 (log not NULL) writes each one's losses and every --log-every
- * steps prints them and checkpoints. */
-static int train_steps(const request *r, df_stego *trainer, const df_feature_cache *cache, const int32_t *knn, size_t k,
-                       const df_dataset *labels, FILE *log) {
-    int64_t done = 0;
-    df_stego_steps(trainer, &done);
-    df_status status = DF_OK;
-    cli_training_bar bar;
-    cli_training_bar_init(&bar, done);
-    for (int64_t s = done; status == DF_OK && s < r->steps; s++) {
-        double l[6];
-        status = df_stego_train(trainer, cache, knn, k, labels, 1, (size_t)r->batch, NULL, 0, NULL, NULL);
-        if (status == DF_OK) df_stego_last_losses(trainer, l);
-        if (status == DF_OK && log)
-            fprintf(log, "%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", (long long)s + 1, l[0], l[1], l[2], l[3], l[4], l[5]);
-        const int report = (s + 1) % r->log_every == 0 || s + 1 == r->steps, stop = cli_stop_signal() != 0;
-        if (status == DF_OK && report && log) {
-            cli_training_bar_clear(&bar);
-            printf("step %lld: total %.5f (self %.5f, knn %.5f, random %.5f), cluster probe %.5f\n", (long long)s + 1, l[3],
-                   l[0], l[1], l[2], l[4]);
-            fflush(stdout);
-        }
-        if (status == DF_OK && log && s + 1 < r->steps) cli_training_bar_draw(&bar, s + 1, r->steps, l[3]);
-        if (status == DF_OK && (report || stop) && log) {
-            if (fflush(log) != 0) status = DF_E_IO, fprintf(stderr, "dinofeat stego train: the loss log: %s\n", strerror(errno));
-            if (status == DF_OK) status = df_stego_save(trainer, r->out);
-        }
-        if (status == DF_OK && stop) {
-            cli_training_bar_clear(&bar);
-            return cli_stopped("stego train", s + 1, log ? r->out : NULL);
-        }
-    }
-    cli_training_bar_clear(&bar);
-    return status == DF_OK ? EXIT_OK : cli_fail("stego train", status);
-}
-
 /* The feature cache, the KNN table and the trainer (new or resumed) of a training. */
 static int open_training(request *r, df_model *model, const char *cache_path, df_dataset **dataset,
                          df_feature_cache **cache, int32_t **table, size_t *k, df_stego **trainer) {
@@ -249,14 +213,23 @@ static int train_command(request *r, df_model *model) {
     int64_t done = 0;
     if (code == EXIT_OK) df_stego_steps(trainer, &done);
     /* rows past the checkpoint (a run stopped between two) are dropped: they will be redone */
-    FILE *log = code == EXIT_OK && rank == 0 ? cli_open_step_log(csv, "step,self,knn,random,total,cluster,linear", done) : NULL;
-    if (code == EXIT_OK && rank == 0 && log == NULL) {
+    cli_step_log log = {.log_every = (uint64_t)r->log_every, .trainer = df_stego_trainer(trainer), .shown = "total"};
+    cli_training_bar_init(&log.bar, done);
+    if (code == EXIT_OK && rank == 0 && cli_step_log_open(&log, csv, done) != 0) {
         fprintf(stderr, "dinofeat stego train: %s: %s\n", csv, strerror(errno));
         code = EXIT_INPUT;
     }
-    cli_catch_stop_signals();
-    if (code == EXIT_OK) code = train_steps(r, trainer, cache, table, k, r->labels ? dataset : NULL, log);
-    code = cli_close_step_log("stego train", code, log, csv, png, stego_curves, 5);
+    if (code == EXIT_OK) {
+        cli_catch_stop_signals();
+        df_status status = df_stego_train(trainer, cache, table, k, r->labels ? dataset : NULL, (size_t)r->steps,
+                                          (size_t)r->batch, rank == 0 ? r->out : NULL, (size_t)r->log_every,
+                                          cli_step_log_report, &log);
+        cli_training_bar_clear(&log.bar);
+        int64_t steps = 0;
+        df_stego_steps(trainer, &steps);
+        code = cli_training_end("stego train", status, log.write_error, steps, rank == 0 ? r->out : NULL);
+    }
+    code = cli_close_step_log("stego train", code, log.csv, csv, png, stego_curves, 5);
     if (code == EXIT_OK && rank == 0) printf("wrote %s (losses in %s, curves in %s)\n", r->out, csv, png);
     df_stego_free(trainer);
     free(table);
@@ -314,13 +287,11 @@ static df_status image_features(df_model *model, const df_image *rgb, long size,
 static df_status predict_labels(const request *r, const df_stego *head, df_model *model, const df_image *rgb,
                                 int32_t *labels) {
     const size_t w = df_image_width(rgb), h = df_image_height(rgb);
-    size_t classes = 0;
+    int64_t clusters = 0;
     df_tensor *f = NULL, *g = NULL;
     df_options *crf = NULL;
-    df_status status = df_stego_parameter(head, 6, NULL, NULL, 0, &classes);
-    size_t code_dim = 0;
-    if (status == DF_OK) status = df_stego_parameter(head, 1, NULL, NULL, 0, &code_dim);
-    classes /= code_dim ? code_dim : 1;
+    df_status status = df_stego_get_int(head, DF_PARAM_STEGO_CLASSES, &clusters);
+    const size_t classes = (size_t)clusters;
     float *p = status == DF_OK && r->crf ? malloc(w * h * classes * sizeof *p) : NULL;
     if (status == DF_OK && r->crf && p == NULL) status = DF_E_OUT_OF_MEMORY;
     if (status == DF_OK) status = image_features(model, rgb, r->size, 0, &f);

@@ -3,6 +3,13 @@
  *
  * Stable ABI rules (STYLE.md): within a major version nothing here is removed or changed, only
  * added. Status codes and parameter keys have fixed numbers that are never reused.
+ *
+ * Two tiers, as zstd's ZSTD_STATIC_LINKING_ONLY: what the headers declare by default is the
+ * stable API (version node DINOFEAT_MAJOR.MINOR). Sections under #ifdef DINOFEAT_EXPERIMENTAL
+ * (the losses with their gradients, the backward passes, trainer parameters addressed by index:
+ * what the trainers and the conformance tests use inside) are in the version node
+ * DINOFEAT_EXPERIMENTAL and may change or go in any release: define DINOFEAT_EXPERIMENTAL before
+ * including the headers to use them, knowing that.
  */
 #ifndef DINOFEAT_CORE_H
 #define DINOFEAT_CORE_H

@@ -23,5 +23,6 @@
 #include "dinofeat/stego.h"
 #include "dinofeat/sempart.h"
 #include "dinofeat/neco.h"
+#include "dinofeat/trainer.h"
 
 #endif /* DINOFEAT_H */

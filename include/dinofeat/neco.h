@@ -11,6 +11,7 @@
 #include "dinofeat/image.h"
 #include "dinofeat/model.h"
 #include "dinofeat/tensor.h"
+#include "dinofeat/trainer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,24 +42,6 @@ typedef enum df_sort_sigmoid {
  * against the reference's O(n^3), the same values. Rows run in parallel. */
 DF_API df_status df_diffsort(const df_tensor *values, df_sort_network network, df_sort_sigmoid sigmoid,
                              double steepness, df_tensor **sorted, df_tensor **permutation);
-/* The gradient (new, shaped as values) of sum(grad_sorted * sorted) + sum(grad_permutation * P)
- * with respect to values; either upstream gradient may be NULL (then that term is absent). */
-DF_API df_status df_diffsort_backward(const df_tensor *values, df_sort_network network, df_sort_sigmoid sigmoid,
-                                      double steepness, const df_tensor *grad_sorted,
-                                      const df_tensor *grad_permutation, df_tensor **grad_values);
-
-/* NeCo's patch neighbour consistency loss: for each of the B x Nq query patches, its distances to
- * the image's R reference patches (refs (B, R, d)) are sorted by the relaxed network
- * (DF_PARAM_NECO_STEEPNESS, _NETWORK, _SIGMOID; cosine similarities, or with
- * DF_PARAM_NECO_EUCLIDEAN Euclidean distances), giving P_s from the student's features and P_t
- * from the teacher's (student, teacher: (B, Nq, d)); loss = -mean over (batch, query, reference
- * i) of sum_p P_t[i, p] log P_s[i, p], the official code's direction, plus with
- * DF_PARAM_NECO_SYMMETRIC the reverse one (its gradient through the student side only). No
- * epsilon in the log: a non-finite loss is DF_E_INTERNAL, never a silent NaN. grad_student (may be
- * NULL; new, (B, Nq, d), student's type) gets d loss / d student. float32 or float64 (computed in
- * the student's type, on the CPU). */
-DF_API df_status df_neco_loss(const df_tensor *student, const df_tensor *teacher, const df_tensor *refs,
-                              const df_options *options, double *loss, df_tensor **grad_student);
 
 /* ROI align (He et al. 2017) with torchvision.ops.roi_align's arithmetic, how NeCo brings two
  * crops' feature maps onto their common box: features (B, C, H, W) float32 or float64 on any
@@ -69,11 +52,6 @@ DF_API df_status df_neco_loss(const df_tensor *student, const df_tensor *teacher
  * output_size, output_size), in the features' type and on their device. */
 DF_API df_status df_roi_align(const df_tensor *features, const df_tensor *boxes, size_t output_size,
                               double spatial_scale, int sampling_ratio, int aligned, df_tensor **out);
-/* The gradient (new, shaped as features) of sum(grad_out * df_roi_align(features, ...)) with
- * respect to the features; grad_out (K, C, output_size, output_size). */
-DF_API df_status df_roi_align_backward(const df_tensor *features, const df_tensor *boxes, size_t output_size,
-                                       double spatial_scale, int sampling_ratio, int aligned,
-                                       const df_tensor *grad_out, df_tensor **grad_features);
 
 /* NeCo's views of one image (specs/neco.md), drawn from a generator seeded with seed: DF_PARAM_
  * NECO_GLOBAL_CROPS random resized crops (scale 0.25..1, aspect 3/4..4/3, torchvision's
@@ -118,15 +96,20 @@ DF_API df_status df_neco_new(df_model *model, size_t total_steps, const df_optio
 DF_API df_status df_neco_step(df_neco *trainer, const df_image *const *images, size_t count, double *loss);
 /* Steps taken. */
 DF_API df_status df_neco_steps(const df_neco *trainer, int64_t *steps);
+/* The trainer seen as any trainer (dinofeat/trainer.h: steps, losses by name, saving); NULL for
+ * NULL. It lives as long as the trainer. */
+DF_API df_trainer *df_neco_trainer(df_neco *trainer);
 /* The last step's loss (0 before the first). */
 DF_API df_status df_neco_last_loss(const df_neco *trainer, double *loss);
-/* Runs the epochs over dataset (its images; each epoch in an order drawn from the seed and the
- * epoch alone, batches of batch images, the last one short) from the step reached: the schedules
- * span epochs x ceil(items / batch) steps and must equal the trainer's length when set (resume
- * with the same epochs, batch and dataset size). checkpoint (may be NULL) is saved atomically
- * every `every` steps and at the end; progress (may be NULL) after each step, non-zero stops
- * with DF_E_CANCELLED. In a data-parallel group each rank takes its contiguous share of every
- * batch (each needs at least one image) and only rank 0 writes the checkpoint. */
+/* Trains until `epochs` epochs are done (a resumed trainer continues where it stopped) over
+ * dataset (its images; each epoch in an order drawn from the seed and the epoch alone, batches of
+ * batch images, the last one short): the schedules span epochs x ceil(items / batch) steps and
+ * must equal the trainer's length when set (resume with the same epochs, batch and dataset size).
+ * checkpoint (may be NULL) is saved atomically every `every` steps (0: never between), at the end
+ * and when progress stops the training. progress (may be NULL) after each step, with the steps
+ * done and the total; non-zero stops after that step with DF_E_CANCELLED. In a data-parallel
+ * group each rank takes its contiguous share of every batch (each needs at least one image) and
+ * only rank 0 writes the checkpoint. */
 DF_API df_status df_neco_train(df_neco *trainer, const df_dataset *dataset, size_t epochs, size_t batch,
                                const char *checkpoint, size_t every, df_progress_fn progress, void *user_data);
 /* Everything (settings, student, teacher, head, AdamW's moments, the queue, steps, the generator)
@@ -141,6 +124,33 @@ DF_API df_status df_neco_load(const char *path, df_model *model, df_neco **out);
 DF_API df_status df_neco_export(const df_neco *trainer, const char *path);
 /* Does nothing when trainer is NULL. */
 DF_API void df_neco_free(df_neco *trainer);
+
+#ifdef DINOFEAT_EXPERIMENTAL
+/* Experimental (the backward passes of the sort and of ROI align, the loss with its gradient):
+ * what the trainers and the conformance tests use inside. See core.h on the tiers. */
+/* The gradient (new, shaped as values) of sum(grad_sorted * sorted) + sum(grad_permutation * P)
+ * with respect to values; either upstream gradient may be NULL (then that term is absent). */
+DF_API df_status df_diffsort_backward(const df_tensor *values, df_sort_network network, df_sort_sigmoid sigmoid,
+                                      double steepness, const df_tensor *grad_sorted,
+                                      const df_tensor *grad_permutation, df_tensor **grad_values);
+/* The gradient (new, shaped as features) of sum(grad_out * df_roi_align(features, ...)) with
+ * respect to the features; grad_out (K, C, output_size, output_size). */
+DF_API df_status df_roi_align_backward(const df_tensor *features, const df_tensor *boxes, size_t output_size,
+                                       double spatial_scale, int sampling_ratio, int aligned,
+                                       const df_tensor *grad_out, df_tensor **grad_features);
+/* NeCo's patch neighbour consistency loss: for each of the B x Nq query patches, its distances to
+ * the image's R reference patches (refs (B, R, d)) are sorted by the relaxed network
+ * (DF_PARAM_NECO_STEEPNESS, _NETWORK, _SIGMOID; cosine similarities, or with
+ * DF_PARAM_NECO_EUCLIDEAN Euclidean distances), giving P_s from the student's features and P_t
+ * from the teacher's (student, teacher: (B, Nq, d)); loss = -mean over (batch, query, reference
+ * i) of sum_p P_t[i, p] log P_s[i, p], the official code's direction, plus with
+ * DF_PARAM_NECO_SYMMETRIC the reverse one (its gradient through the student side only). No
+ * epsilon in the log: a non-finite loss is DF_E_INTERNAL, never a silent NaN. grad_student (may be
+ * NULL; new, (B, Nq, d), student's type) gets d loss / d student. float32 or float64 (computed in
+ * the student's type, on the CPU). */
+DF_API df_status df_neco_loss(const df_tensor *student, const df_tensor *teacher, const df_tensor *refs,
+                              const df_options *options, double *loss, df_tensor **grad_student);
+#endif /* DINOFEAT_EXPERIMENTAL */
 
 #ifdef __cplusplus
 }

@@ -13,33 +13,11 @@
 #include "dinofeat/image.h"
 #include "dinofeat/model.h"
 #include "dinofeat/tensor.h"
+#include "dinofeat/trainer.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* The losses, each the mean over a batch of its per-image value, with its gradient (new,
- * float32, shaped as the input; each gradient pointer may be NULL). Masks are (B, h, w) in
- * [0, 1], features (B, h, w, D) (L2-normalised here), images (B, C, H, W); float32 or float64
- * (computed in the masks' type).
- *
- * The expected normalized cut: W_ij = 1 where the cosine of features i and j exceeds tau, else
- * eps, W_ii = 0; with S_A = masks, S_B = 1 - masks, sum over X of S_X^T W (1 - S_X) / S_X^T W 1,
- * where an empty partition's term (0 / 0) is 1, its limit (ours), so a constant mask scores 1. */
-DF_API df_status df_ncut_loss(const df_tensor *masks, const df_tensor *features, double tau, double eps,
-                              double *loss, df_tensor **grad_masks);
-/* The coarse graph total variation: the sum over 4-neighbour pairs of a_ij (s_i - s_j)^2, a_ij = 1
- * where the features' cosine is > 0, else eps. */
-DF_API df_status df_sempart_gtv_coarse_loss(const df_tensor *masks, const df_tensor *features, double eps,
-                                            double *loss, df_tensor **grad_masks);
-/* The fine graph total variation on the pixel grid: a_ij = exp(-|X_i - X_j|^2 / sigma) of the
- * images (B, C, H, W, the masks' size). */
-DF_API df_status df_sempart_gtv_fine_loss(const df_tensor *masks, const df_tensor *images, double sigma,
-                                          double *loss, df_tensor **grad_masks);
-/* The super-resolution term: the sum of squares of fine (B, H, W) average-pooled by H / h to
- * coarse's (B, h, w) minus coarse. */
-DF_API df_status df_sempart_sr_loss(const df_tensor *fine, const df_tensor *coarse, double *loss,
-                                    df_tensor **grad_fine, df_tensor **grad_coarse);
 
 /* Which of the two partitions of a mask is the foreground (DF_PARAM_SEMPART_SELECT). */
 typedef enum df_sempart_select {
@@ -98,23 +76,20 @@ DF_API df_status df_sempart_forward(const df_sempart *trainer, const df_tensor *
 DF_API df_status df_sempart_set_branches(df_sempart *trainer, int branches);
 /* Steps taken. */
 DF_API df_status df_sempart_steps(const df_sempart *trainer, int64_t *steps);
+/* The trainer seen as any trainer (dinofeat/trainer.h: steps, losses by name, saving); NULL for
+ * NULL. It lives as long as the trainer. */
+DF_API df_trainer *df_sempart_trainer(df_sempart *trainer);
 /* The losses of the last step (DF_SEMPART_LOSSES values; zeros before the first). */
 DF_API df_status df_sempart_last_losses(const df_sempart *trainer, double *losses);
-/* State index 0..39: the 32 parameters, then the 4 BatchNorm layers' running mean and variance,
- * named as a PyTorch module's state_dict names them ("encoder.proj.weight", ...,
- * "fine.block4.bn.running_var"). name (may be NULL; borrowed), count (may be NULL) its values;
- * values (may be NULL) gets them, row-major, when capacity >= count. */
-DF_API df_status df_sempart_parameter(const df_sempart *trainer, size_t index, const char **name, float *values,
-                                      size_t capacity, size_t *count);
-/* Replaces state index's values (count must be its size), e.g. to start from given weights. */
-DF_API df_status df_sempart_set_parameter(df_sempart *trainer, size_t index, const float *values, size_t count);
-/* Trains until `epochs` epochs are done (a resumed trainer continues where it stopped): each
+/* Trains until `epochs` epochs are done (a resumed trainer continues where it stopped; one already
+ * there returns at once): each
  * epoch visits every item of the feature cache once in an order drawn from the seed and the
  * epoch, in batches of `batch` (the last one smaller), the images from dataset (the one the cache
  * was built from: same items, same size). batch must stay the same across resumptions.
- * checkpoint (may be NULL) is saved atomically every `every` steps and at the end. progress (may
- * be NULL) after each step, with the steps done and the total; non-zero stops with
- * DF_E_CANCELLED. The cache's backbone is recorded; another backbone's cache is
+ * checkpoint (may be NULL) is saved atomically every `every` steps (0: never between), at the end
+ * and when progress stops the training. progress (may be NULL) after each step, with the steps
+ * done and the total; non-zero stops after that step with DF_E_CANCELLED. The cache's backbone is
+ * recorded; another backbone's cache is
  * DF_E_INVALID_ARG. In a data-parallel group (df_distributed_init) each rank takes its share of
  * every batch (each needs at least one image), the gradients are averaged and BatchNorm takes
  * the whole batch's statistics (as SyncBatchNorm), so a step equals one process's with the whole
@@ -144,6 +119,41 @@ DF_API df_status df_sempart_save(const df_sempart *trainer, const char *path);
 DF_API df_status df_sempart_load(const char *path, df_sempart **out);
 /* Does nothing when trainer is NULL. */
 DF_API void df_sempart_free(df_sempart *trainer);
+
+#ifdef DINOFEAT_EXPERIMENTAL
+/* Experimental (the losses with their gradients, the states by index):
+ * what the trainers and the conformance tests use inside. See core.h on the tiers. */
+/* The losses, each the mean over a batch of its per-image value, with its gradient (new,
+ * float32, shaped as the input; each gradient pointer may be NULL). Masks are (B, h, w) in
+ * [0, 1], features (B, h, w, D) (L2-normalised here), images (B, C, H, W); float32 or float64
+ * (computed in the masks' type).
+ *
+ * The expected normalized cut: W_ij = 1 where the cosine of features i and j exceeds tau, else
+ * eps, W_ii = 0; with S_A = masks, S_B = 1 - masks, sum over X of S_X^T W (1 - S_X) / S_X^T W 1,
+ * where an empty partition's term (0 / 0) is 1, its limit (ours), so a constant mask scores 1. */
+DF_API df_status df_ncut_loss(const df_tensor *masks, const df_tensor *features, double tau, double eps,
+                              double *loss, df_tensor **grad_masks);
+/* The coarse graph total variation: the sum over 4-neighbour pairs of a_ij (s_i - s_j)^2, a_ij = 1
+ * where the features' cosine is > 0, else eps. */
+DF_API df_status df_sempart_gtv_coarse_loss(const df_tensor *masks, const df_tensor *features, double eps,
+                                            double *loss, df_tensor **grad_masks);
+/* The fine graph total variation on the pixel grid: a_ij = exp(-|X_i - X_j|^2 / sigma) of the
+ * images (B, C, H, W, the masks' size). */
+DF_API df_status df_sempart_gtv_fine_loss(const df_tensor *masks, const df_tensor *images, double sigma,
+                                          double *loss, df_tensor **grad_masks);
+/* The super-resolution term: the sum of squares of fine (B, H, W) average-pooled by H / h to
+ * coarse's (B, h, w) minus coarse. */
+DF_API df_status df_sempart_sr_loss(const df_tensor *fine, const df_tensor *coarse, double *loss,
+                                    df_tensor **grad_fine, df_tensor **grad_coarse);
+/* State index 0..39: the 32 parameters, then the 4 BatchNorm layers' running mean and variance,
+ * named as a PyTorch module's state_dict names them ("encoder.proj.weight", ...,
+ * "fine.block4.bn.running_var"). name (may be NULL; borrowed), count (may be NULL) its values;
+ * values (may be NULL) gets them, row-major, when capacity >= count. */
+DF_API df_status df_sempart_parameter(const df_sempart *trainer, size_t index, const char **name, float *values,
+                                      size_t capacity, size_t *count);
+/* Replaces state index's values (count must be its size), e.g. to start from given weights. */
+DF_API df_status df_sempart_set_parameter(df_sempart *trainer, size_t index, const float *values, size_t count);
+#endif /* DINOFEAT_EXPERIMENTAL */
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
 #include "dinofeat/core.h"
 #include "dinofeat/model.h"
 #include "dinofeat/tensor.h"
+#include "dinofeat/trainer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,27 +23,6 @@ typedef enum df_stego_flag {
     DF_STEGO_ZERO_CLAMP = 4, /* S clamped at 0 from below (else at -9999, i.e. not) */
     DF_STEGO_DEFAULT_FLAGS = DF_STEGO_CENTER | DF_STEGO_ZERO_CLAMP
 } df_stego_flag;
-
-/* The correspondence loss of one pair (specs/stego.md): backbone feature maps f1, f2 (B, D, H, W)
- * and code maps s1, s2 (B, K, H, W) sampled bilinearly (border padding, corners aligned) at
- * coords1 and coords2 (B, P, P, 2, x then y, in [-1, 1]); F and S the cosine correlations of the
- * samples, F without gradient; loss = mean(-clamp(S) (F - b)). grad_s1 and grad_s2 (each may be
- * NULL; new, float32, shaped as s1 and s2) get d loss / d s1 and d s2, taking s1 and s2 as separate
- * inputs even when they are the same tensor (the self term's gradient is then their sum). Any
- * device; a CUDA input computes there. */
-DF_API df_status df_stego_corr_loss(const df_tensor *f1, const df_tensor *f2, const df_tensor *s1, const df_tensor *s2,
-                                    const df_tensor *coords1, const df_tensor *coords2, double b, unsigned flags,
-                                    double *loss, df_tensor **grad_s1, df_tensor **grad_s2);
-/* The three terms with fixed coordinates and permutations: self (f, s with themselves at coords1),
- * KNN (f, s at coords1 against f_knn, s_knn at coords2), random (against f, s reordered by each
- * row of perms (negatives x B, int64; NULL for none) at coords2, averaged); losses gets self,
- * KNN, random and the total weighted by DF_PARAM_STEGO_WEIGHT_*; shifts and switches from
- * options (NULL: the code's defaults). grad_s and grad_s_knn (may be NULL; new) get the total's
- * gradient with respect to s and s_knn. */
-DF_API df_status df_stego_loss(const df_tensor *f, const df_tensor *s, const df_tensor *f_knn, const df_tensor *s_knn,
-                               const df_tensor *coords1, const df_tensor *coords2, const df_tensor *perms,
-                               const df_options *options, double losses[4], df_tensor **grad_s,
-                               df_tensor **grad_s_knn);
 
 typedef enum df_stego_preset {
     DF_STEGO_PRESET_CODE = 0,  /* the official code's active configuration (the defaults) */
@@ -82,12 +62,9 @@ DF_API df_status df_stego_get_int(const df_stego *trainer, df_param key, int64_t
 DF_API df_status df_stego_get_float(const df_stego *trainer, df_param key, double *out);
 /* Steps taken. */
 DF_API df_status df_stego_steps(const df_stego *trainer, int64_t *steps);
-/* Parameter index (0..8: linear.weight, linear.bias, nonlinear1.weight, nonlinear1.bias,
- * nonlinear2.weight, nonlinear2.bias, clusters, probe.weight, probe.bias): name (may be NULL;
- * borrowed), count (may be NULL) its values; values (may be NULL) gets them when capacity >=
- * count. Index 9 and beyond is DF_E_INVALID_ARG. */
-DF_API df_status df_stego_parameter(const df_stego *trainer, size_t index, const char **name, float *values,
-                                    size_t capacity, size_t *count);
+/* The trainer seen as any trainer (dinofeat/trainer.h: steps, losses by name, saving); NULL for
+ * NULL. It lives as long as the trainer. */
+DF_API df_trainer *df_stego_trainer(df_stego *trainer);
 /* The head's codes (new, (B, K, H, W)) of features, without dropout. */
 DF_API df_status df_stego_codes(const df_stego *trainer, const df_tensor *features, df_tensor **codes);
 /* Cluster labels (B x height x width, 0..C-1; may be NULL) of features: codes averaged with those
@@ -103,12 +80,14 @@ DF_API df_status df_stego_last_losses(const df_stego *trainer, double losses[6])
  * cache, and saved): DF_OK for model, DF_OK when none is recorded yet, else DF_E_INVALID_ARG
  * saying how they differ. */
 DF_API df_status df_stego_check_model(const df_stego *trainer, df_model *model);
-/* Runs steps more steps on a feature cache and its KNN table (items x k, rank 0 the item itself):
+/* Trains until `steps` steps are done (a resumed trainer continues where it stopped; one already
+ * there returns at once) on a feature cache and its KNN table (items x k, rank 0 the item itself):
  * each step takes batch items drawn uniformly, each with a partner from ranks 1..knn_ranks.
  * labels (may be NULL) is the cache's dataset opened with its label folder: each item's label
  * image then trains the linear probe (values 0..C-1; others, such as 255, ignored).
- * checkpoint (may be NULL) is saved atomically every `every` steps and at the end. progress (may
- * be NULL) after each step; returning non-zero stops with DF_E_CANCELLED. The cache's backbone is
+ * checkpoint (may be NULL) is saved atomically every `every` steps (0: never between), at the end
+ * and when progress stops the training. progress (may be NULL) after each step, with the steps
+ * done and `steps`; non-zero stops after that step with DF_E_CANCELLED. The cache's backbone is
  * recorded; a cache of another backbone than the one recorded is DF_E_INVALID_ARG. In a process
  * group (dinofeat/distributed.h) every rank draws the whole batch, computes its share's codes,
  * gathers the others' and reads from the cache the features of the images its negatives pair it
@@ -124,6 +103,37 @@ DF_API df_status df_stego_save(const df_stego *trainer, const char *path);
 DF_API df_status df_stego_load(const char *path, df_stego **out);
 /* Does nothing when trainer is NULL. */
 DF_API void df_stego_free(df_stego *trainer);
+
+#ifdef DINOFEAT_EXPERIMENTAL
+/* Experimental (the correspondence loss and its gradients, the parameters by index):
+ * what the trainers and the conformance tests use inside. See core.h on the tiers. */
+/* The correspondence loss of one pair (specs/stego.md): backbone feature maps f1, f2 (B, D, H, W)
+ * and code maps s1, s2 (B, K, H, W) sampled bilinearly (border padding, corners aligned) at
+ * coords1 and coords2 (B, P, P, 2, x then y, in [-1, 1]); F and S the cosine correlations of the
+ * samples, F without gradient; loss = mean(-clamp(S) (F - b)). grad_s1 and grad_s2 (each may be
+ * NULL; new, float32, shaped as s1 and s2) get d loss / d s1 and d s2, taking s1 and s2 as separate
+ * inputs even when they are the same tensor (the self term's gradient is then their sum). Any
+ * device; a CUDA input computes there. */
+DF_API df_status df_stego_corr_loss(const df_tensor *f1, const df_tensor *f2, const df_tensor *s1, const df_tensor *s2,
+                                    const df_tensor *coords1, const df_tensor *coords2, double b, unsigned flags,
+                                    double *loss, df_tensor **grad_s1, df_tensor **grad_s2);
+/* The three terms with fixed coordinates and permutations: self (f, s with themselves at coords1),
+ * KNN (f, s at coords1 against f_knn, s_knn at coords2), random (against f, s reordered by each
+ * row of perms (negatives x B, int64; NULL for none) at coords2, averaged); losses gets self,
+ * KNN, random and the total weighted by DF_PARAM_STEGO_WEIGHT_*; shifts and switches from
+ * options (NULL: the code's defaults). grad_s and grad_s_knn (may be NULL; new) get the total's
+ * gradient with respect to s and s_knn. */
+DF_API df_status df_stego_loss(const df_tensor *f, const df_tensor *s, const df_tensor *f_knn, const df_tensor *s_knn,
+                               const df_tensor *coords1, const df_tensor *coords2, const df_tensor *perms,
+                               const df_options *options, double losses[4], df_tensor **grad_s,
+                               df_tensor **grad_s_knn);
+/* Parameter index (0..8: linear.weight, linear.bias, nonlinear1.weight, nonlinear1.bias,
+ * nonlinear2.weight, nonlinear2.bias, clusters, probe.weight, probe.bias): name (may be NULL;
+ * borrowed), count (may be NULL) its values; values (may be NULL) gets them when capacity >=
+ * count. Index 9 and beyond is DF_E_INVALID_ARG. */
+DF_API df_status df_stego_parameter(const df_stego *trainer, size_t index, const char **name, float *values,
+                                    size_t capacity, size_t *count);
+#endif /* DINOFEAT_EXPERIMENTAL */
 
 #ifdef __cplusplus
 }

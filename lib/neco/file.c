@@ -43,7 +43,19 @@ static int header_text(const df_neco *t, char *text, size_t size) {
     return n > 0 && (size_t)n < size ? n : -1;
 }
 
-static size_t state_numel(const df_neco *t, int32_t index) {
+static size_t queue_numel(const df_neco *t) {
+    return (size_t)t->settings.queue * (size_t)t->settings.globals * (size_t)t->settings.head_out;
+}
+
+/* The trainer to the shared loop and file code: the parameters (the backbone's in official order,
+ * then the head's), each the student's value, the teacher's, AdamW's m and v; then the queue. */
+static int64_t steps_taken(const void *trainer) { return dfs_neco_steps(((const df_neco *)trainer)->shim); }
+static df_status save(const void *trainer, const char *path) { return df_neco_save(trainer, path); }
+static int32_t state_count(const void *trainer) { return dfs_neco_state_count(((const df_neco *)trainer)->shim) + 1; }
+static int32_t state_arrays(const void *trainer, int32_t index) { return index < state_count(trainer) - 1 ? 4 : 1; }
+static size_t state_numel(const void *trainer, int32_t index) {
+    const df_neco *t = trainer;
+    if (index == state_count(trainer) - 1) return queue_numel(t);
     const char *name;
     int32_t ndim;
     int64_t shape[DF_TENSOR_MAX_DIMS];
@@ -52,31 +64,29 @@ static size_t state_numel(const df_neco *t, int32_t index) {
     for (int32_t k = 0; k < ndim; k++) n *= (size_t)shape[k];
     return n;
 }
-
-static size_t queue_numel(const df_neco *t) {
-    return (size_t)t->settings.queue * (size_t)t->settings.globals * (size_t)t->settings.head_out;
+/* The queue keeps its filled rows' count: the file's header restores it. */
+static df_status state_access(void *trainer, int32_t index, int32_t which, float *values, int write) {
+    df_neco *t = trainer;
+    int64_t entries = 0;
+    df_status status = index < state_count(trainer) - 1
+                           ? dfs_neco_state(t->shim, index, which, values, write)
+                           : dfs_neco_queue(t->shim, NULL, &entries, 0) == DF_OK
+                                 ? dfs_neco_queue(t->shim, values, &entries, write)
+                                 : DF_E_INTERNAL;
+    return status == DF_OK ? DF_OK : dfi_error(status, "%s", dfs_last_error());
 }
 
-static int write_states(FILE *f, const void *user) {
-    const df_neco *t = user;
-    for (int32_t i = 0; i < dfs_neco_state_count(t->shim); i++) {
-        const size_t n = state_numel(t, i);
-        float *values = malloc(n * sizeof *values);
-        int failed = values == NULL;
-        for (int32_t which = 0; !failed && which < 4; which++)
-            failed = dfs_neco_state(t->shim, i, which, values, 0) != DF_OK || fwrite(values, sizeof *values, n, f) != n;
-        free(values);
-        if (failed) return -1;
-    }
-    const size_t q = queue_numel(t);
-    if (q == 0) return 0;
-    float *queue = malloc(q * sizeof *queue);
-    int64_t entries;
-    const int failed = queue == NULL || dfs_neco_queue(t->shim, queue, &entries, 0) != DF_OK ||
-                       fwrite(queue, sizeof *queue, q, f) != q;
-    free(queue);
-    return failed ? -1 : 0;
+static const char *const loss_names[] = {"loss"};
+static void last_losses(const void *trainer, double *values) { df_neco_last_loss(trainer, values); }
+
+const dfi_trainer_ops dfi_neco_ops = {steps_taken, dfi_neco_batch_step, save, 1, loss_names, last_losses,
+                                      state_count, state_arrays, state_numel, state_access, NULL};
+
+df_trainer *df_neco_trainer(df_neco *trainer) {
+    return trainer ? dfi_trainer_view(&trainer->view, &dfi_neco_ops, trainer) : NULL;
 }
+
+static int write_states(FILE *f, const void *trainer) { return dfi_trainer_write_states(&dfi_neco_ops, trainer, f); }
 
 df_status df_neco_save(const df_neco *trainer, const char *path) {
     DFI_CHECK_NOT_NULL(trainer);
@@ -134,25 +144,6 @@ static int read_settings(const dfi_json *json, df_neco *t, int64_t *steps, int64
     return dfi_model_identity_from_json(model, &t->model);
 }
 
-static df_status read_states(const char *path, df_neco *t, const unsigned char *data, size_t size) {
-    size_t needed = 8 + 4 * queue_numel(t), at = 0;
-    for (int32_t i = 0; i < dfs_neco_state_count(t->shim); i++) needed += 4 * 4 * state_numel(t, i);
-    if (size != needed || memcmp(data + size - 8, end_marker, 8) != 0)
-        return dfi_error(DF_E_FORMAT, "%s: truncated or corrupt (%zu bytes of state, %zu expected)", path, size, needed);
-    float *values = malloc(needed);
-    if (values == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-    memcpy(values, data, needed - 8);
-    df_status status = DF_OK;
-    for (int32_t i = 0; i < dfs_neco_state_count(t->shim) && status == DF_OK; i++) {
-        const size_t n = state_numel(t, i);
-        for (int32_t which = 0; which < 4 && status == DF_OK; which++, at += n)
-            if (dfs_neco_state(t->shim, i, which, values + at, 1) != DF_OK)
-                status = dfi_error(DF_E_INTERNAL, "%s", dfs_last_error());
-    }
-    free(values);
-    return status;
-}
-
 static df_status read_body(const char *path, const dfi_json *header, const unsigned char *body, size_t size,
                            void *user) {
     load_target *target = user;
@@ -175,15 +166,9 @@ static df_status read_body(const char *path, const dfi_json *header, const unsig
     if (status == DF_OK && parameters != dfs_neco_state_count(t->shim))
         status = dfi_error(DF_E_FORMAT, "%s: %lld parameters, the backbone has %d", path, (long long)parameters,
                            dfs_neco_state_count(t->shim));
-    if (status == DF_OK) status = read_states(path, t, body, size);
-    if (status == DF_OK) {
-        const size_t q = queue_numel(t);
-        float *queue = malloc(q * sizeof *queue + 1);
-        if (queue == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-        memcpy(queue, body + size - 8 - 4 * q, 4 * q);
-        if (dfs_neco_queue(t->shim, queue, &entries, 1) != DF_OK) status = dfi_error(DF_E_INTERNAL, "%s", dfs_last_error());
-        free(queue);
-    }
+    if (status == DF_OK) status = dfi_trainer_read_states(&dfi_neco_ops, t, path, body, size, end_marker);
+    if (status == DF_OK && dfs_neco_queue(t->shim, NULL, &entries, 1) != DF_OK)
+        status = dfi_error(DF_E_INTERNAL, "%s", dfs_last_error());
     if (status == DF_OK) dfs_neco_set_steps(t->shim, steps);
     return status;
 }

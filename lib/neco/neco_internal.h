@@ -3,6 +3,7 @@
 #define DINOFEAT_LIB_NECO_INTERNAL_H
 
 #include "../internal.h"
+#include "../trainer/trainer.h"
 #include "../model/identity.h"
 #include "df_shim.h"
 #include "dinofeat/image.h"
@@ -28,6 +29,7 @@ df_status dfi_neco_augment(const df_image *image, uint64_t seed, const dfi_neco_
 void dfi_neco_intersections(const double *boxes, const dfi_neco_views *views, double *gc, double *all);
 
 struct df_neco {
+    df_trainer view; /* df_neco_trainer's */
     dfs_neco *shim;
     dfs_neco_settings settings;
     dfi_neco_views views;
@@ -44,5 +46,10 @@ df_status dfi_neco_settings(df_model *model, const df_options *options, df_neco 
 df_status dfi_neco_create(df_neco *trainer, df_model *model);
 /* One step on count decoded images. */
 df_status dfi_neco_step(df_neco *trainer, const df_image *const *images, size_t count, double *loss);
+
+/* A step of the shared training loop (lib/trainer/): data is train.c's step data. */
+df_status dfi_neco_batch_step(void *trainer, void *data, const size_t *items, size_t count, size_t begin, size_t end);
+/* The trainer to the shared loop and file code. */
+extern const dfi_trainer_ops dfi_neco_ops;
 
 #endif

@@ -1,7 +1,7 @@
 /* NeCo training over a folder's images: epochs in seeded orders, images decoded on worker
  * threads, periodic atomic checkpoints, resumption at any step. */
 #include "neco_internal.h"
-#include "dinofeat/distributed.h"
+#include "../trainer/trainer.h"
 
 #include <stdlib.h>
 
@@ -17,6 +17,21 @@ static df_status load_images(const df_dataset *dataset, const size_t *items, siz
         }
     }
     return failure;
+}
+
+/* What a step reads: the dataset and room for a batch's decoded images. */
+typedef struct step_data {
+    const df_dataset *dataset;
+    df_image **images;
+} step_data;
+
+df_status dfi_neco_batch_step(void *trainer, void *data, const size_t *items, size_t count, size_t begin, size_t end) {
+    step_data *d = data;
+    (void)count;
+    df_status status = load_images(d->dataset, items + begin, end - begin, d->images);
+    if (status == DF_OK) status = dfi_neco_step(trainer, (const df_image *const *)d->images, end - begin, NULL);
+    for (size_t i = 0; i < end - begin; i++) df_image_free(d->images[i]), d->images[i] = NULL;
+    return status;
 }
 
 static df_status check_schedule(df_neco *t, size_t total, size_t epochs, size_t batch) {
@@ -52,28 +67,11 @@ df_status df_neco_train(df_neco *trainer, const df_dataset *dataset, size_t epoc
     if (status != DF_OK) DFI_RETURN(status);
     trainer->settings.total_steps = (int64_t)total, trainer->batch = (int64_t)batch;
     dfs_neco_set_total_steps(trainer->shim, (int64_t)total);
-    size_t *order = malloc(items * sizeof *order);
-    df_image **images = calloc(batch, sizeof *images);
-    if (!(order && images)) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-    size_t ordered = (size_t)-1; /* the epoch whose order is in `order` */
-    int rank = 0;
-    df_distributed_rank(&rank, NULL);
-    status = dfi_distributed_start_epochs(status, items, batch, epochs, dfs_neco_steps(trainer->shim), trainer->seed);
-    for (size_t s = (size_t)dfs_neco_steps(trainer->shim); status == DF_OK && s < total; s++) {
-        const size_t epoch = s / per_epoch, first = (s % per_epoch) * batch;
-        if (epoch != ordered) dfi_epoch_order((uint64_t)trainer->seed, epoch, items, order), ordered = epoch;
-        const size_t count = first + batch <= items ? batch : items - first;
-        /* data-parallel: rank r takes its contiguous share of the batch */
-        size_t begin, end;
-        dfi_distributed_share(count, &begin, &end);
-        status = load_images(dataset, order + first + begin, end - begin, images);
-        if (status == DF_OK) status = dfi_neco_step(trainer, (const df_image *const *)images, end - begin, NULL);
-        for (size_t i = 0; i < end - begin; i++) df_image_free(images[i]), images[i] = NULL;
-        if (status == DF_OK && rank == 0 && checkpoint && ((every && (s + 1) % every == 0) || s + 1 == total))
-            status = df_neco_save(trainer, checkpoint);
-        if (status == DF_OK && progress && progress(user_data, s + 1, total, "steps"))
-            status = dfi_error(DF_E_CANCELLED, "cancelled after %zu of %zu steps", s + 1, total);
-    }
-    free(order), free(images);
+    step_data data = {dataset, calloc(batch, sizeof *data.images)};
+    if (data.images == NULL) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    const dfi_train_plan plan = {.items = items, .batch = batch, .per_epoch = per_epoch, .total = total,
+                                 .seed = trainer->seed, .seed_name = "seed"};
+    status = dfi_train_loop(status, &dfi_neco_ops, trainer, &data, &plan, checkpoint, every, progress, user_data);
+    free(data.images);
     DFI_RETURN(status);
 }

@@ -47,24 +47,35 @@ static int header_text(const df_sempart *t, char *text, size_t size) {
     return n > 0 && (size_t)n < size ? n : -1;
 }
 
-/* Arrays per state: value, m, v for parameters, the value for buffers. */
-static int32_t arrays_of(int32_t index) { return index < DFS_SEMPART_PARAMETERS ? 3 : 1; }
-
-static int write_states(FILE *f, const void *user) {
-    const df_sempart *t = user;
-    for (int32_t i = 0; i < DFS_SEMPART_STATES; i++) {
-        int64_t n = 0;
-        dfs_sempart_state_info(&t->config, i, &n, NULL, NULL);
-        float *values = malloc((size_t)n * sizeof *values);
-        int failed = values == NULL;
-        for (int32_t which = 0; !failed && which < arrays_of(i); which++)
-            failed = dfs_sempart_state(t->shim, i, which, values, 0) != DF_OK ||
-                     fwrite(values, sizeof *values, (size_t)n, f) != (size_t)n;
-        free(values);
-        if (failed) return -1;
-    }
-    return 0;
+/* The trainer to the shared loop and file code: the 32 parameters, each its value and Adam's m and
+ * v, then the 8 BatchNorm buffers, each its value. */
+static int64_t steps_taken(const void *trainer) { return dfs_sempart_steps(((const df_sempart *)trainer)->shim); }
+static df_status save(const void *trainer, const char *path) { return df_sempart_save(trainer, path); }
+static int32_t state_count(const void *trainer) { return (void)trainer, DFS_SEMPART_STATES; }
+static int32_t state_arrays(const void *trainer, int32_t index) {
+    return (void)trainer, index < DFS_SEMPART_PARAMETERS ? 3 : 1;
 }
+static size_t state_numel(const void *trainer, int32_t index) {
+    int64_t n = 0;
+    dfs_sempart_state_info(&((const df_sempart *)trainer)->config, index, &n, NULL, NULL);
+    return (size_t)n;
+}
+static df_status state_access(void *trainer, int32_t index, int32_t which, float *values, int write) {
+    const df_status status = dfs_sempart_state(((df_sempart *)trainer)->shim, index, which, values, write);
+    return status == DF_OK ? DF_OK : dfi_error(status, "%s", dfs_last_error());
+}
+static df_status create(void *trainer, const float *const *values) { return dfi_sempart_create(trainer, values); }
+static const char *const loss_names[] = {"ncut", "gtv_coarse", "gtv_fine", "sr", "total"};
+static void last_losses(const void *trainer, double *values) { df_sempart_last_losses(trainer, values); }
+
+const dfi_trainer_ops dfi_sempart_ops = {steps_taken, dfi_sempart_batch_step, save, DF_SEMPART_LOSSES, loss_names,
+                                         last_losses, state_count, state_arrays, state_numel, state_access, create};
+
+df_trainer *df_sempart_trainer(df_sempart *trainer) {
+    return trainer ? dfi_trainer_view(&trainer->view, &dfi_sempart_ops, trainer) : NULL;
+}
+
+static int write_states(FILE *f, const void *trainer) { return dfi_trainer_write_states(&dfi_sempart_ops, trainer, f); }
 
 df_status df_sempart_save(const df_sempart *trainer, const char *path) {
     DFI_CHECK_NOT_NULL(trainer);
@@ -116,41 +127,13 @@ static int read_settings(const dfi_json *json, df_sempart *t, int64_t *steps, in
     return dfi_model_identity_from_json(model, &t->model);
 }
 
-/* The states after the header: data[0 .. size) holds their arrays and the end marker. */
-static df_status read_states(const char *path, df_sempart *t, const unsigned char *data, size_t size) {
-    size_t needed = 8, at = 0;
-    int64_t numel[DFS_SEMPART_STATES];
-    for (int32_t i = 0; i < DFS_SEMPART_STATES; i++) {
-        dfs_sempart_state_info(&t->config, i, &numel[i], NULL, NULL);
-        needed += (size_t)arrays_of(i) * 4 * (size_t)numel[i];
-    }
-    if (size != needed || memcmp(data + size - 8, end_marker, 8) != 0)
-        return dfi_error(DF_E_FORMAT, "%s: truncated or corrupt (%zu bytes of state, %zu expected)", path, size, needed);
-    const float *initial[DFS_SEMPART_STATES];
-    float *copies[DFS_SEMPART_STATES] = {0};
-    df_status status = DF_OK;
-    for (int32_t i = 0; i < DFS_SEMPART_STATES && status == DF_OK; i++) {
-        const size_t bytes = (size_t)arrays_of(i) * (size_t)numel[i] * sizeof(float);
-        copies[i] = malloc(bytes);
-        if (copies[i] == NULL) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-        else memcpy(copies[i], data + at, bytes), initial[i] = copies[i], at += bytes;
-    }
-    if (status == DF_OK) status = dfi_sempart_create(t, initial);
-    for (int32_t i = 0; i < DFS_SEMPART_PARAMETERS && status == DF_OK; i++)
-        for (int32_t which = 1; which < 3 && status == DF_OK; which++)
-            if (dfs_sempart_state(t->shim, i, which, copies[i] + (size_t)which * (size_t)numel[i], 1) != DF_OK)
-                status = dfi_error(DF_E_INTERNAL, "%s", dfs_last_error());
-    for (int32_t i = 0; i < DFS_SEMPART_STATES; i++) free(copies[i]);
-    return status;
-}
-
 static df_status read_body(const char *path, const dfi_json *header, const unsigned char *body, size_t size,
                            void *trainer) {
     df_sempart *t = trainer;
     int64_t steps = 0, adam_steps[DFS_SEMPART_PARAMETERS];
     if (read_settings(header, t, &steps, adam_steps) != 0)
         return dfi_error(DF_E_FORMAT, "%s: the header lacks a field or has a wrong one", path);
-    df_status status = read_states(path, t, body, size);
+    df_status status = dfi_trainer_read_states(&dfi_sempart_ops, t, path, body, size, end_marker);
     if (status == DF_OK) dfs_sempart_set_steps(t->shim, steps);
     if (status == DF_OK && dfs_sempart_adam_steps(t->shim, adam_steps, 1) != DF_OK)
         status = dfi_error(DF_E_INTERNAL, "%s", dfs_last_error());

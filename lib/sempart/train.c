@@ -1,7 +1,7 @@
 /* Sempart training over a feature cache and the dataset it was built from: epochs in seeded
  * orders, periodic atomic checkpoints, resumption at any step. */
 #include "sempart_internal.h"
-#include "dinofeat/distributed.h"
+#include "../trainer/trainer.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,24 +21,30 @@ static df_status load_image(const df_dataset *dataset, size_t item, size_t side,
     return status;
 }
 
+/* What a step reads: the cache and its dataset, and buffers for a batch's features and images. */
 typedef struct batch_buffers {
+    const df_feature_cache *cache;
+    const df_dataset *dataset;
     size_t h, w, d, side;
     float *features, *images;
 } batch_buffers;
 
-static df_status one_step(df_sempart *t, const df_feature_cache *cache, const df_dataset *dataset,
-                          const size_t *items, size_t count, const batch_buffers *b) {
+df_status dfi_sempart_batch_step(void *trainer, void *data, const size_t *batch_items, size_t batch_count,
+                                 size_t begin, size_t end) {
+    const batch_buffers *b = data;
+    const size_t *items = batch_items + begin, count = end - begin;
     df_status status = DF_OK;
+    (void)batch_count;
     for (size_t i = 0; i < count && status == DF_OK; i++) {
-        status = df_feature_cache_read(cache, items[i], b->features + i * b->h * b->w * b->d);
-        if (status == DF_OK) status = load_image(dataset, items[i], b->side, b->images + i * 3 * b->side * b->side);
+        status = df_feature_cache_read(b->cache, items[i], b->features + i * b->h * b->w * b->d);
+        if (status == DF_OK) status = load_image(b->dataset, items[i], b->side, b->images + i * 3 * b->side * b->side);
     }
     const int64_t fshape[4] = {(int64_t)count, (int64_t)b->h, (int64_t)b->w, (int64_t)b->d};
     const int64_t ishape[4] = {(int64_t)count, 3, (int64_t)b->side, (int64_t)b->side};
     df_tensor *f = NULL, *x = NULL;
     if (status == DF_OK) status = df_tensor_borrow_host(b->features, 4, fshape, &f);
     if (status == DF_OK) status = df_tensor_borrow_host(b->images, 4, ishape, &x);
-    if (status == DF_OK) status = df_ncut_train(t, f, x, NULL);
+    if (status == DF_OK) status = df_ncut_train(trainer, f, x, NULL);
     df_tensor_free(f), df_tensor_free(x);
     return status;
 }
@@ -78,30 +84,16 @@ df_status df_sempart_train(df_sempart *trainer, const df_feature_cache *cache, c
     batch_buffers b = {0};
     size_t items = 0;
     df_status status = check_training(trainer, cache, dataset, batch, &b, &items);
-    if (status != DF_OK) DFI_RETURN(status);
-    trainer->has_model = 1, trainer->model = *dfi_feature_cache_model(cache), trainer->batch = (int64_t)batch;
-    const size_t per_epoch = (items + batch - 1) / batch, total = epochs * per_epoch;
-    size_t *order = malloc(items * sizeof *order);
-    b.features = malloc(batch * b.h * b.w * b.d * sizeof(float));
-    b.images = malloc(batch * 3 * b.side * b.side * sizeof(float));
-    if (!(order && b.features && b.images)) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-    size_t ordered = (size_t)-1; /* the epoch whose order is in `order` */
-    int rank = 0;
-    df_distributed_rank(&rank, NULL);
-    status = dfi_distributed_start_epochs(status, items, batch, epochs, dfs_sempart_steps(trainer->shim), trainer->seed);
-    for (size_t s = (size_t)dfs_sempart_steps(trainer->shim); status == DF_OK && s < total; s++) {
-        const size_t epoch = s / per_epoch, first = (s % per_epoch) * batch;
-        if (epoch != ordered) dfi_epoch_order((uint64_t)trainer->seed, epoch, items, order), ordered = epoch;
-        const size_t count = first + batch <= items ? batch : items - first;
-        /* data-parallel: rank r takes its contiguous share of the batch */
-        size_t begin, end;
-        dfi_distributed_share(count, &begin, &end);
-        status = one_step(trainer, cache, dataset, order + first + begin, end - begin, &b);
-        if (status == DF_OK && rank == 0 && checkpoint && ((every && (s + 1) % every == 0) || s + 1 == total))
-            status = df_sempart_save(trainer, checkpoint);
-        if (status == DF_OK && progress && progress(user_data, s + 1, total, "steps"))
-            status = dfi_error(DF_E_CANCELLED, "cancelled after %zu of %zu steps", s + 1, total);
-    }
-    free(order), free(b.features), free(b.images);
+    if (status == DF_OK)
+        trainer->has_model = 1, trainer->model = *dfi_feature_cache_model(cache), trainer->batch = (int64_t)batch;
+    const size_t per_epoch = (items + batch - 1) / batch;
+    b.cache = cache, b.dataset = dataset;
+    b.features = malloc(batch * b.h * b.w * b.d * sizeof(float) + 1);
+    b.images = malloc(batch * 3 * b.side * b.side * sizeof(float) + 1);
+    if (status == DF_OK && !(b.features && b.images)) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    const dfi_train_plan plan = {.items = items, .batch = batch, .per_epoch = per_epoch, .total = epochs * per_epoch,
+                                 .seed = trainer->seed, .seed_name = "seed"};
+    status = dfi_train_loop(status, &dfi_sempart_ops, trainer, &b, &plan, checkpoint, every, progress, user_data);
+    free(b.features), free(b.images);
     DFI_RETURN(status);
 }

@@ -1,5 +1,5 @@
 /* The STEGO trainer file (.dfstego), little-endian: "DFSTEGO\0", u32 format version, u32 header
- * length, a JSON header (sizes, settings, steps, the generator's state), then for each of the 7
+ * length, a JSON header (sizes, settings, steps, the generator's state), then for each of the 9
  * parameters its values, Adam's m and v (float32), and "DFSTGEND". Written to a temporary file
  * and renamed. Loading it gives back a trainer whose next step is the saved one's next step. */
 #include "stego_internal.h"
@@ -35,23 +35,30 @@ static int header_text(const df_stego *t, char *text, size_t size) {
     return n > 0 && (size_t)n < size ? n : -1;
 }
 
-/* The 21 state arrays (value, m, v of each parameter) to f. */
-static int write_states(const df_stego *t, FILE *f) {
-    for (int32_t i = 0; i < DFS_STEGO_PARAMETERS; i++) {
-        const size_t n = (size_t)dfs_stego_parameter_numel(&t->config, i);
-        float *values = malloc(n * sizeof *values);
-        for (int32_t which = 0; values && which < 3; which++)
-            if (dfs_stego_state(t->shim, i, which, values, 0) != DF_OK || fwrite(values, sizeof *values, n, f) != n) {
-                free(values);
-                return -1;
-            }
-        if (values == NULL) return -1;
-        free(values);
-    }
-    return 0;
+/* The trainer to the shared loop and file code: 9 parameters, each its value and Adam's m and v. */
+static int64_t steps_taken(const void *trainer) { return dfs_stego_steps(((const df_stego *)trainer)->shim); }
+static df_status save(const void *trainer, const char *path) { return df_stego_save(trainer, path); }
+static int32_t state_count(const void *trainer) { return (void)trainer, DFS_STEGO_PARAMETERS; }
+static int32_t state_arrays(const void *trainer, int32_t index) { return (void)trainer, (void)index, 3; }
+static size_t state_numel(const void *trainer, int32_t index) {
+    return (size_t)dfs_stego_parameter_numel(&((const df_stego *)trainer)->config, index);
+}
+static df_status state_access(void *trainer, int32_t index, int32_t which, float *values, int write) {
+    const df_status status = dfs_stego_state(((df_stego *)trainer)->shim, index, which, values, write);
+    return status == DF_OK ? DF_OK : dfi_error(status, "%s", dfs_last_error());
+}
+static df_status create(void *trainer, const float *const *values) { return dfi_stego_create(trainer, values); }
+static const char *const loss_names[] = {"self", "knn", "random", "total", "cluster", "linear"};
+static void last_losses(const void *trainer, double *values) { df_stego_last_losses(trainer, values); }
+
+const dfi_trainer_ops dfi_stego_ops = {steps_taken, dfi_stego_batch_step, save, 6, loss_names, last_losses,
+                                       state_count, state_arrays, state_numel, state_access, create};
+
+df_trainer *df_stego_trainer(df_stego *trainer) {
+    return trainer ? dfi_trainer_view(&trainer->view, &dfi_stego_ops, trainer) : NULL;
 }
 
-static int write_body(FILE *f, const void *trainer) { return write_states(trainer, f); }
+static int write_body(FILE *f, const void *trainer) { return dfi_trainer_write_states(&dfi_stego_ops, trainer, f); }
 
 df_status df_stego_save(const df_stego *trainer, const char *path) {
     DFI_CHECK_NOT_NULL(trainer);
@@ -103,39 +110,13 @@ static int read_settings(const dfi_json *json, df_stego *t, int64_t *steps) {
     return dfi_model_identity_from_json(model, &t->model);
 }
 
-/* The states after the header: data[0 .. size) holds 3 arrays per parameter and the end marker. */
-static df_status read_states(const char *path, df_stego *t, const unsigned char *data, size_t size) {
-    size_t needed = 8, at = 0;
-    for (int32_t i = 0; i < DFS_STEGO_PARAMETERS; i++) needed += 3 * 4 * (size_t)dfs_stego_parameter_numel(&t->config, i);
-    if (size != needed || memcmp(data + size - 8, end_marker, 8) != 0)
-        return dfi_error(DF_E_FORMAT, "%s: truncated or corrupt (%zu bytes of state, %zu expected)", path, size, needed);
-    const float *initial[DFS_STEGO_PARAMETERS];
-    float *copies[DFS_STEGO_PARAMETERS] = {0};
-    df_status status = DF_OK;
-    for (int32_t i = 0; i < DFS_STEGO_PARAMETERS && status == DF_OK; i++) {
-        const size_t n = (size_t)dfs_stego_parameter_numel(&t->config, i);
-        copies[i] = malloc(3 * n * sizeof(float));
-        if (copies[i] == NULL) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-        else memcpy(copies[i], data + at, 3 * n * sizeof(float)), initial[i] = copies[i], at += 3 * n * sizeof(float);
-    }
-    if (status == DF_OK) status = dfi_stego_create(t, initial);
-    for (int32_t i = 0; i < DFS_STEGO_PARAMETERS && status == DF_OK; i++) {
-        const size_t n = (size_t)dfs_stego_parameter_numel(&t->config, i);
-        for (int32_t which = 1; which < 3 && status == DF_OK; which++)
-            if (dfs_stego_state(t->shim, i, which, copies[i] + (size_t)which * n, 1) != DF_OK)
-                status = dfi_error(DF_E_INTERNAL, "%s", dfs_last_error());
-    }
-    for (int32_t i = 0; i < DFS_STEGO_PARAMETERS; i++) free(copies[i]);
-    return status;
-}
-
 static df_status read_body(const char *path, const dfi_json *header, const unsigned char *body, size_t size,
                            void *trainer) {
     df_stego *t = trainer;
     int64_t steps = 0;
     if (read_settings(header, t, &steps) != 0)
         return dfi_error(DF_E_FORMAT, "%s: the header lacks a field or has a wrong one", path);
-    df_status status = read_states(path, t, body, size);
+    df_status status = dfi_trainer_read_states(&dfi_stego_ops, t, path, body, size, end_marker);
     if (status == DF_OK) dfs_stego_set_steps(t->shim, steps);
     return status;
 }

@@ -3,6 +3,7 @@
 #define DINOFEAT_LIB_STEGO_INTERNAL_H
 
 #include "../internal.h"
+#include "../trainer/trainer.h"
 #include "../model/identity.h"
 #include "../tensor_internal.h"
 #include "dinofeat/cache.h"
@@ -10,6 +11,7 @@
 #include "stego_shim.h"
 
 struct df_stego {
+    df_trainer view; /* df_stego_trainer's */
     dfs_stego *shim;
     dfs_stego_config config;
     double dropout;
@@ -47,5 +49,10 @@ size_t dfi_stego_pool(const df_stego *trainer, const dfi_stego_draws *draws, siz
 df_status dfi_stego_step(df_stego *trainer, const dfi_stego_draws *draws, size_t begin, size_t end, const size_t *pool,
                          size_t pool_count, const df_tensor *features, const df_tensor *knn_features,
                          const df_tensor *labels);
+
+/* A step of the shared training loop (lib/trainer/): data is train.c's step data. */
+df_status dfi_stego_batch_step(void *trainer, void *data, const size_t *items, size_t count, size_t begin, size_t end);
+/* The trainer to the shared loop and file code. */
+extern const dfi_trainer_ops dfi_stego_ops;
 
 #endif

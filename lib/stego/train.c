@@ -1,7 +1,7 @@
 /* STEGO training over a feature cache and its KNN table: batches drawn from the trainer's
  * generator, periodic atomic checkpoints. */
 #include "stego_internal.h"
-#include "dinofeat/distributed.h"
+#include "../trainer/trainer.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -75,36 +75,46 @@ static df_status check_training(df_stego *t, const df_feature_cache *cache, size
     return DF_OK;
 }
 
-/* What a step reads: the batch's items and partners, the share's pool (batch indices) and its items. */
-typedef struct step_buffers {
+/* What a step reads: the cache, its KNN table, the labels (may be NULL), and buffers for the batch's
+ * items and partners, the share's pool (batch indices) and its items. */
+typedef struct step_data {
+    const df_feature_cache *cache;
+    const int32_t *knn;
+    size_t k;
+    const df_dataset *labels;
     float *hwd, *f, *fk;
     size_t *chosen, *partners, *pool, *pool_items;
-} step_buffers;
+} step_data;
 
-static df_status one_step(df_stego *t, const df_feature_cache *cache, const int32_t *knn, size_t k,
-                          const df_dataset *labels, size_t batch, step_buffers *b) {
-    size_t items, h, w, d;
-    df_feature_cache_shape(cache, &items, &h, &w, &d);
-    draw_items(t, knn, items, k, batch, b->chosen, b->partners);
+/* The trainer draws its batches: items is NULL and count the batch. */
+df_status dfi_stego_batch_step(void *trainer, void *data, const size_t *items, size_t count, size_t begin, size_t end) {
+    df_stego *t = trainer;
+    step_data *b = data;
+    (void)items;
+    size_t cached, h, w, d;
+    df_feature_cache_shape(b->cache, &cached, &h, &w, &d);
+    draw_items(t, b->knn, cached, b->k, count, b->chosen, b->partners);
     dfi_stego_draws draws = {0};
-    df_status status = dfi_stego_draw(t, batch, &draws);
-    /* data-parallel: rank r takes its contiguous share of the batch and reads what it pairs with */
-    size_t begin, end, pool_count = 0;
-    dfi_distributed_share(batch, &begin, &end);
+    df_status status = dfi_stego_draw(t, count, &draws);
+    size_t pool_count = 0;
     if (status == DF_OK) pool_count = dfi_stego_pool(t, &draws, begin, end, b->pool);
     for (size_t p = 0; p < pool_count; p++) b->pool_items[p] = b->chosen[b->pool[p]];
     const int64_t pool_shape[4] = {(int64_t)pool_count, (int64_t)d, (int64_t)h, (int64_t)w},
                   share_shape[4] = {(int64_t)(end - begin), (int64_t)d, (int64_t)h, (int64_t)w};
     df_tensor *x = NULL, *xk = NULL, *y = NULL;
-    if (status == DF_OK) status = read_items(cache, b->pool_items, pool_count, b->hwd, b->f);
-    if (status == DF_OK) status = read_items(cache, b->partners + begin, end - begin, b->hwd, b->fk);
-    if (status == DF_OK && labels) status = load_labels(labels, b->chosen + begin, end - begin, &y);
+    if (status == DF_OK) status = read_items(b->cache, b->pool_items, pool_count, b->hwd, b->f);
+    if (status == DF_OK) status = read_items(b->cache, b->partners + begin, end - begin, b->hwd, b->fk);
+    if (status == DF_OK && b->labels) status = load_labels(b->labels, b->chosen + begin, end - begin, &y);
     if (status == DF_OK) status = df_tensor_borrow_host(b->f, 4, pool_shape, &x);
     if (status == DF_OK) status = df_tensor_borrow_host(b->fk, 4, share_shape, &xk);
     if (status == DF_OK) status = dfi_stego_step(t, &draws, begin, end, b->pool, pool_count, x, xk, y);
     df_tensor_free(x), df_tensor_free(xk), df_tensor_free(y);
     dfi_stego_draws_free(&draws);
     return status;
+}
+
+static void free_step_data(step_data *b) {
+    free(b->hwd), free(b->f), free(b->fk), free(b->chosen), free(b->partners), free(b->pool), free(b->pool_items);
 }
 
 df_status df_stego_train(df_stego *trainer, const df_feature_cache *cache, const int32_t *knn, size_t k,
@@ -117,30 +127,17 @@ df_status df_stego_train(df_stego *trainer, const df_feature_cache *cache, const
     df_status status = check_training(trainer, cache, k);
     size_t items, h, w, d;
     df_feature_cache_shape(cache, &items, &h, &w, &d);
-    step_buffers b = {malloc(h * w * d * sizeof(float)),   malloc(batch * h * w * d * sizeof(float)),
-                      malloc(batch * h * w * d * sizeof(float)), malloc(batch * sizeof(size_t)),
-                      malloc(batch * sizeof(size_t)),        malloc(batch * sizeof(size_t)),
-                      malloc(batch * sizeof(size_t))};
+    step_data b = {cache, knn, k, labels, malloc(h * w * d * sizeof(float)), malloc(batch * h * w * d * sizeof(float)),
+                   malloc(batch * h * w * d * sizeof(float)), malloc(batch * sizeof(size_t)),
+                   malloc(batch * sizeof(size_t)), malloc(batch * sizeof(size_t)), malloc(batch * sizeof(size_t))};
     size_t labelled = 0;
     if (status == DF_OK && !(b.hwd && b.f && b.fk && b.chosen && b.partners && b.pool && b.pool_items))
         status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
     if (status == DF_OK && labels && (df_dataset_count(labels, &labelled) != DF_OK || labelled != items))
         status = dfi_error(DF_E_INVALID_ARG, "the labelled dataset has %zu items, the cache %zu", labelled, items);
-    int rank = 0;
-    df_distributed_rank(&rank, NULL);
-    if (status == DF_OK) status = dfi_distributed_check_shares(batch, batch);
-    static const char *const agreed_names[] = {"steps taken", "generator state", "batch", "steps to take"};
-    const int64_t agreed[] = {dfs_stego_steps(trainer->shim), (int64_t)trainer->generator, (int64_t)batch, (int64_t)steps};
-    const df_status agreement = dfi_distributed_agree(status, agreed, agreed_names, 4);
-    if (status == DF_OK) status = agreement;
-    for (size_t s = 0; status == DF_OK && s < steps; s++) {
-        status = one_step(trainer, cache, knn, k, labels, batch, &b);
-        const int last = s + 1 == steps;
-        if (status == DF_OK && rank == 0 && checkpoint && ((every && (s + 1) % every == 0) || last))
-            status = df_stego_save(trainer, checkpoint);
-        if (status == DF_OK && progress && progress(user_data, s + 1, steps, "steps"))
-            status = dfi_error(DF_E_CANCELLED, "cancelled after %zu of %zu steps", s + 1, steps);
-    }
-    free(b.hwd), free(b.f), free(b.fk), free(b.chosen), free(b.partners), free(b.pool), free(b.pool_items);
+    const dfi_train_plan plan = {.items = items, .batch = batch, .total = steps, .seed = (int64_t)trainer->generator,
+                                 .seed_name = "generator state"};
+    status = dfi_train_loop(status, &dfi_stego_ops, trainer, &b, &plan, checkpoint, every, progress, user_data);
+    free_step_data(&b);
     DFI_RETURN(status);
 }

@@ -245,6 +245,13 @@ PROTOTYPES = {
     "df_stego_codes": (c_status, [P, P, PP]),
     "df_stego_predict": (c_status, [P, P, P, c_size, c_size, P, P]),
     "df_stego_last_losses": (c_status, [P, ctypes.POINTER(ctypes.c_double)]),
+    "df_stego_trainer": (ctypes.c_void_p, [P]),
+    "df_sempart_trainer": (ctypes.c_void_p, [P]),
+    "df_neco_trainer": (ctypes.c_void_p, [P]),
+    "df_trainer_steps": (c_status, [P, ctypes.POINTER(ctypes.c_int64)]),
+    "df_trainer_losses": (c_status, [P, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_char_p), c_size,
+                                     ctypes.POINTER(c_size)]),
+    "df_trainer_save": (c_status, [P, ctypes.c_char_p]),
     "df_stego_check_model": (c_status, [P, P]),
     "df_stego_train": (c_status, [P, P, P, c_size, P, c_size, c_size, ctypes.c_char_p, c_size, PROGRESS_FN,
                                   ctypes.c_void_p]),
@@ -365,6 +372,26 @@ class _Owner:
 def _pointer_value(handle):
     value = handle.value if isinstance(handle, ctypes.c_void_p) else handle
     return None if not value else handle
+
+
+class TrainerView:
+    """What the trainers share (dinofeat/trainer.h), mixed into stego, sempart and neco's Trainer
+    (Handle subclasses naming their df_*_trainer function in _view)."""
+
+    _view = None
+
+    def _trainer(self):
+        return getattr(lib, self._view)(self.handle)
+
+    @property
+    def losses(self):
+        """The last step's losses by name (zeros before the first step), as the tool's loss logs
+        name their columns."""
+        view, count = self._trainer(), c_size()
+        lib.df_trainer_losses(view, None, None, 0, ctypes.byref(count))
+        values, names = (ctypes.c_double * count.value)(), (ctypes.c_char_p * count.value)()
+        lib.df_trainer_losses(view, values, names, count.value, ctypes.byref(count))
+        return {name.decode(): value for name, value in zip(names, values)}
 
 
 class Handle:

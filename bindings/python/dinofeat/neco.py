@@ -3,7 +3,7 @@
 post-pretraining Trainer that writes a backbone dinofeat.Model opens."""
 import ctypes
 
-from ._native import Handle, Progress, choice, lib, path_arg
+from ._native import Handle, TrainerView, Progress, choice, lib, path_arg
 from .sempart import _gradients, _tensor
 
 NETWORKS = {"bitonic": 0, "odd_even": 1}
@@ -84,7 +84,7 @@ def views(image, seed=0, **settings):
     return global_crops, (_gradients(l)[0] if l.value else None), boxes
 
 
-class Trainer(Handle):
+class Trainer(TrainerView, Handle):
     """Trainer(model, total_steps=0, **settings) or Trainer.load(path, model): NeCo post-pretraining
     of a dinofeat.Model's backbone. settings override neco.* values (seed=0, lr_head=1e-4,
     lr_backbone=1e-5, global_size=224, local_size=98, queue=0, ...). step(images) trains on a list of
@@ -92,7 +92,7 @@ class Trainer(Handle):
     batch) runs epochs over a dinofeat.Dataset; save/load the whole state; export(path) writes the
     student backbone, which dinofeat.Model opens."""
 
-    _free, _name = "df_neco_free", "neco.Trainer"
+    _free, _name, _view = "df_neco_free", "neco.Trainer", "df_neco_trainer"
 
     def __init__(self, model=None, total_steps=0, handle=None, **settings):
         if handle is None:
@@ -133,8 +133,9 @@ class Trainer(Handle):
         return out.value
 
     def train(self, dataset, epochs, batch=64, checkpoint=None, every=0, progress=None):
-        """Trains until epochs epochs are done over a dinofeat.Dataset; progress(done, total) after
-        each step (returning True stops it with dinofeat.Error, the checkpoint kept)."""
+        """Trains until epochs epochs are done (a loaded trainer goes on from its own count) over a
+        dinofeat.Dataset; checkpoint is saved every `every` steps, at the end, and when
+        progress(done, total) returns True to stop (then dinofeat.Error, cancelled)."""
         reporter = Progress(progress)
         reporter.call(lib.df_neco_train, self.handle, dataset.handle, epochs, batch,
                       None if checkpoint is None else path_arg(checkpoint, "checkpoint"), every, reporter.callback, None)

@@ -4,7 +4,7 @@ saliency masks from a frozen backbone's features (dinofeat/sempart.h). Masks are
 features (B, h, w, D) as the backbone's patch output, images (B, 3, H, W) normalised."""
 import ctypes
 
-from ._native import Handle, Progress, TensorView, _numpy, choice, lib, path_arg
+from ._native import Handle, TrainerView, Progress, TensorView, _numpy, choice, lib, path_arg
 from .tensor import Tensor
 
 LOSSES = ("ncut", "gtv_coarse", "gtv_fine", "sr", "total")
@@ -68,14 +68,14 @@ def sr_loss(fine, coarse):
     return (loss.value, *_gradients(gf, gc))
 
 
-class Trainer(Handle):
+class Trainer(TrainerView, Handle):
     """Trainer(dim, grid_height, grid_width, seed=0, **settings) or Trainer.load(path). settings
     override sempart.* values (lr=..., weight_sr=..., branches="coarse", joint=0, ...).
     step(features, images) runs one Adam step and returns the loss terms; forward gives the masks;
     train(cache, dataset, epochs, batch) runs epochs over a feature cache; predict(model, image)
     gives masks and boxes; save(path)."""
 
-    _free, _name = "df_sempart_free", "sempart.Trainer"
+    _free, _name, _view = "df_sempart_free", "sempart.Trainer", "df_sempart_trainer"
 
     def __init__(self, dim=None, grid_height=None, grid_width=None, seed=0, handle=None, **settings):
         from .core import Options, setting_key
@@ -153,8 +153,10 @@ class Trainer(Handle):
         lib.df_sempart_check_model(self.handle, model.handle)
 
     def train(self, cache, dataset, epochs, batch=8, checkpoint=None, every=0, progress=None):
-        """Trains until epochs epochs are done over a dataset.FeatureCache and the dataset.Dataset
-        it was built from; progress(done, total, stage) after each step."""
+        """Trains until epochs epochs are done (a loaded trainer goes on from its own count) over a
+        dataset.FeatureCache and the dataset.Dataset it was built from; checkpoint is saved every
+        `every` steps, at the end, and when progress(done, total) returns True to stop (then
+        dinofeat.Error, cancelled)."""
         reporter = Progress(progress)
         reporter.call(lib.df_sempart_train, self.handle, cache.handle, dataset.handle, epochs, batch,
                       None if checkpoint is None else path_arg(checkpoint, "checkpoint"), every, reporter.callback, None)

@@ -3,7 +3,7 @@ head and its cluster probe (dinofeat/stego.h). Feature maps are (B, D, H, W) flo
 dinofeat.Tensor), as the official code's."""
 import ctypes
 
-from ._native import Handle, Progress, _numpy, choice, lib, path_arg
+from ._native import Handle, TrainerView, Progress, _numpy, choice, lib, path_arg
 from .tensor import DType, Tensor
 
 _FLAGS = {"center": 1, "stabilize": 2, "zero_clamp": 4}
@@ -52,12 +52,12 @@ def loss(f, s, f_knn, s_knn, coords1, coords2, perms=None, preset="code", **sett
         return dict(zip(("self", "knn", "random", "total"), losses)), a.numpy(copy=True), b.numpy(copy=True)
 
 
-class Trainer(Handle):
+class Trainer(TrainerView, Handle):
     """Trainer(dim, code_dim=70, classes=27, seed=0, **settings) or Trainer.load(path): step(f, f_knn)
     runs one optimisation step and returns the loss terms; train(cache, knn, steps, batch)
     runs many over a feature cache; predict(f) gives cluster labels; save(path)."""
 
-    _free, _name = "df_stego_free", "stego.Trainer"
+    _free, _name, _view = "df_stego_free", "stego.Trainer", "df_stego_trainer"
     _NAMES = ("self", "knn", "random", "total", "cluster", "linear")
 
     def __init__(self, dim=None, code_dim=70, classes=27, seed=0, handle=None, **settings):
@@ -157,8 +157,10 @@ class Trainer(Handle):
         lib.df_stego_check_model(self.handle, model.handle)
 
     def train(self, cache, knn, steps, batch=16, checkpoint=None, every=0, progress=None, labels=None):
-        """steps more steps over a dataset.FeatureCache and its KNN table (items, k); labels: the
-        cache's dataset.Dataset opened with its label folder, to train the linear probe."""
+        """Trains until `steps` steps are done (a loaded trainer goes on from its own count) over a
+        dataset.FeatureCache and its KNN table (items, k); labels: the cache's dataset.Dataset
+        opened with its label folder, to train the linear probe. checkpoint is saved every `every`
+        steps, at the end, and when progress returns True to stop (then dinofeat.Error, cancelled)."""
         np = _numpy()
         knn = np.ascontiguousarray(knn, dtype=np.int32)
         reporter = Progress(progress)

@@ -50,7 +50,7 @@ RANK_SCRIPT = textwrap.dedent("""
         def progress(done, total):
             if rank == 1 and done == kill_at:
                 os._exit(9)
-        trainer.train(cache, knn, 10 - trainer.steps, batch=4, checkpoint=out if rank == 0 else None, every=5,
+        trainer.train(cache, knn, 10, batch=4, checkpoint=out if rank == 0 else None, every=5,
                       progress=progress, labels=labels)
         print("rank", dinofeat.distributed.rank(), "losses", trainer.last_losses)
     elif out.endswith(".npz"):

@@ -125,6 +125,7 @@ class TrainerTest(unittest.TestCase):
             loss = trainer.step(images)
             self.assertTrue(np.isfinite(loss) and loss > 0)
             self.assertEqual(trainer.last_loss, loss)
+            self.assertEqual(trainer.losses, {"loss": loss})
             trainer.save(os.path.join(d, "t.dfneco"))
             want = trainer.step(images)
             with dinofeat.neco.Trainer.load(os.path.join(d, "t.dfneco"), model) as again:

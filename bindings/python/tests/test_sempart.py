@@ -52,6 +52,7 @@ class SempartTest(unittest.TestCase):
         self.assertEqual(set(losses), set(dinofeat.sempart.LOSSES))
         self.assertEqual(trainer.steps, 1)
         self.assertEqual(losses, trainer.last_losses)
+        self.assertEqual(trainer.losses, trainer.last_losses)
         coarse, fine = trainer.forward(f, x)
         self.assertEqual((coarse.shape, fine.shape), ((2, 4, 4), (2, 32, 32)))
         self.assertTrue(((coarse > 0) & (coarse < 1)).all())

@@ -43,6 +43,7 @@ class StegoTest(unittest.TestCase):
         rng = np.random.default_rng(1)
         f, fk = rng.standard_normal((2, 4, 16, 6, 6), dtype=np.float32)
         trainer = dinofeat.stego.Trainer(16, code_dim=8, classes=3, seed=4, samples=5, negatives=2)
+        self.assertEqual(set(trainer.losses.values()), {0.0})
         losses = trainer.step(f, fk)
         self.assertEqual(set(losses), {"self", "knn", "random", "total", "cluster", "linear"})
         self.assertEqual(losses["linear"], 0.0)
@@ -66,6 +67,7 @@ class StegoTest(unittest.TestCase):
         np.testing.assert_allclose(p.sum(-1), 1, rtol=1e-5)
         np.testing.assert_array_equal(p.argmax(-1), labels)
         self.assertEqual(trainer.last_losses["total"], losses["total"])
+        self.assertEqual(trainer.losses, trainer.last_losses)  # the view all trainers share
         self.assertTrue(((labels >= 0) & (labels < 3)).all())
         self.assertEqual(trainer.codes(f).shape, (4, 8, 6, 6))
         probe = trainer.parameters()["probe.weight"].copy()
