@@ -39,7 +39,7 @@ TORCH_CUDA := $(wildcard $(LIBTORCH)/lib/libtorch_cuda.so)
 # PyTorch's own builds choose a C++ string ABI per release: follow the library's.
 TORCH_CXX11_ABI ?= $(shell nm -D --defined-only $(LIBTORCH)/lib/libc10.so 2>/dev/null | grep -q __cxx11 && echo 1 || echo 0)
 TORCH_CPPFLAGS := -isystem $(LIBTORCH)/include -isystem $(LIBTORCH)/include/torch/csrc/api/include \
-                  -D_GLIBCXX_USE_CXX11_ABI=$(TORCH_CXX11_ABI)
+                  -D_GLIBCXX_USE_CXX11_ABI=$(TORCH_CXX11_ABI) $(if $(TORCH_CUDA),-DDFS_TORCH_HAS_CUDA=1)
 # CUDA kernels register themselves from static initialisers: keep those libraries linked.
 TORCH_LDLIBS := -L$(LIBTORCH)/lib -Wl,-rpath,$(LIBTORCH)/lib -Wl,--no-as-needed -ltorch \
                 $(if $(TORCH_CUDA),-ltorch_cuda -lc10_cuda) -Wl,--as-needed -ltorch_cpu -lc10

@@ -71,9 +71,15 @@ df_status dfs_device_check(df_device_type device_type, int32_t device_id) noexce
             return device_id == 0 ? DF_OK : dfs::fail(DF_E_UNSUPPORTED, "there is only one cpu device (cpu:0)");
         if (device_type != DF_DEVICE_CUDA) return dfs::fail(DF_E_UNSUPPORTED, "unknown device type");
         int count = dfs_cuda_device_count();
+#ifdef DFS_TORCH_HAS_CUDA
         if (count == 0)
             return dfs::fail(DF_E_UNSUPPORTED, "CUDA is not available: this build's libtorch (" TORCH_VERSION
-                                               ") has no CUDA or the machine has no GPU");
+                                               ") has CUDA, but the machine shows no GPU (or no driver)");
+#else
+        if (count == 0)
+            return dfs::fail(DF_E_UNSUPPORTED, "CUDA is not available: this build's libtorch (" TORCH_VERSION
+                                               ") has no CUDA; build with LIBTORCH=<a CUDA libtorch>");
+#endif
         if (device_id < 0 || device_id >= count)
             return dfs::fail(DF_E_UNSUPPORTED, "cuda:" + std::to_string(device_id) + " does not exist (" +
                                                    std::to_string(count) + " CUDA device(s))");

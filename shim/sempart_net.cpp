@@ -112,7 +112,7 @@ at::Tensor synced_batch_norm(const at::Tensor &y, const at::Tensor &weight, cons
     const at::Tensor mean = y.mean({0, 2, 3});
     const at::Tensor squares = (y - mean.view({1, c, 1, 1})).square().sum({0, 2, 3});
     const at::Tensor m = mean.to(at::kDouble);
-    const at::Tensor count = at::full({1}, n, at::TensorOptions().dtype(at::kDouble));
+    const at::Tensor count = at::full({1}, n, m.options());
     const at::Tensor total = dfs::dist_sum(at::cat({m * n, squares.to(at::kDouble) + m.square() * n, count}), y.size(0));
     const double whole = total[2 * c].item<double>();
     const at::Tensor whole_mean = total.narrow(0, 0, c) / whole;
@@ -191,7 +191,12 @@ masks forward(const dfs_sempart &s, const at::Tensor &features, const at::Tensor
     return out;
 }
 
-at::Tensor float_input(const dfs_tensor_desc *desc) { return dfs::view_of(*desc).to(at::kCPU, at::kFloat); }
+at::Device device_of(const dfs_sempart &s) { return dfs::device_of(s.config.device_type, s.config.device_id); }
+
+// A caller's tensor, as float32 on the network's device.
+at::Tensor float_input(const dfs_sempart &s, const dfs_tensor_desc *desc) {
+    return dfs::view_of(*desc).to(device_of(s), at::kFloat);
+}
 
 }  // namespace
 
@@ -213,8 +218,10 @@ extern "C" df_status dfs_sempart_create(const dfs_sempart_config *config, const 
         TORCH_CHECK(config->width % config->heads == 0, "the encoder width must be a multiple of its heads");
         auto s = std::make_unique<dfs_sempart>();
         s->config = *config;
+        const at::Device device = device_of(*s);
         for (int32_t i = 0; i < DFS_SEMPART_STATES; i++) {
-            at::Tensor v = at::from_blob(const_cast<float *>(initial[i]), spec_of(*config, i).shape, at::kFloat).clone();
+            const at::Tensor host = at::from_blob(const_cast<float *>(initial[i]), spec_of(*config, i).shape, at::kFloat);
+            at::Tensor v = device.is_cpu() ? host.clone() : host.to(device);
             s->states.push_back(i < DFS_SEMPART_PARAMETERS ? v.set_requires_grad(true) : v);
             if (i < DFS_SEMPART_PARAMETERS) {
                 s->first.push_back(at::zeros_like(v));
@@ -235,23 +242,37 @@ extern "C" df_status dfs_sempart_state(const dfs_sempart *s, int32_t index, int3
                         (which == 0 || index < DFS_SEMPART_PARAMETERS),
                     "no such state");
         const at::Tensor &t = which == 0 ? s->states[index] : which == 1 ? s->first[index] : s->second[index];
-        const size_t bytes = static_cast<size_t>(t.numel()) * sizeof(float);
         c10::NoGradGuard no_grad;
-        if (write) std::memcpy(t.data_ptr<float>(), values, bytes);
-        else std::memcpy(values, t.data_ptr<float>(), bytes);
+        at::Tensor host = at::from_blob(values, t.sizes(), at::kFloat);
+        if (write) t.copy_(host);
+        else host.copy_(t);
         return DF_OK;
     });
 }
 
 extern "C" int64_t dfs_sempart_steps(const dfs_sempart *s) noexcept { return s->steps; }
 extern "C" void dfs_sempart_set_steps(dfs_sempart *s, int64_t steps) noexcept { s->steps = steps; }
+
+extern "C" df_status dfs_sempart_to(dfs_sempart *s, df_device_type device_type, int32_t device_id) noexcept {
+    DFS_FENCE({
+        const at::Device device = dfs::device_of(device_type, device_id);
+        c10::NoGradGuard no_grad;
+        for (int32_t i = 0; i < DFS_SEMPART_STATES; i++)
+            s->states[i] = i < DFS_SEMPART_PARAMETERS ? s->states[i].detach().to(device).requires_grad_(true)
+                                                      : s->states[i].to(device);
+        for (auto &m : s->first) m = m.to(device);
+        for (auto &v : s->second) v = v.to(device);
+        s->config.device_type = device_type, s->config.device_id = device_id;
+        return DF_OK;
+    });
+}
 extern "C" void dfs_sempart_set_branches(dfs_sempart *s, int32_t branches) noexcept { s->config.branches = branches; }
 
 extern "C" df_status dfs_sempart_step(dfs_sempart *s, const dfs_tensor_desc *features, const dfs_tensor_desc *images,
                                       double losses[5]) noexcept {
     DFS_FENCE({
         c10::AutoGradMode grad(true);
-        at::Tensor f = float_input(features), x = float_input(images);
+        at::Tensor f = float_input(*s, features), x = float_input(*s, images);
         for (int32_t i = 0; i < DFS_SEMPART_PARAMETERS; i++) s->states[i].mutable_grad() = at::Tensor();
         const auto &c = s->config;
         const bool coarse_on = c.branches & 1, fine_on = c.branches & 2;
@@ -300,7 +321,7 @@ extern "C" df_status dfs_sempart_forward(const dfs_sempart *s, const dfs_tensor_
                                          dfs_tensor_desc *fine_desc) noexcept {
     DFS_FENCE({
         c10::NoGradGuard no_grad;
-        masks m = forward(*s, float_input(features), float_input(images), training ? 1 : 0);
+        masks m = forward(*s, float_input(*s, features), float_input(*s, images), training ? 1 : 0);
         df_status status = dfs::hand_out(m.coarse.contiguous(), coarse, coarse_desc);
         if (status == DF_OK) status = dfs::hand_out(m.fine.contiguous(), fine, fine_desc);
         return status;

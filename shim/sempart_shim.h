@@ -32,6 +32,8 @@ typedef struct dfs_sempart_config {
     int64_t dim, grid_height, grid_width, width, heads;
     double tau, eps, sigma, weight_gtv_coarse, weight_gtv_fine, weight_sr, lr, adam_eps;
     int32_t joint, branches; /* branches: 1 encoder and coarse, 2 fine, 3 both */
+    df_device_type device_type; /* where the network computes; 0 is the CPU */
+    int32_t device_id;
 } dfs_sempart_config;
 
 /* State index's name (borrowed, static), element count, initialisation (uniform in
@@ -48,6 +50,8 @@ df_status dfs_sempart_state(const dfs_sempart *sempart, int32_t index, int32_t w
 int64_t dfs_sempart_steps(const dfs_sempart *sempart) DFS_NOEXCEPT;
 void dfs_sempart_set_branches(dfs_sempart *sempart, int32_t branches) DFS_NOEXCEPT;
 void dfs_sempart_set_steps(dfs_sempart *sempart, int64_t steps) DFS_NOEXCEPT;
+/* Moves the states and Adam's moments to the device: the next steps and forwards compute there. */
+df_status dfs_sempart_to(dfs_sempart *sempart, df_device_type device_type, int32_t device_id) DFS_NOEXCEPT;
 /* Each parameter's Adam update count (DFS_SEMPART_PARAMETERS values), read or written. */
 df_status dfs_sempart_adam_steps(dfs_sempart *sempart, int64_t *steps, int32_t write) DFS_NOEXCEPT;
 /* One Adam step on features (B, h, w, D) and images (B, 3, H, W); losses: normalized cut, GTV

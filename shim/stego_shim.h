@@ -44,6 +44,8 @@ typedef struct dfs_stego_config {
     int64_t dim, code_dim, classes;
     double lr, probe_lr, adam_eps;
     dfs_stego_loss_config loss;
+    df_device_type device_type; /* where the trainer computes; 0 is the CPU */
+    int32_t device_id;
 } dfs_stego_config;
 
 df_status dfs_stego_create(const dfs_stego_config *config, const float *const *initial, dfs_stego **out) DFS_NOEXCEPT;
@@ -54,6 +56,8 @@ df_status dfs_stego_state(const dfs_stego *stego, int32_t index, int32_t which, 
                           int32_t write) DFS_NOEXCEPT;
 int64_t dfs_stego_steps(const dfs_stego *stego) DFS_NOEXCEPT;
 void dfs_stego_set_steps(dfs_stego *stego, int64_t steps) DFS_NOEXCEPT;
+/* Moves the parameters and Adam's moments to the device: the next steps compute there. */
+df_status dfs_stego_to(dfs_stego *stego, df_device_type device_type, int32_t device_id) DFS_NOEXCEPT;
 /* What one rank computes in a STEGO step. The pool (P, D, H, W) holds the features of every image
  * this rank reads: its share of the batch (`count` of them, at pool rows `own`) and the images its
  * negatives pair them with. pool_masks: 3 x P x D channel masks of the pool's images (already

@@ -2,7 +2,8 @@
 // (specs/stego.md): code = L(drop(f)) + N(drop(f)), Adam (PyTorch's update, betas 0.9 / 0.999,
 // eps adam_eps, 1e-8 by default) for the head at lr and for the probes at probe_lr. Every random
 // draw (dropout masks, coordinates, permutations) comes from the caller, so a C-side generator
-// makes the steps reproducible and resumable.
+// makes the steps reproducible and resumable. Everything lives on the config's device; the
+// caller's host arrays go up each step, and only the logged losses come back.
 #include "adam.hpp"
 #include "distributed.hpp"
 #include "fence.hpp"
@@ -23,6 +24,13 @@ struct dfs_stego {
 };
 
 namespace {
+
+at::Device device_of(const dfs_stego &s) { return dfs::device_of(s.config.device_type, s.config.device_id); }
+
+// The caller's host memory as a tensor of its own on device.
+at::Tensor owned(const at::Tensor &borrowed, const at::Device &device) {
+    return device.is_cpu() ? borrowed.clone() : borrowed.to(device);
+}
 
 std::vector<int64_t> parameter_shape(const dfs_stego_config &c, int index) {
     const int64_t d = c.dim, k = c.code_dim;
@@ -68,8 +76,8 @@ void adam(dfs_stego &s, size_t index, double lr) {
 }
 
 // masks holds `which`-major blocks of rows x d channel masks
-at::Tensor masks_of(const float *masks, int which, int64_t rows, int64_t d) {
-    return at::from_blob(const_cast<float *>(masks) + which * rows * d, {rows, d}, at::kFloat).clone();
+at::Tensor masks_of(const float *masks, int which, int64_t rows, int64_t d, const at::Device &device) {
+    return owned(at::from_blob(const_cast<float *>(masks) + which * rows * d, {rows, d}, at::kFloat), device);
 }
 
 // The linear probe's cross-entropy on detached codes upsampled to the labels, as the official
@@ -77,8 +85,8 @@ at::Tensor masks_of(const float *masks, int which, int64_t rows, int64_t d) {
 // the kept pixels of the whole batch is the sum here over `kept` of them all, scaled by
 // batch / count so that the ranks' average (weighted by count) is that mean.
 at::Tensor linear_probe_loss(const dfs_stego &s, const at::Tensor &code, const dfs_tensor_desc *labels, int64_t batch) {
-    if (labels == nullptr) return at::zeros({});
-    at::Tensor y = dfs::view_of(*labels).to(at::kCPU, at::kLong);
+    if (labels == nullptr) return at::zeros({}, code.options());
+    at::Tensor y = dfs::view_of(*labels).to(code.device(), at::kLong);
     TORCH_CHECK(y.dim() == 3 && y.size(0) == code.size(0), "labels must be (B, H, W)");
     const auto &p = s.parameters;
     at::Tensor logits = conv1x1(code.detach().permute({0, 2, 3, 1}), p[7], p[8]).permute({0, 3, 1, 2});
@@ -89,14 +97,14 @@ at::Tensor linear_probe_loss(const dfs_stego &s, const at::Tensor &code, const d
     const std::vector<int64_t> kept_by_rank = dfs::dist_counts(keep.sum().item<int64_t>());
     int64_t kept = 0;
     for (int64_t k : kept_by_rank) kept += k;
-    if (kept == 0) return at::zeros({});
+    if (kept == 0) return at::zeros({}, code.options());
     at::Tensor sum = at::cross_entropy_loss(flat, target.masked_fill(keep.logical_not(), -100), {}, at::Reduction::Sum);
     return sum / static_cast<double>(kept) * (static_cast<double>(batch) / static_cast<double>(code.size(0)));
 }
 
-// rows x columns int64 values of the caller, copied into a tensor.
-at::Tensor borrowed_rows(const int64_t *values, int64_t rows, int64_t columns) {
-    return at::from_blob(const_cast<int64_t *>(values), {rows, columns}, at::kLong).clone();
+// rows x columns int64 values of the caller, copied into a tensor on device.
+at::Tensor borrowed_rows(const int64_t *values, int64_t rows, int64_t columns, const at::Device &device) {
+    return owned(at::from_blob(const_cast<int64_t *>(values), {rows, columns}, at::kLong), device);
 }
 
 }  // namespace
@@ -106,8 +114,9 @@ extern "C" df_status dfs_stego_create(const dfs_stego_config *config, const floa
     DFS_FENCE({
         auto s = std::make_unique<dfs_stego>();
         s->config = *config;
+        const at::Device device = device_of(*s);
         for (int i = 0; i < DFS_STEGO_PARAMETERS; i++) {
-            at::Tensor p = at::from_blob(const_cast<float *>(initial[i]), parameter_shape(*config, i), at::kFloat).clone();
+            at::Tensor p = owned(at::from_blob(const_cast<float *>(initial[i]), parameter_shape(*config, i), at::kFloat), device);
             s->parameters.push_back(p.set_requires_grad(true));
             s->first.push_back(at::zeros_like(p));
             s->second.push_back(at::zeros_like(p));
@@ -130,10 +139,10 @@ extern "C" df_status dfs_stego_state(const dfs_stego *stego, int32_t index, int3
     DFS_FENCE({
         TORCH_CHECK(index >= 0 && index < DFS_STEGO_PARAMETERS && which >= 0 && which < 3, "no such state");
         const at::Tensor &t = which == 0 ? stego->parameters[index] : which == 1 ? stego->first[index] : stego->second[index];
-        const size_t bytes = static_cast<size_t>(t.numel()) * sizeof(float);
         c10::NoGradGuard no_grad;
-        if (write) std::memcpy(t.data_ptr<float>(), values, bytes);
-        else std::memcpy(values, t.data_ptr<float>(), bytes);
+        at::Tensor host = at::from_blob(values, t.sizes(), at::kFloat);
+        if (write) t.copy_(host);
+        else host.copy_(t);
         return DF_OK;
     });
 }
@@ -141,30 +150,44 @@ extern "C" df_status dfs_stego_state(const dfs_stego *stego, int32_t index, int3
 extern "C" int64_t dfs_stego_steps(const dfs_stego *stego) noexcept { return stego->steps; }
 extern "C" void dfs_stego_set_steps(dfs_stego *stego, int64_t steps) noexcept { stego->steps = steps; }
 
+extern "C" df_status dfs_stego_to(dfs_stego *stego, df_device_type device_type, int32_t device_id) noexcept {
+    DFS_FENCE({
+        const at::Device device = dfs::device_of(device_type, device_id);
+        c10::NoGradGuard no_grad;
+        for (auto &p : stego->parameters) p = p.detach().to(device).requires_grad_(true);
+        for (auto &m : stego->first) m = m.to(device);
+        for (auto &v : stego->second) v = v.to(device);
+        stego->config.device_type = device_type, stego->config.device_id = device_id;
+        return DF_OK;
+    });
+}
+
 extern "C" df_status dfs_stego_step(dfs_stego *s, const dfs_stego_batch *b, double losses[6]) noexcept {
     DFS_FENCE({
         c10::AutoGradMode grad(true);
-        at::Tensor f = dfs::view_of(*b->pool).to(at::kCPU, at::kFloat), fk = dfs::view_of(*b->knn).to(at::kCPU, at::kFloat);
+        const at::Device device = device_of(*s);
+        at::Tensor f = dfs::view_of(*b->pool).to(device, at::kFloat), fk = dfs::view_of(*b->knn).to(device, at::kFloat);
         const int64_t pool = f.size(0), n = b->count, d = f.size(1);
         TORCH_CHECK(d == s->config.dim && fk.size(0) == n && fk.sizes().slice(1) == f.sizes().slice(1),
                     "features must be (B, ", s->config.dim, ", H, W), and their partners' of the share");
         for (auto &p : s->parameters) p.mutable_grad() = at::Tensor();
         // the official order: each image's branch masks, then its returned (loss) features' mask
-        at::Tensor own = borrowed_rows(b->own, 1, n).view({n});
-        const at::Tensor linear = masks_of(b->pool_masks, 0, pool, d), nonlinear = masks_of(b->pool_masks, 1, pool, d);
+        at::Tensor own = borrowed_rows(b->own, 1, n, device).view({n});
+        const at::Tensor linear = masks_of(b->pool_masks, 0, pool, d, device),
+                         nonlinear = masks_of(b->pool_masks, 1, pool, d, device);
         at::Tensor code_pool;
         if (dfs::dist_active()) { // this rank's codes; the others' come from their ranks, and their gradients go back
             const at::Tensor mine = head(*s, f.index_select(0, own), linear.index_select(0, own), nonlinear.index_select(0, own));
-            code_pool = dfs::dist_gather_live(mine, n).index_select(0, borrowed_rows(b->pool_rows, 1, pool).view({pool}));
+            code_pool = dfs::dist_gather_live(mine, n).index_select(0, borrowed_rows(b->pool_rows, 1, pool, device).view({pool}));
         } else {
             code_pool = head(*s, f, linear, nonlinear);
         }
-        at::Tensor signal_pool = f * masks_of(b->pool_masks, 2, pool, d).unsqueeze(2).unsqueeze(3);
-        at::Tensor code_knn = head(*s, fk, masks_of(b->knn_masks, 0, n, d), masks_of(b->knn_masks, 1, n, d));
-        at::Tensor signal_knn = fk * masks_of(b->knn_masks, 2, n, d).unsqueeze(2).unsqueeze(3);
-        at::Tensor c1 = at::from_blob(const_cast<float *>(b->coords1), {n, b->points, b->points, 2}, at::kFloat).clone();
-        at::Tensor c2 = at::from_blob(const_cast<float *>(b->coords2), {n, b->points, b->points, 2}, at::kFloat).clone();
-        at::Tensor p = borrowed_rows(b->perms, b->negatives, n);
+        at::Tensor signal_pool = f * masks_of(b->pool_masks, 2, pool, d, device).unsqueeze(2).unsqueeze(3);
+        at::Tensor code_knn = head(*s, fk, masks_of(b->knn_masks, 0, n, d, device), masks_of(b->knn_masks, 1, n, d, device));
+        at::Tensor signal_knn = fk * masks_of(b->knn_masks, 2, n, d, device).unsqueeze(2).unsqueeze(3);
+        at::Tensor c1 = owned(at::from_blob(const_cast<float *>(b->coords1), {n, b->points, b->points, 2}, at::kFloat), device);
+        at::Tensor c2 = owned(at::from_blob(const_cast<float *>(b->coords2), {n, b->points, b->points, 2}, at::kFloat), device);
+        at::Tensor p = borrowed_rows(b->perms, b->negatives, n, device);
         auto terms = dfs::stego_terms(signal_pool, code_pool, own, signal_knn, code_knn, c1, c2, p, s->config.loss,
                                       dfs::dist_active());
         const auto &w = s->config.loss;
@@ -193,7 +216,7 @@ extern "C" df_status dfs_stego_codes(const dfs_stego *s, const dfs_tensor_desc *
                                      dfs_tensor_desc *out_desc) noexcept {
     DFS_FENCE({
         c10::NoGradGuard no_grad;
-        at::Tensor f = dfs::view_of(*features).to(at::kCPU, at::kFloat);
+        at::Tensor f = dfs::view_of(*features).to(device_of(*s), at::kFloat);
         TORCH_CHECK(f.dim() == 4 && f.size(1) == s->config.dim, "features must be (B, ", s->config.dim, ", H, W)");
         return dfs::hand_out(head(*s, f, at::Tensor(), at::Tensor()), out, out_desc);
     });
@@ -204,22 +227,22 @@ extern "C" df_status dfs_stego_predict(const dfs_stego *s, const dfs_tensor_desc
                                        float *probabilities, int32_t *labels) noexcept {
     DFS_FENCE({
         c10::NoGradGuard no_grad;
-        at::Tensor f = dfs::view_of(*features).to(at::kCPU, at::kFloat);
+        at::Tensor f = dfs::view_of(*features).to(device_of(*s), at::kFloat);
         TORCH_CHECK(f.dim() == 4 && f.size(1) == s->config.dim, "features must be (B, ", s->config.dim, ", H, W)");
         at::Tensor code = head(*s, f, at::Tensor(), at::Tensor());
         if (flipped) { // the flipped image's code, flipped back, averaged in
-            at::Tensor g = dfs::view_of(*flipped).to(at::kCPU, at::kFloat);
+            at::Tensor g = dfs::view_of(*flipped).to(device_of(*s), at::kFloat);
             TORCH_CHECK(g.sizes() == f.sizes(), "the flipped features must be shaped as the features");
             code = (code + head(*s, g, at::Tensor(), at::Tensor()).flip({3})) / 2;
         }
         code = at::upsample_bilinear2d(code, {height, width}, false);
         at::Tensor logits = cluster_inner(code, s->parameters[DFS_STEGO_CLUSTERS]) * 2;
         if (labels) {
-            at::Tensor best = logits.argmax(1).to(at::kInt).contiguous();
+            at::Tensor best = logits.argmax(1).to(at::kCPU, at::kInt).contiguous();
             std::memcpy(labels, best.data_ptr<int32_t>(), static_cast<size_t>(best.numel()) * sizeof(int32_t));
         }
         if (probabilities) { // softmax over the clusters, pixel-major as the CRF takes them
-            at::Tensor p = at::softmax(logits, 1).permute({0, 2, 3, 1}).contiguous();
+            at::Tensor p = at::softmax(logits, 1).permute({0, 2, 3, 1}).to(at::kCPU).contiguous();
             std::memcpy(probabilities, p.data_ptr<float>(), static_cast<size_t>(p.numel()) * sizeof(float));
         }
         return DF_OK;

@@ -68,6 +68,8 @@ int half_close(float got, float want, double scale);
 
 /* A tiny test model from fixtures/models/ (2 heads, as the fixtures were made). */
 df_model *open_tiny_model(const char *file);
+/* The same on device ("cpu", "cuda:0"). */
+df_model *open_tiny_model_on(const char *file, const char *device);
 /* Removes a temporary directory and everything in it. */
 void remove_tree(const char *directory);
 

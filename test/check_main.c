@@ -100,14 +100,16 @@ df_tensor *fixture_images(int b, int h, int w) {
     return tensor;
 }
 
-df_model *open_tiny_model(const char *file) {
+df_model *open_tiny_model(const char *file) { return open_tiny_model_on(file, "cpu"); }
+
+df_model *open_tiny_model_on(const char *file, const char *device) {
     df_options *o;
     df_model *model;
     ck_assert_ok(df_options_new(&o));
     ck_assert_ok(df_options_set_int(o, DF_PARAM_MODEL_HEADS, 2));
     char path[256];
     snprintf(path, sizeof path, "fixtures/models/%s", file);
-    ck_assert_ok(df_model_open(path, NULL, o, &model));
+    ck_assert_ok(df_model_open(path, device, o, &model));
     df_options_free(o);
     return model;
 }

@@ -187,6 +187,7 @@ typedef struct step_log {
     const char *prefix;
     const df_trainer *trainer;
     size_t loss_count;
+    uint64_t stop_at; /* the step after which the progress stops the training (0: none) */
 } step_log;
 
 /* The losses as every trainer reports them (df_trainer_losses), by their index. */
@@ -198,7 +199,7 @@ static int record_step(void *user, uint64_t done, uint64_t total, const char *st
     ck_assert_ok(df_trainer_losses(log->trainer, losses, NULL, 8, &count));
     ck_assert_uint_eq(count, log->loss_count);
     for (size_t i = 0; i < log->loss_count; i++) pin_add(log->pins, losses[i], "%s.step%llu.loss%zu", log->prefix, (unsigned long long)done, i);
-    return 0;
+    return log->stop_at != 0 && done == log->stop_at;
 }
 
 static df_status stego_parameter(const void *t, size_t i, const char **name, float *v, size_t capacity, size_t *count) {
@@ -208,13 +209,31 @@ static df_status sempart_parameter(const void *t, size_t i, const char **name, f
     return df_sempart_parameter(t, i, name, v, capacity, count);
 }
 
+/* Whether a CUDA variant runs: where CUDA is present, or fails where make check-cuda
+ * (DINOFEAT_REQUIRE_CUDA=1) asks for it and it is not. */
+static int cuda_runs(void) {
+    int available = 0;
+    ck_assert_ok(df_device_available("cuda", &available));
+    ck_assert_msg(available || getenv("DINOFEAT_REQUIRE_CUDA") == NULL, "CUDA required but not available: %s",
+                  df_build_info());
+    return available;
+}
+
+/* Where a pinned training runs: on device from the start and, when resume_at is not 0, saved to a
+ * file after that step and finished by the trainer loaded from it (on the CPU). */
+typedef struct pin_run {
+    const char *device;
+    size_t resume_at;
+} pin_run;
+
 /* STEGO: 20 steps of batch 4 over the five-cropped cache of 4 images, the linear probe on labels. */
-START_TEST(test_stego_training_as_pinned) {
-    char root[] = "/tmp/dinofeat_pins_XXXXXX", images[600], labels[600], cache_path[600];
+static void stego_as_pinned(pin_run run) {
+    char root[] = "/tmp/dinofeat_pins_XXXXXX", images[600], labels[600], cache_path[600], saved[600];
     ck_assert_ptr_nonnull(mkdtemp(root));
     snprintf(images, sizeof images, "%s/img", root);
     snprintf(labels, sizeof labels, "%s/lab", root);
     snprintf(cache_path, sizeof cache_path, "%s/f.dffeat", root);
+    snprintf(saved, sizeof saved, "%s/t.dfstego", root);
     write_images(images, labels, 4);
     df_model *model = open_tiny_model("dino_s8.pth");
     df_dataset *d = open_dataset(images, labels, 1); /* 20 crops of 4 x 4 patches */
@@ -227,10 +246,17 @@ START_TEST(test_stego_training_as_pinned) {
     ck_assert_ok(df_options_set_int(o, DF_PARAM_STEGO_CLASSES, 3));
     ck_assert_ok(df_options_set_int(o, DF_PARAM_STEGO_SAMPLES, 4));
     ck_assert_ok(df_options_set_int(o, DF_PARAM_STEGO_SEED, 7));
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_STEGO_DEVICE, run.device));
     df_stego *t;
     ck_assert_ok(df_stego_new(16, o, &t));
     pin_list *got = calloc(1, sizeof *got);
-    step_log log = {got, "stego", df_stego_trainer(t), 6};
+    step_log log = {got, "stego", df_stego_trainer(t), 6, 0};
+    if (run.resume_at) {
+        ck_assert_ok(df_stego_train(t, cache, knn, 8, d, run.resume_at, 4, saved, 0, record_step, &log));
+        df_stego_free(t);
+        ck_assert_ok(df_stego_load(saved, &t));
+        log.trainer = df_stego_trainer(t);
+    }
     ck_assert_ok(df_stego_train(t, cache, knn, 8, d, 20, 4, NULL, 0, record_step, &log));
     pin_trainer_weights(got, t, stego_parameter);
     check_pins("stego.txt", got, PIN_RTOL);
@@ -238,14 +264,29 @@ START_TEST(test_stego_training_as_pinned) {
     df_stego_free(t), df_options_free(o), df_feature_cache_free(cache), df_dataset_free(d), df_model_free(model);
     remove_tree(root);
 }
+
+START_TEST(test_stego_training_as_pinned) { stego_as_pinned((pin_run){"cpu", 0}); }
+END_TEST
+
+/* A training resumed from its file continues as the straight one: the pins again. */
+START_TEST(test_stego_resumed_training_as_pinned) { stego_as_pinned((pin_run){"cpu", 9}); }
+END_TEST
+
+/* 20 steps on CUDA equal the CPU's pins; and a CUDA checkpoint finished on the CPU. */
+START_TEST(test_stego_cuda_training_as_pinned) {
+    if (!cuda_runs()) return;
+    stego_as_pinned((pin_run){"cuda:0", 0});
+    stego_as_pinned((pin_run){"cuda:0", 9});
+}
 END_TEST
 
 /* Sempart: 5 epochs of 6 images in batches of 4 (a short last batch), both branches jointly. */
-START_TEST(test_sempart_training_as_pinned) {
-    char root[] = "/tmp/dinofeat_pins_XXXXXX", images[600], cache_path[600];
+static void sempart_as_pinned(pin_run run) {
+    char root[] = "/tmp/dinofeat_pins_XXXXXX", images[600], cache_path[600], saved[600];
     ck_assert_ptr_nonnull(mkdtemp(root));
     snprintf(images, sizeof images, "%s/img", root);
     snprintf(cache_path, sizeof cache_path, "%s/f.dffeat", root);
+    snprintf(saved, sizeof saved, "%s/t.dfsempart", root);
     write_images(images, NULL, 6);
     df_model *model = open_tiny_model("dino_s8.pth");
     df_dataset *d = open_dataset(images, NULL, 0);
@@ -260,10 +301,17 @@ START_TEST(test_sempart_training_as_pinned) {
     /* Adam's default epsilon turns a gradient that rounding leaves near zero (BatchNorm biases
      * here) into a step of +-lr either way; a larger one makes each update follow its gradient */
     ck_assert_ok(df_options_set_float(o, DF_PARAM_SEMPART_ADAM_EPS, 1e-3));
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_SEMPART_DEVICE, run.device));
     df_sempart *t;
     ck_assert_ok(df_sempart_new(16, 4, 4, o, &t));
     pin_list *got = calloc(1, sizeof *got);
-    step_log log = {got, "sempart", df_sempart_trainer(t), DF_SEMPART_LOSSES};
+    step_log log = {got, "sempart", df_sempart_trainer(t), DF_SEMPART_LOSSES, 0};
+    if (run.resume_at) { /* in epochs */
+        ck_assert_ok(df_sempart_train(t, cache, d, run.resume_at, 4, saved, 0, record_step, &log));
+        df_sempart_free(t);
+        ck_assert_ok(df_sempart_load(saved, &t));
+        log.trainer = df_sempart_trainer(t);
+    }
     ck_assert_ok(df_sempart_train(t, cache, d, 5, 4, NULL, 0, record_step, &log));
     pin_trainer_weights(got, t, sempart_parameter);
     check_pins("sempart.txt", got, SEMPART_PIN_RTOL);
@@ -271,18 +319,31 @@ START_TEST(test_sempart_training_as_pinned) {
     df_sempart_free(t), df_options_free(o), df_feature_cache_free(cache), df_dataset_free(d), df_model_free(model);
     remove_tree(root);
 }
+
+START_TEST(test_sempart_training_as_pinned) { sempart_as_pinned((pin_run){"cpu", 0}); }
+END_TEST
+
+START_TEST(test_sempart_resumed_training_as_pinned) { sempart_as_pinned((pin_run){"cpu", 2}); }
+END_TEST
+
+START_TEST(test_sempart_cuda_training_as_pinned) {
+    if (!cuda_runs()) return;
+    sempart_as_pinned((pin_run){"cuda:0", 0});
+    sempart_as_pinned((pin_run){"cuda:0", 2});
+}
 END_TEST
 
 /* NeCo: 2 epochs of 8 images in batches of 4 on the tiny DINOv2 with registers, then the exported
  * backbone's patch features of one image. */
-START_TEST(test_neco_training_as_pinned) {
-    char root[] = "/tmp/dinofeat_pins_XXXXXX", images[600], exported[600], first[700];
+static void neco_as_pinned(pin_run run) {
+    char root[] = "/tmp/dinofeat_pins_XXXXXX", images[600], exported[600], first[700], saved[600];
     ck_assert_ptr_nonnull(mkdtemp(root));
     snprintf(images, sizeof images, "%s/img", root);
     snprintf(exported, sizeof exported, "%s/neco.safetensors", root);
     snprintf(first, sizeof first, "%s/00.png", images);
+    snprintf(saved, sizeof saved, "%s/t.dfneco", root);
     write_images(images, NULL, 8);
-    df_model *model = open_tiny_model("dinov2_s14_reg4.pth");
+    df_model *model = open_tiny_model_on("dinov2_s14_reg4.pth", run.device);
     df_options *o;
     ck_assert_ok(df_options_new(&o));
     ck_assert_ok(df_options_set_int(o, DF_PARAM_NECO_GLOBAL_SIZE, 56));
@@ -297,7 +358,15 @@ START_TEST(test_neco_training_as_pinned) {
     df_neco *t;
     ck_assert_ok(df_neco_new(model, 0, o, &t));
     pin_list *got = calloc(1, sizeof *got);
-    step_log log = {got, "neco", df_neco_trainer(t), 1};
+    step_log log = {got, "neco", df_neco_trainer(t), 1, 0};
+    if (run.resume_at) { /* in steps: stopped there, then loaded with the backbone on the CPU */
+        log.stop_at = run.resume_at;
+        ck_assert_fails_with(df_neco_train(t, d, 2, 4, saved, 0, record_step, &log), DF_E_CANCELLED, "df_neco_train");
+        df_neco_free(t), df_model_free(model);
+        model = open_tiny_model("dinov2_s14_reg4.pth");
+        ck_assert_ok(df_neco_load(saved, model, &t));
+        log.trainer = df_neco_trainer(t), log.stop_at = 0;
+    }
     ck_assert_ok(df_neco_train(t, d, 2, 4, NULL, 0, record_step, &log));
     ck_assert_ok(df_neco_export(t, exported));
     df_options *heads;
@@ -323,6 +392,19 @@ START_TEST(test_neco_training_as_pinned) {
     df_neco_free(t), df_dataset_free(d), df_options_free(o), df_model_free(model);
     remove_tree(root);
 }
+
+START_TEST(test_neco_training_as_pinned) { neco_as_pinned((pin_run){"cpu", 0}); }
+END_TEST
+
+/* Stopped after step 3 (the checkpoint written at the stop), loaded and finished. */
+START_TEST(test_neco_resumed_training_as_pinned) { neco_as_pinned((pin_run){"cpu", 3}); }
+END_TEST
+
+START_TEST(test_neco_cuda_training_as_pinned) {
+    if (!cuda_runs()) return;
+    neco_as_pinned((pin_run){"cuda:0", 0});
+    neco_as_pinned((pin_run){"cuda:0", 3});
+}
 END_TEST
 
 /* What view's losses are called, as one comma-separated string. */
@@ -336,6 +418,36 @@ static void loss_names(const df_trainer *view, char *text, size_t size) {
         ck_assert_double_eq(values[i], 0.0); /* before the first step */
         snprintf(text + strlen(text), size - strlen(text), "%s%s", i ? "," : "", names[i]);
     }
+}
+
+/* Where trainers compute: a name that is no device, a device this build or machine lacks (the
+ * message says which setting and why), the move to the CPU, NeCo's refusal to move. */
+static void check_trainer_devices(df_stego *stego, df_sempart *sempart, df_neco *neco) {
+    df_options *on;
+    df_stego *no_stego = NULL;
+    df_sempart *no_sempart = NULL;
+    ck_assert_ok(df_options_new(&on));
+    ck_assert_ok(df_options_set_str(on, DF_PARAM_STEGO_DEVICE, "gpu"));
+    ck_assert_fails_with(df_stego_new(16, on, &no_stego), DF_E_INVALID_ARG, "df_stego_new");
+    ck_assert_ok(df_options_set_str(on, DF_PARAM_STEGO_DEVICE, "cuda:63"));
+    ck_assert_fails_with(df_stego_new(16, on, &no_stego), DF_E_UNSUPPORTED, "df_stego_new");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "stego.device cuda:63: "));
+    ck_assert_ok(df_options_set_str(on, DF_PARAM_SEMPART_DEVICE, "cuda:63"));
+    ck_assert_fails_with(df_sempart_new(16, 4, 4, on, &no_sempart), DF_E_UNSUPPORTED, "df_sempart_new");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "sempart.device cuda:63: "));
+    int available = 1;
+    ck_assert_ok(df_device_available("cuda", &available));
+    if (!available) { /* this build or machine: the message says which */
+        ck_assert_fails_with(df_trainer_to(df_stego_trainer(stego), "cuda"), DF_E_UNSUPPORTED, "df_trainer_to");
+        ck_assert_ptr_nonnull(strstr(df_last_error_message(), "CUDA is not available: this build's libtorch"));
+    }
+    ck_assert_ok(df_trainer_to(df_stego_trainer(stego), "cpu"));
+    ck_assert_ok(df_trainer_to(df_sempart_trainer(sempart), "cpu"));
+    ck_assert_fails_with(df_trainer_to(df_sempart_trainer(sempart), "cuda:63"), DF_E_UNSUPPORTED, "df_trainer_to");
+    ck_assert_fails_with(df_trainer_to(df_neco_trainer(neco), "cpu"), DF_E_UNSUPPORTED, "df_trainer_to");
+    ck_assert_fails_with(df_trainer_to(NULL, "cpu"), DF_E_INVALID_ARG, "df_trainer_to");
+    ck_assert_fails_with(df_trainer_to(df_stego_trainer(stego), NULL), DF_E_INVALID_ARG, "df_trainer_to");
+    df_options_free(on);
 }
 
 /* The view every trainer shares: steps, losses by name, saving; and its refusals. */
@@ -378,6 +490,7 @@ START_TEST(test_trainer_view) {
     ck_assert_fails_with(df_trainer_save(df_stego_trainer(stego), NULL), DF_E_INVALID_ARG, "df_trainer_save");
     snprintf(path, sizeof path, "%s/missing/t.dfstego", root);
     ck_assert_fails_with(df_trainer_save(df_stego_trainer(stego), path), DF_E_IO, "df_trainer_save");
+    check_trainer_devices(stego, sempart, neco);
     df_stego_free(stego), df_stego_free(loaded), df_sempart_free(sempart), df_neco_free(neco), df_model_free(model);
     remove_tree(root);
 }
@@ -388,8 +501,14 @@ Suite *trainer_pins_suite(void) {
     TCase *tc = tcase_create("pins");
     tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_stego_training_as_pinned);
+    tcase_add_test(tc, test_stego_resumed_training_as_pinned);
+    tcase_add_test(tc, test_stego_cuda_training_as_pinned);
     tcase_add_test(tc, test_sempart_training_as_pinned);
+    tcase_add_test(tc, test_sempart_resumed_training_as_pinned);
+    tcase_add_test(tc, test_sempart_cuda_training_as_pinned);
     tcase_add_test(tc, test_neco_training_as_pinned);
+    tcase_add_test(tc, test_neco_resumed_training_as_pinned);
+    tcase_add_test(tc, test_neco_cuda_training_as_pinned);
     tcase_add_test(tc, test_trainer_view);
     suite_add_tcase(s, tc);
     return s;

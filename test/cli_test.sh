@@ -396,6 +396,11 @@ expect 2 "trained with --classes 3, not 5" -- "$cli" stego train "${stego[@]}" -
 expect 2 "trained with --seed 0, not 7" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
     --out "$tmp/resumed.dfstego" --steps 31 --batch 4 --classes 3 --seed 7
 expect 0 "" -- cmp "$tmp/straight.dfstego.csv" "$tmp/resumed.dfstego.csv"
+# a device this build or machine lacks is refused, for a new training and a resumed one alike
+expect 2 "stego.device cuda:63: " -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
+    --out "$tmp/nowhere.dfstego" --steps 1 --batch 4 --classes 3 --set stego.device=cuda:63
+expect 2 "[^.]device cuda:63: " -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
+    --out "$tmp/resumed.dfstego" --steps 31 --batch 4 --classes 3 --set stego.device=cuda:63
 expect 0 "size: 800 x 450" -- "$cli" info --image "$tmp/straight.dfstego.png"
 # A loss plot a person reads: numbers beside the y axis and under the x axis, the axis titles, and
 # a legend holding a line of each curve's colour.

@@ -122,6 +122,13 @@ int cli_step_log_open(cli_step_log *log, const char *csv, int64_t steps) {
     return log->csv ? 0 : -1;
 }
 
+df_status cli_resume_on_device(df_trainer *trainer, const df_options *options, df_param key) {
+    const char *device = "cpu";
+    df_status status = df_options_get_str(options, key, &device);
+    if (status == DF_OK && strcmp(device, "cpu") != 0) status = df_trainer_to(trainer, device);
+    return status;
+}
+
 /* "total 0.5 (ncut 0.2, sr 0.1)": the shown loss, then the others. */
 static void describe_losses(const char *shown, const char *const *names, const double *losses, size_t count,
                             char *text, size_t size) {

@@ -67,6 +67,9 @@ typedef struct cli_step_log {
     cli_training_bar bar;
 } cli_step_log;
 int cli_step_log_open(cli_step_log *log, const char *csv, int64_t steps);
+/* A resumed trainer (loaded on the CPU) moved to where the setting `key` of options (stego.device,
+ * sempart.device: --set) puts new ones. */
+df_status cli_resume_on_device(df_trainer *trainer, const df_options *options, df_param key);
 int cli_step_log_report(void *user_data, uint64_t done, uint64_t total, const char *stage);
 
 /* Closes a training's CSV log (NULL: none) and, when code is EXIT_OK, draws its curves (the CSV's

@@ -112,6 +112,7 @@ static df_status open_trainer(const request *r, const df_feature_cache *cache, c
         fprintf(stderr, "dinofeat sempart: resuming from %s\n", r->out);
         df_status status = df_sempart_load(r->out, out);
         if (status == DF_OK && r->branches >= 0) status = df_sempart_set_branches(*out, r->branches + 1);
+        if (status == DF_OK) status = cli_resume_on_device(df_sempart_trainer(*out), o, DF_PARAM_SEMPART_DEVICE);
         return status;
     }
     size_t h = 0, w = 0, d = 0;

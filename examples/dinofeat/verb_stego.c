@@ -159,6 +159,10 @@ static df_status open_trainer(const request *r, size_t dim, df_stego **out) {
             *out = NULL;
             return DF_E_INVALID_ARG;
         }
+        df_options *o = NULL;
+        if (status == DF_OK) status = cli_options_new(&o);
+        if (status == DF_OK) status = cli_resume_on_device(df_stego_trainer(*out), o, DF_PARAM_STEGO_DEVICE);
+        df_options_free(o);
         return status;
     }
     df_options *o = NULL;

@@ -311,6 +311,8 @@ typedef enum df_param {
                                          coordinates, permutations, batches); default 0 */
     DF_PARAM_STEGO_KNN_RANKS = 1517,  /* int: a KNN partner is drawn from ranks 1..this; default 7 */
     DF_PARAM_STEGO_ADAM_EPS = 1518,   /* float: Adam's epsilon (head and probes); default 1e-8 (PyTorch's) */
+    DF_PARAM_STEGO_DEVICE = 1519,     /* str: where a new trainer computes, "cpu", "cuda" or "cuda:N"
+                                         (df_trainer_to moves one); default "cpu" */
 
     /* Sempart (df_sempart_*, df_ncut_*, sempart.h): the paper's settings; *ours* where it is silent */
     DF_PARAM_SEMPART_TAU = 1600,      /* float: the normalized cut's edge threshold; default 0.2 */
@@ -332,6 +334,8 @@ typedef enum df_param {
     DF_PARAM_SEMPART_THRESHOLD = 1612, /* float: masks are binarised above this; default 0.5 */
     DF_PARAM_SEMPART_BRANCHES = 1613, /* int df_sempart_branches: what a step trains; default both */
     DF_PARAM_SEMPART_ADAM_EPS = 1614, /* float: Adam's epsilon; default 1e-8 (PyTorch's) */
+    DF_PARAM_SEMPART_DEVICE = 1615,   /* str: where a new trainer computes, "cpu", "cuda" or "cuda:N"
+                                         (df_trainer_to moves one); default "cpu" */
 
     /* NeCo (df_neco_*, neco.h): the official code's settings */
     DF_PARAM_NECO_STEEPNESS = 1700,   /* float: the sorting networks' steepness; default 100 */

@@ -30,6 +30,12 @@ DF_API df_status df_trainer_losses(const df_trainer *trainer, double *values, co
                                    size_t *count);
 /* Writes the whole trainer to path atomically (as df_stego_save, df_sempart_save, df_neco_save). */
 DF_API df_status df_trainer_save(const df_trainer *trainer, const char *path);
+/* Moves a STEGO or Sempart trainer (its parameters, optimiser moments and buffers) to device
+ * ("cpu", "cuda", "cuda:N"): its next steps and predictions compute there, so a checkpoint written
+ * on one device resumes on another (a loaded trainer starts on the CPU; a new one where its
+ * stego.device / sempart.device setting says). DF_E_UNSUPPORTED, saying why, for a device this
+ * build or machine lacks, and for a NeCo trainer, which computes where its backbone is. */
+DF_API df_status df_trainer_to(df_trainer *trainer, const char *device);
 
 #ifdef __cplusplus
 }

@@ -80,7 +80,7 @@ static const char *const loss_names[] = {"loss"};
 static void last_losses(const void *trainer, double *values) { df_neco_last_loss(trainer, values); }
 
 const dfi_trainer_ops dfi_neco_ops = {steps_taken, dfi_neco_batch_step, save, 1, loss_names, last_losses,
-                                      state_count, state_arrays, state_numel, state_access, NULL};
+                                      state_count, state_arrays, state_numel, state_access, NULL, NULL};
 
 df_trainer *df_neco_trainer(df_neco *trainer) {
     return trainer ? dfi_trainer_view(&trainer->view, &dfi_neco_ops, trainer) : NULL;

@@ -3,7 +3,7 @@
 #define DINOFEAT_LIB_NECO_INTERNAL_H
 
 #include "../internal.h"
-#include "../trainer/trainer.h"
+#include "../trainer/trainer_internal.h"
 #include "../model/identity.h"
 #include "df_shim.h"
 #include "dinofeat/image.h"

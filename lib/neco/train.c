@@ -1,7 +1,7 @@
 /* NeCo training over a folder's images: epochs in seeded orders, images decoded on worker
  * threads, periodic atomic checkpoints, resumption at any step. */
 #include "neco_internal.h"
-#include "../trainer/trainer.h"
+#include "../trainer/trainer_internal.h"
 
 #include <stdlib.h>
 

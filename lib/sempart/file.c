@@ -68,8 +68,17 @@ static df_status create(void *trainer, const float *const *values) { return dfi_
 static const char *const loss_names[] = {"ncut", "gtv_coarse", "gtv_fine", "sr", "total"};
 static void last_losses(const void *trainer, double *values) { df_sempart_last_losses(trainer, values); }
 
+static df_status to_device(void *trainer, df_device_type type, int32_t id) {
+    df_sempart *t = trainer;
+    const df_status status = dfs_sempart_to(t->shim, type, id);
+    if (status != DF_OK) return dfi_error(status, "%s", dfs_last_error());
+    t->config.device_type = type, t->config.device_id = id;
+    return DF_OK;
+}
+
 const dfi_trainer_ops dfi_sempart_ops = {steps_taken, dfi_sempart_batch_step, save, DF_SEMPART_LOSSES, loss_names,
-                                         last_losses, state_count, state_arrays, state_numel, state_access, create};
+                                         last_losses, state_count, state_arrays, state_numel, state_access, create,
+                                         to_device};
 
 df_trainer *df_sempart_trainer(df_sempart *trainer) {
     return trainer ? dfi_trainer_view(&trainer->view, &dfi_sempart_ops, trainer) : NULL;

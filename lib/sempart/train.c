@@ -1,7 +1,7 @@
 /* Sempart training over a feature cache and the dataset it was built from: epochs in seeded
  * orders, periodic atomic checkpoints, resumption at any step. */
 #include "sempart_internal.h"
-#include "../trainer/trainer.h"
+#include "../trainer/trainer_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

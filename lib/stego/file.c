@@ -51,8 +51,16 @@ static df_status create(void *trainer, const float *const *values) { return dfi_
 static const char *const loss_names[] = {"self", "knn", "random", "total", "cluster", "linear"};
 static void last_losses(const void *trainer, double *values) { df_stego_last_losses(trainer, values); }
 
+static df_status to_device(void *trainer, df_device_type type, int32_t id) {
+    df_stego *t = trainer;
+    const df_status status = dfs_stego_to(t->shim, type, id);
+    if (status != DF_OK) return dfi_error(status, "%s", dfs_last_error());
+    t->config.device_type = type, t->config.device_id = id;
+    return DF_OK;
+}
+
 const dfi_trainer_ops dfi_stego_ops = {steps_taken, dfi_stego_batch_step, save, 6, loss_names, last_losses,
-                                       state_count, state_arrays, state_numel, state_access, create};
+                                       state_count, state_arrays, state_numel, state_access, create, to_device};
 
 df_trainer *df_stego_trainer(df_stego *trainer) {
     return trainer ? dfi_trainer_view(&trainer->view, &dfi_stego_ops, trainer) : NULL;

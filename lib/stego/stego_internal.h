@@ -3,7 +3,7 @@
 #define DINOFEAT_LIB_STEGO_INTERNAL_H
 
 #include "../internal.h"
-#include "../trainer/trainer.h"
+#include "../trainer/trainer_internal.h"
 #include "../model/identity.h"
 #include "../tensor_internal.h"
 #include "dinofeat/cache.h"

@@ -1,7 +1,7 @@
 /* STEGO training over a feature cache and its KNN table: batches drawn from the trainer's
  * generator, periodic atomic checkpoints. */
 #include "stego_internal.h"
-#include "../trainer/trainer.h"
+#include "../trainer/trainer_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

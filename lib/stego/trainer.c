@@ -59,14 +59,18 @@ df_status df_stego_new(size_t dim, const df_options *options, df_stego **out) {
                                    dfi_option_float(options, DF_PARAM_STEGO_LR),
                                    dfi_option_float(options, DF_PARAM_STEGO_PROBE_LR),
                                    dfi_option_float(options, DF_PARAM_STEGO_ADAM_EPS),
-                                   dfi_stego_loss_config(options)};
+                                   dfi_stego_loss_config(options),
+                                   DF_DEVICE_CPU,
+                                   0};
     t->dropout = dfi_option_float(options, DF_PARAM_STEGO_DROPOUT);
     t->samples = dfi_option_int(options, DF_PARAM_STEGO_SAMPLES);
     t->negatives = dfi_option_int(options, DF_PARAM_STEGO_NEGATIVES);
     t->knn_ranks = dfi_option_int(options, DF_PARAM_STEGO_KNN_RANKS);
     t->seed = dfi_option_int(options, DF_PARAM_STEGO_SEED);
     t->generator = (uint64_t)t->seed;
-    df_status status = initialise(t);
+    df_status status = dfi_trainer_device(dfi_option_str(options, DF_PARAM_STEGO_DEVICE), "stego.device",
+                                          &t->config.device_type, &t->config.device_id);
+    if (status == DF_OK) status = initialise(t);
     if (status != DF_OK) {
         df_stego_free(t);
         DFI_RETURN(status);

@@ -1,5 +1,5 @@
 /* The one training loop of every trainer: schedule, data-parallel shares, checkpoints, progress. */
-#include "trainer.h"
+#include "trainer_internal.h"
 #include "dinofeat/distributed.h"
 
 #include <stdlib.h>

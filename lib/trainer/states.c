@@ -1,6 +1,6 @@
 /* The trainers' state arrays in their container files: float32, little-endian, state by state and
  * array by array, then the end marker. */
-#include "trainer.h"
+#include "trainer_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* The public view of any trainer (dinofeat/trainer.h), through its operations table. */
-#include "trainer.h"
+#include "trainer_internal.h"
 
 df_trainer *dfi_trainer_view(df_trainer *view, const dfi_trainer_ops *ops, void *self) {
     view->ops = ops, view->self = self;

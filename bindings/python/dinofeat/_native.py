@@ -252,6 +252,7 @@ PROTOTYPES = {
     "df_trainer_losses": (c_status, [P, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_char_p), c_size,
                                      ctypes.POINTER(c_size)]),
     "df_trainer_save": (c_status, [P, ctypes.c_char_p]),
+    "df_trainer_to": (c_status, [P, ctypes.c_char_p]),
     "df_stego_check_model": (c_status, [P, P]),
     "df_stego_train": (c_status, [P, P, P, c_size, P, c_size, c_size, ctypes.c_char_p, c_size, PROGRESS_FN,
                                   ctypes.c_void_p]),
@@ -392,6 +393,14 @@ class TrainerView:
         values, names = (ctypes.c_double * count.value)(), (ctypes.c_char_p * count.value)()
         lib.df_trainer_losses(view, values, names, count.value, ctypes.byref(count))
         return {name.decode(): value for name, value in zip(names, values)}
+
+    def to(self, device):
+        """Moves a STEGO or Sempart trainer (weights, optimiser moments) to device ("cpu", "cuda",
+        "cuda:N"): its next steps compute there; a loaded trainer starts on the CPU. dinofeat.Error
+        for a device this build or machine lacks, and for NeCo (it computes where its backbone is).
+        Returns the trainer."""
+        lib.df_trainer_to(self._trainer(), device.encode())
+        return self
 
 
 class Handle:

@@ -68,6 +68,11 @@ class StegoTest(unittest.TestCase):
         np.testing.assert_array_equal(p.argmax(-1), labels)
         self.assertEqual(trainer.last_losses["total"], losses["total"])
         self.assertEqual(trainer.losses, trainer.last_losses)  # the view all trainers share
+        self.assertIs(trainer.to("cpu"), trainer)
+        with self.assertRaises(dinofeat.Error):
+            trainer.to("cuda:63")
+        with self.assertRaises(dinofeat.Error):
+            dinofeat.stego.Trainer(16, device="cuda:63")
         self.assertTrue(((labels >= 0) & (labels < 3)).all())
         self.assertEqual(trainer.codes(f).shape, (4, 8, 6, 6))
         probe = trainer.parameters()["probe.weight"].copy()

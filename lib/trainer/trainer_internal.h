@@ -2,10 +2,11 @@
  * (schedule, data-parallel shares and agreement, periodic and on-stop checkpoints, progress) and
  * one way to write and read their state arrays in a container file. A trainer is a table of
  * these operations; the loop and the files know nothing else about it. */
-#ifndef DINOFEAT_LIB_TRAINER_H
-#define DINOFEAT_LIB_TRAINER_H
+#ifndef DINOFEAT_LIB_TRAINER_INTERNAL_H
+#define DINOFEAT_LIB_TRAINER_INTERNAL_H
 
 #include "../internal.h"
+#include "dinofeat/tensor.h"
 #include "dinofeat/trainer.h"
 
 #include <stdio.h>
@@ -34,7 +35,14 @@ typedef struct dfi_trainer_ops {
      * other arrays are then written through state_access. NULL: the network already exists and
      * every array is written through state_access. */
     df_status (*create)(void *trainer, const float *const *values);
+    /* Moves the trainer to a device that dfi_trainer_device accepted; NULL: it stays where its
+     * backbone is (NeCo). */
+    df_status (*to_device)(void *trainer, df_device_type type, int32_t id);
 } dfi_trainer_ops;
+
+/* The device named by a trainer's setting `what` (say "stego.device"): DF_E_INVALID_ARG for a name
+ * that is no device, DF_E_UNSUPPORTED saying why for one this build or machine lacks. */
+df_status dfi_trainer_device(const char *device, const char *what, df_device_type *type, int32_t *id);
 
 /* The public view of a trainer (dinofeat/trainer.h): a member of each trainer, filled when asked for. */
 struct df_trainer {
