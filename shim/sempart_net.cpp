@@ -78,21 +78,39 @@ state_spec spec_of(const dfs_sempart_config &c, int32_t index) {
     }
 }
 
+// t in the network's compute precision: a bfloat16 copy (the gradient flows back to the float32
+// master weights through the cast), or t itself.
+at::Tensor low(const dfs_sempart &s, const at::Tensor &t) {
+    return s.config.precision == DF_DTYPE_BFLOAT16 && t.defined() ? t.to(at::kBFloat16) : t;
+}
+
+// The products in the compute precision, their results in float32.
+at::Tensor linear(const dfs_sempart &s, const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias) {
+    return at::linear(low(s, x), low(s, weight), low(s, bias)).to(at::kFloat);
+}
+at::Tensor matmul(const dfs_sempart &s, const at::Tensor &a, const at::Tensor &b) {
+    return at::matmul(low(s, a), low(s, b)).to(at::kFloat);
+}
+at::Tensor conv(const dfs_sempart &s, const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias,
+                int64_t padding = 0) {
+    return at::conv2d(low(s, x), low(s, weight), low(s, bias), {1, 1}, {padding, padding}).to(at::kFloat);
+}
+
 // The encoder's patch tokens F~ (B, E, h, w) of features (B, h, w, D).
 at::Tensor encode(const dfs_sempart &s, const at::Tensor &features) {
     const auto &p = s.states;
     const int64_t b = features.size(0), h = features.size(1), w = features.size(2), e = s.config.width;
     const int64_t heads = s.config.heads, head_dim = e / heads;
-    at::Tensor x = at::linear(features.reshape({b, h * w, -1}), p[0], p[1]);
+    at::Tensor x = linear(s, features.reshape({b, h * w, -1}), p[0], p[1]);
     x = at::cat({p[2].expand({b, 1, e}), x}, 1) + p[3];
     at::Tensor y = at::layer_norm(x, {e}, p[4], p[5], 1e-5);
-    at::Tensor qkv = at::linear(y, p[6], p[7]).reshape({b, -1, 3, heads, head_dim}).permute({2, 0, 3, 1, 4});
+    at::Tensor qkv = linear(s, y, p[6], p[7]).reshape({b, -1, 3, heads, head_dim}).permute({2, 0, 3, 1, 4});
     at::Tensor q = qkv[0], k = qkv[1], v = qkv[2];
-    at::Tensor attention = at::softmax(at::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(head_dim))), -1);
-    at::Tensor mixed = at::matmul(attention, v).transpose(1, 2).reshape({b, -1, e});
-    x = x + at::linear(mixed, p[8], p[9]);
+    at::Tensor attention = at::softmax(matmul(s, q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(head_dim))), -1);
+    at::Tensor mixed = matmul(s, attention, v).transpose(1, 2).reshape({b, -1, e});
+    x = x + linear(s, mixed, p[8], p[9]);
     y = at::layer_norm(x, {e}, p[10], p[11], 1e-5);
-    x = x + at::linear(at::gelu(at::linear(y, p[12], p[13])), p[14], p[15]);
+    x = x + linear(s, at::gelu(linear(s, y, p[12], p[13])), p[14], p[15]);
     return x.narrow(1, 1, h * w).transpose(1, 2).reshape({b, e, h, w});
 }
 
@@ -139,9 +157,8 @@ at::Tensor block(const dfs_sempart &s, int index, const at::Tensor &x, const at:
     const int first = first_block + 3 * index, buffer = DFS_SEMPART_PARAMETERS + 2 * index;
     const auto last = at::MemoryFormat::ChannelsLast;
     const int64_t c = x.size(1);
-    at::Tensor y = at::conv2d(x.contiguous(last), p[first].narrow(1, 0, c).contiguous(last), {}, {1, 1}, {1, 1});
-    if (image.defined())
-        y.add_(at::conv2d(image.contiguous(last), p[first].narrow(1, c, image.size(1)).contiguous(last), {}, {1, 1}, {1, 1}));
+    at::Tensor y = conv(s, x.contiguous(last), p[first].narrow(1, 0, c).contiguous(last), {}, 1);
+    if (image.defined()) y.add_(conv(s, image.contiguous(last), p[first].narrow(1, c, image.size(1)).contiguous(last), {}, 1));
     at::Tensor mean = p[buffer], var = p[buffer + 1];
     if (mode == 1) mean = mean.clone(), var = var.clone();
     if (mode == 2 && dfs::dist_active()) y = synced_batch_norm(y, p[first + 1], p[first + 2], mean, var);
@@ -150,9 +167,10 @@ at::Tensor block(const dfs_sempart &s, int index, const at::Tensor &x, const at:
 }
 
 // A 1 x 1 convolution with one output channel of cat(x, image), as two.
-at::Tensor output_conv(const at::Tensor &x, const at::Tensor &image, const at::Tensor &weight, const at::Tensor &bias) {
+at::Tensor output_conv(const dfs_sempart &s, const at::Tensor &x, const at::Tensor &image, const at::Tensor &weight,
+                       const at::Tensor &bias) {
     const int64_t c = x.size(1);
-    return at::conv2d(x, weight.narrow(1, 0, c), bias) + at::conv2d(image, weight.narrow(1, c, image.size(1)));
+    return conv(s, x, weight.narrow(1, 0, c), bias) + conv(s, image, weight.narrow(1, c, image.size(1)), {});
 }
 
 struct masks {
@@ -177,7 +195,7 @@ masks forward(const dfs_sempart &s, const at::Tensor &features, const at::Tensor
     {
         c10::AutoGradMode mode_guard(encoder_grad && c10::GradMode::is_enabled());
         tokens = encode(s, features);
-        out.coarse = at::sigmoid(at::conv2d(tokens, p[16], p[17])).squeeze(1);
+        out.coarse = at::sigmoid(conv(s, tokens, p[16], p[17])).squeeze(1);
     }
     if (!fine) return out;
     at::Tensor x = s.config.joint ? tokens : tokens.detach();
@@ -187,7 +205,7 @@ masks forward(const dfs_sempart &s, const at::Tensor &features, const at::Tensor
     }
     out.image = resized(images, 8 * h, 8 * w);
     x = block(s, 2, resized(x, 8 * h, 8 * w), out.image, mode);
-    out.fine = at::sigmoid(output_conv(block(s, 3, x, at::Tensor(), mode), out.image, p[30], p[31])).squeeze(1);
+    out.fine = at::sigmoid(output_conv(s, block(s, 3, x, at::Tensor(), mode), out.image, p[30], p[31])).squeeze(1);
     return out;
 }
 

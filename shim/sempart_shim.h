@@ -34,6 +34,7 @@ typedef struct dfs_sempart_config {
     int32_t joint, branches; /* branches: 1 encoder and coarse, 2 fine, 3 both */
     df_device_type device_type; /* where the network computes; 0 is the CPU */
     int32_t device_id;
+    df_dtype precision; /* linear layers, attention, convolutions: DF_DTYPE_BFLOAT16, else float32 */
 } dfs_sempart_config;
 
 /* State index's name (borrowed, static), element count, initialisation (uniform in

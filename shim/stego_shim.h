@@ -46,6 +46,7 @@ typedef struct dfs_stego_config {
     dfs_stego_loss_config loss;
     df_device_type device_type; /* where the trainer computes; 0 is the CPU */
     int32_t device_id;
+    df_dtype precision; /* the head's matrix products: DF_DTYPE_BFLOAT16, else float32 */
 } dfs_stego_config;
 
 df_status dfs_stego_create(const dfs_stego_config *config, const float *const *initial, dfs_stego **out) DFS_NOEXCEPT;

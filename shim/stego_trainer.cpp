@@ -53,15 +53,23 @@ at::Tensor conv1x1(const at::Tensor &x, const at::Tensor &weight, const at::Tens
     return at::linear(x, weight.view({weight.size(0), weight.size(1)}), bias);
 }
 
-// The head's code of features f (B, D, H, W); masks (B, D) per branch, or undefined for none.
+// t in the head's compute precision: bfloat16 copies (the gradient flows back to the float32
+// master weights through the cast), or t itself.
+at::Tensor low(const dfs_stego &s, const at::Tensor &t) {
+    return s.config.precision == DF_DTYPE_BFLOAT16 ? t.to(at::kBFloat16) : t;
+}
+
+// The head's code of features f (B, D, H, W); masks (B, D) per branch, or undefined for none. The
+// products in the compute precision, the code in float32.
 at::Tensor head(const dfs_stego &s, const at::Tensor &f, const at::Tensor &mask_linear, const at::Tensor &mask_nonlinear) {
     const auto &p = s.parameters;
     at::Tensor x = f.permute({0, 2, 3, 1}).contiguous();
     const int64_t b = x.size(0), d = x.size(3);
     at::Tensor a = mask_linear.defined() ? x * mask_linear.view({b, 1, 1, d}) : x;
     at::Tensor c = mask_nonlinear.defined() ? x * mask_nonlinear.view({b, 1, 1, d}) : x;
-    at::Tensor code = conv1x1(a, p[0], p[1]) + conv1x1(at::relu(conv1x1(c, p[2], p[3])), p[4], p[5]);
-    return code.permute({0, 3, 1, 2});
+    at::Tensor code = conv1x1(low(s, a), low(s, p[0]), low(s, p[1])) +
+                      conv1x1(at::relu(conv1x1(low(s, c), low(s, p[2]), low(s, p[3]))), low(s, p[4]), low(s, p[5]));
+    return code.to(at::kFloat).permute({0, 3, 1, 2});
 }
 
 // The cluster probe's inner products of normalised codes and centroids: (B, C, H, W).

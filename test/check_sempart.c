@@ -325,10 +325,11 @@ static void boundary_band(const uint8_t *truth, uint8_t *band) {
 /* Acceptance 2: the coarse branch trained alone (60 steps) finds the object on held-out images;
  * then the fine branch alone (60 steps) draws a boundary closer to the true one than the coarse
  * mask's 8 x 8 blocks, measured within 3 pixels of the true boundary. */
-START_TEST(test_sempart_learns_planted_foreground) {
+static void learns_planted_foreground(df_dtype precision) {
     planted_set train = planted_images(32, 1), test = planted_images(16, 2);
     df_options *o;
     ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_SEMPART_PRECISION, precision));
     ck_assert_ok(df_options_set_float(o, DF_PARAM_SEMPART_LR, 3e-3)); /* the paper's losses and weights, a faster lr */
     ck_assert_ok(df_options_set_int(o, DF_PARAM_SEMPART_BRANCHES, DF_SEMPART_BRANCH_COARSE));
     df_sempart *t;
@@ -364,14 +365,28 @@ START_TEST(test_sempart_learns_planted_foreground) {
         fine_band += iou(test.truth + n * S * S, f + n * S * S, S * S, flip, band) / 16;
         blocks_band += iou(test.truth + n * S * S, blocks, S * S, flip, band) / 16;
     }
-    printf("sempart planted foreground: coarse IoU %.3f; boundary IoU fine %.3f, coarse upsampled %.3f\n", coarse_iou,
-           fine_band, blocks_band);
+    printf("sempart planted foreground, %s: coarse IoU %.3f; boundary IoU fine %.3f, coarse upsampled %.3f\n",
+           precision == DF_DTYPE_BFLOAT16 ? "bfloat16" : "float32", coarse_iou, fine_band, blocks_band);
     ck_assert_double_ge(coarse_iou, 0.9);
     ck_assert_double_gt(fine_band, blocks_band);
     free(c), free(f), free(blocks);
     df_tensor_free(coarse), df_tensor_free(fine), df_tensor_free(features), df_tensor_free(images);
     df_sempart_free(t);
     planted_free(&train), planted_free(&test);
+}
+
+START_TEST(test_sempart_learns_planted_foreground) { learns_planted_foreground(DF_DTYPE_FLOAT32); }
+END_TEST
+
+/* Mixed precision: bfloat16 products, float32 weights, BatchNorm and losses; and float16 refused. */
+START_TEST(test_sempart_learns_planted_foreground_in_bfloat16) {
+    learns_planted_foreground(DF_DTYPE_BFLOAT16);
+    df_options *o;
+    df_sempart *t = NULL;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_SEMPART_PRECISION, DF_DTYPE_FLOAT16));
+    ck_assert_fails_with(df_sempart_new(D, G, G, o, &t), DF_E_UNSUPPORTED, "df_sempart_new");
+    df_options_free(o);
 }
 END_TEST
 
@@ -709,6 +724,7 @@ Suite *sempart_suite(void) {
     tcase_add_test(tc, test_sempart_network_matches_reference);
     tcase_add_test(tc, test_ncut_prefers_planted_partition);
     tcase_add_test(tc, test_sempart_learns_planted_foreground);
+    tcase_add_test(tc, test_sempart_learns_planted_foreground_in_bfloat16);
     tcase_add_test(tc, test_sempart_resume_equals_straight);
     tcase_add_test(tc, test_sempart_predict_tiny_model);
     tcase_add_test(tc, test_sempart_predict_matches_reference);

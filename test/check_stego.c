@@ -521,7 +521,8 @@ static double hungarian_miou(const int32_t *predicted, const int32_t *truth, siz
     return miou;
 }
 
-START_TEST(test_stego_learns_planted_classes) {
+/* 300 steps with the head's products in precision learn the planted classes. */
+static void learns_planted_classes(df_dtype precision) {
     float prototypes[PL_C][PL_D];
     uint64_t state = 99;
     for (int c = 0; c < PL_C; c++)
@@ -546,7 +547,14 @@ START_TEST(test_stego_learns_planted_classes) {
                 }
         }
     }
-    df_stego *t = new_trainer(PL_D, 16, PL_C, 11, 5, 3);
+    df_options *settings = trainer_options(16, PL_C, 11, 5, 3);
+    ck_assert_ok(df_options_set_int(settings, DF_PARAM_STEGO_PRECISION, precision));
+    df_stego *t;
+    ck_assert_ok(df_stego_new(PL_D, settings, &t));
+    df_options_free(settings);
+    int64_t recorded = 0;
+    ck_assert_ok(df_stego_get_int(t, DF_PARAM_STEGO_PRECISION, &recorded));
+    ck_assert_int_eq(recorded, precision);
     enum { BATCH = 16 };
     float *batch = malloc(BATCH * map * sizeof *batch), *partners = malloc(BATCH * map * sizeof *partners);
     const int64_t shape[4] = {BATCH, PL_D, PL_H, PL_W};
@@ -590,8 +598,9 @@ START_TEST(test_stego_learns_planted_classes) {
     for (size_t i = 0; i < pixels; i++) kmeans_labels[i] = (int32_t)ids[i];
     const double stego = hungarian_miou(predicted, truth + PL_TRAIN * PL_H * PL_W, pixels, PL_C),
                  raw = hungarian_miou(kmeans_labels, truth + PL_TRAIN * PL_H * PL_W, pixels, PL_C);
-    printf("stego planted classes: cluster-probe mIoU %.4f after 300 steps (k-means on the raw features %.4f); "
-           "total loss %.4f -> %.4f\n", stego, raw, first_total, losses[3]);
+    printf("stego planted classes, %s: cluster-probe mIoU %.4f after 300 steps (k-means on the raw features %.4f); "
+           "total loss %.4f -> %.4f\n", precision == DF_DTYPE_BFLOAT16 ? "bfloat16" : "float32", stego, raw, first_total,
+           losses[3]);
     ck_assert_double_ge(stego, 0.9);
     ck_assert_double_lt(losses[3], first_total);
     free(ids), free(rows), free(predicted), free(kmeans_labels), free(batch), free(partners), free(gap), free(knn),
@@ -600,6 +609,21 @@ START_TEST(test_stego_learns_planted_classes) {
     df_kmeans_free(km);
     df_options_free(o);
     df_stego_free(t);
+}
+
+START_TEST(test_stego_learns_planted_classes) { learns_planted_classes(DF_DTYPE_FLOAT32); }
+END_TEST
+
+/* Mixed precision: the same in bfloat16 products, float32 master weights and losses; float16,
+ * which would need loss scaling, is refused. */
+START_TEST(test_stego_learns_planted_classes_in_bfloat16) {
+    learns_planted_classes(DF_DTYPE_BFLOAT16);
+    df_options *o = trainer_options(16, PL_C, 11, 5, 3);
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_STEGO_PRECISION, DF_DTYPE_FLOAT16));
+    df_stego *t = NULL;
+    ck_assert_fails_with(df_stego_new(PL_D, o, &t), DF_E_UNSUPPORTED, "df_stego_new");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "stego.precision float16"));
+    df_options_free(o);
 }
 END_TEST
 
@@ -613,6 +637,7 @@ Suite *stego_suite(void) {
     tcase_add_test(tc, test_stego_resume_equals_straight);
     tcase_add_test(tc, test_stego_trainer_errors_and_codes);
     tcase_add_test(tc, test_stego_learns_planted_classes);
+    tcase_add_test(tc, test_stego_learns_planted_classes_in_bfloat16);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -401,6 +401,12 @@ expect 2 "stego.device cuda:63: " -- "$cli" stego train "${stego[@]}" --images "
     --out "$tmp/nowhere.dfstego" --steps 1 --batch 4 --classes 3 --set stego.device=cuda:63
 expect 2 "[^.]device cuda:63: " -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
     --out "$tmp/resumed.dfstego" --steps 31 --batch 4 --classes 3 --set stego.device=cuda:63
+# mixed precision: the head's products in bfloat16, recorded in the file; float16 is refused
+expect 0 "step 2/2: total" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
+    --out "$tmp/mixed.dfstego" --steps 2 --batch 4 --classes 3 --log-every 1 --set stego.precision=bfloat16
+expect 0 '"precision": 3' -- sh -c "head -c 2000 '$tmp/mixed.dfstego' | tr -d '\\000'"
+expect 2 "stego.precision float16: " -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/knn.bin" \
+    --out "$tmp/nowhere.dfstego" --steps 1 --batch 4 --classes 3 --set stego.precision=float16
 expect 0 "size: 800 x 450" -- "$cli" info --image "$tmp/straight.dfstego.png"
 # A loss plot a person reads: numbers beside the y axis and under the x axis, the axis titles, and
 # a legend holding a line of each curve's colour.

@@ -313,6 +313,9 @@ typedef enum df_param {
     DF_PARAM_STEGO_ADAM_EPS = 1518,   /* float: Adam's epsilon (head and probes); default 1e-8 (PyTorch's) */
     DF_PARAM_STEGO_DEVICE = 1519,     /* str: where a new trainer computes, "cpu", "cuda" or "cuda:N"
                                          (df_trainer_to moves one); default "cpu" */
+    DF_PARAM_STEGO_PRECISION = 1520,  /* int df_dtype: the head's matrix products in DF_DTYPE_FLOAT32
+                                         (default) or DF_DTYPE_BFLOAT16 (weights, Adam, losses and
+                                         reductions stay float32); recorded in the trainer's file */
 
     /* Sempart (df_sempart_*, df_ncut_*, sempart.h): the paper's settings; *ours* where it is silent */
     DF_PARAM_SEMPART_TAU = 1600,      /* float: the normalized cut's edge threshold; default 0.2 */
@@ -336,6 +339,10 @@ typedef enum df_param {
     DF_PARAM_SEMPART_ADAM_EPS = 1614, /* float: Adam's epsilon; default 1e-8 (PyTorch's) */
     DF_PARAM_SEMPART_DEVICE = 1615,   /* str: where a new trainer computes, "cpu", "cuda" or "cuda:N"
                                          (df_trainer_to moves one); default "cpu" */
+    DF_PARAM_SEMPART_PRECISION = 1616, /* int df_dtype: the network's linear layers, attention and
+                                         convolutions in DF_DTYPE_FLOAT32 (default) or
+                                         DF_DTYPE_BFLOAT16 (weights, Adam, BatchNorm, losses and
+                                         reductions stay float32); recorded in the trainer's file */
 
     /* NeCo (df_neco_*, neco.h): the official code's settings */
     DF_PARAM_NECO_STEEPNESS = 1700,   /* float: the sorting networks' steepness; default 100 */

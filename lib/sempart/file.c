@@ -37,11 +37,11 @@ static int header_text(const df_sempart *t, char *text, size_t size) {
         text, size,
         "{\"format\": \"dinofeat sempart\", \"dim\": %lld, \"grid\": [%lld, %lld], \"width\": %lld, \"heads\": %lld, "
         "\"tau\": %.17g, \"eps\": %.17g, \"sigma\": %.17g, \"weight_gtv_coarse\": %.17g, \"weight_gtv_fine\": %.17g, "
-        "\"weight_sr\": %.17g, \"lr\": %.17g, \"adam_eps\": %.17g, \"joint\": %d, \"branches\": %d, \"seed\": %lld, \"steps\": %lld, \"batch\": %lld, "
+        "\"weight_sr\": %.17g, \"lr\": %.17g, \"adam_eps\": %.17g, \"joint\": %d, \"branches\": %d, \"precision\": %d, \"seed\": %lld, \"steps\": %lld, \"batch\": %lld, "
         "\"adam_steps\": %s, \"generator\": \"%016" PRIx64 "\", \"model\": %s, \"library\": \"%s\"}",
         (long long)c->dim, (long long)c->grid_height, (long long)c->grid_width, (long long)c->width,
         (long long)c->heads, c->tau, c->eps, c->sigma, c->weight_gtv_coarse, c->weight_gtv_fine, c->weight_sr, c->lr, c->adam_eps,
-        c->joint, c->branches, (long long)t->seed, (long long)dfs_sempart_steps(t->shim), (long long)t->batch, adam,
+        c->joint, c->branches, (int)c->precision, (long long)t->seed, (long long)dfs_sempart_steps(t->shim), (long long)t->batch, adam,
         t->generator,
         model, df_version_string());
     return n > 0 && (size_t)n < size ? n : -1;
@@ -125,6 +125,11 @@ static int read_settings(const dfi_json *json, df_sempart *t, int64_t *steps, in
         return -1;
     c->grid_height = grid->items[0].integer, c->grid_width = grid->items[1].integer, c->joint = (int32_t)joint;
     c->branches = (int32_t)branches;
+    /* files written before the precision was recorded trained in float32 */
+    int64_t precision = DF_DTYPE_FLOAT32;
+    if (dfi_json_member(json, "precision") != NULL && dfi_json_integer(json, "precision", &precision)) return -1;
+    if (precision != DF_DTYPE_FLOAT32 && precision != DF_DTYPE_BFLOAT16) return -1;
+    c->precision = (df_dtype)precision;
     if (c->dim < 1 || c->dim > 65536 || c->grid_height < 2 || c->grid_height > 1024 || c->grid_width < 2 ||
         c->grid_width > 1024 || c->width < 1 || c->width > 4096 || c->heads < 1 || c->width % c->heads != 0 ||
         *steps < 0 || t->batch < 0 || branches < 1 || branches > 3)

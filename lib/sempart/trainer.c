@@ -73,11 +73,15 @@ df_status df_sempart_new(size_t dim, size_t grid_height, size_t grid_width, cons
                                      (int32_t)dfi_option_int(options, DF_PARAM_SEMPART_JOINT),
                                      (int32_t)dfi_option_int(options, DF_PARAM_SEMPART_BRANCHES),
                                      DF_DEVICE_CPU,
-                                     0};
+                                     0,
+                                     DF_DTYPE_FLOAT32};
     t->seed = dfi_option_int(options, DF_PARAM_SEMPART_SEED);
     t->generator = (uint64_t)t->seed;
     df_status status = dfi_trainer_device(dfi_option_str(options, DF_PARAM_SEMPART_DEVICE), "sempart.device",
                                           &t->config.device_type, &t->config.device_id);
+    if (status == DF_OK)
+        status = dfi_trainer_precision(dfi_option_int(options, DF_PARAM_SEMPART_PRECISION), "sempart.precision",
+                                       &t->config.precision);
     if (status == DF_OK) status = initialise(t);
     if (status != DF_OK) {
         df_sempart_free(t);

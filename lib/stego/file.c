@@ -26,12 +26,13 @@ static int header_text(const df_stego *t, char *text, size_t size) {
         "{\"format\": \"dinofeat stego trainer\", \"dim\": %lld, \"code_dim\": %lld, \"classes\": %lld, "
         "\"lr\": %.17g, \"probe_lr\": %.17g, \"adam_eps\": %.17g, \"dropout\": %.17g, \"samples\": %lld, \"negatives\": %lld, "
         "\"knn_ranks\": %lld, \"seed\": %lld, \"shifts\": [%.17g, %.17g, %.17g], \"weights\": [%.17g, %.17g, %.17g], "
-        "\"center\": %d, \"stabilize\": %d, \"zero_clamp\": %d, \"steps\": %lld, \"generator\": \"%016" PRIx64 "\", "
+        "\"center\": %d, \"stabilize\": %d, \"zero_clamp\": %d, \"precision\": %d, \"steps\": %lld, "
+        "\"generator\": \"%016" PRIx64 "\", "
         "\"model\": %s, \"library\": \"%s\"}",
         (long long)c->dim, (long long)c->code_dim, (long long)c->classes, c->lr, c->probe_lr, c->adam_eps, t->dropout,
         (long long)t->samples, (long long)t->negatives, (long long)t->knn_ranks, (long long)t->seed, l->shift_self,
         l->shift_knn, l->shift_rand, l->weight_self, l->weight_knn, l->weight_rand, l->center, l->stabilize,
-        l->zero_clamp, (long long)dfs_stego_steps(t->shim), t->generator, model, df_version_string());
+        l->zero_clamp, (int)c->precision, (long long)dfs_stego_steps(t->shim), t->generator, model, df_version_string());
     return n > 0 && (size_t)n < size ? n : -1;
 }
 
@@ -109,6 +110,11 @@ static int read_settings(const dfi_json *json, df_stego *t, int64_t *steps) {
     const dfi_json *adam_eps = dfi_json_member(json, "adam_eps");
     if (adam_eps != NULL && (adam_eps->kind != DFI_JSON_NUMBER || !(adam_eps->number > 0))) return -1;
     c->adam_eps = adam_eps != NULL ? adam_eps->number : 1e-8;
+    /* files written before the precision was recorded trained in float32 */
+    int64_t precision = DF_DTYPE_FLOAT32;
+    if (dfi_json_member(json, "precision") != NULL && dfi_json_integer(json, "precision", &precision)) return -1;
+    if (precision != DF_DTYPE_FLOAT32 && precision != DF_DTYPE_BFLOAT16) return -1;
+    c->precision = (df_dtype)precision;
     *l = (dfs_stego_loss_config){shifts[0], shifts[1], shifts[2], weights[0], weights[1], weights[2],
                                  (int32_t)center, (int32_t)stabilize, (int32_t)zero_clamp};
     const dfi_json *model = dfi_json_member(json, "model");

@@ -61,7 +61,8 @@ df_status df_stego_new(size_t dim, const df_options *options, df_stego **out) {
                                    dfi_option_float(options, DF_PARAM_STEGO_ADAM_EPS),
                                    dfi_stego_loss_config(options),
                                    DF_DEVICE_CPU,
-                                   0};
+                                   0,
+                                   DF_DTYPE_FLOAT32};
     t->dropout = dfi_option_float(options, DF_PARAM_STEGO_DROPOUT);
     t->samples = dfi_option_int(options, DF_PARAM_STEGO_SAMPLES);
     t->negatives = dfi_option_int(options, DF_PARAM_STEGO_NEGATIVES);
@@ -70,6 +71,9 @@ df_status df_stego_new(size_t dim, const df_options *options, df_stego **out) {
     t->generator = (uint64_t)t->seed;
     df_status status = dfi_trainer_device(dfi_option_str(options, DF_PARAM_STEGO_DEVICE), "stego.device",
                                           &t->config.device_type, &t->config.device_id);
+    if (status == DF_OK)
+        status = dfi_trainer_precision(dfi_option_int(options, DF_PARAM_STEGO_PRECISION), "stego.precision",
+                                       &t->config.precision);
     if (status == DF_OK) status = initialise(t);
     if (status != DF_OK) {
         df_stego_free(t);
@@ -251,6 +255,7 @@ df_status df_stego_get_int(const df_stego *trainer, df_param key, int64_t *out) 
     case DF_PARAM_STEGO_CLASSES: *out = c->classes; return DF_OK;
     case DF_PARAM_STEGO_SEED: *out = trainer->seed; return DF_OK;
     case DF_PARAM_STEGO_KNN_RANKS: *out = trainer->knn_ranks; return DF_OK;
+    case DF_PARAM_STEGO_PRECISION: *out = c->precision; return DF_OK;
     default: DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "%s is not an int setting of a STEGO trainer",
                                   df_param_name(key) ? df_param_name(key) : "the key"));
     }

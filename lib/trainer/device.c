@@ -1,4 +1,5 @@
-/* Where a trainer computes: the device a setting names, and moving a trainer to another. */
+/* Where and in what precision a trainer computes: the device and precision its settings name,
+ * and moving a trainer to another device. */
 #include "trainer_internal.h"
 #include "../tensor_internal.h"
 #include "df_shim.h"
@@ -8,6 +9,14 @@ df_status dfi_trainer_device(const char *device, const char *what, df_device_typ
     if (status == DF_OK && (status = dfs_device_check(*type, *id)) != DF_OK)
         status = dfi_error(status, "%s %s: %s", what, device, dfs_last_error());
     return status;
+}
+
+df_status dfi_trainer_precision(int64_t value, const char *what, df_dtype *out) {
+    if (value == DF_DTYPE_FLOAT16)
+        return dfi_error(DF_E_UNSUPPORTED, "%s float16: training in float16 needs loss scaling, which is not there "
+                                           "yet; bfloat16 keeps float32's range and needs none", what);
+    *out = value == DF_DTYPE_BFLOAT16 ? DF_DTYPE_BFLOAT16 : DF_DTYPE_FLOAT32;
+    return DF_OK;
 }
 
 df_status df_trainer_to(df_trainer *trainer, const char *device) {

@@ -43,6 +43,9 @@ typedef struct dfi_trainer_ops {
 /* The device named by a trainer's setting `what` (say "stego.device"): DF_E_INVALID_ARG for a name
  * that is no device, DF_E_UNSUPPORTED saying why for one this build or machine lacks. */
 df_status dfi_trainer_device(const char *device, const char *what, df_device_type *type, int32_t *id);
+/* The compute precision a trainer's setting `what` (say "stego.precision") names: float32 or
+ * bfloat16; DF_E_UNSUPPORTED for float16, which would need loss scaling. */
+df_status dfi_trainer_precision(int64_t value, const char *what, df_dtype *out);
 
 /* The public view of a trainer (dinofeat/trainer.h): a member of each trainer, filled when asked for. */
 struct df_trainer {

@@ -122,6 +122,7 @@ class Param(enum.IntEnum):
     STEGO_KNN_RANKS = 1517
     STEGO_ADAM_EPS = 1518
     STEGO_DEVICE = 1519
+    STEGO_PRECISION = 1520
     SEMPART_TAU = 1600
     SEMPART_EPS = 1601
     SEMPART_SIGMA = 1602
@@ -138,6 +139,7 @@ class Param(enum.IntEnum):
     SEMPART_BRANCHES = 1613
     SEMPART_ADAM_EPS = 1614
     SEMPART_DEVICE = 1615
+    SEMPART_PRECISION = 1616
     NECO_STEEPNESS = 1700
     NECO_NETWORK = 1701
     NECO_SIGMOID = 1702
@@ -313,7 +315,9 @@ class Options(Handle):
     def __setitem__(self, key, value):
         key = self._key(key)
         kind = param_type(key)
-        if kind == ParamType.INT:
+        if kind == ParamType.INT and isinstance(value, str):  # an enum value by its name: "bfloat16"
+            self.set_from_string(f"{param_name(key)}={value}")
+        elif kind == ParamType.INT:
             lib.df_options_set_int(self.handle, key, int(value))
         elif kind == ParamType.FLOAT:
             lib.df_options_set_float(self.handle, key, float(value))

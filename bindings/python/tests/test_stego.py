@@ -73,6 +73,12 @@ class StegoTest(unittest.TestCase):
             trainer.to("cuda:63")
         with self.assertRaises(dinofeat.Error):
             dinofeat.stego.Trainer(16, device="cuda:63")
+        mixed = dinofeat.stego.Trainer(16, code_dim=8, classes=3, seed=4, samples=5, negatives=2, precision="bfloat16")
+        self.assertEqual(mixed.setting("precision"), 3)  # DF_DTYPE_BFLOAT16: products in bfloat16
+        self.assertNotEqual(mixed.step(f, fk)["total"], dinofeat.stego.Trainer(
+            16, code_dim=8, classes=3, seed=4, samples=5, negatives=2).step(f, fk)["total"])
+        with self.assertRaises(dinofeat.Error):
+            dinofeat.stego.Trainer(16, precision="float16")
         self.assertTrue(((labels >= 0) & (labels < 3)).all())
         self.assertEqual(trainer.codes(f).shape, (4, 8, 6, 6))
         probe = trainer.parameters()["probe.weight"].copy()
