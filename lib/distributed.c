@@ -160,15 +160,6 @@ df_status dfi_distributed_agree(df_status status, const int64_t *values, const c
     return status == DF_OK ? agreed : DF_OK;
 }
 
-df_status dfi_distributed_start_epochs(df_status status, size_t items, size_t batch, size_t epochs, int64_t steps,
-                                       int64_t seed) {
-    if (status == DF_OK) status = dfi_distributed_check_shares(items, batch);
-    static const char *const names[] = {"steps taken", "seed", "batch", "epochs", "items"};
-    const int64_t values[] = {steps, seed, (int64_t)batch, (int64_t)epochs, (int64_t)items};
-    const df_status agreement = dfi_distributed_agree(status, values, names, 5);
-    return status == DF_OK ? agreement : status;
-}
-
 void dfi_distributed_share(size_t count, size_t *begin, size_t *end) {
     *begin = count * (size_t)group_rank / (size_t)group_size;
     *end = count * (size_t)(group_rank + 1) / (size_t)group_size;

@@ -90,10 +90,6 @@ df_status dfi_distributed_check_shares(size_t items, size_t batch);
  * it: ranks resumed from different checkpoints, or given other settings, would drift apart
  * silently, and a rank that failed alone would leave the others waiting for the timeout. */
 df_status dfi_distributed_agree(df_status status, const int64_t *values, const char *const *names, size_t count);
-/* The start of an epoch-based data-parallel training (Sempart, NeCo): shares checked and the ranks'
- * agreement on the steps taken, seed, batch, epochs and items, after the caller's status so far. */
-df_status dfi_distributed_start_epochs(df_status status, size_t items, size_t batch, size_t epochs, int64_t steps,
-                                       int64_t seed);
 void dfi_distributed_share(size_t count, size_t *begin, size_t *end);
 /* Scales each of n rows of x (n x d) to unit L2 norm, dividing by max(norm, 1e-12) as
  * torch.nn.functional.normalize does. */
