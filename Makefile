@@ -179,6 +179,11 @@ $(BUILD)/test/internal/%: test/internal/%.cpp $(LIB_OBJECTS)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_SHIM) $< $(filter $(BUILD)/shim/% $(BUILD)/lib/kernels/%,$(LIB_OBJECTS)) -o $@ $(SAN_FLAGS) $(LDFLAGS) $(TORCH_LDLIBS) -lm -lpthread
 
+# Benchmarks of internals (bench/*/run.sh builds what it runs), linked as the internal tests are.
+$(BUILD)/bench/%: bench/attention/%.cpp $(LIB_OBJECTS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_SHIM) $< $(filter $(BUILD)/shim/% $(BUILD)/lib/kernels/%,$(LIB_OBJECTS)) -o $@ $(LDFLAGS) $(TORCH_LDLIBS) -lm -lpthread
+
 check-internal: $(INTERNAL_TESTS) ## tests of internals, linked against the objects (no public API)
 	@for t in $(INTERNAL_TESTS); do echo "$$t"; $$t || exit 1; done
 

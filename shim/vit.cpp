@@ -1,12 +1,11 @@
 // DINO / DINOv2 vision transformers: the forward pass of shared/specs/backbones.md over ATen.
+#include "attention.hpp"
 #include "fence.hpp"
 #include "tensor_util.hpp"
 #include "vit_internal.hpp"
 
-#include "../lib/kernels/attention.h"
 
 #include <c10/core/GradMode.h>
-#include <torch/version.h>
 
 #include <algorithm>
 #include <cmath>
@@ -96,79 +95,6 @@ at::Tensor cover(const at::Tensor &images, int64_t patch, int64_t stride, int mo
     return images.slice(2, top, top + ch).slice(3, left, left + cw);
 }
 
-// The fused CPU kernels (lib/kernels/attention.c) apply to float32 or bfloat16 views of one qkv
-// projection with contiguous head dimensions, outside autograd.
-bool fused_attention_applies(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v) {
-    const bool graph = at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
-    const auto type = q.scalar_type();
-    return !graph && q.device().is_cpu() && (type == at::kFloat || type == at::kBFloat16) &&
-           k.scalar_type() == type && v.scalar_type() == type && q.stride(3) == 1 && k.strides() == q.strides() &&
-           v.strides() == q.strides();
-}
-
-void check_kernel_status(int status) {
-    TORCH_CHECK(status != -1, "out of memory for the attention's packed keys and values");
-    TORCH_CHECK(status == 0, "the fused attention failed (", status, ")");
-}
-
-// The fused kernel's result, (B, heads, N, d_head) over (B, N, heads, d_head) memory, so that the
-// output projection's transpose back to (B, N, D) is free. bfloat16 on a CPU without AVX512-BF16
-// computes in float32 and rounds the result.
-at::Tensor fused_attention(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, double scale) {
-    const int64_t b = q.size(0), heads = q.size(1), n = q.size(2), hd = q.size(3);
-    if (q.scalar_type() == at::kBFloat16 && !dfi_attention_bf16_supported())
-        return fused_attention(q.to(at::kFloat).contiguous(), k.to(at::kFloat).contiguous(),
-                               v.to(at::kFloat).contiguous(), scale)
-            .to(at::kBFloat16);
-    at::Tensor out = at::empty({b, n, heads, hd}, q.options());
-    if (q.scalar_type() == at::kBFloat16) {
-        const auto bits = [](const at::Tensor &t) { return reinterpret_cast<uint16_t *>(t.data_ptr<at::BFloat16>()); };
-        const dfi_attention_bf16_args args = {bits(q), bits(k), bits(v), bits(out), b, n, heads, hd, q.stride(0),
-                                              q.stride(2), q.stride(1), out.stride(0), out.stride(1), out.stride(2),
-                                              static_cast<float>(scale)};
-        check_kernel_status(dfi_attention_bf16(&args));
-    } else {
-        const dfi_attention_args args = {q.data_ptr<float>(), k.data_ptr<float>(), v.data_ptr<float>(),
-                                         out.data_ptr<float>(), b, n, heads, hd, q.stride(0), q.stride(2), q.stride(1),
-                                         out.stride(0), out.stride(1), out.stride(2), static_cast<float>(scale)};
-        check_kernel_status(dfi_attention_f32(&args, DFI_ATTENTION_AUTO));
-    }
-    return out.permute({0, 2, 1, 3});
-}
-
-// softmax(q k^T / sqrt(d)) v over (B, heads, N, d_head). Float32 and bfloat16 on the CPU: the
-// fused kernels, whose memory is linear in the tokens. Otherwise libtorch's, in query chunks of
-// `chunk` rows so that the attention matrix never exceeds chunk x N per head; the scale rides in
-// the GEMM (baddbmm's alpha) and the softmax runs in place, so each chunk touches its scores
-// three times.
-at::Tensor attend(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, double scale, int64_t chunk) {
-    if (fused_attention_applies(q, k, v)) return fused_attention(q, k, v, scale);
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
-    // libtorch 2.1+ has fused attention kernels (flash / memory-efficient, CPU and CUDA) whose
-    // memory is already linear in the tokens, so no chunking is needed.
-    (void)chunk;
-    return at::scaled_dot_product_attention(q, k, v, {}, 0.0, false, scale);
-#endif
-    const int64_t b = q.size(0), heads = q.size(1), n = q.size(2), hd = q.size(3);
-    const at::Tensor q3 = q.reshape({b * heads, n, hd}), kt = k.reshape({b * heads, n, hd}).transpose(1, 2);
-    const at::Tensor v3 = v.reshape({b * heads, n, hd});
-    if (chunk <= 0 || chunk > n) chunk = n;
-    at::Tensor out = at::empty({b * heads, n, hd}, q.options());
-    at::Tensor scores = at::empty({b * heads, chunk, n}, q.options());
-    for (int64_t start = 0; start < n; start += chunk) {
-        // out= arguments must be contiguous: a short last chunk gets a buffer of its own.
-        const int64_t rows = std::min(n - start, chunk);
-        at::Tensor part = rows == chunk ? scores : at::empty({b * heads, rows, n}, q.options());
-        at::baddbmm_out(part, part, q3.narrow(1, start, rows), kt, 0.0, scale);
-        at::_softmax_out(part, part, -1, false);
-        if (rows == n)
-            at::bmm_out(out, part, v3);
-        else
-            out.narrow(1, start, rows).copy_(at::bmm(part, v3));
-    }
-    return out.view({b, heads, n, hd});
-}
-
 // cuDNN convolutions default to TF32 on Ampere and later, about 1e-3 off in float32: a float32
 // model computes in float32. The process-wide flag is restored when the forward pass ends.
 class exact_float32_guard {
@@ -245,7 +171,7 @@ at::Tensor run_block(const dfs_vit &vit, at::Tensor x, int index, const dfs_vit_
             kept->cls_attention =
                 at::softmax(at::matmul(split[0].slice(2, 0, 1), split[1].transpose(-2, -1)) * scale, -1).squeeze(2);
         }
-        attended = attend(split[0], split[1], split[2], scale, run.attn_chunk);
+        attended = dfs::attend(split[0], split[1], split[2], scale, run.attn_chunk);
     }
     at::Tensor y = at::linear(attended.transpose(1, 2).reshape({b, n, d}), weight(vit, p + "attn.proj.weight"),
                               weight(vit, p + "attn.proj.bias"));

@@ -2,9 +2,8 @@
 // them (timm-style DropPath on each residual branch, per sample, scaled by 1 / keep).
 #include "vit_train.hpp"
 
+#include "attention.hpp"
 #include "vit_internal.hpp"
-
-#include <torch/version.h>
 
 #include <cmath>
 
@@ -63,11 +62,7 @@ at::Tensor attention(const dfs::vit_parameters &p, const at::Tensor &x, const st
     at::Tensor qkv = at::linear(x, get(p, prefix + "attn.qkv.weight"), get(p, prefix + "attn.qkv.bias"));
     at::Tensor split = qkv.reshape({b, n, 3, heads, hd}).permute({2, 0, 3, 1, 4});
     const double scale = std::pow(static_cast<double>(hd), -0.5);
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
-    at::Tensor out = at::scaled_dot_product_attention(split[0], split[1], split[2], {}, 0.0, false, scale);
-#else
-    at::Tensor out = at::matmul(at::softmax(at::matmul(split[0], split[1].transpose(-2, -1)) * scale, -1), split[2]);
-#endif
+    at::Tensor out = dfs::attend(split[0], split[1], split[2], scale, 0);
     return at::linear(out.transpose(1, 2).reshape({b, n, d}), get(p, prefix + "attn.proj.weight"),
                       get(p, prefix + "attn.proj.bias"));
 }

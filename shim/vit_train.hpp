@@ -1,5 +1,5 @@
 // A ViT forward pass that autograd can differentiate, with drop-path: the NeCo trainer's student
-// and teacher. The inference path (shim/vit.cpp) stays gradient-free and chunked.
+// and teacher. Its attention is shim/attention.hpp's, whose memory stays linear in the tokens.
 #pragma once
 
 #include "df_shim.h"

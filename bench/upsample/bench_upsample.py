@@ -84,7 +84,9 @@ def main():
     parser.add_argument("--checkpoint")
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--sizes", default="224", help="comma-separated image sizes (default 224; 448 wants a GPU)")
-    parser.add_argument("--views", type=int, default=51)
+    parser.add_argument("--views", type=int, default=51, help=argparse.SUPPRESS)  # a worker's
+    parser.add_argument("--view-counts", default="17,51",
+                        help="comma-separated view counts to compare: 1 (no shift), 17 (shifts 1,2), 51 (and flips)")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32")
@@ -106,7 +108,7 @@ def main():
             floor = measure(args, "ours", checkpoint, size, 1)
             print(f"{size:>4d}x{size:<4d} {1:>5d} {'':>9s} {floor['seconds']:9.2f} {'':>6s} {'':>9s} "
                   f"{floor['extra_mb']:9.0f}", flush=True)
-            for views in (17, 51):
+            for views in (int(v) for v in args.view_counts.split(",")):
                 ref = measure(args, "reference", checkpoint, size, views)
                 ours = measure(args, "ours", checkpoint, size, views)
                 half = measure(args, "ours", checkpoint, size, views, precision="bfloat16")
