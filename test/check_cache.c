@@ -312,6 +312,89 @@ static void check_stego_schedule(df_stego *loaded, const df_feature_cache *cache
     df_stego_free(stopped);
 }
 
+/* The (1, 16, h, w) channel-major patch features of rgb (any size of whole patches). */
+static df_tensor *channel_major(df_model *model, const df_image *rgb) {
+    df_tensor *x, *out;
+    df_forward *forward;
+    const df_tensor *patch;
+    int64_t shape[4];
+    ck_assert_ok(df_image_to_tensor(rgb, NULL, NULL, &x));
+    ck_assert_ok(df_model_forward(model, x, DF_OUTPUT_PATCH, &forward));
+    ck_assert_ok(df_forward_output(forward, DF_OUTPUT_PATCH, &patch));
+    ck_assert_ok(df_tensor_shape(patch, shape, 4));
+    const size_t cells = (size_t)(shape[1] * shape[2]), dim = (size_t)shape[3];
+    float *hwd = malloc(cells * dim * sizeof *hwd), *dhw = malloc(cells * dim * sizeof *dhw);
+    ck_assert_ok(df_tensor_copy_to_host(patch, hwd, cells * dim));
+    for (size_t q = 0; q < cells; q++)
+        for (size_t c = 0; c < dim; c++) dhw[c * cells + q] = hwd[q * dim + c];
+    const int64_t chw[4] = {1, shape[3], shape[1], shape[2]};
+    ck_assert_ok(df_tensor_from_host(dhw, 4, chw, &out));
+    free(hwd), free(dhw), df_forward_free(forward), df_tensor_free(x);
+    return out;
+}
+
+/* df_stego_segment is STEGO's evaluation written out: a 40 x 28 image at side 24 is resized to
+ * 32 x 24 (24 / 28 of each side, rounded to whole 8-pixel patches), its features and its mirror
+ * image's go to df_stego_predict at 40 x 28, and the CRF (when asked) runs over those
+ * probabilities; grey and 16-bit images give what their 8-bit RGB equivalents give. */
+START_TEST(test_stego_segments_an_image) {
+    df_model *model = open_tiny_model("dino_s8.pth");
+    df_options *o, *crf;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_STEGO_CODE_DIM, 8));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_STEGO_CLASSES, 8));
+    df_stego *t;
+    ck_assert_ok(df_stego_new(16, o, &t));
+    enum { W = 40, H = 28 };
+    df_image *grey, *rgb, *wide, *sized, *mirror;
+    ck_assert_ok(df_image_new(W, H, 1, 8, &grey));
+    ck_assert_ok(df_image_new(W, H, 3, 16, &wide));
+    uint8_t *g = df_image_pixels(grey);
+    for (size_t i = 0; i < W * H; i++) g[i] = (uint8_t)((i % W < 17 ? 20 : 150) + (i * i * 7 + i * 37) % 101);
+    ck_assert_ok(df_image_convert(grey, 3, &rgb));
+    uint16_t *w16 = df_image_pixels(wide);
+    for (size_t i = 0; i < W * H * 3; i++) w16[i] = (uint16_t)(((const uint8_t *)df_image_pixels(rgb))[i] * 257u);
+    ck_assert_ok(df_image_resize(rgb, 32, 24, DF_RESIZE_BICUBIC, &sized));
+    ck_assert_ok(df_image_new(32, 24, 3, 8, &mirror));
+    const uint8_t *from = df_image_pixels(sized);
+    uint8_t *to = df_image_pixels(mirror);
+    for (size_t y = 0; y < 24; y++)
+        for (size_t x = 0; x < 32; x++) memcpy(to + (y * 32 + x) * 3, from + (y * 32 + 31 - x) * 3, 3);
+    df_tensor *f = channel_major(model, sized), *fm = channel_major(model, mirror);
+    static float probabilities[W * H * 8];
+    int32_t want[W * H], want_crf[W * H], got[W * H];
+    ck_assert_ok(df_stego_predict(t, f, fm, W, H, probabilities, want));
+    ck_assert_ok(df_options_new(&crf));
+    ck_assert_ok(df_crf_preset_apply(crf, DF_CRF_PRESET_STEGO));
+    ck_assert_ok(df_crf_infer(df_image_pixels(rgb), W, H, probabilities, 8, DF_CRF_PROBABILITIES, crf, NULL, want_crf));
+    const df_image *inputs[3] = {rgb, grey, wide};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_ok(df_stego_segment(t, model, inputs[i], 24, NULL, got));
+        ck_assert_mem_eq(got, want, sizeof want);
+        ck_assert_ok(df_stego_segment(t, model, inputs[i], 24, crf, got));
+        ck_assert_mem_eq(got, want_crf, sizeof want_crf);
+    }
+    size_t used = 0;
+    for (size_t c = 0; c < 8; c++)
+        for (size_t p = 0; p < W * H; p++)
+            if (want[p] == (int32_t)c) {
+                used++;
+                break;
+            }
+    ck_assert_uint_ge(used, 2); /* the comparison is not of constant maps */
+    ck_assert_fails_with(df_stego_segment(t, model, rgb, 0, NULL, got), DF_E_INVALID_ARG, "df_stego_segment");
+    ck_assert_fails_with(df_stego_segment(t, model, rgb, 24, NULL, NULL), DF_E_INVALID_ARG, "df_stego_segment");
+    ck_assert_fails_with(df_stego_segment(NULL, model, rgb, 24, NULL, got), DF_E_INVALID_ARG, "df_stego_segment");
+    ck_assert_fails_with(df_stego_segment(t, NULL, rgb, 24, NULL, got), DF_E_INVALID_ARG, "df_stego_segment");
+    ck_assert_fails_with(df_stego_segment(t, model, NULL, 24, NULL, got), DF_E_INVALID_ARG, "df_stego_segment");
+    df_tensor_free(f), df_tensor_free(fm);
+    df_image_free(grey), df_image_free(rgb), df_image_free(wide), df_image_free(sized), df_image_free(mirror);
+    df_options_free(o), df_options_free(crf);
+    df_stego_free(t);
+    df_model_free(model);
+}
+END_TEST
+
 /* STEGO training over a cache: checkpoints, the recorded backbone, probabilities. */
 START_TEST(test_stego_trains_on_a_cache) {
     make_images(4);
@@ -337,6 +420,12 @@ START_TEST(test_stego_trains_on_a_cache) {
     ck_assert_ok(df_stego_train(t, cache, knn, 8, NULL, 6, 4, checkpoint, 3, NULL, NULL));
     ck_assert_ok(df_stego_check_model(t, model));
     ck_assert_fails_with(df_stego_check_model(t, other), DF_E_INVALID_ARG, "df_stego_check_model");
+    df_image *photo;
+    int32_t segmented[24 * 16];
+    ck_assert_ok(df_image_new(24, 16, 3, 8, &photo));
+    ck_assert_fails_with(df_stego_segment(t, other, photo, 16, NULL, segmented), DF_E_INVALID_ARG, "df_stego_segment");
+    ck_assert_ok(df_stego_segment(t, model, photo, 16, NULL, segmented));
+    df_image_free(photo);
     ck_assert_ok(df_stego_load(checkpoint, &loaded));
     int64_t steps;
     ck_assert_ok(df_stego_steps(loaded, &steps));
@@ -419,6 +508,7 @@ Suite *cache_suite(void) {
     tcase_add_test(tc, test_cache_resumes_and_refuses);
     tcase_add_test(tc, test_knn_table);
     tcase_add_test(tc, test_stego_trains_on_a_cache);
+    tcase_add_test(tc, test_stego_segments_an_image);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -90,6 +90,7 @@ Suite *weak_suite(void);
 Suite *weak_live_suite(void);
 Suite *datus_suite(void);
 Suite *dataset_suite(void);
+Suite *layouts_suite(void);
 Suite *segment_suite(void);
 Suite *retrieval_suite(void);
 Suite *weak_deep_suite(void);

@@ -200,6 +200,57 @@ START_TEST(test_saliency_and_corloc_equal_numpy) {
 }
 END_TEST
 
+/* path (in a fresh folder) holding text. */
+static void write_text(char *path, size_t size, const char *name, const char *text) {
+    char folder[] = "/tmp/dinofeat_boxes_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(folder));
+    snprintf(path, size, "%s/%s", folder, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Box files as the segmenters write them and as people type them; a box that cannot be read is
+ * an error naming its line, not a box fewer. */
+START_TEST(test_boxes_load) {
+    char path[256];
+    int32_t boxes[12];
+    size_t count = 99;
+    write_text(path, sizeof path, "a.json",
+               "{\n  \"image\": \"a.png\",\n  \"boxes\": [\n    {\"class\": 1, \"box\": [3, 4, 50, 60]},\n"
+               "    {\"class\": 2, \"box\" : [ -1,\n 0 , 7,8 ]}\n  ]\n}\n");
+    ck_assert_ok(df_boxes_load(path, NULL, 0, &count));
+    ck_assert_uint_eq(count, 2);
+    ck_assert_ok(df_boxes_load(path, boxes, 2, &count));
+    const int32_t json_want[8] = {3, 4, 50, 60, -1, 0, 7, 8};
+    ck_assert_mem_eq(boxes, json_want, sizeof json_want);
+    ck_assert_fails_with(df_boxes_load(path, boxes, 1, &count), DF_E_INVALID_ARG, "df_boxes_load");
+    write_text(path, sizeof path, "b.txt", "# x0 y0 x1 y1\n\n10 20 30 40\n  1\t2 3 4  # a comment\r\n5 6 7 8");
+    ck_assert_ok(df_boxes_load(path, boxes, 3, &count));
+    ck_assert_uint_eq(count, 3);
+    const int32_t text_want[12] = {10, 20, 30, 40, 1, 2, 3, 4, 5, 6, 7, 8};
+    ck_assert_mem_eq(boxes, text_want, sizeof text_want);
+    write_text(path, sizeof path, "empty.txt", "# none\n");
+    ck_assert_ok(df_boxes_load(path, NULL, 0, &count));
+    ck_assert_uint_eq(count, 0);
+    write_text(path, sizeof path, "c.txt", "1 2 3 4\n1 2 3\n");
+    ck_assert_fails_with(df_boxes_load(path, NULL, 0, &count), DF_E_FORMAT, "df_boxes_load");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "c.txt:2: a line must hold four whole numbers"));
+    write_text(path, sizeof path, "d.txt", "1 2 3 4 5\n");
+    ck_assert_fails_with(df_boxes_load(path, NULL, 0, &count), DF_E_FORMAT, "df_boxes_load");
+    write_text(path, sizeof path, "e.txt", "1 2 3 99999999999\n");
+    ck_assert_fails_with(df_boxes_load(path, NULL, 0, &count), DF_E_FORMAT, "df_boxes_load");
+    write_text(path, sizeof path, "f.json", "{\"boxes\": [{\"box\": [1, 2, 3]}]}");
+    ck_assert_fails_with(df_boxes_load(path, NULL, 0, &count), DF_E_FORMAT, "df_boxes_load");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "f.json:1: a box must be"));
+    ck_assert_fails_with(df_boxes_load("/nonexistent/boxes.txt", NULL, 0, &count), DF_E_IO, "df_boxes_load");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "/nonexistent/boxes.txt"));
+    ck_assert_fails_with(df_boxes_load(NULL, NULL, 0, &count), DF_E_INVALID_ARG, "df_boxes_load");
+    ck_assert_fails_with(df_boxes_load(path, NULL, 0, NULL), DF_E_INVALID_ARG, "df_boxes_load");
+}
+END_TEST
+
 Suite *eval_suite(void) {
     Suite *suite = suite_create("eval");
     TCase *tc = tcase_create("eval");
@@ -208,6 +259,7 @@ Suite *eval_suite(void) {
     tcase_add_test(tc, test_over_clustering_counts_unmatched_clusters_as_errors);
     tcase_add_test(tc, test_eval_errors);
     tcase_add_test(tc, test_saliency_and_corloc_equal_numpy);
+    tcase_add_test(tc, test_boxes_load);
     suite_add_tcase(suite, tc);
     return suite;
 }

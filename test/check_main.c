@@ -131,6 +131,7 @@ int main(void) {
     srunner_add_suite(forking, weak_live_suite());
     srunner_add_suite(forking, datus_suite());
     srunner_add_suite(forking, dataset_suite());
+    srunner_add_suite(forking, layouts_suite());
     srunner_add_suite(forking, distributed_suite());
     srunner_run_all(forking, CK_NORMAL);
     int failed = srunner_ntests_failed(forking);

@@ -241,6 +241,32 @@ expect 0 "size: 256 x 256" -- "$cli" info --image "$tmp/weak_overlay.png"
 mkdir -p "$tmp/weak_in" && cp fixtures/weak/micrograph.png "$tmp/weak_in/a.png" && cp fixtures/weak/micrograph.png "$tmp/weak_in/b.png"
 expect 0 "segmented 2 image\(s\) into" -- "$cli" weak predict --classifier "$tmp/clf.dfclf" --images "$tmp/weak_in" --out-dir "$tmp/weak_out"
 expect 0 "size: 256 x 256" -- "$cli" info --image "$tmp/weak_out/b.png"
+# A dataset as distributed (a Cityscapes replica): predicted through --set dataset.layout, and
+# scored against its mapped labels: labelIds 7 8 / 0 33 become classes 0 1 / ignored 26.
+cs="$tmp/cityscapes"; mkdir -p "$cs/leftImg8bit/val/ulm" "$cs/gtFine/val/ulm" "$tmp/cs_hand/ulm"
+cp fixtures/weak/micrograph.png "$cs/leftImg8bit/val/ulm/ulm_000000_000019_leftImg8bit.png"
+expect 0 "segmented 1 image\(s\) into" -- "$cli" weak predict --classifier "$tmp/clf.dfclf" --images "$cs" \
+    --out-dir "$tmp/cs_pred" --set dataset.layout=cityscapes27
+expect 0 "size: 256 x 256" -- "$cli" info --image "$tmp/cs_pred/ulm/ulm_000000_000019_leftImg8bit.png"
+if have_python_imaging "eval against a distributed dataset"; then
+    /usr/bin/python3 -c "
+import numpy as np, sys
+from PIL import Image
+ids = np.array([[7, 7, 8, 8], [0, 33, 8, 7]], np.uint8)  # classes 0 0 1 1 / - 26 1 0
+pred = np.array([[5, 5, 3, 3], [9, 3, 3, 3]], np.uint8)
+Image.fromarray(np.tile(ids, (128, 64))).save(sys.argv[1])
+Image.fromarray(np.tile(pred, (128, 64))).save(sys.argv[2])" \
+        "$cs/gtFine/val/ulm/ulm_000000_000019_gtFine_labelIds.png" "$tmp/cs_hand/ulm/ulm_000000_000019_leftImg8bit.png"
+    # Hungarian: cluster 5 -> class 0 (2 of 3), cluster 3 -> class 1 (3 of 3; 26 and one 0 wrong):
+    # accuracy 5/7; IoU 2/3, 3/5 and 0 for class 26: mIoU 0.4222
+    expect 0 "mIoU 0\.4222   accuracy 0\.7143" -- "$cli" eval --pred "$tmp/cs_hand" --gt "$cs" --task semseg \
+        --set dataset.layout=cityscapes27
+    expect 0 "semseg: 1 images" -- "$cli" eval --pred "$tmp/cs_pred" --gt "$cs" --task semseg --set dataset.layout=cityscapes27
+    expect 2 "no prediction for ulm/ulm_000000_000019_leftImg8bit.png" -- "$cli" eval --pred "$tmp/weak_out" --gt "$cs" \
+        --task semseg --set dataset.layout=cityscapes27
+    expect 1 "use it with --task semseg" -- "$cli" eval --pred "$tmp/cs_hand" --gt "$cs" --task saliency \
+        --set dataset.layout=cityscapes27
+fi
 expect 2 "label image 0 is 23 x 17, its image 256 x 256" -- "$cli" weak train --image fixtures/weak/micrograph.png \
     --labels fixtures/images/grey1.png --out "$tmp/bad.dfclf"
 expect 2 "label image 0 must have one channel" -- "$cli" weak train --image fixtures/weak/micrograph.png \

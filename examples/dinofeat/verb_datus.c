@@ -139,18 +139,14 @@ static void mask_palette(uint8_t palette[256 * 3]) {
 static df_status write_mask(const char *folder, const char *name, const uint8_t *labels, size_t w, size_t h) {
     uint8_t palette[256 * 3];
     mask_palette(palette);
-    char *png = cli_png_name(name), *path = png ? path_in(folder, png, NULL) : NULL;
+    char *path = cli_output_name(folder, name, ".png");
     df_image *image = NULL;
-    df_status status = path ? df_image_new(w, h, 1, 8, &image) : DF_E_OUT_OF_MEMORY;
+    df_status status = path ? df_image_new(w, h, 1, 8, &image) : DF_E_IO;
+    if (path == NULL) fprintf(stderr, "dinofeat datus: %s: %s\n", folder, strerror(errno));
     if (status == DF_OK) memcpy(df_image_pixels(image), labels, w * h);
-    if (status == DF_OK && cli_make_parents(path) != 0) {
-        fprintf(stderr, "dinofeat datus: %s: %s\n", path, strerror(errno));
-        status = DF_E_IO;
-    }
     if (status == DF_OK) status = df_image_save_palette_png(image, palette, 256, path);
     df_image_free(image);
     free(path);
-    free(png);
     return status;
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const usages[] = {"--pred DIR --gt DIR --task semseg|saliency|corloc [options]", NULL};
 
@@ -24,6 +25,10 @@ static const char description[] =
     "            mean IoU, accuracy, maxF_beta (beta^2 = 0.3)\n"
     "  corloc    box lists: JSON as dinofeat segment / tokencut write them (every \"box\": [...])\n"
     "            or text with one 'x_min y_min x_max y_max' per line; CorLoc (IoU > 0.5)\n"
+    "With --set dataset.layout=cocostuff27|cityscapes27 (and dataset.split, dataset.size), --gt is\n"
+    "that dataset's root and its labels, mapped to the 27 classes the papers score, are the truth\n"
+    "(semseg); the prediction of image NAME is PRED/NAME with .png, as the predict verbs write\n"
+    "it given the same settings.\n"
     "Prints a table; --json also writes the figures.\n";
 
 typedef struct request {
@@ -52,6 +57,7 @@ static const cli_command eval_command = {
 typedef struct pair_list {
     char **gt, **pred;
     size_t count;
+    df_dataset *truth; /* a distributed dataset's labels in place of gt's files */
 } pair_list;
 
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -69,6 +75,7 @@ static char *join(const char *dir, const char *name) {
 }
 
 static void free_pairs(pair_list *p) {
+    df_dataset_free(p->truth);
     for (size_t i = 0; i < p->count; i++) free(p->gt[i]), free(p->pred[i]);
     free(p->gt);
     free(p->pred);
@@ -131,14 +138,48 @@ static int pair_files(const request *r, pair_list *pairs) {
     return code;
 }
 
+/* With --set dataset.layout: the ground truth is that dataset at --gt, its labels mapped as the
+ * papers score them (and resized as dataset.size says); the prediction of item NAME is
+ * PRED/NAME with .png, as the predicting verbs write it. */
+static int pair_dataset(const request *r, pair_list *pairs) {
+    df_options *o = NULL;
+    size_t count = 0;
+    df_status status = cli_options_new(&o);
+    if (status == DF_OK) status = df_dataset_open(r->gt, NULL, o, &pairs->truth);
+    if (status == DF_OK) status = df_dataset_count(pairs->truth, &count);
+    df_options_free(o);
+    if (status == DF_OK && ((pairs->gt = calloc(count + 1, sizeof *pairs->gt)) == NULL ||
+                            (pairs->pred = calloc(count + 1, sizeof *pairs->pred)) == NULL))
+        status = DF_E_OUT_OF_MEMORY;
+    for (size_t i = 0; status == DF_OK && i < count; i++) {
+        const char *name;
+        df_dataset_name(pairs->truth, i, &name, NULL);
+        const size_t stem = stem_length(name), n = strlen(r->pred) + stem + 6;
+        if ((pairs->pred[i] = malloc(n)) == NULL || (pairs->gt[i] = strdup(name)) == NULL) status = DF_E_OUT_OF_MEMORY;
+        else snprintf(pairs->pred[i], n, "%s/%.*s.png", r->pred, (int)stem, name);
+        pairs->count = i + 1;
+        if (status == DF_OK && access(pairs->pred[i], R_OK) != 0) {
+            fprintf(stderr, "dinofeat eval: no prediction for %s: %s: %s\n", name, pairs->pred[i], strerror(errno));
+            return EXIT_INPUT;
+        }
+    }
+    return status == DF_OK ? EXIT_OK : cli_fail("eval", status);
+}
+
+/* An int32 copy of a one-channel label image. */
+static df_status label_values(const df_image *image, int32_t **labels, size_t *w, size_t *h) {
+    *w = df_image_width(image), *h = df_image_height(image);
+    *labels = malloc(*w * *h * sizeof **labels);
+    const void *p = df_image_pixels((df_image *)image);
+    for (size_t i = 0; *labels && i < *w * *h; i++)
+        (*labels)[i] = df_image_bit_depth(image) == 16 ? ((const uint16_t *)p)[i] : ((const uint8_t *)p)[i];
+    return *labels ? DF_OK : DF_E_OUT_OF_MEMORY;
+}
+
 /* A single-channel label map as int32; palette PNGs give their indices. */
 static df_status load_labels(const char *path, int32_t **labels, size_t *w, size_t *h) {
-    df_options *o = NULL;
     df_image *image = NULL;
-    df_status status = cli_options_new(&o);
-    if (status == DF_OK) df_options_set_int(o, DF_PARAM_IMAGE_PALETTE_INDICES, 1);
-    if (status == DF_OK) status = df_image_load(path, o, &image);
-    df_options_free(o);
+    df_status status = weak_load_labels(path, &image);
     if (status != DF_OK) return status;
     if (df_image_channels(image) != 1) {
         fprintf(stderr, "dinofeat eval: %s: a label map must have one channel (grey or palette), not %zu\n", path,
@@ -146,19 +187,25 @@ static df_status load_labels(const char *path, int32_t **labels, size_t *w, size
         df_image_free(image);
         return DF_E_FORMAT;
     }
-    *w = df_image_width(image), *h = df_image_height(image);
-    *labels = malloc(*w * *h * sizeof **labels);
-    const void *p = df_image_pixels(image);
-    for (size_t i = 0; *labels && i < *w * *h; i++)
-        (*labels)[i] = df_image_bit_depth(image) == 16 ? ((const uint16_t *)p)[i] : ((const uint8_t *)p)[i];
+    status = label_values(image, labels, w, h);
     df_image_free(image);
-    return *labels ? DF_OK : DF_E_OUT_OF_MEMORY;
+    return status;
+}
+
+/* Item i's true labels: its label file, or the distributed dataset's mapped labels. */
+static df_status load_truth(const pair_list *pairs, size_t i, int32_t **labels, size_t *w, size_t *h) {
+    if (pairs->truth == NULL) return load_labels(pairs->gt[i], labels, w, h);
+    df_image *image = NULL, *marks = NULL;
+    df_status status = df_dataset_get(pairs->truth, i, &image, &marks);
+    if (status == DF_OK) status = label_values(marks, labels, w, h);
+    df_image_free(image), df_image_free(marks);
+    return status;
 }
 
 static int load_pair(const pair_list *pairs, size_t i, int32_t **pred, int32_t **gt, size_t *n) {
     size_t pw, ph, gw, gh;
     df_status status = load_labels(pairs->pred[i], pred, &pw, &ph);
-    if (status == DF_OK) status = load_labels(pairs->gt[i], gt, &gw, &gh);
+    if (status == DF_OK) status = load_truth(pairs, i, gt, &gw, &gh);
     if (status != DF_OK) return cli_fail("eval", status);
     if (pw != gw || ph != gh) {
         fprintf(stderr, "dinofeat eval: %s is %zu x %zu, %s is %zu x %zu\n", pairs->pred[i], pw, ph, pairs->gt[i], gw, gh);
@@ -299,91 +346,13 @@ static int eval_saliency(const request *r, const pair_list *pairs) {
     return code;
 }
 
-/* The 1-based line of position at in text. */
-static size_t line_of(const char *text, const char *at) {
-    size_t line = 1;
-    for (const char *p = text; p < at; p++) line += *p == '\n';
-    return line;
-}
-
-/* Four whole numbers at p, separated by white space (text) or commas (JSON); the end in *end. */
-static int four_numbers(const char *p, int json, int32_t b[4], const char **end) {
-    for (int k = 0; k < 4; k++) {
-        while (*p == ' ' || *p == '\t' || *p == '\r' || (json && (*p == '\n' || (k > 0 && *p == ',')))) p++;
-        char *stop;
-        errno = 0;
-        const long v = strtol(p, &stop, 10);
-        if (stop == p || errno || v < INT32_MIN || v > INT32_MAX) return -1;
-        b[k] = (int32_t)v, p = stop;
-    }
-    *end = p;
-    return 0;
-}
-
-/* Boxes of a JSON file (every "box": [a, b, c, d]) or a text file (four whole numbers a line; blank
- * lines and # comments allowed). Anything else is an error naming the file and the line: a box
- * that cannot be read must not silently count as a miss. */
+/* The boxes of a box file (new); its error said. */
 static int read_boxes(const char *path, int32_t **boxes, size_t *count) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stderr, "dinofeat eval: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    char *text = NULL;
-    size_t size = 0;
-    FILE *memory = open_memstream(&text, &size);
-    char chunk[4096];
-    for (size_t got; memory && (got = fread(chunk, 1, sizeof chunk, f)) > 0;) fwrite(chunk, 1, got, memory);
-    fclose(f);
-    if (memory == NULL || fclose(memory) != 0 || text == NULL) {
-        fprintf(stderr, "dinofeat eval: %s: out of memory\n", path);
-        return -1;
-    }
-    *count = 0;
-    *boxes = malloc((size / 8 + 1) * 4 * sizeof **boxes);
-    const int json = strstr(path, ".json") != NULL;
-    const char *bad = NULL, *p = text;
-    while (*boxes && bad == NULL && *p) {
-        int32_t b[4];
-        const char *end;
-        if (json) {
-            const char *key = strstr(p, "\"box\"");
-            if (key == NULL) break;
-            const char *open = key + 5;
-            while (*open == ' ' || *open == '\t' || *open == '\n' || *open == '\r' || *open == ':') open++;
-            if (*open != '[' || four_numbers(open + 1, 1, b, &end) != 0) bad = key;
-            else {
-                while (*end == ' ' || *end == '\n' || *end == '\t' || *end == '\r') end++;
-                if (*end != ']') bad = key;
-            }
-            p = key + 5;
-        } else {
-            const char *line_end = strchr(p, '\n'), *next = line_end ? line_end + 1 : p + strlen(p), *q = p;
-            while (*q == ' ' || *q == '\t' || *q == '\r') q++;
-            const int blank = *q == '\n' || *q == '#' || *q == '\0';
-            if (!blank && four_numbers(q, 0, b, &end) == 0) {
-                while (*end == ' ' || *end == '\t' || *end == '\r') end++;
-                if (*end != '\n' && *end != '\0' && *end != '#') bad = p;
-            } else if (!blank)
-                bad = p;
-            p = next;
-            if (blank) continue;
-        }
-        if (bad == NULL) memcpy(*boxes + 4 * (*count)++, b, sizeof b);
-    }
-    int status = *boxes ? 0 : -1;
-    if (bad) {
-        const char *line_end = strchr(bad, '\n');
-        const size_t shown = line_end ? (size_t)(line_end - bad) : strlen(bad);
-        fprintf(stderr, "dinofeat eval: %s:%zu: %s, not '%.*s'\n", path, line_of(text, bad),
-                json ? "a box must be \"box\": [x0, y0, x1, y1] of whole numbers"
-                     : "a line must hold four whole numbers x0 y0 x1 y1",
-                (int)(shown > 60 ? 60 : shown), bad);
-        status = -1;
-    } else if (*boxes == NULL)
-        fprintf(stderr, "dinofeat eval: %s: out of memory\n", path);
-    free(text);
-    return status;
+    df_status status = df_boxes_load(path, NULL, 0, count);
+    if (status == DF_OK && (*boxes = malloc((*count ? *count : 1) * 4 * sizeof **boxes)) == NULL) status = DF_E_OUT_OF_MEMORY;
+    if (status == DF_OK) status = df_boxes_load(path, *boxes, *count, count);
+    if (status != DF_OK) fprintf(stderr, "dinofeat eval: %s\n", df_last_error_message());
+    return status == DF_OK ? 0 : -1;
 }
 
 static int eval_corloc(const request *r, const pair_list *pairs) {
@@ -421,7 +390,13 @@ static int run(int argc, char **argv) {
     int code = cli_rows_parse(&eval_command, -1, argc, argv, &r, NULL);
     const int task = r.task;
     pair_list pairs = {0};
-    if (code == EXIT_OK) code = pair_files(&r, &pairs);
+    int64_t layout = 0;
+    df_options *settings = NULL;
+    if (code == EXIT_OK && cli_options_new(&settings) == DF_OK) df_options_get_int(settings, DF_PARAM_DATASET_LAYOUT, &layout);
+    df_options_free(settings);
+    if (code == EXIT_OK && layout != DF_DATASET_LAYOUT_FOLDER && task != 0)
+        code = cli_usage_error("eval", "dataset.layout gives semantic labels: use it with --task semseg");
+    if (code == EXIT_OK) code = layout != DF_DATASET_LAYOUT_FOLDER ? pair_dataset(&r, &pairs) : pair_files(&r, &pairs);
     if (code == EXIT_OK) code = task == 0 ? eval_semseg(&r, &pairs) : task == 1 ? eval_saliency(&r, &pairs) : eval_corloc(&r, &pairs);
     if (code == EXIT_OK && r.json) printf("wrote %s\n", r.json);
     if (code != EXIT_OK && r.json && errno) fprintf(stderr, "dinofeat eval: %s: %s\n", r.json, strerror(errno));

@@ -1,5 +1,6 @@
 /* dinofeat info: what the library was built with, and what images hold. */
 #include "cli.h"
+#include "folder.h"
 #include "model_args.h"
 
 #include <dirent.h>
@@ -69,12 +70,6 @@ static df_status describe(const char *path, const df_options *options, int one_l
     return DF_OK;
 }
 
-static int has_image_extension(const char *name) {
-    const char *dot = strrchr(name, '.');
-    if (dot == NULL) return 0;
-    return strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0;
-}
-
 static int compare_names(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -88,7 +83,7 @@ static int describe_folder(const char *directory, const df_options *options) {
     char **names = NULL;
     size_t count = 0, capacity = 0;
     for (struct dirent *entry; (entry = readdir(dir)) != NULL;) {
-        if (!has_image_extension(entry->d_name)) continue;
+        if (!cli_is_image_name(entry->d_name)) continue;
         if (count == capacity) {
             capacity = capacity ? 2 * capacity : 64;
             char **grown = realloc(names, capacity * sizeof *names);

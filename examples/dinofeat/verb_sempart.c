@@ -179,12 +179,9 @@ static int train_command(request *r, df_model *model, const df_options *o) {
 
 /* D/kind/NAME (NAME's extension replaced by extension), its folders made; NULL on failure. */
 static char *output_path(const char *dir, const char *kind, const char *name, const char *extension) {
-    char *png = cli_png_name(name), path[4096];
-    const size_t stem = png ? strlen(png) - 4 : 0;
-    if (png == NULL) return NULL;
-    snprintf(path, sizeof path, "%s/%s/%.*s%s", dir, kind, (int)stem, png, extension);
-    free(png);
-    return cli_make_parents(path) == 0 ? strdup(path) : NULL;
+    char folder[4096];
+    snprintf(folder, sizeof folder, "%s/%s", dir, kind);
+    return cli_output_name(folder, name, extension);
 }
 
 static int write_boxes(const char *path, const char *image, const int32_t *boxes, size_t count) {
@@ -212,14 +209,14 @@ static df_status save_grey(const df_tensor *mask, const char *path) {
     return status;
 }
 
-/* The four outputs of one image (path, named name under the output folder). */
-static df_status predict_one(const request *r, const df_sempart *net, df_model *model, const df_options *o,
-                             const char *path, const char *name) {
+/* The four outputs of one image, named name under the output folder. */
+static df_status predict_image(const request *r, const df_sempart *net, df_model *model, const df_options *o,
+                               const df_image *image, const char *name) {
     df_image *rgb = NULL;
     df_tensor *coarse = NULL, *fine = NULL, *boxes = NULL;
     char *files[4] = {output_path(r->out_dir, "masks", name, ".png"), output_path(r->out_dir, "coarse", name, ".png"),
                       output_path(r->out_dir, "overlay", name, ".png"), output_path(r->out_dir, "boxes", name, ".json")};
-    df_status status = files[0] && files[1] && files[2] && files[3] ? cli_load_rgb(path, 0, 0, &rgb) : DF_E_IO;
+    df_status status = files[0] && files[1] && files[2] && files[3] ? df_image_convert(image, 3, &rgb) : DF_E_IO;
     if (status == DF_OK) status = df_sempart_predict(net, model, rgb, o, &coarse, &fine, &boxes);
     if (status == DF_OK) status = save_grey(fine, files[0]);
     if (status == DF_OK) status = save_grey(coarse, files[1]);
@@ -236,7 +233,7 @@ static df_status predict_one(const request *r, const df_sempart *net, df_model *
         status = cli_write_overlay_png(df_image_pixels(rgb), w, h, NULL, binary, box.data, NULL, (size_t)shape[0], NULL,
                                        files[2]);
     if (status == DF_OK && write_boxes(files[3], name, box.data, (size_t)shape[0]) != 0) status = DF_E_IO;
-    if (status != DF_OK) fprintf(stderr, "dinofeat sempart predict: %s: %s\n", path, df_last_error_message());
+    if (status != DF_OK) fprintf(stderr, "dinofeat sempart predict: %s: %s\n", name, df_last_error_message());
     free(binary);
     for (int i = 0; i < 4; i++) free(files[i]);
     df_tensor_free(coarse), df_tensor_free(fine), df_tensor_free(boxes);
@@ -244,34 +241,36 @@ static df_status predict_one(const request *r, const df_sempart *net, df_model *
     return status;
 }
 
+typedef struct folder_run {
+    const request *r;
+    const df_sempart *net;
+    df_model *model;
+    const df_options *options;
+} folder_run;
+
+static int predict_into_folder(void *context, const df_image *image, const char *name) {
+    const folder_run *run = context;
+    return predict_image(run->r, run->net, run->model, run->options, image, name) == DF_OK ? EXIT_OK : EXIT_INPUT;
+}
+
 static int predict_command(request *r, df_model *model, const df_options *o) {
     if (r->sempart == NULL || (r->image == NULL) == (r->images == NULL) || r->out_dir == NULL)
         return cli_usage_error("sempart predict", "--sempart, --model, --out-dir and one of --image or --images are required");
     df_sempart *net = NULL;
-    df_dataset *listing = NULL;
-    size_t count = 1, failures = 0;
     df_status status = df_sempart_load(r->sempart, &net);
     if (status == DF_OK) status = df_sempart_check_model(net, model);
-    if (status == DF_OK && r->images) status = df_dataset_open(r->images, NULL, NULL, &listing);
-    if (status == DF_OK && listing) status = df_dataset_count(listing, &count);
     int code = status == DF_OK ? EXIT_OK : cli_fail("sempart predict", status);
-    cli_progress progress;
-    cli_progress_init(&progress, "sempart");
-    for (size_t i = 0; code == EXIT_OK && i < count; i++) {
-        const char *name = NULL, *slash = r->image ? strrchr(r->image, '/') : NULL;
-        char in[4096];
-        if (listing) df_dataset_name(listing, i, &name, NULL);
-        else name = slash ? slash + 1 : r->image;
-        snprintf(in, sizeof in, "%s%s%s", listing ? r->images : "", listing ? "/" : "", listing ? name : r->image);
-        if (predict_one(r, net, model, o, in, name) != DF_OK) failures++;
-        if (listing) cli_progress_report(&progress, i + 1, count, "images");
+    folder_run run = {r, net, model, o};
+    if (code == EXIT_OK && r->images) {
+        code = cli_each_image("sempart predict", r->images, r->out_dir, "predicted", predict_into_folder, &run);
+    } else if (code == EXIT_OK) {
+        const char *slash = strrchr(r->image, '/');
+        df_image *image = NULL;
+        df_status loaded = cli_load_rgb(r->image, 0, 0, &image);
+        code = loaded == DF_OK ? predict_into_folder(&run, image, slash ? slash + 1 : r->image) : cli_fail("sempart predict", loaded);
+        df_image_free(image);
+        if (code == EXIT_OK) printf("predicted 1 image(s) into %s\n", r->out_dir);
     }
-    if (code == EXIT_OK) printf("predicted %zu image(s) into %s\n", count - failures, r->out_dir);
-    if (code == EXIT_OK && failures) {
-        fprintf(stderr, "dinofeat sempart predict: %zu image(s) failed (listed above)\n", failures);
-        code = EXIT_INPUT;
-    }
-    df_dataset_free(listing);
     df_sempart_free(net);
     return code;
 }

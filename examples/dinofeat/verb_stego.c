@@ -10,7 +10,6 @@
 #include "dinofeat/stego.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,112 +243,47 @@ static int train_command(request *r, df_model *model) {
     return code;
 }
 
-/* The (1, D, h, w) patch features of rgb resized so its short side is size (sides rounded to whole
- * patches), and of its mirror image when mirror is set. */
-static df_status image_features(df_model *model, const df_image *rgb, long size, int mirror, df_tensor **out) {
-    int64_t patch = 0, shape[4];
-    df_status status = df_model_info_int(model, DF_MODEL_INFO_PATCH, &patch);
-    const size_t w = df_image_width(rgb), h = df_image_height(rgb), shortest = w < h ? w : h;
-    const double scale = (double)size / (double)shortest;
-    const size_t nw = (size_t)fmax(1, lround(w * scale / patch)) * (size_t)patch,
-                 nh = (size_t)fmax(1, lround(h * scale / patch)) * (size_t)patch;
-    df_image *sized = NULL;
-    df_tensor *x = NULL;
-    df_forward *forward = NULL;
-    const df_tensor *features = NULL;
-    float *hwd = NULL, *dhw = NULL;
-    if (status == DF_OK) status = df_image_resize(rgb, nw, nh, DF_RESIZE_BICUBIC, &sized);
-    if (status == DF_OK && mirror) {
-        uint8_t *p = df_image_pixels(sized);
-        for (size_t y = 0; y < nh; y++)
-            for (size_t a = 0, b = nw - 1; a < b; a++, b--)
-                for (int c = 0; c < 3; c++) {
-                    const uint8_t t = p[(y * nw + a) * 3 + c];
-                    p[(y * nw + a) * 3 + c] = p[(y * nw + b) * 3 + c], p[(y * nw + b) * 3 + c] = t;
-                }
-    }
-    if (status == DF_OK) status = df_image_to_tensor(sized, NULL, NULL, &x);
-    if (status == DF_OK) status = df_model_forward(model, x, DF_OUTPUT_PATCH, &forward);
-    if (status == DF_OK) status = df_forward_output(forward, DF_OUTPUT_PATCH, &features);
-    if (status == DF_OK) status = df_tensor_shape(features, shape, 4);
-    const size_t n = status == DF_OK ? (size_t)(shape[1] * shape[2] * shape[3]) : 0, cells = n ? (size_t)(shape[1] * shape[2]) : 0;
-    if (status == DF_OK && ((hwd = malloc(n * sizeof *hwd)) == NULL || (dhw = malloc(n * sizeof *dhw)) == NULL))
-        status = DF_E_OUT_OF_MEMORY;
-    if (status == DF_OK) status = df_tensor_copy_to_host(features, hwd, n);
-    for (size_t c = 0; status == DF_OK && c < (size_t)shape[3]; c++)
-        for (size_t q = 0; q < cells; q++) dhw[c * cells + q] = hwd[q * (size_t)shape[3] + c];
-    const int64_t chw[4] = {1, shape[3], shape[1], shape[2]};
-    if (status == DF_OK) status = df_tensor_from_host(dhw, 4, chw, out);
-    free(hwd), free(dhw);
-    df_forward_free(forward);
-    df_tensor_free(x);
-    df_image_free(sized);
-    return status;
-}
-
 /* Cluster labels of one image at its size, CRF-refined with STEGO's parameters when asked. */
 static df_status predict_labels(const request *r, const df_stego *head, df_model *model, const df_image *rgb,
                                 int32_t *labels) {
-    const size_t w = df_image_width(rgb), h = df_image_height(rgb);
-    int64_t clusters = 0;
-    df_tensor *f = NULL, *g = NULL;
     df_options *crf = NULL;
-    df_status status = df_stego_get_int(head, DF_PARAM_STEGO_CLASSES, &clusters);
-    const size_t classes = (size_t)clusters;
-    float *p = status == DF_OK && r->crf ? malloc(w * h * classes * sizeof *p) : NULL;
-    if (status == DF_OK && r->crf && p == NULL) status = DF_E_OUT_OF_MEMORY;
-    if (status == DF_OK) status = image_features(model, rgb, r->size, 0, &f);
-    if (status == DF_OK) status = image_features(model, rgb, r->size, 1, &g);
-    if (status == DF_OK) status = df_stego_predict(head, f, g, w, h, p, labels);
-    if (status == DF_OK && r->crf) status = cli_options_new(&crf);
+    df_status status = r->crf ? cli_options_new(&crf) : DF_OK;
     if (status == DF_OK && r->crf) status = df_crf_preset_apply(crf, DF_CRF_PRESET_STEGO);
-    if (status == DF_OK && r->crf)
-        status = df_crf_infer(df_image_pixels((df_image *)rgb), w, h, p, classes, DF_CRF_PROBABILITIES, crf, NULL, labels);
+    if (status == DF_OK) status = df_stego_segment(head, model, rgb, (size_t)r->size, crf, labels);
     df_options_free(crf);
-    free(p);
-    df_tensor_free(f), df_tensor_free(g);
     return status;
 }
 
-static int predict_one(const request *r, const df_stego *head, df_model *model, const char *path, const char *out,
-                       const char *overlay) {
+/* The labels of image (named name in errors) into the label PNG out, and its overlay when asked. */
+static int predict_image(const request *r, const df_stego *head, df_model *model, const df_image *image,
+                         const char *name, const char *out, const char *overlay) {
+    const size_t w = df_image_width(image), h = df_image_height(image);
     df_image *rgb = NULL;
-    int32_t *labels = NULL;
-    df_status status = cli_load_rgb(path, 0, 0, &rgb);
-    const size_t w = rgb ? df_image_width(rgb) : 0, h = rgb ? df_image_height(rgb) : 0;
-    if (status == DF_OK && (labels = malloc(w * h * sizeof *labels)) == NULL) status = DF_E_OUT_OF_MEMORY;
-    if (status == DF_OK) status = predict_labels(r, head, model, rgb, labels);
+    int32_t *labels = malloc(w * h * sizeof *labels);
+    df_status status = labels ? predict_labels(r, head, model, image, labels) : DF_E_OUT_OF_MEMORY;
     if (status == DF_OK) status = cli_write_label_png(labels, w, h, out);
+    if (status == DF_OK && overlay) status = df_image_convert(image, 3, &rgb);
     if (status == DF_OK && overlay)
         status = cli_write_overlay_png(df_image_pixels(rgb), w, h, labels, NULL, NULL, NULL, 0, NULL, overlay);
-    if (status != DF_OK) fprintf(stderr, "dinofeat stego predict: %s: %s\n", path, df_last_error_message());
+    if (status != DF_OK) fprintf(stderr, "dinofeat stego predict: %s: %s\n", name, df_last_error_message());
     free(labels);
     df_image_free(rgb);
     return status == DF_OK ? EXIT_OK : status == DF_E_OUT_OF_MEMORY || status == DF_E_INTERNAL ? EXIT_INTERNAL : EXIT_INPUT;
 }
 
-static int predict_folder(const request *r, const df_stego *head, df_model *model) {
-    df_dataset *listing = NULL;
-    size_t count = 0, failures = 0;
-    df_status status = df_dataset_open(r->images, NULL, NULL, &listing);
-    if (status == DF_OK) status = df_dataset_count(listing, &count);
-    if (status != DF_OK) return cli_fail("stego predict", status);
-    cli_progress progress;
-    cli_progress_init(&progress, "stego");
-    for (size_t i = 0; i < count; i++) {
-        const char *name;
-        df_dataset_name(listing, i, &name, NULL);
-        char *png = cli_png_name(name), in[4096], out[4096];
-        snprintf(in, sizeof in, "%s/%s", r->images, name);
-        snprintf(out, sizeof out, "%s/%s", r->out_dir, png ? png : name);
-        free(png);
-        if (cli_make_parents(out) != 0 || predict_one(r, head, model, in, out, NULL) != EXIT_OK) failures++;
-        cli_progress_report(&progress, i + 1, count, "images");
-    }
-    df_dataset_free(listing);
-    printf("segmented %zu image(s) into %s\n", count - failures, r->out_dir);
-    if (failures) fprintf(stderr, "dinofeat stego predict: %zu image(s) failed (listed above)\n", failures);
-    return failures ? EXIT_INPUT : EXIT_OK;
+typedef struct folder_run {
+    const request *r;
+    const df_stego *head;
+    df_model *model;
+} folder_run;
+
+static int predict_into_folder(void *context, const df_image *image, const char *name) {
+    const folder_run *run = context;
+    char *out = cli_output_name(run->r->out_dir, name, ".png");
+    int code = out ? predict_image(run->r, run->head, run->model, image, name, out, NULL) : EXIT_INPUT;
+    if (out == NULL) fprintf(stderr, "dinofeat stego predict: %s: %s\n", run->r->out_dir, strerror(errno));
+    free(out);
+    return code;
 }
 
 static int predict_command(request *r, df_model *model) {
@@ -362,11 +296,15 @@ static int predict_command(request *r, df_model *model) {
     if (status == DF_OK) status = df_stego_check_model(head, model);
     int code = status == DF_OK ? EXIT_OK : cli_fail("stego predict", status);
     if (code == EXIT_OK && r->image) {
-        code = predict_one(r, head, model, r->image, r->out, r->overlay);
+        df_image *rgb = NULL;
+        df_status loaded = cli_load_rgb(r->image, 0, 0, &rgb);
+        code = loaded == DF_OK ? predict_image(r, head, model, rgb, r->image, r->out, r->overlay) : cli_fail("stego predict", loaded);
+        df_image_free(rgb);
         if (code == EXIT_OK) printf("wrote %s\n", r->out);
         if (code == EXIT_OK && r->overlay) printf("wrote %s\n", r->overlay);
     } else if (code == EXIT_OK)
-        code = predict_folder(r, head, model);
+        code = cli_each_image("stego predict", r->images, r->out_dir, "segmented", predict_into_folder,
+                              &(folder_run){r, head, model});
     df_stego_free(head);
     return code;
 }

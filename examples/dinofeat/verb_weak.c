@@ -8,13 +8,10 @@
 #include "dinofeat/upsample.h"
 #include "dinofeat/weak.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 
 static const char *const subverbs[] = {"train", "predict", "live", NULL};
 
@@ -62,7 +59,7 @@ static const cli_row rows[] = {
     ROW_STRING("image", "FILE", image, "one image, with --out (a label PNG of classes 1..C)", PREDICT),
     ROW_STRING("image", "FILE", image, "the image being labelled", LIVE, CLI_ROW_REQUIRED),
     ROW_STRING("classifier", "FILE", classifier, "a .dfclf file", PREDICT, CLI_ROW_REQUIRED),
-    ROW_STRING("images", "DIR", folder, "every PNG/JPEG of a folder, with --out-dir (label PNGs of the same names)",
+    ROW_STRING("images", "DIR", folder, "every PNG/JPEG of a folder, subfolders included, with --out-dir (label\nPNGs of the same relative names)",
                PREDICT),
     ROW_STRING("out", "FILE", out, "the label PNG of --image", PREDICT),
     ROW_STRING("out-dir", "DIR", out_dir, "the label PNGs of --images", PREDICT),
@@ -172,15 +169,15 @@ static int train(int argc, char **argv) {
     return code;
 }
 
-static int predict_one(const df_weak *weak, df_model *model, const df_options *o, const char *path, const char *out,
-                       const char *overlay, const char *proba) {
-    df_image *image = NULL, *rgb = NULL;
-    df_status status = df_image_load(path, NULL, &image);
-    size_t classes = 0, w = image ? df_image_width(image) : 0, h = image ? df_image_height(image) : 0;
+/* The labels of image into the label PNG out, its overlay and probabilities when asked. */
+static int predict_image(const df_weak *weak, df_model *model, const df_options *o, const df_image *image,
+                         const char *out, const char *overlay, const char *proba) {
+    df_image *rgb = NULL;
+    size_t classes = 0, w = df_image_width(image), h = df_image_height(image);
     df_weak_classes(weak, &classes);
-    float *p = status == DF_OK ? malloc(w * h * classes * sizeof *p) : NULL;
-    int32_t *labels = status == DF_OK ? malloc(w * h * sizeof *labels) : NULL;
-    if (status == DF_OK && (p == NULL || labels == NULL)) status = DF_E_OUT_OF_MEMORY;
+    float *p = malloc(w * h * classes * sizeof *p);
+    int32_t *labels = malloc(w * h * sizeof *labels);
+    df_status status = p && labels ? DF_OK : DF_E_OUT_OF_MEMORY;
     if (status == DF_OK) status = df_weak_predict(weak, model, image, o, p, labels);
     if (status == DF_OK) status = cli_write_label_png(labels, w, h, out);
     if (status == DF_OK && overlay) status = df_image_convert(image, 3, &rgb);
@@ -194,51 +191,23 @@ static int predict_one(const df_weak *weak, df_model *model, const df_options *o
     }
     free(p);
     free(labels);
-    df_image_free(image);
     df_image_free(rgb);
     return code;
 }
 
-static int predict_folder(const df_weak *weak, df_model *model, const df_options *o, const request *r) {
-    DIR *d = opendir(r->folder);
-    if (d == NULL) {
-        fprintf(stderr, "dinofeat weak predict: %s: %s\n", r->folder, strerror(errno));
-        return EXIT_INPUT;
-    }
-    if (mkdir(r->out_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "dinofeat weak predict: %s: %s\n", r->out_dir, strerror(errno));
-        closedir(d);
-        return EXIT_INPUT;
-    }
-    char **names = NULL;
-    size_t count = 0;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        if (e->d_name[0] == '.' || !cli_is_image_name(e->d_name)) continue;
-        char **grown = realloc(names, (count + 1) * sizeof *names);
-        if (grown == NULL) break;
-        names = grown;
-        names[count++] = strdup(e->d_name);
-    }
-    closedir(d);
-    cli_progress progress;
-    cli_progress_init(&progress, "weak predict");
-    int code = EXIT_OK, failures = 0;
-    for (size_t i = 0; i < count; i++) {
-        char in[4096], out[4096];
-        snprintf(in, sizeof in, "%s/%s", r->folder, names[i]);
-        char *dot = strrchr(names[i], '.');
-        *dot = 0;
-        snprintf(out, sizeof out, "%s/%s.png", r->out_dir, names[i]);
-        if (predict_one(weak, model, o, in, out, NULL, NULL) != EXIT_OK) failures++;
-        cli_progress_report(&progress, i + 1, count, "images");
-        free(names[i]);
-    }
-    free(names);
-    printf("segmented %zu image(s) into %s%s\n", count - (size_t)failures, r->out_dir, failures ? "" : "");
-    if (failures) {
-        fprintf(stderr, "dinofeat weak predict: %d image(s) failed (listed above)\n", failures);
-        code = EXIT_INPUT;
-    }
+typedef struct folder_run {
+    const df_weak *weak;
+    df_model *model;
+    const df_options *options;
+    const char *out_dir;
+} folder_run;
+
+static int predict_into_folder(void *context, const df_image *image, const char *name) {
+    const folder_run *run = context;
+    char *out = cli_output_name(run->out_dir, name, ".png");
+    int code = out ? predict_image(run->weak, run->model, run->options, image, out, NULL, NULL) : EXIT_INPUT;
+    if (out == NULL) fprintf(stderr, "dinofeat weak predict: %s: %s\n", run->out_dir, strerror(errno));
+    free(out);
     return code;
 }
 
@@ -257,14 +226,18 @@ static int predict(int argc, char **argv) {
         if (status != DF_OK) code = cli_fail("weak predict", status);
     }
     if (code == EXIT_OK && r.image) {
-        code = predict_one(weak, model, o, r.image, r.out, r.overlay, r.proba);
+        df_image *image = NULL;
+        df_status loaded = df_image_load(r.image, NULL, &image);
+        code = loaded == DF_OK ? predict_image(weak, model, o, image, r.out, r.overlay, r.proba) : cli_fail("weak predict", loaded);
+        df_image_free(image);
         if (code == EXIT_OK) {
             printf("wrote %s\n", r.out);
             if (r.overlay) printf("wrote %s\n", r.overlay);
             if (r.proba) printf("wrote %s\n", r.proba);
         }
     } else if (code == EXIT_OK) {
-        code = predict_folder(weak, model, o, &r);
+        code = cli_each_image("weak predict", r.folder, r.out_dir, "segmented", predict_into_folder,
+                              &(folder_run){weak, model, o, r.out_dir});
     }
     df_model_free(model);
     df_weak_free(weak);

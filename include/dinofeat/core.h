@@ -284,6 +284,14 @@ typedef enum df_param {
                                          once and leaves out those that fail, listed by
                                          df_dataset_skipped; only a folder with nothing usable
                                          fails. Default 0: a broken image fails where it is read */
+    DF_PARAM_DATASET_LAYOUT = 1308,   /* int df_dataset_layout (dataset.h): what df_dataset_open's
+                                         folder is: any image folder (default) or a dataset as
+                                         distributed, whose labels are mapped to the classes the
+                                         papers evaluate on */
+    DF_PARAM_DATASET_SPLIT = 1309,    /* str: a distributed dataset's split, "train" or "val";
+                                         default "val" */
+    DF_PARAM_DATASET_LIST = 1310,     /* str: the file listing a distributed dataset's images (one
+                                         name a line) in place of the layout's own; default "" */
 
     /* feature caches (df_feature_cache_*, cache.h) */
     DF_PARAM_CACHE_HALF = 1400,       /* int 0/1: store float16 (half the file); default 0 */

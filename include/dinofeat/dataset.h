@@ -15,11 +15,33 @@ extern "C" {
 
 typedef struct df_dataset df_dataset;
 
+/* What df_dataset_open's images folder is (DF_PARAM_DATASET_LAYOUT). A distributed dataset is
+ * opened at its root with labels NULL and DF_PARAM_DATASET_SPLIT; its items are the split's
+ * images in list order (the layout's list, or DF_PARAM_DATASET_LIST), and df_dataset_get gives
+ * their labels mapped to the evaluated classes, 255 (DF_IGNORE_LABEL) where a pixel is not scored.
+ * A missing list or listed image is DF_E_INVALID_ARG naming it (and where the list comes from);
+ * a missing label file fails only where labels are asked for, so a split can be predicted first. */
+typedef enum df_dataset_layout {
+    DF_DATASET_LAYOUT_FOLDER = 0,      /* any folder of PNG/JPEG images (labels: a parallel folder) */
+    DF_DATASET_LAYOUT_COCOSTUFF27 = 1, /* COCO-Stuff-27 as STEGO evaluates it: ROOT/images/SPLIT2017/
+                                          ID.jpg, ROOT/annotations/SPLIT2017/ID.png (COCO-Stuff 164k's
+                                          stuffthingmaps: 0..181, 255 unlabelled) and ROOT/curated/
+                                          SPLIT2017/ the lists (STEGO's download, from IIC): val
+                                          Coco164kFull_Stuff_Coarse_7.txt, train
+                                          Coco164kFull_Stuff_Coarse.txt; the 182 classes mapped to
+                                          STEGO's 27 coarse ones */
+    DF_DATASET_LAYOUT_CITYSCAPES27 = 2 /* Cityscapes as STEGO evaluates it: ROOT/leftImg8bit/SPLIT/
+                                          CITY/NAME_leftImg8bit.png and ROOT/gtFine/SPLIT/CITY/
+                                          NAME_gtFine_labelIds.png (the official packages); labelIds
+                                          7..33 become classes 0..26, the void ids 0..6 are ignored */
+} df_dataset_layout;
+
 /* out: new, free with df_dataset_free. The images are every PNG/JPEG under the folder images,
  * subfolders included, hidden entries skipped, sorted bytewise by relative path. labels (may be
  * NULL) is a folder holding, for each image, a label image of the same relative path with the
  * extension .png (palette PNGs read as their indices); a missing one is DF_E_INVALID_ARG naming
- * it. options: DF_PARAM_DATASET_* and DF_PARAM_IMAGE_* (decoding). Errors: DF_E_IO for an
+ * it. With DF_PARAM_DATASET_LAYOUT other than the folder, images is the dataset's root and labels
+ * must be NULL (df_dataset_layout). options: DF_PARAM_DATASET_* and DF_PARAM_IMAGE_* (decoding). Errors: DF_E_IO for an
  * unreadable folder, DF_E_INVALID_ARG for a folder without images. */
 DF_API df_status df_dataset_open(const char *images, const char *labels, const df_options *options, df_dataset **out);
 /* The images DF_PARAM_DATASET_SKIP_BROKEN left out: count (may be NULL) of them; with index <

@@ -65,6 +65,13 @@ DF_API df_status df_saliency_add(df_saliency *saliency, const uint8_t *predictio
  * maximum over thresholds of F_beta of those averages. Any output may be NULL. */
 DF_API df_status df_saliency_scores(const df_saliency *saliency, double *iou, double *accuracy, double *max_f_beta);
 
+/* The boxes (4 int32 each: x_min, y_min, x_max, y_max) of a box file: JSON when path ends in
+ * .json (every "box": [x0, y0, x1, y1], as dinofeat segment, tokencut and sempart write them),
+ * otherwise text with four whole numbers a line (blank lines and # comments allowed). Call with
+ * boxes NULL to learn *count, then with room for capacity boxes. A box that cannot be read is
+ * DF_E_FORMAT naming the file and line (CorLoc would count it a miss); a missing file DF_E_IO;
+ * more boxes than capacity DF_E_INVALID_ARG. */
+DF_API df_status df_boxes_load(const char *path, int32_t *boxes, size_t capacity, size_t *count);
 /* CorLoc for one image: *out is 1 when some predicted box has IoU > 0.5 with some true box.
  * Boxes are 4 int32 each; either count may be 0. */
 DF_API df_status df_corloc_hit(const int32_t *predicted, size_t predicted_count, const int32_t *truth,

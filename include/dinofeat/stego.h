@@ -8,6 +8,7 @@
 
 #include "dinofeat/cache.h"
 #include "dinofeat/core.h"
+#include "dinofeat/image.h"
 #include "dinofeat/model.h"
 #include "dinofeat/tensor.h"
 #include "dinofeat/trainer.h"
@@ -73,6 +74,15 @@ DF_API df_status df_stego_codes(const df_stego *trainer, const df_tensor *featur
  * width x C, pixel-major as df_crf_infer takes them (STEGO's CRF unary is their -log). */
 DF_API df_status df_stego_predict(const df_stego *trainer, const df_tensor *features, const df_tensor *flipped,
                                   size_t width, size_t height, float *probabilities, int32_t *labels);
+/* Cluster labels (height x width of image, row-major, 0..C-1) of one image, as STEGO's evaluation
+ * computes them: the image (any channels; 16-bit samples scaled to 8) resized bicubically so its
+ * short side is `side` pixels, each side rounded to whole patches; the backbone's patch features
+ * of it and of its mirror image into df_stego_predict at the image's size; then, when crf is not
+ * NULL, the dense CRF (df_crf_infer) with crf's DF_PARAM_CRF_* over its probabilities
+ * (df_crf_preset_apply(crf, DF_CRF_PRESET_STEGO) gives the official evaluation's). model must be
+ * the backbone the head was trained on (df_stego_check_model). */
+DF_API df_status df_stego_segment(const df_stego *trainer, df_model *model, const df_image *image, size_t side,
+                                  const df_options *crf, int32_t *labels);
 /* The losses of the last step (self, KNN, random, weighted total, cluster probe, linear probe);
  * zeros before the first. */
 DF_API df_status df_stego_last_losses(const df_stego *trainer, double losses[6]);

@@ -20,13 +20,29 @@ void df_dataset_free(df_dataset *dataset) {
     free(dataset);
 }
 
-/* The label file of image name: the same relative path with .png. */
+/* The label file of image name: the same relative path with .png, and the layout's suffix of the
+ * stem in place of the image's (Cityscapes: _leftImg8bit -> _gtFine_labelIds). */
 static char *label_path(const df_dataset *d, const char *name) {
     const char *dot = strrchr(name, '.');
-    const size_t stem = (size_t)(dot - name), n = strlen(d->labels) + stem + 6;
+    size_t stem = (size_t)(dot - name);
+    const size_t from = d->label_from ? strlen(d->label_from) : 0;
+    const int swap = from && stem >= from && strncmp(name + stem - from, d->label_from, from) == 0;
+    if (swap) stem -= from;
+    const char *suffix = swap ? d->label_to : "";
+    const size_t n = strlen(d->labels) + stem + strlen(suffix) + 6;
     char *path = malloc(n);
-    if (path) snprintf(path, n, "%s/%.*s.png", d->labels, (int)stem, name);
+    if (path) snprintf(path, n, "%s/%.*s%s.png", d->labels, (int)stem, name, suffix);
     return path;
+}
+
+/* A distributed dataset's stored label values as the classes it is scored on. */
+static df_status map_labels(const df_dataset *d, const char *path, df_image *labels) {
+    if (df_image_bit_depth(labels) != 8)
+        return dfi_error(DF_E_INVALID_ARG, "%s: %zu-bit labels, not the 8-bit ones the dataset is distributed with", path,
+                         df_image_bit_depth(labels));
+    uint8_t *p = df_image_pixels(labels);
+    for (size_t i = 0, n = df_image_width(labels) * df_image_height(labels); i < n; i++) p[i] = d->label_map[p[i]];
+    return DF_OK;
 }
 
 static df_status check_labels(const df_dataset *d) {
@@ -102,6 +118,15 @@ static df_status read_settings(df_dataset *d, const df_options *options) {
     return df_options_set_int(d->decode, DF_PARAM_IMAGE_PALETTE_INDICES, 0);
 }
 
+static df_status open_layout(df_dataset *d, const char *root, const df_options *options) {
+    dfi_layout layout;
+    df_status status = dfi_layout_open(root, options, &layout);
+    if (status != DF_OK) return status;
+    d->images = layout.images, d->labels = layout.labels, d->names = layout.names, d->count = layout.count;
+    d->label_from = layout.label_from, d->label_to = layout.label_to, d->label_map = layout.label_map;
+    return DF_OK;
+}
+
 df_status df_dataset_open(const char *images, const char *labels, const df_options *options, df_dataset **out) {
     DFI_CHECK_NOT_NULL(out);
     *out = NULL;
@@ -110,12 +135,19 @@ df_status df_dataset_open(const char *images, const char *labels, const df_optio
     if (d == NULL) DFI_RETURN(dfi_error(DF_E_OUT_OF_MEMORY, "out of memory"));
     pthread_mutex_init(&d->pass.lock, NULL);
     pthread_cond_init(&d->pass.changed, NULL);
-    df_status status = (d->images = strdup(images)) && (!labels || (d->labels = strdup(labels)))
-                           ? read_settings(d, options)
-                           : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-    if (status == DF_OK) status = dfi_list_images(images, &d->names, &d->count);
+    const int distributed = dfi_option_int(options, DF_PARAM_DATASET_LAYOUT) != DF_DATASET_LAYOUT_FOLDER;
+    df_status status = read_settings(d, options);
+    if (status == DF_OK && distributed && labels)
+        status = dfi_error(DF_E_INVALID_ARG, "a distributed dataset (dataset.layout) brings its labels: pass labels NULL");
+    if (status == DF_OK && distributed) status = open_layout(d, images, options);
+    else if (status == DF_OK)
+        status = (d->images = strdup(images)) && (!labels || (d->labels = strdup(labels)))
+                     ? dfi_list_images(images, &d->names, &d->count)
+                     : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
     if (status == DF_OK && d->count == 0) status = dfi_error(DF_E_INVALID_ARG, "%s holds no PNG or JPEG image", images);
-    if (status == DF_OK) status = check_labels(d);
+    /* a distributed dataset is also read for prediction, before or without its labels: a missing
+       label file fails where labels are asked for */
+    if (status == DF_OK && !distributed) status = check_labels(d);
     if (status == DF_OK && dfi_option_int(options, DF_PARAM_DATASET_SKIP_BROKEN)) status = leave_out_broken(d);
     if (status != DF_OK) {
         df_dataset_free(d);
@@ -230,6 +262,7 @@ static df_status decode_item(const df_dataset *d, size_t item, df_image **image,
     if (status == DF_OK && label_file && df_image_channels(*labels) != 1)
         status = dfi_error(DF_E_INVALID_ARG, "%s: a label image has one channel, not %zu", label_file,
                            df_image_channels(*labels));
+    if (status == DF_OK && label_file && d->label_map) status = map_labels(d, label_file, *labels);
     if (status != DF_OK && image) df_image_free(*image), *image = NULL;
     if (status != DF_OK && labels && *labels) df_image_free(*labels), *labels = NULL;
     df_options_free(indices);

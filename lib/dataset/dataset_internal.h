@@ -35,8 +35,23 @@ typedef struct dfi_pass {
     pthread_cond_t changed;
 } dfi_pass;
 
+/* A distributed dataset's items (lib/dataset/layouts.c): names relative to images, label files
+ * under labels at the same relative path with label_from's suffix of the stem replaced by
+ * label_to (NULL: kept) and the extension by .png, and their values mapped by label_map. */
+typedef struct dfi_layout {
+    char *images, *labels;
+    char **names;
+    size_t count;
+    const char *label_from, *label_to;
+    const uint8_t *label_map; /* 256 entries; NULL for none */
+} dfi_layout;
+/* The layout options name under root (df_dataset_layout other than the folder). */
+df_status dfi_layout_open(const char *root, const df_options *options, dfi_layout *out);
+
 struct df_dataset {
     char *images, *labels; /* folders */
+    const char *label_from, *label_to; /* the label file's stem suffix in place of the image's */
+    const uint8_t *label_map;          /* label values to classes; NULL: as stored */
     char **names;
     size_t count;    /* images */
     int five_crop;

@@ -244,6 +244,7 @@ PROTOTYPES = {
     "df_stego_parameter": (c_status, [P, c_size, ctypes.POINTER(ctypes.c_char_p), P, c_size, ctypes.POINTER(c_size)]),
     "df_stego_codes": (c_status, [P, P, PP]),
     "df_stego_predict": (c_status, [P, P, P, c_size, c_size, P, P]),
+    "df_stego_segment": (c_status, [P, P, P, c_size, P, P]),
     "df_stego_last_losses": (c_status, [P, ctypes.POINTER(ctypes.c_double)]),
     "df_stego_trainer": (ctypes.c_void_p, [P]),
     "df_sempart_trainer": (ctypes.c_void_p, [P]),
@@ -311,6 +312,7 @@ PROTOTYPES = {
     "df_saliency_scores": (c_status, [P, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double),
                                       ctypes.POINTER(ctypes.c_double)]),
     "df_corloc_hit": (c_status, [P, c_size, P, c_size, ctypes.POINTER(ctypes.c_int)]),
+    "df_boxes_load": (c_status, [ctypes.c_char_p, P, c_size, ctypes.POINTER(ctypes.c_size_t)]),
     "df_confusion_scores": (c_status, [P, ctypes.c_int, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double),
                                        ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
 }

@@ -3,8 +3,17 @@ images of the same relative stem, five-crop and resize, decoded on worker thread
 consumer in an order that depends only on the seed and the epoch. Feature caches and STEGO's KNN
 table over them (dinofeat/cache.h)."""
 import ctypes
+import enum
+import os
 
-from ._native import Handle, Progress, _numpy, lib, path_arg
+from ._native import Handle, Progress, _numpy, choice, lib, path_arg
+
+
+class Layout(enum.IntEnum):
+    """What a Dataset's folder is: any image folder, or a dataset as distributed (dataset.h)."""
+    FOLDER = 0
+    COCOSTUFF27 = 1
+    CITYSCAPES27 = 2
 
 
 class Dataset(Handle):
@@ -12,21 +21,28 @@ class Dataset(Handle):
     prefetch=8, filter=ResizeFilter.BILINEAR, skip_broken=False). len(d) items; d[i] = (image,
     labels) arrays (labels None without a label folder); d.name(i) = (relative path, five-crop
     position or -1); d.epoch(e) yields (item, image, labels) for a whole pass. skip_broken decodes
-    every image once now and leaves out those that fail: d.skipped lists (relative path, reason)."""
+    every image once now and leaves out those that fail: d.skipped lists (relative path, reason).
+    layout="cocostuff27" or "cityscapes27" (or a Layout) opens a dataset as distributed at its root
+    (labels then None), split "val" or "train", image_list a file naming the images in place of the
+    layout's own; labels come mapped to the 27 classes STEGO scores, 255 where not scored."""
 
     _free, _name = "df_dataset_free", "dataset.Dataset"
 
     def __init__(self, images, labels=None, size=0, five_crop=False, shuffle=False, seed=0, workers=2, prefetch=8,
-                 filter=2, skip_broken=False):
+                 filter=2, skip_broken=False, layout=Layout.FOLDER, split="val", image_list=""):
         from .core import Options
         handle = ctypes.c_void_p()
+        if isinstance(layout, str):
+            layout = choice({m.name.lower(): m for m in Layout}, layout, "Dataset: layout")
         with Options(dataset_size=size, dataset_five_crop=int(bool(five_crop)), dataset_shuffle=int(bool(shuffle)),
                      dataset_seed=seed, dataset_workers=workers, dataset_prefetch=prefetch,
-                     dataset_filter=int(filter), dataset_skip_broken=int(bool(skip_broken))) as options:
+                     dataset_filter=int(filter), dataset_skip_broken=int(bool(skip_broken)),
+                     dataset_layout=int(layout), dataset_split=split,
+                     dataset_list=os.fsdecode(path_arg(image_list, "image_list")) if image_list else "") as options:
             lib.df_dataset_open(path_arg(images, "images"), None if labels is None else path_arg(labels, "labels"),
                                 options.handle, ctypes.byref(handle))
         super().__init__(handle)
-        self._has_labels = labels is not None
+        self._has_labels = labels is not None or int(layout) != Layout.FOLDER
 
     def __len__(self):
         out = ctypes.c_size_t()
@@ -143,4 +159,4 @@ def load_knn(path):
     return out
 
 
-__all__ = ["Dataset", "FeatureCache", "build_feature_cache", "save_knn", "load_knn"]
+__all__ = ["Layout", "Dataset", "FeatureCache", "build_feature_cache", "save_knn", "load_knn"]

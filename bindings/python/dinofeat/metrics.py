@@ -1,7 +1,7 @@
 """Evaluation: exact assignment and unsupervised-segmentation scores over numpy label maps."""
 import ctypes
 
-from ._native import Handle, _numpy, choice, lib
+from ._native import Handle, _numpy, choice, lib, path_arg
 
 IGNORE_LABEL = 255
 _MATCH = {"hungarian": 0, "many-to-one": 1, "many_to_one": 1}
@@ -103,6 +103,18 @@ def corloc_hit(predicted_boxes, true_boxes):
     return bool(out.value)
 
 
+def load_boxes(path):
+    """(N, 4) int32 boxes [x0, y0, x1, y1] of a box file: JSON (path ending in .json: every
+    "box": [...], as the segmenters write) or text (four whole numbers a line, # comments).
+    A box that cannot be read raises dinofeat.Error naming the line."""
+    np = _numpy()
+    count = ctypes.c_size_t()
+    lib.df_boxes_load(path_arg(path), None, 0, ctypes.byref(count))
+    boxes = np.empty((count.value, 4), dtype=np.int32)
+    lib.df_boxes_load(path_arg(path), boxes.ctypes.data_as(ctypes.c_void_p), count.value, ctypes.byref(count))
+    return boxes
+
+
 class Retrieval(Handle):
     """Dense nearest-neighbour retrieval (Hummingbird protocol): add labelled patch features to a
     memory bank, then label query patches by the similarity-weighted vote of their k nearest
@@ -149,4 +161,4 @@ class Retrieval(Handle):
         return labels, scores
 
 
-__all__ = ["IGNORE_LABEL", "linear_sum_assignment", "Confusion", "Saliency", "corloc_hit", "Retrieval"]
+__all__ = ["IGNORE_LABEL", "linear_sum_assignment", "Confusion", "Saliency", "corloc_hit", "load_boxes", "Retrieval"]

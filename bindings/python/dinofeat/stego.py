@@ -143,6 +143,31 @@ class Trainer(TrainerView, Handle):
                              out.ctypes.data_as(ctypes.c_void_p))
         return (out, p) if probabilities else out
 
+    def segment(self, model, image, side=224, crf=False):
+        """(H, W) int32 cluster labels of a dinofeat.Image at its size, as STEGO's evaluation: the
+        image resized so its short side is `side` (whole patches), its features and its mirror
+        image's averaged; crf=True refines them with the dense CRF at STEGO's settings, a dict
+        of dinofeat.crf's settings (iterations, bilateral_sxy, ...) overrides some of them."""
+        np = _numpy()
+        labels = np.empty((image.height, image.width), dtype=np.int32)
+        options = None
+        if crf:
+            from .core import Options
+            from .crf import PRESETS, _SETTINGS
+            options = Options()
+            lib.df_crf_preset_apply(options.handle, PRESETS["stego"])
+            for name, value in (crf.items() if isinstance(crf, dict) else ()):
+                if name not in _SETTINGS:
+                    raise TypeError(f"dinofeat.stego.Trainer.segment: unknown CRF setting '{name}'")
+                options[_SETTINGS[name]] = value
+        try:
+            lib.df_stego_segment(self.handle, model.handle, image.handle, side, options.handle if options else None,
+                                 labels.ctypes.data_as(ctypes.c_void_p))
+        finally:
+            if options is not None:
+                options.close()
+        return labels
+
     def codes_dim(self):
         return self.parameters()["linear.bias"].size
 

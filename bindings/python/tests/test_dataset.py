@@ -56,6 +56,27 @@ class DatasetTest(unittest.TestCase):
             self.assertEqual(dinofeat.dataset.Dataset(d).skipped, [])
             self.assertEqual(len(dinofeat.dataset.Dataset(d)), 2)
 
+    def test_cityscapes_as_distributed(self):
+        """layout="cityscapes27": the split's *_leftImg8bit.png, labelIds 7..33 as classes 0..26,
+        the void ids ignored (255)."""
+        with tempfile.TemporaryDirectory() as root:
+            for top in ("leftImg8bit", "gtFine"):
+                os.makedirs(os.path.join(root, top, "val", "ulm"))
+            dinofeat.Image.from_numpy(np.full((4, 6, 3), 90, np.uint8)).save_png(
+                os.path.join(root, "leftImg8bit", "val", "ulm", "ulm_000000_000019_leftImg8bit.png"))
+            ids = np.array([[0, 6, 7, 8, 33, 26]] * 4, np.uint8)
+            dinofeat.Image.from_numpy(ids[..., None]).save_png(
+                os.path.join(root, "gtFine", "val", "ulm", "ulm_000000_000019_gtFine_labelIds.png"))
+            d = dinofeat.dataset.Dataset(root, layout="cityscapes27", split="val")
+            self.assertEqual((len(d), d.name(0)[0]), (1, "ulm/ulm_000000_000019_leftImg8bit.png"))
+            _, labels = d[0]
+            np.testing.assert_array_equal(labels.reshape(4, 6)[0], [255, 255, 0, 1, 26, 19])
+            d.close()
+            with self.assertRaises(ValueError):
+                dinofeat.dataset.Dataset(root, layout="potsdam")
+            with self.assertRaisesRegex(dinofeat.Error, "Coco164kFull_Stuff_Coarse_7.txt"):
+                dinofeat.dataset.Dataset(root, layout=dinofeat.dataset.Layout.COCOSTUFF27)
+
     def test_feature_cache_and_knn(self):
         from PIL import Image
         fixtures = os.path.join(os.path.dirname(__file__), "..", "..", "..", "test", "fixtures")

@@ -7,7 +7,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import dinofeat  # noqa: E402
-from dinofeat import image, model, tensor  # noqa: E402
+from dinofeat import dataset, image, model, tensor  # noqa: E402
 
 HEADERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "include", "dinofeat")
 
@@ -22,6 +22,7 @@ MIRRORS = [
     (model.Cover, "df_cover", "DF_COVER_"),
     (model.Output, "df_output", "DF_OUTPUT_"),
     (tensor.DType, "df_dtype", "DF_DTYPE_"),
+    (dataset.Layout, "df_dataset_layout", "DF_DATASET_LAYOUT_"),
 ]
 
 

@@ -50,6 +50,21 @@ class SaliencyTest(unittest.TestCase):
         self.assertTrue(dinofeat.metrics.corloc_hit([[0, 0, 10, 10]], [[1, 1, 10, 10], [50, 50, 60, 60]]))
         self.assertFalse(dinofeat.metrics.corloc_hit([], [[1, 1, 10, 10]]))
 
+    def test_load_boxes(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "a.json"), "w") as f:
+                f.write('{"boxes": [{"box": [1, 2, 3, 4]}, {"box": [5, 6, 7, 8]}]}')
+            with open(os.path.join(d, "b.txt"), "w") as f:
+                f.write("# none yet\n")
+            with open(os.path.join(d, "c.txt"), "w") as f:
+                f.write("1 2 3 4\n5 6\n")
+            np.testing.assert_array_equal(dinofeat.metrics.load_boxes(os.path.join(d, "a.json")),
+                                          [[1, 2, 3, 4], [5, 6, 7, 8]])
+            self.assertEqual(dinofeat.metrics.load_boxes(os.path.join(d, "b.txt")).shape, (0, 4))
+            with self.assertRaisesRegex(dinofeat.Error, "c.txt:2"):
+                dinofeat.metrics.load_boxes(os.path.join(d, "c.txt"))
+
 
 class RetrievalTest(unittest.TestCase):
     def test_matches_numpy(self):

@@ -86,6 +86,32 @@ class StegoTest(unittest.TestCase):
         self.assertFalse(np.array_equal(probe, trainer.parameters()["probe.weight"]))
         trainer.close()
 
+    def test_segment_is_the_evaluation_written_out(self):
+        """Trainer.segment: the image at side 24 (40 x 28 -> 32 x 24, whole 8-pixel patches), its
+        features and its mirror image's averaged by predict at the image's size; crf=True is
+        dinofeat.crf with the STEGO preset over those probabilities."""
+        model = dinofeat.Model(os.path.join(HERE, "..", "..", "..", "test", "fixtures", "models", "dino_s8.pth"),
+                               heads=2)
+        rng = np.random.default_rng(3)
+        pixels = (rng.random((28, 40, 3)) * 255).astype(np.uint8)
+        image = dinofeat.Image.from_numpy(pixels)
+        trainer = dinofeat.stego.Trainer(16, code_dim=8, classes=3, seed=2)
+        sized = image.resize(32, 24).numpy(copy=True)
+        f = model.forward(sized, outputs=("patch",))["patch"].transpose(0, 3, 1, 2)
+        g = model.forward(np.ascontiguousarray(sized[:, ::-1]), outputs=("patch",))["patch"].transpose(0, 3, 1, 2)
+        want, p = trainer.predict(f, flipped=g, size=(40, 28), probabilities=True)
+        np.testing.assert_array_equal(trainer.segment(model, image, side=24), want[0])
+        refined, _ = dinofeat.crf(pixels, p[0], preset="stego")
+        np.testing.assert_array_equal(trainer.segment(model, image, side=24, crf=True), refined)
+        fewer, _ = dinofeat.crf(pixels, p[0], preset="stego", iterations=1)
+        np.testing.assert_array_equal(trainer.segment(model, image, side=24, crf={"iterations": 1}), fewer)
+        with self.assertRaises(TypeError):
+            trainer.segment(model, image, crf={"no_such": 1})
+        with self.assertRaises(dinofeat.Error):
+            trainer.segment(model, image, side=0)
+        trainer.close()
+        model.close()
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,0 +1,161 @@
+/* Datasets as they are distributed: which images a split holds, where their labels are, and the
+ * classes the papers score them on. Each layout follows the official evaluation's loader (STEGO's
+ * src/data.py for COCO-Stuff-27 and Cityscapes-27), so a mIoU computed here is the paper's. */
+#include "dataset_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* COCO-Stuff 164k's 182 classes (stuffthingmaps: 0..90 things, 91..181 stuff) to the 27 coarse
+ * classes of STEGO's Coco loader; 255 (unlabelled) and values no class has are not scored. */
+static const uint8_t cocostuff_coarse_of_fine[182] = {
+    9,  11, 11, 11, 11, 11, 11, 11, 11, 8,  8,  8,  8,  8,  8,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  6,
+    6,  6,  6,  6,  6,  6,  6,  10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 5,  5,  5,  5,  5,  5,  5,  5,  2,
+    2,  2,  2,  2,  2,  2,  2,  2,  2,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  0,  0,  0,  0,  0,  0,  1,
+    1,  1,  1,  1,  1,  4,  4,  4,  4,  4,  4,  4,  4,  17, 17, 22, 20, 20, 22, 15, 25, 16, 13, 12, 12, 17,
+    17, 23, 15, 15, 17, 15, 21, 15, 25, 13, 13, 13, 13, 13, 22, 26, 14, 14, 15, 22, 21, 21, 24, 20, 22, 15,
+    17, 16, 15, 22, 24, 21, 17, 25, 16, 21, 17, 22, 16, 21, 21, 25, 21, 26, 21, 24, 20, 17, 14, 21, 26, 15,
+    23, 20, 21, 24, 15, 24, 22, 25, 15, 20, 17, 17, 22, 14, 18, 18, 18, 18, 18, 18, 18, 26, 26, 19, 19, 24};
+
+static uint8_t cocostuff27_map[256], cityscapes27_map[256];
+
+/* The tables are filled once; the filling writes the same bytes whichever thread does it. */
+static void fill_maps(void) {
+    for (int v = 0; v < 256; v++) {
+        cocostuff27_map[v] = v < 182 ? cocostuff_coarse_of_fine[v] : 255;
+        /* labelIds 0..6 are void (unlabeled, ego vehicle, rectification border, out of roi,
+           static, dynamic, ground): STEGO's loader subtracts 7 and ignores what falls below 0 */
+        cityscapes27_map[v] = v >= 7 && v <= 33 ? (uint8_t)(v - 7) : 255;
+    }
+}
+
+static char *joined(const char *a, const char *b, const char *c) {
+    const size_t n = strlen(a) + strlen(b) + (c ? strlen(c) : 0) + 3;
+    char *out = malloc(n);
+    if (out) snprintf(out, n, "%s/%s%s%s", a, b, c ? "/" : "", c ? c : "");
+    return out;
+}
+
+static df_status keep_name(dfi_layout *l, size_t *capacity, char *name) {
+    if (name == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    if (l->count == *capacity) {
+        *capacity = *capacity ? 2 * *capacity : 256;
+        char **grown = realloc(l->names, *capacity * sizeof *grown);
+        if (grown == NULL) {
+            free(name);
+            return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+        }
+        l->names = grown;
+    }
+    l->names[l->count++] = name;
+    return DF_OK;
+}
+
+/* The names a list file gives (one a line, blank lines skipped, surrounding blanks dropped),
+ * prefix/ before each and extension after one that has none. `origin` says where the layout's
+ * own list comes from, for the error when it is missing. */
+static df_status read_list(const char *path, const char *prefix, const char *extension, const char *origin,
+                           dfi_layout *l) {
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return dfi_error(DF_E_INVALID_ARG, "%s: %s (%s; another list with dataset.list)", path, strerror(errno), origin);
+    char line[4096];
+    size_t capacity = 0;
+    df_status status = DF_OK;
+    while (status == DF_OK && fgets(line, sizeof line, f)) {
+        char *start = line, *end = line + strlen(line);
+        while (*start == ' ' || *start == '\t') start++;
+        while (end > start && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t')) *--end = '\0';
+        if (*start == '\0') continue;
+        const char *slash = strrchr(start, '/'), *dot = strrchr(start, '.');
+        const int has_extension = dot && (!slash || dot > slash);
+        const size_t n = strlen(prefix) + strlen(start) + strlen(extension) + 2;
+        char *name = malloc(n);
+        if (name) snprintf(name, n, "%s%s%s%s", prefix, *prefix ? "/" : "", start, has_extension ? "" : extension);
+        status = keep_name(l, &capacity, name);
+    }
+    if (status == DF_OK && ferror(f)) status = dfi_error(DF_E_IO, "%s: read error", path);
+    fclose(f);
+    if (status == DF_OK && l->count == 0) status = dfi_error(DF_E_INVALID_ARG, "%s lists no image", path);
+    return status;
+}
+
+/* Every listed image must be there: a split with holes would score a different set. */
+static df_status check_images(const dfi_layout *l) {
+    for (size_t i = 0; i < l->count; i++) {
+        char *path = joined(l->images, l->names[i], NULL);
+        const int missing = path == NULL || access(path, R_OK) != 0;
+        df_status status = path == NULL ? dfi_error(DF_E_OUT_OF_MEMORY, "out of memory")
+                           : missing    ? dfi_error(DF_E_INVALID_ARG, "%s: listed but absent", path)
+                                        : DF_OK;
+        free(path);
+        if (status != DF_OK) return status;
+    }
+    return DF_OK;
+}
+
+static df_status open_cocostuff27(const char *root, const char *split, const char *list, dfi_layout *l) {
+    char folder[32];
+    snprintf(folder, sizeof folder, "%s2017", split);
+    l->images = joined(root, "images", NULL);
+    l->labels = joined(root, "annotations", NULL);
+    l->label_map = cocostuff27_map;
+    /* STEGO evaluates on the curated list of 7 (IIC's), and trains on the full coarse list */
+    const char *own = strcmp(split, "val") == 0 ? "Coco164kFull_Stuff_Coarse_7.txt" : "Coco164kFull_Stuff_Coarse.txt";
+    char *curated = *list ? NULL : joined(root, "curated", folder);
+    char *path = *list ? strdup(list) : curated ? joined(curated, own, NULL) : NULL;
+    df_status status = l->images && l->labels && path ? DF_OK : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    if (status == DF_OK)
+        status = read_list(path, folder, ".jpg", *list ? "dataset.list" : "the curated lists come with STEGO's cocostuff download", l);
+    free(curated);
+    free(path);
+    return status;
+}
+
+static df_status open_cityscapes27(const char *root, const char *split, const char *list, dfi_layout *l) {
+    l->images = joined(root, "leftImg8bit", split);
+    l->labels = joined(root, "gtFine", split);
+    l->label_from = "_leftImg8bit";
+    l->label_to = "_gtFine_labelIds";
+    l->label_map = cityscapes27_map;
+    if (l->images == NULL || l->labels == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    if (*list) return read_list(list, "", ".png", "dataset.list", l);
+    char **all = NULL;
+    size_t count = 0, capacity = 0;
+    df_status status = dfi_list_images(l->images, &all, &count);
+    if (status != DF_OK) {
+        char reason[512]; /* the message is rewritten from itself */
+        snprintf(reason, sizeof reason, "%s", df_last_error_message());
+        return dfi_error(status, "%s (leftImg8bit_trainvaltest.zip unpacked at the root)", reason);
+    }
+    for (size_t i = 0; status == DF_OK && i < count; i++) {
+        const size_t n = strlen(all[i]);
+        if (n > 16 && strcmp(all[i] + n - 16, "_leftImg8bit.png") == 0) status = keep_name(l, &capacity, all[i]), all[i] = NULL;
+    }
+    dfi_free_names(all, count);
+    if (status == DF_OK && l->count == 0) status = dfi_error(DF_E_INVALID_ARG, "%s holds no *_leftImg8bit.png", l->images);
+    return status;
+}
+
+df_status dfi_layout_open(const char *root, const df_options *options, dfi_layout *out) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, fill_maps);
+    memset(out, 0, sizeof *out);
+    const int64_t layout = dfi_option_int(options, DF_PARAM_DATASET_LAYOUT);
+    const char *split = dfi_option_str(options, DF_PARAM_DATASET_SPLIT), *list = dfi_option_str(options, DF_PARAM_DATASET_LIST);
+    if (strcmp(split, "train") != 0 && strcmp(split, "val") != 0)
+        return dfi_error(DF_E_INVALID_ARG, "dataset.split '%s': train or val", split);
+    df_status status = layout == DF_DATASET_LAYOUT_COCOSTUFF27    ? open_cocostuff27(root, split, list, out)
+                       : layout == DF_DATASET_LAYOUT_CITYSCAPES27 ? open_cityscapes27(root, split, list, out)
+                                                                  : dfi_error(DF_E_INVALID_ARG, "dataset.layout %lld", (long long)layout);
+    if (status == DF_OK) status = check_images(out);
+    if (status != DF_OK) {
+        dfi_free_names(out->names, out->count);
+        free(out->images), free(out->labels);
+        memset(out, 0, sizeof *out);
+    }
+    return status;
+}

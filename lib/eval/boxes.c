@@ -1,0 +1,121 @@
+/* Box files for CorLoc: the JSON that dinofeat's segmenters write and plain text. A box that
+ * cannot be read is an error naming the file's line, never a silent miss: CorLoc counts misses. */
+#include "../internal.h"
+#include "dinofeat/eval.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The 1-based line of position at in text. */
+static size_t line_of(const char *text, const char *at) {
+    size_t line = 1;
+    for (const char *p = text; p < at; p++) line += *p == '\n';
+    return line;
+}
+
+static const char *skip_blanks(const char *p, int newlines) {
+    while (*p == ' ' || *p == '\t' || *p == '\r' || (newlines && *p == '\n')) p++;
+    return p;
+}
+
+/* Four whole numbers at p, separated by blanks (text) or commas and line breaks (JSON); the
+ * position after the fourth in *end. */
+static int four_numbers(const char *p, int json, int32_t box[4], const char **end) {
+    for (int k = 0; k < 4; k++) {
+        p = skip_blanks(p, json);
+        if (json && k > 0 && *p == ',') p = skip_blanks(p + 1, 1);
+        char *stop;
+        errno = 0;
+        const long v = strtol(p, &stop, 10);
+        if (stop == p || errno || v < INT32_MIN || v > INT32_MAX) return -1;
+        box[k] = (int32_t)v, p = stop;
+    }
+    *end = p;
+    return 0;
+}
+
+/* The box of the JSON member at key ("box"), or -1. */
+static int json_box(const char *key, int32_t box[4]) {
+    const char *open = key + 5, *end;
+    while (*open == ' ' || *open == '\t' || *open == '\n' || *open == '\r' || *open == ':') open++;
+    if (*open != '[' || four_numbers(open + 1, 1, box, &end) != 0) return -1;
+    return *skip_blanks(end, 1) == ']' ? 0 : -1;
+}
+
+/* The box of the text line at line (*blank set for a blank or comment line), or -1. */
+static int text_box(const char *line, int32_t box[4], int *blank) {
+    const char *q = skip_blanks(line, 0), *end;
+    *blank = *q == '\n' || *q == '#' || *q == '\0';
+    if (*blank) return 0;
+    if (four_numbers(q, 0, box, &end) != 0) return -1;
+    end = skip_blanks(end, 0);
+    return *end == '\n' || *end == '\0' || *end == '#' ? 0 : -1;
+}
+
+/* Reads every box of text into boxes (room for capacity; NULL: counts only); *bad at the first
+ * malformed box. Returns the count. */
+static size_t parse_boxes(const char *text, int json, int32_t *boxes, size_t capacity, const char **bad) {
+    size_t count = 0;
+    *bad = NULL;
+    for (const char *p = text; *bad == NULL && *p;) {
+        int32_t box[4];
+        int blank = 0;
+        if (json) {
+            const char *key = strstr(p, "\"box\"");
+            if (key == NULL) break;
+            if (json_box(key, box) != 0) *bad = key;
+            p = key + 5;
+        } else {
+            const char *line_end = strchr(p, '\n');
+            if (text_box(p, box, &blank) != 0) *bad = p;
+            p = line_end ? line_end + 1 : p + strlen(p);
+        }
+        if (*bad == NULL && !blank) {
+            if (boxes && count < capacity) memcpy(boxes + 4 * count, box, sizeof box);
+            count++;
+        }
+    }
+    return count;
+}
+
+df_status df_boxes_load(const char *path, int32_t *boxes, size_t capacity, size_t *count) {
+    DFI_CHECK_NOT_NULL(path);
+    DFI_CHECK_NOT_NULL(count);
+    unsigned char *data = NULL;
+    size_t size = 0;
+    df_status status = dfi_read_file(path, &data, &size);
+    if (status != DF_OK) {
+        char reason[256]; /* the message is rewritten from itself */
+        snprintf(reason, sizeof reason, "%s", df_last_error_message());
+        DFI_RETURN(dfi_error(status, "%s: %s", path, reason));
+    }
+    char *text = malloc(size + 1);
+    if (text == NULL) {
+        free(data);
+        DFI_RETURN(dfi_error(DF_E_OUT_OF_MEMORY, "out of memory"));
+    }
+    memcpy(text, data, size);
+    text[size] = '\0';
+    free(data);
+    const size_t length = strlen(path);
+    const int json = length >= 5 && strcmp(path + length - 5, ".json") == 0;
+    const char *bad = NULL;
+    const size_t found = parse_boxes(text, json, boxes, capacity, &bad);
+    if (bad) {
+        const char *line_end = strchr(bad, '\n');
+        const size_t shown = line_end ? (size_t)(line_end - bad) : strlen(bad);
+        status = dfi_error(DF_E_FORMAT, "%s:%zu: %s, not '%.*s'", path, line_of(text, bad),
+                           json ? "a box must be \"box\": [x0, y0, x1, y1] of whole numbers"
+                                : "a line must hold four whole numbers x0 y0 x1 y1",
+                           (int)(shown > 60 ? 60 : shown), bad);
+    } else if (boxes && found > capacity) {
+        status = dfi_error(DF_E_INVALID_ARG, "%s holds %zu boxes, room was given for %zu", path, found, capacity);
+    } else {
+        *count = found;
+    }
+    free(text);
+    DFI_RETURN(status);
+}

@@ -1,0 +1,189 @@
+/* Distributed datasets (dataset.layout) on miniature replicas of their on-disk layouts, written
+ * here: a real JPEG for COCO's images, label PNGs with the stored values, STEGO's curated list;
+ * the expected classes are the papers' mappings worked out by hand for the values used. */
+#include "check_common.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+static char root[64];
+
+static void make_root(void) {
+    snprintf(root, sizeof root, "/tmp/dinofeat_layouts_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(root));
+}
+
+static void remove_root(void) { remove_tree(root); }
+
+static void make_folder(const char *relative) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", root, relative);
+    ck_assert_int_eq(mkdir(path, 0777), 0);
+}
+
+static void write_text(const char *relative, const char *text) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", root, relative);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* A width x height grey PNG whose pixels cycle through values[0..count-1], row-major. */
+static void write_labels(const char *relative, size_t width, size_t height, const uint8_t *values, size_t count) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", root, relative);
+    df_image *image;
+    ck_assert_ok(df_image_new(width, height, 1, 8, &image));
+    uint8_t *p = df_image_pixels(image);
+    for (size_t i = 0; i < width * height; i++) p[i] = values[i % count];
+    ck_assert_ok(df_image_save_png(image, path));
+    df_image_free(image);
+}
+
+static void copy_file(const char *from, const char *relative) {
+    size_t size;
+    unsigned char *bytes = read_fixture_from("", from, &size);
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", root, relative);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(bytes, 1, size, f), size);
+    ck_assert_int_eq(fclose(f), 0);
+    free(bytes);
+}
+
+static df_options *layout_options(df_dataset_layout layout, const char *split) {
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_LAYOUT, layout));
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_SPLIT, split));
+    return o;
+}
+
+/* The dataset options open at root, which must hold count items, the first named first. */
+static df_dataset *open_layout(const df_options *o, size_t count, const char *first) {
+    df_dataset *d;
+    size_t items;
+    const char *name;
+    ck_assert_ok(df_dataset_open(root, NULL, o, &d));
+    ck_assert_ok(df_dataset_count(d, &items));
+    ck_assert_uint_eq(items, count);
+    ck_assert_ok(df_dataset_name(d, 0, &name, NULL));
+    ck_assert_str_eq(name, first);
+    return d;
+}
+
+/* The item's labels, which must be width x height. */
+static void assert_labels(df_dataset *d, size_t item, size_t width, size_t height, const uint8_t *want, size_t count) {
+    df_image *image, *labels;
+    ck_assert_ok(df_dataset_get(d, item, &image, &labels));
+    ck_assert_uint_eq(df_image_width(labels), width);
+    ck_assert_uint_eq(df_image_height(labels), height);
+    const uint8_t *p = df_image_pixels(labels);
+    for (size_t i = 0; i < width * height; i++) ck_assert_uint_eq(p[i], want[i % count]);
+    df_image_free(image), df_image_free(labels);
+}
+
+/* COCO-Stuff-27 as STEGO's Coco loader reads it: the curated list's order, ID.jpg beside ID.png,
+ * the 182 fine classes in five representative places mapped to the coarse ones (fine 0 person ->
+ * 9, 91 banner -> 17, 181 wood -> 24, 255 unlabelled and the unused 200 ignored). */
+START_TEST(test_cocostuff27_replica) {
+    make_root();
+    const char *folders[] = {"images", "images/val2017", "annotations", "annotations/val2017", "curated",
+                             "curated/val2017"};
+    for (int i = 0; i < 6; i++) make_folder(folders[i]);
+    df_image *photo;
+    ck_assert_ok(df_image_load("fixtures/images/baseline.jpg", NULL, &photo));
+    const size_t w = df_image_width(photo), h = df_image_height(photo);
+    df_image_free(photo);
+    const uint8_t fine[5] = {0, 91, 181, 255, 200}, coarse[5] = {9, 17, 24, 255, 255};
+    copy_file("fixtures/images/baseline.jpg", "images/val2017/000000000285.jpg");
+    copy_file("fixtures/images/baseline.jpg", "images/val2017/000000000139.jpg");
+    write_labels("annotations/val2017/000000000285.png", w, h, fine, 5);
+    write_labels("annotations/val2017/000000000139.png", w, h, fine + 1, 4);
+    write_text("curated/val2017/Coco164kFull_Stuff_Coarse_7.txt", "000000000285\n000000000139\r\n\n");
+    df_options *o = layout_options(DF_DATASET_LAYOUT_COCOSTUFF27, "val");
+    df_dataset *d = open_layout(o, 2, "val2017/000000000285.jpg"); /* the list's order, not sorted */
+    assert_labels(d, 0, w, h, coarse, 5);
+    assert_labels(d, 1, w, h, coarse + 1, 4);
+    df_dataset_free(d);
+    /* the paper's resize: short side, centre crop, labels nearest, still mapped */
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_SIZE, 16));
+    ck_assert_ok(df_dataset_open(root, NULL, o, &d));
+    df_image *image, *labels;
+    ck_assert_ok(df_dataset_get(d, 0, &image, &labels));
+    ck_assert_uint_eq(df_image_width(labels), 16);
+    const uint8_t *p = df_image_pixels(labels);
+    for (size_t i = 0; i < 16 * 16; i++) ck_assert(p[i] == 9 || p[i] == 17 || p[i] == 24 || p[i] == 255);
+    df_image_free(image), df_image_free(labels);
+    df_dataset_free(d);
+    /* another list, one image */
+    write_text("mine.txt", "000000000139\n");
+    char list[256];
+    snprintf(list, sizeof list, "%s/mine.txt", root);
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_LIST, list));
+    df_dataset_free(open_layout(o, 1, "val2017/000000000139.jpg"));
+    /* a listed image that is not there, or has no annotation, is refused by name */
+    write_text("mine.txt", "000000000139\n000000000999\n");
+    ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_INVALID_ARG, "df_dataset_open");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "000000000999.jpg: listed but absent"));
+    /* without its annotation it can be predicted, not scored */
+    copy_file("fixtures/images/baseline.jpg", "images/val2017/000000000999.jpg");
+    d = open_layout(o, 2, "val2017/000000000139.jpg");
+    ck_assert_ok(df_dataset_get(d, 1, &image, NULL));
+    df_image_free(image);
+    ck_assert_int_ne(df_dataset_get(d, 1, &image, &labels), DF_OK);
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "annotations/val2017/000000000999.png"));
+    df_dataset_free(d);
+    df_options_free(o);
+    /* the train split's list is absent here: the error says which file and where it comes from */
+    o = layout_options(DF_DATASET_LAYOUT_COCOSTUFF27, "train");
+    ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_INVALID_ARG, "df_dataset_open");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "curated/train2017/Coco164kFull_Stuff_Coarse.txt"));
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "STEGO"));
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_SPLIT, "test"));
+    ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_INVALID_ARG, "df_dataset_open");
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_SPLIT, "val"));
+    ck_assert_fails_with(df_dataset_open(root, root, o, &d), DF_E_INVALID_ARG, "df_dataset_open");
+    df_options_free(o);
+    remove_root();
+}
+END_TEST
+
+/* Cityscapes-27 as STEGO reads it: every *_leftImg8bit.png of the split's cities (sorted), its
+ * *_gtFine_labelIds.png, labelIds 7..33 as classes 0..26 and the void ids below 7 ignored. */
+START_TEST(test_cityscapes27_replica) {
+    make_root();
+    const char *folders[] = {"leftImg8bit", "leftImg8bit/val", "leftImg8bit/val/lindau", "leftImg8bit/val/frankfurt",
+                             "gtFine", "gtFine/val", "gtFine/val/lindau", "gtFine/val/frankfurt"};
+    for (int i = 0; i < 8; i++) make_folder(folders[i]);
+    const uint8_t ids[6] = {0, 6, 7, 24, 26, 33}, classes[6] = {255, 255, 0, 17, 19, 26};
+    const uint8_t grey[1] = {128};
+    write_labels("leftImg8bit/val/lindau/lindau_000000_000019_leftImg8bit.png", 12, 6, grey, 1);
+    write_labels("leftImg8bit/val/frankfurt/frankfurt_000000_000294_leftImg8bit.png", 12, 6, grey, 1);
+    write_labels("leftImg8bit/val/frankfurt/notes.png", 4, 4, grey, 1); /* not a Cityscapes image */
+    write_labels("gtFine/val/lindau/lindau_000000_000019_gtFine_labelIds.png", 12, 6, ids, 6);
+    write_labels("gtFine/val/frankfurt/frankfurt_000000_000294_gtFine_labelIds.png", 12, 6, ids + 2, 4);
+    df_options *o = layout_options(DF_DATASET_LAYOUT_CITYSCAPES27, "val");
+    df_dataset *d = open_layout(o, 2, "frankfurt/frankfurt_000000_000294_leftImg8bit.png");
+    assert_labels(d, 0, 12, 6, classes + 2, 4);
+    assert_labels(d, 1, 12, 6, classes, 6);
+    df_dataset_free(d);
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_SPLIT, "train"));
+    ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_IO, "df_dataset_open");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "leftImg8bit/train"));
+    df_options_free(o);
+    remove_root();
+}
+END_TEST
+
+Suite *layouts_suite(void) {
+    Suite *suite = suite_create("layouts");
+    TCase *tc = tcase_create("layouts");
+    tcase_add_test(tc, test_cocostuff27_replica);
+    tcase_add_test(tc, test_cityscapes27_replica);
+    suite_add_tcase(suite, tc);
+    return suite;
+}
