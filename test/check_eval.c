@@ -244,6 +244,25 @@ START_TEST(test_boxes_load) {
     write_text(path, sizeof path, "f.json", "{\"boxes\": [{\"box\": [1, 2, 3]}]}");
     ck_assert_fails_with(df_boxes_load(path, NULL, 0, &count), DF_E_FORMAT, "df_boxes_load");
     ck_assert_ptr_nonnull(strstr(df_last_error_message(), "f.json:1: a box must be"));
+    /* a VOC annotation: every object, 1-based inclusive corners made 0-based, maximum exclusive */
+    write_text(path, sizeof path, "000005.xml",
+               "<annotation>\n\t<size><width>500</width><height>375</height></size>\n"
+               "\t<object>\n\t\t<name>chair</name>\n\t\t<difficult>1</difficult>\n"
+               "\t\t<bndbox>\n\t\t\t<xmin>263</xmin>\n\t\t\t<ymin>211</ymin>\n"
+               "\t\t\t<xmax>324</xmax>\n\t\t\t<ymax>339</ymax>\n\t\t</bndbox>\n\t</object>\n"
+               "\t<object><name>dog</name><bndbox><xmin>1</xmin><ymin>1.0</ymin><xmax>500</xmax>"
+               "<ymax>375</ymax></bndbox></object>\n</annotation>\n");
+    ck_assert_ok(df_boxes_load(path, boxes, 3, &count));
+    ck_assert_uint_eq(count, 2);
+    const int32_t voc_want[8] = {262, 210, 324, 339, 0, 0, 500, 375};
+    ck_assert_mem_eq(boxes, voc_want, sizeof voc_want);
+    write_text(path, sizeof path, "000007.xml", "<object><bndbox><xmin>3</xmin><ymin>4.5</ymin><xmax>9</xmax>"
+                                                "<ymax>9</ymax></bndbox></object>");
+    ck_assert_fails_with(df_boxes_load(path, NULL, 0, &count), DF_E_FORMAT, "df_boxes_load");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "000007.xml:1: a <bndbox> must hold"));
+    write_text(path, sizeof path, "000009.xml", "<object><bndbox><xmin>3</xmin><ymin>4</ymin><xmax>9</xmax>"
+                                                "</bndbox></object>");
+    ck_assert_fails_with(df_boxes_load(path, NULL, 0, &count), DF_E_FORMAT, "df_boxes_load");
     ck_assert_fails_with(df_boxes_load("/nonexistent/boxes.txt", NULL, 0, &count), DF_E_IO, "df_boxes_load");
     ck_assert_ptr_nonnull(strstr(df_last_error_message(), "/nonexistent/boxes.txt"));
     ck_assert_fails_with(df_boxes_load(NULL, NULL, 0, &count), DF_E_INVALID_ARG, "df_boxes_load");

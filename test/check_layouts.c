@@ -179,11 +179,106 @@ START_TEST(test_cityscapes27_replica) {
 }
 END_TEST
 
+/* The saliency test sets as their archives unpack: images and masks of the same stems, masks as
+ * stored (0 / 255 and the grey of anti-aliased edges). */
+START_TEST(test_saliency_set_replicas) {
+    static const struct {
+        df_dataset_layout layout;
+        const char *images, *masks;
+    } sets[] = {{DF_DATASET_LAYOUT_ECSSD, "images", "ground_truth_mask"},
+                {DF_DATASET_LAYOUT_DUTS_TE, "DUTS-TE-Image", "DUTS-TE-Mask"},
+                {DF_DATASET_LAYOUT_DUT_OMRON, "DUT-OMRON-image", "pixelwiseGT-new-PNG"}};
+    const uint8_t mask[3] = {0, 255, 128};
+    for (size_t k = 0; k < 3; k++) {
+        make_root();
+        char image[128], label[128];
+        make_folder(sets[k].images), make_folder(sets[k].masks);
+        const char *stems[2] = {"b_0002", "a_0001"};
+        for (int i = 0; i < 2; i++) {
+            snprintf(image, sizeof image, "%s/%s.jpg", sets[k].images, stems[i]);
+            snprintf(label, sizeof label, "%s/%s.png", sets[k].masks, stems[i]);
+            copy_file("fixtures/images/baseline.jpg", image);
+            write_labels(label, 40, 24, mask, 3);
+        }
+        df_options *o = layout_options(sets[k].layout, "val");
+        df_dataset *d = open_layout(o, 2, "a_0001.jpg");
+        assert_labels(d, 1, 40, 24, mask, 3);
+        df_dataset_free(d);
+        /* as TokenCut's download scripts leave them: img/ and gt/ */
+        char from[160], to[160];
+        snprintf(from, sizeof from, "%s/%s", root, sets[k].images), snprintf(to, sizeof to, "%s/img", root);
+        ck_assert_int_eq(rename(from, to), 0);
+        snprintf(from, sizeof from, "%s/%s", root, sets[k].masks), snprintf(to, sizeof to, "%s/gt", root);
+        ck_assert_int_eq(rename(from, to), 0);
+        d = open_layout(o, 2, "a_0001.jpg");
+        assert_labels(d, 0, 40, 24, mask, 3);
+        df_dataset_free(d);
+        df_options_free(o);
+        remove_root();
+    }
+}
+END_TEST
+
+/* PASCAL VOC 2007 as its tar files unpack: the split's list, JPEGImages, every object's box from
+ * Annotations (1-based corners made 0-based), SegmentationClass where the image has one. */
+START_TEST(test_voc_replica) {
+    make_root();
+    const char *folders[] = {"VOCdevkit", "VOCdevkit/VOC2007", "VOCdevkit/VOC2007/JPEGImages",
+                             "VOCdevkit/VOC2007/Annotations", "VOCdevkit/VOC2007/ImageSets",
+                             "VOCdevkit/VOC2007/ImageSets/Main", "VOCdevkit/VOC2007/SegmentationClass"};
+    for (int i = 0; i < 7; i++) make_folder(folders[i]);
+    copy_file("fixtures/images/baseline.jpg", "VOCdevkit/VOC2007/JPEGImages/000005.jpg");
+    copy_file("fixtures/images/baseline.jpg", "VOCdevkit/VOC2007/JPEGImages/000007.jpg");
+    write_text("VOCdevkit/VOC2007/ImageSets/Main/trainval.txt", "000005\n000007\n");
+    write_text("VOCdevkit/VOC2007/Annotations/000005.xml",
+               "<annotation><object><name>chair</name><bndbox><xmin>1</xmin><ymin>2</ymin><xmax>20</xmax>"
+               "<ymax>24</ymax></bndbox></object><object><name>dog</name><difficult>1</difficult><bndbox>"
+               "<xmin>10</xmin><ymin>5</ymin><xmax>40</xmax><ymax>12</ymax></bndbox></object></annotation>\n");
+    const uint8_t classes[3] = {0, 15, 255};
+    write_labels("VOCdevkit/VOC2007/SegmentationClass/000005.png", 40, 24, classes, 3);
+    df_options *o = layout_options(DF_DATASET_LAYOUT_VOC07, "trainval");
+    df_dataset *d = open_layout(o, 2, "000005.jpg");
+    int32_t boxes[8];
+    size_t count = 0;
+    ck_assert_ok(df_dataset_boxes(d, 0, NULL, 0, &count));
+    ck_assert_uint_eq(count, 2);
+    ck_assert_ok(df_dataset_boxes(d, 0, boxes, 2, &count));
+    const int32_t want[8] = {0, 1, 20, 24, 9, 4, 40, 12};
+    ck_assert_mem_eq(boxes, want, sizeof want);
+    assert_labels(d, 0, 40, 24, classes, 3);
+    ck_assert_fails_with(df_dataset_boxes(d, 1, NULL, 0, &count), DF_E_IO, "df_dataset_boxes");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "Annotations/000007.xml"));
+    ck_assert_fails_with(df_dataset_boxes(d, 2, NULL, 0, &count), DF_E_INVALID_ARG, "df_dataset_boxes");
+    df_dataset_free(d);
+    /* the VOC2007 folder itself as the root; a split VOC has not is refused */
+    char base[128];
+    snprintf(base, sizeof base, "%s/VOCdevkit/VOC2007", root);
+    ck_assert_ok(df_dataset_open(base, NULL, o, &d));
+    df_dataset_free(d);
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_SPLIT, "everything"));
+    ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_INVALID_ARG, "df_dataset_open");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "trainval or test"));
+    df_options_free(o);
+    /* a layout without boxes says so */
+    o = layout_options(DF_DATASET_LAYOUT_FOLDER, "val");
+    char images[160];
+    snprintf(images, sizeof images, "%s/VOCdevkit/VOC2007/JPEGImages", root);
+    ck_assert_ok(df_dataset_open(images, NULL, o, &d));
+    ck_assert_fails_with(df_dataset_boxes(d, 0, NULL, 0, &count), DF_E_UNSUPPORTED, "df_dataset_boxes");
+    ck_assert_fails_with(df_dataset_boxes(d, 0, NULL, 0, NULL), DF_E_INVALID_ARG, "df_dataset_boxes");
+    df_dataset_free(d);
+    df_options_free(o);
+    remove_root();
+}
+END_TEST
+
 Suite *layouts_suite(void) {
     Suite *suite = suite_create("layouts");
     TCase *tc = tcase_create("layouts");
     tcase_add_test(tc, test_cocostuff27_replica);
     tcase_add_test(tc, test_cityscapes27_replica);
+    tcase_add_test(tc, test_saliency_set_replicas);
+    tcase_add_test(tc, test_voc_replica);
     suite_add_tcase(suite, tc);
     return suite;
 }

@@ -150,6 +150,26 @@ expect 0 "mIoU 1\.0000   accuracy 1\.0000" -- "$cli" eval --pred "$tmp/pred" --g
 expect 0 '"miou": 1,' -- cat "$tmp/semseg.json"
 expect 0 "mIoU 1\.0000" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg --protocol many-to-one
 expect 0 "IoU 1\.0000   accuracy 1\.0000   maxF_beta 1\.0000" -- "$cli" eval --pred "$tmp/spred" --gt "$tmp/sgt" --task saliency
+# the same against ECSSD as its archives unpack (images/, ground_truth_mask/)
+mkdir -p "$tmp/ecssd/images" "$tmp/ecssd/ground_truth_mask" "$tmp/ecssd_pred"
+cp fixtures/images/baseline.jpg "$tmp/ecssd/images/0001.jpg"; cp "$tmp/seg_saliency.png" "$tmp/ecssd/ground_truth_mask/0001.png"
+cp "$tmp/seg_saliency.png" "$tmp/ecssd_pred/0001.png"
+expect 0 "IoU 1\.0000   accuracy 1\.0000   maxF_beta 1\.0000" -- "$cli" eval --pred "$tmp/ecssd_pred" --gt "$tmp/ecssd" \
+    --task saliency --set dataset.layout=ecssd
+expect 2 "no prediction for 0001\.jpg" -- "$cli" eval --pred "$tmp/spred" --gt "$tmp/ecssd" --task saliency --set dataset.layout=ecssd
+# CorLoc against PASCAL VOC as it unpacks: the split's images, every object's box from Annotations
+voc="$tmp/voc/VOCdevkit/VOC2007"; mkdir -p "$voc/JPEGImages" "$voc/Annotations" "$voc/ImageSets/Main" "$tmp/voc_pred"
+cp fixtures/images/baseline.jpg "$voc/JPEGImages/000005.jpg"; cp fixtures/images/baseline.jpg "$voc/JPEGImages/000007.jpg"
+printf '000005\n000007\n' > "$voc/ImageSets/Main/test.txt"
+printf '<annotation><object><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>10</xmax><ymax>10</ymax></bndbox></object></annotation>' \
+    > "$voc/Annotations/000005.xml"
+printf '<annotation><object><bndbox><xmin>51</xmin><ymin>51</ymin><xmax>60</xmax><ymax>60</ymax></bndbox></object></annotation>' \
+    > "$voc/Annotations/000007.xml"
+printf '{"boxes": [{"class": 1, "box": [0, 0, 10, 10]}]}' > "$tmp/voc_pred/000005.json"; printf '0 0 5 5\n' > "$tmp/voc_pred/000007.txt"
+expect 0 "CorLoc 0\.5000" -- "$cli" eval --pred "$tmp/voc_pred" --gt "$tmp/voc" --task corloc --set dataset.layout=voc07 \
+    --set dataset.split=test
+mkdir -p "$tmp/ecssd_boxes"; cp "$tmp/voc_pred/000005.json" "$tmp/ecssd_boxes/0001.json"
+expect 2 "has no boxes" -- "$cli" eval --pred "$tmp/ecssd_boxes" --gt "$tmp/ecssd" --task corloc --set dataset.layout=ecssd
 expect 0 "CorLoc 1\.0000" -- "$cli" eval --pred "$tmp/bpred" --gt "$tmp/bgt" --task corloc
 # a box file that cannot be read is an input error naming the file and line, never a silent miss
 mkdir -p "$tmp/badbox"; printf '# x0 y0 x1 y1\n\n0 0 224\n' > "$tmp/badbox/a.txt"
@@ -264,8 +284,6 @@ Image.fromarray(np.tile(pred, (128, 64))).save(sys.argv[2])" \
     expect 0 "semseg: 1 images" -- "$cli" eval --pred "$tmp/cs_pred" --gt "$cs" --task semseg --set dataset.layout=cityscapes27
     expect 2 "no prediction for ulm/ulm_000000_000019_leftImg8bit.png" -- "$cli" eval --pred "$tmp/weak_out" --gt "$cs" \
         --task semseg --set dataset.layout=cityscapes27
-    expect 1 "use it with --task semseg" -- "$cli" eval --pred "$tmp/cs_hand" --gt "$cs" --task saliency \
-        --set dataset.layout=cityscapes27
 fi
 expect 2 "label image 0 is 23 x 17, its image 256 x 256" -- "$cli" weak train --image fixtures/weak/micrograph.png \
     --labels fixtures/images/grey1.png --out "$tmp/bad.dfclf"

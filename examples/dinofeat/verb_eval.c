@@ -25,10 +25,11 @@ static const char description[] =
     "            mean IoU, accuracy, maxF_beta (beta^2 = 0.3)\n"
     "  corloc    box lists: JSON as dinofeat segment / tokencut write them (every \"box\": [...])\n"
     "            or text with one 'x_min y_min x_max y_max' per line; CorLoc (IoU > 0.5)\n"
-    "With --set dataset.layout=cocostuff27|cityscapes27 (and dataset.split, dataset.size), --gt is\n"
-    "that dataset's root and its labels, mapped to the 27 classes the papers score, are the truth\n"
-    "(semseg); the prediction of image NAME is PRED/NAME with .png, as the predict verbs write\n"
-    "it given the same settings.\n"
+    "With --set dataset.layout=cocostuff27|cityscapes27|voc07|voc12 (semseg), ecssd|duts_te|\n"
+    "dut_omron (saliency) or voc07|voc12 (corloc: every object's box), and dataset.split,\n"
+    "dataset.size, --gt is that dataset's root and its labels, mapped to the classes the papers\n"
+    "score, are the truth; the prediction of image NAME is PRED/NAME with .png (.json or .txt for\n"
+    "boxes), as the predict verbs write it given the same settings.\n"
     "Prints a table; --json also writes the figures.\n";
 
 typedef struct request {
@@ -141,7 +142,7 @@ static int pair_files(const request *r, pair_list *pairs) {
 /* With --set dataset.layout: the ground truth is that dataset at --gt, its labels mapped as the
  * papers score them (and resized as dataset.size says); the prediction of item NAME is
  * PRED/NAME with .png, as the predicting verbs write it. */
-static int pair_dataset(const request *r, pair_list *pairs) {
+static int pair_dataset(const request *r, pair_list *pairs, int boxes) {
     df_options *o = NULL;
     size_t count = 0;
     df_status status = cli_options_new(&o);
@@ -154,9 +155,11 @@ static int pair_dataset(const request *r, pair_list *pairs) {
     for (size_t i = 0; status == DF_OK && i < count; i++) {
         const char *name;
         df_dataset_name(pairs->truth, i, &name, NULL);
-        const size_t stem = stem_length(name), n = strlen(r->pred) + stem + 6;
+        const size_t stem = stem_length(name), n = strlen(r->pred) + stem + 7;
         if ((pairs->pred[i] = malloc(n)) == NULL || (pairs->gt[i] = strdup(name)) == NULL) status = DF_E_OUT_OF_MEMORY;
-        else snprintf(pairs->pred[i], n, "%s/%.*s.png", r->pred, (int)stem, name);
+        else snprintf(pairs->pred[i], n, "%s/%.*s.%s", r->pred, (int)stem, name, boxes ? "json" : "png");
+        /* boxes: a segmenter's JSON, or a text file of them */
+        if (status == DF_OK && boxes && access(pairs->pred[i], R_OK) != 0) strcpy(pairs->pred[i] + strlen(pairs->pred[i]) - 4, "txt");
         pairs->count = i + 1;
         if (status == DF_OK && access(pairs->pred[i], R_OK) != 0) {
             fprintf(stderr, "dinofeat eval: no prediction for %s: %s: %s\n", name, pairs->pred[i], strerror(errno));
@@ -313,6 +316,21 @@ static df_status load_grey(const char *path, uint8_t **out, size_t *w, size_t *h
     return status;
 }
 
+/* Item i's true mask from a distributed saliency set. */
+static df_status dataset_mask(const df_dataset *truth, size_t i, uint8_t **out, size_t *w, size_t *h) {
+    df_image *image = NULL, *mask = NULL;
+    df_status status = df_dataset_get(truth, i, &image, &mask);
+    if (status == DF_OK && df_image_bit_depth(mask) != 8) status = DF_E_UNSUPPORTED;
+    if (status == DF_OK) {
+        *w = df_image_width(mask), *h = df_image_height(mask);
+        *out = malloc(*w * *h);
+        if (*out) memcpy(*out, df_image_pixels(mask), *w * *h);
+        else status = DF_E_OUT_OF_MEMORY;
+    }
+    df_image_free(image), df_image_free(mask);
+    return status;
+}
+
 static int eval_saliency(const request *r, const pair_list *pairs) {
     df_saliency *s = NULL;
     int code = df_saliency_new(&s) == DF_OK ? EXIT_OK : EXIT_INTERNAL;
@@ -320,7 +338,7 @@ static int eval_saliency(const request *r, const pair_list *pairs) {
         uint8_t *pred = NULL, *gt = NULL;
         size_t pw = 0, ph = 0, gw = 0, gh = 0;
         df_status status = load_grey(pairs->pred[i], &pred, &pw, &ph);
-        if (status == DF_OK) status = load_grey(pairs->gt[i], &gt, &gw, &gh);
+        if (status == DF_OK) status = pairs->truth ? dataset_mask(pairs->truth, i, &gt, &gw, &gh) : load_grey(pairs->gt[i], &gt, &gw, &gh);
         if (status != DF_OK) code = cli_fail("eval", status);
         else if (pw != gw || ph != gh) {
             fprintf(stderr, "dinofeat eval: %s is %zu x %zu, %s is %zu x %zu\n", pairs->pred[i], pw, ph, pairs->gt[i], gw, gh);
@@ -355,13 +373,23 @@ static int read_boxes(const char *path, int32_t **boxes, size_t *count) {
     return status == DF_OK ? 0 : -1;
 }
 
+/* Item i's true boxes from a distributed dataset (new); its error said. */
+static int dataset_boxes(const df_dataset *truth, size_t i, int32_t **boxes, size_t *count) {
+    df_status status = df_dataset_boxes(truth, i, NULL, 0, count);
+    if (status == DF_OK && (*boxes = malloc((*count ? *count : 1) * 4 * sizeof **boxes)) == NULL) status = DF_E_OUT_OF_MEMORY;
+    if (status == DF_OK) status = df_dataset_boxes(truth, i, *boxes, *count, count);
+    if (status != DF_OK) fprintf(stderr, "dinofeat eval: %s\n", df_last_error_message());
+    return status == DF_OK ? 0 : -1;
+}
+
 static int eval_corloc(const request *r, const pair_list *pairs) {
     size_t hits = 0;
     int code = EXIT_OK;
     for (size_t i = 0; code == EXIT_OK && i < pairs->count; i++) {
         int32_t *pred = NULL, *gt = NULL;
         size_t np = 0, ng = 0;
-        const int failed = read_boxes(pairs->pred[i], &pred, &np) != 0 || read_boxes(pairs->gt[i], &gt, &ng) != 0;
+        const int failed = read_boxes(pairs->pred[i], &pred, &np) != 0 ||
+                           (pairs->truth ? dataset_boxes(pairs->truth, i, &gt, &ng) : read_boxes(pairs->gt[i], &gt, &ng)) != 0;
         int hit = 0;
         if (failed) /* read_boxes said why */
             code = EXIT_INPUT;
@@ -394,9 +422,7 @@ static int run(int argc, char **argv) {
     df_options *settings = NULL;
     if (code == EXIT_OK && cli_options_new(&settings) == DF_OK) df_options_get_int(settings, DF_PARAM_DATASET_LAYOUT, &layout);
     df_options_free(settings);
-    if (code == EXIT_OK && layout != DF_DATASET_LAYOUT_FOLDER && task != 0)
-        code = cli_usage_error("eval", "dataset.layout gives semantic labels: use it with --task semseg");
-    if (code == EXIT_OK) code = layout != DF_DATASET_LAYOUT_FOLDER ? pair_dataset(&r, &pairs) : pair_files(&r, &pairs);
+    if (code == EXIT_OK) code = layout != DF_DATASET_LAYOUT_FOLDER ? pair_dataset(&r, &pairs, task == 2) : pair_files(&r, &pairs);
     if (code == EXIT_OK) code = task == 0 ? eval_semseg(&r, &pairs) : task == 1 ? eval_saliency(&r, &pairs) : eval_corloc(&r, &pairs);
     if (code == EXIT_OK && r.json) printf("wrote %s\n", r.json);
     if (code != EXIT_OK && r.json && errno) fprintf(stderr, "dinofeat eval: %s: %s\n", r.json, strerror(errno));

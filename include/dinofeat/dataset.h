@@ -30,10 +30,23 @@ typedef enum df_dataset_layout {
                                           Coco164kFull_Stuff_Coarse_7.txt, train
                                           Coco164kFull_Stuff_Coarse.txt; the 182 classes mapped to
                                           STEGO's 27 coarse ones */
-    DF_DATASET_LAYOUT_CITYSCAPES27 = 2 /* Cityscapes as STEGO evaluates it: ROOT/leftImg8bit/SPLIT/
+    DF_DATASET_LAYOUT_CITYSCAPES27 = 2, /* Cityscapes as STEGO evaluates it: ROOT/leftImg8bit/SPLIT/
                                           CITY/NAME_leftImg8bit.png and ROOT/gtFine/SPLIT/CITY/
                                           NAME_gtFine_labelIds.png (the official packages); labelIds
                                           7..33 become classes 0..26, the void ids 0..6 are ignored */
+    /* The saliency test sets TokenCut and Sempart report maxF on, as their official archives
+       unpack (the split is ignored; img/ and gt/, as TokenCut's download scripts rename them, are
+       read too); labels are the grey masks as stored, foreground > 127: */
+    DF_DATASET_LAYOUT_ECSSD = 3,       /* ROOT/images/NAME.jpg, ROOT/ground_truth_mask/NAME.png */
+    DF_DATASET_LAYOUT_DUTS_TE = 4,     /* ROOT/DUTS-TE-Image/NAME.jpg, ROOT/DUTS-TE-Mask/NAME.png */
+    DF_DATASET_LAYOUT_DUT_OMRON = 5,   /* ROOT/DUT-OMRON-image/NAME.jpg,
+                                          ROOT/pixelwiseGT-new-PNG/NAME.png */
+    /* PASCAL VOC as its tar files unpack: ROOT/VOCdevkit/VOC2007/ (or ROOT itself) holding
+       JPEGImages/ID.jpg, the split's ImageSets/Main/SPLIT.txt (train, val, trainval, test),
+       Annotations/ID.xml (the boxes of df_dataset_boxes: CorLoc) and, for the segmentation
+       subset, SegmentationClass/ID.png (classes 0..20, 255 the unscored border): */
+    DF_DATASET_LAYOUT_VOC07 = 6,
+    DF_DATASET_LAYOUT_VOC12 = 7
 } df_dataset_layout;
 
 /* out: new, free with df_dataset_free. The images are every PNG/JPEG under the folder images,
@@ -68,6 +81,12 @@ DF_API df_status df_dataset_start(df_dataset *dataset, uint64_t epoch);
  * nothing else is set. An item that fails to decode returns its error (the message names the
  * file); the pass goes on with the next call. DF_E_INVALID_ARG before df_dataset_start. */
 DF_API df_status df_dataset_next(df_dataset *dataset, size_t *item, df_image **image, df_image **labels, int *done);
+/* The true boxes of item's image (4 int32 each: x_min, y_min, x_max exclusive, y_max exclusive)
+ * in a layout that has them (VOC: every object of its annotation, as df_boxes_load reads it): call
+ * with boxes NULL to learn *count, then with room for capacity boxes. DF_E_UNSUPPORTED for a
+ * layout without boxes; a missing annotation DF_E_IO naming it. */
+DF_API df_status df_dataset_boxes(const df_dataset *dataset, size_t item, int32_t *boxes, size_t capacity,
+                                  size_t *count);
 /* Stops the workers and frees everything. Does nothing when dataset is NULL. */
 DF_API void df_dataset_free(df_dataset *dataset);
 

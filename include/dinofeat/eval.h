@@ -67,7 +67,10 @@ DF_API df_status df_saliency_scores(const df_saliency *saliency, double *iou, do
 
 /* The boxes (4 int32 each: x_min, y_min, x_max, y_max) of a box file: JSON when path ends in
  * .json (every "box": [x0, y0, x1, y1], as dinofeat segment, tokencut and sempart write them),
- * otherwise text with four whole numbers a line (blank lines and # comments allowed). Call with
+ * PASCAL VOC annotation when it ends in .xml (every object's <bndbox>, all objects, difficult and
+ * truncated ones included; VOC's 1-based inclusive corners made 0-based with the maximum exclusive,
+ * x_min - 1 and y_min - 1, as the object-discovery papers' code does), otherwise text with four
+ * whole numbers a line (blank lines and # comments allowed). Call with
  * boxes NULL to learn *count, then with room for capacity boxes. A box that cannot be read is
  * DF_E_FORMAT naming the file and line (CorLoc would count it a miss); a missing file DF_E_IO;
  * more boxes than capacity DF_E_INVALID_ARG. */

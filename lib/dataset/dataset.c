@@ -1,5 +1,6 @@
 /* df_dataset: an image folder (and its labels) as items, five-cropped and resized. */
 #include "dataset_internal.h"
+#include "dinofeat/eval.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@ void df_dataset_free(df_dataset *dataset) {
     df_options_free(dataset->decode);
     free(dataset->images);
     free(dataset->labels);
+    free(dataset->boxes);
     free(dataset);
 }
 
@@ -122,7 +124,8 @@ static df_status open_layout(df_dataset *d, const char *root, const df_options *
     dfi_layout layout;
     df_status status = dfi_layout_open(root, options, &layout);
     if (status != DF_OK) return status;
-    d->images = layout.images, d->labels = layout.labels, d->names = layout.names, d->count = layout.count;
+    d->images = layout.images, d->labels = layout.labels, d->boxes = layout.boxes, d->names = layout.names;
+    d->count = layout.count;
     d->label_from = layout.label_from, d->label_to = layout.label_to, d->label_map = layout.label_map;
     return DF_OK;
 }
@@ -317,4 +320,23 @@ df_status df_dataset_next(df_dataset *dataset, size_t *item, df_image **image, d
     if (labels) *labels = NULL;
     if (!dataset->pass.running) DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "no pass: call df_dataset_start first"));
     DFI_RETURN(dfi_pass_next(&dataset->pass, item, image, labels, done));
+}
+
+df_status df_dataset_boxes(const df_dataset *dataset, size_t item, int32_t *boxes, size_t capacity, size_t *count) {
+    DFI_CHECK_NOT_NULL(dataset);
+    DFI_CHECK_NOT_NULL(count);
+    const char *name;
+    df_status status = check_item(dataset, item);
+    if (status == DF_OK && dataset->boxes == NULL)
+        status = dfi_error(DF_E_UNSUPPORTED, "this dataset's layout has no boxes (VOC's has)");
+    if (status != DF_OK) DFI_RETURN(status);
+    df_dataset_name(dataset, item, &name, NULL);
+    const char *dot = strrchr(name, '.');
+    const size_t stem = dot ? (size_t)(dot - name) : strlen(name), n = strlen(dataset->boxes) + stem + 6;
+    char *path = malloc(n);
+    if (path == NULL) DFI_RETURN(dfi_error(DF_E_OUT_OF_MEMORY, "out of memory"));
+    snprintf(path, n, "%s/%.*s.xml", dataset->boxes, (int)stem, name);
+    status = df_boxes_load(path, boxes, capacity, count);
+    free(path);
+    DFI_RETURN(status);
 }

@@ -39,7 +39,7 @@ typedef struct dfi_pass {
  * under labels at the same relative path with label_from's suffix of the stem replaced by
  * label_to (NULL: kept) and the extension by .png, and their values mapped by label_map. */
 typedef struct dfi_layout {
-    char *images, *labels;
+    char *images, *labels, *boxes; /* boxes: the folder of VOC annotations (NULL: none) */
     char **names;
     size_t count;
     const char *label_from, *label_to;
@@ -49,7 +49,7 @@ typedef struct dfi_layout {
 df_status dfi_layout_open(const char *root, const df_options *options, dfi_layout *out);
 
 struct df_dataset {
-    char *images, *labels; /* folders */
+    char *images, *labels, *boxes; /* folders; boxes: VOC annotations */
     const char *label_from, *label_to; /* the label file's stem suffix in place of the image's */
     const uint8_t *label_map;          /* label values to classes; NULL: as stored */
     char **names;

@@ -1,6 +1,7 @@
 /* Datasets as they are distributed: which images a split holds, where their labels are, and the
  * classes the papers score them on. Each layout follows the official evaluation's loader (STEGO's
- * src/data.py for COCO-Stuff-27 and Cityscapes-27), so a mIoU computed here is the paper's. */
+ * src/data.py for COCO-Stuff-27 and Cityscapes-27), so a mIoU computed here is the paper's; the
+ * saliency sets are their archives' folders, masks as stored. */
 #include "dataset_internal.h"
 
 #include <errno.h>
@@ -140,21 +141,70 @@ static df_status open_cityscapes27(const char *root, const char *split, const ch
     return status;
 }
 
+/* A saliency test set: the images of one folder (sorted, or as the list says), each mask the
+ * same stem as .png in another; masks as stored. */
+static df_status open_masks(const char *root, const char *images, const char *masks, const char *list, dfi_layout *l) {
+    l->images = joined(root, images, NULL);
+    if (l->images && access(l->images, F_OK) != 0) {
+        /* TokenCut's download scripts rename the archives' folders img/ and gt/ */
+        char *renamed = joined(root, "img", NULL);
+        if (renamed && access(renamed, F_OK) == 0) free(l->images), l->images = renamed, renamed = NULL, masks = "gt";
+        free(renamed);
+    }
+    l->labels = joined(root, masks, NULL);
+    if (l->images == NULL || l->labels == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    if (*list) return read_list(list, "", ".jpg", "dataset.list", l);
+    df_status status = dfi_list_images(l->images, &l->names, &l->count);
+    if (status == DF_OK && l->count == 0) status = dfi_error(DF_E_INVALID_ARG, "%s holds no image", l->images);
+    return status;
+}
+
+/* PASCAL VOC of year under root: ROOT/VOCdevkit/VOCyear when it is there, else ROOT itself. */
+static df_status open_voc(const char *root, const char *year, const char *split, const char *list, dfi_layout *l) {
+    char devkit[32];
+    snprintf(devkit, sizeof devkit, "VOCdevkit/VOC%s", year);
+    char *nested = joined(root, devkit, NULL);
+    char *base = nested && access(nested, F_OK) == 0 ? nested : strdup(root);
+    if (base != nested) free(nested);
+    l->images = base ? joined(base, "JPEGImages", NULL) : NULL;
+    l->labels = base ? joined(base, "SegmentationClass", NULL) : NULL;
+    l->boxes = base ? joined(base, "Annotations", NULL) : NULL;
+    char file[64];
+    snprintf(file, sizeof file, "ImageSets/Main/%s.txt", split);
+    char *own = base && !*list ? joined(base, file, NULL) : NULL;
+    df_status status = l->images && l->labels && l->boxes && (*list || own) ? DF_OK : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    if (status == DF_OK)
+        status = read_list(*list ? list : own, "", ".jpg", *list ? "dataset.list" : "VOCtrainval / VOCtest tar files", l);
+    free(own);
+    free(base);
+    return status;
+}
+
 df_status dfi_layout_open(const char *root, const df_options *options, dfi_layout *out) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, fill_maps);
     memset(out, 0, sizeof *out);
     const int64_t layout = dfi_option_int(options, DF_PARAM_DATASET_LAYOUT);
     const char *split = dfi_option_str(options, DF_PARAM_DATASET_SPLIT), *list = dfi_option_str(options, DF_PARAM_DATASET_LIST);
-    if (strcmp(split, "train") != 0 && strcmp(split, "val") != 0)
-        return dfi_error(DF_E_INVALID_ARG, "dataset.split '%s': train or val", split);
-    df_status status = layout == DF_DATASET_LAYOUT_COCOSTUFF27    ? open_cocostuff27(root, split, list, out)
-                       : layout == DF_DATASET_LAYOUT_CITYSCAPES27 ? open_cityscapes27(root, split, list, out)
-                                                                  : dfi_error(DF_E_INVALID_ARG, "dataset.layout %lld", (long long)layout);
+    const int voc = layout == DF_DATASET_LAYOUT_VOC07 || layout == DF_DATASET_LAYOUT_VOC12;
+    if (strcmp(split, "train") != 0 && strcmp(split, "val") != 0 &&
+        !(voc && (strcmp(split, "trainval") == 0 || strcmp(split, "test") == 0)))
+        return dfi_error(DF_E_INVALID_ARG, "dataset.split '%s': train or val%s", split, voc ? ", trainval or test" : "");
+    df_status status;
+    switch (layout) {
+    case DF_DATASET_LAYOUT_COCOSTUFF27: status = open_cocostuff27(root, split, list, out); break;
+    case DF_DATASET_LAYOUT_CITYSCAPES27: status = open_cityscapes27(root, split, list, out); break;
+    case DF_DATASET_LAYOUT_ECSSD: status = open_masks(root, "images", "ground_truth_mask", list, out); break;
+    case DF_DATASET_LAYOUT_DUTS_TE: status = open_masks(root, "DUTS-TE-Image", "DUTS-TE-Mask", list, out); break;
+    case DF_DATASET_LAYOUT_DUT_OMRON: status = open_masks(root, "DUT-OMRON-image", "pixelwiseGT-new-PNG", list, out); break;
+    case DF_DATASET_LAYOUT_VOC07: status = open_voc(root, "2007", split, list, out); break;
+    case DF_DATASET_LAYOUT_VOC12: status = open_voc(root, "2012", split, list, out); break;
+    default: status = dfi_error(DF_E_INVALID_ARG, "dataset.layout %lld", (long long)layout);
+    }
     if (status == DF_OK) status = check_images(out);
     if (status != DF_OK) {
         dfi_free_names(out->names, out->count);
-        free(out->images), free(out->labels);
+        free(out->images), free(out->labels), free(out->boxes);
         memset(out, 0, sizeof *out);
     }
     return status;

@@ -1,9 +1,11 @@
-/* Box files for CorLoc: the JSON that dinofeat's segmenters write and plain text. A box that
- * cannot be read is an error naming the file's line, never a silent miss: CorLoc counts misses. */
+/* Box files for CorLoc: the JSON that dinofeat's segmenters write, plain text and PASCAL VOC's
+ * annotations. A box that cannot be read is an error naming the file's line, never a silent miss:
+ * CorLoc counts misses. */
 #include "../internal.h"
 #include "dinofeat/eval.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,15 +57,47 @@ static int text_box(const char *line, int32_t box[4], int *blank) {
     return *end == '\n' || *end == '\0' || *end == '#' ? 0 : -1;
 }
 
+enum { TEXT, JSON, VOC_XML };
+
+/* The whole number in <tag>...</tag> between from and to (VOC writes some as 273.0), or -1. */
+static int voc_number(const char *from, const char *to, const char *tag, int32_t *out) {
+    char open[16];
+    snprintf(open, sizeof open, "<%s>", tag);
+    const char *at = strstr(from, open);
+    if (at == NULL || at > to) return -1;
+    char *stop;
+    errno = 0;
+    const double v = strtod(at + strlen(open), &stop);
+    if (stop == at + strlen(open) || errno || v != floor(v) || v < INT32_MIN || v > INT32_MAX) return -1;
+    *out = (int32_t)v;
+    return *skip_blanks(stop, 1) == '<' ? 0 : -1;
+}
+
+/* A VOC annotation's <bndbox> at open: its 1-based inclusive corners as 0-based, maximum
+ * exclusive (x_min - 1, y_min - 1, x_max, y_max), as the object-discovery papers' code reads them. */
+static int voc_box(const char *open, int32_t box[4]) {
+    const char *close = strstr(open, "</bndbox>");
+    if (close == NULL || voc_number(open, close, "xmin", box) || voc_number(open, close, "ymin", box + 1) ||
+        voc_number(open, close, "xmax", box + 2) || voc_number(open, close, "ymax", box + 3))
+        return -1;
+    box[0] -= 1, box[1] -= 1;
+    return 0;
+}
+
 /* Reads every box of text into boxes (room for capacity; NULL: counts only); *bad at the first
  * malformed box. Returns the count. */
-static size_t parse_boxes(const char *text, int json, int32_t *boxes, size_t capacity, const char **bad) {
+static size_t parse_boxes(const char *text, int format, int32_t *boxes, size_t capacity, const char **bad) {
     size_t count = 0;
     *bad = NULL;
     for (const char *p = text; *bad == NULL && *p;) {
         int32_t box[4];
         int blank = 0;
-        if (json) {
+        if (format == VOC_XML) {
+            const char *open = strstr(p, "<bndbox>");
+            if (open == NULL) break;
+            if (voc_box(open, box) != 0) *bad = open;
+            p = open + 8;
+        } else if (format == JSON) {
             const char *key = strstr(p, "\"box\"");
             if (key == NULL) break;
             if (json_box(key, box) != 0) *bad = key;
@@ -101,15 +135,18 @@ df_status df_boxes_load(const char *path, int32_t *boxes, size_t capacity, size_
     text[size] = '\0';
     free(data);
     const size_t length = strlen(path);
-    const int json = length >= 5 && strcmp(path + length - 5, ".json") == 0;
+    const int format = length >= 5 && strcmp(path + length - 5, ".json") == 0  ? JSON
+                       : length >= 4 && strcmp(path + length - 4, ".xml") == 0 ? VOC_XML
+                                                                               : TEXT;
+    static const char *const expected[] = {"a line must hold four whole numbers x0 y0 x1 y1",
+                                           "a box must be \"box\": [x0, y0, x1, y1] of whole numbers",
+                                           "a <bndbox> must hold whole <xmin>, <ymin>, <xmax> and <ymax>"};
     const char *bad = NULL;
-    const size_t found = parse_boxes(text, json, boxes, capacity, &bad);
+    const size_t found = parse_boxes(text, format, boxes, capacity, &bad);
     if (bad) {
         const char *line_end = strchr(bad, '\n');
         const size_t shown = line_end ? (size_t)(line_end - bad) : strlen(bad);
-        status = dfi_error(DF_E_FORMAT, "%s:%zu: %s, not '%.*s'", path, line_of(text, bad),
-                           json ? "a box must be \"box\": [x0, y0, x1, y1] of whole numbers"
-                                : "a line must hold four whole numbers x0 y0 x1 y1",
+        status = dfi_error(DF_E_FORMAT, "%s:%zu: %s, not '%.*s'", path, line_of(text, bad), expected[format],
                            (int)(shown > 60 ? 60 : shown), bad);
     } else if (boxes && found > capacity) {
         status = dfi_error(DF_E_INVALID_ARG, "%s holds %zu boxes, room was given for %zu", path, found, capacity);

@@ -218,6 +218,7 @@ PROTOTYPES = {
     "df_dataset_skipped": (c_status, [P, c_size, ctypes.POINTER(c_size), ctypes.POINTER(ctypes.c_char_p),
                                       ctypes.POINTER(ctypes.c_char_p)]),
     "df_dataset_name": (c_status, [P, c_size, ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_int)]),
+    "df_dataset_boxes": (c_status, [P, c_size, P, c_size, ctypes.POINTER(ctypes.c_size_t)]),
     "df_dataset_get": (c_status, [P, c_size, PP, PP]),
     "df_dataset_start": (c_status, [P, ctypes.c_uint64]),
     "df_dataset_next": (c_status, [P, ctypes.POINTER(c_size), PP, PP, ctypes.POINTER(ctypes.c_int)]),

@@ -14,6 +14,11 @@ class Layout(enum.IntEnum):
     FOLDER = 0
     COCOSTUFF27 = 1
     CITYSCAPES27 = 2
+    ECSSD = 3
+    DUTS_TE = 4
+    DUT_OMRON = 5
+    VOC07 = 6
+    VOC12 = 7
 
 
 class Dataset(Handle):
@@ -24,7 +29,9 @@ class Dataset(Handle):
     every image once now and leaves out those that fail: d.skipped lists (relative path, reason).
     layout="cocostuff27" or "cityscapes27" (or a Layout) opens a dataset as distributed at its root
     (labels then None), split "val" or "train", image_list a file naming the images in place of the
-    layout's own; labels come mapped to the 27 classes STEGO scores, 255 where not scored."""
+    layout's own; labels come mapped to the 27 classes STEGO scores, 255 where not scored. The
+    saliency test sets "ecssd", "duts_te" and "dut_omron" give their masks as stored; "voc07" and
+    "voc12" (split also "trainval", "test") their segmentation labels and d.boxes(i)."""
 
     _free, _name = "df_dataset_free", "dataset.Dataset"
 
@@ -60,6 +67,16 @@ class Dataset(Handle):
             lib.df_dataset_skipped(self.handle, index, None, ctypes.byref(name), ctypes.byref(reason))
             result.append((name.value.decode(), reason.value.decode("utf-8", "replace")))
         return result
+
+    def boxes(self, item):
+        """(N, 4) int32 true boxes [x0, y0, x1, y1] of item's image (VOC: every object of its
+        annotation, 0-based, maximum exclusive); dinofeat.Error for a layout without boxes."""
+        np = _numpy()
+        count = ctypes.c_size_t()
+        lib.df_dataset_boxes(self.handle, item, None, 0, ctypes.byref(count))
+        out = np.empty((count.value, 4), dtype=np.int32)
+        lib.df_dataset_boxes(self.handle, item, out.ctypes.data_as(ctypes.c_void_p), count.value, ctypes.byref(count))
+        return out
 
     def name(self, item):
         name, crop = ctypes.c_char_p(), ctypes.c_int()

@@ -76,6 +76,24 @@ class DatasetTest(unittest.TestCase):
                 dinofeat.dataset.Dataset(root, layout="potsdam")
             with self.assertRaisesRegex(dinofeat.Error, "Coco164kFull_Stuff_Coarse_7.txt"):
                 dinofeat.dataset.Dataset(root, layout=dinofeat.dataset.Layout.COCOSTUFF27)
+            with self.assertRaisesRegex(dinofeat.Error, "no boxes"):
+                dinofeat.dataset.Dataset(os.path.join(root, "leftImg8bit"), layout="folder").boxes(0)
+
+    def test_voc_boxes(self):
+        with tempfile.TemporaryDirectory() as root:
+            base = os.path.join(root, "VOCdevkit", "VOC2012")
+            for folder in ("JPEGImages", "Annotations", os.path.join("ImageSets", "Main")):
+                os.makedirs(os.path.join(base, folder))
+            dinofeat.Image.from_numpy(np.zeros((8, 8, 3), np.uint8)).save_png(
+                os.path.join(base, "JPEGImages", "2008_000002.jpg"))
+            with open(os.path.join(base, "ImageSets", "Main", "val.txt"), "w") as f:
+                f.write("2008_000002\n")
+            with open(os.path.join(base, "Annotations", "2008_000002.xml"), "w") as f:
+                f.write("<annotation><object><bndbox><xmin>2</xmin><ymin>3</ymin><xmax>8</xmax><ymax>7</ymax>"
+                        "</bndbox></object></annotation>")
+            d = dinofeat.dataset.Dataset(root, layout="voc12", split="val")
+            np.testing.assert_array_equal(d.boxes(0), [[1, 2, 8, 7]])
+            d.close()
 
     def test_feature_cache_and_knn(self):
         from PIL import Image
