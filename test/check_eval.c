@@ -200,11 +200,11 @@ START_TEST(test_saliency_and_corloc_equal_numpy) {
 }
 END_TEST
 
-/* path (in a fresh folder) holding text. */
+static char boxes_folder[] = "/tmp/dinofeat_boxes_XXXXXX";
+
+/* path: name in the test's folder, holding text. */
 static void write_text(char *path, size_t size, const char *name, const char *text) {
-    char folder[] = "/tmp/dinofeat_boxes_XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(folder));
-    snprintf(path, size, "%s/%s", folder, name);
+    snprintf(path, size, "%s/%s", boxes_folder, name);
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     fputs(text, f);
@@ -214,6 +214,7 @@ static void write_text(char *path, size_t size, const char *name, const char *te
 /* Box files as the segmenters write them and as people type them; a box that cannot be read is
  * an error naming its line, not a box fewer. */
 START_TEST(test_boxes_load) {
+    ck_assert_ptr_nonnull(mkdtemp(boxes_folder));
     char path[256];
     int32_t boxes[12];
     size_t count = 99;
@@ -267,6 +268,7 @@ START_TEST(test_boxes_load) {
     ck_assert_ptr_nonnull(strstr(df_last_error_message(), "/nonexistent/boxes.txt"));
     ck_assert_fails_with(df_boxes_load(NULL, NULL, 0, &count), DF_E_INVALID_ARG, "df_boxes_load");
     ck_assert_fails_with(df_boxes_load(path, NULL, 0, NULL), DF_E_INVALID_ARG, "df_boxes_load");
+    remove_tree(boxes_folder);
 }
 END_TEST
 

@@ -75,10 +75,14 @@ static df_dataset *open_layout(const df_options *o, size_t count, const char *fi
     return d;
 }
 
-/* The item's labels, which must be width x height. */
+/* The item's labels, which must be width x height, alone and beside the image. */
 static void assert_labels(df_dataset *d, size_t item, size_t width, size_t height, const uint8_t *want, size_t count) {
-    df_image *image, *labels;
+    df_image *image, *labels, *alone;
+    ck_assert_ok(df_dataset_get(d, item, NULL, &alone));
     ck_assert_ok(df_dataset_get(d, item, &image, &labels));
+    ck_assert_uint_eq(df_image_width(alone), df_image_width(labels));
+    ck_assert_mem_eq(df_image_pixels(alone), df_image_pixels(labels), df_image_width(labels) * df_image_height(labels));
+    df_image_free(alone);
     ck_assert_uint_eq(df_image_width(labels), width);
     ck_assert_uint_eq(df_image_height(labels), height);
     const uint8_t *p = df_image_pixels(labels);
@@ -249,6 +253,7 @@ START_TEST(test_voc_replica) {
     ck_assert_fails_with(df_dataset_boxes(d, 1, NULL, 0, &count), DF_E_IO, "df_dataset_boxes");
     ck_assert_ptr_nonnull(strstr(df_last_error_message(), "Annotations/000007.xml"));
     ck_assert_fails_with(df_dataset_boxes(d, 2, NULL, 0, &count), DF_E_INVALID_ARG, "df_dataset_boxes");
+    ck_assert_fails_with(df_dataset_get(d, 0, NULL, NULL), DF_E_INVALID_ARG, "df_dataset_get");
     df_dataset_free(d);
     /* the VOC2007 folder itself as the root; a split VOC has not is refused */
     char base[128];

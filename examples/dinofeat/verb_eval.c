@@ -198,10 +198,10 @@ static df_status load_labels(const char *path, int32_t **labels, size_t *w, size
 /* Item i's true labels: its label file, or the distributed dataset's mapped labels. */
 static df_status load_truth(const pair_list *pairs, size_t i, int32_t **labels, size_t *w, size_t *h) {
     if (pairs->truth == NULL) return load_labels(pairs->gt[i], labels, w, h);
-    df_image *image = NULL, *marks = NULL;
-    df_status status = df_dataset_get(pairs->truth, i, &image, &marks);
+    df_image *marks = NULL;
+    df_status status = df_dataset_get(pairs->truth, i, NULL, &marks);
     if (status == DF_OK) status = label_values(marks, labels, w, h);
-    df_image_free(image), df_image_free(marks);
+    df_image_free(marks);
     return status;
 }
 
@@ -318,8 +318,8 @@ static df_status load_grey(const char *path, uint8_t **out, size_t *w, size_t *h
 
 /* Item i's true mask from a distributed saliency set. */
 static df_status dataset_mask(const df_dataset *truth, size_t i, uint8_t **out, size_t *w, size_t *h) {
-    df_image *image = NULL, *mask = NULL;
-    df_status status = df_dataset_get(truth, i, &image, &mask);
+    df_image *mask = NULL;
+    df_status status = df_dataset_get(truth, i, NULL, &mask);
     if (status == DF_OK && df_image_bit_depth(mask) != 8) status = DF_E_UNSUPPORTED;
     if (status == DF_OK) {
         *w = df_image_width(mask), *h = df_image_height(mask);
@@ -327,7 +327,7 @@ static df_status dataset_mask(const df_dataset *truth, size_t i, uint8_t **out, 
         if (*out) memcpy(*out, df_image_pixels(mask), *w * *h);
         else status = DF_E_OUT_OF_MEMORY;
     }
-    df_image_free(image), df_image_free(mask);
+    df_image_free(mask);
     return status;
 }
 

@@ -68,9 +68,10 @@ DF_API df_status df_dataset_count(const df_dataset *dataset, size_t *items);
  * gets its five-crop position (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right, 4 centre)
  * or -1 without five-crop. */
 DF_API df_status df_dataset_name(const df_dataset *dataset, size_t item, const char **name, int *crop);
-/* Decodes one item now, on the calling thread: image (new; 8-bit, as decoded: grey, RGB or
- * RGBA) and labels (may be NULL; new, one channel; NULL when the dataset has no labels), both
- * five-cropped and resized as the options say. */
+/* Decodes one item now, on the calling thread: image (may be NULL when labels is not: scoring
+ * needs only the labels; new; 8-bit, as decoded: grey, RGB or RGBA) and labels (may be NULL;
+ * new, one channel; NULL when the dataset has no labels), both five-cropped and resized as the
+ * options say. */
 DF_API df_status df_dataset_get(const df_dataset *dataset, size_t item, df_image **image, df_image **labels);
 /* Starts a pass over every item: in item order, or with DF_PARAM_DATASET_SHUFFLE a permutation
  * drawn from the seed and epoch. Worker threads decode ahead, at most DF_PARAM_DATASET_PREFETCH

@@ -283,8 +283,8 @@ df_status dfi_dataset_decode(const df_dataset *d, size_t item, df_image **image,
 
 df_status df_dataset_get(const df_dataset *dataset, size_t item, df_image **image, df_image **labels) {
     DFI_CHECK_NOT_NULL(dataset);
-    DFI_CHECK_NOT_NULL(image);
-    *image = NULL;
+    DFI_CHECK_ARG(image != NULL || labels != NULL, "neither image nor labels asked for");
+    if (image) *image = NULL;
     if (labels) *labels = NULL;
     df_status status = check_item(dataset, item);
     if (status == DF_OK) status = decode_item(dataset, item, image, labels);

@@ -23,7 +23,7 @@ static const uint8_t cocostuff_coarse_of_fine[182] = {
 
 static uint8_t cocostuff27_map[256], cityscapes27_map[256];
 
-/* The tables are filled once; the filling writes the same bytes whichever thread does it. */
+/* The label maps, filled once (pthread_once in dfi_layout_open). */
 static void fill_maps(void) {
     for (int v = 0; v < 256; v++) {
         cocostuff27_map[v] = v < 182 ? cocostuff_coarse_of_fine[v] : 255;
