@@ -23,10 +23,10 @@ expect_rebuild() {
 
 stego_lib="build/lib/stego/file.o build/lib/stego/loss.o build/lib/stego/segment.o build/lib/stego/train.o build/lib/stego/trainer.o"
 # shellcheck disable=SC2086
-expect_rebuild include/dinofeat/stego.h $stego_lib build/cli/verb_stego.o
+expect_rebuild include/dinofeat/stego.h $stego_lib build/cli/verb_paper.o build/cli/verb_stego.o
 # shellcheck disable=SC2086
 expect_rebuild shim/stego_shim.h $stego_lib build/shim/stego_loss.o build/shim/stego_trainer.o
 expect_rebuild include/dinofeat/crf.h build/lib/crf/crf.o build/lib/segment/cas.o build/lib/stego/segment.o build/lib/weak/weak.o \
-    build/cli/verb_stego.o
+    build/cli/verb_paper.o build/cli/verb_stego.o
 
 [ "$failures" -eq 0 ] || { echo "$failures header(s) rebuild more or less than their users"; exit 1; }

@@ -623,6 +623,77 @@ expect 1 "--select middle: parameter .sempart.select. takes corners, centrality"
 expect 1 "--branches is coarse, fine or both" -- "$cli" sempart train "${sempart[@]}" --branches all
 expect 1 "--epochs takes a whole number" -- "$cli" sempart train "${sempart[@]}" --epochs -1
 
+# dinofeat paper: each protocol on a replica of its dataset, scores computed by hand. TokenCut on
+# 16 x 8 images of patch 8 splits the two patches: its box is either half, and its mask either half.
+paper=(--model $models/dino_s8.pth --heads 2)
+voc="$tmp/paper_voc/VOCdevkit/VOC2007"; mkdir -p "$voc/JPEGImages" "$voc/Annotations" "$voc/ImageSets/Main"
+ecssd="$tmp/paper_ecssd"; mkdir -p "$ecssd/images" "$ecssd/ground_truth_mask"
+city="$tmp/paper_city"; mkdir -p "$city/leftImg8bit/val/aachen" "$city/gtFine/val/aachen"
+if have_python_imaging "dinofeat paper's replicas"; then
+    /usr/bin/python3 - "$voc" "$ecssd" "$city" <<'PY'
+import sys
+import numpy as np
+from PIL import Image
+voc, ecssd, city = sys.argv[1:]
+rng = np.random.default_rng(0)
+for name in ("000001", "000002"):
+    Image.fromarray(rng.integers(0, 256, (8, 16, 3), dtype=np.uint8)).save(f"{voc}/JPEGImages/{name}.jpg")
+    Image.fromarray(rng.integers(0, 256, (8, 16, 3), dtype=np.uint8)).save(f"{ecssd}/images/{name}.jpg")
+    mask = np.zeros((8, 16), np.uint8)
+    mask[:4] = 255  # the top half: either predicted half hits half of it
+    Image.fromarray(mask).save(f"{ecssd}/ground_truth_mask/{name}.png")
+Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(f"{city}/leftImg8bit/val/aachen/a_000000_000019_leftImg8bit.png")
+ids = np.full((48, 64), 7, np.uint8)  # road (class 0) on 36 rows, car (26: class 19) on 12
+ids[36:] = 26
+Image.fromarray(ids).save(f"{city}/gtFine/val/aachen/a_000000_000019_gtFine_labelIds.png")
+PY
+    printf '000001\n000002\n' > "$voc/ImageSets/Main/trainval.txt"
+    box() { printf '<object><bndbox><xmin>%d</xmin><ymin>1</ymin><xmax>%d</xmax><ymax>%d</ymax></bndbox></object>' "$@"; }
+    # image 1: a box over each half and a bit (IoU 0.8 with either predicted half); image 2: a 2 x 2
+    # box no half can hit. CorLoc 1/2.
+    echo "<annotation>$(box 1 10 8)$(box 7 16 8)</annotation>" > "$voc/Annotations/000001.xml"
+    echo "<annotation>$(box 1 2 2)</annotation>" > "$voc/Annotations/000002.xml"
+    expect 0 "CorLoc +50\.0 +68\.8" -- "$cli" paper tokencut-voc07 "${paper[@]}" --data "$tmp/paper_voc" \
+        --out "$tmp/paper_tc" --json "$tmp/paper_tc.json"
+    expect 0 '"ours": \[50\], "published": \[68\.8\]' -- cat "$tmp/paper_tc.json"
+    # a rerun keeps the predictions there: one made to miss by hand turns CorLoc to 0
+    printf '{"boxes": [{"class": 1, "box": [0, 0, 1, 1]}]}\n' > "$tmp/paper_tc/000001.json"
+    expect 0 "2 of them kept from an earlier run" -- "$cli" paper tokencut-voc07 "${paper[@]}" --data "$tmp/paper_voc" --out "$tmp/paper_tc"
+    expect 0 "CorLoc +0\.0 +68\.8" -- "$cli" paper tokencut-voc07 "${paper[@]}" --data "$tmp/paper_voc" --out "$tmp/paper_tc"
+    expect 2 "paper_tc holds the predictions of another run" -- "$cli" paper tokencut-voc12 "${paper[@]}" \
+        --data "$tmp/paper_voc" --out "$tmp/paper_tc"
+    # saliency: half the image predicted, the top half true: IoU 1/3, accuracy 1/2; maxF_beta at the
+    # threshold 0 (all foreground): P 1/2, R 1, 1.3 x 0.5 / 1.15 = 0.5652
+    for row in "accuracy +50\.0 +91\.8" "IoU +33\.3 +71\.2" "maxF_beta +56\.5 +80\.3"; do
+        expect 0 "^  $row$" -- "$cli" paper tokencut-ecssd "${paper[@]}" --data "$ecssd" --out "$tmp/paper_sal"
+    done
+    # STEGO with one cluster on Cityscapes: resized to 320 x 427, centre-cropped, 3/4 of the pixels
+    # road: the cluster matches road, IoU 0.75 for it and 0 for car (the classes absent count not)
+    expect 0 "knn: " -- "$cli" stego knn "${stego[@]}" --images "$tmp/datus_in" --out "$tmp/paper_knn.bin"
+    expect 0 "step 2/2" -- "$cli" stego train "${stego[@]}" --images "$tmp/datus_in" --knn "$tmp/paper_knn.bin" \
+        --out "$tmp/one.dfstego" --steps 2 --batch 2 --classes 1
+    for row in "mIoU +37\.5 +21\.0" "accuracy +75\.0 +73\.2"; do
+        expect 0 "^  $row$" -- "$cli" paper stego-cityscapes27 "${paper[@]}" --head "$tmp/one.dfstego" --data "$city" \
+            --out "$tmp/paper_stego"
+    done
+    expect 1 "stego-cocostuff27 needs --head FILE" -- "$cli" paper stego-cocostuff27 "${paper[@]}" --data "$city"
+    expect 2 "trained on dino dim 16" -- "$cli" paper stego-cityscapes27 --model $models/dinov2_s14.pth --heads 2 \
+        --head "$tmp/one.dfstego" --data "$city" --out "$tmp/paper_stego2"
+fi
+# Sempart on the saliency set as ECSSD unpacks (TokenCut's img/ gt/): the figures of sempart predict's masks
+mkdir -p "$tmp/sal_ecssd" && ln -sfn ../sal/images "$tmp/sal_ecssd/img" && ln -sfn ../sal/masks "$tmp/sal_ecssd/gt"
+expect 0 "sempart-ecssd on 6 images" -- "$cli" paper sempart-ecssd "${sempart_model[@]}" --sempart "$tmp/sp.dfsempart" \
+    --data "$tmp/sal_ecssd" --out "$tmp/paper_sp" --json "$tmp/paper_sp.json"
+expect 0 "^same$" -- bash -c "[ \"\$('$cli' eval --pred '$tmp/sp_out/masks' --gt '$tmp/sal/masks' --task saliency | tail -1)\" = \
+    \"\$('$cli' eval --pred '$tmp/paper_sp' --gt '$tmp/sal_ecssd' --task saliency --set dataset.layout=ecssd | tail -1)\" ] && echo same"
+expect 1 "sempart-voc07 needs --sempart FILE" -- "$cli" paper sempart-voc07 "${paper[@]}" --data "$tmp/paper_voc"
+expect 1 "unknown protocol 'stego-potsdam'" -- "$cli" paper stego-potsdam "${paper[@]}" --data "$tmp/paper_voc"
+expect 1 "a protocol comes first" -- "$cli" paper --data "$tmp/paper_voc" "${paper[@]}"
+# every protocol the help names is one
+for protocol in $("$cli" paper --help | grep -oE '\b(tokencut|sempart|stego)-[a-z0-9-]+[a-z0-9]' | sort -u); do
+    expect 1 "needs --|--data DIR is required" -- "$cli" paper "$protocol" "${paper[@]}"
+done
+
 # data-parallel: two local ranks split every batch; a failing rank stops the other
 expect 0 "step 4/4 \(epoch 2\)" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" sempart train \
     "${sempart[@]}" --images "$tmp/sal/images" --out "$tmp/sp_two.dfsempart" --epochs 2 --batch 4 --branches coarse

@@ -230,6 +230,12 @@ df_status cli_options_new(df_options **out) {
     return settings ? df_options_copy(settings, out) : df_options_new(out);
 }
 
+df_status cli_default_setting(const char *text) {
+    if (settings == NULL && df_options_new(&settings) != DF_OK) return DF_E_OUT_OF_MEMORY;
+    df_status status = df_options_set_from_string(settings, text);
+    return status == DF_OK ? cli_reapply_settings(settings) : status;
+}
+
 df_status cli_reapply_settings(df_options *options) {
     df_status status = DF_OK;
     for (int i = 0; status == DF_OK && i < setting_count; i++) status = df_options_set_from_string(options, setting_texts[i]);

@@ -38,6 +38,7 @@ extern const cli_verb verb_stego;
 extern const cli_verb verb_sempart;
 extern const cli_verb verb_neco;
 extern const cli_verb verb_launch;
+extern const cli_verb verb_paper;
 
 /* Prints "dinofeat VERB: <library message>" to stderr and returns the exit code for status. */
 int cli_fail(const char *verb, df_status status);
@@ -85,6 +86,9 @@ int cli_wants_help(int argc, char **argv);
  * verb's own flags are set afterwards, so a flag (given or defaulted) decides its parameter. */
 int cli_take_settings(int *argc, char **argv);
 df_status cli_options_new(df_options **out);
+/* A setting for the rest of the run, as if given with --set before the user's own, which still
+ * win (dinofeat paper: its protocol's dataset). */
+df_status cli_default_setting(const char *text);
 /* The --set settings again over options, after a verb's own defaults: the user's word wins. */
 df_status cli_reapply_settings(df_options *options);
 /* dinofeat params: every library parameter, its value (with --set), default, bounds and help. */

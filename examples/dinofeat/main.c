@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const cli_verb *const verbs[] = {&verb_info, &verb_features, &verb_upsample, &verb_segment, &verb_tokencut, &verb_eval, &verb_weak, &verb_datus, &verb_stego, &verb_sempart, &verb_neco, &verb_launch, &verb_params};
+static const cli_verb *const verbs[] = {&verb_info, &verb_features, &verb_upsample, &verb_segment, &verb_tokencut, &verb_eval, &verb_weak, &verb_datus, &verb_stego, &verb_sempart, &verb_neco, &verb_paper, &verb_launch, &verb_params};
 #define VERB_COUNT (sizeof verbs / sizeof verbs[0])
 
 static void print_help(FILE *out) {

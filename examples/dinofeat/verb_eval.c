@@ -1,6 +1,7 @@
 /* dinofeat eval: scores a folder of predictions against a folder of ground truth. */
 #include "cli.h"
 #include "rows.h"
+#include "scoring.h"
 #include "dinofeat/eval.h"
 
 #include <dirent.h>
@@ -32,11 +33,7 @@ static const char description[] =
     "boxes), as the predict verbs write it given the same settings.\n"
     "Prints a table; --json also writes the figures.\n";
 
-typedef struct request {
-    const char *pred, *gt, *json;
-    long clusters, classes;
-    int task, protocol; /* task: semseg, saliency, corloc; protocol: df_match */
-} request;
+typedef eval_request request;
 
 static const cli_row rows[] = {
     ROW_STRING("pred", "DIR", pred, "predictions", 0, CLI_ROW_REQUIRED),
@@ -241,7 +238,7 @@ static void drop_unlabelled(const request *r, int32_t *pred, int32_t *gt, size_t
         if (pred[p] == DF_IGNORE_LABEL) pred[p] = 0, gt[p] = DF_IGNORE_LABEL;
 }
 
-static int eval_semseg(const request *r, const pair_list *pairs) {
+static int eval_semseg(const request *r, const pair_list *pairs, eval_scores *scores) {
     long clusters = r->clusters, classes = r->classes;
     int code = EXIT_OK;
     for (size_t i = 0; code == EXIT_OK && (r->clusters <= 0 || r->classes <= 0) && i < pairs->count; i++) {
@@ -282,6 +279,7 @@ static int eval_semseg(const request *r, const pair_list *pairs) {
         printf("  %-8s %8s\n", "class", "IoU");
         for (long c = 0; c < classes; c++) printf("  %-8ld %8.4f\n", c, iou[c]);
         printf("  mIoU %.4f   accuracy %.4f   mean F1 %.4f\n", miou, accuracy, f1);
+        scores->miou = miou, scores->accuracy = accuracy, scores->mean_f1 = f1;
         char *text = NULL;
         size_t size = 0;
         FILE *f = begin_json(r->json, &text, &size);
@@ -331,7 +329,7 @@ static df_status dataset_mask(const df_dataset *truth, size_t i, uint8_t **out, 
     return status;
 }
 
-static int eval_saliency(const request *r, const pair_list *pairs) {
+static int eval_saliency(const request *r, const pair_list *pairs, eval_scores *scores) {
     df_saliency *s = NULL;
     int code = df_saliency_new(&s) == DF_OK ? EXIT_OK : EXIT_INTERNAL;
     for (size_t i = 0; code == EXIT_OK && i < pairs->count; i++) {
@@ -351,6 +349,7 @@ static int eval_saliency(const request *r, const pair_list *pairs) {
     double iou = 0, accuracy = 0, f = 0;
     if (code == EXIT_OK) {
         df_saliency_scores(s, &iou, &accuracy, &f);
+        scores->iou = iou, scores->accuracy = accuracy, scores->max_f_beta = f;
         printf("saliency: %zu images\n  IoU %.4f   accuracy %.4f   maxF_beta %.4f\n", pairs->count, iou, accuracy, f);
         char *text = NULL;
         size_t size = 0;
@@ -382,7 +381,7 @@ static int dataset_boxes(const df_dataset *truth, size_t i, int32_t **boxes, siz
     return status == DF_OK ? 0 : -1;
 }
 
-static int eval_corloc(const request *r, const pair_list *pairs) {
+static int eval_corloc(const request *r, const pair_list *pairs, eval_scores *scores) {
     size_t hits = 0;
     int code = EXIT_OK;
     for (size_t i = 0; code == EXIT_OK && i < pairs->count; i++) {
@@ -401,6 +400,7 @@ static int eval_corloc(const request *r, const pair_list *pairs) {
     }
     if (code == EXIT_OK) {
         double corloc = (double)hits / (double)pairs->count;
+        scores->corloc = corloc;
         printf("corloc: %zu images, %zu hits\n  CorLoc %.4f\n", pairs->count, hits, corloc);
         char *text = NULL;
         size_t size = 0;
@@ -413,21 +413,31 @@ static int eval_corloc(const request *r, const pair_list *pairs) {
     return code;
 }
 
-static int run(int argc, char **argv) {
-    request r;
-    int code = cli_rows_parse(&eval_command, -1, argc, argv, &r, NULL);
-    const int task = r.task;
+int eval_score(const eval_request *r, eval_scores *scores) {
+    eval_scores ignored;
+    if (scores == NULL) scores = &ignored;
+    memset(scores, 0, sizeof *scores);
     pair_list pairs = {0};
     int64_t layout = 0;
     df_options *settings = NULL;
-    if (code == EXIT_OK && cli_options_new(&settings) == DF_OK) df_options_get_int(settings, DF_PARAM_DATASET_LAYOUT, &layout);
+    if (cli_options_new(&settings) == DF_OK) df_options_get_int(settings, DF_PARAM_DATASET_LAYOUT, &layout);
     df_options_free(settings);
-    if (code == EXIT_OK) code = layout != DF_DATASET_LAYOUT_FOLDER ? pair_dataset(&r, &pairs, task == 2) : pair_files(&r, &pairs);
-    if (code == EXIT_OK) code = task == 0 ? eval_semseg(&r, &pairs) : task == 1 ? eval_saliency(&r, &pairs) : eval_corloc(&r, &pairs);
-    if (code == EXIT_OK && r.json) printf("wrote %s\n", r.json);
-    if (code != EXIT_OK && r.json && errno) fprintf(stderr, "dinofeat eval: %s: %s\n", r.json, strerror(errno));
+    int code = layout != DF_DATASET_LAYOUT_FOLDER ? pair_dataset(r, &pairs, r->task == EVAL_CORLOC) : pair_files(r, &pairs);
+    scores->images = pairs.count;
+    if (code == EXIT_OK)
+        code = r->task == EVAL_SEMSEG     ? eval_semseg(r, &pairs, scores)
+               : r->task == EVAL_SALIENCY ? eval_saliency(r, &pairs, scores)
+                                          : eval_corloc(r, &pairs, scores);
+    if (code == EXIT_OK && r->json) printf("wrote %s\n", r->json);
+    if (code != EXIT_OK && r->json && errno) fprintf(stderr, "dinofeat eval: %s: %s\n", r->json, strerror(errno));
     free_pairs(&pairs);
     return code;
+}
+
+static int run(int argc, char **argv) {
+    request r;
+    int code = cli_rows_parse(&eval_command, -1, argc, argv, &r, NULL);
+    return code == EXIT_OK ? eval_score(&r, NULL) : code;
 }
 
 const cli_verb verb_eval = {"eval", "score predictions against ground truth: semseg, saliency, corloc", run,

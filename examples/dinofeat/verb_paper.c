@@ -1,0 +1,331 @@
+/* dinofeat paper: one paper's evaluation protocol end to end on a dataset as distributed, its
+ * figures printed beside the published ones. */
+#include "cli.h"
+#include "draw.h"
+#include "folder.h"
+#include "model_args.h"
+#include "scoring.h"
+#include "dinofeat/crf.h"
+#include "dinofeat/eval.h"
+#include "dinofeat/segment.h"
+#include "dinofeat/sempart.h"
+#include "dinofeat/stego.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum method { TOKENCUT, SEMPART, STEGO };
+
+/* A table row of a paper: the method, the dataset (dataset.* settings), what is scored, and the
+ * published figures in percent, in the order the task prints them (semseg: mIoU, accuracy;
+ * saliency: accuracy, IoU, maxF; corloc: CorLoc). */
+typedef struct protocol {
+    const char *name;
+    enum method method;
+    int task;
+    const char *settings[3];
+    long classes;
+    const char *source;
+    double published[3];
+} protocol;
+
+#define STEGO_EVAL "dataset.size=320", "dataset.filter=nearest" /* STEGO's eval: 320 short side, centre crop */
+static const protocol protocols[] = {
+    {"tokencut-voc07", TOKENCUT, EVAL_CORLOC, {"dataset.layout=voc07", "dataset.split=trainval"}, 0,
+     "TokenCut, DINO ViT-S/16 (Sempart Table 3)", {68.8}},
+    {"tokencut-voc12", TOKENCUT, EVAL_CORLOC, {"dataset.layout=voc12", "dataset.split=trainval"}, 0,
+     "TokenCut, DINO ViT-S/16 (Sempart Table 3)", {72.1}},
+    {"tokencut-ecssd", TOKENCUT, EVAL_SALIENCY, {"dataset.layout=ecssd"}, 0,
+     "TokenCut, DINO ViT-S/16 (Sempart Table 1)", {91.8, 71.2, 80.3}},
+    {"tokencut-duts", TOKENCUT, EVAL_SALIENCY, {"dataset.layout=duts_te"}, 0,
+     "TokenCut, DINO ViT-S/16 (Sempart Table 1)", {90.3, 57.6, 67.2}},
+    {"tokencut-dut-omron", TOKENCUT, EVAL_SALIENCY, {"dataset.layout=dut_omron"}, 0,
+     "TokenCut, DINO ViT-S/16 (Sempart Table 1)", {88.0, 53.3, 60.0}},
+    {"sempart-voc07", SEMPART, EVAL_CORLOC, {"dataset.layout=voc07", "dataset.split=trainval"}, 0,
+     "Sempart-Fine, DINO ViT-S/8 (Table 3)", {75.1}},
+    {"sempart-voc12", SEMPART, EVAL_CORLOC, {"dataset.layout=voc12", "dataset.split=trainval"}, 0,
+     "Sempart-Fine, DINO ViT-S/8 (Table 3)", {76.8}},
+    {"sempart-ecssd", SEMPART, EVAL_SALIENCY, {"dataset.layout=ecssd"}, 0, "Sempart-Fine, DINO ViT-S/8 (Table 1)",
+     {96.4, 85.5, 94.7}},
+    {"sempart-duts", SEMPART, EVAL_SALIENCY, {"dataset.layout=duts_te"}, 0, "Sempart-Fine, DINO ViT-S/8 (Table 1)",
+     {95.9, 74.9, 86.7}},
+    {"sempart-dut-omron", SEMPART, EVAL_SALIENCY, {"dataset.layout=dut_omron"}, 0,
+     "Sempart-Fine, DINO ViT-S/8 (Table 1)", {93.2, 66.8, 76.4}},
+    {"stego-cocostuff27", STEGO, EVAL_SEMSEG, {"dataset.layout=cocostuff27", STEGO_EVAL}, 27,
+     "STEGO, DINO ViT-B/8, CRF (Table 1)", {28.2, 56.9}},
+    {"stego-cityscapes27", STEGO, EVAL_SEMSEG, {"dataset.layout=cityscapes27", STEGO_EVAL}, 27,
+     "STEGO, DINO ViT-B/8, CRF (Table 3)", {21.0, 73.2}},
+};
+#define PROTOCOL_COUNT (sizeof protocols / sizeof protocols[0])
+
+static const char *const usages[] = {"PROTOCOL --data DIR --model FILE [--head FILE | --sempart FILE] [options]", NULL};
+
+static const char description[] =
+    "Runs one paper's evaluation protocol on a dataset as it is distributed (see dataset.layout in\n"
+    "dinofeat params) and prints our figures beside the published ones. Predictions stream into\n"
+    "--out, one file an image, each written whole: run the same command again to resume after an\n"
+    "interruption (a folder holding another protocol's or model's predictions is refused).\n"
+    "PROTOCOL (the published figures are the row the paper reports for that model):\n"
+    "  tokencut-voc07, tokencut-voc12  CorLoc (IoU > 0.5) of TokenCut's box on VOC07 / VOC12\n"
+    "                     trainval, every object's box; the image zero-padded to whole patches\n"
+    "  tokencut-ecssd, tokencut-duts, tokencut-dut-omron  saliency: accuracy, IoU, maxF_beta of\n"
+    "                     TokenCut's object mask (without the bilateral solver), the image resized\n"
+    "                     to the nearest whole patches (bicubic; the official code: Lanczos), the\n"
+    "                     mask resized back by nearest neighbour\n"
+    "  sempart-voc07, sempart-voc12, sempart-ecssd, sempart-duts, sempart-dut-omron  the same\n"
+    "                     with a trained Sempart (--sempart): its fine mask, its largest box\n"
+    "  stego-cocostuff27, stego-cityscapes27  unsupervised mIoU and accuracy of a trained STEGO\n"
+    "                     head (--head) with the CRF on the 27 classes, Hungarian matching, val\n"
+    "                     images resized to 320 on the short side and centre-cropped (nearest)\n"
+    "A protocol's dataset settings (layout, split, size) come first; --set changes them.\n";
+
+typedef struct request {
+    const char *data, *out, *head, *sempart, *json;
+    model_args model;
+} request;
+
+static const cli_row rows[] = {
+    ROW_STRING("data", "DIR", data, "the dataset's root, as distributed", 0, CLI_ROW_REQUIRED),
+    ROW_STRING("head", "FILE", head, "stego-*: the trained STEGO head (dinofeat stego train)"),
+    ROW_STRING("sempart", "FILE", sempart, "sempart-*: the trained network (dinofeat sempart train)"),
+    ROW_STRING("out", "DIR", out, "the predictions (default: paper-PROTOCOL)", 0, CLI_ROW_NO_DEFAULT),
+    ROW_STRING("json", "FILE", json, "the figures as JSON"),
+    MODEL_ROWS(model),
+};
+
+static void init(void *r) { model_args_init(&((request *)r)->model); }
+
+static const cli_command paper_command = {
+    .verb = "paper", .usages = usages, .description = description, .rows = rows,
+    .row_count = sizeof rows / sizeof rows[0], .epilogue = "Exit status: 0 ok, 1 usage, 2 input error, 3 internal.\n",
+    .request_size = sizeof(request), .init = init};
+
+/* What predicting one image needs. */
+typedef struct run_state {
+    const protocol *p;
+    const char *out;
+    df_model *model;
+    df_stego *head;
+    df_sempart *sempart;
+    df_options *options, *crf;
+    size_t kept; /* predictions an earlier run wrote */
+} run_state;
+
+static int write_box(const char *path, const int32_t *box) {
+    cli_output out;
+    FILE *f = cli_output_open(path, &out);
+    if (f == NULL) return -1;
+    fprintf(f, "{\"boxes\": [");
+    if (box) fprintf(f, "{\"class\": 1, \"box\": [%d, %d, %d, %d]}", box[0], box[1], box[2], box[3]);
+    fprintf(f, "]}\n");
+    return cli_output_commit(&out);
+}
+
+static df_status write_grey(const uint8_t *pixels, size_t w, size_t h, const char *path) {
+    df_image *png = NULL;
+    df_status status = df_image_from_pixels(pixels, w, h, 1, 8, w, &png);
+    if (status == DF_OK) status = df_image_save_png(png, path);
+    df_image_free(png);
+    return status;
+}
+
+/* TokenCut's saliency protocol: the image resized to the nearest whole patches, its object mask
+ * resized back to the image by nearest neighbour. */
+static df_status tokencut_mask(const run_state *s, const df_image *image, const char *path) {
+    int64_t patch = 16;
+    df_model_info_int(s->model, DF_MODEL_INFO_PATCH, &patch);
+    const size_t w = df_image_width(image), h = df_image_height(image), p = (size_t)patch;
+    const size_t fw = (size_t)lround((double)w / (double)p) * p, fh = (size_t)lround((double)h / (double)p) * p;
+    df_image *fitted = NULL, *mask_image = NULL, *back = NULL;
+    df_tensor *pixels = NULL, *mask = NULL;
+    df_tensor_view view = {.struct_size = sizeof view};
+    df_status status = df_image_resize(image, fw ? fw : p, fh ? fh : p, DF_RESIZE_BICUBIC, &fitted);
+    if (status == DF_OK) status = df_image_to_tensor(fitted, NULL, NULL, &pixels);
+    if (status == DF_OK) status = df_tokencut(s->model, pixels, s->options, &mask, NULL, NULL);
+    if (status == DF_OK) status = df_tensor_view_of(mask, &view);
+    if (status == DF_OK)
+        status = df_image_from_pixels(view.data, df_image_width(fitted), df_image_height(fitted), 1, 8,
+                                      df_image_width(fitted), &mask_image);
+    if (status == DF_OK) status = df_image_resize(mask_image, w, h, DF_RESIZE_NEAREST, &back);
+    if (status == DF_OK) status = df_image_save_png(back, path);
+    df_image_free(fitted), df_image_free(mask_image), df_image_free(back);
+    df_tensor_free(pixels), df_tensor_free(mask);
+    return status;
+}
+
+/* TokenCut's object-discovery protocol: the image as it is, zero-padded inside df_tokencut. */
+static df_status tokencut_box(const run_state *s, const df_image *image, const char *path) {
+    df_tensor *pixels = NULL, *mask = NULL;
+    int32_t box[4];
+    df_status status = df_image_to_tensor(image, NULL, NULL, &pixels);
+    if (status == DF_OK) status = df_tokencut(s->model, pixels, s->options, &mask, box, NULL);
+    if (status == DF_OK && write_box(path, box) != 0) status = DF_E_IO;
+    df_tensor_free(pixels), df_tensor_free(mask);
+    return status;
+}
+
+static df_status sempart_output(const run_state *s, const df_image *image, const char *path) {
+    df_tensor *fine = NULL, *boxes = NULL;
+    int64_t shape[2] = {0, 4};
+    df_tensor_view view = {.struct_size = sizeof view};
+    const int corloc = s->p->task == EVAL_CORLOC;
+    df_status status = df_sempart_predict(s->sempart, s->model, image, s->options, NULL, corloc ? NULL : &fine,
+                                          corloc ? &boxes : NULL);
+    if (status == DF_OK) status = df_tensor_shape(corloc ? boxes : fine, shape, 2);
+    if (status == DF_OK) status = df_tensor_view_of(corloc ? boxes : fine, &view);
+    if (status == DF_OK && corloc && write_box(path, shape[0] ? view.data : NULL) != 0) status = DF_E_IO;
+    if (status == DF_OK && !corloc) status = write_grey(view.data, (size_t)shape[1], (size_t)shape[0], path);
+    df_tensor_free(fine), df_tensor_free(boxes);
+    return status;
+}
+
+static df_status stego_labels(const run_state *s, const df_image *image, const char *path) {
+    const size_t w = df_image_width(image), h = df_image_height(image);
+    int32_t *labels = malloc(w * h * sizeof *labels);
+    df_status status = labels ? df_stego_segment(s->head, s->model, image, 320, s->crf, labels) : DF_E_OUT_OF_MEMORY;
+    if (status == DF_OK) status = cli_write_label_png(labels, w, h, path);
+    free(labels);
+    return status;
+}
+
+/* One image's prediction into the output folder, unless an earlier run wrote it (written whole,
+ * so a file there is complete). */
+static int predict_one(void *context, const df_image *image, const char *name) {
+    run_state *s = context;
+    char *path = cli_output_name(s->out, name, s->p->task == EVAL_CORLOC ? ".json" : ".png");
+    if (path == NULL) {
+        fprintf(stderr, "dinofeat paper: %s: %s\n", s->out, strerror(errno));
+        return EXIT_INPUT;
+    }
+    df_status status = DF_OK;
+    if (access(path, F_OK) == 0) s->kept++;
+    else {
+        df_image *rgb = NULL;
+        status = df_image_convert(image, 3, &rgb);
+        if (status == DF_OK)
+            status = s->p->method == STEGO                ? stego_labels(s, rgb, path)
+                     : s->p->method == SEMPART            ? sempart_output(s, rgb, path)
+                     : s->p->task == EVAL_CORLOC          ? tokencut_box(s, rgb, path)
+                                                          : tokencut_mask(s, rgb, path);
+        df_image_free(rgb);
+    }
+    if (status != DF_OK) fprintf(stderr, "dinofeat paper: %s: %s\n", name, df_last_error_message());
+    free(path);
+    return status == DF_OK ? EXIT_OK : status == DF_E_OUT_OF_MEMORY || status == DF_E_INTERNAL ? EXIT_INTERNAL : EXIT_INPUT;
+}
+
+/* The folder's record of what its predictions are of: written by the first run, checked by the
+ * next, so that a resumed run never mixes two models' predictions. */
+static int check_record(const request *r, const protocol *p, const char *out) {
+    char *path = cli_suffixed(out, "/paper.txt"), expected[8192], found[8192] = "";
+    if (path == NULL) return cli_fail("paper", DF_E_OUT_OF_MEMORY);
+    const char *method_file = p->method == STEGO ? r->head : p->method == SEMPART ? r->sempart : "-";
+    const int length = snprintf(expected, sizeof expected, "protocol %s\nmodel %s\nmethod %s\n", p->name, r->model.path,
+                                method_file);
+    FILE *f = fopen(path, "r");
+    int code = EXIT_OK;
+    if (f) {
+        found[fread(found, 1, sizeof found - 1, f)] = 0;
+        fclose(f);
+        if (strcmp(found, expected) != 0) {
+            fprintf(stderr, "dinofeat paper: %s holds the predictions of another run (%s): give another --out, or "
+                            "remove it to start over\n", out, path);
+            code = EXIT_INPUT;
+        }
+    } else if (cli_make_parents(path) != 0 || cli_write_file(path, expected, (size_t)length) != 0) {
+        fprintf(stderr, "dinofeat paper: %s: %s\n", path, strerror(errno));
+        code = EXIT_INPUT;
+    }
+    free(path);
+    return code;
+}
+
+static int open_method(const request *r, run_state *s) {
+    const protocol *p = s->p;
+    if (p->method == STEGO && r->head == NULL) return cli_usage_error("paper", "%s needs --head FILE (dinofeat stego train)", p->name);
+    if (p->method == SEMPART && r->sempart == NULL)
+        return cli_usage_error("paper", "%s needs --sempart FILE (dinofeat sempart train)", p->name);
+    df_status status = cli_options_new(&s->options);
+    if (status == DF_OK && p->method == STEGO) status = df_stego_load(r->head, &s->head);
+    if (status == DF_OK && p->method == STEGO) status = df_stego_check_model(s->head, s->model);
+    if (status == DF_OK && p->method == STEGO) status = cli_options_new(&s->crf);
+    if (status == DF_OK && p->method == STEGO) status = df_crf_preset_apply(s->crf, DF_CRF_PRESET_STEGO);
+    if (status == DF_OK && p->method == SEMPART) status = df_sempart_load(r->sempart, &s->sempart);
+    if (status == DF_OK && p->method == SEMPART) status = df_sempart_check_model(s->sempart, s->model);
+    return status == DF_OK ? EXIT_OK : cli_fail("paper", status);
+}
+
+/* The figures beside the paper's, in percent. */
+static void print_row(const protocol *p, const eval_scores *e) {
+    const char *names[3];
+    double ours[3];
+    int n = 0;
+    if (p->task == EVAL_SEMSEG) names[0] = "mIoU", ours[0] = e->miou, names[1] = "accuracy", ours[1] = e->accuracy, n = 2;
+    if (p->task == EVAL_SALIENCY)
+        names[0] = "accuracy", ours[0] = e->accuracy, names[1] = "IoU", ours[1] = e->iou, names[2] = "maxF_beta",
+        ours[2] = e->max_f_beta, n = 3;
+    if (p->task == EVAL_CORLOC) names[0] = "CorLoc", ours[0] = e->corloc, n = 1;
+    printf("\n%s on %zu images; published: %s\n  %-10s %8s %10s\n", p->name, e->images, p->source, "", "ours",
+           "published");
+    for (int i = 0; i < n; i++) printf("  %-10s %8.1f %10.1f\n", names[i], 100 * ours[i], p->published[i]);
+}
+
+static int write_json(const char *path, const protocol *p, const eval_scores *e) {
+    char text[1024];
+    const double ours[3][3] = {{e->miou, e->accuracy}, {e->accuracy, e->iou, e->max_f_beta}, {e->corloc}};
+    const int n = p->task == EVAL_SEMSEG ? 2 : p->task == EVAL_SALIENCY ? 3 : 1;
+    int length = snprintf(text, sizeof text, "{\"protocol\": \"%s\", \"images\": %zu, \"ours\": [", p->name, e->images);
+    for (int i = 0; i < n; i++) length += snprintf(text + length, sizeof text - (size_t)length, "%s%.9g", i ? ", " : "", 100 * ours[p->task][i]);
+    length += snprintf(text + length, sizeof text - (size_t)length, "], \"published\": [");
+    for (int i = 0; i < n; i++) length += snprintf(text + length, sizeof text - (size_t)length, "%s%.1f", i ? ", " : "", p->published[i]);
+    length += snprintf(text + length, sizeof text - (size_t)length, "], \"source\": \"%s\"}\n", p->source);
+    if (cli_write_file(path, text, (size_t)length) == 0) return EXIT_OK;
+    fprintf(stderr, "dinofeat paper: %s: %s\n", path, strerror(errno));
+    return EXIT_INPUT;
+}
+
+static const protocol *find_protocol(const char *name) {
+    for (size_t i = 0; name && i < PROTOCOL_COUNT; i++)
+        if (strcmp(protocols[i].name, name) == 0) return &protocols[i];
+    return NULL;
+}
+
+static int run(int argc, char **argv) {
+    const int named = argc > 1 && argv[1][0] != '-';
+    const protocol *p = find_protocol(named ? argv[1] : NULL);
+    if (p == NULL)
+        return cli_usage_error("paper", named ? "unknown protocol '%s' (dinofeat paper --help lists them)"
+                                              : "a protocol comes first (dinofeat paper --help lists them)%s",
+                               named ? argv[1] : "");
+    for (int i = 0; i < 3 && p->settings[i]; i++)
+        if (cli_default_setting(p->settings[i]) != DF_OK) return cli_fail("paper", DF_E_INTERNAL);
+    request r;
+    int code = cli_rows_parse(&paper_command, -1, argc - 1, argv + 1, &r, NULL);
+    char *default_out = cli_suffixed("paper-", p->name);
+    const char *out = r.out ? r.out : default_out;
+    run_state s = {.p = p, .out = out};
+    if (code == EXIT_OK) code = model_args_open(&r.model, "paper", &s.model);
+    if (code == EXIT_OK) code = open_method(&r, &s);
+    if (code == EXIT_OK) code = check_record(&r, p, out);
+    if (code == EXIT_OK) code = cli_each_image("paper", r.data, out, "predicted", predict_one, &s);
+    if (code == EXIT_OK && s.kept) printf("(%zu of them kept from an earlier run)\n", s.kept);
+    eval_scores scores;
+    const eval_request scoring = {.pred = out, .gt = r.data, .classes = p->classes, .task = p->task};
+    if (code == EXIT_OK) code = eval_score(&scoring, &scores);
+    if (code == EXIT_OK) print_row(p, &scores);
+    if (code == EXIT_OK && r.json) code = write_json(r.json, p, &scores);
+    if (code == EXIT_OK && r.json) printf("wrote %s\n", r.json);
+    df_options_free(s.options), df_options_free(s.crf);
+    df_stego_free(s.head);
+    df_sempart_free(s.sempart);
+    df_model_free(s.model);
+    free(default_out);
+    return code;
+}
+
+const cli_verb verb_paper = {"paper", "a paper's evaluation protocol on a distributed dataset, beside its figures",
+                             run, &paper_command};
