@@ -36,6 +36,14 @@ double dfi_option_float(const df_options *options, df_param key);
 /* Reads a string option likewise; borrowed from options or static. */
 const char *dfi_option_str(const df_options *options, df_param key);
 
+/* The offset of a centred crop `excess` pixels smaller than the image, as torchvision's CenterCrop
+ * (the official evaluations' crop) computes it: Python's round(excess / 2), halves to even
+ * (2.5 -> 2, 3.5 -> 4). The shim's dfs::centre_offset is the same. */
+static inline size_t dfi_centre_offset(size_t excess) {
+    const size_t half = excess / 2;
+    return excess % 2 && half % 2 ? half + 1 : half;
+}
+
 /* Reads a whole regular file into *data (malloc'ed); errors say what failed, not the path. */
 df_status dfi_read_file(const char *path, unsigned char **data, size_t *size);
 /* splitmix64: a small seedable generator, the same stream on every platform. */

@@ -23,6 +23,9 @@ static const dfi_param_value df_dataset_layout_values[] = {
     {5, "dut_omron"},
     {6, "voc07"},
     {7, "voc12"},
+    {8, "potsdam"},
+    {9, "potsdam3"},
+    {10, "coco20k"},
     {0, NULL}};
 static const dfi_param_value df_dtype_values[] = {
     {1, "float32"},
@@ -192,7 +195,7 @@ static const dfi_param_meta param_meta[] = {
     {DF_PARAM_DATASET_FILTER, "int df_resize_filter for images (labels are always nearest); default DF_RESIZE_BILINEAR (STEGO's official code: nearest)", df_resize_filter_values},
     {DF_PARAM_DATASET_SKIP_BROKEN, "df_dataset_open decodes every image (and label) once and leaves out those that fail, listed by df_dataset_skipped; only a folder with nothing usable fails. Default 0: a broken image fails where it is read", NULL},
     {DF_PARAM_DATASET_LAYOUT, "what df_dataset_open's folder is: any image folder (default) or a dataset as distributed, whose labels are mapped to the classes the papers evaluate on", df_dataset_layout_values},
-    {DF_PARAM_DATASET_SPLIT, "a distributed dataset's split: \"train\" or \"val\", and for VOC also \"trainval\" or \"test\"; default \"val\"", NULL},
+    {DF_PARAM_DATASET_SPLIT, "a distributed dataset's split: \"train\" or \"val\", for VOC also \"trainval\" or \"test\", for Potsdam also \"unlabelled_train\" or \"all\"; default \"val\"", NULL},
     {DF_PARAM_DATASET_LIST, "the file listing a distributed dataset's images (one name a line) in place of the layout's own; default \"\"", NULL},
     {DF_PARAM_CACHE_HALF, "store float16 (half the file); default 0", NULL},
     {DF_PARAM_CACHE_BATCH, "items per forward pass, 1..1024; default 8", NULL},

@@ -140,7 +140,7 @@ df_status dfs_upsample(dfs_vit *vit, const dfs_tensor_desc *image, const dfs_ups
             x = at::constant_pad_nd(x, {0, w - original_w, 0, h - original_h}, 0);
         }
         TORCH_CHECK(h > 0 && w > 0, "the image is smaller than one patch");
-        x = x.narrow(2, (x.size(2) - h) / 2, h).narrow(3, (x.size(3) - w) / 2, w);
+        x = x.narrow(2, dfs::centre_offset(x.size(2) - h), h).narrow(3, dfs::centre_offset(x.size(3) - w), w);
         const int64_t gh = 1 + (h - patch) / stride, gw = 1 + (w - patch) / stride;
 
         dfs_vit_run run = config->run;

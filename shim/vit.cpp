@@ -91,7 +91,7 @@ at::Tensor cover(const at::Tensor &images, int64_t patch, int64_t stride, int mo
         return at::constant_pad_nd(images, {0, pw - w, 0, ph - h}, 0);
     }
     const int64_t ch = patch + stride * ((h - patch) / stride), cw = patch + stride * ((w - patch) / stride);
-    const int64_t top = (h - ch) / 2, left = (w - cw) / 2;
+    const int64_t top = dfs::centre_offset(h - ch), left = dfs::centre_offset(w - cw);
     return images.slice(2, top, top + ch).slice(3, left, left + cw);
 }
 

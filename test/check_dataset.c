@@ -134,6 +134,43 @@ START_TEST(test_dataset_five_crop_and_resize) {
 }
 END_TEST
 
+/* Centre crops round as torchvision's CenterCrop (Python's round, halves to even): the five-crop
+ * centre of a 26-wide image starts at x = round(6.5) = 6, the 4 x 4 centre of a 9 x 4 image at
+ * x = round(2.5) = 2 (a half rounded away from zero gave 7 and 3). */
+START_TEST(test_dataset_centre_crops_round_half_to_even) {
+    snprintf(root, sizeof root, "/tmp/dinofeat_dataset_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    char images[128];
+    snprintf(images, sizeof images, "%s/img", root);
+    ck_assert_int_eq(mkdir(images, 0777), 0);
+    write_png("img/a.png", 26, 4, 0, 3);
+    write_png("img/b.png", 9, 4, 0, 3);
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_FIVE_CROP, 1));
+    df_dataset *d;
+    ck_assert_ok(df_dataset_open(images, NULL, o, &d));
+    df_image *image;
+    ck_assert_ok(df_dataset_get(d, 4, &image, NULL)); /* a.png's centre: 13 x 2 at (6, 1) */
+    ck_assert_uint_eq(df_image_width(image) * 100 + df_image_height(image), 1302);
+    ck_assert_uint_eq(((const uint8_t *)df_image_pixels(image))[0], 6);
+    ck_assert_uint_eq(((const uint8_t *)df_image_pixels(image))[1], 1);
+    df_image_free(image);
+    df_dataset_free(d);
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_FIVE_CROP, 0));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_SIZE, 4));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_FILTER, DF_RESIZE_NEAREST));
+    ck_assert_ok(df_dataset_open(images, NULL, o, &d));
+    ck_assert_ok(df_dataset_get(d, 1, &image, NULL)); /* b.png: already 4 high, its centre 4 x 4 from x = 2 */
+    ck_assert_uint_eq(df_image_width(image) * 100 + df_image_height(image), 404);
+    ck_assert_uint_eq(((const uint8_t *)df_image_pixels(image))[0], 2);
+    df_image_free(image);
+    df_dataset_free(d);
+    df_options_free(o);
+    remove_folders();
+}
+END_TEST
+
 static void pass_items(df_dataset *d, uint64_t epoch, size_t *items, size_t count) {
     ck_assert_ok(df_dataset_start(d, epoch));
     int done = 0;
@@ -300,6 +337,7 @@ Suite *dataset_suite(void) {
     TCase *tc = tcase_create("folder");
     tcase_add_test(tc, test_dataset_lists_and_decodes);
     tcase_add_test(tc, test_dataset_five_crop_and_resize);
+    tcase_add_test(tc, test_dataset_centre_crops_round_half_to_even);
     tcase_add_test(tc, test_dataset_pass_order_independent_of_workers);
     tcase_add_test(tc, test_dataset_errors);
     tcase_add_test(tc, test_dataset_skips_broken_images);

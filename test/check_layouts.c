@@ -277,6 +277,166 @@ START_TEST(test_voc_replica) {
 }
 END_TEST
 
+/* Item item's image: 7 x 5 RGB, the fixture's img[y, x, c] = 28 y + 4 x + c with the infrared
+ * dropped; as_float: stored as that / 255 in float64, read back x 255 truncated. */
+static void assert_potsdam_image(df_dataset *d, size_t item, int as_float) {
+    df_image *image;
+    ck_assert_ok(df_dataset_get(d, item, &image, NULL));
+    ck_assert_uint_eq(df_image_width(image), 7);
+    ck_assert_uint_eq(df_image_height(image), 5);
+    ck_assert_uint_eq(df_image_channels(image), 3);
+    const uint8_t *p = df_image_pixels(image);
+    for (int y = 0; y < 5; y++)
+        for (int x = 0; x < 7; x++)
+            for (int c = 0; c < 3; c++) {
+                const int k = 28 * y + 4 * x + c;
+                ck_assert_uint_eq(p[(y * 7 + x) * 3 + c], as_float ? (uint8_t)((double)k / 255.0 * 255.0) : k);
+            }
+    df_image_free(image);
+}
+
+/* Potsdam as STEGO's download holds it: .mat files (test/reference/make_mat_fixtures.py wrote them
+ * with scipy: plain, compressed after a text variable, float64, int32 labels, and one big-endian
+ * file written by hand), the split lists, the six classes and STEGO's three. */
+START_TEST(test_potsdam_replica) {
+    make_root();
+    const char *folders[] = {"potsdam", "potsdam/imgs", "potsdam/gt"};
+    for (int i = 0; i < 3; i++) make_folder(folders[i]);
+    copy_file("fixtures/mat/img.mat", "potsdam/imgs/2_10_3.mat");
+    copy_file("fixtures/mat/img_compressed.mat", "potsdam/imgs/1_0_0.mat");
+    copy_file("fixtures/mat/gt.mat", "potsdam/gt/2_10_3.mat");
+    copy_file("fixtures/mat/gt_int32.mat", "potsdam/gt/1_0_0.mat");
+    write_text("potsdam/labelled_test.txt", "2_10_3\n1_0_0\n");
+    write_text("potsdam/labelled_train.txt", "1_0_0\n");
+    /* stored 0 1 2 3 4 5 255 on every row: roads+cars 0, buildings+clutter 1, vegetation+trees 2 */
+    const uint8_t six[7] = {0, 1, 2, 3, 4, 5, 255}, three[7] = {0, 1, 2, 2, 0, 1, 255};
+    df_options *o = layout_options(DF_DATASET_LAYOUT_POTSDAM3, "val");
+    df_dataset *d = open_layout(o, 2, "2_10_3.mat");
+    assert_potsdam_image(d, 0, 0);
+    assert_potsdam_image(d, 1, 0);
+    assert_labels(d, 0, 7, 5, three, 7);
+    assert_labels(d, 1, 7, 5, three, 7);
+    df_dataset_free(d);
+    df_options_free(o);
+    o = layout_options(DF_DATASET_LAYOUT_POTSDAM, "train");
+    d = open_layout(o, 1, "1_0_0.mat");
+    assert_labels(d, 0, 7, 5, six, 7);
+    df_dataset_free(d);
+    /* floating images x 255 truncated; a big-endian file; the potsdam folder itself as the root */
+    copy_file("fixtures/mat/img_double.mat", "potsdam/imgs/1_0_0.mat");
+    d = open_layout(o, 1, "1_0_0.mat");
+    assert_potsdam_image(d, 0, 1);
+    df_dataset_free(d);
+    copy_file("fixtures/mat/img_big_endian.mat", "potsdam/imgs/1_0_0.mat");
+    char base[128];
+    snprintf(base, sizeof base, "%s/potsdam", root);
+    ck_assert_ok(df_dataset_open(base, NULL, o, &d));
+    assert_potsdam_image(d, 0, 0);
+    df_dataset_free(d);
+    /* labels out of 0..255, a file that is no .mat, a split whose list is absent */
+    copy_file("fixtures/mat/out_of_range.mat", "potsdam/gt/1_0_0.mat");
+    copy_file("fixtures/images/baseline.jpg", "potsdam/imgs/2_10_3.mat");
+    d = open_layout(o, 1, "1_0_0.mat");
+    df_image *image, *labels;
+    ck_assert_fails_with(df_dataset_get(d, 0, &image, &labels), DF_E_UNSUPPORTED, "df_dataset_get");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "value 510 at (6, 0) is outside 0..255"));
+    df_dataset_free(d);
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_SPLIT, "val"));
+    d = open_layout(o, 2, "2_10_3.mat");
+    ck_assert_fails_with(df_dataset_get(d, 0, &image, NULL), DF_E_FORMAT, "df_dataset_get");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "not a MATLAB level-5 .mat file"));
+    df_dataset_free(d);
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_SPLIT, "all"));
+    ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_INVALID_ARG, "df_dataset_open");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "all.txt"));
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "STEGO's potsdam download"));
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_SPLIT, "trainval"));
+    ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_INVALID_ARG, "df_dataset_open");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "unlabelled_train or all"));
+    df_options_free(o);
+    remove_root();
+}
+END_TEST
+
+/* Item item's boxes, which must be want (count of them). */
+static void assert_boxes(const df_dataset *d, size_t item, const int32_t *want, size_t count) {
+    int32_t boxes[16];
+    size_t found;
+    ck_assert_ok(df_dataset_boxes(d, item, NULL, 0, &found));
+    ck_assert_uint_eq(found, count);
+    ck_assert_ok(df_dataset_boxes(d, item, boxes, 4, &found));
+    if (count) ck_assert_mem_eq(boxes, want, count * 4 * sizeof *want);
+}
+
+/* COCO-20k as TokenCut reads it: the list's images, boxes from the instances JSON without the
+ * crowds, [x, y, x + w, y + h] rounded half to even as Python's round (10.5 -> 10, 2.5 -> 2,
+ * 0.5 -> 0, 1.5 -> 2, 3.5 -> 4), segmentations (polygons, RLE) and escaped strings skipped. */
+START_TEST(test_coco20k_replica) {
+    make_root();
+    const char *folders[] = {"images", "images/train2014", "annotations"};
+    for (int i = 0; i < 3; i++) make_folder(folders[i]);
+    copy_file("fixtures/images/baseline.jpg", "images/train2014/COCO_train2014_000000000009.jpg");
+    copy_file("fixtures/images/baseline.jpg", "images/train2014/COCO_train2014_000000000025.jpg");
+    write_text("coco_20k_filenames.txt", "train2014/COCO_train2014_000000000025.jpg\ntrain2014/COCO_train2014_000000000009.jpg\n");
+    write_text("annotations/instances_train2014.json",
+               "{\"info\": {\"description\": \"replica\"}, \"images\": [{\"id\": 9}], \"annotations\": [\n"
+               " {\"segmentation\": [[1.0, 2.0, 3.5, 4.0]], \"area\": 10.5, \"iscrowd\": 0, \"image_id\": 9,"
+               "  \"bbox\": [10.5, 2.5, 20.0, 3.25], \"category_id\": 1, \"id\": 1},\n"
+               " {\"segmentation\": {\"counts\": [1, 2, 3], \"size\": [4, 5]}, \"iscrowd\": 1, \"image_id\": 9,"
+               "  \"bbox\": [0, 0, 5, 5], \"id\": 2},\n"
+               " {\"bbox\": [1, 2, 3, 4], \"image_id\": 25, \"iscrowd\": 0, \"note\": \"a \\\"quoted\\\" ] string\"},\n"
+               " {\"image_id\": 777, \"bbox\": [0, 0, 1, 1], \"iscrowd\": 0},\n"
+               " {\"image_id\": 9, \"iscrowd\": 0, \"bbox\": [0.5, 1.5, 2.0, 2.0]}\n"
+               "], \"categories\": [{\"id\": 1, \"name\": \"person\"}]}\n");
+    df_options *o = layout_options(DF_DATASET_LAYOUT_COCO20K, "val");
+    df_dataset *d = open_layout(o, 2, "train2014/COCO_train2014_000000000025.jpg");
+    const int32_t of25[4] = {1, 2, 4, 6}, of9[8] = {10, 2, 30, 6, 0, 2, 2, 4};
+    assert_boxes(d, 0, of25, 1);
+    assert_boxes(d, 1, of9, 2);
+    int32_t one[4];
+    size_t count;
+    ck_assert_fails_with(df_dataset_boxes(d, 1, one, 1, &count), DF_E_INVALID_ARG, "df_dataset_boxes");
+    df_image *image, *labels = NULL;
+    ck_assert_ok(df_dataset_get(d, 0, &image, &labels));
+    ck_assert_ptr_null(labels);
+    df_image_free(image);
+    df_dataset_free(d);
+    /* a broken image left out takes its boxes along */
+    write_text("images/train2014/COCO_train2014_000000000025.jpg", "not a JPEG");
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_SKIP_BROKEN, 1));
+    d = open_layout(o, 1, "train2014/COCO_train2014_000000000009.jpg");
+    assert_boxes(d, 0, of9, 2);
+    df_dataset_free(d);
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_SKIP_BROKEN, 0));
+    /* TokenCut's selection is preferred to the whole file */
+    write_text("instances_train2014_sel20k.json", "{\"annotations\": [{\"image_id\": 25, \"bbox\": [2, 2, 2, 2]}]}");
+    d = open_layout(o, 2, "train2014/COCO_train2014_000000000025.jpg");
+    const int32_t selected[4] = {2, 2, 4, 4};
+    assert_boxes(d, 0, selected, 1);
+    assert_boxes(d, 1, NULL, 0);
+    df_dataset_free(d);
+    /* malformed JSON, a name without an id, no annotations at all */
+    write_text("instances_train2014_sel20k.json", "{\"annotations\": [{\"image_id\": 25, \"bbox\": [2, 2]}]}");
+    ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_FORMAT, "df_dataset_open");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "instances_train2014_sel20k.json: a malformed annotation"));
+    write_text("instances_train2014_sel20k.json", "[]");
+    ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_FORMAT, "df_dataset_open");
+    char path[128];
+    snprintf(path, sizeof path, "%s/instances_train2014_sel20k.json", root);
+    ck_assert_int_eq(remove(path), 0);
+    snprintf(path, sizeof path, "%s/annotations/instances_train2014.json", root);
+    ck_assert_int_eq(remove(path), 0);
+    ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_INVALID_ARG, "df_dataset_open");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "annotations_trainval2014.zip"));
+    write_text("coco_20k_filenames.txt", "train2014/no_id_here.jpg\n");
+    copy_file("fixtures/images/baseline.jpg", "images/train2014/no_id_here.jpg");
+    ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_INVALID_ARG, "df_dataset_open");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "no COCO image id in its name"));
+    df_options_free(o);
+    remove_root();
+}
+END_TEST
+
 Suite *layouts_suite(void) {
     Suite *suite = suite_create("layouts");
     TCase *tc = tcase_create("layouts");
@@ -284,6 +444,8 @@ Suite *layouts_suite(void) {
     tcase_add_test(tc, test_cityscapes27_replica);
     tcase_add_test(tc, test_saliency_set_replicas);
     tcase_add_test(tc, test_voc_replica);
+    tcase_add_test(tc, test_potsdam_replica);
+    tcase_add_test(tc, test_coco20k_replica);
     suite_add_tcase(suite, tc);
     return suite;
 }

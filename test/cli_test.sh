@@ -660,6 +660,17 @@ PY
     printf '{"boxes": [{"class": 1, "box": [0, 0, 1, 1]}]}\n' > "$tmp/paper_tc/000001.json"
     expect 0 "2 of them kept from an earlier run" -- "$cli" paper tokencut-voc07 "${paper[@]}" --data "$tmp/paper_voc" --out "$tmp/paper_tc"
     expect 0 "CorLoc +0\.0 +68\.8" -- "$cli" paper tokencut-voc07 "${paper[@]}" --data "$tmp/paper_voc" --out "$tmp/paper_tc"
+    # COCO-20k as train2014.zip and the annotations unpack: the same two images and boxes as COCO's
+    # [x, y, w, h], a crowd box that would hit left out
+    coco="$tmp/paper_coco"; mkdir -p "$coco/train2014" "$coco/annotations"
+    cp "$voc/JPEGImages/000001.jpg" "$coco/train2014/COCO_train2014_000000000001.jpg"
+    cp "$voc/JPEGImages/000002.jpg" "$coco/train2014/COCO_train2014_000000000002.jpg"
+    printf 'train2014/COCO_train2014_000000000001.jpg\ntrain2014/COCO_train2014_000000000002.jpg\n' > "$coco/coco_20k_filenames.txt"
+    printf '{"annotations": [{"image_id": 1, "bbox": [0, 0, 10, 8], "iscrowd": 0}, {"image_id": 1, "bbox": [6, 0, 10, 8]},
+        {"image_id": 2, "bbox": [0, 0, 2, 2], "iscrowd": 0}, {"image_id": 2, "bbox": [0, 0, 10, 8], "iscrowd": 1},
+        {"image_id": 2, "bbox": [6, 0, 10, 8], "iscrowd": 1}]}' \
+        > "$coco/annotations/instances_train2014.json"
+    expect 0 "CorLoc +50\.0 +58\.8" -- "$cli" paper tokencut-coco20k "${paper[@]}" --data "$coco" --out "$tmp/paper_coco_out"
     expect 2 "paper_tc holds the predictions of another run" -- "$cli" paper tokencut-voc12 "${paper[@]}" \
         --data "$tmp/paper_voc" --out "$tmp/paper_tc"
     # saliency: half the image predicted, the top half true: IoU 1/3, accuracy 1/2; maxF_beta at the
@@ -676,6 +687,20 @@ PY
         expect 0 "^  $row$" -- "$cli" paper stego-cityscapes27 "${paper[@]}" --head "$tmp/one.dfstego" --data "$city" \
             --out "$tmp/paper_stego"
     done
+    # Potsdam-3 from the .mat fixtures (7 x 5, every row's labels 0 1 2 3 4 5 255 -> classes 0 1 2 2 0
+    # 1 -): to 448 x 320 and the centre 320 from x = 64, stored columns 1..5 64 pixels each, so
+    # classes 1, 2, 2, 0, 1; one cluster matched to class 1 or 2 (tied at 2/5): accuracy 40%, IoU
+    # 0.4 for that class, 0 for the other two, mIoU 13.3%
+    potsdam="$tmp/paper_potsdam/potsdam"; mkdir -p "$potsdam/imgs" "$potsdam/gt"
+    cp fixtures/mat/img.mat "$potsdam/imgs/2_13_4.mat"; cp fixtures/mat/gt.mat "$potsdam/gt/2_13_4.mat"
+    echo 2_13_4 > "$potsdam/labelled_test.txt"
+    for row in "mIoU +13\.3 +-" "accuracy +40\.0 +77\.0"; do
+        expect 0 "^  $row$" -- "$cli" paper stego-potsdam3 "${paper[@]}" --head "$tmp/one.dfstego" \
+            --data "$tmp/paper_potsdam" --out "$tmp/paper_potsdam_out"
+    done
+    expect 0 "wrote .*potsdam\.json" -- "$cli" paper stego-potsdam3 "${paper[@]}" --head "$tmp/one.dfstego" \
+        --data "$tmp/paper_potsdam" --out "$tmp/paper_potsdam_out" --json "$tmp/potsdam.json"
+    expect 0 '"published": \[null, 77\.0\]' -- cat "$tmp/potsdam.json"
     expect 1 "stego-cocostuff27 needs --head FILE" -- "$cli" paper stego-cocostuff27 "${paper[@]}" --data "$city"
     expect 2 "trained on dino dim 16" -- "$cli" paper stego-cityscapes27 --model $models/dinov2_s14.pth --heads 2 \
         --head "$tmp/one.dfstego" --data "$city" --out "$tmp/paper_stego2"

@@ -59,6 +59,12 @@ static const protocol protocols[] = {
      "STEGO, DINO ViT-B/8, CRF (Table 1)", {28.2, 56.9}},
     {"stego-cityscapes27", STEGO, EVAL_SEMSEG, {"dataset.layout=cityscapes27", STEGO_EVAL}, 27,
      "STEGO, DINO ViT-B/8, CRF (Table 3)", {21.0, 73.2}},
+    {"stego-potsdam3", STEGO, EVAL_SEMSEG, {"dataset.layout=potsdam3", STEGO_EVAL}, 3,
+     "STEGO (appendix Table 4; accuracy only)", {NAN, 77.0}},
+    {"tokencut-coco20k", TOKENCUT, EVAL_CORLOC, {"dataset.layout=coco20k"}, 0, "TokenCut, DINO ViT-S/16 (Sempart Table 3)",
+     {58.8}},
+    {"sempart-coco20k", SEMPART, EVAL_CORLOC, {"dataset.layout=coco20k"}, 0, "Sempart-Fine, DINO ViT-S/8 (Table 3)",
+     {66.4}},
 };
 #define PROTOCOL_COUNT (sizeof protocols / sizeof protocols[0])
 
@@ -70,17 +76,20 @@ static const char description[] =
     "--out, one file an image, each written whole: run the same command again to resume after an\n"
     "interruption (a folder holding another protocol's or model's predictions is refused).\n"
     "PROTOCOL (the published figures are the row the paper reports for that model):\n"
-    "  tokencut-voc07, tokencut-voc12  CorLoc (IoU > 0.5) of TokenCut's box on VOC07 / VOC12\n"
-    "                     trainval, every object's box; the image zero-padded to whole patches\n"
+    "  tokencut-voc07, tokencut-voc12, tokencut-coco20k  CorLoc (IoU > 0.5) of TokenCut's box on\n"
+    "                     VOC07 / VOC12 trainval (every object's box) or COCO-20k (every non-crowd\n"
+    "                     box); the image zero-padded to whole patches\n"
     "  tokencut-ecssd, tokencut-duts, tokencut-dut-omron  saliency: accuracy, IoU, maxF_beta of\n"
     "                     TokenCut's object mask (without the bilateral solver), the image resized\n"
     "                     to the nearest whole patches (bicubic; the official code: Lanczos), the\n"
     "                     mask resized back by nearest neighbour\n"
-    "  sempart-voc07, sempart-voc12, sempart-ecssd, sempart-duts, sempart-dut-omron  the same\n"
+    "  sempart-voc07, sempart-voc12, sempart-coco20k, sempart-ecssd, sempart-duts,\n"
+    "  sempart-dut-omron  the same\n"
     "                     with a trained Sempart (--sempart): its fine mask, its largest box\n"
-    "  stego-cocostuff27, stego-cityscapes27  unsupervised mIoU and accuracy of a trained STEGO\n"
-    "                     head (--head) with the CRF on the 27 classes, Hungarian matching, val\n"
-    "                     images resized to 320 on the short side and centre-cropped (nearest)\n"
+    "  stego-cocostuff27, stego-cityscapes27, stego-potsdam3  unsupervised mIoU and accuracy of\n"
+    "                     a trained STEGO head (--head) with the CRF on the 27 (3) classes,\n"
+    "                     Hungarian matching, val images resized to 320 on the short side and\n"
+    "                     centre-cropped (nearest)\n"
     "A protocol's dataset settings (layout, split, size) come first; --set changes them.\n";
 
 typedef struct request {
@@ -271,7 +280,9 @@ static void print_row(const protocol *p, const eval_scores *e) {
     if (p->task == EVAL_CORLOC) names[0] = "CorLoc", ours[0] = e->corloc, n = 1;
     printf("\n%s on %zu images; published: %s\n  %-10s %8s %10s\n", p->name, e->images, p->source, "", "ours",
            "published");
-    for (int i = 0; i < n; i++) printf("  %-10s %8.1f %10.1f\n", names[i], 100 * ours[i], p->published[i]);
+    for (int i = 0; i < n; i++)
+        isnan(p->published[i]) ? printf("  %-10s %8.1f %10s\n", names[i], 100 * ours[i], "-")
+                               : printf("  %-10s %8.1f %10.1f\n", names[i], 100 * ours[i], p->published[i]);
 }
 
 static int write_json(const char *path, const protocol *p, const eval_scores *e) {
@@ -281,7 +292,10 @@ static int write_json(const char *path, const protocol *p, const eval_scores *e)
     int length = snprintf(text, sizeof text, "{\"protocol\": \"%s\", \"images\": %zu, \"ours\": [", p->name, e->images);
     for (int i = 0; i < n; i++) length += snprintf(text + length, sizeof text - (size_t)length, "%s%.9g", i ? ", " : "", 100 * ours[p->task][i]);
     length += snprintf(text + length, sizeof text - (size_t)length, "], \"published\": [");
-    for (int i = 0; i < n; i++) length += snprintf(text + length, sizeof text - (size_t)length, "%s%.1f", i ? ", " : "", p->published[i]);
+    for (int i = 0; i < n; i++)
+        length += isnan(p->published[i]) ? snprintf(text + length, sizeof text - (size_t)length, "%snull", i ? ", " : "")
+                                         : snprintf(text + length, sizeof text - (size_t)length, "%s%.1f", i ? ", " : "",
+                                                    p->published[i]);
     length += snprintf(text + length, sizeof text - (size_t)length, "], \"source\": \"%s\"}\n", p->source);
     if (cli_write_file(path, text, (size_t)length) == 0) return EXIT_OK;
     fprintf(stderr, "dinofeat paper: %s: %s\n", path, strerror(errno));

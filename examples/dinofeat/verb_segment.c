@@ -92,10 +92,14 @@ static int write_json(const char *path, const request *r, const df_cas_view *v) 
     return cli_output_commit(&out);
 }
 
+/* The offset of the library's centred crop: torchvision's CenterCrop, round(excess / 2) with
+ * halves to even. */
+static size_t centre_offset(size_t excess) { return excess / 2 + (excess % 2 && (excess / 2) % 2); }
+
 /* The pixels the result covers: the whole image when padded, the centred crop otherwise. */
 static uint8_t *covered_pixels(const df_image *rgb, const df_cas_view *v) {
-    size_t w = df_image_width(rgb), h = df_image_height(rgb), top = (h - (size_t)v->height) / 2,
-           left = (w - (size_t)v->width) / 2;
+    size_t w = df_image_width(rgb), h = df_image_height(rgb), top = centre_offset(h - (size_t)v->height),
+           left = centre_offset(w - (size_t)v->width);
     uint8_t *out = malloc((size_t)(v->width * v->height) * 3);
     const uint8_t *source = df_image_pixels((df_image *)rgb);
     for (int64_t y = 0; out && y < v->height; y++)

@@ -288,8 +288,9 @@ typedef enum df_param {
                                          folder is: any image folder (default) or a dataset as
                                          distributed, whose labels are mapped to the classes the
                                          papers evaluate on */
-    DF_PARAM_DATASET_SPLIT = 1309,    /* str: a distributed dataset's split: "train" or "val", and
-                                         for VOC also "trainval" or "test"; default "val" */
+    DF_PARAM_DATASET_SPLIT = 1309,    /* str: a distributed dataset's split: "train" or "val", for
+                                         VOC also "trainval" or "test", for Potsdam also
+                                         "unlabelled_train" or "all"; default "val" */
     DF_PARAM_DATASET_LIST = 1310,     /* str: the file listing a distributed dataset's images (one
                                          name a line) in place of the layout's own; default "" */
 

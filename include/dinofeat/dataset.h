@@ -46,7 +46,21 @@ typedef enum df_dataset_layout {
        Annotations/ID.xml (the boxes of df_dataset_boxes: CorLoc) and, for the segmentation
        subset, SegmentationClass/ID.png (classes 0..20, 255 the unscored border): */
     DF_DATASET_LAYOUT_VOC07 = 6,
-    DF_DATASET_LAYOUT_VOC12 = 7
+    DF_DATASET_LAYOUT_VOC12 = 7,
+    /* Potsdam as STEGO's download holds it (IIC's preprocessing): ROOT/potsdam/ (or ROOT itself)
+       with imgs/ID.mat (MATLAB level 5, "img": RGB and infrared, the infrared dropped), gt/ID.mat
+       ("gt": 0 roads, 1 buildings, 2 low vegetation, 3 trees, 4 cars, 5 clutter) and the lists
+       labelled_train.txt (split train), labelled_test.txt (val), unlabelled_train.txt, all.txt: */
+    DF_DATASET_LAYOUT_POTSDAM = 8,     /* the six classes as stored */
+    DF_DATASET_LAYOUT_POTSDAM3 = 9,    /* STEGO's Potsdam-3: roads + cars, buildings + clutter,
+                                          vegetation + trees */
+    /* COCO-20k, the object-discovery papers' CorLoc set (LOST, TokenCut, Sempart; the split is
+       ignored): the 19,817 images of TokenCut's datasets/coco_20k_filenames.txt (at the root, or
+       DF_PARAM_DATASET_LIST) under ROOT/images/ or ROOT/ (train2014/...jpg), no labels, and as
+       df_dataset_boxes every non-crowd box of ROOT/instances_train2014_sel20k.json or else
+       ROOT/annotations/instances_train2014.json ([x, y, x + w, y + h] rounded half to even),
+       read once at open: */
+    DF_DATASET_LAYOUT_COCO20K = 10
 } df_dataset_layout;
 
 /* out: new, free with df_dataset_free. The images are every PNG/JPEG under the folder images,
@@ -83,7 +97,8 @@ DF_API df_status df_dataset_start(df_dataset *dataset, uint64_t epoch);
  * file); the pass goes on with the next call. DF_E_INVALID_ARG before df_dataset_start. */
 DF_API df_status df_dataset_next(df_dataset *dataset, size_t *item, df_image **image, df_image **labels, int *done);
 /* The true boxes of item's image (4 int32 each: x_min, y_min, x_max exclusive, y_max exclusive)
- * in a layout that has them (VOC: every object of its annotation, as df_boxes_load reads it): call
+ * in a layout that has them (VOC: every object of its annotation, as df_boxes_load reads it;
+ * COCO-20k: its non-crowd annotations): call
  * with boxes NULL to learn *count, then with room for capacity boxes. DF_E_UNSUPPORTED for a
  * layout without boxes; a missing annotation DF_E_IO naming it. */
 DF_API df_status df_dataset_boxes(const df_dataset *dataset, size_t item, int32_t *boxes, size_t capacity,

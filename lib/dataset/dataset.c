@@ -19,21 +19,24 @@ void df_dataset_free(df_dataset *dataset) {
     free(dataset->images);
     free(dataset->labels);
     free(dataset->boxes);
+    free(dataset->box_values);
+    free(dataset->box_offsets);
     free(dataset);
 }
 
-/* The label file of image name: the same relative path with .png, and the layout's suffix of the
- * stem in place of the image's (Cityscapes: _leftImg8bit -> _gtFine_labelIds). */
+/* The label file of image name: the same relative path with .png (or the layout's extension),
+ * and the layout's suffix of the stem in place of the image's (Cityscapes: _leftImg8bit ->
+ * _gtFine_labelIds). */
 static char *label_path(const df_dataset *d, const char *name) {
     const char *dot = strrchr(name, '.');
     size_t stem = (size_t)(dot - name);
     const size_t from = d->label_from ? strlen(d->label_from) : 0;
     const int swap = from && stem >= from && strncmp(name + stem - from, d->label_from, from) == 0;
     if (swap) stem -= from;
-    const char *suffix = swap ? d->label_to : "";
-    const size_t n = strlen(d->labels) + stem + strlen(suffix) + 6;
+    const char *suffix = swap ? d->label_to : "", *extension = d->label_extension ? d->label_extension : ".png";
+    const size_t n = strlen(d->labels) + stem + strlen(suffix) + strlen(extension) + 2;
     char *path = malloc(n);
-    if (path) snprintf(path, n, "%s/%.*s%s.png", d->labels, (int)stem, name, suffix);
+    if (path) snprintf(path, n, "%s/%.*s%s%s", d->labels, (int)stem, name, suffix, extension);
     return path;
 }
 
@@ -63,6 +66,19 @@ static df_status check_labels(const df_dataset *d) {
 
 static df_status decode_item(const df_dataset *d, size_t item, df_image **image, df_image **labels);
 
+/* The boxes read at open of the images kept (reasons[i] NULL), moved down in place. */
+static void keep_boxes(df_dataset *d, char *const *reasons) {
+    size_t kept = 0, written = 0;
+    for (size_t i = 0; i < d->count; i++) {
+        const size_t first = d->box_offsets[i], n = d->box_offsets[i + 1] - first;
+        if (reasons[i]) continue;
+        memmove(d->box_values + 4 * written, d->box_values + 4 * first, n * 4 * sizeof *d->box_values);
+        d->box_offsets[kept++] = written; /* kept <= i: entries still to be read are untouched */
+        written += n;
+    }
+    d->box_offsets[kept] = written;
+}
+
 /* dataset.skip_broken: every image decoded once (in parallel, in no particular order), those that
  * fail moved, in name order, to the skipped list with the reason. */
 static df_status leave_out_broken(df_dataset *d) {
@@ -89,6 +105,7 @@ static df_status leave_out_broken(df_dataset *d) {
     if (status == DF_OK && broken > 0 &&
         ((d->skipped = calloc(broken, sizeof *d->skipped)) == NULL || (d->reasons = calloc(broken, sizeof *d->reasons)) == NULL))
         status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    if (status == DF_OK && d->box_offsets) keep_boxes(d, reasons);
     for (size_t i = 0; status == DF_OK && i < d->count; i++) {
         if (reasons[i] == NULL) {
             d->names[kept++] = d->names[i];
@@ -127,6 +144,8 @@ static df_status open_layout(df_dataset *d, const char *root, const df_options *
     d->images = layout.images, d->labels = layout.labels, d->boxes = layout.boxes, d->names = layout.names;
     d->count = layout.count;
     d->label_from = layout.label_from, d->label_to = layout.label_to, d->label_map = layout.label_map;
+    d->label_extension = layout.label_extension;
+    d->box_values = layout.box_values, d->box_offsets = layout.box_offsets;
     return DF_OK;
 }
 
@@ -198,8 +217,8 @@ df_status df_dataset_name(const df_dataset *dataset, size_t item, const char **n
 /* torchvision's five_crop of (h, w) = half the size: the crop's top-left corner. */
 static void five_crop_corner(size_t width, size_t height, int crop, size_t *x, size_t *y) {
     const size_t w = width / 2, h = height / 2;
-    *x = crop == 1 || crop == 3 ? width - w : crop == 4 ? (size_t)lround((double)(width - w) / 2.0) : 0;
-    *y = crop == 2 || crop == 3 ? height - h : crop == 4 ? (size_t)lround((double)(height - h) / 2.0) : 0;
+    *x = crop == 1 || crop == 3 ? width - w : crop == 4 ? dfi_centre_offset(width - w) : 0;
+    *y = crop == 2 || crop == 3 ? height - h : crop == 4 ? dfi_centre_offset(height - h) : 0;
 }
 
 static df_status cut(const df_image *image, size_t x, size_t y, size_t w, size_t h, df_image **out) {
@@ -217,8 +236,7 @@ static df_status resize_and_centre(const df_image *image, size_t size, int filte
     df_image *sized = NULL;
     df_status status = df_image_resize(image, nw, nh, (df_resize_filter)filter, &sized);
     if (status == DF_OK)
-        status = cut(sized, (size_t)lround((double)(nw - size) / 2.0), (size_t)lround((double)(nh - size) / 2.0), size,
-                     size, out);
+        status = cut(sized, dfi_centre_offset(nw - size), dfi_centre_offset(nh - size), size, size, out);
     df_image_free(sized);
     return status;
 }
@@ -227,7 +245,9 @@ static df_status resize_and_centre(const df_image *image, size_t size, int filte
 static df_status prepare(const df_dataset *d, const char *path, const df_options *decode, int crop, int filter,
                          df_image **out) {
     df_image *whole = NULL, *piece = NULL;
-    df_status status = df_image_load(path, decode, &whole);
+    const size_t length = strlen(path);
+    df_status status = length > 4 && strcmp(path + length - 4, ".mat") == 0 ? dfi_mat_load(path, &whole)
+                                                                           : df_image_load(path, decode, &whole);
     if (status == DF_OK && crop >= 0) {
         size_t x, y;
         const size_t w = df_image_width(whole), h = df_image_height(whole);
@@ -327,9 +347,17 @@ df_status df_dataset_boxes(const df_dataset *dataset, size_t item, int32_t *boxe
     DFI_CHECK_NOT_NULL(count);
     const char *name;
     df_status status = check_item(dataset, item);
-    if (status == DF_OK && dataset->boxes == NULL)
-        status = dfi_error(DF_E_UNSUPPORTED, "this dataset's layout has no boxes (VOC's has)");
+    if (status == DF_OK && dataset->boxes == NULL && dataset->box_offsets == NULL)
+        status = dfi_error(DF_E_UNSUPPORTED, "this dataset's layout has no boxes (VOC's and COCO-20k's have)");
     if (status != DF_OK) DFI_RETURN(status);
+    if (dataset->box_offsets) {
+        const size_t first = dataset->box_offsets[item], found = dataset->box_offsets[item + 1] - first;
+        if (boxes && found > capacity)
+            DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "item %zu has %zu boxes, room was given for %zu", item, found, capacity));
+        if (boxes && found) memcpy(boxes, dataset->box_values + 4 * first, found * 4 * sizeof *boxes);
+        *count = found;
+        return DF_OK;
+    }
     df_dataset_name(dataset, item, &name, NULL);
     const char *dot = strrchr(name, '.');
     const size_t stem = dot ? (size_t)(dot - name) : strlen(name), n = strlen(dataset->boxes) + stem + 6;

@@ -35,14 +35,28 @@ typedef struct dfi_pass {
     pthread_cond_t changed;
 } dfi_pass;
 
+/* The first numeric array of a MATLAB level-5 .mat file as an 8-bit image (lib/dataset/mat.c):
+ * H x W grey, or the first three channels of H x W x C; integers as stored (0..255), floating
+ * values x 255 truncated (torchvision's to_pil_image, as STEGO's Potsdam loader reads them). */
+df_status dfi_mat_load(const char *path, df_image **out);
+
+/* COCO's instances JSON at path: the boxes of each image of names (an id in its name, as
+ * COCO_train2014_000000560992.jpg), crowds left out, [x, y, x + w, y + h] rounded half to even
+ * (lib/dataset/coco.c). values: new, 4 int32 a box; offsets: new, count + 1 entries, image i's
+ * boxes at values[4 offsets[i]] .. values[4 offsets[i + 1]]. */
+df_status dfi_coco_boxes(const char *path, char *const *names, size_t count, int32_t **values, size_t **offsets);
+
 /* A distributed dataset's items (lib/dataset/layouts.c): names relative to images, label files
  * under labels at the same relative path with label_from's suffix of the stem replaced by
- * label_to (NULL: kept) and the extension by .png, and their values mapped by label_map. */
+ * label_to (NULL: kept) and the extension by label_extension (NULL: .png), and their values
+ * mapped by label_map. */
 typedef struct dfi_layout {
     char *images, *labels, *boxes; /* boxes: the folder of VOC annotations (NULL: none) */
     char **names;
     size_t count;
-    const char *label_from, *label_to;
+    int32_t *box_values;  /* boxes read at open (COCO), as dfi_coco_boxes gives them; NULL: none */
+    size_t *box_offsets;
+    const char *label_from, *label_to, *label_extension;
     const uint8_t *label_map; /* 256 entries; NULL for none */
 } dfi_layout;
 /* The layout options name under root (df_dataset_layout other than the folder). */
@@ -50,7 +64,10 @@ df_status dfi_layout_open(const char *root, const df_options *options, dfi_layou
 
 struct df_dataset {
     char *images, *labels, *boxes; /* folders; boxes: VOC annotations */
+    int32_t *box_values;           /* boxes read at open (COCO-20k); NULL: none */
+    size_t *box_offsets;
     const char *label_from, *label_to; /* the label file's stem suffix in place of the image's */
+    const char *label_extension;       /* the label file's (NULL: .png) */
     const uint8_t *label_map;          /* label values to classes; NULL: as stored */
     char **names;
     size_t count;    /* images */

@@ -21,7 +21,7 @@ static const uint8_t cocostuff_coarse_of_fine[182] = {
     17, 16, 15, 22, 24, 21, 17, 25, 16, 21, 17, 22, 16, 21, 21, 25, 21, 26, 21, 24, 20, 17, 14, 21, 26, 15,
     23, 20, 21, 24, 15, 24, 22, 25, 15, 20, 17, 17, 22, 14, 18, 18, 18, 18, 18, 18, 18, 26, 26, 19, 19, 24};
 
-static uint8_t cocostuff27_map[256], cityscapes27_map[256];
+static uint8_t cocostuff27_map[256], cityscapes27_map[256], potsdam_map[256], potsdam3_map[256];
 
 /* The label maps, filled once (pthread_once in dfi_layout_open). */
 static void fill_maps(void) {
@@ -30,6 +30,11 @@ static void fill_maps(void) {
         /* labelIds 0..6 are void (unlabeled, ego vehicle, rectification border, out of roi,
            static, dynamic, ground): STEGO's loader subtracts 7 and ignores what falls below 0 */
         cityscapes27_map[v] = v >= 7 && v <= 33 ? (uint8_t)(v - 7) : 255;
+        /* Potsdam's six classes (roads, buildings, low vegetation, trees, cars, clutter) and
+           STEGO's three: roads and cars, buildings and clutter, vegetation and trees */
+        static const uint8_t three[6] = {0, 1, 2, 2, 0, 1};
+        potsdam_map[v] = v < 6 ? (uint8_t)v : 255;
+        potsdam3_map[v] = v < 6 ? three[v] : 255;
     }
 }
 
@@ -180,16 +185,65 @@ static df_status open_voc(const char *root, const char *year, const char *split,
     return status;
 }
 
+/* Potsdam as STEGO reads it (IIC's preprocessing): ROOT/potsdam/ or ROOT holding imgs/ID.mat
+ * ("img", RGB + infrared), gt/ID.mat ("gt", 0..5) and the split lists labelled_train.txt (train),
+ * labelled_test.txt (val), unlabelled_train.txt, all.txt. */
+static df_status open_potsdam(const char *root, const char *split, const char *list, int three, dfi_layout *l) {
+    char *nested = joined(root, "potsdam", NULL);
+    char *base = nested && access(nested, F_OK) == 0 ? nested : strdup(root);
+    if (base != nested) free(nested);
+    const char *own = strcmp(split, "train") == 0 ? "labelled_train.txt" : strcmp(split, "val") == 0 ? "labelled_test.txt"
+                                                                          : strcmp(split, "all") == 0 ? "all.txt"
+                                                                                                     : "unlabelled_train.txt";
+    l->images = base ? joined(base, "imgs", NULL) : NULL;
+    l->labels = base ? joined(base, "gt", NULL) : NULL;
+    l->label_extension = ".mat";
+    l->label_map = three ? potsdam3_map : potsdam_map;
+    char *path = base && !*list ? joined(base, own, NULL) : NULL;
+    df_status status = l->images && l->labels && (*list || path) ? DF_OK : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    if (status == DF_OK)
+        status = read_list(*list ? list : path, "", ".mat", *list ? "dataset.list" : "STEGO's potsdam download", l);
+    free(path);
+    free(base);
+    return status;
+}
+
+/* COCO-20k as TokenCut (after LOST) reads it: the images of its list (TokenCut's
+ * datasets/coco_20k_filenames.txt, "train2014/COCO_train2014_ID.jpg" a line; ROOT/ or
+ * dataset.list) under ROOT/images/ (TokenCut's download script) or ROOT/ (train2014.zip
+ * unpacked), their boxes from ROOT/instances_train2014_sel20k.json (TokenCut's selection) or
+ * else ROOT/annotations/instances_train2014.json. */
+static df_status open_coco20k(const char *root, const char *list, dfi_layout *l) {
+    char *nested = joined(root, "images", "train2014");
+    const int under_images = nested && access(nested, F_OK) == 0;
+    free(nested);
+    l->images = under_images ? joined(root, "images", NULL) : strdup(root);
+    char *own = *list ? NULL : joined(root, "coco_20k_filenames.txt", NULL);
+    char *selection = joined(root, "instances_train2014_sel20k.json", NULL);
+    char *annotations = selection && access(selection, F_OK) == 0 ? selection : joined(root, "annotations", "instances_train2014.json");
+    if (annotations != selection) free(selection);
+    df_status status = l->images && annotations && (*list || own) ? DF_OK : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    if (status == DF_OK)
+        status = read_list(*list ? list : own, "", ".jpg", *list ? "dataset.list" : "TokenCut's datasets/coco_20k_filenames.txt", l);
+    if (status == DF_OK) status = dfi_coco_boxes(annotations, l->names, l->count, &l->box_values, &l->box_offsets);
+    free(own);
+    free(annotations);
+    return status;
+}
+
 df_status dfi_layout_open(const char *root, const df_options *options, dfi_layout *out) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, fill_maps);
     memset(out, 0, sizeof *out);
     const int64_t layout = dfi_option_int(options, DF_PARAM_DATASET_LAYOUT);
     const char *split = dfi_option_str(options, DF_PARAM_DATASET_SPLIT), *list = dfi_option_str(options, DF_PARAM_DATASET_LIST);
-    const int voc = layout == DF_DATASET_LAYOUT_VOC07 || layout == DF_DATASET_LAYOUT_VOC12;
+    const int voc = layout == DF_DATASET_LAYOUT_VOC07 || layout == DF_DATASET_LAYOUT_VOC12,
+              potsdam = layout == DF_DATASET_LAYOUT_POTSDAM || layout == DF_DATASET_LAYOUT_POTSDAM3;
     if (strcmp(split, "train") != 0 && strcmp(split, "val") != 0 &&
-        !(voc && (strcmp(split, "trainval") == 0 || strcmp(split, "test") == 0)))
-        return dfi_error(DF_E_INVALID_ARG, "dataset.split '%s': train or val%s", split, voc ? ", trainval or test" : "");
+        !(voc && (strcmp(split, "trainval") == 0 || strcmp(split, "test") == 0)) &&
+        !(potsdam && (strcmp(split, "unlabelled_train") == 0 || strcmp(split, "all") == 0)))
+        return dfi_error(DF_E_INVALID_ARG, "dataset.split '%s': train or val%s", split,
+                         voc ? ", trainval or test" : potsdam ? ", unlabelled_train or all" : "");
     df_status status;
     switch (layout) {
     case DF_DATASET_LAYOUT_COCOSTUFF27: status = open_cocostuff27(root, split, list, out); break;
@@ -199,12 +253,15 @@ df_status dfi_layout_open(const char *root, const df_options *options, dfi_layou
     case DF_DATASET_LAYOUT_DUT_OMRON: status = open_masks(root, "DUT-OMRON-image", "pixelwiseGT-new-PNG", list, out); break;
     case DF_DATASET_LAYOUT_VOC07: status = open_voc(root, "2007", split, list, out); break;
     case DF_DATASET_LAYOUT_VOC12: status = open_voc(root, "2012", split, list, out); break;
+    case DF_DATASET_LAYOUT_POTSDAM: status = open_potsdam(root, split, list, 0, out); break;
+    case DF_DATASET_LAYOUT_POTSDAM3: status = open_potsdam(root, split, list, 1, out); break;
+    case DF_DATASET_LAYOUT_COCO20K: status = open_coco20k(root, list, out); break;
     default: status = dfi_error(DF_E_INVALID_ARG, "dataset.layout %lld", (long long)layout);
     }
     if (status == DF_OK) status = check_images(out);
     if (status != DF_OK) {
         dfi_free_names(out->names, out->count);
-        free(out->images), free(out->labels), free(out->boxes);
+        free(out->images), free(out->labels), free(out->boxes), free(out->box_values), free(out->box_offsets);
         memset(out, 0, sizeof *out);
     }
     return status;

@@ -341,7 +341,7 @@ static df_status recover_rgb(const df_tensor *image, size_t h, size_t w, uint8_t
     }
     df_status status = df_tensor_copy_to_host(image, pixels, 3 * ih * iw);
     /* crop: centred; pad: the top-left h x w is the image itself */
-    const size_t top = h <= ih ? (ih - h) / 2 : 0, left = w <= iw ? (iw - w) / 2 : 0;
+    const size_t top = h <= ih ? dfi_centre_offset(ih - h) : 0, left = w <= iw ? dfi_centre_offset(iw - w) : 0;
     for (size_t y = 0; status == DF_OK && y < h; y++)
         for (size_t x = 0; x < w; x++)
             for (size_t c = 0; c < 3; c++) {

@@ -48,7 +48,8 @@ def upsample(state, image, heads, stride, distances, neighbourhood="moore", flip
     arch = ref.architecture(state)
     p = arch["patch"]
     h, w = image.shape[2] // p * p, image.shape[3] // p * p
-    top, left = (image.shape[2] - h) // 2, (image.shape[3] - w) // 2
+    # torchvision's CenterCrop, as HR-Dv2's closest_crop applies it: Python's round, halves to even
+    top, left = int(round((image.shape[2] - h) / 2.0)), int(round((image.shape[3] - w) / 2.0))
     x = image[:, :, top:top + h, left:left + w]
     features, attentions, masks, weights = [], [], [], []
     for (dy, dx), flip_dims, weight in views(distances, neighbourhood, flips):

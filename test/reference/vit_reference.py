@@ -52,7 +52,8 @@ def cover(images, patch, stride, mode):
         return images
     if mode == "crop":
         ch, cw = patch + stride * ((h - patch) // stride), patch + stride * ((w - patch) // stride)
-        top, left = (h - ch) // 2, (w - cw) // 2
+        # torchvision's CenterCrop (HR-Dv2's closest_crop): Python's round, halves to even
+        top, left = int(round((h - ch) / 2.0)), int(round((w - cw) / 2.0))
         return images[:, :, top:top + ch, left:left + cw]
     ph, pw = patch + stride * math.ceil((h - patch) / stride), patch + stride * math.ceil((w - patch) / stride)
     return F.pad(images, (0, pw - w, 0, ph - h))

@@ -19,6 +19,9 @@ class Layout(enum.IntEnum):
     DUT_OMRON = 5
     VOC07 = 6
     VOC12 = 7
+    POTSDAM = 8
+    POTSDAM3 = 9
+    COCO20K = 10
 
 
 class Dataset(Handle):
@@ -31,7 +34,10 @@ class Dataset(Handle):
     (labels then None), split "val" or "train", image_list a file naming the images in place of the
     layout's own; labels come mapped to the 27 classes STEGO scores, 255 where not scored. The
     saliency test sets "ecssd", "duts_te" and "dut_omron" give their masks as stored; "voc07" and
-    "voc12" (split also "trainval", "test") their segmentation labels and d.boxes(i)."""
+    "voc12" (split also "trainval", "test") their segmentation labels and d.boxes(i); "potsdam"
+    and "potsdam3" (split also "unlabelled_train", "all") read the .mat files of STEGO's download,
+    labels in six classes or STEGO's three; "coco20k" the object-discovery set (no labels) and
+    d.boxes(i)."""
 
     _free, _name = "df_dataset_free", "dataset.Dataset"
 
@@ -70,7 +76,8 @@ class Dataset(Handle):
 
     def boxes(self, item):
         """(N, 4) int32 true boxes [x0, y0, x1, y1] of item's image (VOC: every object of its
-        annotation, 0-based, maximum exclusive); dinofeat.Error for a layout without boxes."""
+        annotation, 0-based, maximum exclusive; COCO-20k: its non-crowd annotations);
+        dinofeat.Error for a layout without boxes."""
         np = _numpy()
         count = ctypes.c_size_t()
         lib.df_dataset_boxes(self.handle, item, None, 0, ctypes.byref(count))

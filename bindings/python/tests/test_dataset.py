@@ -73,7 +73,7 @@ class DatasetTest(unittest.TestCase):
             np.testing.assert_array_equal(labels.reshape(4, 6)[0], [255, 255, 0, 1, 26, 19])
             d.close()
             with self.assertRaises(ValueError):
-                dinofeat.dataset.Dataset(root, layout="potsdam")
+                dinofeat.dataset.Dataset(root, layout="ade20k")
             with self.assertRaisesRegex(dinofeat.Error, "Coco164kFull_Stuff_Coarse_7.txt"):
                 dinofeat.dataset.Dataset(root, layout=dinofeat.dataset.Layout.COCOSTUFF27)
             with self.assertRaisesRegex(dinofeat.Error, "no boxes"):
@@ -93,6 +93,39 @@ class DatasetTest(unittest.TestCase):
                         "</bndbox></object></annotation>")
             d = dinofeat.dataset.Dataset(root, layout="voc12", split="val")
             np.testing.assert_array_equal(d.boxes(0), [[1, 2, 8, 7]])
+            d.close()
+
+    def test_potsdam_and_coco20k(self):
+        """potsdam3 reads the .mat files (test/fixtures/mat: labels 0..5 and 255 on every row,
+        STEGO's three classes); coco20k the list's images and their non-crowd boxes."""
+        mats = os.path.join(os.path.dirname(__file__), "..", "..", "..", "test", "fixtures", "mat")
+        with tempfile.TemporaryDirectory() as root:
+            for folder in ("imgs", "gt"):
+                os.makedirs(os.path.join(root, folder))
+                with open(os.path.join(mats, ("img" if folder == "imgs" else folder) + ".mat"), "rb") as f:
+                    data = f.read()
+                with open(os.path.join(root, folder, "0_1_2.mat"), "wb") as f:
+                    f.write(data)
+            with open(os.path.join(root, "labelled_train.txt"), "w") as f:
+                f.write("0_1_2\n")
+            d = dinofeat.dataset.Dataset(root, layout=dinofeat.dataset.Layout.POTSDAM3, split="train")
+            image, labels = d[0]
+            self.assertEqual(image.shape, (5, 7, 3))
+            self.assertEqual(int(image[1, 2, 0]), 28 + 8)
+            np.testing.assert_array_equal(labels.reshape(5, 7)[3], [0, 1, 2, 2, 0, 1, 255])
+            d.close()
+        with tempfile.TemporaryDirectory() as root:
+            os.makedirs(os.path.join(root, "train2014"))
+            dinofeat.Image.from_numpy(np.zeros((8, 8, 3), np.uint8)).save_png(
+                os.path.join(root, "train2014", "COCO_train2014_000000000042.jpg"))
+            with open(os.path.join(root, "coco_20k_filenames.txt"), "w") as f:
+                f.write("train2014/COCO_train2014_000000000042.jpg\n")
+            with open(os.path.join(root, "instances_train2014_sel20k.json"), "w") as f:
+                f.write('{"annotations": [{"image_id": 42, "bbox": [1.5, 2, 3, 4], "iscrowd": 0},'
+                        ' {"image_id": 42, "bbox": [0, 0, 8, 8], "iscrowd": 1}]}')
+            d = dinofeat.dataset.Dataset(root, layout="coco20k")
+            np.testing.assert_array_equal(d.boxes(0), [[2, 2, 4, 6]])
+            self.assertIsNone(d[0][1])
             d.close()
 
     def test_feature_cache_and_knn(self):
