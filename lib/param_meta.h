@@ -26,6 +26,7 @@ static const dfi_param_value df_dataset_layout_values[] = {
     {8, "potsdam"},
     {9, "potsdam3"},
     {10, "coco20k"},
+    {11, "cub"},
     {0, NULL}};
 static const dfi_param_value df_dtype_values[] = {
     {1, "float32"},
@@ -197,6 +198,7 @@ static const dfi_param_meta param_meta[] = {
     {DF_PARAM_DATASET_LAYOUT, "what df_dataset_open's folder is: any image folder (default) or a dataset as distributed, whose labels are mapped to the classes the papers evaluate on", df_dataset_layout_values},
     {DF_PARAM_DATASET_SPLIT, "a distributed dataset's split: \"train\" or \"val\", for VOC also \"trainval\" or \"test\", for Potsdam also \"unlabelled_train\" or \"all\"; default \"val\"", NULL},
     {DF_PARAM_DATASET_LIST, "the file listing a distributed dataset's images (one name a line) in place of the layout's own; default \"\"", NULL},
+    {DF_PARAM_DATASET_MULTIPLE, "items (images and labels) are centre-cropped to whole multiples of this many pixels after dataset.size, as HR-Dv2's evaluations crop to whole patches (closest_crop); default 0 = as they are", NULL},
     {DF_PARAM_CACHE_HALF, "store float16 (half the file); default 0", NULL},
     {DF_PARAM_CACHE_BATCH, "items per forward pass, 1..1024; default 8", NULL},
     {DF_PARAM_STEGO_SHIFT_SELF, "b of the self term; default 0.18", NULL},

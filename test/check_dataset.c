@@ -45,6 +45,16 @@ static void make_folders(void) {
     fclose(f);
 }
 
+/* An empty img/ and lab/ in a new root, for a test's own images; their paths into images, labels. */
+static void make_empty_folders(char *images, char *labels, size_t size) {
+    snprintf(root, sizeof root, "/tmp/dinofeat_dataset_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    snprintf(images, size, "%s/img", root);
+    snprintf(labels, size, "%s/lab", root);
+    ck_assert_int_eq(mkdir(images, 0777), 0);
+    ck_assert_int_eq(mkdir(labels, 0777), 0);
+}
+
 static void remove_folders(void) {
     char command[128];
     snprintf(command, sizeof command, "rm -rf '%s'", root);
@@ -138,11 +148,8 @@ END_TEST
  * centre of a 26-wide image starts at x = round(6.5) = 6, the 4 x 4 centre of a 9 x 4 image at
  * x = round(2.5) = 2 (a half rounded away from zero gave 7 and 3). */
 START_TEST(test_dataset_centre_crops_round_half_to_even) {
-    snprintf(root, sizeof root, "/tmp/dinofeat_dataset_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(root));
-    char images[128];
-    snprintf(images, sizeof images, "%s/img", root);
-    ck_assert_int_eq(mkdir(images, 0777), 0);
+    char images[128], labels[128];
+    make_empty_folders(images, labels, sizeof images);
     write_png("img/a.png", 26, 4, 0, 3);
     write_png("img/b.png", 9, 4, 0, 3);
     df_options *o;
@@ -165,6 +172,45 @@ START_TEST(test_dataset_centre_crops_round_half_to_even) {
     ck_assert_uint_eq(df_image_width(image) * 100 + df_image_height(image), 404);
     ck_assert_uint_eq(((const uint8_t *)df_image_pixels(image))[0], 2);
     df_image_free(image);
+    df_dataset_free(d);
+    df_options_free(o);
+    remove_folders();
+}
+END_TEST
+
+/* dataset.multiple: images and labels centre-cropped alike to whole multiples (HR-Dv2's
+ * closest_crop): 31 x 17 to 28 x 14 from (2, 2), torchvision's round(1.5) = 2; after
+ * dataset.size; refused for an image smaller than one multiple. */
+START_TEST(test_dataset_crops_to_multiples) {
+    char images[128], labels[128];
+    make_empty_folders(images, labels, sizeof images);
+    write_png("img/a.png", 31, 17, 0, 3);
+    write_png("lab/a.png", 31, 17, 0, 1);
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_MULTIPLE, 14));
+    df_dataset *d;
+    ck_assert_ok(df_dataset_open(images, labels, o, &d));
+    df_image *image, *marks;
+    ck_assert_ok(df_dataset_get(d, 0, &image, &marks));
+    ck_assert_uint_eq(df_image_width(image) * 100 + df_image_height(image), 2814);
+    ck_assert_uint_eq(df_image_width(marks) * 100 + df_image_height(marks), 2814);
+    ck_assert_uint_eq(((const uint8_t *)df_image_pixels(image))[0], 2);
+    ck_assert_uint_eq(((const uint8_t *)df_image_pixels(image))[1], 2);
+    ck_assert_uint_eq(((const uint8_t *)df_image_pixels(marks))[0], 2);
+    df_image_free(image), df_image_free(marks);
+    df_dataset_free(d);
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_SIZE, 16)); /* 16 x 29 -> 16 x 16 -> 14 x 14 */
+    ck_assert_ok(df_dataset_open(images, NULL, o, &d));
+    ck_assert_ok(df_dataset_get(d, 0, &image, NULL));
+    ck_assert_uint_eq(df_image_width(image) * 100 + df_image_height(image), 1414);
+    df_image_free(image);
+    df_dataset_free(d);
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_SIZE, 0));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_MULTIPLE, 20));
+    ck_assert_ok(df_dataset_open(images, NULL, o, &d));
+    ck_assert_fails_with(df_dataset_get(d, 0, &image, NULL), DF_E_INVALID_ARG, "df_dataset_get");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "31 x 17 is smaller than dataset.multiple 20"));
     df_dataset_free(d);
     df_options_free(o);
     remove_folders();
@@ -338,6 +384,7 @@ Suite *dataset_suite(void) {
     tcase_add_test(tc, test_dataset_lists_and_decodes);
     tcase_add_test(tc, test_dataset_five_crop_and_resize);
     tcase_add_test(tc, test_dataset_centre_crops_round_half_to_even);
+    tcase_add_test(tc, test_dataset_crops_to_multiples);
     tcase_add_test(tc, test_dataset_pass_order_independent_of_workers);
     tcase_add_test(tc, test_dataset_errors);
     tcase_add_test(tc, test_dataset_skips_broken_images);

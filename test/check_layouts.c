@@ -333,11 +333,18 @@ START_TEST(test_potsdam_replica) {
     ck_assert_ok(df_dataset_open(base, NULL, o, &d));
     assert_potsdam_image(d, 0, 0);
     df_dataset_free(d);
+    /* dimensions that claim more than the stored bytes (their product overflows 64 bits) */
+    copy_file("fixtures/mat/huge_dims.mat", "potsdam/imgs/1_0_0.mat");
+    d = open_layout(o, 1, "1_0_0.mat");
+    df_image *image, *labels;
+    ck_assert_fails_with(df_dataset_get(d, 0, &image, NULL), DF_E_UNSUPPORTED, "df_dataset_get");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "not an image"));
+    df_dataset_free(d);
+    copy_file("fixtures/mat/img.mat", "potsdam/imgs/1_0_0.mat");
     /* labels out of 0..255, a file that is no .mat, a split whose list is absent */
     copy_file("fixtures/mat/out_of_range.mat", "potsdam/gt/1_0_0.mat");
     copy_file("fixtures/images/baseline.jpg", "potsdam/imgs/2_10_3.mat");
     d = open_layout(o, 1, "1_0_0.mat");
-    df_image *image, *labels;
     ck_assert_fails_with(df_dataset_get(d, 0, &image, &labels), DF_E_UNSUPPORTED, "df_dataset_get");
     ck_assert_ptr_nonnull(strstr(df_last_error_message(), "value 510 at (6, 0) is outside 0..255"));
     df_dataset_free(d);
@@ -368,8 +375,8 @@ static void assert_boxes(const df_dataset *d, size_t item, const int32_t *want, 
     if (count) ck_assert_mem_eq(boxes, want, count * 4 * sizeof *want);
 }
 
-/* COCO-20k as TokenCut reads it: the list's images, boxes from the instances JSON without the
- * crowds, [x, y, x + w, y + h] rounded half to even as Python's round (10.5 -> 10, 2.5 -> 2,
+/* COCO-20k as TokenCut reads it: the list's images, boxes from the instances JSON
+ * (fixtures/coco/instances.json, the fuzzer's seed too) without the crowds, [x, y, x + w, y + h] rounded half to even as Python's round (10.5 -> 10, 2.5 -> 2,
  * 0.5 -> 0, 1.5 -> 2, 3.5 -> 4), segmentations (polygons, RLE) and escaped strings skipped. */
 START_TEST(test_coco20k_replica) {
     make_root();
@@ -378,16 +385,7 @@ START_TEST(test_coco20k_replica) {
     copy_file("fixtures/images/baseline.jpg", "images/train2014/COCO_train2014_000000000009.jpg");
     copy_file("fixtures/images/baseline.jpg", "images/train2014/COCO_train2014_000000000025.jpg");
     write_text("coco_20k_filenames.txt", "train2014/COCO_train2014_000000000025.jpg\ntrain2014/COCO_train2014_000000000009.jpg\n");
-    write_text("annotations/instances_train2014.json",
-               "{\"info\": {\"description\": \"replica\"}, \"images\": [{\"id\": 9}], \"annotations\": [\n"
-               " {\"segmentation\": [[1.0, 2.0, 3.5, 4.0]], \"area\": 10.5, \"iscrowd\": 0, \"image_id\": 9,"
-               "  \"bbox\": [10.5, 2.5, 20.0, 3.25], \"category_id\": 1, \"id\": 1},\n"
-               " {\"segmentation\": {\"counts\": [1, 2, 3], \"size\": [4, 5]}, \"iscrowd\": 1, \"image_id\": 9,"
-               "  \"bbox\": [0, 0, 5, 5], \"id\": 2},\n"
-               " {\"bbox\": [1, 2, 3, 4], \"image_id\": 25, \"iscrowd\": 0, \"note\": \"a \\\"quoted\\\" ] string\"},\n"
-               " {\"image_id\": 777, \"bbox\": [0, 0, 1, 1], \"iscrowd\": 0},\n"
-               " {\"image_id\": 9, \"iscrowd\": 0, \"bbox\": [0.5, 1.5, 2.0, 2.0]}\n"
-               "], \"categories\": [{\"id\": 1, \"name\": \"person\"}]}\n");
+    copy_file("fixtures/coco/instances.json", "annotations/instances_train2014.json");
     df_options *o = layout_options(DF_DATASET_LAYOUT_COCO20K, "val");
     df_dataset *d = open_layout(o, 2, "train2014/COCO_train2014_000000000025.jpg");
     const int32_t of25[4] = {1, 2, 4, 6}, of9[8] = {10, 2, 30, 6, 0, 2, 2, 4};
@@ -437,6 +435,55 @@ START_TEST(test_coco20k_replica) {
 }
 END_TEST
 
+/* CUB-200-2011 as its archives unpack: the split from train_test_split.txt in images.txt's order,
+ * masks as stored from segmentations/ beside CUB_200_2011/ or, when there, inside it. */
+START_TEST(test_cub_replica) {
+    make_root();
+    const char *folders[] = {"CUB_200_2011", "CUB_200_2011/images", "CUB_200_2011/images/001.Albatross",
+                             "segmentations", "segmentations/001.Albatross"};
+    for (int i = 0; i < 5; i++) make_folder(folders[i]);
+    copy_file("fixtures/images/baseline.jpg", "CUB_200_2011/images/001.Albatross/b_2.jpg");
+    copy_file("fixtures/images/baseline.jpg", "CUB_200_2011/images/001.Albatross/a_1.jpg");
+    df_image *photo;
+    ck_assert_ok(df_image_load("fixtures/images/baseline.jpg", NULL, &photo));
+    const size_t w = df_image_width(photo), h = df_image_height(photo);
+    df_image_free(photo);
+    const uint8_t soft[4] = {0, 100, 200, 255}, other[2] = {7, 9};
+    write_labels("segmentations/001.Albatross/b_2.png", w, h, soft, 4);
+    write_labels("segmentations/001.Albatross/a_1.png", w, h, soft + 1, 3);
+    write_text("CUB_200_2011/images.txt", "1 001.Albatross/b_2.jpg\n2 001.Albatross/a_1.jpg\n");
+    write_text("CUB_200_2011/train_test_split.txt", "1 1\n2 0\n");
+    df_options *o = layout_options(DF_DATASET_LAYOUT_CUB, "train");
+    df_dataset *d = open_layout(o, 1, "001.Albatross/b_2.jpg");
+    assert_labels(d, 0, w, h, soft, 4);
+    df_dataset_free(d);
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_SPLIT, "val"));
+    d = open_layout(o, 1, "001.Albatross/a_1.jpg");
+    assert_labels(d, 0, w, h, soft + 1, 3);
+    df_dataset_free(d);
+    /* the masks inside CUB_200_2011/, as HR-Dv2's scripts place them, win; the folder itself as root */
+    make_folder("CUB_200_2011/segmentations");
+    make_folder("CUB_200_2011/segmentations/001.Albatross");
+    write_labels("CUB_200_2011/segmentations/001.Albatross/a_1.png", w, h, other, 2);
+    char base[128];
+    snprintf(base, sizeof base, "%s/CUB_200_2011", root);
+    ck_assert_ok(df_dataset_open(base, NULL, o, &d));
+    assert_labels(d, 0, w, h, other, 2);
+    df_dataset_free(d);
+    /* an image the split does not name; no split file */
+    write_text("CUB_200_2011/images.txt", "1 001.Albatross/b_2.jpg\n3 001.Albatross/a_1.jpg\n");
+    ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_FORMAT, "df_dataset_open");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "image 3 has no line in"));
+    char path[160];
+    snprintf(path, sizeof path, "%s/CUB_200_2011/train_test_split.txt", root);
+    ck_assert_int_eq(remove(path), 0);
+    ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_INVALID_ARG, "df_dataset_open");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "CUB_200_2011.tgz"));
+    df_options_free(o);
+    remove_root();
+}
+END_TEST
+
 Suite *layouts_suite(void) {
     Suite *suite = suite_create("layouts");
     TCase *tc = tcase_create("layouts");
@@ -446,6 +493,7 @@ Suite *layouts_suite(void) {
     tcase_add_test(tc, test_voc_replica);
     tcase_add_test(tc, test_potsdam_replica);
     tcase_add_test(tc, test_coco20k_replica);
+    tcase_add_test(tc, test_cub_replica);
     suite_add_tcase(suite, tc);
     return suite;
 }

@@ -671,7 +671,9 @@ PY
         {"image_id": 2, "bbox": [6, 0, 10, 8], "iscrowd": 1}]}' \
         > "$coco/annotations/instances_train2014.json"
     expect 0 "CorLoc +50\.0 +58\.8" -- "$cli" paper tokencut-coco20k "${paper[@]}" --data "$coco" --out "$tmp/paper_coco_out"
-    expect 2 "paper_tc holds the predictions of another run" -- "$cli" paper tokencut-voc12 "${paper[@]}" \
+    expect 2 "paper_tc holds the predictions of another command" -- "$cli" paper tokencut-voc07 "${paper[@]}" \
+        --data "$tmp/paper_voc" --out "$tmp/paper_tc" --set tokencut.tau=0.3
+    expect 2 "paper_tc holds the predictions of another command" -- "$cli" paper tokencut-voc12 "${paper[@]}" \
         --data "$tmp/paper_voc" --out "$tmp/paper_tc"
     # saliency: half the image predicted, the top half true: IoU 1/3, accuracy 1/2; maxF_beta at the
     # threshold 0 (all foreground): P 1/2, R 1, 1.3 x 0.5 / 1.15 = 0.5652
@@ -718,6 +720,28 @@ expect 1 "a protocol comes first" -- "$cli" paper --data "$tmp/paper_voc" "${pap
 for protocol in $("$cli" paper --help | grep -oE '\b(tokencut|sempart|stego)-[a-z0-9-]+[a-z0-9]' | sort -u); do
     expect 1 "needs --|--data DIR is required" -- "$cli" paper "$protocol" "${paper[@]}"
 done
+
+# HR-Dv2's foreground on DUTS-TE: a 31 x 17 image and its mask cropped alike to 28 x 14 from (2, 2)
+# (torchvision's CenterCrop: round(1.5) = 2). The true mask is segment --crop's own saliency there
+# and foreground on the border the crop drops: IoU 100 only when both sides are cropped as one.
+hr=(--model ../examples/data/tiny-dinov2-s14-reg4.safetensors)
+duts="$tmp/paper_duts"; mkdir -p "$duts/DUTS-TE-Image" "$duts/DUTS-TE-Mask"
+if have_python_imaging "dinofeat paper hrdv2-duts"; then
+    /usr/bin/python3 -c "
+import sys, numpy as np
+from PIL import Image
+Image.fromarray(np.random.default_rng(3).integers(0, 256, (17, 31, 3), dtype=np.uint8)).save(sys.argv[1])" \
+        "$duts/DUTS-TE-Image/a.png"
+    expect 0 "wrote" -- "$cli" segment "${hr[@]}" --image "$duts/DUTS-TE-Image/a.png" --crop --saliency "$tmp/hr_sal.png"
+    /usr/bin/python3 -c "
+import sys, numpy as np
+from PIL import Image
+mask = np.full((17, 31), 255, np.uint8)
+mask[2:16, 2:30] = np.asarray(Image.open(sys.argv[1]))
+Image.fromarray(mask).save(sys.argv[2])" "$tmp/hr_sal.png" "$duts/DUTS-TE-Mask/a.png"
+    expect 0 "^  IoU +100\.0 +65\.4$" -- "$cli" paper hrdv2-duts "${hr[@]}" --data "$duts" --out "$tmp/paper_hr"
+    expect 0 "" -- cmp "$tmp/paper_hr/a.png" "$tmp/hr_sal.png"
+fi
 
 # data-parallel: two local ranks split every batch; a failing rank stops the other
 expect 0 "step 4/4 \(epoch 2\)" -- "$cli" launch --nproc 2 --timeout 60 -- "$cli" sempart train \

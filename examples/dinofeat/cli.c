@@ -230,6 +230,10 @@ df_status cli_options_new(df_options **out) {
     return settings ? df_options_copy(settings, out) : df_options_new(out);
 }
 
+int cli_setting_count(void) { return setting_count; }
+
+const char *cli_setting_text(int i) { return i >= 0 && i < setting_count ? setting_texts[i] : NULL; }
+
 df_status cli_default_setting(const char *text) {
     if (settings == NULL && df_options_new(&settings) != DF_OK) return DF_E_OUT_OF_MEMORY;
     df_status status = df_options_set_from_string(settings, text);

@@ -86,6 +86,9 @@ int cli_wants_help(int argc, char **argv);
  * verb's own flags are set afterwards, so a flag (given or defaulted) decides its parameter. */
 int cli_take_settings(int *argc, char **argv);
 df_status cli_options_new(df_options **out);
+/* The --set settings as given, in order (i < cli_setting_count()). */
+int cli_setting_count(void);
+const char *cli_setting_text(int i);
 /* A setting for the rest of the run, as if given with --set before the user's own, which still
  * win (dinofeat paper: its protocol's dataset). */
 df_status cli_default_setting(const char *text);

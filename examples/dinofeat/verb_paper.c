@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum method { TOKENCUT, SEMPART, STEGO };
+enum method { TOKENCUT, SEMPART, STEGO, HRDV2 };
 
 /* A table row of a paper: the method, the dataset (dataset.* settings), what is scored, and the
  * published figures in percent, in the order the task prints them (semseg: mIoU, accuracy;
@@ -65,6 +65,10 @@ static const protocol protocols[] = {
      {58.8}},
     {"sempart-coco20k", SEMPART, EVAL_CORLOC, {"dataset.layout=coco20k"}, 0, "Sempart-Fine, DINO ViT-S/8 (Table 3)",
      {66.4}},
+    {"hrdv2-duts", HRDV2, EVAL_SALIENCY, {"dataset.layout=duts_te"}, 0,
+     "HR-Dv2, DINOv2 ViT-S/14 with registers (Table 2, IoU only)", {NAN, 65.4, NAN}},
+    {"hrdv2-cub", HRDV2, EVAL_SALIENCY, {"dataset.layout=cub", "dataset.split=train"}, 0,
+     "HR-Dv2, DINOv2 ViT-S/14 with registers (Table 2, IoU only)", {NAN, 78.5, NAN}},
 };
 #define PROTOCOL_COUNT (sizeof protocols / sizeof protocols[0])
 
@@ -74,7 +78,8 @@ static const char description[] =
     "Runs one paper's evaluation protocol on a dataset as it is distributed (see dataset.layout in\n"
     "dinofeat params) and prints our figures beside the published ones. Predictions stream into\n"
     "--out, one file an image, each written whole: run the same command again to resume after an\n"
-    "interruption (a folder holding another protocol's or model's predictions is refused).\n"
+    "interruption (OUT/paper.txt records the command: a folder holding the predictions of\n"
+    "another one, --set settings included, is refused).\n"
     "PROTOCOL (the published figures are the row the paper reports for that model):\n"
     "  tokencut-voc07, tokencut-voc12, tokencut-coco20k  CorLoc (IoU > 0.5) of TokenCut's box on\n"
     "                     VOC07 / VOC12 trainval (every object's box) or COCO-20k (every non-crowd\n"
@@ -90,6 +95,10 @@ static const char description[] =
     "                     a trained STEGO head (--head) with the CRF on the 27 (3) classes,\n"
     "                     Hungarian matching, val images resized to 320 on the short side and\n"
     "                     centre-cropped (nearest)\n"
+    "  hrdv2-duts, hrdv2-cub  IoU of HR-Dv2's foreground (the saliency mask of its class-agnostic\n"
+    "                     segmentation, the library's settings) on DUTS-TE or CUB-200-2011, images\n"
+    "                     and masks centre-cropped to whole patches (dataset.multiple); on CUB the\n"
+    "                     training images, which the official preparation script selects\n"
     "A protocol's dataset settings (layout, split, size) come first; --set changes them.\n";
 
 typedef struct request {
@@ -201,6 +210,26 @@ static df_status stego_labels(const run_state *s, const df_image *image, const c
     return status;
 }
 
+/* HR-Dv2's foreground segmentation (its Table 2): the saliency mask of the class-agnostic
+ * segmentation; the dataset crops the image to whole patches as the official closest_crop does,
+ * so the mask covers it all. */
+static df_status hrdv2_mask(const run_state *s, const df_image *image, const char *path) {
+    df_tensor *pixels = NULL;
+    df_cas_result *result = NULL;
+    df_cas_view v = {.struct_size = sizeof v};
+    df_status status = df_image_to_tensor(image, NULL, NULL, &pixels);
+    if (status == DF_OK) status = df_cas_segment(s->model, pixels, s->options, NULL, NULL, &result);
+    if (status == DF_OK) status = df_cas_result_view(result, &v);
+    if (status == DF_OK && ((size_t)v.width != df_image_width(image) || (size_t)v.height != df_image_height(image)))
+        status = DF_E_INVALID_ARG, fprintf(stderr, "dinofeat paper: the segmentation covers %lld x %lld of %zu x %zu pixels: "
+                                          "keep dataset.multiple at the patch size\n", (long long)v.width,
+                                          (long long)v.height, df_image_width(image), df_image_height(image));
+    if (status == DF_OK) status = write_grey(v.saliency, (size_t)v.width, (size_t)v.height, path);
+    df_cas_result_free(result);
+    df_tensor_free(pixels);
+    return status;
+}
+
 /* One image's prediction into the output folder, unless an earlier run wrote it (written whole,
  * so a file there is complete). */
 static int predict_one(void *context, const df_image *image, const char *name) {
@@ -216,7 +245,8 @@ static int predict_one(void *context, const df_image *image, const char *name) {
         df_image *rgb = NULL;
         status = df_image_convert(image, 3, &rgb);
         if (status == DF_OK)
-            status = s->p->method == STEGO                ? stego_labels(s, rgb, path)
+            status = s->p->method == HRDV2                ? hrdv2_mask(s, rgb, path)
+                     : s->p->method == STEGO              ? stego_labels(s, rgb, path)
                      : s->p->method == SEMPART            ? sempart_output(s, rgb, path)
                      : s->p->task == EVAL_CORLOC          ? tokencut_box(s, rgb, path)
                                                           : tokencut_mask(s, rgb, path);
@@ -227,29 +257,49 @@ static int predict_one(void *context, const df_image *image, const char *name) {
     return status == DF_OK ? EXIT_OK : status == DF_E_OUT_OF_MEMORY || status == DF_E_INTERNAL ? EXIT_INTERNAL : EXIT_INPUT;
 }
 
-/* The folder's record of what its predictions are of: written by the first run, checked by the
- * next, so that a resumed run never mixes two models' predictions. */
-static int check_record(const request *r, const protocol *p, const char *out) {
-    char *path = cli_suffixed(out, "/paper.txt"), expected[8192], found[8192] = "";
-    if (path == NULL) return cli_fail("paper", DF_E_OUT_OF_MEMORY);
-    const char *method_file = p->method == STEGO ? r->head : p->method == SEMPART ? r->sempart : "-";
-    const int length = snprintf(expected, sizeof expected, "protocol %s\nmodel %s\nmethod %s\n", p->name, r->model.path,
-                                method_file);
+/* What decides the predictions: every argument but --out and --json, and every --set. */
+static char *run_record(int argc, char **argv) {
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (f == NULL) return NULL;
+    fprintf(f, "dinofeat");
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--out") == 0 || strcmp(argv[i], "--json") == 0) i++;
+        else if (strncmp(argv[i], "--out=", 6) != 0 && strncmp(argv[i], "--json=", 7) != 0) fprintf(f, " %s", argv[i]);
+    }
+    for (int i = 0; i < cli_setting_count(); i++) fprintf(f, " --set %s", cli_setting_text(i));
+    fprintf(f, "\n");
+    if (fclose(f) == 0) return text;
+    free(text);
+    return NULL;
+}
+
+/* The folder's record of the command that made its predictions (OUT/paper.txt): written by the
+ * first run, compared by the next, so that a resumed run never mixes two models' or two
+ * settings' predictions. */
+static int check_record(int argc, char **argv, const char *out) {
+    char *path = cli_suffixed(out, "/paper.txt"), *expected = run_record(argc, argv), *found = NULL;
+    if (path == NULL || expected == NULL) {
+        free(path), free(expected);
+        return cli_fail("paper", DF_E_OUT_OF_MEMORY);
+    }
     FILE *f = fopen(path, "r");
+    size_t capacity = 0;
     int code = EXIT_OK;
     if (f) {
-        found[fread(found, 1, sizeof found - 1, f)] = 0;
+        const ssize_t length = getdelim(&found, &capacity, '\0', f);
         fclose(f);
-        if (strcmp(found, expected) != 0) {
-            fprintf(stderr, "dinofeat paper: %s holds the predictions of another run (%s): give another --out, or "
-                            "remove it to start over\n", out, path);
+        if (length < 0 || strcmp(found, expected) != 0) {
+            fprintf(stderr, "dinofeat paper: %s holds the predictions of another command (%s): give another --out, "
+                            "or remove it to start over\n", out, path);
             code = EXIT_INPUT;
         }
-    } else if (cli_make_parents(path) != 0 || cli_write_file(path, expected, (size_t)length) != 0) {
+    } else if (cli_make_parents(path) != 0 || cli_write_file(path, expected, strlen(expected)) != 0) {
         fprintf(stderr, "dinofeat paper: %s: %s\n", path, strerror(errno));
         code = EXIT_INPUT;
     }
-    free(path);
+    free(found), free(expected), free(path);
     return code;
 }
 
@@ -302,6 +352,16 @@ static int write_json(const char *path, const protocol *p, const eval_scores *e)
     return EXIT_INPUT;
 }
 
+/* HR-Dv2's evaluations crop images and masks alike to whole patches (dataset.multiple, unless
+ * --set gives it). */
+static int crop_to_patches(df_model *model) {
+    int64_t patch = 14;
+    df_model_info_int(model, DF_MODEL_INFO_PATCH, &patch);
+    char setting[64];
+    snprintf(setting, sizeof setting, "dataset.multiple=%lld", (long long)patch);
+    return cli_default_setting(setting) == DF_OK ? EXIT_OK : cli_fail("paper", DF_E_INTERNAL);
+}
+
 static const protocol *find_protocol(const char *name) {
     for (size_t i = 0; name && i < PROTOCOL_COUNT; i++)
         if (strcmp(protocols[i].name, name) == 0) return &protocols[i];
@@ -324,7 +384,9 @@ static int run(int argc, char **argv) {
     run_state s = {.p = p, .out = out};
     if (code == EXIT_OK) code = model_args_open(&r.model, "paper", &s.model);
     if (code == EXIT_OK) code = open_method(&r, &s);
-    if (code == EXIT_OK) code = check_record(&r, p, out);
+    if (code == EXIT_OK && p->method == HRDV2) code = crop_to_patches(s.model);
+    if (code == EXIT_OK && out == NULL) code = cli_fail("paper", DF_E_OUT_OF_MEMORY);
+    if (code == EXIT_OK) code = check_record(argc, argv, out);
     if (code == EXIT_OK) code = cli_each_image("paper", r.data, out, "predicted", predict_one, &s);
     if (code == EXIT_OK && s.kept) printf("(%zu of them kept from an earlier run)\n", s.kept);
     eval_scores scores;

@@ -293,6 +293,10 @@ typedef enum df_param {
                                          "unlabelled_train" or "all"; default "val" */
     DF_PARAM_DATASET_LIST = 1310,     /* str: the file listing a distributed dataset's images (one
                                          name a line) in place of the layout's own; default "" */
+    DF_PARAM_DATASET_MULTIPLE = 1311, /* int: items (images and labels) are centre-cropped to whole
+                                         multiples of this many pixels after dataset.size, as
+                                         HR-Dv2's evaluations crop to whole patches (closest_crop);
+                                         default 0 = as they are */
 
     /* feature caches (df_feature_cache_*, cache.h) */
     DF_PARAM_CACHE_HALF = 1400,       /* int 0/1: store float16 (half the file); default 0 */

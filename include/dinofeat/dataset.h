@@ -60,7 +60,12 @@ typedef enum df_dataset_layout {
        df_dataset_boxes every non-crowd box of ROOT/instances_train2014_sel20k.json or else
        ROOT/annotations/instances_train2014.json ([x, y, x + w, y + h] rounded half to even),
        read once at open: */
-    DF_DATASET_LAYOUT_COCO20K = 10
+    DF_DATASET_LAYOUT_COCO20K = 10,
+    /* CUB-200-2011 (HR-Dv2's foreground segmentation): ROOT/CUB_200_2011/ (or ROOT) holding
+       images.txt, train_test_split.txt (split train: its training images, val: its test images)
+       and images/; the masks of segmentations.tgz in segmentations/ inside that folder or beside
+       it, grey as stored, foreground > 127: */
+    DF_DATASET_LAYOUT_CUB = 11
 } df_dataset_layout;
 
 /* out: new, free with df_dataset_free. The images are every PNG/JPEG under the folder images,

@@ -130,6 +130,7 @@ static df_status read_settings(df_dataset *d, const df_options *options) {
     d->seed = dfi_option_int(options, DF_PARAM_DATASET_SEED);
     d->workers = dfi_option_int(options, DF_PARAM_DATASET_WORKERS);
     d->prefetch = dfi_option_int(options, DF_PARAM_DATASET_PREFETCH);
+    d->multiple = dfi_option_int(options, DF_PARAM_DATASET_MULTIPLE);
     if (d->filter != DF_RESIZE_NEAREST && d->filter != DF_RESIZE_BILINEAR && d->filter != DF_RESIZE_BICUBIC)
         return dfi_error(DF_E_INVALID_ARG, "dataset.filter %lld is not a df_resize_filter", (long long)d->filter);
     df_status status = options ? df_options_copy(options, &d->decode) : df_options_new(&d->decode);
@@ -241,7 +242,16 @@ static df_status resize_and_centre(const df_image *image, size_t size, int filte
     return status;
 }
 
-/* One image or label file through the five-crop and the resize. */
+/* The centred crop to whole multiples of `multiple` pixels (HR-Dv2's closest_crop). */
+static df_status crop_to_multiple(const df_image *image, size_t multiple, const char *path, df_image **out) {
+    const size_t w = df_image_width(image), h = df_image_height(image), cw = w / multiple * multiple,
+                 ch = h / multiple * multiple;
+    if (cw == 0 || ch == 0)
+        return dfi_error(DF_E_INVALID_ARG, "%s: %zu x %zu is smaller than dataset.multiple %zu", path, w, h, multiple);
+    return cut(image, dfi_centre_offset(w - cw), dfi_centre_offset(h - ch), cw, ch, out);
+}
+
+/* One image or label file through the five-crop, the resize and the crop to multiples. */
 static df_status prepare(const df_dataset *d, const char *path, const df_options *decode, int crop, int filter,
                          df_image **out) {
     df_image *whole = NULL, *piece = NULL;
@@ -256,10 +266,15 @@ static df_status prepare(const df_dataset *d, const char *path, const df_options
                                   : dfi_error(DF_E_INVALID_ARG, "%s: too small to five-crop", path);
     }
     const df_image *source = piece ? piece : whole;
-    if (status == DF_OK && d->size > 0) status = resize_and_centre(source, (size_t)d->size, filter, out);
+    df_image *sized = NULL;
+    if (status == DF_OK && d->size > 0) status = resize_and_centre(source, (size_t)d->size, filter, &sized);
+    if (sized) source = sized;
+    if (status == DF_OK && d->multiple > 1) status = crop_to_multiple(source, (size_t)d->multiple, path, out);
+    else if (status == DF_OK && sized) *out = sized, sized = NULL;
     else if (status == DF_OK) status = df_image_from_pixels(df_image_pixels((df_image *)source), df_image_width(source),
                                                             df_image_height(source), df_image_channels(source),
                                                             df_image_bit_depth(source), 0, out);
+    df_image_free(sized);
     df_image_free(piece);
     df_image_free(whole);
     return status;

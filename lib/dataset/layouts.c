@@ -231,6 +231,69 @@ static df_status open_coco20k(const char *root, const char *list, dfi_layout *l)
     return status;
 }
 
+/* CUB's split: the images of images.txt ("ID PATH") whose train_test_split.txt line ("ID FLAG")
+ * has FLAG 1 (train) or 0 (val, CUB's test images), in images.txt's order. */
+static df_status read_cub_split(const char *base, int train, dfi_layout *l) {
+    char *paths[2] = {joined(base, "train_test_split.txt", NULL), joined(base, "images.txt", NULL)};
+    FILE *files[2] = {paths[0] ? fopen(paths[0], "r") : NULL, paths[1] ? fopen(paths[1], "r") : NULL};
+    df_status status = paths[0] && paths[1] ? DF_OK : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    for (int i = 0; status == DF_OK && i < 2; i++)
+        if (files[i] == NULL)
+            status = dfi_error(DF_E_INVALID_ARG, "%s: %s (CUB_200_2011.tgz, unpacked at the root, holds it)", paths[i],
+                               strerror(errno));
+    uint8_t *flags = NULL; /* per id: 0 none, 1 test, 2 train */
+    size_t ids = 0, capacity = 0;
+    long id;
+    int flag;
+    while (status == DF_OK && fscanf(files[0], "%ld %d", &id, &flag) == 2) {
+        if (id < 0 || id > 10000000 || (flag != 0 && flag != 1)) {
+            status = dfi_error(DF_E_FORMAT, "%s: a line that is no \"ID 0|1\"", paths[0]);
+            break;
+        }
+        if ((size_t)id >= ids) {
+            uint8_t *grown = realloc(flags, (size_t)id + 1);
+            if (grown == NULL) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+            else memset(grown + ids, 0, (size_t)id + 1 - ids), flags = grown, ids = (size_t)id + 1;
+        }
+        if (status == DF_OK) flags[id] = (uint8_t)(flag + 1);
+    }
+    char line[4096], path[4096];
+    while (status == DF_OK && fgets(line, sizeof line, files[1])) {
+        if (sscanf(line, "%ld %4095s", &id, path) != 2) continue;
+        if (id < 0 || (size_t)id >= ids || flags[id] == 0)
+            status = dfi_error(DF_E_FORMAT, "%s: image %ld has no line in %s", paths[1], id, paths[0]);
+        else if (flags[id] == (train ? 2 : 1))
+            status = keep_name(l, &capacity, strdup(path));
+    }
+    if (status == DF_OK && l->count == 0) status = dfi_error(DF_E_INVALID_ARG, "%s lists no image of the split", paths[1]);
+    for (int i = 0; i < 2; i++) {
+        if (files[i]) fclose(files[i]);
+        free(paths[i]);
+    }
+    free(flags);
+    return status;
+}
+
+/* CUB-200-2011 as its archives unpack: ROOT/CUB_200_2011/ (or ROOT itself) holding images.txt
+ * ("ID PATH"), train_test_split.txt ("ID 1" for training images) and images/PATH, the masks of
+ * segmentations.tgz at segmentations/PATH with .png inside that folder (where HR-Dv2's scripts
+ * put them) or beside it. */
+static df_status open_cub(const char *root, const char *split, const char *list, dfi_layout *l) {
+    char *nested = joined(root, "CUB_200_2011", NULL);
+    char *base = nested && access(nested, F_OK) == 0 ? nested : strdup(root);
+    if (base != nested) free(nested);
+    char *inside = base ? joined(base, "segmentations", NULL) : NULL, *beside = joined(root, "segmentations", NULL);
+    l->images = base ? joined(base, "images", NULL) : NULL;
+    l->labels = inside && access(inside, F_OK) != 0 && beside && access(beside, F_OK) == 0 ? beside : inside;
+    if (l->labels == inside) free(beside);
+    else free(inside);
+    df_status status = l->images && l->labels ? DF_OK : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    if (status == DF_OK && *list) status = read_list(list, "", ".jpg", "dataset.list", l);
+    else if (status == DF_OK) status = read_cub_split(base, strcmp(split, "train") == 0, l);
+    free(base);
+    return status;
+}
+
 df_status dfi_layout_open(const char *root, const df_options *options, dfi_layout *out) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, fill_maps);
@@ -256,6 +319,7 @@ df_status dfi_layout_open(const char *root, const df_options *options, dfi_layou
     case DF_DATASET_LAYOUT_POTSDAM: status = open_potsdam(root, split, list, 0, out); break;
     case DF_DATASET_LAYOUT_POTSDAM3: status = open_potsdam(root, split, list, 1, out); break;
     case DF_DATASET_LAYOUT_COCO20K: status = open_coco20k(root, list, out); break;
+    case DF_DATASET_LAYOUT_CUB: status = open_cub(root, split, list, out); break;
     default: status = dfi_error(DF_E_INVALID_ARG, "dataset.layout %lld", (long long)layout);
     }
     if (status == DF_OK) status = check_images(out);

@@ -93,8 +93,10 @@ static df_status matrix_image(const cursor *outer, const unsigned char *data, ui
     const size_t rank = dims_size / 4, h = u32(&c, dims), w = rank > 1 ? u32(&c, dims + 4) : 1,
                  channels = rank > 2 ? u32(&c, dims + 8) : 1;
     const int floating = class_ == 6 || class_ == 7;
-    if (rank > 3 || h == 0 || w == 0 || channels == 2 || type_size(real_type) == 0 ||
-        (size_t)real_size < h * w * channels * type_size(real_type))
+    /* the stored values must hold every element: compared by division, so no product overflows */
+    const size_t room = type_size(real_type) ? real_size / type_size(real_type) : 0;
+    if (rank > 3 || h == 0 || w == 0 || channels == 0 || channels == 2 || room == 0 || h > room / w ||
+        h * w > room / channels)
         return dfi_error(DF_E_UNSUPPORTED, "%s: a %zu-dimensional array of %zu x %zu x %zu, not an image", path, rank, h,
                          w, channels);
     const size_t kept = channels >= 3 ? 3 : 1;
@@ -131,7 +133,7 @@ static df_status inflate_element(const unsigned char *data, uint32_t size, const
             *length = produced;
             return DF_OK;
         }
-        if (rc != Z_BUF_ERROR || capacity > ((size_t)1 << 34)) {
+        if (rc != Z_BUF_ERROR || capacity > ((size_t)1 << 30)) { /* 1 GiB: no image of a dataset is near */
             free(*out);
             *out = NULL;
             return dfi_error(DF_E_FORMAT, "%s: a compressed element that does not inflate (zlib %d)", path, rc);
@@ -159,10 +161,12 @@ df_status dfi_mat_load(const char *path, df_image **out) {
         size_t inflated_size = 0;
         if (type == MI_COMPRESSED) {
             status = inflate_element(data, length, path, &inflated, &inflated_size);
-            cursor inner = {inflated, inflated + inflated_size, c.swap};
-            if (status == DF_OK && (next_element(&inner, &type, &data, &length) != 0 || type != MI_MATRIX))
-                status = dfi_error(DF_E_FORMAT, "%s: a compressed element holds no matrix", path);
-            if (status == DF_OK) status = matrix_image(&inner, data, length, path, out);
+            if (status == DF_OK) {
+                cursor inner = {inflated, inflated + inflated_size, c.swap};
+                if (next_element(&inner, &type, &data, &length) != 0 || type != MI_MATRIX)
+                    status = dfi_error(DF_E_FORMAT, "%s: a compressed element holds no matrix", path);
+                if (status == DF_OK) status = matrix_image(&inner, data, length, path, out);
+            }
         } else if (type == MI_MATRIX) {
             status = matrix_image(&c, data, length, path, out);
         }

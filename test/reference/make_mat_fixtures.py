@@ -3,7 +3,8 @@ saved them with scipy.io.savemat), for lib/dataset/mat.c's tests. The values fol
 C test recomputes: img[y, x, c] = 28 y + 4 x + c (uint8, 5 x 7 x 4, RGB + infrared), gt[y, x]
 cycling 0, 1, 2, 3, 4, 5, 255 row-major. Variants: compressed with a text variable first (skipped),
 float64 in [0, 1] (x 255 truncated, as torchvision's to_pil_image), big-endian written by hand (no
-scipy writer makes one; scipy reads it back here to prove the bytes), int32 labels.
+scipy writer makes one; scipy reads it back here to prove the bytes), int32 labels, and a
+hand-written file whose dimensions claim more than its bytes hold.
 
 Usage: /usr/bin/python3 test/reference/make_mat_fixtures.py test/fixtures/mat"""
 import struct
@@ -40,5 +41,10 @@ matrix = flags + dims + name + real
 with open(f"{out}/img_big_endian.mat", "wb") as f:
     f.write(header + struct.pack(">II", 14, len(matrix)) + matrix)
 assert (scipy.io.loadmat(f"{out}/img_big_endian.mat")["img"] == img).all()
+# dimensions whose product overflows 64 bits over four stored bytes: refused, never allocated
+huge = element(6, struct.pack(">II", 9, 0)) + element(5, struct.pack(">iii", 0x7fffffff, 0x7fffffff, 4)) + \
+    element(1, b"img") + element(2, b"\1\2\3\4")
+with open(f"{out}/huge_dims.mat", "wb") as f:
+    f.write(header + struct.pack(">II", 14, len(huge)) + huge)
 for name in ("img", "img_compressed"):
     assert (scipy.io.loadmat(f"{out}/{name}.mat")["img"] == img).all()

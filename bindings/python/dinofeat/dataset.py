@@ -22,6 +22,7 @@ class Layout(enum.IntEnum):
     POTSDAM = 8
     POTSDAM3 = 9
     COCO20K = 10
+    CUB = 11
 
 
 class Dataset(Handle):
@@ -37,7 +38,8 @@ class Dataset(Handle):
     "voc12" (split also "trainval", "test") their segmentation labels and d.boxes(i); "potsdam"
     and "potsdam3" (split also "unlabelled_train", "all") read the .mat files of STEGO's download,
     labels in six classes or STEGO's three; "coco20k" the object-discovery set (no labels) and
-    d.boxes(i)."""
+    d.boxes(i); "cub" CUB-200-2011's images and foreground masks (split "train" or "val", its
+    test images)."""
 
     _free, _name = "df_dataset_free", "dataset.Dataset"
 
