@@ -417,6 +417,9 @@ START_TEST(test_coco20k_replica) {
     write_text("instances_train2014_sel20k.json", "{\"annotations\": [{\"image_id\": 25, \"bbox\": [2, 2]}]}");
     ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_FORMAT, "df_dataset_open");
     ck_assert_ptr_nonnull(strstr(df_last_error_message(), "instances_train2014_sel20k.json: a malformed annotation"));
+    write_text("instances_train2014_sel20k.json", "{\"annotations\": [{\"image_id\": 25, \"bbox\": [1e300, 2, 2, 2]}]}");
+    ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_FORMAT, "df_dataset_open");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "a malformed annotation"));
     write_text("instances_train2014_sel20k.json", "[]");
     ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_FORMAT, "df_dataset_open");
     char path[128];

@@ -127,6 +127,13 @@ static int read_annotation(scan *s, annotation *a) {
 /* Python's round(): halves to even, whatever the FPU's rounding mode. */
 static double round_half_even(double x) { return fabs(x - trunc(x)) == 0.5 ? 2.0 * round(x / 2.0) : round(x); }
 
+/* Whether an annotation's numbers convert to an id and pixel coordinates (no NaN, no 1e300). */
+static int in_range(const annotation *a) {
+    int ok = !a->has_id || fabs(a->image_id) < 9.0e18;
+    for (int k = 0; k < 4; k++) ok = ok && fabs(a->bbox[k]) < 1.0e9;
+    return ok;
+}
+
 typedef struct wanted {
     int64_t id;
     size_t item;
@@ -171,7 +178,8 @@ static df_status scan_annotations(scan s, const wanted *ids, size_t count, colle
         int next = 1;
         while (next == 1) {
             annotation a;
-            if (read_annotation(&s, &a) < 0) return dfi_error(DF_E_FORMAT, "%s: a malformed annotation", path);
+            if (read_annotation(&s, &a) < 0 || !in_range(&a))
+                return dfi_error(DF_E_FORMAT, "%s: a malformed annotation", path);
             const wanted key_id = {(int64_t)a.image_id, 0};
             const wanted *hit = a.has_id && a.has_box ? bsearch(&key_id, ids, count, sizeof *ids, by_id) : NULL;
             if (hit && a.iscrowd != 1) {
