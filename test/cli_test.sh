@@ -148,6 +148,8 @@ cp "$tmp/seg_saliency.png" "$tmp/spred/a.png"; cp "$tmp/seg_saliency.png" "$tmp/
 cp "$tmp/seg_boxes.json" "$tmp/bpred/a.json"; printf '0 0 224 224\n' > "$tmp/bgt/a.txt"
 expect 0 "mIoU 1\.0000   accuracy 1\.0000" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg --json "$tmp/semseg.json"
 expect 0 '"miou": 1,' -- cat "$tmp/semseg.json"
+# a pipe behind /dev/stdout is written through (it has no path to write a temporary beside)
+expect 0 '"miou": 1,' -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg --json /dev/stdout
 expect 0 "mIoU 1\.0000" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg --protocol many-to-one
 expect 0 "IoU 1\.0000   accuracy 1\.0000   maxF_beta 1\.0000" -- "$cli" eval --pred "$tmp/spred" --gt "$tmp/sgt" --task saliency
 # the same against ECSSD as its archives unpack (images/, ground_truth_mask/)

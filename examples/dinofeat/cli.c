@@ -107,6 +107,14 @@ static int follow_links(const char *path, char *target, size_t size) {
 
 FILE *cli_output_open(const char *path, cli_output *out) {
     memset(out, 0, sizeof *out);
+    /* a pipe or terminal behind a link (/dev/stdout -> /proc/self/fd/1 -> "pipe:[...]") has no
+       path to follow to: it is written through the name given */
+    struct stat reached;
+    if (stat(path, &reached) == 0 && !S_ISREG(reached.st_mode) && !S_ISDIR(reached.st_mode)) {
+        if (snprintf(out->target, sizeof out->target, "%s", path) >= (int)sizeof out->target) return errno = ENAMETOOLONG, NULL;
+        out->in_place = 1;
+        return out->file = fopen(path, "w");
+    }
     if (follow_links(path, out->target, sizeof out->target) != 0) return NULL;
     struct stat info;
     const int exists = stat(out->target, &info) == 0;
