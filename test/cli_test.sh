@@ -644,6 +644,11 @@ for name in ("000001", "000002"):
     mask = np.zeros((8, 16), np.uint8)
     mask[:4] = 255  # the top half: either predicted half hits half of it
     Image.fromarray(mask).save(f"{ecssd}/ground_truth_mask/{name}.png")
+# 20 wide at patch 8: 2.5 patches, 2 as Python rounds (3 would give other figures)
+Image.fromarray(rng.integers(0, 256, (8, 20, 3), dtype=np.uint8)).save(f"{ecssd}/images/000003.jpg")
+mask = np.zeros((8, 20), np.uint8)
+mask[:4] = 255
+Image.fromarray(mask).save(f"{ecssd}/ground_truth_mask/000003.png")
 Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(f"{city}/leftImg8bit/val/aachen/a_000000_000019_leftImg8bit.png")
 ids = np.full((48, 64), 7, np.uint8)  # road (class 0) on 36 rows, car (26: class 19) on 12
 ids[36:] = 26

@@ -151,17 +151,24 @@ static df_status write_grey(const uint8_t *pixels, size_t w, size_t h, const cha
     return status;
 }
 
-/* TokenCut's saliency protocol: the image resized to the nearest whole patches, its object mask
- * resized back to the image by nearest neighbour. */
+/* length / patch rounded as Python's round (halves to even: 2.5 -> 2), whole patches of it. */
+static size_t nearest_patches(size_t length, size_t patch) {
+    const size_t whole = length / patch, rest = length % patch;
+    const size_t n = 2 * rest > patch ? whole + 1 : 2 * rest == patch ? whole + whole % 2 : whole;
+    return (n ? n : 1) * patch;
+}
+
+/* TokenCut's saliency protocol (get_saliency.py's resize_pil): the image resized to the nearest
+ * whole patches, its object mask resized back to the image by nearest neighbour. */
 static df_status tokencut_mask(const run_state *s, const df_image *image, const char *path) {
     int64_t patch = 16;
     df_model_info_int(s->model, DF_MODEL_INFO_PATCH, &patch);
     const size_t w = df_image_width(image), h = df_image_height(image), p = (size_t)patch;
-    const size_t fw = (size_t)lround((double)w / (double)p) * p, fh = (size_t)lround((double)h / (double)p) * p;
+    const size_t fw = nearest_patches(w, p), fh = nearest_patches(h, p);
     df_image *fitted = NULL, *mask_image = NULL, *back = NULL;
     df_tensor *pixels = NULL, *mask = NULL;
     df_tensor_view view = {.struct_size = sizeof view};
-    df_status status = df_image_resize(image, fw ? fw : p, fh ? fh : p, DF_RESIZE_BICUBIC, &fitted);
+    df_status status = df_image_resize(image, fw, fh, DF_RESIZE_BICUBIC, &fitted);
     if (status == DF_OK) status = df_image_to_tensor(fitted, NULL, NULL, &pixels);
     if (status == DF_OK) status = df_tokencut(s->model, pixels, s->options, &mask, NULL, NULL);
     if (status == DF_OK) status = df_tensor_view_of(mask, &view);
