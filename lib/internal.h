@@ -46,6 +46,9 @@ static inline size_t dfi_centre_offset(size_t excess) {
 
 /* Reads a whole regular file into *data (malloc'ed); errors say what failed, not the path. */
 df_status dfi_read_file(const char *path, unsigned char **data, size_t *size);
+/* df_boxes_load of a VOC annotation without its difficult and truncated objects (LOST's
+ * remove_hards). */
+df_status dfi_voc_easy_boxes(const char *path, int32_t *boxes, size_t capacity, size_t *count);
 /* splitmix64: a small seedable generator, the same stream on every platform. */
 uint64_t dfi_splitmix64(uint64_t *state);
 /* A uniform float in [0, 1) from the generator's top 24 bits. */

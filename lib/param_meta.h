@@ -27,6 +27,10 @@ static const dfi_param_value df_dataset_layout_values[] = {
     {9, "potsdam3"},
     {10, "coco20k"},
     {11, "cub"},
+    {12, "cocothings"},
+    {13, "cocostuff15"},
+    {14, "cocostuff171"},
+    {15, "ade20k"},
     {0, NULL}};
 static const dfi_param_value df_dtype_values[] = {
     {1, "float32"},
@@ -196,9 +200,11 @@ static const dfi_param_meta param_meta[] = {
     {DF_PARAM_DATASET_FILTER, "int df_resize_filter for images (labels are always nearest); default DF_RESIZE_BILINEAR (STEGO's official code: nearest)", df_resize_filter_values},
     {DF_PARAM_DATASET_SKIP_BROKEN, "df_dataset_open decodes every image (and label) once and leaves out those that fail, listed by df_dataset_skipped; only a folder with nothing usable fails. Default 0: a broken image fails where it is read", NULL},
     {DF_PARAM_DATASET_LAYOUT, "what df_dataset_open's folder is: any image folder (default) or a dataset as distributed, whose labels are mapped to the classes the papers evaluate on", df_dataset_layout_values},
-    {DF_PARAM_DATASET_SPLIT, "a distributed dataset's split: \"train\" or \"val\", for VOC also \"trainval\" or \"test\", for Potsdam also \"unlabelled_train\" or \"all\"; default \"val\"", NULL},
+    {DF_PARAM_DATASET_SPLIT, "a distributed dataset's split: \"train\" or \"val\", for VOC also \"trainval\" or \"test\" (ImageSets/Main/SPLIT.txt) or a list under ImageSets such as \"Segmentation/val\", for Potsdam also \"unlabelled_train\" or \"all\"; default \"val\"", NULL},
     {DF_PARAM_DATASET_LIST, "the file listing a distributed dataset's images (one name a line) in place of the layout's own; default \"\"", NULL},
     {DF_PARAM_DATASET_MULTIPLE, "items (images and labels) are centre-cropped to whole multiples of this many pixels after dataset.size, as HR-Dv2's evaluations crop to whole patches (closest_crop); default 0 = as they are", NULL},
+    {DF_PARAM_DATASET_STRETCH, "dataset.size resizes items to size x size, the aspect ratio not kept and nothing cropped (torchvision's Resize((S, S)), as Leopart's and NeCo's evaluations); default 0 (short side, centre crop)", NULL},
+    {DF_PARAM_DATASET_REMOVE_HARDS, "VOC layouts: the boxes of objects marked difficult or truncated are left out and images left without a box are no items (LOST's remove_hards, as HR-Dv2's CorLoc evaluation runs); default 0", NULL},
     {DF_PARAM_CACHE_HALF, "store float16 (half the file); default 0", NULL},
     {DF_PARAM_CACHE_BATCH, "items per forward pass, 1..1024; default 8", NULL},
     {DF_PARAM_STEGO_SHIFT_SELF, "b of the self term; default 0.18", NULL},

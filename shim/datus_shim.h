@@ -9,7 +9,7 @@
 extern "C" {
 #endif
 
-/* ---- DatUS² linear algebra: PCA, key affinities (shim/datus.cpp) --------------------------------------------------------------- */
+/* ---- DatUS² linear algebra: PCA (shim/pca.cpp), key affinities (shim/datus.cpp) ---------------------------------------------------------- */
 
 /* The n x d points, centred, projected on their covariance's `components` leading eigenvectors
  * (largest first): out gets n x components floats. */

@@ -173,7 +173,7 @@ START_TEST(test_cache_resumes_and_refuses) {
     ck_assert_ok(df_feature_cache_build(model, d, resumed, o, NULL, NULL));
     assert_same_cache(straight, resumed);
     ck_assert_ok(df_feature_cache_build(model, d, resumed, o, NULL, NULL)); /* complete: nothing to do */
-    /* refusals: another dtype, another model, another dataset, no size */
+    /* refusals: another dtype, another model, another dataset, stretched items, no size */
     ck_assert_ok(df_options_set_int(o, DF_PARAM_CACHE_HALF, 0));
     ck_assert_fails_with(df_feature_cache_build(model, d, resumed, o, NULL, NULL), DF_E_INVALID_ARG,
                          "df_feature_cache_build");
@@ -188,6 +188,17 @@ START_TEST(test_cache_resumes_and_refuses) {
     df_dataset_free(plain);
     char images[128];
     snprintf(images, sizeof images, "%s/img", root);
+    df_options *stretched; /* the same size reached by stretching: other features, refused */
+    ck_assert_ok(df_options_new(&stretched));
+    ck_assert_ok(df_options_set_int(stretched, DF_PARAM_DATASET_SIZE, 32));
+    ck_assert_ok(df_options_set_int(stretched, DF_PARAM_DATASET_FIVE_CROP, 1));
+    ck_assert_ok(df_options_set_int(stretched, DF_PARAM_DATASET_STRETCH, 1));
+    ck_assert_ok(df_dataset_open(images, NULL, stretched, &plain));
+    df_options_free(stretched);
+    ck_assert_fails_with(df_feature_cache_build(model, plain, resumed, o, NULL, NULL), DF_E_INVALID_ARG,
+                         "df_feature_cache_build");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "stretch 0"));
+    df_dataset_free(plain);
     ck_assert_ok(df_dataset_open(images, NULL, NULL, &plain));
     ck_assert_fails_with(df_feature_cache_build(model, plain, straight, o, NULL, NULL), DF_E_INVALID_ARG,
                          "df_feature_cache_build");

@@ -329,6 +329,38 @@ START_TEST(test_linkage_errors_and_edges) {
 }
 END_TEST
 
+/* Four points +-2u +-v about (10, -5), u at 30 degrees, v at 120: the covariance's axes are u
+ * (variance 4) and v (variance 1), exactly; each axis signed with its largest entry positive. */
+START_TEST(test_pca_fit_finds_known_axes) {
+    const double c = sqrt(3.0) / 2, s = 0.5;
+    const double u[2] = {c, s}, v[2] = {-s, c};
+    float points[8];
+    for (int i = 0; i < 4; i++) {
+        const double a = i & 1 ? 2 : -2, b = i & 2 ? 1 : -1;
+        points[2 * i] = (float)(10 + a * u[0] + b * v[0]);
+        points[2 * i + 1] = (float)(-5 + a * u[1] + b * v[1]);
+    }
+    float mean[2], basis[4];
+    ck_assert_ok(df_pca_fit(points, 4, 2, 2, mean, basis));
+    /* float32 inputs (rounded at 2^-20 near 10) and float32 outputs: 1e-5 is a few of their ulps */
+    ck_assert_float_eq_tol(mean[0], 10.0f, 1e-5f);
+    ck_assert_float_eq_tol(mean[1], -5.0f, 1e-5f);
+    ck_assert_float_eq_tol(basis[0], (float)u[0], 1e-5f);
+    ck_assert_float_eq_tol(basis[1], (float)u[1], 1e-5f);
+    ck_assert_float_eq_tol(basis[2], (float)v[0], 1e-5f);
+    ck_assert_float_eq_tol(basis[3], (float)v[1], 1e-5f);
+    float first[2];
+    ck_assert_ok(df_pca_fit(points, 4, 2, 1, mean, first)); /* fewer components: the leading ones */
+    ck_assert_float_eq_tol(first[0], (float)u[0], 1e-5f);
+    ck_assert_float_eq_tol(first[1], (float)u[1], 1e-5f);
+    ck_assert_fails_with(df_pca_fit(points, 4, 2, 3, mean, basis), DF_E_INVALID_ARG, "df_pca_fit");
+    ck_assert_fails_with(df_pca_fit(points, 4, 2, 0, mean, basis), DF_E_INVALID_ARG, "df_pca_fit");
+    ck_assert_fails_with(df_pca_fit(points, 0, 2, 1, mean, basis), DF_E_INVALID_ARG, "df_pca_fit");
+    ck_assert_fails_with(df_pca_fit(NULL, 4, 2, 1, mean, basis), DF_E_INVALID_ARG, "df_pca_fit");
+    ck_assert_fails_with(df_pca_fit(points, 4, 2, 1, mean, NULL), DF_E_INVALID_ARG, "df_pca_fit");
+}
+END_TEST
+
 Suite *cluster_suite(void) {
     Suite *suite = suite_create("cluster");
     TCase *tc = tcase_create("kmeans");
@@ -343,6 +375,7 @@ Suite *cluster_suite(void) {
     tcase_set_timeout(linkage, HANG_GUARD_SECONDS);
     tcase_add_test(linkage, test_complete_linkage_equals_scipy);
     tcase_add_test(linkage, test_linkage_errors_and_edges);
+    tcase_add_test(linkage, test_pca_fit_finds_known_axes);
     suite_add_tcase(suite, linkage);
     return suite;
 }

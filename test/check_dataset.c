@@ -217,6 +217,42 @@ START_TEST(test_dataset_crops_to_multiples) {
 }
 END_TEST
 
+/* dataset.stretch: size x size whatever the aspect, nothing cropped (torchvision's Resize((S, S))):
+ * the 31 x 17 image's left and right columns (red 0 and 30) both survive, as a direct resize
+ * gives them; labels by nearest neighbour. */
+START_TEST(test_dataset_stretches) {
+    char images[128], labels[128];
+    make_empty_folders(images, labels, sizeof images);
+    write_png("img/a.png", 31, 17, 0, 3);
+    write_png("lab/a.png", 31, 17, 0, 1);
+    df_options *o;
+    ck_assert_ok(df_options_new(&o));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_SIZE, 31));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_STRETCH, 1));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_FILTER, DF_RESIZE_NEAREST));
+    df_dataset *d;
+    ck_assert_ok(df_dataset_open(images, labels, o, &d));
+    df_image *image, *marks, *direct;
+    ck_assert_ok(df_dataset_get(d, 0, &image, &marks));
+    ck_assert_uint_eq(df_image_width(image) * 100 + df_image_height(image), 3131);
+    ck_assert_uint_eq(df_image_width(marks) * 100 + df_image_height(marks), 3131);
+    df_image *source;
+    char path[160];
+    snprintf(path, sizeof path, "%s/a.png", images);
+    ck_assert_ok(df_image_load(path, NULL, &source));
+    ck_assert_ok(df_image_resize(source, 31, 31, DF_RESIZE_NEAREST, &direct));
+    ck_assert_mem_eq(df_image_pixels(image), df_image_pixels(direct), 31 * 31 * 3);
+    ck_assert_uint_eq(((const uint8_t *)df_image_pixels(image))[0], 0);
+    ck_assert_uint_eq(((const uint8_t *)df_image_pixels(image))[30 * 3], 30);
+    ck_assert_uint_eq(((const uint8_t *)df_image_pixels(marks))[30], 30);
+    df_image_free(image), df_image_free(marks), df_image_free(direct), df_image_free(source);
+    df_dataset_free(d);
+    ck_assert_fails_with(df_options_set_int(o, DF_PARAM_DATASET_STRETCH, 2), DF_E_INVALID_ARG, "df_options_set_int");
+    df_options_free(o);
+    remove_folders();
+}
+END_TEST
+
 static void pass_items(df_dataset *d, uint64_t epoch, size_t *items, size_t count) {
     ck_assert_ok(df_dataset_start(d, epoch));
     int done = 0;
@@ -385,6 +421,7 @@ Suite *dataset_suite(void) {
     tcase_add_test(tc, test_dataset_five_crop_and_resize);
     tcase_add_test(tc, test_dataset_centre_crops_round_half_to_even);
     tcase_add_test(tc, test_dataset_crops_to_multiples);
+    tcase_add_test(tc, test_dataset_stretches);
     tcase_add_test(tc, test_dataset_pass_order_independent_of_workers);
     tcase_add_test(tc, test_dataset_errors);
     tcase_add_test(tc, test_dataset_skips_broken_images);

@@ -107,6 +107,30 @@ START_TEST(test_over_clustering_counts_unmatched_clusters_as_errors) {
 }
 END_TEST
 
+/* Two clusters, two classes: cluster 0 holds 3 pixels of class 1, cluster 1 3 of class 0 and 7
+ * of class 1. Most matched pixels pair them straight (0 + 7 > 3 + 3); the largest IoU sum
+ * crosses them (3/10 + 3/10 > 0/6 + 7/13), as NeCo's K = classes evaluation matches. */
+START_TEST(test_hungarian_by_iou_differs_from_by_pixels) {
+    int32_t pred[13], truth[13];
+    for (int i = 0; i < 13; i++) pred[i] = i < 3 ? 0 : 1, truth[i] = i < 3 ? 1 : i < 6 ? 0 : 1;
+    df_confusion *c = NULL;
+    ck_assert_ok(df_confusion_new(2, 2, &c));
+    ck_assert_ok(df_confusion_add(c, pred, truth, 13));
+    int64_t mapping[2];
+    ck_assert_ok(df_confusion_match(c, DF_MATCH_HUNGARIAN, mapping));
+    ck_assert(mapping[0] == 0 && mapping[1] == 1);
+    ck_assert_ok(df_confusion_match(c, DF_MATCH_HUNGARIAN_IOU, mapping));
+    ck_assert(mapping[0] == 1 && mapping[1] == 0);
+    double miou, acc;
+    ck_assert_ok(df_confusion_scores(c, DF_MATCH_HUNGARIAN_IOU, &miou, &acc, NULL, NULL));
+    ck_assert_double_eq_tol(miou, 0.3, 1e-12);
+    ck_assert_double_eq_tol(acc, 6.0 / 13.0, 1e-12);
+    ck_assert_ok(df_confusion_scores(c, DF_MATCH_HUNGARIAN, &miou, &acc, NULL, NULL));
+    ck_assert_double_eq_tol(miou, 7.0 / 26.0, 1e-12);
+    df_confusion_free(c);
+}
+END_TEST
+
 START_TEST(test_eval_errors) {
     df_confusion *c = NULL;
     ck_assert_fails_with(df_confusion_new(0, 3, &c), DF_E_INVALID_ARG, "df_confusion_new");
@@ -245,7 +269,8 @@ START_TEST(test_boxes_load) {
     write_text(path, sizeof path, "f.json", "{\"boxes\": [{\"box\": [1, 2, 3]}]}");
     ck_assert_fails_with(df_boxes_load(path, NULL, 0, &count), DF_E_FORMAT, "df_boxes_load");
     ck_assert_ptr_nonnull(strstr(df_last_error_message(), "f.json:1: a box must be"));
-    /* a VOC annotation: every object, 1-based inclusive corners made 0-based, maximum exclusive */
+    /* a VOC annotation: every object, difficult ones too, 1-based inclusive corners made 0-based,
+     * maximum exclusive */
     write_text(path, sizeof path, "000005.xml",
                "<annotation>\n\t<size><width>500</width><height>375</height></size>\n"
                "\t<object>\n\t\t<name>chair</name>\n\t\t<difficult>1</difficult>\n"
@@ -260,7 +285,23 @@ START_TEST(test_boxes_load) {
     write_text(path, sizeof path, "000007.xml", "<object><bndbox><xmin>3</xmin><ymin>4.5</ymin><xmax>9</xmax>"
                                                 "<ymax>9</ymax></bndbox></object>");
     ck_assert_fails_with(df_boxes_load(path, NULL, 0, &count), DF_E_FORMAT, "df_boxes_load");
-    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "000007.xml:1: a <bndbox> must hold"));
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "000007.xml:1: an <object> must hold a <bndbox>"));
+    /* VOC's person layout: the head and hand boxes inside a person are parts, not objects (they
+     * were read as two more true boxes, which CorLoc then matched); the person's own box may come
+     * after them */
+    write_text(path, sizeof path, "000010.xml",
+               "<annotation><object><name>person</name><part><name>head</name><bndbox><xmin>5</xmin><ymin>5</ymin>"
+               "<xmax>9</xmax><ymax>9</ymax></bndbox></part><bndbox><xmin>1</xmin><ymin>2</ymin><xmax>40</xmax>"
+               "<ymax>80</ymax></bndbox><part><name>hand</name><bndbox><xmin>30</xmin><ymin>30</ymin><xmax>35</xmax>"
+               "<ymax>35</ymax></bndbox></part></object>\n<object><name>dog</name><truncated>1</truncated><bndbox>"
+               "<xmin>50</xmin><ymin>60</ymin><xmax>70</xmax><ymax>80</ymax></bndbox></object></annotation>");
+    ck_assert_ok(df_boxes_load(path, boxes, 3, &count));
+    ck_assert_uint_eq(count, 2);
+    const int32_t person_want[8] = {0, 1, 40, 80, 49, 59, 70, 80};
+    ck_assert_mem_eq(boxes, person_want, sizeof person_want);
+    write_text(path, sizeof path, "000011.xml", "<object><name>cat</name><part><bndbox><xmin>3</xmin><ymin>4</ymin>"
+                                                "<xmax>9</xmax><ymax>9</ymax></bndbox></part></object>");
+    ck_assert_fails_with(df_boxes_load(path, NULL, 0, &count), DF_E_FORMAT, "df_boxes_load");
     write_text(path, sizeof path, "000009.xml", "<object><bndbox><xmin>3</xmin><ymin>4</ymin><xmax>9</xmax>"
                                                 "</bndbox></object>");
     ck_assert_fails_with(df_boxes_load(path, NULL, 0, &count), DF_E_FORMAT, "df_boxes_load");
@@ -278,6 +319,7 @@ Suite *eval_suite(void) {
     tcase_add_test(tc, test_assignment_equals_scipy);
     tcase_add_test(tc, test_scores_equal_numpy);
     tcase_add_test(tc, test_over_clustering_counts_unmatched_clusters_as_errors);
+    tcase_add_test(tc, test_hungarian_by_iou_differs_from_by_pixels);
     tcase_add_test(tc, test_eval_errors);
     tcase_add_test(tc, test_saliency_and_corloc_equal_numpy);
     tcase_add_test(tc, test_boxes_load);

@@ -156,6 +156,89 @@ START_TEST(test_cocostuff27_replica) {
 }
 END_TEST
 
+/* COCO-Things and COCO-Stuff as Leopart's and NeCo's loaders read them: every image of
+ * images/val2017 (sorted), category ids to the supercategories in alphabetical order. Things:
+ * 1 person -> 9, 44 bottle -> kitchen 7, 2 bicycle -> vehicle 11, 27 backpack -> accessory 0,
+ * 72 tv -> electronic 3; the unused id 12, stuff (92), 0 and 200 ignored. Stuff: 92 banner ->
+ * textile 11, 106 clouds -> sky 8, 95 bridge -> building 0, 182 wood -> solid 9, 179
+ * waterdrops -> water 13; things (0) and other (183) ignored. */
+START_TEST(test_coco_supercategory_replicas) {
+    make_root();
+    const char *folders[] = {"images", "images/val2017", "annotations", "annotations/val2017",
+                             "annotations/stuff_annotations", "annotations/stuff_annotations/stuff_val2017_pixelmaps"};
+    for (int i = 0; i < 6; i++) make_folder(folders[i]);
+    copy_file("fixtures/images/baseline.jpg", "images/val2017/000000000285.jpg");
+    copy_file("fixtures/images/baseline.jpg", "images/val2017/000000000139.jpg");
+    df_image *photo;
+    ck_assert_ok(df_image_load("fixtures/images/baseline.jpg", NULL, &photo));
+    const size_t w = df_image_width(photo), h = df_image_height(photo);
+    df_image_free(photo);
+    const uint8_t thing_ids[9] = {1, 44, 2, 27, 72, 12, 92, 0, 200}, things[9] = {9, 7, 11, 0, 3, 255, 255, 255, 255};
+    const uint8_t stuff_ids[7] = {92, 106, 95, 182, 179, 0, 183}, stuff[7] = {11, 8, 0, 9, 13, 255, 255};
+    write_labels("annotations/val2017/000000000139.png", w, h, thing_ids, 9);
+    write_labels("annotations/stuff_annotations/stuff_val2017_pixelmaps/000000000139.png", w, h, stuff_ids, 7);
+    df_options *o = layout_options(DF_DATASET_LAYOUT_COCOTHINGS, "val");
+    df_dataset *d = open_layout(o, 2, "000000000139.jpg");
+    assert_labels(d, 0, w, h, things, 9);
+    df_image *image, *labels;
+    ck_assert_int_ne(df_dataset_get(d, 1, &image, &labels), DF_OK); /* 285 has no mask */
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "annotations/val2017/000000000285.png"));
+    df_dataset_free(d);
+    df_options_free(o);
+    o = layout_options(DF_DATASET_LAYOUT_COCOSTUFF15, "val");
+    d = open_layout(o, 2, "000000000139.jpg");
+    assert_labels(d, 0, w, h, stuff, 7);
+    df_dataset_free(d);
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_SPLIT, "train"));
+    ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_IO, "df_dataset_open");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "images/train2017"));
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "train2017.zip unpacked under images/"));
+    df_options_free(o);
+    remove_root();
+}
+END_TEST
+
+/* COCO-Stuff-171 (MMSegmentation's numbering: the stuffthingmaps' values without the 11 no class
+ * has: 10 stays 10, 12 -> 11, 89 toothbrush -> 79, 91 banner -> 80, 181 wood -> 170; 11, 90 and
+ * 255 ignored) and ADE20K (1..150 -> 0..149, 0 ignored; training/ for split train). */
+START_TEST(test_cocostuff171_and_ade20k_replicas) {
+    make_root();
+    const char *folders[] = {"images", "images/val2017", "annotations", "annotations/val2017"};
+    for (int i = 0; i < 4; i++) make_folder(folders[i]);
+    copy_file("fixtures/images/baseline.jpg", "images/val2017/000000000139.jpg");
+    df_image *photo;
+    ck_assert_ok(df_image_load("fixtures/images/baseline.jpg", NULL, &photo));
+    const size_t w = df_image_width(photo), h = df_image_height(photo);
+    df_image_free(photo);
+    const uint8_t fine[8] = {10, 12, 89, 91, 181, 11, 90, 255}, classes[8] = {10, 11, 79, 80, 170, 255, 255, 255};
+    write_labels("annotations/val2017/000000000139.png", w, h, fine, 8);
+    df_options *o = layout_options(DF_DATASET_LAYOUT_COCOSTUFF171, "val");
+    df_dataset *d = open_layout(o, 1, "000000000139.jpg");
+    assert_labels(d, 0, w, h, classes, 8);
+    df_dataset_free(d);
+    df_options_free(o);
+    remove_root();
+    make_root();
+    const char *ade[] = {"ADEChallengeData2016", "ADEChallengeData2016/images", "ADEChallengeData2016/annotations",
+                         "ADEChallengeData2016/images/training", "ADEChallengeData2016/annotations/training",
+                         "ADEChallengeData2016/images/validation"};
+    for (int i = 0; i < 6; i++) make_folder(ade[i]);
+    copy_file("fixtures/images/baseline.jpg", "ADEChallengeData2016/images/training/ADE_train_00000002.jpg");
+    copy_file("fixtures/images/baseline.jpg", "ADEChallengeData2016/images/training/ADE_train_00000001.jpg");
+    const uint8_t stored[5] = {0, 1, 150, 151, 255}, scored[5] = {255, 0, 149, 255, 255};
+    write_labels("ADEChallengeData2016/annotations/training/ADE_train_00000001.png", w, h, stored, 5);
+    o = layout_options(DF_DATASET_LAYOUT_ADE20K, "train");
+    d = open_layout(o, 2, "ADE_train_00000001.jpg");
+    assert_labels(d, 0, w, h, scored, 5);
+    df_dataset_free(d);
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_SPLIT, "val")); /* validation/ holds nothing */
+    ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_INVALID_ARG, "df_dataset_open");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "images/validation holds no image"));
+    df_options_free(o);
+    remove_root();
+}
+END_TEST
+
 /* Cityscapes-27 as STEGO reads it: every *_leftImg8bit.png of the split's cities (sorted), its
  * *_gtFine_labelIds.png, labelIds 7..33 as classes 0..26 and the void ids below 7 ignored. */
 START_TEST(test_cityscapes27_replica) {
@@ -260,9 +343,41 @@ START_TEST(test_voc_replica) {
     snprintf(base, sizeof base, "%s/VOCdevkit/VOC2007", root);
     ck_assert_ok(df_dataset_open(base, NULL, o, &d));
     df_dataset_free(d);
-    ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_SPLIT, "everything"));
+    /* LOST's remove_hards: 000005 keeps its chair (the dog is difficult); 000009 has only a
+     * truncated object and is no item; 000007's annotation is missing, which is said at open */
+    copy_file("fixtures/images/baseline.jpg", "VOCdevkit/VOC2007/JPEGImages/000009.jpg");
+    write_text("VOCdevkit/VOC2007/Annotations/000009.xml",
+               "<annotation><object><truncated>1</truncated><bndbox><xmin>1</xmin><ymin>2</ymin><xmax>20</xmax>"
+               "<ymax>24</ymax></bndbox></object></annotation>\n");
+    write_text("VOCdevkit/VOC2007/ImageSets/Main/test.txt", "000005\n000009\n");
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_SPLIT, "test"));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_REMOVE_HARDS, 1));
+    d = open_layout(o, 1, "000005.jpg");
+    ck_assert_ok(df_dataset_boxes(d, 0, boxes, 2, &count));
+    ck_assert_uint_eq(count, 1);
+    ck_assert_mem_eq(boxes, want, 4 * sizeof *want);
+    df_dataset_free(d);
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_SPLIT, "trainval"));
+    ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_IO, "df_dataset_open");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "Annotations/000007.xml"));
+    write_text("VOCdevkit/VOC2007/ImageSets/Main/test.txt", "000009\n");
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_SPLIT, "test"));
     ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_INVALID_ARG, "df_dataset_open");
-    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "trainval or test"));
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "neither difficult nor truncated"));
+    ck_assert_ok(df_options_set_int(o, DF_PARAM_DATASET_REMOVE_HARDS, 0));
+    /* the segmentation subset's list (ImageSets/Segmentation/val.txt), as NeCo and Leopart score */
+    make_folder("VOCdevkit/VOC2007/ImageSets/Segmentation");
+    write_text("VOCdevkit/VOC2007/ImageSets/Segmentation/val.txt", "000005\n");
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_SPLIT, "Segmentation/val"));
+    d = open_layout(o, 1, "000005.jpg");
+    assert_labels(d, 0, 40, 24, classes, 3);
+    df_dataset_free(d);
+    const char *refused[] = {"everything", "../Main/trainval", "/val", "Segmentation/", "a/b/val"};
+    for (int i = 0; i < 5; i++) {
+        ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_SPLIT, refused[i]));
+        ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_INVALID_ARG, "df_dataset_open");
+        ck_assert_ptr_nonnull(strstr(df_last_error_message(), "trainval, test or a list under ImageSets"));
+    }
     df_options_free(o);
     /* a layout without boxes says so */
     o = layout_options(DF_DATASET_LAYOUT_FOLDER, "val");
@@ -494,6 +609,8 @@ Suite *layouts_suite(void) {
     tcase_add_test(tc, test_cityscapes27_replica);
     tcase_add_test(tc, test_saliency_set_replicas);
     tcase_add_test(tc, test_voc_replica);
+    tcase_add_test(tc, test_coco_supercategory_replicas);
+    tcase_add_test(tc, test_cocostuff171_and_ade20k_replicas);
     tcase_add_test(tc, test_potsdam_replica);
     tcase_add_test(tc, test_coco20k_replica);
     tcase_add_test(tc, test_cub_replica);

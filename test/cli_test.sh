@@ -710,6 +710,59 @@ PY
     expect 0 "wrote .*potsdam\.json" -- "$cli" paper stego-potsdam3 "${paper[@]}" --head "$tmp/one.dfstego" \
         --data "$tmp/paper_potsdam" --out "$tmp/paper_potsdam_out" --json "$tmp/potsdam.json"
     expect 0 '"published": \[null, 77\.0\]' -- cat "$tmp/potsdam.json"
+    # NeCo's clustering on VOC12's segmentation val list: three flat 64 x 48 images and a model whose
+    # position embeddings are zero, so every patch of an image gives one token and K = 3 makes each
+    # image a cluster. a: class 1; b: class 2 on 48 of its 64 columns, class 3 on 16; c: class 1.
+    # Stretched to 448 (b's split at column 336) and resized to 100 by PyTorch's nearest (column 75
+    # reads 75 x 4.48f = 336.0000014: class 3): b is 75% class 2. Clusters to classes 1, 2, 1:
+    # IoU 1, 0.75 and 0 for class 3, mIoU 58.3 (a centre crop in place of the stretch: 61.3).
+    /usr/bin/python3 - "$tmp/neco" "$models/dino_s8_hf.safetensors" <<'PY'
+import json, os, shutil, struct, sys
+import numpy as np
+from PIL import Image
+root, model = sys.argv[1:]
+voc = f"{root}/VOCdevkit/VOC2012"
+for folder in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
+    os.makedirs(f"{voc}/{folder}", exist_ok=True)
+for name, colour, columns in (("a", (200, 30, 30), {1: (0, 64)}), ("b", (30, 200, 30), {2: (0, 48), 3: (48, 64)}),
+                              ("c", (30, 30, 200), {1: (0, 64)})):
+    Image.new("RGB", (64, 48), colour).save(f"{voc}/JPEGImages/{name}.jpg", quality=95)
+    mask = np.zeros((48, 64), np.uint8)
+    for value, (first, last) in columns.items():
+        mask[:, first:last] = value
+    png = Image.fromarray(mask, "P")
+    png.putpalette([0, 0, 0] * 256)
+    png.save(f"{voc}/SegmentationClass/{name}.png")
+    # the same images as COCO-Things, category ids: person (1), bottle (44) and bicycle (2) are
+    # supercategories 9, 7 and 11
+    coco = f"{root}/coco"
+    os.makedirs(f"{coco}/images/val2017", exist_ok=True)
+    os.makedirs(f"{coco}/annotations/val2017", exist_ok=True)
+    shutil.copyfile(f"{voc}/JPEGImages/{name}.jpg", f"{coco}/images/val2017/{name}.jpg")
+    ids = np.choose(mask, [0, 1, 44, 2], mode="clip").astype(np.uint8)
+    Image.fromarray(ids).save(f"{coco}/annotations/val2017/{name}.png")
+with open(f"{voc}/ImageSets/Segmentation/val.txt", "w") as f:
+    f.write("a\nb\nc\n")
+raw = bytearray(open(model, "rb").read())
+n = struct.unpack("<Q", raw[:8])[0]
+begin, end = json.loads(raw[8:8 + n])["embeddings.position_embeddings"]["data_offsets"]
+raw[8 + n + begin:8 + n + end] = bytes(end - begin)
+open(f"{root}/flat.safetensors", "wb").write(raw)
+PY
+    neco=(--model "$tmp/neco/flat.safetensors" --heads 2 --data "$tmp/neco")
+    expect 0 "^  K=3 +58\.3 +-$" -- "$cli" paper neco-voc12-clustering "${neco[@]}" --out "$tmp/neco_out" --clusterings 3 \
+        --json "$tmp/neco.json"
+    expect 0 '"k": \[3\], "ours": \[58\.333' -- cat "$tmp/neco.json"
+    expect 0 "^  K=3 +58\.3 +-$" -- "$cli" paper neco-cocothings-clustering --model "$tmp/neco/flat.safetensors" \
+        --heads 2 --data "$tmp/neco/coco" --out "$tmp/neco_coco" --clusterings 3
+    expect 0 "^  K=3 +61\.3 +-$" -- "$cli" paper neco-voc12-clustering "${neco[@]}" --out "$tmp/neco_crop" --clusterings 3 \
+        --set dataset.stretch=0
+    expect 1 "--clusterings takes up to 16 comma-separated K values" -- "$cli" paper neco-voc12-clustering "${neco[@]}" \
+        --clusterings 3,1
+    expect 2 "K = 20000 exceeds the dataset's 9408 tokens" -- "$cli" paper neco-voc12-clustering "${neco[@]}" \
+        --out "$tmp/neco_out" --clusterings 20000
+    expect 2 "neco_out holds the predictions of another command" -- "$cli" paper neco-voc12-clustering "${neco[@]}" \
+        --out "$tmp/neco_out" --clusterings 3 --set dataset.size=224
     expect 1 "stego-cocostuff27 needs --head FILE" -- "$cli" paper stego-cocostuff27 "${paper[@]}" --data "$city"
     expect 2 "trained on dino dim 16" -- "$cli" paper stego-cityscapes27 --model $models/dinov2_s14.pth --heads 2 \
         --head "$tmp/one.dfstego" --data "$city" --out "$tmp/paper_stego2"
@@ -724,7 +777,7 @@ expect 1 "sempart-voc07 needs --sempart FILE" -- "$cli" paper sempart-voc07 "${p
 expect 1 "unknown protocol 'stego-potsdam'" -- "$cli" paper stego-potsdam "${paper[@]}" --data "$tmp/paper_voc"
 expect 1 "a protocol comes first" -- "$cli" paper --data "$tmp/paper_voc" "${paper[@]}"
 # every protocol the help names is one
-for protocol in $("$cli" paper --help | grep -oE '\b(tokencut|sempart|stego)-[a-z0-9-]+[a-z0-9]' | sort -u); do
+for protocol in $("$cli" paper --help | grep -oE '\b(tokencut|sempart|stego|hrdv2|neco)-[a-z0-9-]+[a-z0-9]' | sort -u); do
     expect 1 "needs --|--data DIR is required" -- "$cli" paper "$protocol" "${paper[@]}"
 done
 
@@ -748,6 +801,45 @@ mask[2:16, 2:30] = np.asarray(Image.open(sys.argv[1]))
 Image.fromarray(mask).save(sys.argv[2])" "$tmp/hr_sal.png" "$duts/DUTS-TE-Mask/a.png"
     expect 0 "^  IoU +100\.0 +65\.4$" -- "$cli" paper hrdv2-duts "${hr[@]}" --data "$duts" --out "$tmp/paper_hr"
     expect 0 "" -- cmp "$tmp/paper_hr/a.png" "$tmp/hr_sal.png"
+    /usr/bin/python3 -c "
+import sys, numpy as np
+from PIL import Image
+pixels = np.random.default_rng(1).integers(0, 256, (45, 61, 3), dtype=np.uint8)
+pixels[10:30, 5:25] = (200, 40, 40)
+pixels[20:40, 35:55] = (30, 30, 220)
+Image.fromarray(pixels).save(sys.argv[1])" "$tmp/hr_voc.jpg"
+    # HR-Dv2's CorLoc on VOC07 test without the hard objects: 000001 (61 x 45, cropped to 56 x 42
+    # from (2, 2): round(2.5) and round(1.5) are 2, where the official code's floor moves the boxes
+    # by 1 row) holds an easy box equal to segment --crop's superbox moved by the crop and a
+    # difficult one elsewhere; 000002 the same image with a 1-pixel box no prediction can hit;
+    # 000003 only a truncated object, so it is no item: CorLoc 1/2. -multi's boxes are segment's
+    # (without the area limit: the superbox and three more) moved by the same (2, 2).
+    hrvoc="$tmp/paper_hrvoc/VOCdevkit/VOC2007"; mkdir -p "$hrvoc/JPEGImages" "$hrvoc/Annotations" "$hrvoc/ImageSets/Main"
+    for name in 000001 000002 000003; do cp "$tmp/hr_voc.jpg" "$hrvoc/JPEGImages/$name.jpg"; done
+    printf '000001\n000002\n000003\n' > "$hrvoc/ImageSets/Main/test.txt"
+    expect 0 "wrote" -- "$cli" segment "${hr[@]}" --image "$tmp/hr_voc.jpg" --crop --boxes "$tmp/hr_voc.json"
+    expect 0 "wrote" -- "$cli" segment "${hr[@]}" --image "$tmp/hr_voc.jpg" --crop --min-area 0 --boxes "$tmp/hr_voc_all.json"
+    /usr/bin/python3 - "$tmp/hr_voc.json" "$hrvoc/Annotations" <<'PY'
+import json, sys
+x0, y0, x1, y1 = json.load(open(sys.argv[1]))["superbox"]["box"]
+def obj(box, flag=""):
+    return "<object>%s<bndbox><xmin>%d</xmin><ymin>%d</ymin><xmax>%d</xmax><ymax>%d</ymax></bndbox></object>" % ((flag,) + box)
+easy = (x0 + 2 + 1, y0 + 2 + 1, x1 + 2, y1 + 2)  # VOC's corners: 1-based, inclusive
+open(sys.argv[2] + "/000001.xml", "w").write("<annotation>" + obj(easy) + obj((1, 1, 3, 3), "<difficult>1</difficult>") + "</annotation>")
+open(sys.argv[2] + "/000002.xml", "w").write("<annotation>" + obj((1, 1, 1, 1)) + "</annotation>")
+open(sys.argv[2] + "/000003.xml", "w").write("<annotation>" + obj(easy, "<truncated>1</truncated>") + "</annotation>")
+PY
+    expect 0 "hrdv2-voc07 on 2 images" -- "$cli" paper hrdv2-voc07 "${hr[@]}" --data "$tmp/paper_hrvoc" --out "$tmp/paper_hrvoc_out"
+    expect 0 "^  CorLoc +50\.0 +55\.4$" -- "$cli" paper hrdv2-voc07 "${hr[@]}" --data "$tmp/paper_hrvoc" --out "$tmp/paper_hrvoc_out"
+    expect 0 "^  CorLoc +50\.0 +71\.8$" -- "$cli" paper hrdv2-voc07-multi "${hr[@]}" --data "$tmp/paper_hrvoc" \
+        --out "$tmp/paper_hrvoc_multi" --set cas.min_area=0
+    expect 0 "^moved$" -- /usr/bin/python3 - "$tmp/hr_voc_all.json" "$tmp/paper_hrvoc_multi/000001.json" <<'PY'
+import json, sys
+segment, paper = (json.load(open(p)) for p in sys.argv[1:])
+want = [[v + 2 for v in segment["superbox"]["box"]]] + [[v + 2 for v in b["box"]] for b in segment["boxes"]]
+got = [b["box"] for b in paper["boxes"]]
+print("moved" if got == want and len(got) > 1 else f"{got} != {want}")
+PY
 fi
 
 # data-parallel: two local ranks split every batch; a failing rank stops the other

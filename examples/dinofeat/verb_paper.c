@@ -4,6 +4,7 @@
 #include "draw.h"
 #include "folder.h"
 #include "model_args.h"
+#include "paper_clustering.h"
 #include "scoring.h"
 #include "dinofeat/crf.h"
 #include "dinofeat/eval.h"
@@ -18,19 +19,20 @@
 #include <string.h>
 #include <unistd.h>
 
-enum method { TOKENCUT, SEMPART, STEGO, HRDV2 };
+enum method { TOKENCUT, SEMPART, STEGO, HRDV2, NECO };
 
 /* A table row of a paper: the method, the dataset (dataset.* settings), what is scored, and the
  * published figures in percent, in the order the task prints them (semseg: mIoU, accuracy;
- * saliency: accuracy, IoU, maxF; corloc: CorLoc). */
+ * saliency: accuracy, IoU, maxF; corloc: CorLoc; NeCo's clustering: mIoU at K = classes, 300, 500). */
 typedef struct protocol {
     const char *name;
     enum method method;
     int task;
-    const char *settings[3];
+    const char *settings[4];
     long classes;
     const char *source;
     double published[3];
+    int multi; /* CorLoc of every box, not only the main one */
 } protocol;
 
 #define STEGO_EVAL "dataset.size=320", "dataset.filter=nearest" /* STEGO's eval: 320 short side, centre crop */
@@ -65,10 +67,25 @@ static const protocol protocols[] = {
      {58.8}},
     {"sempart-coco20k", SEMPART, EVAL_CORLOC, {"dataset.layout=coco20k"}, 0, "Sempart-Fine, DINO ViT-S/8 (Table 3)",
      {66.4}},
+    {"hrdv2-voc07", HRDV2, EVAL_CORLOC, {"dataset.layout=voc07", "dataset.split=test", "dataset.remove_hards=1"}, 0,
+     "HR-Dv2, DINOv2 ViT-S/14 with registers (Table 1)", {55.4}},
+    {"hrdv2-voc07-multi", HRDV2, EVAL_CORLOC, {"dataset.layout=voc07", "dataset.split=test", "dataset.remove_hards=1"},
+     0, "HR-Dv2 (multi), DINOv2 ViT-S/14 with registers (Table 1)", {71.8}, 1},
+    {"hrdv2-voc12", HRDV2, EVAL_CORLOC, {"dataset.layout=voc12", "dataset.split=trainval", "dataset.remove_hards=1"},
+     0, "HR-Dv2, DINOv2 ViT-S/14 with registers (Table 1)", {57.2}},
+    {"hrdv2-voc12-multi", HRDV2, EVAL_CORLOC,
+     {"dataset.layout=voc12", "dataset.split=trainval", "dataset.remove_hards=1"}, 0,
+     "HR-Dv2 (multi), DINOv2 ViT-S/14 with registers (Table 1)", {72.5}, 1},
     {"hrdv2-duts", HRDV2, EVAL_SALIENCY, {"dataset.layout=duts_te"}, 0,
      "HR-Dv2, DINOv2 ViT-S/14 with registers (Table 2, IoU only)", {NAN, 65.4, NAN}},
     {"hrdv2-cub", HRDV2, EVAL_SALIENCY, {"dataset.layout=cub", "dataset.split=train"}, 0,
      "HR-Dv2, DINOv2 ViT-S/14 with registers (Table 2, IoU only)", {NAN, 78.5, NAN}},
+    {"neco-voc12-clustering", NECO, EVAL_SEMSEG,
+     {"dataset.layout=voc12", "dataset.split=Segmentation/val", "dataset.size=448", "dataset.stretch=1"}, 21,
+     "NeCo ViT-S/14 (DINOv2 with registers, NeCo-trained; Table 7)", {17.8, 69.4, 72.6}},
+    {"neco-cocothings-clustering", NECO, EVAL_SEMSEG,
+     {"dataset.layout=cocothings", "dataset.split=val", "dataset.size=448", "dataset.stretch=1"}, 12,
+     "NeCo ViT-S/14 (DINOv2 with registers, NeCo-trained; Table 7)", {18.2, 61.2, 64.5}},
 };
 #define PROTOCOL_COUNT (sizeof protocols / sizeof protocols[0])
 
@@ -95,14 +112,25 @@ static const char description[] =
     "                     a trained STEGO head (--head) with the CRF on the 27 (3) classes,\n"
     "                     Hungarian matching, val images resized to 320 on the short side and\n"
     "                     centre-cropped (nearest)\n"
+    "  hrdv2-voc07, hrdv2-voc12, hrdv2-voc07-multi, hrdv2-voc12-multi  CorLoc of HR-Dv2's\n"
+    "                     superbox (-multi: and every box it keeps) from the class-agnostic\n"
+    "                     segmentation (the library's settings) of the image centre-cropped to whole\n"
+    "                     patches, on VOC07 test / VOC12 trainval without difficult and truncated\n"
+    "                     objects (dataset.remove_hards), images left without one skipped\n"
     "  hrdv2-duts, hrdv2-cub  IoU of HR-Dv2's foreground (the saliency mask of its class-agnostic\n"
     "                     segmentation, the library's settings) on DUTS-TE or CUB-200-2011, images\n"
     "                     and masks centre-cropped to whole patches (dataset.multiple); on CUB the\n"
     "                     training images, which the official preparation script selects\n"
+    "  neco-voc12-clustering, neco-cocothings-clustering  k-means over the patch tokens of every\n"
+    "                     VOC12 segmentation val image or COCO val2017 image (stretched to 448 x\n"
+    "                     448; standardised, 50 PCA components), for K = the classes (21, 12), 300\n"
+    "                     and 500 (--clusterings), mIoU of the cluster maps at 100 x 100: K = the\n"
+    "                     classes matched one to one by IoU, more clusters each to the class it\n"
+    "                     overlaps most; the mean over seeds 0..4. --out keeps the feature cache\n"
     "A protocol's dataset settings (layout, split, size) come first; --set changes them.\n";
 
 typedef struct request {
-    const char *data, *out, *head, *sempart, *json;
+    const char *data, *out, *head, *sempart, *json, *clusterings;
     model_args model;
 } request;
 
@@ -112,6 +140,8 @@ static const cli_row rows[] = {
     ROW_STRING("sempart", "FILE", sempart, "sempart-*: the trained network (dinofeat sempart train)"),
     ROW_STRING("out", "DIR", out, "the predictions (default: paper-PROTOCOL)", 0, CLI_ROW_NO_DEFAULT),
     ROW_STRING("json", "FILE", json, "the figures as JSON"),
+    ROW_STRING("clusterings", "LIST", clusterings, "neco-*: the K values, comma-separated (default: the classes, 300, 500)", 0,
+               CLI_ROW_NO_DEFAULT),
     MODEL_ROWS(model),
 };
 
@@ -133,12 +163,14 @@ typedef struct run_state {
     size_t kept; /* predictions an earlier run wrote */
 } run_state;
 
-static int write_box(const char *path, const int32_t *box) {
+static int write_boxes(const char *path, const int32_t *boxes, size_t count) {
     cli_output out;
     FILE *f = cli_output_open(path, &out);
     if (f == NULL) return -1;
     fprintf(f, "{\"boxes\": [");
-    if (box) fprintf(f, "{\"class\": 1, \"box\": [%d, %d, %d, %d]}", box[0], box[1], box[2], box[3]);
+    for (size_t i = 0; i < count; i++)
+        fprintf(f, "%s{\"class\": 1, \"box\": [%d, %d, %d, %d]}", i ? ", " : "", boxes[4 * i], boxes[4 * i + 1],
+                boxes[4 * i + 2], boxes[4 * i + 3]);
     fprintf(f, "]}\n");
     return cli_output_commit(&out);
 }
@@ -188,7 +220,7 @@ static df_status tokencut_box(const run_state *s, const df_image *image, const c
     int32_t box[4];
     df_status status = df_image_to_tensor(image, NULL, NULL, &pixels);
     if (status == DF_OK) status = df_tokencut(s->model, pixels, s->options, &mask, box, NULL);
-    if (status == DF_OK && write_box(path, box) != 0) status = DF_E_IO;
+    if (status == DF_OK && write_boxes(path, box, 1) != 0) status = DF_E_IO;
     df_tensor_free(pixels), df_tensor_free(mask);
     return status;
 }
@@ -202,7 +234,7 @@ static df_status sempart_output(const run_state *s, const df_image *image, const
                                           corloc ? &boxes : NULL);
     if (status == DF_OK) status = df_tensor_shape(corloc ? boxes : fine, shape, 2);
     if (status == DF_OK) status = df_tensor_view_of(corloc ? boxes : fine, &view);
-    if (status == DF_OK && corloc && write_box(path, shape[0] ? view.data : NULL) != 0) status = DF_E_IO;
+    if (status == DF_OK && corloc && write_boxes(path, view.data, shape[0] ? 1 : 0) != 0) status = DF_E_IO;
     if (status == DF_OK && !corloc) status = write_grey(view.data, (size_t)shape[1], (size_t)shape[0], path);
     df_tensor_free(fine), df_tensor_free(boxes);
     return status;
@@ -237,6 +269,47 @@ static df_status hrdv2_mask(const run_state *s, const df_image *image, const cha
     return status;
 }
 
+/* excess / 2 rounded as Python's round (halves to even), where torchvision's CenterCrop starts. */
+static size_t centre_offset(size_t excess) {
+    const size_t half = excess / 2;
+    return excess % 2 && half % 2 ? half + 1 : half;
+}
+
+/* HR-Dv2's object localisation (its Table 1): the class-agnostic segmentation of the image
+ * centre-cropped to whole patches (as closest_crop), its superbox (and, multi, every box it
+ * keeps) moved back to the whole image's pixels. */
+static df_status hrdv2_boxes(const run_state *s, df_image *image, const char *path) {
+    int64_t patch = 14;
+    df_model_info_int(s->model, DF_MODEL_INFO_PATCH, &patch);
+    const size_t w = df_image_width(image), h = df_image_height(image), p = (size_t)patch;
+    const size_t cw = w / p * p, ch = h / p * p, ox = centre_offset(w - cw), oy = centre_offset(h - ch);
+    df_image *cropped = NULL;
+    df_tensor *pixels = NULL;
+    df_cas_result *result = NULL;
+    df_cas_view v = {.struct_size = sizeof v};
+    int32_t *boxes = NULL;
+    df_status status = cw && ch ? DF_OK : DF_E_INVALID_ARG;
+    if (status != DF_OK) fprintf(stderr, "dinofeat paper: %zu x %zu is smaller than a patch\n", w, h);
+    if (status == DF_OK)
+        status = df_image_from_pixels((uint8_t *)df_image_pixels(image) + 3 * (oy * w + ox), cw, ch, 3, 8, 3 * w, &cropped);
+    if (status == DF_OK) status = df_image_to_tensor(cropped, NULL, NULL, &pixels);
+    if (status == DF_OK) status = df_cas_segment(s->model, pixels, s->options, NULL, NULL, &result);
+    if (status == DF_OK) status = df_cas_result_view(result, &v);
+    const size_t count = !v.has_superbox ? 0 : s->p->multi ? 1 + v.box_count : 1;
+    if (status == DF_OK && (boxes = malloc((count + 1) * 4 * sizeof *boxes)) == NULL) status = DF_E_OUT_OF_MEMORY;
+    if (status == DF_OK && count) memcpy(boxes, v.superbox, sizeof v.superbox);
+    if (status == DF_OK && count > 1) memcpy(boxes + 4, v.boxes, v.box_count * 4 * sizeof *boxes);
+    for (size_t i = 0; status == DF_OK && i < count; i++)
+        boxes[4 * i] += (int32_t)ox, boxes[4 * i + 1] += (int32_t)oy, boxes[4 * i + 2] += (int32_t)ox,
+            boxes[4 * i + 3] += (int32_t)oy;
+    if (status == DF_OK && write_boxes(path, boxes, count) != 0) status = DF_E_IO;
+    free(boxes);
+    df_cas_result_free(result);
+    df_tensor_free(pixels);
+    df_image_free(cropped);
+    return status;
+}
+
 /* One image's prediction into the output folder, unless an earlier run wrote it (written whole,
  * so a file there is complete). */
 static int predict_one(void *context, const df_image *image, const char *name) {
@@ -252,7 +325,8 @@ static int predict_one(void *context, const df_image *image, const char *name) {
         df_image *rgb = NULL;
         status = df_image_convert(image, 3, &rgb);
         if (status == DF_OK)
-            status = s->p->method == HRDV2                ? hrdv2_mask(s, rgb, path)
+            status = s->p->method == HRDV2 && s->p->task == EVAL_CORLOC ? hrdv2_boxes(s, rgb, path)
+                     : s->p->method == HRDV2              ? hrdv2_mask(s, rgb, path)
                      : s->p->method == STEGO              ? stego_labels(s, rgb, path)
                      : s->p->method == SEMPART            ? sempart_output(s, rgb, path)
                      : s->p->task == EVAL_CORLOC          ? tokencut_box(s, rgb, path)
@@ -264,7 +338,21 @@ static int predict_one(void *context, const df_image *image, const char *name) {
     return status == DF_OK ? EXIT_OK : status == DF_E_OUT_OF_MEMORY || status == DF_E_INTERNAL ? EXIT_INTERNAL : EXIT_INPUT;
 }
 
-/* What decides the predictions: every argument but --out and --json, and every --set. */
+/* Whether argv[i] names where the results go or what is computed from the folder's contents
+ * (--clusterings: NeCo's clusterings of its cached features), not what the folder holds. */
+static int outside_record(const char *argument, int *takes_value) {
+    static const char *const names[] = {"--out", "--json", "--clusterings"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const size_t n = strlen(names[i]);
+        if (strncmp(argument, names[i], n) == 0 && (argument[n] == '\0' || argument[n] == '=')) {
+            *takes_value = argument[n] == '\0';
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* What decides the predictions: every argument but --out, --json and --clusterings, and every --set. */
 static char *run_record(int argc, char **argv) {
     char *text = NULL;
     size_t size = 0;
@@ -272,8 +360,9 @@ static char *run_record(int argc, char **argv) {
     if (f == NULL) return NULL;
     fprintf(f, "dinofeat");
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--out") == 0 || strcmp(argv[i], "--json") == 0) i++;
-        else if (strncmp(argv[i], "--out=", 6) != 0 && strncmp(argv[i], "--json=", 7) != 0) fprintf(f, " %s", argv[i]);
+        int takes_value = 0;
+        if (outside_record(argv[i], &takes_value)) i += takes_value;
+        else fprintf(f, " %s", argv[i]);
     }
     for (int i = 0; i < cli_setting_count(); i++) fprintf(f, " --set %s", cli_setting_text(i));
     fprintf(f, "\n");
@@ -369,6 +458,23 @@ static int crop_to_patches(df_model *model) {
     return cli_default_setting(setting) == DF_OK ? EXIT_OK : cli_fail("paper", DF_E_INTERNAL);
 }
 
+/* NeCo's clustering protocol over the dataset, its feature cache kept in out: what it needs. */
+static int neco_clustering(const request *r, const protocol *p, df_model *model, const char *out,
+                           clustering_request *c_) {
+    clustering_request c = {.data = r->data, .out = out, .json = r->json, .name = p->name, .source = p->source,
+                            .model = model, .classes = p->classes};
+    if (r->clusterings && clustering_parse_k(r->clusterings, c.k, &c.k_count) != 0)
+        return cli_usage_error("paper", "--clusterings takes up to %d comma-separated K values of 2..100000, not '%s'",
+                               CLUSTERING_MAX_K, r->clusterings);
+    if (r->clusterings == NULL) c.k[0] = p->classes, c.k[1] = 300, c.k[2] = 500, c.k_count = 3;
+    for (size_t j = 0; j < c.k_count; j++)
+        c.published[j] = c.k[j] == p->classes ? p->published[0] : c.k[j] == 300 ? p->published[1]
+                         : c.k[j] == 500                       ? p->published[2]
+                                                               : NAN;
+    *c_ = c;
+    return EXIT_OK;
+}
+
 static const protocol *find_protocol(const char *name) {
     for (size_t i = 0; name && i < PROTOCOL_COUNT; i++)
         if (strcmp(protocols[i].name, name) == 0) return &protocols[i];
@@ -382,7 +488,7 @@ static int run(int argc, char **argv) {
         return cli_usage_error("paper", named ? "unknown protocol '%s' (dinofeat paper --help lists them)"
                                               : "a protocol comes first (dinofeat paper --help lists them)%s",
                                named ? argv[1] : "");
-    for (int i = 0; i < 3 && p->settings[i]; i++)
+    for (int i = 0; i < 4 && p->settings[i]; i++)
         if (cli_default_setting(p->settings[i]) != DF_OK) return cli_fail("paper", DF_E_INTERNAL);
     request r;
     int code = cli_rows_parse(&paper_command, -1, argc - 1, argv + 1, &r, NULL);
@@ -391,17 +497,20 @@ static int run(int argc, char **argv) {
     run_state s = {.p = p, .out = out};
     if (code == EXIT_OK) code = model_args_open(&r.model, "paper", &s.model);
     if (code == EXIT_OK) code = open_method(&r, &s);
-    if (code == EXIT_OK && p->method == HRDV2) code = crop_to_patches(s.model);
+    if (code == EXIT_OK && p->method == HRDV2 && p->task != EVAL_CORLOC) code = crop_to_patches(s.model);
     if (code == EXIT_OK && out == NULL) code = cli_fail("paper", DF_E_OUT_OF_MEMORY);
+    clustering_request clustering;
+    if (code == EXIT_OK && p->method == NECO) code = neco_clustering(&r, p, s.model, out, &clustering);
     if (code == EXIT_OK) code = check_record(argc, argv, out);
-    if (code == EXIT_OK) code = cli_each_image("paper", r.data, out, "predicted", predict_one, &s);
+    if (code == EXIT_OK && p->method == NECO) code = paper_clustering(&clustering);
+    else if (code == EXIT_OK) code = cli_each_image("paper", r.data, out, "predicted", predict_one, &s);
     if (code == EXIT_OK && s.kept) printf("(%zu of them kept from an earlier run)\n", s.kept);
     eval_scores scores;
     const eval_request scoring = {.pred = out, .gt = r.data, .classes = p->classes, .task = p->task};
-    if (code == EXIT_OK) code = eval_score(&scoring, &scores);
-    if (code == EXIT_OK) print_row(p, &scores);
-    if (code == EXIT_OK && r.json) code = write_json(r.json, p, &scores);
-    if (code == EXIT_OK && r.json) printf("wrote %s\n", r.json);
+    if (code == EXIT_OK && p->method != NECO) code = eval_score(&scoring, &scores);
+    if (code == EXIT_OK && p->method != NECO) print_row(p, &scores);
+    if (code == EXIT_OK && p->method != NECO && r.json) code = write_json(r.json, p, &scores);
+    if (code == EXIT_OK && p->method != NECO && r.json) printf("wrote %s\n", r.json);
     df_options_free(s.options), df_options_free(s.crf);
     df_stego_free(s.head);
     df_sempart_free(s.sempart);

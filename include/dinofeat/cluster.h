@@ -1,6 +1,7 @@
 /*
  * dinofeat clustering: k-means (k-means++ initialisation, best of several, Euclidean or cosine,
- * fit on a sample and assign every point, minibatch for data that do not fit).
+ * fit on a sample and assign every point, minibatch for data that do not fit), principal axes,
+ * agglomerative clustering and Louvain communities.
  */
 #ifndef DINOFEAT_CLUSTER_H
 #define DINOFEAT_CLUSTER_H
@@ -34,6 +35,14 @@ DF_API df_status df_kmeans_inertia(const df_kmeans *kmeans, double *out);
 DF_API df_status df_kmeans_iterations(const df_kmeans *kmeans, int64_t *out);
 /* Does nothing when kmeans is NULL. */
 DF_API void df_kmeans_free(df_kmeans *kmeans);
+
+/* The principal axes of n points (n x dim float32, row-major), as faiss's PCAMatrix and
+ * scikit-learn's PCA find them: mean (dim floats) gets the points' mean, basis (components x dim
+ * floats, row-major) the unit eigenvectors of their covariance with the largest eigenvalues,
+ * largest first, each signed so that its largest-magnitude entry is positive (computed in
+ * float64). A point's coordinates are basis (point - mean). Errors: DF_E_INVALID_ARG for n 0 or
+ * components outside 1..dim. */
+DF_API df_status df_pca_fit(const float *points, size_t n, size_t dim, size_t components, float *mean, float *basis);
 
 /* Complete-linkage agglomerative clustering of n points (n x dim float32, row-major) with
  * Euclidean distances: clusters merge in order of linkage distance while it is <= threshold and

@@ -289,14 +289,24 @@ typedef enum df_param {
                                          distributed, whose labels are mapped to the classes the
                                          papers evaluate on */
     DF_PARAM_DATASET_SPLIT = 1309,    /* str: a distributed dataset's split: "train" or "val", for
-                                         VOC also "trainval" or "test", for Potsdam also
-                                         "unlabelled_train" or "all"; default "val" */
+                                         VOC also "trainval" or "test" (ImageSets/Main/SPLIT.txt)
+                                         or a list under ImageSets such as "Segmentation/val",
+                                         for Potsdam also "unlabelled_train" or "all"; default
+                                         "val" */
     DF_PARAM_DATASET_LIST = 1310,     /* str: the file listing a distributed dataset's images (one
                                          name a line) in place of the layout's own; default "" */
     DF_PARAM_DATASET_MULTIPLE = 1311, /* int: items (images and labels) are centre-cropped to whole
                                          multiples of this many pixels after dataset.size, as
                                          HR-Dv2's evaluations crop to whole patches (closest_crop);
                                          default 0 = as they are */
+    DF_PARAM_DATASET_STRETCH = 1312,  /* int 0/1: dataset.size resizes items to size x size,
+                                         the aspect ratio not kept and nothing cropped
+                                         (torchvision's Resize((S, S)), as Leopart's and NeCo's
+                                         evaluations); default 0 (short side, centre crop) */
+    DF_PARAM_DATASET_REMOVE_HARDS = 1313, /* int 0/1: VOC layouts: the boxes of objects marked
+                                         difficult or truncated are left out and images left
+                                         without a box are no items (LOST's remove_hards, as
+                                         HR-Dv2's CorLoc evaluation runs); default 0 */
 
     /* feature caches (df_feature_cache_*, cache.h) */
     DF_PARAM_CACHE_HALF = 1400,       /* int 0/1: store float16 (half the file); default 0 */

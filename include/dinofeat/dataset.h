@@ -42,7 +42,9 @@ typedef enum df_dataset_layout {
     DF_DATASET_LAYOUT_DUT_OMRON = 5,   /* ROOT/DUT-OMRON-image/NAME.jpg,
                                           ROOT/pixelwiseGT-new-PNG/NAME.png */
     /* PASCAL VOC as its tar files unpack: ROOT/VOCdevkit/VOC2007/ (or ROOT itself) holding
-       JPEGImages/ID.jpg, the split's ImageSets/Main/SPLIT.txt (train, val, trainval, test),
+       JPEGImages/ID.jpg, the split's ImageSets/Main/SPLIT.txt (train, val, trainval, test; a
+       split FOLDER/NAME reads ImageSets/FOLDER/NAME.txt: Segmentation/val is the segmentation
+       subset's val list that NeCo and Leopart score),
        Annotations/ID.xml (the boxes of df_dataset_boxes: CorLoc) and, for the segmentation
        subset, SegmentationClass/ID.png (classes 0..20, 255 the unscored border): */
     DF_DATASET_LAYOUT_VOC07 = 6,
@@ -65,7 +67,30 @@ typedef enum df_dataset_layout {
        images.txt, train_test_split.txt (split train: its training images, val: its test images)
        and images/; the masks of segmentations.tgz in segmentations/ inside that folder or beside
        it, grey as stored, foreground > 127: */
-    DF_DATASET_LAYOUT_CUB = 11
+    DF_DATASET_LAYOUT_CUB = 11,
+    /* COCO as Leopart's and NeCo's clustering and linear evaluations read it: every ROOT/images/
+       SPLIT2017/ID.jpg (or DF_PARAM_DATASET_LIST's) with the classes of COCO's supercategories,
+       numbered in the supercategories' alphabetical order: */
+    DF_DATASET_LAYOUT_COCOTHINGS = 12, /* ROOT/annotations/SPLIT2017/ID.png: the semantic masks
+                                          of panoptic_SPLIT2017 (category ids, as panopticapi's
+                                          panoptic2semantic_segmentation.py writes them); the 80
+                                          thing categories as their 12 supercategories (accessory
+                                          0 .. vehicle 11), stuff and unlabelled ignored */
+    DF_DATASET_LAYOUT_COCOSTUFF15 = 13, /* ROOT/annotations/stuff_annotations/stuff_SPLIT2017_
+                                          pixelmaps/ID.png (stuff_annotations_trainval2017.zip:
+                                          0 things, 92..182 stuff, 183 other); the 91 stuff
+                                          categories as their 15 supercategories (building 0 ..
+                                          window 14), things and "other" ignored */
+    DF_DATASET_LAYOUT_COCOSTUFF171 = 14, /* COCO-Stuff 164k, all 171 classes (the frozen-feature
+                                          linear probes' COCO-Stuff): every ROOT/images/SPLIT2017/
+                                          ID.jpg, ROOT/annotations/SPLIT2017/ID.png stuffthingmaps
+                                          (0..181) with the 11 ids no category has removed, as
+                                          MMSegmentation's conversion numbers them (0..170) */
+    DF_DATASET_LAYOUT_ADE20K = 15      /* ADE20K as the scene-parsing benchmark distributes it
+                                          (ADEChallengeData2016.zip): ROOT/ADEChallengeData2016/ (or
+                                          ROOT) holding images/SPLIT/NAME.jpg and annotations/SPLIT/
+                                          NAME.png, split train = training, val = validation; the
+                                          150 classes 1..150 as 0..149, 0 ("other") ignored */
 } df_dataset_layout;
 
 /* out: new, free with df_dataset_free. The images are every PNG/JPEG under the folder images,

@@ -27,7 +27,9 @@ typedef struct df_confusion df_confusion;
 typedef enum df_match {
     DF_MATCH_HUNGARIAN = 0,  /* one to one, maximising matched pixels; with more clusters than
                                 classes the unmatched clusters' pixels count as errors */
-    DF_MATCH_MANY_TO_ONE = 1 /* each cluster to the class it overlaps most (Leopart, NeCo) */
+    DF_MATCH_MANY_TO_ONE = 1, /* each cluster to the class it overlaps most (Leopart, NeCo) */
+    DF_MATCH_HUNGARIAN_IOU = 2 /* one to one, maximising the sum of the matched pairs' IoU
+                                  (NeCo's and Leopart's K = classes clustering) */
 } df_match;
 
 /* out: new, free with df_confusion_free: a clusters x classes matrix of zeros. */
@@ -67,8 +69,8 @@ DF_API df_status df_saliency_scores(const df_saliency *saliency, double *iou, do
 
 /* The boxes (4 int32 each: x_min, y_min, x_max, y_max) of a box file: JSON when path ends in
  * .json (every "box": [x0, y0, x1, y1], as dinofeat segment, tokencut and sempart write them),
- * PASCAL VOC annotation when it ends in .xml (every object's <bndbox>, all objects, difficult and
- * truncated ones included; VOC's 1-based inclusive corners made 0-based with the maximum exclusive,
+ * PASCAL VOC annotation when it ends in .xml (every <object>'s own <bndbox>, not its <part>s',
+ * difficult and truncated objects included; VOC's 1-based inclusive corners made 0-based with the maximum exclusive,
  * x_min - 1 and y_min - 1, as the object-discovery papers' code does), otherwise text with four
  * whole numbers a line (blank lines and # comments allowed). Call with
  * boxes NULL to learn *count, then with room for capacity boxes. A box that cannot be read is

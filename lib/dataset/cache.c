@@ -1,5 +1,5 @@
 /* Feature caches (.dffeat), little-endian: "DFFEAT\0\0", u32 format version, u32 header length, a
- * JSON header (items, grid, dim, dtype, the dataset's size and five-crop, the model's identity and
+ * JSON header (items, grid, dim, dtype, the dataset's size, five-crop and stretch, the model's identity and
  * stride), then every item's h x w x D features in item order. Built batch by batch, each batch
  * appended and flushed, so a stopped build resumes from its last whole item. */
 #include "dataset_internal.h"
@@ -22,7 +22,7 @@ struct df_feature_cache {
     char *path;
     size_t items, height, width, dim, record; /* record: bytes per item */
     int half;
-    int64_t size, five_crop, stride;
+    int64_t size, five_crop, stride, stretch;
     long long data_offset;
     dfi_model_identity model;
 };
@@ -74,10 +74,11 @@ static int header_text(const df_feature_cache *c, char *text, size_t size) {
     if (dfi_model_identity_json(&c->model, model, sizeof model) != 0) return -1;
     const int n = snprintf(text, size,
                            "{\"format\": \"dinofeat feature cache\", \"items\": %zu, \"height\": %zu, \"width\": %zu, "
-                           "\"dim\": %zu, \"dtype\": \"%s\", \"size\": %lld, \"five_crop\": %lld, \"stride\": %lld, "
-                           "\"model\": %s, \"library\": \"%s\"}",
+                           "\"dim\": %zu, \"dtype\": \"%s\", \"size\": %lld, \"five_crop\": %lld, \"stretch\": %lld, "
+                           "\"stride\": %lld, \"model\": %s, \"library\": \"%s\"}",
                            c->items, c->height, c->width, c->dim, c->half ? "float16" : "float32", (long long)c->size,
-                           (long long)c->five_crop, (long long)c->stride, model, df_version_string());
+                           (long long)c->five_crop, (long long)c->stretch, (long long)c->stride, model,
+                           df_version_string());
     return n > 0 && (size_t)n < size ? n : -1;
 }
 
@@ -92,17 +93,19 @@ static df_status parse_header(df_feature_cache *c, const char *text, size_t leng
     dfi_json *json = NULL;
     if (dfi_json_parse(text, length, &json) != DF_OK) return dfi_error(DF_E_FORMAT, "%s: the header is not JSON", c->path);
     const dfi_json *format = dfi_json_member(json, "format"), *dtype = dfi_json_member(json, "dtype");
-    size_t size, five_crop, stride;
+    size_t size, five_crop, stride, stretch = 0;
     int bad = format == NULL || format->kind != DFI_JSON_STRING || strcmp(format->string, "dinofeat feature cache") != 0 ||
               dtype == NULL || dtype->kind != DFI_JSON_STRING || read_size(json, "items", &c->items) ||
               read_size(json, "height", &c->height) || read_size(json, "width", &c->width) ||
               read_size(json, "dim", &c->dim) || read_size(json, "size", &size) ||
               read_size(json, "five_crop", &five_crop) || read_size(json, "stride", &stride) ||
+              (dfi_json_member(json, "stretch") && read_size(json, "stretch", &stretch)) || /* absent before 0.1's stretch */
               dfi_model_identity_from_json(dfi_json_member(json, "model"), &c->model) != 0;
     if (!bad) {
         c->half = strcmp(dtype->string, "float16") == 0;
         bad = !c->half && strcmp(dtype->string, "float32") != 0;
         c->size = (int64_t)size, c->five_crop = (int64_t)five_crop, c->stride = (int64_t)stride;
+        c->stretch = (int64_t)stretch;
         c->record = c->height * c->width * c->dim * (c->half ? 2 : 4);
     }
     dfi_json_free(json);
@@ -210,7 +213,7 @@ static df_status describe(df_model *model, const df_dataset *dataset, const df_o
     df_status status = dfi_model_identity_of(model, &c->model);
     if (status == DF_OK) status = df_model_info_int(model, DF_MODEL_INFO_STRIDE, &c->stride);
     if (status == DF_OK) status = df_dataset_count(dataset, &c->items);
-    c->size = dataset->size, c->five_crop = dataset->five_crop;
+    c->size = dataset->size, c->five_crop = dataset->five_crop, c->stretch = dataset->stretch;
     c->half = (int)dfi_option_int(options, DF_PARAM_CACHE_HALF);
     if (status == DF_OK && dataset->size <= 0)
         status = dfi_error(DF_E_INVALID_ARG, "the dataset's items need one size: set dataset.size");
@@ -220,14 +223,14 @@ static df_status describe(df_model *model, const df_dataset *dataset, const df_o
 static df_status check_same(const df_feature_cache *want, const df_feature_cache *have) {
     if (!dfi_model_identity_equal(&want->model, &have->model)) return differs(have, &want->model);
     if (want->items != have->items || want->size != have->size || want->five_crop != have->five_crop ||
-        want->stride != have->stride || want->half != have->half)
+        want->stretch != have->stretch || want->stride != have->stride || want->half != have->half)
         return dfi_error(DF_E_INVALID_ARG,
-                         "%s holds %zu items of size %lld (five-crop %lld, stride %lld, %s); this build asks for %zu of "
-                         "size %lld (five-crop %lld, stride %lld, %s): use another file",
+                         "%s holds %zu items of size %lld (five-crop %lld, stretch %lld, stride %lld, %s); this build "
+                         "asks for %zu of size %lld (five-crop %lld, stretch %lld, stride %lld, %s): use another file",
                          have->path, have->items, (long long)have->size, (long long)have->five_crop,
-                         (long long)have->stride, have->half ? "float16" : "float32", want->items,
-                         (long long)want->size, (long long)want->five_crop, (long long)want->stride,
-                         want->half ? "float16" : "float32");
+                         (long long)have->stretch, (long long)have->stride, have->half ? "float16" : "float32",
+                         want->items, (long long)want->size, (long long)want->five_crop, (long long)want->stretch,
+                         (long long)want->stride, want->half ? "float16" : "float32");
     return DF_OK;
 }
 

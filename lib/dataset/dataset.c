@@ -131,6 +131,7 @@ static df_status read_settings(df_dataset *d, const df_options *options) {
     d->workers = dfi_option_int(options, DF_PARAM_DATASET_WORKERS);
     d->prefetch = dfi_option_int(options, DF_PARAM_DATASET_PREFETCH);
     d->multiple = dfi_option_int(options, DF_PARAM_DATASET_MULTIPLE);
+    d->stretch = dfi_option_int(options, DF_PARAM_DATASET_STRETCH);
     if (d->filter != DF_RESIZE_NEAREST && d->filter != DF_RESIZE_BILINEAR && d->filter != DF_RESIZE_BICUBIC)
         return dfi_error(DF_E_INVALID_ARG, "dataset.filter %lld is not a df_resize_filter", (long long)d->filter);
     df_status status = options ? df_options_copy(options, &d->decode) : df_options_new(&d->decode);
@@ -251,7 +252,8 @@ static df_status crop_to_multiple(const df_image *image, size_t multiple, const 
     return cut(image, dfi_centre_offset(w - cw), dfi_centre_offset(h - ch), cw, ch, out);
 }
 
-/* One image or label file through the five-crop, the resize and the crop to multiples. */
+/* One image or label file through the five-crop, the resize (stretched, or short side and centre
+ * crop) and the crop to multiples. */
 static df_status prepare(const df_dataset *d, const char *path, const df_options *decode, int crop, int filter,
                          df_image **out) {
     df_image *whole = NULL, *piece = NULL;
@@ -267,7 +269,9 @@ static df_status prepare(const df_dataset *d, const char *path, const df_options
     }
     const df_image *source = piece ? piece : whole;
     df_image *sized = NULL;
-    if (status == DF_OK && d->size > 0) status = resize_and_centre(source, (size_t)d->size, filter, &sized);
+    if (status == DF_OK && d->size > 0 && d->stretch)
+        status = df_image_resize(source, (size_t)d->size, (size_t)d->size, (df_resize_filter)filter, &sized);
+    else if (status == DF_OK && d->size > 0) status = resize_and_centre(source, (size_t)d->size, filter, &sized);
     if (sized) source = sized;
     if (status == DF_OK && d->multiple > 1) status = crop_to_multiple(source, (size_t)d->multiple, path, out);
     else if (status == DF_OK && sized) *out = sized, sized = NULL;

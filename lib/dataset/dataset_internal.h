@@ -72,7 +72,7 @@ struct df_dataset {
     char **names;
     size_t count;    /* images */
     int five_crop;
-    int64_t size, filter, shuffle, seed, workers, prefetch, multiple;
+    int64_t size, filter, shuffle, seed, workers, prefetch, multiple, stretch;
     df_options *decode; /* image.* options for the images */
     char **skipped, **reasons; /* images left out by dataset.skip_broken, and why */
     size_t skipped_count;

@@ -21,7 +21,25 @@ static const uint8_t cocostuff_coarse_of_fine[182] = {
     17, 16, 15, 22, 24, 21, 17, 25, 16, 21, 17, 22, 16, 21, 21, 25, 21, 26, 21, 24, 20, 17, 14, 21, 26, 15,
     23, 20, 21, 24, 15, 24, 22, 25, 15, 20, 17, 17, 22, 14, 18, 18, 18, 18, 18, 18, 18, 26, 26, 19, 19, 24};
 
-static uint8_t cocostuff27_map[256], cityscapes27_map[256], potsdam_map[256], potsdam3_map[256];
+/* STEGO's coarse classes are IIC's order of COCO's supercategories (things 0..11: electronic,
+ * appliance, food, furniture, indoor, kitchen, accessory, animal, outdoor, person, sports, vehicle;
+ * stuff 12..26: ceiling, floor, food, furniture, raw material, textile, wall, window, building,
+ * ground, plant, sky, solid, structural, water). Leopart's and NeCo's loaders number the
+ * supercategories in alphabetical order instead. */
+static const uint8_t sorted_thing_of_coarse[12] = {3, 2, 4, 5, 6, 7, 0, 1, 8, 9, 10, 11};
+static const uint8_t sorted_stuff_of_coarse[15] = {1, 2, 3, 4, 7, 11, 12, 14, 0, 5, 6, 8, 9, 10, 13};
+
+/* Ids 1..90 that no COCO thing category has (their masks never hold them; the official loader
+ * ignores any id its category list lacks). */
+static int unused_thing_id(int id) {
+    static const int unused[] = {12, 26, 29, 30, 45, 66, 68, 69, 71, 83};
+    for (size_t i = 0; i < sizeof unused / sizeof unused[0]; i++)
+        if (unused[i] == id) return 1;
+    return 0;
+}
+
+static uint8_t cocostuff27_map[256], cityscapes27_map[256], potsdam_map[256], potsdam3_map[256], cocothings_map[256],
+    cocostuff15_map[256], cocostuff171_map[256], ade20k_map[256];
 
 /* The label maps, filled once (pthread_once in dfi_layout_open). */
 static void fill_maps(void) {
@@ -35,7 +53,15 @@ static void fill_maps(void) {
         static const uint8_t three[6] = {0, 1, 2, 2, 0, 1};
         potsdam_map[v] = v < 6 ? (uint8_t)v : 255;
         potsdam3_map[v] = v < 6 ? three[v] : 255;
+        /* category id v is fine class v - 1 of the stuffthingmaps */
+        cocothings_map[v] = v >= 1 && v <= 90 && !unused_thing_id(v) ? sorted_thing_of_coarse[cocostuff_coarse_of_fine[v - 1]] : 255;
+        cocostuff15_map[v] = v >= 92 && v <= 182 ? sorted_stuff_of_coarse[cocostuff_coarse_of_fine[v - 1] - 12] : 255;
+        /* ADE20K's 0 is "other", not a class (MMSegmentation's reduce_zero_label) */
+        ade20k_map[v] = v >= 1 && v <= 150 ? (uint8_t)(v - 1) : 255;
     }
+    /* the stuffthingmaps' values 0..181 without those of the unused thing ids (and 90, id 91) */
+    for (int v = 0, next = 0; v < 256; v++)
+        cocostuff171_map[v] = v < 182 && !unused_thing_id(v + 1) && v != 90 ? (uint8_t)next++ : 255;
 }
 
 static char *joined(const char *a, const char *b, const char *c) {
@@ -146,6 +172,53 @@ static df_status open_cityscapes27(const char *root, const char *split, const ch
     return status;
 }
 
+/* COCO with every image of images/SPLIT2017: the supercategories as classes (Leopart's and NeCo's
+ * COCO-Things and COCO-Stuff), or COCO-Stuff's 171 classes. */
+static df_status open_coco_folder(const char *root, const char *split, const char *list, int64_t layout,
+                                  dfi_layout *l) {
+    char folder[64], masks[128];
+    snprintf(folder, sizeof folder, "%s2017", split);
+    snprintf(masks, sizeof masks,
+             layout == DF_DATASET_LAYOUT_COCOSTUFF15 ? "annotations/stuff_annotations/stuff_%s2017_pixelmaps"
+                                                    : "annotations/%s2017",
+             split);
+    l->images = joined(root, "images", folder);
+    l->labels = joined(root, masks, NULL);
+    l->label_map = layout == DF_DATASET_LAYOUT_COCOTHINGS ? cocothings_map
+                   : layout == DF_DATASET_LAYOUT_COCOSTUFF15 ? cocostuff15_map
+                                                             : cocostuff171_map;
+    if (l->images == NULL || l->labels == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    if (*list) return read_list(list, "", ".jpg", "dataset.list", l);
+    df_status status = dfi_list_images(l->images, &l->names, &l->count);
+    char reason[512]; /* the message is rewritten from itself */
+    snprintf(reason, sizeof reason, "%s", status == DF_OK ? "" : df_last_error_message());
+    if (status != DF_OK) return dfi_error(status, "%s (COCO's %s2017.zip unpacked under images/)", reason, split);
+    if (l->count == 0)
+        return dfi_error(DF_E_INVALID_ARG, "%s holds no image (COCO's %s2017.zip unpacked under images/)", l->images, split);
+    return DF_OK;
+}
+
+/* ADE20K's scene-parsing release: ROOT/ADEChallengeData2016 or ROOT, images/ and annotations/
+ * with training/ and validation/ folders; every image of the split's folder. */
+static df_status open_ade20k(const char *root, const char *split, const char *list, dfi_layout *l) {
+    char *nested = joined(root, "ADEChallengeData2016", NULL);
+    char *base = nested && access(nested, F_OK) == 0 ? nested : strdup(root);
+    if (base != nested) free(nested);
+    const char *folder = strcmp(split, "train") == 0 ? "training" : "validation";
+    l->images = base ? joined(base, "images", folder) : NULL;
+    l->labels = base ? joined(base, "annotations", folder) : NULL;
+    l->label_map = ade20k_map;
+    free(base);
+    if (l->images == NULL || l->labels == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    if (*list) return read_list(list, "", ".jpg", "dataset.list", l);
+    df_status status = dfi_list_images(l->images, &l->names, &l->count);
+    char reason[512]; /* the message is rewritten from itself */
+    snprintf(reason, sizeof reason, "%s", status == DF_OK ? "" : df_last_error_message());
+    if (status != DF_OK) return dfi_error(status, "%s (ADEChallengeData2016.zip unpacked at the root)", reason);
+    if (l->count == 0) return dfi_error(DF_E_INVALID_ARG, "%s holds no image", l->images);
+    return DF_OK;
+}
+
 /* A saliency test set: the images of one folder (sorted, or as the list says), each mask the
  * same stem as .png in another; masks as stored. */
 static df_status open_masks(const char *root, const char *images, const char *masks, const char *list, dfi_layout *l) {
@@ -164,6 +237,54 @@ static df_status open_masks(const char *root, const char *images, const char *ma
     return status;
 }
 
+/* LOST's remove_hards: every listed image's boxes read now without the difficult and truncated
+ * objects; the images left without one are dropped. */
+static df_status keep_easy_boxes(dfi_layout *l) {
+    size_t *offsets = malloc((l->count + 1) * sizeof *offsets), total = 0, capacity = 0, kept = 0;
+    int32_t *values = NULL;
+    df_status status = offsets ? DF_OK : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    size_t i = 0;
+    for (; status == DF_OK && i < l->count; i++) {
+        const char *dot = strrchr(l->names[i], '.');
+        const int stem = (int)(dot ? (size_t)(dot - l->names[i]) : strlen(l->names[i]));
+        const size_t length = strlen(l->boxes) + (size_t)stem + 6;
+        char *path = malloc(length);
+        size_t n = 0;
+        if (path) snprintf(path, length, "%s/%.*s.xml", l->boxes, stem, l->names[i]);
+        status = path ? dfi_voc_easy_boxes(path, NULL, 0, &n) : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+        if (status == DF_OK && total + n > capacity) {
+            capacity = 2 * (total + n) + 64;
+            int32_t *grown = realloc(values, capacity * 4 * sizeof *values);
+            if (grown == NULL) status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+            else values = grown;
+        }
+        if (status == DF_OK && n) status = dfi_voc_easy_boxes(path, values + 4 * total, n, &n);
+        free(path);
+        if (status != DF_OK) break; /* names[i..] untouched */
+        if (n == 0) {
+            free(l->names[i]);
+            continue;
+        }
+        l->names[kept] = l->names[i];
+        offsets[kept++] = total;
+        total += n;
+    }
+    if (status == DF_OK && kept == 0)
+        status = dfi_error(DF_E_INVALID_ARG, "dataset.remove_hards: no image of the split has an object that is "
+                                             "neither difficult nor truncated");
+    if (status != DF_OK) {
+        /* the names kept and those not reached stay, for the caller to free */
+        memmove(l->names + kept, l->names + i, (l->count - i) * sizeof *l->names);
+        l->count = kept + (l->count - i);
+        free(offsets), free(values);
+        return status;
+    }
+    offsets[kept] = total;
+    l->count = kept;
+    l->box_values = values, l->box_offsets = offsets;
+    return DF_OK;
+}
+
 /* PASCAL VOC of year under root: ROOT/VOCdevkit/VOCyear when it is there, else ROOT itself. */
 static df_status open_voc(const char *root, const char *year, const char *split, const char *list, dfi_layout *l) {
     char devkit[32];
@@ -174,8 +295,9 @@ static df_status open_voc(const char *root, const char *year, const char *split,
     l->images = base ? joined(base, "JPEGImages", NULL) : NULL;
     l->labels = base ? joined(base, "SegmentationClass", NULL) : NULL;
     l->boxes = base ? joined(base, "Annotations", NULL) : NULL;
-    char file[64];
-    snprintf(file, sizeof file, "ImageSets/Main/%s.txt", split);
+    /* "val" is ImageSets/Main/val.txt; "Segmentation/val" names another of ImageSets' lists */
+    char file[320];
+    snprintf(file, sizeof file, strchr(split, '/') ? "ImageSets/%s.txt" : "ImageSets/Main/%s.txt", split);
     char *own = base && !*list ? joined(base, file, NULL) : NULL;
     df_status status = l->images && l->labels && l->boxes && (*list || own) ? DF_OK : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
     if (status == DF_OK)
@@ -294,6 +416,12 @@ static df_status open_cub(const char *root, const char *split, const char *list,
     return status;
 }
 
+/* A VOC split naming one of ImageSets' lists by folder and name (Segmentation/val): no way up. */
+static int voc_list(const char *split) {
+    const char *slash = strchr(split, '/');
+    return slash && slash != split && slash[1] && strchr(slash + 1, '/') == NULL && strstr(split, "..") == NULL;
+}
+
 df_status dfi_layout_open(const char *root, const df_options *options, dfi_layout *out) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, fill_maps);
@@ -303,10 +431,10 @@ df_status dfi_layout_open(const char *root, const df_options *options, dfi_layou
     const int voc = layout == DF_DATASET_LAYOUT_VOC07 || layout == DF_DATASET_LAYOUT_VOC12,
               potsdam = layout == DF_DATASET_LAYOUT_POTSDAM || layout == DF_DATASET_LAYOUT_POTSDAM3;
     if (strcmp(split, "train") != 0 && strcmp(split, "val") != 0 &&
-        !(voc && (strcmp(split, "trainval") == 0 || strcmp(split, "test") == 0)) &&
+        !(voc && (strcmp(split, "trainval") == 0 || strcmp(split, "test") == 0 || voc_list(split))) &&
         !(potsdam && (strcmp(split, "unlabelled_train") == 0 || strcmp(split, "all") == 0)))
         return dfi_error(DF_E_INVALID_ARG, "dataset.split '%s': train or val%s", split,
-                         voc ? ", trainval or test" : potsdam ? ", unlabelled_train or all" : "");
+                         voc ? ", trainval, test or a list under ImageSets (Segmentation/val)" : potsdam ? ", unlabelled_train or all" : "");
     df_status status;
     switch (layout) {
     case DF_DATASET_LAYOUT_COCOSTUFF27: status = open_cocostuff27(root, split, list, out); break;
@@ -320,9 +448,14 @@ df_status dfi_layout_open(const char *root, const df_options *options, dfi_layou
     case DF_DATASET_LAYOUT_POTSDAM3: status = open_potsdam(root, split, list, 1, out); break;
     case DF_DATASET_LAYOUT_COCO20K: status = open_coco20k(root, list, out); break;
     case DF_DATASET_LAYOUT_CUB: status = open_cub(root, split, list, out); break;
+    case DF_DATASET_LAYOUT_COCOTHINGS:
+    case DF_DATASET_LAYOUT_COCOSTUFF15:
+    case DF_DATASET_LAYOUT_COCOSTUFF171: status = open_coco_folder(root, split, list, layout, out); break;
+    case DF_DATASET_LAYOUT_ADE20K: status = open_ade20k(root, split, list, out); break;
     default: status = dfi_error(DF_E_INVALID_ARG, "dataset.layout %lld", (long long)layout);
     }
     if (status == DF_OK) status = check_images(out);
+    if (status == DF_OK && voc && dfi_option_int(options, DF_PARAM_DATASET_REMOVE_HARDS)) status = keep_easy_boxes(out);
     if (status != DF_OK) {
         dfi_free_names(out->names, out->count);
         free(out->images), free(out->labels), free(out->boxes), free(out->box_values), free(out->box_offsets);

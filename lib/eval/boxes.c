@@ -84,19 +84,43 @@ static int voc_box(const char *open, int32_t box[4]) {
     return 0;
 }
 
+/* An object's own <bndbox> between from and end, past its <part>s' boxes (VOC's person layout
+ * annotates head, hands and feet inside the person), or NULL. */
+static const char *own_bndbox(const char *from, const char *end) {
+    for (const char *p = from;;) {
+        const char *box = strstr(p, "<bndbox>"), *part = strstr(p, "<part>");
+        if (box == NULL || box >= end) return NULL;
+        if (part == NULL || part > box) return box;
+        const char *part_end = strstr(part, "</part>");
+        if (part_end == NULL || part_end >= end) return NULL;
+        p = part_end + 7;
+    }
+}
+
+/* Whether <tag>1</tag> is between from and end. */
+static int flag_set(const char *from, const char *end, const char *tag) {
+    int32_t v = 0;
+    return voc_number(from, end, tag, &v) == 0 && v == 1;
+}
+
 /* Reads every box of text into boxes (room for capacity; NULL: counts only); *bad at the first
- * malformed box. Returns the count. */
-static size_t parse_boxes(const char *text, int format, int32_t *boxes, size_t capacity, const char **bad) {
+ * malformed box. VOC: each <object>'s own box, those marked difficult or truncated left out when
+ * remove_hards (LOST's evaluation). Returns the count. */
+static size_t parse_boxes(const char *text, int format, int remove_hards, int32_t *boxes, size_t capacity,
+                          const char **bad) {
     size_t count = 0;
     *bad = NULL;
     for (const char *p = text; *bad == NULL && *p;) {
         int32_t box[4];
         int blank = 0;
         if (format == VOC_XML) {
-            const char *open = strstr(p, "<bndbox>");
+            const char *open = strstr(p, "<object>");
             if (open == NULL) break;
-            if (voc_box(open, box) != 0) *bad = open;
-            p = open + 8;
+            const char *close = strstr(open, "</object>"), *end = close ? close : open + strlen(open);
+            const char *own = own_bndbox(open, end);
+            if (own == NULL || voc_box(own, box) != 0) *bad = own ? own : open;
+            blank = remove_hards && (flag_set(open, end, "difficult") || flag_set(open, end, "truncated"));
+            p = end;
         } else if (format == JSON) {
             const char *key = strstr(p, "\"box\"");
             if (key == NULL) break;
@@ -115,21 +139,19 @@ static size_t parse_boxes(const char *text, int format, int32_t *boxes, size_t c
     return count;
 }
 
-df_status df_boxes_load(const char *path, int32_t *boxes, size_t capacity, size_t *count) {
-    DFI_CHECK_NOT_NULL(path);
-    DFI_CHECK_NOT_NULL(count);
+static df_status load_boxes(const char *path, int remove_hards, int32_t *boxes, size_t capacity, size_t *count) {
     unsigned char *data = NULL;
     size_t size = 0;
     df_status status = dfi_read_file(path, &data, &size);
     if (status != DF_OK) {
         char reason[256]; /* the message is rewritten from itself */
         snprintf(reason, sizeof reason, "%s", df_last_error_message());
-        DFI_RETURN(dfi_error(status, "%s: %s", path, reason));
+        return dfi_error(status, "%s: %s", path, reason);
     }
     char *text = malloc(size + 1);
     if (text == NULL) {
         free(data);
-        DFI_RETURN(dfi_error(DF_E_OUT_OF_MEMORY, "out of memory"));
+        return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
     }
     memcpy(text, data, size);
     text[size] = '\0';
@@ -140,9 +162,9 @@ df_status df_boxes_load(const char *path, int32_t *boxes, size_t capacity, size_
                                                                                : TEXT;
     static const char *const expected[] = {"a line must hold four whole numbers x0 y0 x1 y1",
                                            "a box must be \"box\": [x0, y0, x1, y1] of whole numbers",
-                                           "a <bndbox> must hold whole <xmin>, <ymin>, <xmax> and <ymax>"};
+                                           "an <object> must hold a <bndbox> of whole <xmin>, <ymin>, <xmax> and <ymax>"};
     const char *bad = NULL;
-    const size_t found = parse_boxes(text, format, boxes, capacity, &bad);
+    const size_t found = parse_boxes(text, format, remove_hards, boxes, capacity, &bad);
     if (bad) {
         const char *line_end = strchr(bad, '\n');
         const size_t shown = line_end ? (size_t)(line_end - bad) : strlen(bad);
@@ -154,5 +176,15 @@ df_status df_boxes_load(const char *path, int32_t *boxes, size_t capacity, size_
         *count = found;
     }
     free(text);
-    DFI_RETURN(status);
+    return status;
+}
+
+df_status df_boxes_load(const char *path, int32_t *boxes, size_t capacity, size_t *count) {
+    DFI_CHECK_NOT_NULL(path);
+    DFI_CHECK_NOT_NULL(count);
+    DFI_RETURN(load_boxes(path, 0, boxes, capacity, count));
+}
+
+df_status dfi_voc_easy_boxes(const char *path, int32_t *boxes, size_t capacity, size_t *count) {
+    return load_boxes(path, 1, boxes, capacity, count);
 }

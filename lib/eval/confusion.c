@@ -69,10 +69,24 @@ static df_status match(const df_confusion *c, df_match protocol, int64_t *class_
         }
         return DF_OK;
     }
-    if (protocol != DF_MATCH_HUNGARIAN) return dfi_error(DF_E_INVALID_ARG, "%d is not a df_match", (int)protocol);
+    if (protocol != DF_MATCH_HUNGARIAN && protocol != DF_MATCH_HUNGARIAN_IOU)
+        return dfi_error(DF_E_INVALID_ARG, "%d is not a df_match", (int)protocol);
     double *cost = malloc(k * n * sizeof *cost);
-    if (cost == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-    for (size_t i = 0; i < k * n; i++) cost[i] = -(double)c->counts[i];
+    int64_t *class_total = calloc(n, sizeof *class_total);
+    if (cost == NULL || class_total == NULL) {
+        free(cost), free(class_total);
+        return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    }
+    for (size_t i = 0; i < k * n; i++) class_total[i % n] += c->counts[i];
+    for (size_t r = 0; r < k; r++) {
+        int64_t cluster_total = 0;
+        for (size_t j = 0; j < n; j++) cluster_total += c->counts[r * n + j];
+        for (size_t j = 0; j < n; j++) {
+            const int64_t tp = c->counts[r * n + j], union_ = cluster_total + class_total[j] - tp;
+            cost[r * n + j] = protocol == DF_MATCH_HUNGARIAN ? -(double)tp : union_ ? -(double)tp / (double)union_ : 0.0;
+        }
+    }
+    free(class_total);
     df_status status = df_linear_sum_assignment(cost, k, n, class_of_cluster);
     free(cost);
     return status;

@@ -12,7 +12,7 @@ from .core import (LogLevel, Options, Param, ParamType, Status, build_info, get_
                    param_default, param_from_name, param_help, param_name, param_type, param_value_names, params,
                    set_log_callback, set_num_threads, status_name, version, version_number)
 from . import dataset, datus, distributed, metrics, neco, regions, sempart, stego, weak
-from .cluster import KMeans, agglomerate_complete, kmeans
+from .cluster import KMeans, agglomerate_complete, kmeans, pca_fit
 from .crf import crf
 from .segment import segment, segment_features, tokencut
 from .image import Image, ResizeFilter, load_image
@@ -26,4 +26,4 @@ __all__ = ["Error", "MAJOR", "LogLevel", "Options", "Param", "ParamType", "Statu
            "param_type", "param_value_names", "params",
            "set_log_callback", "set_num_threads", "status_name", "version", "version_number", "Image",
            "ResizeFilter", "load_image", "DType", "Tensor", "device_available", "Model", "PosInterp", "Cover",
-           "Output", "inference_precision", "upsample_view_count", "KMeans", "kmeans", "agglomerate_complete", "crf", "tokencut", "segment", "segment_features", "dataset", "datus", "distributed", "metrics", "neco", "regions", "sempart", "stego", "weak"]
+           "Output", "inference_precision", "upsample_view_count", "KMeans", "kmeans", "agglomerate_complete", "pca_fit", "crf", "tokencut", "segment", "segment_features", "dataset", "datus", "distributed", "metrics", "neco", "regions", "sempart", "stego", "weak"]

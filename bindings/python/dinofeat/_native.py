@@ -149,6 +149,7 @@ PROTOTYPES = {
     "df_kmeans_iterations": (c_status, [P, c_int64_p]),
     "df_kmeans_free": (None, [P]),
     "df_agglomerate_complete": (c_status, [P, c_size, c_size, ctypes.c_double, c_size, P, ctypes.POINTER(c_size)]),
+    "df_pca_fit": (c_status, [P, c_size, c_size, c_size, P, P]),
     "df_linear_sum_assignment": (c_status, [P, c_size, c_size, c_int64_p]),
     "df_confusion_new": (c_status, [c_size, c_size, PP]),
     "df_confusion_free": (None, [P]),

@@ -98,4 +98,19 @@ def agglomerate_complete(points, threshold, min_clusters=1):
     return labels, count.value
 
 
-__all__ = ["KMeans", "kmeans", "agglomerate_complete"]
+def pca_fit(points, components):
+    """(mean, basis): the mean (D,) of points (N, D) and their principal axes (components, D), largest
+    variance first, each with its largest-magnitude entry positive; coordinates are
+    (points - mean) @ basis.T."""
+    np = _numpy()
+    points = np.ascontiguousarray(points, dtype=np.float32)
+    if points.ndim != 2:
+        raise ValueError("dinofeat.pca_fit: points must be (N, D)")
+    mean = np.empty(points.shape[1], dtype=np.float32)
+    basis = np.empty((int(components), points.shape[1]), dtype=np.float32)
+    lib.df_pca_fit(points.ctypes.data_as(ctypes.c_void_p), points.shape[0], points.shape[1], int(components),
+                   mean.ctypes.data_as(ctypes.c_void_p), basis.ctypes.data_as(ctypes.c_void_p))
+    return mean, basis
+
+
+__all__ = ["KMeans", "kmeans", "agglomerate_complete", "pca_fit"]

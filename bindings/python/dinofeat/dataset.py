@@ -23,11 +23,18 @@ class Layout(enum.IntEnum):
     POTSDAM3 = 9
     COCO20K = 10
     CUB = 11
+    COCOTHINGS = 12
+    COCOSTUFF15 = 13
+    COCOSTUFF171 = 14
+    ADE20K = 15
 
 
 class Dataset(Handle):
     """Dataset(images, labels=None, size=0, five_crop=False, shuffle=False, seed=0, workers=2,
-    prefetch=8, filter=ResizeFilter.BILINEAR, skip_broken=False). len(d) items; d[i] = (image,
+    prefetch=8, filter=ResizeFilter.BILINEAR, skip_broken=False, stretch=False, multiple=0). size
+    resizes the short side to size and takes the centred square, or with stretch the whole image
+    to size x size (NeCo's evaluation); multiple then crops to whole multiples of it (HR-Dv2's
+    closest_crop). len(d) items; d[i] = (image,
     labels) arrays (labels None without a label folder); d.name(i) = (relative path, five-crop
     position or -1); d.epoch(e) yields (item, image, labels) for a whole pass. skip_broken decodes
     every image once now and leaves out those that fail: d.skipped lists (relative path, reason).
@@ -35,16 +42,19 @@ class Dataset(Handle):
     (labels then None), split "val" or "train", image_list a file naming the images in place of the
     layout's own; labels come mapped to the 27 classes STEGO scores, 255 where not scored. The
     saliency test sets "ecssd", "duts_te" and "dut_omron" give their masks as stored; "voc07" and
-    "voc12" (split also "trainval", "test") their segmentation labels and d.boxes(i); "potsdam"
+    "voc12" (split also "trainval", "test", or a list under ImageSets as "Segmentation/val") their segmentation labels and d.boxes(i); "potsdam"
     and "potsdam3" (split also "unlabelled_train", "all") read the .mat files of STEGO's download,
     labels in six classes or STEGO's three; "coco20k" the object-discovery set (no labels) and
     d.boxes(i); "cub" CUB-200-2011's images and foreground masks (split "train" or "val", its
-    test images)."""
+    test images); "cocothings" and "cocostuff15" COCO's images/SPLIT2017 with the 12 thing or the
+    15 stuff supercategories Leopart and NeCo score; "cocostuff171" all of COCO-Stuff's classes
+    (MMSegmentation's numbering); "ade20k" ADEChallengeData2016's 150 classes."""
 
     _free, _name = "df_dataset_free", "dataset.Dataset"
 
     def __init__(self, images, labels=None, size=0, five_crop=False, shuffle=False, seed=0, workers=2, prefetch=8,
-                 filter=2, skip_broken=False, layout=Layout.FOLDER, split="val", image_list=""):
+                 filter=2, skip_broken=False, layout=Layout.FOLDER, split="val", image_list="", stretch=False,
+                 multiple=0, remove_hards=False):
         from .core import Options
         handle = ctypes.c_void_p()
         if isinstance(layout, str):
@@ -52,7 +62,8 @@ class Dataset(Handle):
         with Options(dataset_size=size, dataset_five_crop=int(bool(five_crop)), dataset_shuffle=int(bool(shuffle)),
                      dataset_seed=seed, dataset_workers=workers, dataset_prefetch=prefetch,
                      dataset_filter=int(filter), dataset_skip_broken=int(bool(skip_broken)),
-                     dataset_layout=int(layout), dataset_split=split,
+                     dataset_layout=int(layout), dataset_split=split, dataset_stretch=int(bool(stretch)),
+                     dataset_multiple=multiple, dataset_remove_hards=int(bool(remove_hards)),
                      dataset_list=os.fsdecode(path_arg(image_list, "image_list")) if image_list else "") as options:
             lib.df_dataset_open(path_arg(images, "images"), None if labels is None else path_arg(labels, "labels"),
                                 options.handle, ctypes.byref(handle))

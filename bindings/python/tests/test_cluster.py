@@ -22,6 +22,21 @@ class KMeansTest(unittest.TestCase):
         self.assertEqual(len(pairs), 6)  # one to one
         self.assertLessEqual(inertia, 1.01 * 2995.61694)
 
+    def test_pca_fit_equals_numpy_eigh(self):
+        rng = np.random.default_rng(1)
+        points = (rng.normal(size=(500, 6)) * [5, 4, 3, 2, 1, 0.5] @ np.linalg.qr(rng.normal(size=(6, 6)))[0]
+                  + 7).astype(np.float32)
+        mean, basis = dinofeat.pca_fit(points, 3)
+        centred = points.astype(np.float64) - points.astype(np.float64).mean(0)
+        values, vectors = np.linalg.eigh(centred.T @ centred)
+        expected = vectors[:, ::-1][:, :3].T
+        expected *= np.sign(expected[np.arange(3), np.abs(expected).argmax(1)])[:, None]
+        # float32 outputs of well-separated axes (eigenvalue gaps of a fifth or more): 1e-5
+        np.testing.assert_allclose(mean, points.astype(np.float64).mean(0), atol=1e-5)
+        np.testing.assert_allclose(basis, expected, atol=1e-5)
+        with self.assertRaises(dinofeat.Error):
+            dinofeat.pca_fit(points, 7)
+
     def test_settings_and_errors(self):
         points = np.random.default_rng(0).normal(size=(200, 4)).astype(np.float32)
         model = dinofeat.KMeans(5, metric="cosine", seed=3, inits=2).fit(points)

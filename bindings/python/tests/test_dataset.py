@@ -28,6 +28,13 @@ class DatasetTest(unittest.TestCase):
             np.testing.assert_array_equal(labels, np.ones((16, 16), np.uint8))
             with self.assertRaises(IndexError):
                 data[3]
+            # the whole image stretched to size x size, whatever its aspect, then cut to multiples of 5
+            stretched = dinofeat.dataset.Dataset(os.path.join(d, "img"), os.path.join(d, "lab"), size=16, stretch=True)
+            self.assertEqual(stretched[0][0].shape, (16, 16, 3))
+            cut = dinofeat.dataset.Dataset(os.path.join(d, "img"), os.path.join(d, "lab"), size=17, stretch=True, multiple=5)
+            self.assertEqual(cut[0][1].shape, (15, 15))
+            stretched.close()
+            cut.close()
             items = [item for item, _, _ in data.epoch()]
             self.assertEqual(items, [0, 1, 2])
             crops = dinofeat.dataset.Dataset(os.path.join(d, "img"), five_crop=True, shuffle=True, seed=3, workers=3)
@@ -73,7 +80,7 @@ class DatasetTest(unittest.TestCase):
             np.testing.assert_array_equal(labels.reshape(4, 6)[0], [255, 255, 0, 1, 26, 19])
             d.close()
             with self.assertRaises(ValueError):
-                dinofeat.dataset.Dataset(root, layout="ade20k")
+                dinofeat.dataset.Dataset(root, layout="imagenet")
             with self.assertRaisesRegex(dinofeat.Error, "Coco164kFull_Stuff_Coarse_7.txt"):
                 dinofeat.dataset.Dataset(root, layout=dinofeat.dataset.Layout.COCOSTUFF27)
             with self.assertRaisesRegex(dinofeat.Error, "no boxes"):
@@ -94,6 +101,11 @@ class DatasetTest(unittest.TestCase):
             d = dinofeat.dataset.Dataset(root, layout="voc12", split="val")
             np.testing.assert_array_equal(d.boxes(0), [[1, 2, 8, 7]])
             d.close()
+            with open(os.path.join(base, "Annotations", "2008_000002.xml"), "w") as f:
+                f.write("<annotation><object><difficult>1</difficult><bndbox><xmin>2</xmin><ymin>3</ymin><xmax>8</xmax>"
+                        "<ymax>7</ymax></bndbox></object></annotation>")
+            with self.assertRaisesRegex(dinofeat.Error, "neither difficult nor truncated"):
+                dinofeat.dataset.Dataset(root, layout="voc12", split="val", remove_hards=True)
 
     def test_potsdam_and_coco20k(self):
         """potsdam3 reads the .mat files (test/fixtures/mat: labels 0..5 and 255 on every row,

@@ -28,6 +28,12 @@ class MetricsTest(unittest.TestCase):
         self.assertAlmostEqual(s["miou"], 0.35097959799898987, places=12)
         self.assertAlmostEqual(confusion.scores("many-to-one")["accuracy"], 0.76376811594202898, places=12)
         self.assertEqual((confusion.match("hungarian") >= 0).sum(), 5)
+        # NeCo's one-to-one matching by IoU: cluster 0 (3 pixels of class 1) and cluster 1 (3 of
+        # class 0, 7 of class 1) cross over, where the most matched pixels keep them straight
+        small = dinofeat.metrics.Confusion(2, 2).add(np.array([0] * 3 + [1] * 10), np.array([1] * 3 + [0] * 3 + [1] * 7))
+        np.testing.assert_array_equal(small.match("hungarian"), [0, 1])
+        np.testing.assert_array_equal(small.match("hungarian-iou"), [1, 0])
+        self.assertAlmostEqual(small.scores("hungarian-iou")["miou"], 0.3, places=12)
         with self.assertRaises(dinofeat.Error):
             confusion.add(np.array([12]), np.array([0]))
 
