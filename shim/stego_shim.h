@@ -82,11 +82,13 @@ df_status dfs_stego_step(dfs_stego *stego, const dfs_stego_batch *batch, double 
 /* The head's codes (B, K, H, W) without dropout. */
 df_status dfs_stego_codes(const dfs_stego *stego, const dfs_tensor_desc *features, dfs_tensor **out,
                           dfs_tensor_desc *out_desc) DFS_NOEXCEPT;
-/* Cluster labels (B x height x width, may be NULL) and probabilities (softmax of 2 x the cosine
- * logits, B x height x width x C, may be NULL) of features, averaged with the horizontally
- * flipped image's (flipped may be NULL) and upsampled bilinearly. */
+/* Labels (B x height x width, may be NULL) and probabilities (B x height x width x C, may be
+ * NULL) of features' codes, averaged with the horizontally flipped image's (flipped may be NULL)
+ * and upsampled bilinearly: the cluster probe's (softmax of 2 x the cosine logits) or, linear, the
+ * linear probe's (softmax of its logits). */
 df_status dfs_stego_predict(const dfs_stego *stego, const dfs_tensor_desc *features, const dfs_tensor_desc *flipped,
-                            int64_t height, int64_t width, float *probabilities, int32_t *labels) DFS_NOEXCEPT;
+                            int64_t height, int64_t width, int32_t linear, float *probabilities,
+                            int32_t *labels) DFS_NOEXCEPT;
 
 #ifdef __cplusplus
 }

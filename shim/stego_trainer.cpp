@@ -232,7 +232,7 @@ extern "C" df_status dfs_stego_codes(const dfs_stego *s, const dfs_tensor_desc *
 
 extern "C" df_status dfs_stego_predict(const dfs_stego *s, const dfs_tensor_desc *features,
                                        const dfs_tensor_desc *flipped, int64_t height, int64_t width,
-                                       float *probabilities, int32_t *labels) noexcept {
+                                       int32_t linear, float *probabilities, int32_t *labels) noexcept {
     DFS_FENCE({
         c10::NoGradGuard no_grad;
         at::Tensor f = dfs::view_of(*features).to(device_of(*s), at::kFloat);
@@ -244,7 +244,10 @@ extern "C" df_status dfs_stego_predict(const dfs_stego *s, const dfs_tensor_desc
             code = (code + head(*s, g, at::Tensor(), at::Tensor()).flip({3})) / 2;
         }
         code = at::upsample_bilinear2d(code, {height, width}, false);
-        at::Tensor logits = cluster_inner(code, s->parameters[DFS_STEGO_CLUSTERS]) * 2;
+        // the official evaluation applies the linear probe to the upsampled codes
+        const auto &p = s->parameters;
+        at::Tensor logits = linear ? conv1x1(code.permute({0, 2, 3, 1}), p[7], p[8]).permute({0, 3, 1, 2})
+                                   : cluster_inner(code, p[DFS_STEGO_CLUSTERS]) * 2;
         if (labels) {
             at::Tensor best = logits.argmax(1).to(at::kCPU, at::kInt).contiguous();
             std::memcpy(labels, best.data_ptr<int32_t>(), static_cast<size_t>(best.numel()) * sizeof(int32_t));

@@ -393,6 +393,15 @@ START_TEST(test_stego_segments_an_image) {
                 break;
             }
     ck_assert_uint_ge(used, 2); /* the comparison is not of constant maps */
+    /* the linear probe's segmentation is its prediction on the same features, CRF likewise */
+    ck_assert_ok(df_stego_predict_linear(t, f, fm, W, H, probabilities, want));
+    ck_assert_ok(df_crf_infer(df_image_pixels(rgb), W, H, probabilities, 8, DF_CRF_PROBABILITIES, crf, NULL, want_crf));
+    ck_assert_ok(df_stego_segment_linear(t, model, grey, 24, NULL, got));
+    ck_assert_mem_eq(got, want, sizeof want);
+    ck_assert_ok(df_stego_segment_linear(t, model, grey, 24, crf, got));
+    ck_assert_mem_eq(got, want_crf, sizeof want_crf);
+    ck_assert_fails_with(df_stego_segment_linear(t, model, rgb, 24, NULL, NULL), DF_E_INVALID_ARG,
+                         "df_stego_segment_linear");
     ck_assert_fails_with(df_stego_segment(t, model, rgb, 0, NULL, got), DF_E_INVALID_ARG, "df_stego_segment");
     ck_assert_fails_with(df_stego_segment(t, model, rgb, 24, NULL, NULL), DF_E_INVALID_ARG, "df_stego_segment");
     ck_assert_fails_with(df_stego_segment(NULL, model, rgb, 24, NULL, got), DF_E_INVALID_ARG, "df_stego_segment");

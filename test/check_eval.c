@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define EVAL_DIR "fixtures/eval/"
 
@@ -127,6 +128,19 @@ START_TEST(test_hungarian_by_iou_differs_from_by_pixels) {
     ck_assert_double_eq_tol(acc, 6.0 / 13.0, 1e-12);
     ck_assert_ok(df_confusion_scores(c, DF_MATCH_HUNGARIAN, &miou, &acc, NULL, NULL));
     ck_assert_double_eq_tol(miou, 7.0 / 26.0, 1e-12);
+    df_confusion_free(c);
+    /* no matching (a probe's classes): cluster i is class i, a cluster past the classes an error */
+    int32_t three[14], truth3[14];
+    memcpy(three, pred, sizeof pred), memcpy(truth3, truth, sizeof truth);
+    three[13] = 2, truth3[13] = 0;
+    ck_assert_ok(df_confusion_new(3, 2, &c));
+    ck_assert_ok(df_confusion_add(c, three, truth3, 14));
+    int64_t straight[3];
+    ck_assert_ok(df_confusion_match(c, DF_MATCH_NONE, straight));
+    ck_assert(straight[0] == 0 && straight[1] == 1 && straight[2] == -1);
+    ck_assert_ok(df_confusion_scores(c, DF_MATCH_NONE, &miou, &acc, NULL, NULL));
+    ck_assert_double_eq_tol(acc, 7.0 / 14.0, 1e-12);
+    ck_assert_double_eq_tol(miou, (0.0 / 7.0 + 7.0 / 13.0) / 2, 1e-12);
     df_confusion_free(c);
 }
 END_TEST

@@ -425,6 +425,57 @@ START_TEST(test_stego_resume_equals_straight) {
 }
 END_TEST
 
+/* The linear probe's prediction at the feature grid (bilinear to the same size is the identity):
+ * the probe's 1 x 1 convolution of the codes averaged with the mirror image's flipped back,
+ * computed here from df_stego_codes and the probe's parameters (float32 products of 8 terms:
+ * 1e-5 is many ulps of logits near 1). */
+START_TEST(test_stego_linear_probe_predicts) {
+    enum { B = 2, K = 8, C = 5, S = 5 };
+    df_stego *t = new_trainer(16, K, C, 4, 2, 1);
+    df_tensor *x = random_maps(1, B, 16, S, S), *codes = NULL;
+    ck_assert_ok(df_stego_codes(t, x, &codes));
+    static float code[B * K * S * S], weight[C * K], bias[C], probabilities[B * S * S * C];
+    int32_t labels[B * S * S];
+    ck_assert_ok(df_tensor_copy_to_host(codes, code, B * K * S * S));
+    ck_assert_ok(df_stego_parameter(t, 7, NULL, weight, C * K, NULL));
+    ck_assert_ok(df_stego_parameter(t, 8, NULL, bias, C, NULL));
+    ck_assert_ok(df_stego_predict_linear(t, x, x, S, S, probabilities, labels));
+    int decided = 0;
+    for (int b = 0; b < B; b++)
+        for (int y = 0; y < S; y++)
+            for (int i = 0; i < S; i++) {
+                double logits[C], top = -1e300, second = -1e300, total = 0;
+                int best = 0;
+                for (int c = 0; c < C; c++) {
+                    logits[c] = bias[c];
+                    for (int k = 0; k < K; k++) {
+                        const float *plane = code + ((size_t)b * K + k) * S * S + (size_t)y * S;
+                        logits[c] += weight[c * K + k] * (plane[i] + plane[S - 1 - i]) / 2;
+                    }
+                    if (logits[c] > top) second = top, top = logits[c], best = c;
+                    else if (logits[c] > second) second = logits[c];
+                }
+                for (int c = 0; c < C; c++) total += exp(logits[c] - top);
+                const size_t pixel = ((size_t)b * S + y) * S + i;
+                for (int c = 0; c < C; c++)
+                    ck_assert_double_eq_tol(probabilities[pixel * C + c], exp(logits[c] - top) / total, 1e-5);
+                if (top - second > 1e-4) {
+                    ck_assert_int_eq(labels[pixel], best);
+                    decided++;
+                }
+            }
+    ck_assert_int_ge(decided, B * S * S / 2);
+    ck_assert_fails_with(df_stego_predict_linear(t, x, NULL, 0, S, NULL, labels), DF_E_INVALID_ARG,
+                         "df_stego_predict_linear");
+    ck_assert_fails_with(df_stego_predict_linear(NULL, x, NULL, S, S, NULL, labels), DF_E_INVALID_ARG,
+                         "df_stego_predict_linear");
+    ck_assert_fails_with(df_stego_predict_linear(t, x, NULL, S, S, NULL, NULL), DF_E_INVALID_ARG,
+                         "df_stego_predict_linear");
+    df_tensor_free(codes), df_tensor_free(x);
+    df_stego_free(t);
+}
+END_TEST
+
 START_TEST(test_stego_trainer_errors_and_codes) {
     df_stego *t = new_trainer(16, 8, 5, 4, 2, 1), *none = NULL;
     df_tensor *x = random_maps(1, 2, 16, 5, 5), *wrong = random_maps(2, 2, 12, 5, 5), *codes;
@@ -636,6 +687,7 @@ Suite *stego_suite(void) {
     tcase_add_test(tc, test_stego_step_matches_reference);
     tcase_add_test(tc, test_stego_resume_equals_straight);
     tcase_add_test(tc, test_stego_trainer_errors_and_codes);
+    tcase_add_test(tc, test_stego_linear_probe_predicts);
     tcase_add_test(tc, test_stego_learns_planted_classes);
     tcase_add_test(tc, test_stego_learns_planted_classes_in_bfloat16);
     suite_add_tcase(s, tc);

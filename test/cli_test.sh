@@ -252,7 +252,7 @@ save('spred/b', [[255, 255, 255, 0]] + [[0] * 4] * 3)
     expect 0 "CorLoc 0\.5000" -- "$cli" eval --pred "$tmp/hand/bpred" --gt "$tmp/hand/bgt" --task corloc
 fi
 expect 1 "--task is semseg, saliency or corloc" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task depth
-expect 1 "--protocol is hungarian or many-to-one" -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg --protocol best
+expect 1 "--protocol is hungarian, many-to-one, hungarian-iou or none, not .best." -- "$cli" eval --pred "$tmp/pred" --gt "$tmp/gt" --task semseg --protocol best
 
 # Weak supervision: train from scribbles, predict one image and a folder, refuse bad input.
 expect 0 "trained: 3 classes from 1 image" -- "$cli" weak train --image fixtures/weak/micrograph.png \
@@ -481,6 +481,7 @@ expect 0 "^readable$" -- plot_is_readable "$tmp/straight.dfstego.png" 5
 # first step is logged; prints the step it stopped after.
 stop_during() {
     local log=$1 signal=$2; shift 2
+    : >"$log" # there before the loop reads it (the child opens it only once it runs)
     "$@" >"$log" 2>&1 &
     local pid=$!
     # no time limit: a slow machine only waits longer (the loop ends if the run ends first)
@@ -763,6 +764,31 @@ PY
         --out "$tmp/neco_out" --clusterings 20000
     expect 2 "neco_out holds the predictions of another command" -- "$cli" paper neco-voc12-clustering "${neco[@]}" \
         --out "$tmp/neco_out" --clusterings 3 --set dataset.size=224
+    # STEGO's linear probe on COCO-Stuff-27: one 64 x 48 image, fine class 71 (tv: coarse 0) on its
+    # top 12 rows and 0 (person: 9) below; to 320 (80 rows of class 0). The one-class head's probe
+    # says class 0 everywhere, scored as it is: accuracy 25, IoU 0.25 and 0, mIoU 12.5; its
+    # cluster, matched to person, gets 75 and 37.5
+    coco27="$tmp/paper_coco27"; mkdir -p "$coco27/images/val2017" "$coco27/annotations/val2017" "$coco27/curated/val2017"
+    /usr/bin/python3 -c "
+import sys, numpy as np
+from PIL import Image
+Image.fromarray(np.random.default_rng(5).integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(sys.argv[1] + '/images/val2017/000000000001.jpg')
+fine = np.zeros((48, 64), np.uint8)
+fine[:12] = 71
+Image.fromarray(fine).save(sys.argv[1] + '/annotations/val2017/000000000001.png')" "$coco27"
+    echo 000000000001 > "$coco27/curated/val2017/Coco164kFull_Stuff_Coarse_7.txt"
+    for row in "mIoU +12\.5 +41\.0" "accuracy +25\.0 +76\.1"; do
+        expect 0 "^  $row$" -- "$cli" paper stego-cocostuff27-linear "${paper[@]}" --head "$tmp/one.dfstego" \
+            --data "$coco27" --out "$tmp/paper_coco27_linear"
+    done
+    expect 0 "^  accuracy +75\.0 +56\.9$" -- "$cli" paper stego-cocostuff27 "${paper[@]}" --head "$tmp/one.dfstego" \
+        --data "$coco27" --out "$tmp/paper_coco27_cluster"
+    expect 0 "none matching" -- "$cli" eval --pred "$tmp/paper_coco27_linear" --gt "$coco27" --task semseg \
+        --protocol none --set dataset.layout=cocostuff27 --set dataset.size=320 --set dataset.filter=nearest
+    expect 0 "wrote" -- "$cli" stego predict "${paper[@]}" --head "$tmp/one.dfstego" --probe linear \
+        --image "$coco27/images/val2017/000000000001.jpg" --out "$tmp/linear_labels.png"
+    expect 1 "--probe is cluster or linear" -- "$cli" stego predict "${paper[@]}" --head "$tmp/one.dfstego" \
+        --probe both --image "$coco27/images/val2017/000000000001.jpg" --out "$tmp/linear_labels.png"
     expect 1 "stego-cocostuff27 needs --head FILE" -- "$cli" paper stego-cocostuff27 "${paper[@]}" --data "$city"
     expect 2 "trained on dino dim 16" -- "$cli" paper stego-cityscapes27 --model $models/dinov2_s14.pth --heads 2 \
         --head "$tmp/one.dfstego" --data "$city" --out "$tmp/paper_stego2"

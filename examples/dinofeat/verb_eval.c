@@ -43,9 +43,14 @@ static const cli_row rows[] = {
              CLI_ROW_NO_DEFAULT),
     ROW_LONG("classes", "C", classes, 1, 1L << 30, "true classes 0..C-1 (default: the largest found + 1, 255 excepted)",
              0, CLI_ROW_NO_DEFAULT),
-    ROW_CHOICE("protocol", "P", protocol, "hungarian|many-to-one", "hungarian or many-to-one"),
+    ROW_CHOICE("protocol", "P", protocol, "hungarian|many-to-one|hungarian-iou|none",
+               "clusters to classes: hungarian (most matched pixels), many-to-one, hungarian-iou\n"
+               "(largest IoU sum: NeCo's K = classes) or none (a probe's classes as they are)"),
     ROW_STRING("json", "FILE", json, "the scores as JSON"),
 };
+
+/* --protocol's values, in df_match's order. */
+static const char *const match_names[] = {"hungarian", "many-to-one", "hungarian-iou", "none"};
 
 static const cli_command eval_command = {
     .verb = "eval", .usages = usages, .description = description, .rows = rows,
@@ -275,7 +280,7 @@ static int eval_semseg(const request *r, const pair_list *pairs, eval_scores *sc
         code = cli_fail("eval", DF_E_INTERNAL);
     if (code == EXIT_OK) {
         printf("semseg: %zu images, %ld clusters, %ld classes, %s matching\n", pairs->count, clusters, classes,
-               r->protocol ? "many-to-one" : "hungarian");
+               match_names[r->protocol]);
         printf("  %-8s %8s\n", "class", "IoU");
         for (long c = 0; c < classes; c++) printf("  %-8ld %8.4f\n", c, iou[c]);
         printf("  mIoU %.4f   accuracy %.4f   mean F1 %.4f\n", miou, accuracy, f1);
@@ -286,7 +291,7 @@ static int eval_semseg(const request *r, const pair_list *pairs, eval_scores *sc
         if (f) {
             fprintf(f, "{\"task\": \"semseg\", \"images\": %zu, \"clusters\": %ld, \"classes\": %ld, \"protocol\": \"%s\", "
                        "\"miou\": %.9g, \"accuracy\": %.9g, \"mean_f1\": %.9g, \"iou\": [",
-                    pairs->count, clusters, classes, r->protocol ? "many-to-one" : "hungarian", miou, accuracy, f1);
+                    pairs->count, clusters, classes, match_names[r->protocol], miou, accuracy, f1);
             for (long c = 0; c < classes; c++)
                 isnan(iou[c]) ? fprintf(f, "%snull", c ? ", " : "") : fprintf(f, "%s%.9g", c ? ", " : "", iou[c]);
             fprintf(f, "]}\n");

@@ -32,7 +32,8 @@ typedef struct protocol {
     long classes;
     const char *source;
     double published[3];
-    int multi; /* CorLoc of every box, not only the main one */
+    int multi;  /* CorLoc of every box, not only the main one */
+    int linear; /* STEGO's linear probe, scored without matching */
 } protocol;
 
 #define STEGO_EVAL "dataset.size=320", "dataset.filter=nearest" /* STEGO's eval: 320 short side, centre crop */
@@ -61,6 +62,8 @@ static const protocol protocols[] = {
      "STEGO, DINO ViT-B/8, CRF (Table 1)", {28.2, 56.9}},
     {"stego-cityscapes27", STEGO, EVAL_SEMSEG, {"dataset.layout=cityscapes27", STEGO_EVAL}, 27,
      "STEGO, DINO ViT-B/8, CRF (Table 3)", {21.0, 73.2}},
+    {"stego-cocostuff27-linear", STEGO, EVAL_SEMSEG, {"dataset.layout=cocostuff27", STEGO_EVAL}, 27,
+     "STEGO's linear probe, DINO ViT-B/8, CRF (Table 1)", {41.0, 76.1}, 0, 1},
     {"stego-potsdam3", STEGO, EVAL_SEMSEG, {"dataset.layout=potsdam3", STEGO_EVAL}, 3,
      "STEGO (appendix Table 4; accuracy only)", {NAN, 77.0}},
     {"tokencut-coco20k", TOKENCUT, EVAL_CORLOC, {"dataset.layout=coco20k"}, 0, "TokenCut, DINO ViT-S/16 (Sempart Table 3)",
@@ -112,6 +115,8 @@ static const char description[] =
     "                     a trained STEGO head (--head) with the CRF on the 27 (3) classes,\n"
     "                     Hungarian matching, val images resized to 320 on the short side and\n"
     "                     centre-cropped (nearest)\n"
+    "  stego-cocostuff27-linear  the same with the head's linear probe (trained with stego train\n"
+    "                     --labels), its classes scored as they are, without matching\n"
     "  hrdv2-voc07, hrdv2-voc12, hrdv2-voc07-multi, hrdv2-voc12-multi  CorLoc of HR-Dv2's\n"
     "                     superbox (-multi: and every box it keeps) from the class-agnostic\n"
     "                     segmentation (the library's settings) of the image centre-cropped to whole\n"
@@ -243,7 +248,9 @@ static df_status sempart_output(const run_state *s, const df_image *image, const
 static df_status stego_labels(const run_state *s, const df_image *image, const char *path) {
     const size_t w = df_image_width(image), h = df_image_height(image);
     int32_t *labels = malloc(w * h * sizeof *labels);
-    df_status status = labels ? df_stego_segment(s->head, s->model, image, 320, s->crf, labels) : DF_E_OUT_OF_MEMORY;
+    df_status status = labels ? (s->p->linear ? df_stego_segment_linear : df_stego_segment)(s->head, s->model, image,
+                                                                                             320, s->crf, labels)
+                              : DF_E_OUT_OF_MEMORY;
     if (status == DF_OK) status = cli_write_label_png(labels, w, h, path);
     free(labels);
     return status;
@@ -506,7 +513,8 @@ static int run(int argc, char **argv) {
     else if (code == EXIT_OK) code = cli_each_image("paper", r.data, out, "predicted", predict_one, &s);
     if (code == EXIT_OK && s.kept) printf("(%zu of them kept from an earlier run)\n", s.kept);
     eval_scores scores;
-    const eval_request scoring = {.pred = out, .gt = r.data, .classes = p->classes, .task = p->task};
+    const eval_request scoring = {.pred = out, .gt = r.data, .classes = p->classes, .task = p->task,
+                                  .protocol = p->linear ? DF_MATCH_NONE : DF_MATCH_HUNGARIAN};
     if (code == EXIT_OK && p->method != NECO) code = eval_score(&scoring, &scores);
     if (code == EXIT_OK && p->method != NECO) print_row(p, &scores);
     if (code == EXIT_OK && p->method != NECO && r.json) code = write_json(r.json, p, &scores);

@@ -46,7 +46,7 @@ static const char *const summaries[] = {
 typedef struct request {
     const char *images, *labels, *out, *cache, *knn, *head, *image, *out_dir, *overlay;
     long size, k, steps, batch, classes, seed, log_every;
-    int crf, paper;
+    int crf, paper, linear;
     int classes_set, seed_set; /* given on the command line: a resumed training must agree */
     model_args model;
 } request;
@@ -79,6 +79,10 @@ static const cli_row rows[] = {
     ROW_STRING("out-dir", "DIR", out_dir, "label PNGs of the same names (with --images)", PREDICT),
     ROW_STRING("overlay", "FILE", overlay, "the image with its clusters in colour (with --image)", PREDICT),
     ROW_SWITCH("crf", crf, "refine with the dense CRF (STEGO's parameters)", PREDICT),
+    ROW_CHOICE("probe", "P", linear, "cluster|linear",
+               "cluster (the cluster probe's clusters) or linear (the linear probe's classes, trained with\n"
+               "--labels: score them with eval --protocol none)",
+               PREDICT),
     MODEL_ROWS(model),
 };
 
@@ -249,7 +253,8 @@ static df_status predict_labels(const request *r, const df_stego *head, df_model
     df_options *crf = NULL;
     df_status status = r->crf ? cli_options_new(&crf) : DF_OK;
     if (status == DF_OK && r->crf) status = df_crf_preset_apply(crf, DF_CRF_PRESET_STEGO);
-    if (status == DF_OK) status = df_stego_segment(head, model, rgb, (size_t)r->size, crf, labels);
+    if (status == DF_OK)
+        status = (r->linear ? df_stego_segment_linear : df_stego_segment)(head, model, rgb, (size_t)r->size, crf, labels);
     df_options_free(crf);
     return status;
 }

@@ -28,8 +28,11 @@ typedef enum df_match {
     DF_MATCH_HUNGARIAN = 0,  /* one to one, maximising matched pixels; with more clusters than
                                 classes the unmatched clusters' pixels count as errors */
     DF_MATCH_MANY_TO_ONE = 1, /* each cluster to the class it overlaps most (Leopart, NeCo) */
-    DF_MATCH_HUNGARIAN_IOU = 2 /* one to one, maximising the sum of the matched pairs' IoU
+    DF_MATCH_HUNGARIAN_IOU = 2, /* one to one, maximising the sum of the matched pairs' IoU
                                   (NeCo's and Leopart's K = classes clustering) */
+    DF_MATCH_NONE = 3          /* none: cluster i is class i (a trained probe's classes, as
+                                  STEGO's linear-probe metrics); clusters past the classes are
+                                  errors */
 } df_match;
 
 /* out: new, free with df_confusion_free: a clusters x classes matrix of zeros. */

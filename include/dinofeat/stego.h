@@ -83,6 +83,15 @@ DF_API df_status df_stego_predict(const df_stego *trainer, const df_tensor *feat
  * the backbone the head was trained on (df_stego_check_model). */
 DF_API df_status df_stego_segment(const df_stego *trainer, df_model *model, const df_image *image, size_t side,
                                   const df_options *crf, int32_t *labels);
+/* The same with the linear probe (trained when df_stego_train had labels) in place of the
+ * clusters, as STEGO's evaluation computes its linear-probe metrics: the averaged codes upsampled
+ * bilinearly, the probe's 1 x 1 convolution, labels its argmax (classes 0..C-1, scored as they
+ * are, without matching: DF_MATCH_NONE) and probabilities the softmax of its logits (the CRF's
+ * unary is their -log). */
+DF_API df_status df_stego_predict_linear(const df_stego *trainer, const df_tensor *features, const df_tensor *flipped,
+                                         size_t width, size_t height, float *probabilities, int32_t *labels);
+DF_API df_status df_stego_segment_linear(const df_stego *trainer, df_model *model, const df_image *image, size_t side,
+                                         const df_options *crf, int32_t *labels);
 /* The losses of the last step (self, KNN, random, weighted total, cluster probe, linear probe);
  * zeros before the first. */
 DF_API df_status df_stego_last_losses(const df_stego *trainer, double losses[6]);

@@ -69,6 +69,10 @@ static df_status match(const df_confusion *c, df_match protocol, int64_t *class_
         }
         return DF_OK;
     }
+    if (protocol == DF_MATCH_NONE) {
+        for (size_t r = 0; r < k; r++) class_of_cluster[r] = r < n ? (int64_t)r : -1;
+        return DF_OK;
+    }
     if (protocol != DF_MATCH_HUNGARIAN && protocol != DF_MATCH_HUNGARIAN_IOU)
         return dfi_error(DF_E_INVALID_ARG, "%d is not a df_match", (int)protocol);
     double *cost = malloc(k * n * sizeof *cost);

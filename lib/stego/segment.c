@@ -82,16 +82,16 @@ static df_status eight_bit_rgb(const df_image *image, df_image **out) {
     return status;
 }
 
-df_status df_stego_segment(const df_stego *trainer, df_model *model, const df_image *image, size_t side,
-                           const df_options *crf, int32_t *labels) {
-    DFI_CHECK_NOT_NULL(trainer);
-    DFI_CHECK_NOT_NULL(model);
-    DFI_CHECK_NOT_NULL(image);
-    DFI_CHECK_NOT_NULL(labels);
-    DFI_CHECK_ARG(side > 0 && side <= 65536, "side");
-    DFI_CHECK_ARG(df_image_width(image) > 0 && df_image_height(image) > 0, "image");
+/* STEGO's evaluation of one image with the cluster probe, or (linear) the linear probe. */
+static df_status segment(const df_stego *trainer, int linear, df_model *model, const df_image *image, size_t side,
+                         const df_options *crf, int32_t *labels) {
+    if (trainer == NULL || model == NULL || image == NULL || labels == NULL)
+        return dfi_error(DF_E_INVALID_ARG, "invalid argument '%s'",
+                         trainer == NULL ? "trainer" : model == NULL ? "model" : image == NULL ? "image" : "labels");
+    if (side == 0 || side > 65536) return dfi_error(DF_E_INVALID_ARG, "side %zu: 1..65536", side);
+    if (df_image_width(image) == 0 || df_image_height(image) == 0) return dfi_error(DF_E_INVALID_ARG, "an empty image");
     df_status status = df_stego_check_model(trainer, model);
-    if (status != DF_OK) DFI_RETURN(status);
+    if (status != DF_OK) return status;
     const size_t w = df_image_width(image), h = df_image_height(image), classes = (size_t)trainer->config.classes;
     df_image *rgb = NULL;
     df_tensor *plain = NULL, *mirrored = NULL;
@@ -100,11 +100,21 @@ df_status df_stego_segment(const df_stego *trainer, df_model *model, const df_im
     if (status == DF_OK) status = both_features(model, rgb, side, &plain, &mirrored);
     if (status == DF_OK && crf && (probabilities = malloc(w * h * classes * sizeof *probabilities)) == NULL)
         status = dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-    if (status == DF_OK) status = df_stego_predict(trainer, plain, mirrored, w, h, probabilities, labels);
+    if (status == DF_OK) status = dfi_stego_predict(trainer, linear, plain, mirrored, w, h, probabilities, labels);
     if (status == DF_OK && crf)
         status = df_crf_infer(df_image_pixels(rgb), w, h, probabilities, classes, DF_CRF_PROBABILITIES, crf, NULL, labels);
     free(probabilities);
     df_tensor_free(plain), df_tensor_free(mirrored);
     df_image_free(rgb);
-    DFI_RETURN(status);
+    return status;
+}
+
+df_status df_stego_segment(const df_stego *trainer, df_model *model, const df_image *image, size_t side,
+                           const df_options *crf, int32_t *labels) {
+    DFI_RETURN(segment(trainer, 0, model, image, side, crf, labels));
+}
+
+df_status df_stego_segment_linear(const df_stego *trainer, df_model *model, const df_image *image, size_t side,
+                                  const df_options *crf, int32_t *labels) {
+    DFI_RETURN(segment(trainer, 1, model, image, side, crf, labels));
 }

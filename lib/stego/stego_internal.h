@@ -54,5 +54,8 @@ df_status dfi_stego_step(df_stego *trainer, const dfi_stego_draws *draws, size_t
 df_status dfi_stego_batch_step(void *trainer, void *data, const size_t *items, size_t count, size_t begin, size_t end);
 /* The trainer to the shared loop and file code. */
 extern const dfi_trainer_ops dfi_stego_ops;
+/* df_stego_predict (linear 0) or df_stego_predict_linear (1), its arguments checked. */
+df_status dfi_stego_predict(const df_stego *trainer, int linear, const df_tensor *features, const df_tensor *flipped,
+                            size_t width, size_t height, float *probabilities, int32_t *labels);
 
 #endif

@@ -313,15 +313,24 @@ df_status df_stego_codes(const df_stego *trainer, const df_tensor *features, df_
     DFI_RETURN(dfi_tensor_wrap_shim(out, &desc, codes));
 }
 
+df_status dfi_stego_predict(const df_stego *trainer, int linear, const df_tensor *features, const df_tensor *flipped,
+                            size_t width, size_t height, float *probabilities, int32_t *labels) {
+    if (trainer == NULL || features == NULL) return dfi_error(DF_E_INVALID_ARG, "invalid argument '%s'", trainer ? "features" : "trainer");
+    if (labels == NULL && probabilities == NULL) return dfi_error(DF_E_INVALID_ARG, "neither labels nor probabilities asked for");
+    if (width == 0 || height == 0) return dfi_error(DF_E_INVALID_ARG, "the output size is %zu x %zu", width, height);
+    df_status status = dfs_stego_predict(trainer->shim, dfi_tensor_desc(features), flipped ? dfi_tensor_desc(flipped) : NULL,
+                                         (int64_t)height, (int64_t)width, linear, probabilities, labels);
+    return status == DF_OK ? DF_OK : dfi_error(status, "%s", dfs_last_error());
+}
+
 df_status df_stego_predict(const df_stego *trainer, const df_tensor *features, const df_tensor *flipped, size_t width,
                            size_t height, float *probabilities, int32_t *labels) {
-    DFI_CHECK_NOT_NULL(trainer);
-    DFI_CHECK_NOT_NULL(features);
-    DFI_CHECK_ARG(labels != NULL || probabilities != NULL, "neither labels nor probabilities asked for");
-    DFI_CHECK_ARG(width > 0 && height > 0, "the output size");
-    df_status status = dfs_stego_predict(trainer->shim, dfi_tensor_desc(features), flipped ? dfi_tensor_desc(flipped) : NULL,
-                                         (int64_t)height, (int64_t)width, probabilities, labels);
-    DFI_RETURN(status == DF_OK ? DF_OK : dfi_error(status, "%s", dfs_last_error()));
+    DFI_RETURN(dfi_stego_predict(trainer, 0, features, flipped, width, height, probabilities, labels));
+}
+
+df_status df_stego_predict_linear(const df_stego *trainer, const df_tensor *features, const df_tensor *flipped,
+                                  size_t width, size_t height, float *probabilities, int32_t *labels) {
+    DFI_RETURN(dfi_stego_predict(trainer, 1, features, flipped, width, height, probabilities, labels));
 }
 
 df_status df_stego_last_losses(const df_stego *trainer, double losses[6]) {

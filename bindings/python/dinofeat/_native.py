@@ -247,6 +247,8 @@ PROTOTYPES = {
     "df_stego_codes": (c_status, [P, P, PP]),
     "df_stego_predict": (c_status, [P, P, P, c_size, c_size, P, P]),
     "df_stego_segment": (c_status, [P, P, P, c_size, P, P]),
+    "df_stego_predict_linear": (c_status, [P, P, P, c_size, c_size, P, P]),
+    "df_stego_segment_linear": (c_status, [P, P, P, c_size, P, P]),
     "df_stego_last_losses": (c_status, [P, ctypes.POINTER(ctypes.c_double)]),
     "df_stego_trainer": (ctypes.c_void_p, [P]),
     "df_sempart_trainer": (ctypes.c_void_p, [P]),

@@ -4,7 +4,7 @@ import ctypes
 from ._native import Handle, _numpy, choice, lib, path_arg
 
 IGNORE_LABEL = 255
-_MATCH = {"hungarian": 0, "many-to-one": 1, "many_to_one": 1, "hungarian-iou": 2, "hungarian_iou": 2}
+_MATCH = {"hungarian": 0, "many-to-one": 1, "many_to_one": 1, "hungarian-iou": 2, "hungarian_iou": 2, "none": 3}
 
 
 def linear_sum_assignment(cost):

@@ -52,6 +52,12 @@ def loss(f, s, f_knn, s_knn, coords1, coords2, perms=None, preset="code", **sett
         return dict(zip(("self", "knn", "random", "total"), losses)), a.numpy(copy=True), b.numpy(copy=True)
 
 
+def _linear(probe, method):
+    if probe not in ("cluster", "linear"):
+        raise ValueError(f"dinofeat.stego.Trainer.{method}: probe is 'cluster' or 'linear', not {probe!r}")
+    return probe == "linear"
+
+
 class Trainer(TrainerView, Handle):
     """Trainer(dim, code_dim=70, classes=27, seed=0, **settings) or Trainer.load(path): step(f, f_knn)
     runs one optimisation step and returns the loss terms; train(cache, knn, steps, batch)
@@ -126,10 +132,11 @@ class Trainer(TrainerView, Handle):
         with Tensor(handle) as t:
             return t.numpy(copy=True)
 
-    def predict(self, features, flipped=None, size=None, probabilities=False):
+    def predict(self, features, flipped=None, size=None, probabilities=False, probe="cluster"):
         """(B, H, W) int32 cluster labels; flipped: the horizontally flipped images' features
         (averaged in); size=(width, height), default the features' grid. probabilities=True also
-        returns (B, H, W, C) float32 softmax(2 x cosine)."""
+        returns (B, H, W, C) float32 softmax(2 x cosine). probe="linear": the linear probe's
+        classes and the softmax of its logits instead."""
         np = _numpy()
         f = _tensor(features)
         g = _tensor(flipped) if flipped is not None else None
@@ -138,16 +145,18 @@ class Trainer(TrainerView, Handle):
         out = np.empty((b, height, width), dtype=np.int32)
         p = np.empty((b, height, width, self.parameters()["clusters"].size // self.codes_dim()), np.float32) \
             if probabilities else None
-        lib.df_stego_predict(self.handle, f.handle, g.handle if g else None, width, height,
+        predict = lib.df_stego_predict_linear if _linear(probe, "predict") else lib.df_stego_predict
+        predict(self.handle, f.handle, g.handle if g else None, width, height,
                              p.ctypes.data_as(ctypes.c_void_p) if p is not None else None,
                              out.ctypes.data_as(ctypes.c_void_p))
         return (out, p) if probabilities else out
 
-    def segment(self, model, image, side=224, crf=False):
+    def segment(self, model, image, side=224, crf=False, probe="cluster"):
         """(H, W) int32 cluster labels of a dinofeat.Image at its size, as STEGO's evaluation: the
         image resized so its short side is `side` (whole patches), its features and its mirror
         image's averaged; crf=True refines them with the dense CRF at STEGO's settings, a dict
-        of dinofeat.crf's settings (iterations, bilateral_sxy, ...) overrides some of them."""
+        of dinofeat.crf's settings (iterations, bilateral_sxy, ...) overrides some of them.
+        probe="linear": the linear probe's classes (score them without matching)."""
         np = _numpy()
         labels = np.empty((image.height, image.width), dtype=np.int32)
         options = None
@@ -161,8 +170,9 @@ class Trainer(TrainerView, Handle):
                     raise TypeError(f"dinofeat.stego.Trainer.segment: unknown CRF setting '{name}'")
                 options[_SETTINGS[name]] = value
         try:
-            lib.df_stego_segment(self.handle, model.handle, image.handle, side, options.handle if options else None,
-                                 labels.ctypes.data_as(ctypes.c_void_p))
+            segment = lib.df_stego_segment_linear if _linear(probe, "segment") else lib.df_stego_segment
+            segment(self.handle, model.handle, image.handle, side, options.handle if options else None,
+                    labels.ctypes.data_as(ctypes.c_void_p))
         finally:
             if options is not None:
                 options.close()

@@ -34,6 +34,7 @@ class MetricsTest(unittest.TestCase):
         np.testing.assert_array_equal(small.match("hungarian"), [0, 1])
         np.testing.assert_array_equal(small.match("hungarian-iou"), [1, 0])
         self.assertAlmostEqual(small.scores("hungarian-iou")["miou"], 0.3, places=12)
+        np.testing.assert_array_equal(small.match("none"), [0, 1])
         with self.assertRaises(dinofeat.Error):
             confusion.add(np.array([12]), np.array([0]))
 

@@ -105,6 +105,12 @@ class StegoTest(unittest.TestCase):
         np.testing.assert_array_equal(trainer.segment(model, image, side=24, crf=True), refined)
         fewer, _ = dinofeat.crf(pixels, p[0], preset="stego", iterations=1)
         np.testing.assert_array_equal(trainer.segment(model, image, side=24, crf={"iterations": 1}), fewer)
+        # the linear probe: the same evaluation with its classes
+        linear, q = trainer.predict(f, flipped=g, size=(40, 28), probabilities=True, probe="linear")
+        np.testing.assert_array_equal(trainer.segment(model, image, side=24, probe="linear"), linear[0])
+        self.assertEqual(q.shape, (1, 28, 40, 3))
+        with self.assertRaises(ValueError):
+            trainer.segment(model, image, probe="clusters")
         with self.assertRaises(TypeError):
             trainer.segment(model, image, crf={"no_such": 1})
         with self.assertRaises(dinofeat.Error):
