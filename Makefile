@@ -218,11 +218,11 @@ check-examples: all ## the C, C++ and Python examples against a staged install; 
 
 # ---- fuzzing (libFuzzer, clang) ------------------------------------------------------------
 FUZZ_SOURCES := lib/error.c lib/options.c lib/dtype.c lib/util.c lib/output_file.c $(filter-out lib/image/to_tensor.c,$(wildcard lib/image/*.c)) \
-                $(wildcard lib/checkpoint/*.c) lib/dataset/mat.c lib/dataset/coco.c
+                $(wildcard lib/checkpoint/*.c) lib/dataset/mat.c lib/dataset/coco.c lib/dataset/bmp.c
 FUZZ_TARGETS := $(patsubst test/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard test/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 10
 
-$(BUILD)/fuzz/%: test/fuzz/%.c $(FUZZ_SOURCES) $(HEADERS) $(INTERNAL_HEADERS)
+$(BUILD)/fuzz/%: test/fuzz/%.c test/fuzz/fuzz_input_file.h $(FUZZ_SOURCES) $(HEADERS) $(INTERNAL_HEADERS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -D_DEFAULT_SOURCE -Iinclude -Ishim -Ilib $< $(FUZZ_SOURCES) -o $@ $(IMAGE_LIBS) -lm
@@ -230,7 +230,7 @@ $(BUILD)/fuzz/%: test/fuzz/%.c $(FUZZ_SOURCES) $(HEADERS) $(INTERNAL_HEADERS)
 check-fuzz: $(FUZZ_TARGETS) ## run each fuzz target briefly on the committed corpus
 	@for target in $(FUZZ_TARGETS); do \
 	    name=$$(basename $$target); mkdir -p $(BUILD)/fuzz/corpus-$$name; \
-	    case $$name in fuzz_image_*) seeds=test/fixtures/images;; fuzz_dataset_mat) seeds=test/fixtures/mat;; \
+	    case $$name in fuzz_image_*) seeds=test/fixtures/images;; fuzz_dataset_mat) seeds=test/fixtures/mat;; fuzz_dataset_bmp) seeds=test/fixtures/bmp;; \
 	        fuzz_dataset_coco) seeds=test/fixtures/coco;; *) seeds=test/fixtures/models;; esac; \
 	    $$target -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 -print_final_stats=0 \
 	        $(BUILD)/fuzz/corpus-$$name $$seeds 2>$(BUILD)/fuzz/$$name.log \

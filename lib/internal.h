@@ -44,7 +44,7 @@ static inline size_t dfi_centre_offset(size_t excess) {
     return excess % 2 && half % 2 ? half + 1 : half;
 }
 
-/* Reads a whole regular file into *data (malloc'ed); errors say what failed, not the path. */
+/* Reads a whole regular file into *data (malloc'ed); errors name the path and what failed. */
 df_status dfi_read_file(const char *path, unsigned char **data, size_t *size);
 /* df_boxes_load of a VOC annotation without its difficult and truncated objects (LOST's
  * remove_hards). */

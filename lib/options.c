@@ -114,7 +114,7 @@ static const param_spec param_table[] = {
     {DF_PARAM_DATASET_PREFETCH, "dataset.prefetch", DF_PARAM_TYPE_INT, 1.0, 4096.0, 8.0, NULL},
     {DF_PARAM_DATASET_FILTER, "dataset.filter", DF_PARAM_TYPE_INT, 0.0, 3.0, 2.0, NULL},
     {DF_PARAM_DATASET_SKIP_BROKEN, "dataset.skip_broken", DF_PARAM_TYPE_INT, 0.0, 1.0, 0.0, NULL},
-    {DF_PARAM_DATASET_LAYOUT, "dataset.layout", DF_PARAM_TYPE_INT, 0.0, 15.0, 0.0, NULL},
+    {DF_PARAM_DATASET_LAYOUT, "dataset.layout", DF_PARAM_TYPE_INT, 0.0, 16.0, 0.0, NULL},
     {DF_PARAM_DATASET_SPLIT, "dataset.split", DF_PARAM_TYPE_STRING, 0, 0, 0, "val"},
     {DF_PARAM_DATASET_LIST, "dataset.list", DF_PARAM_TYPE_STRING, 0, 0, 0, ""},
     {DF_PARAM_DATASET_MULTIPLE, "dataset.multiple", DF_PARAM_TYPE_INT, 0.0, 65536.0, 0.0, NULL},

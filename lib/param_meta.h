@@ -31,6 +31,7 @@ static const dfi_param_value df_dataset_layout_values[] = {
     {13, "cocostuff15"},
     {14, "cocostuff171"},
     {15, "ade20k"},
+    {16, "suim"},
     {0, NULL}};
 static const dfi_param_value df_dtype_values[] = {
     {1, "float32"},

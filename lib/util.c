@@ -11,24 +11,24 @@
 
 df_status dfi_read_file(const char *path, unsigned char **data, size_t *size) {
     FILE *file = fopen(path, "rb");
-    if (file == NULL) return dfi_error(DF_E_IO, "cannot open: %s", strerror(errno));
+    if (file == NULL) return dfi_error(DF_E_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat info;
     if (fstat(fileno(file), &info) != 0 || !S_ISREG(info.st_mode)) {
         fclose(file);
-        return dfi_error(DF_E_IO, "not a regular file");
+        return dfi_error(DF_E_IO, "%s: not a regular file", path);
     }
     size_t length = (size_t)info.st_size;
     unsigned char *buffer = malloc(length ? length : 1);
     if (buffer == NULL) {
         fclose(file);
-        return dfi_error(DF_E_OUT_OF_MEMORY, "cannot allocate %zu bytes to read it", length);
+        return dfi_error(DF_E_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes to read it", path, length);
     }
     size_t got = fread(buffer, 1, length, file);
     int failed = ferror(file);
     fclose(file);
     if (failed || got != length) {
         free(buffer);
-        return dfi_error(DF_E_IO, "read error");
+        return dfi_error(DF_E_IO, "%s: read error", path);
     }
     *data = buffer;
     *size = length;
@@ -111,11 +111,7 @@ df_status dfi_container_load(const char *path, const char magic[8], const char *
     unsigned char *data = NULL;
     size_t size = 0, length = 0;
     df_status status = dfi_read_file(path, &data, &size);
-    if (status != DF_OK) { /* the reader's message lacks the path */
-        char why[256];
-        snprintf(why, sizeof why, "%s", df_last_error_message());
-        return dfi_error(status, "%s: %s", path, why);
-    }
+    if (status != DF_OK) return status;
     const unsigned char *header = NULL;
     dfi_json *json = NULL;
     status = dfi_container_header(path, data, size, magic, what, newest, &header, &length);

@@ -480,6 +480,65 @@ START_TEST(test_potsdam_replica) {
 }
 END_TEST
 
+/* SUIM as its archives unpack: train_val/ and TEST/, JPEG images, BMP masks of SUIM's colours.
+ * test/reference/make_bmp_fixtures.py wrote the masks (7 x 5, pixel i coloured COLOURS[i % 10]) in
+ * every stored form: 24-bit rows padded to four bytes, 8-bit and 4-bit palettes, 32-bit with
+ * bit-field masks, top-down rows. Classes by hand from SUIM's codes (red 4, green 2, blue 1):
+ * water 000 -> 5, divers 001 -> 0, plants 010 -> 5, wrecks 011 -> 4, robots 100 -> 1, reefs
+ * 101 -> 3, fish 110 -> 2, sea floor 111 -> 5, (250, 3, 130) -> reefs 3, (127, 128, 200) -> wrecks
+ * 4 (127 is below the middle, 128 above). */
+START_TEST(test_suim_replica) {
+    make_root();
+    const char *folders[] = {"SUIM", "SUIM/TEST", "SUIM/TEST/images", "SUIM/TEST/masks", "SUIM/train_val",
+                             "SUIM/train_val/images", "SUIM/train_val/masks"};
+    for (int i = 0; i < 7; i++) make_folder(folders[i]);
+    const char *stored[] = {"rgb24", "palette8", "top_down4", "bitfields32", "rgba32"};
+    for (int i = 0; i < 5; i++) {
+        char image[96], mask[96], fixture[96];
+        snprintf(image, sizeof image, "SUIM/TEST/images/d_r_%d_.jpg", i);
+        snprintf(mask, sizeof mask, "SUIM/TEST/masks/d_r_%d_.bmp", i);
+        snprintf(fixture, sizeof fixture, "fixtures/bmp/%s.bmp", stored[i]);
+        copy_file("fixtures/images/baseline.jpg", image);
+        copy_file(fixture, mask);
+    }
+    copy_file("fixtures/images/baseline.jpg", "SUIM/train_val/images/f_r_1_.jpg");
+    copy_file("fixtures/bmp/rgb24.bmp", "SUIM/train_val/masks/f_r_1_.bmp");
+    const uint8_t classes[10] = {5, 0, 5, 4, 1, 3, 2, 5, 3, 4};
+    df_options *o = layout_options(DF_DATASET_LAYOUT_SUIM, "val");
+    df_dataset *d = open_layout(o, 5, "d_r_0_.jpg");
+    for (size_t i = 0; i < 5; i++) assert_labels(d, i, 7, 5, classes, 10);
+    df_dataset_free(d);
+    o = (df_options_free(o), layout_options(DF_DATASET_LAYOUT_SUIM, "train"));
+    char base[128];
+    snprintf(base, sizeof base, "%s/SUIM", root); /* the unpacked folder itself as the root */
+    ck_assert_ok(df_dataset_open(base, NULL, o, &d));
+    assert_labels(d, 0, 7, 5, classes, 10);
+    df_dataset_free(d);
+    /* a run-length-encoded mask, a truncated one, a mask that is no bitmap, a missing one */
+    df_image *image, *labels;
+    const char *broken[] = {"fixtures/bmp/rle8.bmp", "fixtures/bmp/truncated.bmp", "fixtures/images/baseline.jpg"};
+    const df_status why[] = {DF_E_UNSUPPORTED, DF_E_FORMAT, DF_E_FORMAT};
+    const char *said[] = {"8-bit bitmap with compression 1", "truncated", "not a Windows bitmap"};
+    for (int i = 0; i < 3; i++) {
+        copy_file(broken[i], "SUIM/train_val/masks/f_r_1_.bmp");
+        d = open_layout(o, 1, "f_r_1_.jpg");
+        ck_assert_fails_with(df_dataset_get(d, 0, &image, &labels), why[i], "df_dataset_get");
+        ck_assert_ptr_nonnull(strstr(df_last_error_message(), said[i]));
+        ck_assert_ptr_nonnull(strstr(df_last_error_message(), "f_r_1_.bmp"));
+        ck_assert_ok(df_dataset_get(d, 0, &image, NULL)); /* the image alone still reads */
+        df_image_free(image);
+        df_dataset_free(d);
+    }
+    copy_file("fixtures/images/baseline.jpg", "SUIM/train_val/images/f_r_0_.jpg"); /* predicted, not scored */
+    d = open_layout(o, 2, "f_r_0_.jpg");
+    ck_assert_int_ne(df_dataset_get(d, 0, &image, &labels), DF_OK);
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "train_val/masks/f_r_0_.bmp"));
+    df_dataset_free(d);
+    df_options_free(o);
+    remove_root();
+}
+END_TEST
+
 /* Item item's boxes, which must be want (count of them). */
 static void assert_boxes(const df_dataset *d, size_t item, const int32_t *want, size_t count) {
     int32_t boxes[16];
@@ -614,6 +673,7 @@ Suite *layouts_suite(void) {
     tcase_add_test(tc, test_potsdam_replica);
     tcase_add_test(tc, test_coco20k_replica);
     tcase_add_test(tc, test_cub_replica);
+    tcase_add_test(tc, test_suim_replica);
     suite_add_tcase(suite, tc);
     return suite;
 }

@@ -764,6 +764,42 @@ PY
         --out "$tmp/neco_out" --clusterings 20000
     expect 2 "neco_out holds the predictions of another command" -- "$cli" paper neco-voc12-clustering "${neco[@]}" \
         --out "$tmp/neco_out" --clusterings 3 --set dataset.size=224
+    # DatUS² on SUIM's TEST set: six flat 64 x 48 images and the model whose position embeddings
+    # are zero, so all of an image's keys are alike, Louvain keeps one community and each image is
+    # one segment; K = 6 gives each its own cluster. Masks (BMP, SUIM's colours): divers, robots,
+    # fish, reefs; wrecks on 48 of 64 columns and water on 16; water. Matched one to one: IoU 1 for
+    # the first four, wrecks 2304 / 3072 = 0.75, water 3072 / 3840 = 0.8: mIoU 92.50, accuracy
+    # 17664 / 18432 = 95.83
+    /usr/bin/python3 - "$tmp/suim" <<'PY'
+import os, sys
+import numpy as np
+from PIL import Image
+root = sys.argv[1] + "/SUIM/TEST"
+os.makedirs(f"{root}/images", exist_ok=True)
+os.makedirs(f"{root}/masks", exist_ok=True)
+divers, robots, fish, reefs, wrecks, water = (0, 0, 255), (255, 0, 0), (255, 255, 0), (255, 0, 255), (0, 255, 255), (0, 0, 0)
+for i, (photo, left, right) in enumerate([((200, 30, 30), divers, divers), ((30, 200, 30), robots, robots),
+                                          ((30, 30, 200), fish, fish), ((200, 200, 30), reefs, reefs),
+                                          ((30, 200, 200), wrecks, water), ((200, 30, 200), water, water)]):
+    Image.new("RGB", (64, 48), photo).save(f"{root}/images/d_r_{i}_.jpg", quality=95)
+    mask = np.zeros((48, 64, 3), np.uint8)
+    mask[:, :48], mask[:, 48:] = left, right
+    Image.fromarray(mask).save(f"{root}/masks/d_r_{i}_.bmp")
+PY
+    datus_paper=(--model "$tmp/neco/flat.safetensors" --heads 2 --data "$tmp/suim" --set datus.size=64)
+    for row in "mIoU +92\.50 +28\.48" "accuracy +95\.83 +64\.67"; do
+        expect 0 "^  $row$" -- "$cli" paper datus-suim "${datus_paper[@]}" --out "$tmp/suim_out"
+    done
+    expect 0 "resumed: 6 of 6 images were recorded already" -- "$cli" paper datus-suim "${datus_paper[@]}" \
+        --out "$tmp/suim_out" --json "$tmp/suim.json"
+    expect 0 '"ours": \[92\.5, 95\.8333333[0-9]*\], "published": \[28\.48, 64\.67\]' -- cat "$tmp/suim.json"
+    expect 0 "segments in 6 clusters" -- "$cli" datus --model "$tmp/neco/flat.safetensors" --heads 2 --clusters 6 \
+        --side 64 --images "$tmp/suim" --set dataset.layout=suim --out-dir "$tmp/suim_datus"
+    expect 0 "mIoU 0\.9250" -- "$cli" eval --task semseg --pred "$tmp/suim_datus/masks" --gt "$tmp/suim" \
+        --set dataset.layout=suim --clusters 6
+    expect 2 "7 clusters but 6 valid segments" -- "$cli" paper datus-suim-k7 "${datus_paper[@]}" --out "$tmp/suim_k7"
+    expect 1 "datus.size 4 is smaller than the model's 8-pixel patch" -- "$cli" paper datus-suim "${datus_paper[@]}" \
+        --out "$tmp/suim_small" --set datus.size=4
     # STEGO's linear probe on COCO-Stuff-27: one 64 x 48 image, fine class 71 (tv: coarse 0) on its
     # top 12 rows and 0 (person: 9) below; to 320 (80 rows of class 0). The one-class head's probe
     # says class 0 everywhere, scored as it is: accuracy 25, IoU 0.25 and 0, mIoU 12.5; its

@@ -1,4 +1,6 @@
-/* dinofeat datus: DatUS² pseudo-annotated segmentation masks for an unlabelled image folder. */
+/* dinofeat datus: DatUS² pseudo-annotated segmentation masks for an unlabelled image folder or a
+ * distributed dataset's images. */
+#include "verb_datus.h"
 #include "cli.h"
 #include "draw.h"
 #include "folder.h"
@@ -16,12 +18,13 @@ static const char *const usages[] = {"--model M --images DIR --clusters K --out-
 
 static const char description[] =
     "DatUS² (Kumar et al. 2024): pseudo-annotated semantic segmentation masks for a folder of\n"
-    "unlabelled images. Per image (resized to --side x --side): the last block's patch keys, the\n"
-    "graph of positive key affinities, Louvain communities (igraph), their 8-connected pieces;\n"
-    "pieces of more than --threshold patches are segments, the rest noise. Each segment's masked\n"
-    "tight crop (short side 256, centre 224) gives a [CLS] feature; k-means over every segment of\n"
-    "the dataset gives each its cluster, and each image a mask: clusters 0..K-1, 255 = unlabelled\n"
-    "(noise).\n"
+    "unlabelled images, or a dataset as distributed (--images ROOT --set dataset.layout=NAME,\n"
+    "dataset.split; its labels are not read). Per image (resized to --side x --side): the last\n"
+    "block's patch keys, the graph of positive key affinities, Louvain communities (igraph), their\n"
+    "8-connected pieces; pieces of more than --threshold patches are segments, the rest noise. Each\n"
+    "segment's masked tight crop (short side 256, centre 224) gives a [CLS] feature; k-means over\n"
+    "every segment of the dataset gives each its cluster, and each image a mask: clusters 0..K-1,\n"
+    "255 = unlabelled (noise).\n"
     "\n"
     "The run streams image by image into D/segments.dfds and can be stopped at any time: run the\n"
     "same command again and it continues from the images it completed (the settings must match).\n"
@@ -31,14 +34,16 @@ static const char description[] =
     "  D/segments.csv      image,segment,patches,cluster: one row per segment\n"
     "  D/gallery.png       the first --gallery images beside their masks\n"
     "  D/denoised/NAME.png with --denoise: every pixel labelled by a de-noising segmenter\n"
-    "Score the masks with: dinofeat eval --task semseg --pred D/masks --gt LABELS (255 unscored).\n";
+    "Score the masks with: dinofeat eval --task semseg --pred D/masks --gt LABELS --clusters K\n"
+    "(255 unscored), or run a paper's protocol end to end: dinofeat paper datus-suim.\n";
 
 typedef struct request {
     const char *images, *out_dir;
     long clusters, gallery;
     int denoise;
-    df_options *settings; /* datus.* and kmeans.* */
+    df_options *settings; /* datus.*, kmeans.* and dataset.* */
     model_args model;
+    datus_images listing;
 } request;
 
 static const cli_row rows[] = {
@@ -64,6 +69,7 @@ static const cli_row rows[] = {
 
 static void init(void *request_) {
     request *r = request_;
+    memset(&r->listing, 0, sizeof r->listing);
     r->gallery = 4;
     model_args_init(&r->model);
 }
@@ -93,7 +99,38 @@ static char *path_in(const char *folder, const char *a, const char *b) {
     return out;
 }
 
+static int by_name(const void *a, const void *b) {
+    return strcmp(((const datus_named *)a)->name, ((const datus_named *)b)->name);
+}
+
+int datus_images_open(const char *images, const df_options *settings, const char *verb, datus_images *out) {
+    memset(out, 0, sizeof *out);
+    df_status status = df_dataset_open(images, NULL, settings, &out->dataset); /* broken images: listed as met */
+    if (status == DF_OK) status = df_dataset_count(out->dataset, &out->count);
+    if (status == DF_OK && ((out->names = calloc(out->count, sizeof *out->names)) == NULL ||
+                            (out->sorted = calloc(out->count, sizeof *out->sorted)) == NULL))
+        status = DF_E_OUT_OF_MEMORY;
+    for (size_t i = 0; status == DF_OK && i < out->count; i++) {
+        status = df_dataset_name(out->dataset, i, &out->names[i], NULL);
+        out->sorted[i] = (datus_named){out->names[i], i};
+    }
+    if (status == DF_OK) qsort(out->sorted, out->count, sizeof *out->sorted, by_name);
+    if (status != DF_OK) datus_images_free(out);
+    return status == DF_OK ? EXIT_OK : cli_fail(verb, status);
+}
+
+void datus_images_free(datus_images *images) {
+    free(images->names), free(images->sorted);
+    df_dataset_free(images->dataset);
+    memset(images, 0, sizeof *images);
+}
+
+/* The image a record names, from the dataset (decoded as its settings say); one an earlier run
+ * recorded that the listing has lost is looked for at its path, so the error names the file. */
 static df_status load_rgb(const request *r, const char *name, df_image **out) {
+    const datus_named key = {name, 0}, *found = bsearch(&key, r->listing.sorted, r->listing.count,
+                                                         sizeof key, by_name);
+    if (found) return df_dataset_get(r->listing.dataset, found->index, out, NULL);
     char *path = path_in(r->images, name, NULL);
     df_status status = path ? df_image_load(path, NULL, out) : DF_E_OUT_OF_MEMORY;
     free(path);
@@ -102,31 +139,31 @@ static df_status load_rgb(const request *r, const char *name, df_image **out) {
 
 /* Steps 1 to 6 for every image not recorded yet; failures are listed and skipped, except the
  * store's own (*fatal). */
-static int record_images(const request *r, df_datus *run, df_model *model, const char **names, size_t count,
-                         int *fatal) {
+static int record_images(const char *verb, const datus_images *listing, df_datus *run, df_model *model, int *fatal) {
     cli_progress progress;
-    cli_progress_init(&progress, "datus");
+    cli_progress_init(&progress, verb);
     size_t failures = 0, skipped = 0;
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < listing->count; i++) {
         int found = 0;
-        df_datus_find(run, names[i], &found, NULL);
+        df_datus_find(run, listing->names[i], &found, NULL);
         skipped += found;
         if (!found) {
             df_image *image = NULL;
-            df_status status = load_rgb(r, names[i], &image);
-            if (status == DF_OK) status = df_datus_add_image(run, model, names[i], image);
+            df_status status = df_dataset_get(listing->dataset, i, &image, NULL);
+            if (status == DF_OK) status = df_datus_add_image(run, model, listing->names[i], image);
             if (status == DF_E_IO && strstr(df_last_error_message(), ".dfds")) {
                 df_image_free(image);
                 *fatal = 1;
-                return cli_fail("datus", status); /* the store itself failed: stop */
+                return cli_fail(verb, status); /* the store itself failed: stop */
             }
-            if (status != DF_OK) failures++, fprintf(stderr, "dinofeat datus: %s: %s\n", names[i], df_last_error_message());
+            if (status != DF_OK)
+                failures++, fprintf(stderr, "dinofeat %s: %s: %s\n", verb, listing->names[i], df_last_error_message());
             df_image_free(image);
         }
-        cli_progress_report(&progress, i + 1, count, "segments of images");
+        cli_progress_report(&progress, i + 1, listing->count, "segments of images");
     }
-    if (skipped) fprintf(stderr, "dinofeat datus: resumed: %zu of %zu images were recorded already\n", skipped, count);
-    if (failures) fprintf(stderr, "dinofeat datus: %zu image(s) failed (listed above)\n", failures);
+    if (skipped) fprintf(stderr, "dinofeat %s: resumed: %zu of %zu images were recorded already\n", verb, skipped, listing->count);
+    if (failures) fprintf(stderr, "dinofeat %s: %zu image(s) failed (listed above)\n", verb, failures);
     return failures ? EXIT_INPUT : EXIT_OK;
 }
 
@@ -136,13 +173,14 @@ static void mask_palette(uint8_t palette[256 * 3]) {
     memset(palette + 3 * DF_DATUS_NOISE, 0, 3);
 }
 
-static df_status write_mask(const char *folder, const char *name, const uint8_t *labels, size_t w, size_t h) {
+static df_status write_mask(const char *verb, const char *folder, const char *name, const uint8_t *labels, size_t w,
+                            size_t h) {
     uint8_t palette[256 * 3];
     mask_palette(palette);
     char *path = cli_output_name(folder, name, ".png");
     df_image *image = NULL;
     df_status status = path ? df_image_new(w, h, 1, 8, &image) : DF_E_IO;
-    if (path == NULL) fprintf(stderr, "dinofeat datus: %s: %s\n", folder, strerror(errno));
+    if (path == NULL) fprintf(stderr, "dinofeat %s: %s: %s\n", verb, folder, strerror(errno));
     if (status == DF_OK) memcpy(df_image_pixels(image), labels, w * h);
     if (status == DF_OK) status = df_image_save_palette_png(image, palette, 256, path);
     df_image_free(image);
@@ -151,20 +189,19 @@ static df_status write_mask(const char *folder, const char *name, const uint8_t 
 }
 
 /* Step 8: every record's pseudo mask at its image's size. */
-static int write_masks(const request *r, const df_datus *run, size_t images) {
-    char *folder = path_in(r->out_dir, "masks", NULL);
-    df_status status = folder ? DF_OK : DF_E_OUT_OF_MEMORY;
+static int write_masks(const char *verb, const char *folder, const df_datus *run) {
+    size_t images = 0;
+    df_status status = df_datus_images(run, &images);
     for (size_t i = 0; status == DF_OK && i < images; i++) {
         const char *name;
         size_t w, h;
         uint8_t *mask = NULL;
         status = df_datus_image(run, i, &name, &w, &h, NULL);
         if (status == DF_OK) status = (mask = malloc(w * h)) ? df_datus_mask(run, i, w, h, mask) : DF_E_OUT_OF_MEMORY;
-        if (status == DF_OK) status = write_mask(folder, name, mask, w, h);
+        if (status == DF_OK) status = write_mask(verb, folder, name, mask, w, h);
         free(mask);
     }
-    free(folder);
-    return status == DF_OK ? EXIT_OK : cli_fail("datus", status);
+    return status == DF_OK ? EXIT_OK : cli_fail(verb, status);
 }
 
 /* image,segment,patches,cluster for every segment; a name with a comma or quote is quoted. */
@@ -322,7 +359,7 @@ static int write_denoised(const request *r, const df_datus *run, size_t images, 
         if (status == DF_OK) status = df_weak_predict(denoiser, model, image, NULL, NULL, classes);
         for (size_t p = 0; status == DF_OK && p < n; p++) labels[p] = (uint8_t)(classes[p] - 1);
         if (status == DF_OK)
-            status = write_mask(folder, name, labels, df_image_width(image), df_image_height(image));
+            status = write_mask("datus", folder, name, labels, df_image_width(image), df_image_height(image));
         free(classes);
         free(labels);
         df_image_free(image);
@@ -332,15 +369,40 @@ static int write_denoised(const request *r, const df_datus *run, size_t images, 
     return status == DF_OK ? EXIT_OK : cli_fail("datus", status);
 }
 
-/* Steps 7 and 8 and what is written from them, once every image is recorded. */
+int datus_pseudo_masks(const datus_job *job, df_datus **run, size_t *failures) {
+    *run = NULL;
+    *failures = 0;
+    int64_t patch = 0, size = 0, k = 0;
+    df_options_get_int(job->settings, DF_PARAM_KMEANS_K, &k);
+    if (df_model_info_int(job->model, DF_MODEL_INFO_PATCH, &patch) == DF_OK &&
+        df_options_get_int(job->settings, DF_PARAM_DATUS_SIZE, &size) == DF_OK && size < patch)
+        return cli_usage_error(job->verb, "%s %lld is smaller than the model's %lld-pixel patch", job->size_name,
+                               (long long)size, (long long)patch);
+    df_status status = cli_make_parents(job->store) == 0 ? df_datus_open(job->store, job->settings, run) : DF_E_IO;
+    if (status == DF_E_IO && *run == NULL) {
+        fprintf(stderr, "dinofeat %s: %s: %s\n", job->verb, job->store, errno ? strerror(errno) : df_last_error_message());
+        return EXIT_INPUT;
+    }
+    int code = status == DF_OK ? EXIT_OK : cli_fail(job->verb, status), fatal = 0;
+    if (code == EXIT_OK && record_images(job->verb, job->listing, *run, job->model, &fatal) != EXIT_OK)
+        *failures = 1; /* listed by record_images */
+    size_t images = 0;
+    if (code == EXIT_OK) df_datus_images(*run, &images);
+    if (code == EXIT_OK && (fatal || images == 0)) code = EXIT_INPUT;
+    if (code == EXIT_OK)
+        fprintf(stderr, "dinofeat %s: k-means (K = %lld) over the segments of %zu image(s)...\n", job->verb, (long long)k,
+                images);
+    if (code == EXIT_OK && (status = df_datus_cluster(*run, job->settings)) != DF_OK) code = cli_fail(job->verb, status);
+    if (code == EXIT_OK) code = write_masks(job->verb, job->masks, *run);
+    if (code != EXIT_OK) df_datus_free(*run), *run = NULL;
+    return code;
+}
+
+/* What is written from the clustered records: the table, the de-noised labels, the gallery. */
 static int finish(const request *r, df_datus *run, df_model *model) {
     size_t images = 0, segments = 0, noise = 0;
     df_datus_images(run, &images);
-    fprintf(stderr, "dinofeat datus: k-means (K = %ld) over the segments of %zu image(s)...\n", r->clusters, images);
-    df_status status = df_datus_cluster(run, r->settings);
-    int code = status == DF_OK ? EXIT_OK : cli_fail("datus", status);
-    if (code == EXIT_OK) code = write_masks(r, run, images);
-    if (code == EXIT_OK) code = write_table(r, run, images, &segments, &noise);
+    int code = write_table(r, run, images, &segments, &noise);
     df_weak *denoiser = NULL;
     if (code == EXIT_OK && r->denoise) code = train_denoiser(r, run, images, model, &denoiser);
     if (code == EXIT_OK && denoiser) code = write_denoised(r, run, images, denoiser, model);
@@ -352,52 +414,27 @@ static int finish(const request *r, df_datus *run, df_model *model) {
     return code;
 }
 
-/* The folder's images in the library's dataset order (sorted relative paths); names borrowed
- * from *listing. */
-static int list_images(const char *folder, df_dataset **listing, const char ***names, size_t *count) {
-    df_status status = df_dataset_open(folder, NULL, NULL, listing);
-    if (status == DF_OK) status = df_dataset_count(*listing, count);
-    if (status == DF_OK && (*names = calloc(*count, sizeof **names)) == NULL) status = DF_E_OUT_OF_MEMORY;
-    for (size_t i = 0; status == DF_OK && i < *count; i++) status = df_dataset_name(*listing, i, &(*names)[i], NULL);
-    return status == DF_OK ? EXIT_OK : cli_fail("datus", status);
-}
-
 static int run(int argc, char **argv) {
     request r;
     df_options *settings = NULL;
     if (cli_options_new(&settings) != DF_OK) return cli_fail("datus", DF_E_OUT_OF_MEMORY);
     int code = parse(argc, argv, &r, settings);
-    const char **names = NULL;
-    char *store = NULL;
-    size_t count = 0;
-    df_dataset *listing = NULL;
-    if (code == EXIT_OK) code = list_images(r.images, &listing, &names, &count);
-    if (code == EXIT_OK && ((store = path_in(r.out_dir, "segments.dfds", NULL)) == NULL || cli_make_parents(store) != 0)) {
-        fprintf(stderr, "dinofeat datus: %s: %s\n", r.out_dir, strerror(errno));
-        code = EXIT_INPUT;
-    }
+    char *store = code == EXIT_OK ? path_in(r.out_dir, "segments.dfds", NULL) : NULL,
+         *masks = code == EXIT_OK ? path_in(r.out_dir, "masks", NULL) : NULL;
+    if (code == EXIT_OK && (store == NULL || masks == NULL)) code = cli_fail("datus", DF_E_OUT_OF_MEMORY);
+    if (code == EXIT_OK) code = datus_images_open(r.images, settings, "datus", &r.listing);
     df_model *model = NULL;
     df_datus *datus = NULL;
+    size_t failures = 0;
     if (code == EXIT_OK) code = model_args_open(&r.model, "datus", &model);
-    int64_t patch = 0, size = 0;
-    if (code == EXIT_OK && df_model_info_int(model, DF_MODEL_INFO_PATCH, &patch) == DF_OK &&
-        df_options_get_int(r.settings, DF_PARAM_DATUS_SIZE, &size) == DF_OK && size < patch)
-        code = cli_usage_error("datus", "--side %lld is smaller than the model's %lld-pixel patch", (long long)size,
-                               (long long)patch);
-    if (code == EXIT_OK) {
-        df_status status = df_datus_open(store, r.settings, &datus);
-        if (status != DF_OK) code = cli_fail("datus", status);
-    }
-    int fatal = 0, recorded = code == EXIT_OK ? record_images(&r, datus, model, names, count, &fatal) : code;
-    size_t images = 0;
-    if (code == EXIT_OK) df_datus_images(datus, &images);
-    if (code == EXIT_OK && !fatal && images > 0) code = finish(&r, datus, model);
-    if (code == EXIT_OK) code = fatal || images == 0 ? EXIT_INPUT : recorded;
+    const datus_job job = {"datus", "--side", &r.listing, model, settings, store, masks};
+    if (code == EXIT_OK) code = datus_pseudo_masks(&job, &datus, &failures);
+    if (code == EXIT_OK) code = finish(&r, datus, model);
+    if (code == EXIT_OK && failures) code = EXIT_INPUT;
     df_datus_free(datus);
     df_model_free(model);
-    free(names);
-    df_dataset_free(listing);
-    free(store);
+    datus_images_free(&r.listing);
+    free(store), free(masks);
     df_options_free(settings);
     return code;
 }

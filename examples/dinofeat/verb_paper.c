@@ -6,6 +6,7 @@
 #include "model_args.h"
 #include "paper_clustering.h"
 #include "scoring.h"
+#include "verb_datus.h"
 #include "dinofeat/crf.h"
 #include "dinofeat/eval.h"
 #include "dinofeat/segment.h"
@@ -19,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum method { TOKENCUT, SEMPART, STEGO, HRDV2, NECO };
+enum method { TOKENCUT, SEMPART, STEGO, HRDV2, NECO, DATUS };
 
 /* A table row of a paper: the method, the dataset (dataset.* settings), what is scored, and the
  * published figures in percent, in the order the task prints them (semseg: mIoU, accuracy;
@@ -34,6 +35,8 @@ typedef struct protocol {
     double published[3];
     int multi;  /* CorLoc of every box, not only the main one */
     int linear; /* STEGO's linear probe, scored without matching */
+    long clusters; /* DatUS²'s k-means clusters (0: the classes) */
+    int decimals;  /* of the published figures (0: 1) */
 } protocol;
 
 #define STEGO_EVAL "dataset.size=320", "dataset.filter=nearest" /* STEGO's eval: 320 short side, centre crop */
@@ -89,6 +92,14 @@ static const protocol protocols[] = {
     {"neco-cocothings-clustering", NECO, EVAL_SEMSEG,
      {"dataset.layout=cocothings", "dataset.split=val", "dataset.size=448", "dataset.stretch=1"}, 12,
      "NeCo ViT-S/14 (DINOv2 with registers, NeCo-trained; Table 7)", {18.2, 61.2, 64.5}},
+    {"datus-suim", DATUS, EVAL_SEMSEG, {"dataset.layout=suim", "dataset.split=val"}, 6,
+     "DatUS², DINO ViT-B/8 (Table V)", {28.48, 64.67}, .decimals = 2},
+    {"datus-suim-k7", DATUS, EVAL_SEMSEG, {"dataset.layout=suim", "dataset.split=val"}, 6,
+     "DatUS² + overclustering (K = 7), DINO ViT-B/8 (Table V)", {34.02, 69.98}, .clusters = 7, .decimals = 2},
+    {"datus-cocostuff27", DATUS, EVAL_SEMSEG, {"dataset.layout=cocostuff27", "dataset.split=val"}, 27,
+     "DatUS², DINO ViT-B/8 (Table V)", {12.01, 34.11}, .decimals = 2},
+    {"datus-cocostuff27-k63", DATUS, EVAL_SEMSEG, {"dataset.layout=cocostuff27", "dataset.split=val"}, 27,
+     "DatUS² + overclustering (K = 63), DINO ViT-B/8 (Table V)", {15.97, 33.94}, .clusters = 63, .decimals = 2},
 };
 #define PROTOCOL_COUNT (sizeof protocols / sizeof protocols[0])
 
@@ -132,6 +143,13 @@ static const char description[] =
     "                     and 500 (--clusterings), mIoU of the cluster maps at 100 x 100: K = the\n"
     "                     classes matched one to one by IoU, more clusters each to the class it\n"
     "                     overlaps most; the mean over seeds 0..4. --out keeps the feature cache\n"
+    "  datus-suim, datus-cocostuff27, datus-suim-k7, datus-cocostuff27-k63  DatUS²'s initial pseudo\n"
+    "                     masks (the library's datus.* settings: 224 x 224, tau = 5) of SUIM's TEST\n"
+    "                     images or COCO-Stuff-27's curated val list, k-means with K = the classes\n"
+    "                     (6, 27) or the paper's over-clustering (7, 63); the masks at the images'\n"
+    "                     size scored on the classes, one to one (Hungarian; clusters left unmatched\n"
+    "                     count as errors), unlabelled (noise) pixels not scored. --out keeps the\n"
+    "                     segment store (OUT/segments.dfds), so a rerun resumes\n"
     "A protocol's dataset settings (layout, split, size) come first; --set changes them.\n";
 
 typedef struct request {
@@ -433,9 +451,10 @@ static void print_row(const protocol *p, const eval_scores *e) {
     if (p->task == EVAL_CORLOC) names[0] = "CorLoc", ours[0] = e->corloc, n = 1;
     printf("\n%s on %zu images; published: %s\n  %-10s %8s %10s\n", p->name, e->images, p->source, "", "ours",
            "published");
+    const int d = p->decimals ? p->decimals : 1; /* as the paper prints them */
     for (int i = 0; i < n; i++)
-        isnan(p->published[i]) ? printf("  %-10s %8.1f %10s\n", names[i], 100 * ours[i], "-")
-                               : printf("  %-10s %8.1f %10.1f\n", names[i], 100 * ours[i], p->published[i]);
+        isnan(p->published[i]) ? printf("  %-10s %8.*f %10s\n", names[i], d, 100 * ours[i], "-")
+                               : printf("  %-10s %8.*f %10.*f\n", names[i], d, 100 * ours[i], d, p->published[i]);
 }
 
 static int write_json(const char *path, const protocol *p, const eval_scores *e) {
@@ -447,7 +466,7 @@ static int write_json(const char *path, const protocol *p, const eval_scores *e)
     length += snprintf(text + length, sizeof text - (size_t)length, "], \"published\": [");
     for (int i = 0; i < n; i++)
         length += isnan(p->published[i]) ? snprintf(text + length, sizeof text - (size_t)length, "%snull", i ? ", " : "")
-                                         : snprintf(text + length, sizeof text - (size_t)length, "%s%.1f", i ? ", " : "",
+                                         : snprintf(text + length, sizeof text - (size_t)length, "%s%.*f", i ? ", " : "", p->decimals ? p->decimals : 1,
                                                     p->published[i]);
     length += snprintf(text + length, sizeof text - (size_t)length, "], \"source\": \"%s\"}\n", p->source);
     if (cli_write_file(path, text, (size_t)length) == 0) return EXIT_OK;
@@ -482,6 +501,31 @@ static int neco_clustering(const request *r, const protocol *p, df_model *model,
     return EXIT_OK;
 }
 
+/* DatUS²'s pseudo masks of the dataset into out (its segment store beside them), K clusters and
+ * the seed from the settings. */
+static int datus_masks(const request *r, const protocol *p, df_model *model, const char *out) {
+    df_options *settings = NULL;
+    datus_images listing;
+    memset(&listing, 0, sizeof listing);
+    char *store = cli_suffixed(out, "/segments.dfds");
+    int64_t seed = 0;
+    df_status status = store ? cli_options_new(&settings) : DF_E_OUT_OF_MEMORY;
+    if (status == DF_OK) status = df_options_get_int(settings, DF_PARAM_DATUS_SEED, &seed);
+    if (status == DF_OK) status = df_options_set_int(settings, DF_PARAM_KMEANS_SEED, seed);
+    if (status == DF_OK) status = df_options_set_int(settings, DF_PARAM_KMEANS_K, p->clusters ? p->clusters : p->classes);
+    int code = status == DF_OK ? datus_images_open(r->data, settings, "paper", &listing) : cli_fail("paper", status);
+    df_datus *run = NULL;
+    size_t failures = 0;
+    const datus_job job = {"paper", "datus.size", &listing, model, settings, store, out};
+    if (code == EXIT_OK) code = datus_pseudo_masks(&job, &run, &failures);
+    if (code == EXIT_OK && failures) code = EXIT_INPUT; /* a figure over part of the dataset is not the paper's */
+    df_datus_free(run);
+    datus_images_free(&listing);
+    df_options_free(settings);
+    free(store);
+    return code;
+}
+
 static const protocol *find_protocol(const char *name) {
     for (size_t i = 0; name && i < PROTOCOL_COUNT; i++)
         if (strcmp(protocols[i].name, name) == 0) return &protocols[i];
@@ -510,10 +554,12 @@ static int run(int argc, char **argv) {
     if (code == EXIT_OK && p->method == NECO) code = neco_clustering(&r, p, s.model, out, &clustering);
     if (code == EXIT_OK) code = check_record(argc, argv, out);
     if (code == EXIT_OK && p->method == NECO) code = paper_clustering(&clustering);
+    else if (code == EXIT_OK && p->method == DATUS) code = datus_masks(&r, p, s.model, out);
     else if (code == EXIT_OK) code = cli_each_image("paper", r.data, out, "predicted", predict_one, &s);
     if (code == EXIT_OK && s.kept) printf("(%zu of them kept from an earlier run)\n", s.kept);
     eval_scores scores;
     const eval_request scoring = {.pred = out, .gt = r.data, .classes = p->classes, .task = p->task,
+                                  .clusters = p->method == DATUS ? (p->clusters ? p->clusters : p->classes) : 0,
                                   .protocol = p->linear ? DF_MATCH_NONE : DF_MATCH_HUNGARIAN};
     if (code == EXIT_OK && p->method != NECO) code = eval_score(&scoring, &scores);
     if (code == EXIT_OK && p->method != NECO) print_row(p, &scores);

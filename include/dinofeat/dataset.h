@@ -86,11 +86,17 @@ typedef enum df_dataset_layout {
                                           ID.jpg, ROOT/annotations/SPLIT2017/ID.png stuffthingmaps
                                           (0..181) with the 11 ids no category has removed, as
                                           MMSegmentation's conversion numbers them (0..170) */
-    DF_DATASET_LAYOUT_ADE20K = 15      /* ADE20K as the scene-parsing benchmark distributes it
+    DF_DATASET_LAYOUT_ADE20K = 15,     /* ADE20K as the scene-parsing benchmark distributes it
                                           (ADEChallengeData2016.zip): ROOT/ADEChallengeData2016/ (or
                                           ROOT) holding images/SPLIT/NAME.jpg and annotations/SPLIT/
                                           NAME.png, split train = training, val = validation; the
                                           150 classes 1..150 as 0..149, 0 ("other") ignored */
+    DF_DATASET_LAYOUT_SUIM = 16        /* SUIM (Islam et al. 2020) as its archives unpack: ROOT/SUIM/
+                                          (or ROOT) holding train_val/ (split train) and TEST/
+                                          (split val) with images/NAME.jpg and masks/NAME.bmp (RGB,
+                                          each channel > 127 a bit); the six classes of SUIM's
+                                          benchmark and DatUS²: 0 divers, 1 robots, 2 fish, 3 reefs,
+                                          4 wrecks, 5 the rest (water, plants, sea floor) */
 } df_dataset_layout;
 
 /* out: new, free with df_dataset_free. The images are every PNG/JPEG under the folder images,

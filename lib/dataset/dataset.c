@@ -50,6 +50,24 @@ static df_status map_labels(const df_dataset *d, const char *path, df_image *lab
     return DF_OK;
 }
 
+/* RGB labels (SUIM's masks) as one code a pixel, each channel above 127 a bit: red 4, green 2,
+ * blue 1 (SUIM's own reader thresholds value / 255 at 0.5, so off-colour edges fall to the nearest
+ * corner of the cube). */
+static df_status code_colours(const char *path, df_image **labels) {
+    const size_t channels = df_image_channels(*labels), n = df_image_width(*labels) * df_image_height(*labels);
+    if (df_image_bit_depth(*labels) != 8 || channels < 3)
+        return dfi_error(DF_E_INVALID_ARG, "%s: %zu-channel %zu-bit labels, not the 8-bit colours the dataset is "
+                                           "distributed with", path, channels, df_image_bit_depth(*labels));
+    df_image *codes = NULL;
+    df_status status = df_image_new(df_image_width(*labels), df_image_height(*labels), 1, 8, &codes);
+    const uint8_t *rgb = df_image_pixels(*labels);
+    uint8_t *code = df_image_pixels(codes);
+    for (size_t i = 0; status == DF_OK && i < n; i++, rgb += channels)
+        code[i] = (uint8_t)((rgb[0] > 127) << 2 | (rgb[1] > 127) << 1 | (rgb[2] > 127));
+    if (status == DF_OK) df_image_free(*labels), *labels = codes;
+    return status;
+}
+
 static df_status check_labels(const df_dataset *d) {
     for (size_t i = 0; d->labels && i < d->count; i++) {
         char *path = label_path(d, d->names[i]);
@@ -147,6 +165,7 @@ static df_status open_layout(df_dataset *d, const char *root, const df_options *
     d->count = layout.count;
     d->label_from = layout.label_from, d->label_to = layout.label_to, d->label_map = layout.label_map;
     d->label_extension = layout.label_extension;
+    d->label_colours = layout.label_colours;
     d->box_values = layout.box_values, d->box_offsets = layout.box_offsets;
     return DF_OK;
 }
@@ -258,8 +277,10 @@ static df_status prepare(const df_dataset *d, const char *path, const df_options
                          df_image **out) {
     df_image *whole = NULL, *piece = NULL;
     const size_t length = strlen(path);
-    df_status status = length > 4 && strcmp(path + length - 4, ".mat") == 0 ? dfi_mat_load(path, &whole)
-                                                                           : df_image_load(path, decode, &whole);
+    const char *extension = length > 4 ? path + length - 4 : "";
+    df_status status = strcmp(extension, ".mat") == 0   ? dfi_mat_load(path, &whole)
+                       : strcmp(extension, ".bmp") == 0 ? dfi_bmp_load(path, decode, &whole)
+                                                        : df_image_load(path, decode, &whole);
     if (status == DF_OK && crop >= 0) {
         size_t x, y;
         const size_t w = df_image_width(whole), h = df_image_height(whole);
@@ -301,6 +322,7 @@ static df_status decode_item(const df_dataset *d, size_t item, df_image **image,
     if (status == DF_OK && label_file) status = df_options_copy(d->decode, &indices);
     if (status == DF_OK && label_file) status = df_options_set_int(indices, DF_PARAM_IMAGE_PALETTE_INDICES, 1);
     if (status == DF_OK && label_file) status = prepare(d, label_file, indices, crop, DF_RESIZE_NEAREST, labels);
+    if (status == DF_OK && label_file && d->label_colours) status = code_colours(label_file, labels);
     if (status == DF_OK && label_file && df_image_channels(*labels) != 1)
         status = dfi_error(DF_E_INVALID_ARG, "%s: a label image has one channel, not %zu", label_file,
                            df_image_channels(*labels));

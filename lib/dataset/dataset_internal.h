@@ -40,6 +40,10 @@ typedef struct dfi_pass {
  * values x 255 truncated (torchvision's to_pil_image, as STEGO's Potsdam loader reads them). */
 df_status dfi_mat_load(const char *path, df_image **out);
 
+/* An uncompressed Windows bitmap (1-, 4-, 8-bit palette, 24- or 32-bit) as 8-bit RGB
+ * (lib/dataset/bmp.c): SUIM's masks. options: image.max_pixels (may be NULL). */
+df_status dfi_bmp_load(const char *path, const df_options *options, df_image **out);
+
 /* COCO's instances JSON at path: the boxes of each image of names (an id in its name, as
  * COCO_train2014_000000560992.jpg), crowds left out, [x, y, x + w, y + h] rounded half to even
  * (lib/dataset/coco.c). values: new, 4 int32 a box; offsets: new, count + 1 entries, image i's
@@ -58,6 +62,7 @@ typedef struct dfi_layout {
     size_t *box_offsets;
     const char *label_from, *label_to, *label_extension;
     const uint8_t *label_map; /* 256 entries; NULL for none */
+    int label_colours;        /* RGB labels: each channel > 127 a bit (R 4, G 2, B 1), then label_map */
 } dfi_layout;
 /* The layout options name under root (df_dataset_layout other than the folder). */
 df_status dfi_layout_open(const char *root, const df_options *options, dfi_layout *out);
@@ -69,6 +74,7 @@ struct df_dataset {
     const char *label_from, *label_to; /* the label file's stem suffix in place of the image's */
     const char *label_extension;       /* the label file's (NULL: .png) */
     const uint8_t *label_map;          /* label values to classes; NULL: as stored */
+    int label_colours;                 /* RGB labels coded as dfi_layout says */
     char **names;
     size_t count;    /* images */
     int five_crop;

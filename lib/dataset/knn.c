@@ -80,11 +80,7 @@ df_status df_knn_load(const char *path, int32_t *neighbours, size_t capacity, si
     unsigned char *data = NULL;
     size_t size = 0;
     df_status status = dfi_read_file(path, &data, &size);
-    if (status != DF_OK) { /* the reader says what failed; the message names the file */
-        char reason[256];
-        snprintf(reason, sizeof reason, "%s", df_last_error_message());
-        DFI_RETURN(dfi_error(status, "%s: %s", path, reason));
-    }
+    if (status != DF_OK) DFI_RETURN(status);
     uint32_t version = 0, columns = 0;
     uint64_t rows = 0;
     if (status == DF_OK && (size < 24 || memcmp(data, magic, 8) != 0))

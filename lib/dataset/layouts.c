@@ -39,7 +39,7 @@ static int unused_thing_id(int id) {
 }
 
 static uint8_t cocostuff27_map[256], cityscapes27_map[256], potsdam_map[256], potsdam3_map[256], cocothings_map[256],
-    cocostuff15_map[256], cocostuff171_map[256], ade20k_map[256];
+    cocostuff15_map[256], cocostuff171_map[256], ade20k_map[256], suim_map[256];
 
 /* The label maps, filled once (pthread_once in dfi_layout_open). */
 static void fill_maps(void) {
@@ -59,6 +59,11 @@ static void fill_maps(void) {
         /* ADE20K's 0 is "other", not a class (MMSegmentation's reduce_zero_label) */
         ade20k_map[v] = v >= 1 && v <= 150 ? (uint8_t)(v - 1) : 255;
     }
+    /* SUIM's colour codes (red 4, green 2, blue 1): divers 001, robots 100, fish 110, reefs 101,
+       wrecks 011 in the order of DatUS²'s reader; water 000, plants 010 and sea floor 111 are
+       one class, as SUIM's benchmark merges them */
+    static const uint8_t suim[8] = {5, 0, 5, 4, 1, 3, 2, 5};
+    for (int v = 0; v < 256; v++) suim_map[v] = v < 8 ? suim[v] : 255;
     /* the stuffthingmaps' values 0..181 without those of the unused thing ids (and 90, id 91) */
     for (int v = 0, next = 0; v < 256; v++)
         cocostuff171_map[v] = v < 182 && !unused_thing_id(v + 1) && v != 90 ? (uint8_t)next++ : 255;
@@ -129,6 +134,18 @@ static df_status check_images(const dfi_layout *l) {
     return DF_OK;
 }
 
+/* The list's images, or every image under l->images (sorted); where the folder is missing or
+ * empty, the error says how the dataset's archive unpacks (hint). */
+static df_status list_folder(dfi_layout *l, const char *list, const char *hint) {
+    if (*list) return read_list(list, "", ".jpg", "dataset.list", l);
+    df_status status = dfi_list_images(l->images, &l->names, &l->count);
+    char reason[512]; /* the message is rewritten from itself */
+    snprintf(reason, sizeof reason, "%s", status == DF_OK ? "" : df_last_error_message());
+    if (status != DF_OK) return dfi_error(status, "%s (%s)", reason, hint);
+    if (l->count == 0) return dfi_error(DF_E_INVALID_ARG, "%s holds no image (%s)", l->images, hint);
+    return DF_OK;
+}
+
 static df_status open_cocostuff27(const char *root, const char *split, const char *list, dfi_layout *l) {
     char folder[32];
     snprintf(folder, sizeof folder, "%s2017", split);
@@ -188,14 +205,9 @@ static df_status open_coco_folder(const char *root, const char *split, const cha
                    : layout == DF_DATASET_LAYOUT_COCOSTUFF15 ? cocostuff15_map
                                                              : cocostuff171_map;
     if (l->images == NULL || l->labels == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-    if (*list) return read_list(list, "", ".jpg", "dataset.list", l);
-    df_status status = dfi_list_images(l->images, &l->names, &l->count);
-    char reason[512]; /* the message is rewritten from itself */
-    snprintf(reason, sizeof reason, "%s", status == DF_OK ? "" : df_last_error_message());
-    if (status != DF_OK) return dfi_error(status, "%s (COCO's %s2017.zip unpacked under images/)", reason, split);
-    if (l->count == 0)
-        return dfi_error(DF_E_INVALID_ARG, "%s holds no image (COCO's %s2017.zip unpacked under images/)", l->images, split);
-    return DF_OK;
+    char hint[64];
+    snprintf(hint, sizeof hint, "COCO's %s2017.zip unpacked under images/", split);
+    return list_folder(l, list, hint);
 }
 
 /* ADE20K's scene-parsing release: ROOT/ADEChallengeData2016 or ROOT, images/ and annotations/
@@ -210,13 +222,26 @@ static df_status open_ade20k(const char *root, const char *split, const char *li
     l->label_map = ade20k_map;
     free(base);
     if (l->images == NULL || l->labels == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-    if (*list) return read_list(list, "", ".jpg", "dataset.list", l);
-    df_status status = dfi_list_images(l->images, &l->names, &l->count);
-    char reason[512]; /* the message is rewritten from itself */
-    snprintf(reason, sizeof reason, "%s", status == DF_OK ? "" : df_last_error_message());
-    if (status != DF_OK) return dfi_error(status, "%s (ADEChallengeData2016.zip unpacked at the root)", reason);
-    if (l->count == 0) return dfi_error(DF_E_INVALID_ARG, "%s holds no image", l->images);
-    return DF_OK;
+    return list_folder(l, list, "ADEChallengeData2016.zip unpacked at the root");
+}
+
+/* SUIM as its two archives unpack (train_val.zip, TEST.zip): ROOT/SUIM/ or ROOT holding
+ * train_val/ and TEST/, each with images/NAME.jpg and masks/NAME.bmp. */
+static df_status open_suim(const char *root, const char *split, const char *list, dfi_layout *l) {
+    char *nested = joined(root, "SUIM", NULL);
+    char *base = nested && access(nested, F_OK) == 0 ? nested : strdup(root);
+    if (base != nested) free(nested);
+    const char *folder = strcmp(split, "train") == 0 ? "train_val" : "TEST";
+    l->images = base ? joined(base, folder, "images") : NULL;
+    l->labels = base ? joined(base, folder, "masks") : NULL;
+    l->label_extension = ".bmp";
+    l->label_colours = 1;
+    l->label_map = suim_map;
+    free(base);
+    if (l->images == NULL || l->labels == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
+    char hint[64];
+    snprintf(hint, sizeof hint, "SUIM's %s.zip unpacked at the root", folder);
+    return list_folder(l, list, hint);
 }
 
 /* A saliency test set: the images of one folder (sorted, or as the list says), each mask the
@@ -452,6 +477,7 @@ df_status dfi_layout_open(const char *root, const df_options *options, dfi_layou
     case DF_DATASET_LAYOUT_COCOSTUFF15:
     case DF_DATASET_LAYOUT_COCOSTUFF171: status = open_coco_folder(root, split, list, layout, out); break;
     case DF_DATASET_LAYOUT_ADE20K: status = open_ade20k(root, split, list, out); break;
+    case DF_DATASET_LAYOUT_SUIM: status = open_suim(root, split, list, out); break;
     default: status = dfi_error(DF_E_INVALID_ARG, "dataset.layout %lld", (long long)layout);
     }
     if (status == DF_OK) status = check_images(out);

@@ -143,11 +143,7 @@ static df_status load_boxes(const char *path, int remove_hards, int32_t *boxes, 
     unsigned char *data = NULL;
     size_t size = 0;
     df_status status = dfi_read_file(path, &data, &size);
-    if (status != DF_OK) {
-        char reason[256]; /* the message is rewritten from itself */
-        snprintf(reason, sizeof reason, "%s", df_last_error_message());
-        return dfi_error(status, "%s: %s", path, reason);
-    }
+    if (status != DF_OK) return status;
     char *text = malloc(size + 1);
     if (text == NULL) {
         free(data);

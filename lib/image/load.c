@@ -29,9 +29,10 @@ df_status df_image_load(const char *path, const df_options *options, df_image **
     unsigned char *data = NULL;
     size_t size = 0;
     df_status status = dfi_read_file(path, &data, &size);
-    if (status == DF_OK) status = decode(data, size, options, out);
+    if (status != DF_OK) DFI_RETURN(status);
+    status = decode(data, size, options, out);
     free(data);
-    if (status != DF_OK) {
+    if (status != DF_OK) { /* the decoders' messages lack the path */
         char reason[768];
         snprintf(reason, sizeof reason, "%s", df_last_error_message());
         dfi_error(status, "%s: %s", path, reason);

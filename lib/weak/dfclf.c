@@ -161,11 +161,7 @@ df_status df_weak_load(const char *path, df_weak **out) {
     unsigned char *data = NULL;
     size_t size = 0;
     df_status status = dfi_read_file(path, &data, &size);
-    if (status != DF_OK) {
-        char reason[256]; /* a copy: dfi_error rewrites the buffer it would read from */
-        snprintf(reason, sizeof reason, "%s", df_last_error_message());
-        DFI_RETURN(dfi_error(status, "%s: %s", path, reason));
-    }
+    if (status != DF_OK) DFI_RETURN(status);
     df_weak *weak = calloc(1, sizeof *weak);
     status = weak ? parse(path, data, size, weak) : dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
     free(data);

@@ -27,6 +27,7 @@ class Layout(enum.IntEnum):
     COCOSTUFF15 = 13
     COCOSTUFF171 = 14
     ADE20K = 15
+    SUIM = 16
 
 
 class Dataset(Handle):
@@ -48,7 +49,9 @@ class Dataset(Handle):
     d.boxes(i); "cub" CUB-200-2011's images and foreground masks (split "train" or "val", its
     test images); "cocothings" and "cocostuff15" COCO's images/SPLIT2017 with the 12 thing or the
     15 stuff supercategories Leopart and NeCo score; "cocostuff171" all of COCO-Stuff's classes
-    (MMSegmentation's numbering); "ade20k" ADEChallengeData2016's 150 classes."""
+    (MMSegmentation's numbering); "ade20k" ADEChallengeData2016's 150 classes; "suim" SUIM's
+    train_val (split "train") or TEST ("val") images, their BMP colour masks as the six classes of
+    SUIM's benchmark and DatUS²."""
 
     _free, _name = "df_dataset_free", "dataset.Dataset"
 

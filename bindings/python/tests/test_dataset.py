@@ -1,5 +1,6 @@
 """dinofeat.dataset.Dataset on a generated folder."""
 import os
+import shutil
 import sys
 import tempfile
 import unittest
@@ -106,6 +107,24 @@ class DatasetTest(unittest.TestCase):
                         "<ymax>7</ymax></bndbox></object></annotation>")
             with self.assertRaisesRegex(dinofeat.Error, "neither difficult nor truncated"):
                 dinofeat.dataset.Dataset(root, layout="voc12", split="val", remove_hards=True)
+
+    def test_suim(self):
+        """suim reads SUIM's BMP colour masks (test/fixtures/bmp: pixel i coloured COLOURS[i % 10]
+        of make_bmp_fixtures.py) as the six classes, TEST as the val split."""
+        bmp = os.path.join(os.path.dirname(__file__), "..", "..", "..", "test", "fixtures", "bmp", "rgb24.bmp")
+        with tempfile.TemporaryDirectory() as root:
+            for folder in ("images", "masks"):
+                os.makedirs(os.path.join(root, "SUIM", "TEST", folder))
+            dinofeat.Image.from_numpy(np.zeros((5, 7, 3), np.uint8)).save_png(
+                os.path.join(root, "SUIM", "TEST", "images", "d_r_1_.jpg"))
+            shutil.copyfile(bmp, os.path.join(root, "SUIM", "TEST", "masks", "d_r_1_.bmp"))
+            d = dinofeat.dataset.Dataset(root, layout="suim", split="val")
+            labels = d[0][1].reshape(5, 7)
+            np.testing.assert_array_equal(labels[0], [5, 0, 5, 4, 1, 3, 2])
+            np.testing.assert_array_equal(labels[1], [5, 3, 4, 5, 0, 5, 4])
+            d.close()
+            with self.assertRaisesRegex(dinofeat.Error, "train_val/images"):
+                dinofeat.dataset.Dataset(root, layout=dinofeat.dataset.Layout.SUIM, split="train")
 
     def test_potsdam_and_coco20k(self):
         """potsdam3 reads the .mat files (test/fixtures/mat: labels 0..5 and 255 on every row,
