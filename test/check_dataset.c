@@ -106,6 +106,29 @@ START_TEST(test_dataset_lists_and_decodes) {
 }
 END_TEST
 
+/* A 16-bit image comes as it is decoded: microscopy's raw values are not cut to 8 bits. */
+START_TEST(test_dataset_keeps_16_bit_images) {
+    char folder[64], path[128];
+    snprintf(folder, sizeof folder, "/tmp/dinofeat_d16_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(folder));
+    snprintf(path, sizeof path, "%s/grey16.png", folder);
+    df_image *stored, *image;
+    ck_assert_ok(df_image_load("fixtures/images/grey16.png", NULL, &stored));
+    ck_assert_ok(df_image_save_png(stored, path));
+    df_dataset *d;
+    ck_assert_ok(df_dataset_open(folder, NULL, NULL, &d));
+    ck_assert_ok(df_dataset_get(d, 0, &image, NULL));
+    ck_assert_uint_eq(df_image_bit_depth(image), 16);
+    ck_assert_uint_eq(df_image_channels(image), df_image_channels(stored));
+    ck_assert_mem_eq(df_image_pixels(image), df_image_pixels(stored),
+                     df_image_width(stored) * df_image_height(stored) * df_image_channels(stored) * 2);
+    df_image_free(image), df_image_free(stored);
+    df_dataset_free(d);
+    ck_assert_int_eq(remove(path), 0);
+    ck_assert_int_eq(rmdir(folder), 0);
+}
+END_TEST
+
 /* Five-crop corners as torchvision's five_crop, then the short side to 8 and the centre. */
 START_TEST(test_dataset_five_crop_and_resize) {
     make_folders();
@@ -418,6 +441,7 @@ Suite *dataset_suite(void) {
     Suite *s = suite_create("dataset");
     TCase *tc = tcase_create("folder");
     tcase_add_test(tc, test_dataset_lists_and_decodes);
+    tcase_add_test(tc, test_dataset_keeps_16_bit_images);
     tcase_add_test(tc, test_dataset_five_crop_and_resize);
     tcase_add_test(tc, test_dataset_centre_crops_round_half_to_even);
     tcase_add_test(tc, test_dataset_crops_to_multiples);

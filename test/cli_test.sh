@@ -769,7 +769,7 @@ PY
     # one segment; K = 6 gives each its own cluster. Masks (BMP, SUIM's colours): divers, robots,
     # fish, reefs; wrecks on 48 of 64 columns and water on 16; water. Matched one to one: IoU 1 for
     # the first four, wrecks 2304 / 3072 = 0.75, water 3072 / 3840 = 0.8: mIoU 92.50, accuracy
-    # 17664 / 18432 = 95.83
+    # 17664 / 18432 = 95.83; F1 1 for four, 4608 / 5376 and 6144 / 6912 for the others: 95.77
     /usr/bin/python3 - "$tmp/suim" <<'PY'
 import os, sys
 import numpy as np
@@ -787,12 +787,12 @@ for i, (photo, left, right) in enumerate([((200, 30, 30), divers, divers), ((30,
     Image.fromarray(mask).save(f"{root}/masks/d_r_{i}_.bmp")
 PY
     datus_paper=(--model "$tmp/neco/flat.safetensors" --heads 2 --data "$tmp/suim" --set datus.size=64)
-    for row in "mIoU +92\.50 +28\.48" "accuracy +95\.83 +64\.67"; do
+    for row in "mIoU +92\.50 +28\.48" "accuracy +95\.83 +64\.67" "mean F1 +95\.77 +39\.52"; do
         expect 0 "^  $row$" -- "$cli" paper datus-suim "${datus_paper[@]}" --out "$tmp/suim_out"
     done
     expect 0 "resumed: 6 of 6 images were recorded already" -- "$cli" paper datus-suim "${datus_paper[@]}" \
         --out "$tmp/suim_out" --json "$tmp/suim.json"
-    expect 0 '"ours": \[92\.5, 95\.8333333[0-9]*\], "published": \[28\.48, 64\.67\]' -- cat "$tmp/suim.json"
+    expect 0 '"ours": \[92\.5, 95\.8333333[0-9]*, 95\.767195[0-9]*\], "published": \[28\.48, 64\.67, 39\.52\]' -- cat "$tmp/suim.json"
     expect 0 "segments in 6 clusters" -- "$cli" datus --model "$tmp/neco/flat.safetensors" --heads 2 --clusters 6 \
         --side 64 --images "$tmp/suim" --set dataset.layout=suim --out-dir "$tmp/suim_datus"
     expect 0 "mIoU 0\.9250" -- "$cli" eval --task semseg --pred "$tmp/suim_datus/masks" --gt "$tmp/suim" \
@@ -835,11 +835,54 @@ expect 0 "sempart-ecssd on 6 images" -- "$cli" paper sempart-ecssd "${sempart_mo
     --data "$tmp/sal_ecssd" --out "$tmp/paper_sp" --json "$tmp/paper_sp.json"
 expect 0 "^same$" -- bash -c "[ \"\$('$cli' eval --pred '$tmp/sp_out/masks' --gt '$tmp/sal/masks' --task saliency | tail -1)\" = \
     \"\$('$cli' eval --pred '$tmp/paper_sp' --gt '$tmp/sal_ecssd' --task saliency --set dataset.layout=ecssd | tail -1)\" ] && echo same"
+# Sempart's protocols with figures worked out by hand: the trained network with its last layers
+# set to constants (weights 0; coarse bias -10, so the empty partition is the foreground by the
+# corners rule and the fine mask is kept as it is; fine bias +10: sigmoid 0.99995, 255 as a byte)
+# predicts every pixel foreground. Two 32 x 32 images whose masks are a quarter foreground:
+# accuracy and IoU 25.0, maxF_beta 1.3 x 0.25 / (0.3 x 0.25 + 1) = 30.2. CorLoc of the whole-image
+# box: IoU 0.5 with a box of the top half (not > 0.5), 0.625 with one of the top 20 rows: 50.0.
+if have_python_imaging "dinofeat paper sempart-* by hand"; then
+    /usr/bin/python3 - "$tmp/sp.dfsempart" "$tmp/sp_const.dfsempart" "$tmp/sp_hand" <<'PY'
+import os, sys
+import numpy as np
+from PIL import Image
+sys.path.insert(0, "../bindings/python")
+import dinofeat.sempart
+trained, constant, root = sys.argv[1:]
+t = dinofeat.sempart.Trainer.load(trained)
+p = t.parameters()
+t.set_parameters({"coarse.weight": np.zeros_like(p["coarse.weight"]), "coarse.bias": [-10.0],
+                  "fine.out.weight": np.zeros_like(p["fine.out.weight"]), "fine.out.bias": [10.0]})
+t.save(constant)
+ecssd, voc = f"{root}/ecssd", f"{root}/VOCdevkit/VOC2007"
+for folder in (f"{ecssd}/images", f"{ecssd}/ground_truth_mask", f"{voc}/JPEGImages", f"{voc}/Annotations",
+               f"{voc}/ImageSets/Main"):
+    os.makedirs(folder, exist_ok=True)
+photo = np.random.default_rng(2).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+for name, rows, cols, ymax in (("a", slice(8, 24), slice(8, 24), 16), ("b", slice(0, 8), slice(0, 32), 20)):
+    Image.fromarray(photo).save(f"{ecssd}/images/{name}.jpg")
+    mask = np.zeros((32, 32), np.uint8)
+    mask[rows, cols] = 255
+    Image.fromarray(mask).save(f"{ecssd}/ground_truth_mask/{name}.png")
+    Image.fromarray(photo).save(f"{voc}/JPEGImages/{name}.jpg")
+    with open(f"{voc}/Annotations/{name}.xml", "w") as f:
+        f.write(f"<annotation><object><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>32</xmax><ymax>{ymax}</ymax>"
+                "</bndbox></object></annotation>")
+with open(f"{voc}/ImageSets/Main/trainval.txt", "w") as f:
+    f.write("a\nb\n")
+PY
+    for row in "accuracy +25\.0 +96\.4" "IoU +25\.0 +85\.5" "maxF_beta +30\.2 +94\.7"; do
+        expect 0 "^  $row$" -- "$cli" paper sempart-ecssd "${sempart_model[@]}" --sempart "$tmp/sp_const.dfsempart" \
+            --data "$tmp/sp_hand/ecssd" --out "$tmp/sp_hand_ecssd"
+    done
+    expect 0 "^  CorLoc +50\.0 +75\.1$" -- "$cli" paper sempart-voc07 "${sempart_model[@]}" \
+        --sempart "$tmp/sp_const.dfsempart" --data "$tmp/sp_hand" --out "$tmp/sp_hand_voc"
+fi
 expect 1 "sempart-voc07 needs --sempart FILE" -- "$cli" paper sempart-voc07 "${paper[@]}" --data "$tmp/paper_voc"
 expect 1 "unknown protocol 'stego-potsdam'" -- "$cli" paper stego-potsdam "${paper[@]}" --data "$tmp/paper_voc"
 expect 1 "a protocol comes first" -- "$cli" paper --data "$tmp/paper_voc" "${paper[@]}"
 # every protocol the help names is one
-for protocol in $("$cli" paper --help | grep -oE '\b(tokencut|sempart|stego|hrdv2|neco)-[a-z0-9-]+[a-z0-9]' | sort -u); do
+for protocol in $("$cli" paper --help | grep -oE '\b(tokencut|sempart|stego|hrdv2|neco|datus)-[a-z0-9-]+[a-z0-9]' | sort -u); do
     expect 1 "needs --|--data DIR is required" -- "$cli" paper "$protocol" "${paper[@]}"
 done
 
@@ -863,6 +906,9 @@ mask[2:16, 2:30] = np.asarray(Image.open(sys.argv[1]))
 Image.fromarray(mask).save(sys.argv[2])" "$tmp/hr_sal.png" "$duts/DUTS-TE-Mask/a.png"
     expect 0 "^  IoU +100\.0 +65\.4$" -- "$cli" paper hrdv2-duts "${hr[@]}" --data "$duts" --out "$tmp/paper_hr"
     expect 0 "" -- cmp "$tmp/paper_hr/a.png" "$tmp/hr_sal.png"
+    # without the crop to whole patches the mask cannot cover the image: said for that image alone
+    expect 2 "^dinofeat paper: a\.png: the segmentation covers 28 x 14 of 31 x 17 pixels: keep dataset\.multiple at the patch size$" \
+        -- "$cli" paper hrdv2-duts "${hr[@]}" --data "$duts" --out "$tmp/paper_hr_whole" --set dataset.multiple=0
     /usr/bin/python3 -c "
 import sys, numpy as np
 from PIL import Image
@@ -902,6 +948,31 @@ want = [[v + 2 for v in segment["superbox"]["box"]]] + [[v + 2 for v in b["box"]
 got = [b["box"] for b in paper["boxes"]]
 print("moved" if got == want and len(got) > 1 else f"{got} != {want}")
 PY
+    # a 16-bit image (8-bit values x 257, stored as a PNG the signature reveals) gives the boxes of
+    # its 8-bit twin: the crop reads two bytes a sample
+    /usr/bin/python3 - "$hrvoc" <<'PY'
+import struct, sys, zlib
+import numpy as np
+from PIL import Image
+voc = sys.argv[1]
+pixels = np.random.default_rng(4).integers(0, 256, (45, 61, 3), dtype=np.uint8)
+pixels[10:30, 5:25] = (200, 40, 40)
+Image.fromarray(pixels).save(f"{voc}/JPEGImages/000004.jpg", format="PNG")
+wide = pixels.astype(np.uint16) * 257
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+rows = b"".join(b"\0" + wide[y].astype(">u2").tobytes() for y in range(45))
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 61, 45, 16, 2, 0, 0, 0)) + \
+    chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+open(f"{voc}/JPEGImages/000005.jpg", "wb").write(png)
+for name in ("000004", "000005"):
+    open(f"{voc}/Annotations/{name}.xml", "w").write(
+        "<annotation><object><bndbox><xmin>6</xmin><ymin>11</ymin><xmax>25</xmax><ymax>30</ymax></bndbox></object></annotation>")
+open(f"{voc}/../../wide.txt", "w").write("000004\n000005\n")
+PY
+    expect 0 "hrdv2-voc07 on 2 images" -- "$cli" paper hrdv2-voc07 "${hr[@]}" --data "$tmp/paper_hrvoc" \
+        --out "$tmp/paper_hrvoc_wide" --set dataset.list="$tmp/paper_hrvoc/wide.txt"
+    expect 0 "" -- cmp "$tmp/paper_hrvoc_wide/000004.json" "$tmp/paper_hrvoc_wide/000005.json"
 fi
 
 # data-parallel: two local ranks split every batch; a failing rank stops the other

@@ -93,13 +93,17 @@ static const protocol protocols[] = {
      {"dataset.layout=cocothings", "dataset.split=val", "dataset.size=448", "dataset.stretch=1"}, 12,
      "NeCo ViT-S/14 (DINOv2 with registers, NeCo-trained; Table 7)", {18.2, 61.2, 64.5}},
     {"datus-suim", DATUS, EVAL_SEMSEG, {"dataset.layout=suim", "dataset.split=val"}, 6,
-     "DatUS², DINO ViT-B/8 (Table V)", {28.48, 64.67}, .decimals = 2},
+     "DatUS², DINO ViT-B/8 (Table V; mean F1: Table IV)", {28.48, 64.67, 39.52}, .decimals = 2},
     {"datus-suim-k7", DATUS, EVAL_SEMSEG, {"dataset.layout=suim", "dataset.split=val"}, 6,
-     "DatUS² + overclustering (K = 7), DINO ViT-B/8 (Table V)", {34.02, 69.98}, .clusters = 7, .decimals = 2},
+     "DatUS² + overclustering (K = 7), DINO ViT-B/8 (Table V)", {34.02, 69.98, NAN}, .clusters = 7, .decimals = 2},
+    {"datus-suim-train", DATUS, EVAL_SEMSEG, {"dataset.layout=suim", "dataset.split=train"}, 6,
+     "DatUS², DINO ViT-B/8 (Table I)", {23.44, 62.18, 31.97}, .decimals = 2},
     {"datus-cocostuff27", DATUS, EVAL_SEMSEG, {"dataset.layout=cocostuff27", "dataset.split=val"}, 27,
-     "DatUS², DINO ViT-B/8 (Table V)", {12.01, 34.11}, .decimals = 2},
+     "DatUS², DINO ViT-B/8 (Table V)", {12.01, 34.11, NAN}, .decimals = 2},
     {"datus-cocostuff27-k63", DATUS, EVAL_SEMSEG, {"dataset.layout=cocostuff27", "dataset.split=val"}, 27,
-     "DatUS² + overclustering (K = 63), DINO ViT-B/8 (Table V)", {15.97, 33.94}, .clusters = 63, .decimals = 2},
+     "DatUS² + overclustering (K = 63), DINO ViT-B/8 (Table V)", {15.97, 33.94, NAN}, .clusters = 63, .decimals = 2},
+    {"datus-cocostuff27-train", DATUS, EVAL_SEMSEG, {"dataset.layout=cocostuff27", "dataset.split=train"}, 27,
+     "DatUS², DINO ViT-B/8 (Table III)", {10.60, 31.50, 16.77}, .decimals = 2},
 };
 #define PROTOCOL_COUNT (sizeof protocols / sizeof protocols[0])
 
@@ -148,8 +152,11 @@ static const char description[] =
     "                     images or COCO-Stuff-27's curated val list, k-means with K = the classes\n"
     "                     (6, 27) or the paper's over-clustering (7, 63); the masks at the images'\n"
     "                     size scored on the classes, one to one (Hungarian; clusters left unmatched\n"
-    "                     count as errors), unlabelled (noise) pixels not scored. --out keeps the\n"
-    "                     segment store (OUT/segments.dfds), so a rerun resumes\n"
+    "                     count as errors), unlabelled (noise) pixels not scored: mIoU, accuracy,\n"
+    "                     mean F1. --out keeps the segment store (OUT/segments.dfds), so a rerun\n"
+    "                     resumes\n"
+    "  datus-suim-train, datus-cocostuff27-train  the same on SUIM's train_val images (Table I) or\n"
+    "                     COCO-Stuff-27's curated training list (Table III)\n"
     "A protocol's dataset settings (layout, split, size) come first; --set changes them.\n";
 
 typedef struct request {
@@ -183,19 +190,26 @@ typedef struct run_state {
     df_stego *head;
     df_sempart *sempart;
     df_options *options, *crf;
-    size_t kept; /* predictions an earlier run wrote */
+    size_t kept;   /* predictions an earlier run wrote */
+    char why[256]; /* a failure the CLI found itself, said in place of the library's last message */
 } run_state;
 
-static int write_boxes(const char *path, const int32_t *boxes, size_t count) {
+/* The boxes as JSON at path; DF_E_IO with s->why set when it cannot be written. */
+static df_status write_boxes(run_state *s, const char *path, const int32_t *boxes, size_t count) {
     cli_output out;
     FILE *f = cli_output_open(path, &out);
-    if (f == NULL) return -1;
+    if (f == NULL) {
+        snprintf(s->why, sizeof s->why, "%s: %s", path, strerror(errno));
+        return DF_E_IO;
+    }
     fprintf(f, "{\"boxes\": [");
     for (size_t i = 0; i < count; i++)
         fprintf(f, "%s{\"class\": 1, \"box\": [%d, %d, %d, %d]}", i ? ", " : "", boxes[4 * i], boxes[4 * i + 1],
                 boxes[4 * i + 2], boxes[4 * i + 3]);
     fprintf(f, "]}\n");
-    return cli_output_commit(&out);
+    if (cli_output_commit(&out) == 0) return DF_OK;
+    snprintf(s->why, sizeof s->why, "%s: %s", path, strerror(errno));
+    return DF_E_IO;
 }
 
 static df_status write_grey(const uint8_t *pixels, size_t w, size_t h, const char *path) {
@@ -238,17 +252,17 @@ static df_status tokencut_mask(const run_state *s, const df_image *image, const 
 }
 
 /* TokenCut's object-discovery protocol: the image as it is, zero-padded inside df_tokencut. */
-static df_status tokencut_box(const run_state *s, const df_image *image, const char *path) {
+static df_status tokencut_box(run_state *s, const df_image *image, const char *path) {
     df_tensor *pixels = NULL, *mask = NULL;
     int32_t box[4];
     df_status status = df_image_to_tensor(image, NULL, NULL, &pixels);
     if (status == DF_OK) status = df_tokencut(s->model, pixels, s->options, &mask, box, NULL);
-    if (status == DF_OK && write_boxes(path, box, 1) != 0) status = DF_E_IO;
+    if (status == DF_OK) status = write_boxes(s, path, box, 1);
     df_tensor_free(pixels), df_tensor_free(mask);
     return status;
 }
 
-static df_status sempart_output(const run_state *s, const df_image *image, const char *path) {
+static df_status sempart_output(run_state *s, const df_image *image, const char *path) {
     df_tensor *fine = NULL, *boxes = NULL;
     int64_t shape[2] = {0, 4};
     df_tensor_view view = {.struct_size = sizeof view};
@@ -257,7 +271,7 @@ static df_status sempart_output(const run_state *s, const df_image *image, const
                                           corloc ? &boxes : NULL);
     if (status == DF_OK) status = df_tensor_shape(corloc ? boxes : fine, shape, 2);
     if (status == DF_OK) status = df_tensor_view_of(corloc ? boxes : fine, &view);
-    if (status == DF_OK && corloc && write_boxes(path, view.data, shape[0] ? 1 : 0) != 0) status = DF_E_IO;
+    if (status == DF_OK && corloc) status = write_boxes(s, path, view.data, shape[0] ? 1 : 0);
     if (status == DF_OK && !corloc) status = write_grey(view.data, (size_t)shape[1], (size_t)shape[0], path);
     df_tensor_free(fine), df_tensor_free(boxes);
     return status;
@@ -277,17 +291,19 @@ static df_status stego_labels(const run_state *s, const df_image *image, const c
 /* HR-Dv2's foreground segmentation (its Table 2): the saliency mask of the class-agnostic
  * segmentation; the dataset crops the image to whole patches as the official closest_crop does,
  * so the mask covers it all. */
-static df_status hrdv2_mask(const run_state *s, const df_image *image, const char *path) {
+static df_status hrdv2_mask(run_state *s, const df_image *image, const char *path) {
     df_tensor *pixels = NULL;
     df_cas_result *result = NULL;
     df_cas_view v = {.struct_size = sizeof v};
     df_status status = df_image_to_tensor(image, NULL, NULL, &pixels);
     if (status == DF_OK) status = df_cas_segment(s->model, pixels, s->options, NULL, NULL, &result);
     if (status == DF_OK) status = df_cas_result_view(result, &v);
-    if (status == DF_OK && ((size_t)v.width != df_image_width(image) || (size_t)v.height != df_image_height(image)))
-        status = DF_E_INVALID_ARG, fprintf(stderr, "dinofeat paper: the segmentation covers %lld x %lld of %zu x %zu pixels: "
-                                          "keep dataset.multiple at the patch size\n", (long long)v.width,
-                                          (long long)v.height, df_image_width(image), df_image_height(image));
+    if (status == DF_OK && ((size_t)v.width != df_image_width(image) || (size_t)v.height != df_image_height(image))) {
+        snprintf(s->why, sizeof s->why, "the segmentation covers %lld x %lld of %zu x %zu pixels: keep "
+                 "dataset.multiple at the patch size", (long long)v.width, (long long)v.height, df_image_width(image),
+                 df_image_height(image));
+        status = DF_E_INVALID_ARG;
+    }
     if (status == DF_OK) status = write_grey(v.saliency, (size_t)v.width, (size_t)v.height, path);
     df_cas_result_free(result);
     df_tensor_free(pixels);
@@ -303,10 +319,11 @@ static size_t centre_offset(size_t excess) {
 /* HR-Dv2's object localisation (its Table 1): the class-agnostic segmentation of the image
  * centre-cropped to whole patches (as closest_crop), its superbox (and, multi, every box it
  * keeps) moved back to the whole image's pixels. */
-static df_status hrdv2_boxes(const run_state *s, df_image *image, const char *path) {
+static df_status hrdv2_boxes(run_state *s, df_image *image, const char *path) {
     int64_t patch = 14;
     df_model_info_int(s->model, DF_MODEL_INFO_PATCH, &patch);
-    const size_t w = df_image_width(image), h = df_image_height(image), p = (size_t)patch;
+    const size_t w = df_image_width(image), h = df_image_height(image), p = (size_t)patch,
+                 depth = df_image_bit_depth(image), pixel = 3 * depth / 8; /* RGB, 8- or 16-bit */
     const size_t cw = w / p * p, ch = h / p * p, ox = centre_offset(w - cw), oy = centre_offset(h - ch);
     df_image *cropped = NULL;
     df_tensor *pixels = NULL;
@@ -314,9 +331,10 @@ static df_status hrdv2_boxes(const run_state *s, df_image *image, const char *pa
     df_cas_view v = {.struct_size = sizeof v};
     int32_t *boxes = NULL;
     df_status status = cw && ch ? DF_OK : DF_E_INVALID_ARG;
-    if (status != DF_OK) fprintf(stderr, "dinofeat paper: %zu x %zu is smaller than a patch\n", w, h);
+    if (status != DF_OK) snprintf(s->why, sizeof s->why, "%zu x %zu is smaller than a patch", w, h);
     if (status == DF_OK)
-        status = df_image_from_pixels((uint8_t *)df_image_pixels(image) + 3 * (oy * w + ox), cw, ch, 3, 8, 3 * w, &cropped);
+        status = df_image_from_pixels((uint8_t *)df_image_pixels(image) + pixel * (oy * w + ox), cw, ch, 3, depth,
+                                      pixel * w, &cropped);
     if (status == DF_OK) status = df_image_to_tensor(cropped, NULL, NULL, &pixels);
     if (status == DF_OK) status = df_cas_segment(s->model, pixels, s->options, NULL, NULL, &result);
     if (status == DF_OK) status = df_cas_result_view(result, &v);
@@ -327,7 +345,7 @@ static df_status hrdv2_boxes(const run_state *s, df_image *image, const char *pa
     for (size_t i = 0; status == DF_OK && i < count; i++)
         boxes[4 * i] += (int32_t)ox, boxes[4 * i + 1] += (int32_t)oy, boxes[4 * i + 2] += (int32_t)ox,
             boxes[4 * i + 3] += (int32_t)oy;
-    if (status == DF_OK && write_boxes(path, boxes, count) != 0) status = DF_E_IO;
+    if (status == DF_OK) status = write_boxes(s, path, boxes, count);
     free(boxes);
     df_cas_result_free(result);
     df_tensor_free(pixels);
@@ -358,7 +376,8 @@ static int predict_one(void *context, const df_image *image, const char *name) {
                                                           : tokencut_mask(s, rgb, path);
         df_image_free(rgb);
     }
-    if (status != DF_OK) fprintf(stderr, "dinofeat paper: %s: %s\n", name, df_last_error_message());
+    if (status != DF_OK) fprintf(stderr, "dinofeat paper: %s: %s\n", name, s->why[0] ? s->why : df_last_error_message());
+    s->why[0] = '\0';
     free(path);
     return status == DF_OK ? EXIT_OK : status == DF_E_OUT_OF_MEMORY || status == DF_E_INTERNAL ? EXIT_INTERNAL : EXIT_INPUT;
 }
@@ -445,6 +464,7 @@ static void print_row(const protocol *p, const eval_scores *e) {
     double ours[3];
     int n = 0;
     if (p->task == EVAL_SEMSEG) names[0] = "mIoU", ours[0] = e->miou, names[1] = "accuracy", ours[1] = e->accuracy, n = 2;
+    if (p->method == DATUS) names[2] = "mean F1", ours[2] = e->mean_f1, n = 3; /* DatUS²'s "Avg. F1" */
     if (p->task == EVAL_SALIENCY)
         names[0] = "accuracy", ours[0] = e->accuracy, names[1] = "IoU", ours[1] = e->iou, names[2] = "maxF_beta",
         ours[2] = e->max_f_beta, n = 3;
@@ -459,8 +479,8 @@ static void print_row(const protocol *p, const eval_scores *e) {
 
 static int write_json(const char *path, const protocol *p, const eval_scores *e) {
     char text[1024];
-    const double ours[3][3] = {{e->miou, e->accuracy}, {e->accuracy, e->iou, e->max_f_beta}, {e->corloc}};
-    const int n = p->task == EVAL_SEMSEG ? 2 : p->task == EVAL_SALIENCY ? 3 : 1;
+    const double ours[3][3] = {{e->miou, e->accuracy, e->mean_f1}, {e->accuracy, e->iou, e->max_f_beta}, {e->corloc}};
+    const int n = p->method == DATUS || p->task == EVAL_SALIENCY ? 3 : p->task == EVAL_SEMSEG ? 2 : 1;
     int length = snprintf(text, sizeof text, "{\"protocol\": \"%s\", \"images\": %zu, \"ours\": [", p->name, e->images);
     for (int i = 0; i < n; i++) length += snprintf(text + length, sizeof text - (size_t)length, "%s%.9g", i ? ", " : "", 100 * ours[p->task][i]);
     length += snprintf(text + length, sizeof text - (size_t)length, "], \"published\": [");

@@ -119,7 +119,8 @@ DF_API df_status df_dataset_count(const df_dataset *dataset, size_t *items);
  * or -1 without five-crop. */
 DF_API df_status df_dataset_name(const df_dataset *dataset, size_t item, const char **name, int *crop);
 /* Decodes one item now, on the calling thread: image (may be NULL when labels is not: scoring
- * needs only the labels; new; 8-bit, as decoded: grey, RGB or RGBA) and labels (may be NULL;
+ * needs only the labels; new; as decoded: grey, RGB or RGBA, 8- or 16-bit, 16-bit samples kept
+ * through the resizes) and labels (may be NULL;
  * new, one channel; NULL when the dataset has no labels), both five-cropped and resized as the
  * options say. */
 DF_API df_status df_dataset_get(const df_dataset *dataset, size_t item, df_image **image, df_image **labels);
