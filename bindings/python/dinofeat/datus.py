@@ -211,24 +211,27 @@ def list_images(folder):
 
 
 def run(model, images, clusters, store, threshold=5, size=224, pca=0, seed=0, progress=None):
-    """The DatUS² pipeline: every image of images (a folder, or a list of paths) recorded in the
-    store file (images recorded there already are skipped: an interrupted run resumes), then
-    k-means with `clusters` clusters. Returns the Run; run.mask(i) is image i's pseudo mask.
+    """The DatUS² pipeline: every image of images (a folder, a list of paths, or a
+    dinofeat.dataset.Dataset, e.g. a dataset as distributed: layout="suim") recorded in the store
+    file (images recorded there already are skipped: an interrupted run resumes), then k-means
+    with `clusters` clusters. Returns the Run; run.mask(i) is image i's pseudo mask.
     progress(done, total), if given, is called after each image."""
     import os
-    if isinstance(images, (str, bytes, os.PathLike)):
-        folder = images
-        names = list_images(folder)
-        paths = [os.path.join(folder, n) for n in names]
+    from .dataset import Dataset
+    dataset = isinstance(images, Dataset)
+    if dataset:
+        names = [images.name(i)[0] for i in range(len(images))]
+    elif isinstance(images, (str, bytes, os.PathLike)):
+        names = list_images(images)
+        paths = [os.path.join(images, n) for n in names]
     else:
-        paths = [str(p) for p in images]
-        names = paths
+        paths = names = [str(p) for p in images]
     result = Run(store, threshold=threshold, size=size, seed=seed)
-    for i, (name, path) in enumerate(zip(names, paths)):
+    for i, name in enumerate(names):
         if name not in result:
-            result.add_image(model, name, path)
+            result.add_image(model, name, images[i][0] if dataset else paths[i])
         if progress is not None:
-            progress(i + 1, len(paths))
+            progress(i + 1, len(names))
     result.cluster(clusters, pca=pca, seed=seed)
     return result
 

@@ -92,6 +92,13 @@ class DatusTest(unittest.TestCase):
                                        size=64)
             for i in range(3):
                 np.testing.assert_array_equal(again.mask(i), masks[i])
+            folder = dinofeat.dataset.Dataset(os.path.join(d, "in"))  # the same images through a Dataset
+            through = dinofeat.datus.run(model, folder, 2, os.path.join(d, "t.dfds"), threshold=2, size=64)
+            self.assertEqual([through.image(i)["name"] for i in range(3)], ["a.png", "c.jpg", "sub/b.png"])
+            for i in range(3):
+                np.testing.assert_array_equal(through.mask(i), masks[i])
+            through.close()
+            folder.close()
             paths = [os.path.join(d, "in", r.image(i)["name"]) for i in range(3)]
             denoiser = r.denoise(model, paths)
             self.assertEqual(denoiser.features, "deep")
