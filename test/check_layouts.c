@@ -300,6 +300,13 @@ START_TEST(test_saliency_set_replicas) {
         d = open_layout(o, 2, "a_0001.jpg");
         assert_labels(d, 0, 40, 24, mask, 3);
         df_dataset_free(d);
+        /* a root holding neither: the error says which folders the archive unpacks to */
+        ck_assert_int_eq(rename(to, from), 0);
+        snprintf(to, sizeof to, "%s/img", root), snprintf(from, sizeof from, "%s/elsewhere", root);
+        ck_assert_int_eq(rename(to, from), 0);
+        ck_assert_fails_with(df_dataset_open(root, NULL, o, &d), DF_E_IO, "df_dataset_open");
+        ck_assert_ptr_nonnull(strstr(df_last_error_message(), sets[k].images));
+        ck_assert_ptr_nonnull(strstr(df_last_error_message(), "img/ and gt/ as TokenCut's scripts name them"));
         df_options_free(o);
         remove_root();
     }

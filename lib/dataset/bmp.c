@@ -11,7 +11,9 @@
 
 enum { FILE_HEADER = 14, BI_RGB = 0, BI_BITFIELDS = 3 };
 
-static uint32_t le32(const unsigned char *p) { return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint32_t le32(const unsigned char *p) {
+    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
 static uint16_t le16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
 /* Where a 32-bit pixel's red, green and blue bytes are: BI_RGB stores B, G, R, unused; BI_BITFIELDS
@@ -67,7 +69,8 @@ df_status dfi_bmp_load(const char *path, const df_options *options, df_image **o
     df_status status = dfi_read_file(path, &file, &size);
     if (status != DF_OK) return status;
     const uint32_t info_size = size >= FILE_HEADER + 4 ? le32(file + FILE_HEADER) : 0;
-    if (size < FILE_HEADER + 40 || file[0] != 'B' || file[1] != 'M' || info_size < 40 || FILE_HEADER + (size_t)info_size > size) {
+    if (size < FILE_HEADER + 40 || file[0] != 'B' || file[1] != 'M' || info_size < 40 ||
+        FILE_HEADER + (size_t)info_size > size) {
         free(file);
         return dfi_error(DF_E_FORMAT, "%s: not a Windows bitmap (.bmp) with a BITMAPINFOHEADER", path);
     }
@@ -85,14 +88,16 @@ df_status dfi_bmp_load(const char *path, const df_options *options, df_image **o
         channel_bytes(info, size - FILE_HEADER, compression, bytes) != 0)
         status = dfi_error(DF_E_UNSUPPORTED, "%s: a %d-bit bitmap with compression %u (uncompressed 1-, 4-, 8-, 24- "
                                              "and 32-bit bitmaps are read)", path, bits, compression);
-    if (status == DF_OK && (w == 0 || h == 0)) status = dfi_error(DF_E_FORMAT, "%s: a bitmap of %d x %d", path, width, signed_height);
+    if (status == DF_OK && (w == 0 || h == 0))
+        status = dfi_error(DF_E_FORMAT, "%s: a bitmap of %d x %d", path, width, signed_height);
     if (status == DF_OK) status = dfi_check_pixel_limit(w, h, options, "bitmap");
     const size_t stride = ((w * (size_t)bits + 31) / 32) * 4;
     if (status == DF_OK && (offset > size || (size - offset) / stride < h))
         status = dfi_error(DF_E_FORMAT, "%s: truncated (%zu rows of %zu bytes from byte %u, the file has %zu)", path, h,
                            stride, offset, size);
     uint8_t palette[256][3];
-    if (status == DF_OK && palette_bits) status = read_palette(file, size, FILE_HEADER + info_size, used, bits, path, palette);
+    if (status == DF_OK && palette_bits)
+        status = read_palette(file, size, FILE_HEADER + info_size, used, bits, path, palette);
     if (status == DF_OK) status = df_image_new(w, h, 3, 8, out);
     for (size_t y = 0; status == DF_OK && y < h; y++) {
         const unsigned char *row = file + offset + (top_down ? y : h - 1 - y) * stride;

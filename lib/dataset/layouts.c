@@ -256,10 +256,11 @@ static df_status open_masks(const char *root, const char *images, const char *ma
     }
     l->labels = joined(root, masks, NULL);
     if (l->images == NULL || l->labels == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory");
-    if (*list) return read_list(list, "", ".jpg", "dataset.list", l);
-    df_status status = dfi_list_images(l->images, &l->names, &l->count);
-    if (status == DF_OK && l->count == 0) status = dfi_error(DF_E_INVALID_ARG, "%s holds no image", l->images);
-    return status;
+    char hint[128];
+    snprintf(hint, sizeof hint,
+             "the archive unpacked at the root: %s/ and %s/, or img/ and gt/ as TokenCut's scripts name them", images,
+             masks);
+    return list_folder(l, list, hint);
 }
 
 /* LOST's remove_hards: every listed image's boxes read now without the difficult and truncated

@@ -55,7 +55,8 @@ class LinkageTest(unittest.TestCase):
     def test_matches_scipy(self):
         folder = os.path.join(FIXTURES, "..", "linkage")
         points = np.fromfile(os.path.join(folder, "centroids.f32"), "<f4").reshape(80, 16)
-        line = [l.split() for l in open(os.path.join(folder, "manifest.txt")) if l.startswith("cut centroids")][1]
+        with open(os.path.join(folder, "manifest.txt")) as f:
+            line = [l.split() for l in f if l.startswith("cut centroids")][1]
         theirs = np.fromfile(os.path.join(folder, line[4]), "<i4")
         labels, count = dinofeat.agglomerate_complete(points, float(line[2]))
         self.assertEqual(count, int(line[3]))

@@ -74,7 +74,8 @@ class CoreTest(unittest.TestCase):
     def test_log_callback(self):
         messages = []
         dinofeat.set_log_callback(lambda level, message: messages.append((level, message)))
-        data = open(fixture("baseline.jpg"), "rb").read()
+        with open(fixture("baseline.jpg"), "rb") as f:
+            data = f.read()
         cut = 4 + (data[4] << 8 | data[5])
         dinofeat.load_image(data[:cut] + b"\x01\x02\x03" + data[cut:])
         dinofeat.set_log_callback(None)
@@ -88,7 +89,8 @@ class ImageTest(unittest.TestCase):
         self.assertEqual((image.width, image.height, image.channels, image.bit_depth), (23, 17, 3, 8))
         expected = raw("rgb8.png.raw", np.uint8, (17, 23, 3))
         np.testing.assert_array_equal(image.numpy(), expected)
-        from_bytes = dinofeat.Image.load(open(fixture("rgb8.png"), "rb").read())
+        with open(fixture("rgb8.png"), "rb") as f:
+            from_bytes = dinofeat.Image.load(f.read())
         np.testing.assert_array_equal(from_bytes.numpy(), expected)
 
     def test_sixteen_bit(self):

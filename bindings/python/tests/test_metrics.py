@@ -44,8 +44,9 @@ class SaliencyTest(unittest.TestCase):
         folder = os.path.join(FIXTURES, "..", "saliency")
         saliency = dinofeat.metrics.Saliency()
         expected = None
-        for line in open(os.path.join(folder, "manifest.txt")):
-            parts = line.split()
+        with open(os.path.join(folder, "manifest.txt")) as manifest:
+            lines = [line.split() for line in manifest]
+        for parts in lines:
             if parts[0] == "image":
                 pred = np.fromfile(os.path.join(folder, parts[4]), np.uint8)
                 gt = np.fromfile(os.path.join(folder, parts[5]), np.uint8)
