@@ -397,6 +397,11 @@ expect 0 "" -- cmp "$tmp/datus_one/segments.csv" "$tmp/datus_two/segments.csv"
 expect 0 "" -- cmp "$tmp/datus_one/masks/micrograph.png" "$tmp/datus_two/masks/micrograph.png"
 expect 2 "was made with threshold 3, this run asks for 4" -- "${datus[@]}" --threshold 4 --images "$tmp/datus_part" \
     --out-dir "$tmp/datus_two"
+# where the store cannot be: under a file, or a folder in its place
+expect 2 "datus_in/baseline\.jpg/x/segments\.dfds: Not a directory" -- "${datus[@]}" --images "$tmp/datus_in" \
+    --out-dir "$tmp/datus_in/baseline.jpg/x"
+mkdir -p "$tmp/datus_folder/segments.dfds"
+expect 2 "segments\.dfds: not a dinofeat DatUS store" -- "${datus[@]}" --images "$tmp/datus_in" --out-dir "$tmp/datus_folder"
 mkdir -p "$tmp/datus_empty/sub"
 expect 2 "holds no PNG or JPEG image" -- "${datus[@]}" --images "$tmp/datus_empty" --out-dir "$tmp/datus_x"
 expect 1 "--clusters takes a whole number 1..255" -- "${datus[@]}" --clusters 256 --images "$tmp/datus_in" --out-dir "$tmp/datus_x"

@@ -378,11 +378,11 @@ int datus_pseudo_masks(const datus_job *job, df_datus **run, size_t *failures) {
         df_options_get_int(job->settings, DF_PARAM_DATUS_SIZE, &size) == DF_OK && size < patch)
         return cli_usage_error(job->verb, "%s %lld is smaller than the model's %lld-pixel patch", job->size_name,
                                (long long)size, (long long)patch);
-    df_status status = cli_make_parents(job->store) == 0 ? df_datus_open(job->store, job->settings, run) : DF_E_IO;
-    if (status == DF_E_IO && *run == NULL) {
-        fprintf(stderr, "dinofeat %s: %s: %s\n", job->verb, job->store, errno ? strerror(errno) : df_last_error_message());
+    if (cli_make_parents(job->store) != 0) {
+        fprintf(stderr, "dinofeat %s: %s: %s\n", job->verb, job->store, strerror(errno));
         return EXIT_INPUT;
     }
+    df_status status = df_datus_open(job->store, job->settings, run);
     int code = status == DF_OK ? EXIT_OK : cli_fail(job->verb, status), fatal = 0;
     if (code == EXIT_OK && record_images(job->verb, job->listing, *run, job->model, &fatal) != EXIT_OK)
         *failures = 1; /* listed by record_images */
