@@ -108,15 +108,14 @@ END_TEST
 
 /* A 16-bit image comes as it is decoded: microscopy's raw values are not cut to 8 bits. */
 START_TEST(test_dataset_keeps_16_bit_images) {
-    char folder[64], path[128];
-    snprintf(folder, sizeof folder, "/tmp/dinofeat_d16_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(folder));
-    snprintf(path, sizeof path, "%s/grey16.png", folder);
+    char images[128], labels[128], path[256];
+    make_empty_folders(images, labels, sizeof images);
+    snprintf(path, sizeof path, "%s/grey16.png", images);
     df_image *stored, *image;
     ck_assert_ok(df_image_load("fixtures/images/grey16.png", NULL, &stored));
     ck_assert_ok(df_image_save_png(stored, path));
     df_dataset *d;
-    ck_assert_ok(df_dataset_open(folder, NULL, NULL, &d));
+    ck_assert_ok(df_dataset_open(images, NULL, NULL, &d));
     ck_assert_ok(df_dataset_get(d, 0, &image, NULL));
     ck_assert_uint_eq(df_image_bit_depth(image), 16);
     ck_assert_uint_eq(df_image_channels(image), df_image_channels(stored));
@@ -124,8 +123,7 @@ START_TEST(test_dataset_keeps_16_bit_images) {
                      df_image_width(stored) * df_image_height(stored) * df_image_channels(stored) * 2);
     df_image_free(image), df_image_free(stored);
     df_dataset_free(d);
-    ck_assert_int_eq(remove(path), 0);
-    ck_assert_int_eq(rmdir(folder), 0);
+    remove_folders();
 }
 END_TEST
 

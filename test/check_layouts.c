@@ -62,6 +62,14 @@ static df_options *layout_options(df_dataset_layout layout, const char *split) {
     return o;
 }
 
+/* The size of fixtures/images/baseline.jpg, the replicas' photo. */
+static void photo_size(size_t *width, size_t *height) {
+    df_image *photo;
+    ck_assert_ok(df_image_load("fixtures/images/baseline.jpg", NULL, &photo));
+    *width = df_image_width(photo), *height = df_image_height(photo);
+    df_image_free(photo);
+}
+
 /* The dataset options open at root, which must hold count items, the first named first. */
 static df_dataset *open_layout(const df_options *o, size_t count, const char *first) {
     df_dataset *d;
@@ -98,10 +106,8 @@ START_TEST(test_cocostuff27_replica) {
     const char *folders[] = {"images", "images/val2017", "annotations", "annotations/val2017", "curated",
                              "curated/val2017"};
     for (int i = 0; i < 6; i++) make_folder(folders[i]);
-    df_image *photo;
-    ck_assert_ok(df_image_load("fixtures/images/baseline.jpg", NULL, &photo));
-    const size_t w = df_image_width(photo), h = df_image_height(photo);
-    df_image_free(photo);
+    size_t w, h;
+    photo_size(&w, &h);
     const uint8_t fine[5] = {0, 91, 181, 255, 200}, coarse[5] = {9, 17, 24, 255, 255};
     copy_file("fixtures/images/baseline.jpg", "images/val2017/000000000285.jpg");
     copy_file("fixtures/images/baseline.jpg", "images/val2017/000000000139.jpg");
@@ -169,10 +175,8 @@ START_TEST(test_coco_supercategory_replicas) {
     for (int i = 0; i < 6; i++) make_folder(folders[i]);
     copy_file("fixtures/images/baseline.jpg", "images/val2017/000000000285.jpg");
     copy_file("fixtures/images/baseline.jpg", "images/val2017/000000000139.jpg");
-    df_image *photo;
-    ck_assert_ok(df_image_load("fixtures/images/baseline.jpg", NULL, &photo));
-    const size_t w = df_image_width(photo), h = df_image_height(photo);
-    df_image_free(photo);
+    size_t w, h;
+    photo_size(&w, &h);
     const uint8_t thing_ids[9] = {1, 44, 2, 27, 72, 12, 92, 0, 200}, things[9] = {9, 7, 11, 0, 3, 255, 255, 255, 255};
     const uint8_t stuff_ids[7] = {92, 106, 95, 182, 179, 0, 183}, stuff[7] = {11, 8, 0, 9, 13, 255, 255};
     write_labels("annotations/val2017/000000000139.png", w, h, thing_ids, 9);
@@ -206,10 +210,8 @@ START_TEST(test_cocostuff171_and_ade20k_replicas) {
     const char *folders[] = {"images", "images/val2017", "annotations", "annotations/val2017"};
     for (int i = 0; i < 4; i++) make_folder(folders[i]);
     copy_file("fixtures/images/baseline.jpg", "images/val2017/000000000139.jpg");
-    df_image *photo;
-    ck_assert_ok(df_image_load("fixtures/images/baseline.jpg", NULL, &photo));
-    const size_t w = df_image_width(photo), h = df_image_height(photo);
-    df_image_free(photo);
+    size_t w, h;
+    photo_size(&w, &h);
     const uint8_t fine[8] = {10, 12, 89, 91, 181, 11, 90, 255}, classes[8] = {10, 11, 79, 80, 170, 255, 255, 255};
     write_labels("annotations/val2017/000000000139.png", w, h, fine, 8);
     df_options *o = layout_options(DF_DATASET_LAYOUT_COCOSTUFF171, "val");
@@ -628,10 +630,8 @@ START_TEST(test_cub_replica) {
     for (int i = 0; i < 5; i++) make_folder(folders[i]);
     copy_file("fixtures/images/baseline.jpg", "CUB_200_2011/images/001.Albatross/b_2.jpg");
     copy_file("fixtures/images/baseline.jpg", "CUB_200_2011/images/001.Albatross/a_1.jpg");
-    df_image *photo;
-    ck_assert_ok(df_image_load("fixtures/images/baseline.jpg", NULL, &photo));
-    const size_t w = df_image_width(photo), h = df_image_height(photo);
-    df_image_free(photo);
+    size_t w, h;
+    photo_size(&w, &h);
     const uint8_t soft[4] = {0, 100, 200, 255}, other[2] = {7, 9};
     write_labels("segmentations/001.Albatross/b_2.png", w, h, soft, 4);
     write_labels("segmentations/001.Albatross/a_1.png", w, h, soft + 1, 3);

@@ -369,9 +369,9 @@ static int write_denoised(const request *r, const df_datus *run, size_t images, 
     return status == DF_OK ? EXIT_OK : cli_fail("datus", status);
 }
 
-int datus_pseudo_masks(const datus_job *job, df_datus **run, size_t *failures) {
+int datus_pseudo_masks(const datus_job *job, df_datus **run, int *some_failed) {
     *run = NULL;
-    *failures = 0;
+    *some_failed = 0;
     int64_t patch = 0, size = 0, k = 0;
     df_options_get_int(job->settings, DF_PARAM_KMEANS_K, &k);
     if (df_model_info_int(job->model, DF_MODEL_INFO_PATCH, &patch) == DF_OK &&
@@ -385,7 +385,7 @@ int datus_pseudo_masks(const datus_job *job, df_datus **run, size_t *failures) {
     df_status status = df_datus_open(job->store, job->settings, run);
     int code = status == DF_OK ? EXIT_OK : cli_fail(job->verb, status), fatal = 0;
     if (code == EXIT_OK && record_images(job->verb, job->listing, *run, job->model, &fatal) != EXIT_OK)
-        *failures = 1; /* listed by record_images */
+        *some_failed = 1; /* listed by record_images */
     size_t images = 0;
     if (code == EXIT_OK) df_datus_images(*run, &images);
     if (code == EXIT_OK && (fatal || images == 0)) code = EXIT_INPUT;
@@ -425,12 +425,12 @@ static int run(int argc, char **argv) {
     if (code == EXIT_OK) code = datus_images_open(r.images, settings, "datus", &r.listing);
     df_model *model = NULL;
     df_datus *datus = NULL;
-    size_t failures = 0;
+    int some_failed = 0;
     if (code == EXIT_OK) code = model_args_open(&r.model, "datus", &model);
     const datus_job job = {"datus", "--side", &r.listing, model, settings, store, masks};
-    if (code == EXIT_OK) code = datus_pseudo_masks(&job, &datus, &failures);
+    if (code == EXIT_OK) code = datus_pseudo_masks(&job, &datus, &some_failed);
     if (code == EXIT_OK) code = finish(&r, datus, model);
-    if (code == EXIT_OK && failures) code = EXIT_INPUT;
+    if (code == EXIT_OK && some_failed) code = EXIT_INPUT;
     df_datus_free(datus);
     df_model_free(model);
     datus_images_free(&r.listing);

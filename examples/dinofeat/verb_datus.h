@@ -36,10 +36,10 @@ typedef struct datus_job {
 } datus_job;
 
 /* DatUS² steps 1 to 8: every image of the listing the store lacks recorded (an image that fails is
- * listed on stderr and *failures set; the rest go on), k-means over every recorded segment, each
+ * listed on stderr and *some_failed set; the rest go on), k-means over every recorded segment, each
  * record's pseudo mask (its image's size; clusters 0..K-1, 255 unlabelled) written as
  * masks/NAME.png. *run: the clustered store, for what a verb writes from it (df_datus_free). An
  * exit code, its error said. */
-int datus_pseudo_masks(const datus_job *job, df_datus **run, size_t *failures);
+int datus_pseudo_masks(const datus_job *job, df_datus **run, int *some_failed);
 
 #endif

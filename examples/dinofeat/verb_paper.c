@@ -535,10 +535,10 @@ static int datus_masks(const request *r, const protocol *p, df_model *model, con
     if (status == DF_OK) status = df_options_set_int(settings, DF_PARAM_KMEANS_K, p->clusters ? p->clusters : p->classes);
     int code = status == DF_OK ? datus_images_open(r->data, settings, "paper", &listing) : cli_fail("paper", status);
     df_datus *run = NULL;
-    size_t failures = 0;
+    int some_failed = 0;
     const datus_job job = {"paper", "datus.size", &listing, model, settings, store, out};
-    if (code == EXIT_OK) code = datus_pseudo_masks(&job, &run, &failures);
-    if (code == EXIT_OK && failures) code = EXIT_INPUT; /* a figure over part of the dataset is not the paper's */
+    if (code == EXIT_OK) code = datus_pseudo_masks(&job, &run, &some_failed);
+    if (code == EXIT_OK && some_failed) code = EXIT_INPUT; /* a figure over part of the dataset is not the paper's */
     df_datus_free(run);
     datus_images_free(&listing);
     df_options_free(settings);
