@@ -285,7 +285,7 @@ bench: all ## run every benchmark (bench/*/run.sh): ratios measured in one run, 
 # One generator per fixture folder, test/reference/make_NAME_fixtures.py -> test/fixtures/NAME
 # (or FIXTURE_DIR_NAME where the folder is named otherwise); `make reference-NAME` runs one. In
 # this order (run it without -j): a later generator may read an earlier one's output.
-REFERENCE_NAMES := image model upsample kmeans eval components linkage saliency crf tokencut cas retrieval classical forest logreg weak_deep datus datus_crop stego stego_step sempart neco neco_view neco_step
+REFERENCE_NAMES := image model upsample kmeans eval components linkage saliency crf tokencut cas retrieval linear_probe classical forest logreg weak_deep datus datus_crop stego stego_step sempart neco neco_view neco_step
 FIXTURE_DIR_image := images
 FIXTURE_DIR_model := models
 FIXTURE_DIR_datus_crop := datus_crops

@@ -186,6 +186,12 @@ static const param_spec param_table[] = {
     {DF_PARAM_NECO_ADAM_EPS, "neco.adam_eps", DF_PARAM_TYPE_FLOAT, 1e-12, 1e6, 1e-8, NULL},
     {DF_PARAM_DISTRIBUTED_TIMEOUT, "distributed.timeout", DF_PARAM_TYPE_INT, 1.0, 86400.0, 300.0, NULL},
     {DF_PARAM_DISTRIBUTED_BUCKET_MB, "distributed.bucket_mb", DF_PARAM_TYPE_FLOAT, 0.0001, 4096.0, 25.0, NULL},
+    {DF_PARAM_PROBE_LR, "probe.lr", DF_PARAM_TYPE_FLOAT, 0.0, 10.0, 0.01, NULL},
+    {DF_PARAM_PROBE_MOMENTUM, "probe.momentum", DF_PARAM_TYPE_FLOAT, 0.0, 0.999, 0.9, NULL},
+    {DF_PARAM_PROBE_WEIGHT_DECAY, "probe.weight_decay", DF_PARAM_TYPE_FLOAT, 0.0, 1.0, 1e-4, NULL},
+    {DF_PARAM_PROBE_DROP_AT, "probe.drop_at", DF_PARAM_TYPE_INT, 1.0, 1000000.0, 20.0, NULL},
+    {DF_PARAM_PROBE_GAMMA, "probe.gamma", DF_PARAM_TYPE_FLOAT, 0.0, 1.0, 0.1, NULL},
+    {DF_PARAM_PROBE_SEED, "probe.seed", DF_PARAM_TYPE_INT, 0.0, 9007199254740991.0, 0.0, NULL},
 };
 #define PARAM_COUNT (sizeof param_table / sizeof param_table[0])
 

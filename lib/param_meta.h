@@ -272,4 +272,10 @@ static const dfi_param_meta param_meta[] = {
     {DF_PARAM_NECO_ADAM_EPS, "AdamW's epsilon; default 1e-8 (PyTorch's, the official code's)", NULL},
     {DF_PARAM_DISTRIBUTED_TIMEOUT, "seconds the rendezvous and each collective wait for missing peers; default 300", NULL},
     {DF_PARAM_DISTRIBUTED_BUCKET_MB, "MiB of float32 gradients per all-reduce, started while backward goes on (as DDP's bucket_cap_mb); 25", NULL},
+    {DF_PARAM_PROBE_LR, "the linear probe's SGD learning rate; default 0.01", NULL},
+    {DF_PARAM_PROBE_MOMENTUM, "the linear probe's SGD momentum; default 0.9", NULL},
+    {DF_PARAM_PROBE_WEIGHT_DECAY, "the linear probe's SGD weight decay; default 1e-4", NULL},
+    {DF_PARAM_PROBE_DROP_AT, "epochs between the linear probe's learning-rate drops (StepLR's step_size); default 20", NULL},
+    {DF_PARAM_PROBE_GAMMA, "the linear probe's learning rate is multiplied by this at each drop; default 0.1", NULL},
+    {DF_PARAM_PROBE_SEED, "the linear probe's initial weights' seed (and, in dinofeat paper, its crops' and epoch orders'); default 0", NULL},
 };

@@ -93,6 +93,7 @@ Suite *dataset_suite(void);
 Suite *layouts_suite(void);
 Suite *segment_suite(void);
 Suite *retrieval_suite(void);
+Suite *linear_probe_suite(void);
 Suite *weak_deep_suite(void);
 Suite *datus_crops_suite(void);
 Suite *datus_run_suite(void);

@@ -381,6 +381,18 @@ START_TEST(test_voc_replica) {
     d = open_layout(o, 1, "000005.jpg");
     assert_labels(d, 0, 40, 24, classes, 3);
     df_dataset_free(d);
+    /* the SBD-augmented training list (NeCo's linear probe): masks from SegmentationClassAug */
+    make_folder("VOCdevkit/VOC2007/SegmentationClassAug");
+    const uint8_t augmented[2] = {7, 255};
+    write_labels("VOCdevkit/VOC2007/SegmentationClassAug/000007.png", 40, 24, augmented, 2);
+    write_text("VOCdevkit/VOC2007/ImageSets/Segmentation/trainaug.txt", "000007\n000005\n");
+    ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_SPLIT, "Segmentation/trainaug"));
+    d = open_layout(o, 2, "000007.jpg");
+    assert_labels(d, 0, 40, 24, augmented, 2);
+    df_image *missing = NULL;
+    ck_assert_fails_with(df_dataset_get(d, 1, NULL, &missing), DF_E_IO, "df_dataset_get");
+    ck_assert_ptr_nonnull(strstr(df_last_error_message(), "SegmentationClassAug/000005.png"));
+    df_dataset_free(d);
     const char *refused[] = {"everything", "../Main/trainval", "/val", "Segmentation/", "a/b/val"};
     for (int i = 0; i < 5; i++) {
         ck_assert_ok(df_options_set_str(o, DF_PARAM_DATASET_SPLIT, refused[i]));

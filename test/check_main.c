@@ -145,6 +145,7 @@ int main(void) {
     srunner_add_suite(torch, cluster_suite());
     srunner_add_suite(torch, segment_suite());
     srunner_add_suite(torch, retrieval_suite());
+    srunner_add_suite(torch, linear_probe_suite());
     srunner_add_suite(torch, weak_deep_suite());
     srunner_add_suite(torch, datus_crops_suite());
     srunner_add_suite(torch, datus_run_suite());

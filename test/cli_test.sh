@@ -769,6 +769,40 @@ PY
         --out "$tmp/neco_out" --clusterings 20000
     expect 2 "neco_out holds the predictions of another command" -- "$cli" paper neco-voc12-clustering "${neco[@]}" \
         --out "$tmp/neco_out" --clusterings 3 --set dataset.size=224
+    # NeCo's linear probe: trained on VOC12's trainaug list (masks in SegmentationClassAug), two
+    # red images all class 1 and two green ones all class 2, so that the frozen flat model's tokens
+    # tell the classes apart by colour; scored on the val list above (a, c red: class 1; b green:
+    # class 2 on 75 of its 100 columns at 100 x 100, class 3 on 25; c's blue made red here). The
+    # probe predicts 1, 2, 1: IoU 1 for class 1, 7500 / 10000 = 0.75 for class 2, 0 for class 3:
+    # mIoU 58.3; accuracy 27500 / 30000 = 91.7.
+    /usr/bin/python3 - "$tmp/neco" <<'PY'
+import os, sys
+import numpy as np
+from PIL import Image
+voc = f"{sys.argv[1]}/VOCdevkit/VOC2012"
+os.makedirs(f"{voc}/SegmentationClassAug", exist_ok=True)
+red, green = (200, 30, 30), (30, 200, 30)
+for name, colour, value in (("r1", red, 1), ("r2", red, 1), ("g1", green, 2), ("g2", green, 2), ("c", red, None)):
+    Image.new("RGB", (64, 48), colour).save(f"{voc}/JPEGImages/{name}.jpg", quality=95)
+    if value is not None:
+        png = Image.fromarray(np.full((48, 64), value, np.uint8), "P")
+        png.putpalette([0, 0, 0] * 256)
+        png.save(f"{voc}/SegmentationClassAug/{name}.png")
+with open(f"{voc}/ImageSets/Segmentation/trainaug.txt", "w") as f:
+    f.write("r1\nr2\ng1\ng2\n")
+PY
+    linear=(paper neco-voc12-linear "${neco[@]}" --out "$tmp/linear_out" --batch 2)
+    expect 0 "^  mIoU +58\.3 +81\.3$" -- "$cli" "${linear[@]}" --epochs 10 --json "$tmp/linear.json"
+    expect 0 '"training_images": 4, "epochs": 10, "ours": \{"mIoU": 58\.333.*"accuracy": 91\.666' -- cat "$tmp/linear.json"
+    expect 0 "^  accuracy +91\.7 +-$" -- "$cli" "${linear[@]}" --epochs 10
+    expect 0 "resuming from .*linear_out/probe\.dfprobe after epoch 10" -- "$cli" "${linear[@]}" --epochs 12
+    expect 0 "^epoch 12/12: mean loss" -- "$cli" "${linear[@]}" --epochs 12 --out "$tmp/linear_fresh" --set probe.drop_at=5
+    expect 2 "linear_out holds the predictions of another command" -- "$cli" "${linear[@]}" --batch 3
+    expect 1 "--epochs takes a whole number 1\.\.1000000, not '0'" -- "$cli" "${linear[@]}" --epochs 0
+    rm "$tmp/neco/VOCdevkit/VOC2012/SegmentationClassAug/g2.png"
+    expect 2 "SegmentationClassAug/g2\.png: cannot open" -- "$cli" "${linear[@]}" --out "$tmp/linear_missing"
+    expect 2 "1 training and 0 val images were left out .*not over the whole splits" -- "$cli" "${linear[@]}" \
+        --out "$tmp/linear_missing"
     # DatUS² on SUIM's TEST set: six flat 64 x 48 images and the model whose position embeddings
     # are zero, so all of an image's keys are alike, Louvain keeps one community and each image is
     # one segment; K = 6 gives each its own cluster. Masks (BMP, SUIM's colours): divers, robots,

@@ -35,9 +35,7 @@ int clustering_parse_k(const char *text, long *k, size_t *count) {
     return bad || *count == 0 ? -1 : 0;
 }
 
-/* The source index of destination index dst when PyTorch's nearest interpolation resizes in to
- * out: floor(dst * (in / out)) in float32, as ATen computes it (25 * 0.32f is 7.99999982: 7). */
-static size_t torch_nearest(size_t dst, size_t in, size_t out) {
+size_t torch_nearest_index(size_t dst, size_t in, size_t out) {
     if (in == out) return dst;
     if (out == 2 * in) return dst >> 1;
     const float scale = (float)in / (float)out;
@@ -140,7 +138,7 @@ static df_status read_labels(const df_dataset *dataset, tokens *t) {
         uint8_t *out = t->labels + i * EVAL_SIDE * EVAL_SIDE;
         for (size_t y = 0; status == DF_OK && y < EVAL_SIDE; y++)
             for (size_t x = 0; x < EVAL_SIDE; x++)
-                out[y * EVAL_SIDE + x] = p[torch_nearest(y, h, EVAL_SIDE) * w + torch_nearest(x, w, EVAL_SIDE)];
+                out[y * EVAL_SIDE + x] = p[torch_nearest_index(y, h, EVAL_SIDE) * w + torch_nearest_index(x, w, EVAL_SIDE)];
         df_image_free(labels);
     }
     return status;
@@ -199,7 +197,7 @@ static df_status score_clusters(const tokens *t, long classes, long k, const int
         for (size_t y = 0; y < EVAL_SIDE; y++)
             for (size_t x = 0; x < EVAL_SIDE; x++) {
                 predicted[y * EVAL_SIDE + x] =
-                    (int32_t)map[torch_nearest(y, t->gh, EVAL_SIDE) * t->gw + torch_nearest(x, t->gw, EVAL_SIDE)];
+                    (int32_t)map[torch_nearest_index(y, t->gh, EVAL_SIDE) * t->gw + torch_nearest_index(x, t->gw, EVAL_SIDE)];
                 truth[y * EVAL_SIDE + x] = labels[y * EVAL_SIDE + x];
             }
         status = df_confusion_add(confusion, predicted, truth, EVAL_SIDE * EVAL_SIDE);

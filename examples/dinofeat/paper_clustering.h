@@ -26,6 +26,10 @@ typedef struct clustering_request {
  * image, cluster maps and labels compared at 100 x 100. An exit code, its error said. */
 int paper_clustering(const clustering_request *r);
 
+/* The source index of destination index dst when PyTorch's nearest interpolation resizes in to
+ * out: floor(dst * (in / out)) in float32, as ATen computes it (25 * 0.32f is 7.99999982: 7). */
+size_t torch_nearest_index(size_t dst, size_t in, size_t out);
+
 /* "21,300,500" into k (at most CLUSTERING_MAX_K values, each 2..100000); 0, or -1. */
 int clustering_parse_k(const char *text, long *k, size_t *count);
 

@@ -5,6 +5,7 @@
 #include "folder.h"
 #include "model_args.h"
 #include "paper_clustering.h"
+#include "paper_linear.h"
 #include "scoring.h"
 #include "verb_datus.h"
 #include "dinofeat/crf.h"
@@ -20,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum method { TOKENCUT, SEMPART, STEGO, HRDV2, NECO, DATUS };
+enum method { TOKENCUT, SEMPART, STEGO, HRDV2, NECO, NECO_LINEAR, DATUS };
 
 /* A table row of a paper: the method, the dataset (dataset.* settings), what is scored, and the
  * published figures in percent, in the order the task prints them (semseg: mIoU, accuracy;
@@ -37,6 +38,8 @@ typedef struct protocol {
     int linear; /* STEGO's linear probe, scored without matching */
     long clusters; /* DatUS²'s k-means clusters (0: the classes) */
     int decimals;  /* of the published figures (0: 1) */
+    const char *train_split; /* NeCo's linear probe: the split it trains on */
+    double train_fraction;   /* and the share of it drawn (0: all) */
 } protocol;
 
 #define STEGO_EVAL "dataset.size=320", "dataset.filter=nearest" /* STEGO's eval: 320 short side, centre crop */
@@ -92,6 +95,20 @@ static const protocol protocols[] = {
     {"neco-cocothings-clustering", NECO, EVAL_SEMSEG,
      {"dataset.layout=cocothings", "dataset.split=val", "dataset.size=448", "dataset.stretch=1"}, 12,
      "NeCo ViT-S/14 (DINOv2 with registers, NeCo-trained; Table 7)", {18.2, 61.2, 64.5}},
+    {"neco-voc12-linear", NECO_LINEAR, EVAL_SEMSEG,
+     {"dataset.layout=voc12", "dataset.split=Segmentation/val", "dataset.size=448", "dataset.stretch=1"}, 21,
+     "NeCo ViT-S/14 (DINOv2 with registers, NeCo-trained; Table 2)", {81.3}, .train_split = "Segmentation/trainaug"},
+    {"neco-cocothings-linear", NECO_LINEAR, EVAL_SEMSEG,
+     {"dataset.layout=cocothings", "dataset.split=val", "dataset.size=448", "dataset.stretch=1"}, 12,
+     "NeCo ViT-S/14 (DINOv2 with registers, NeCo-trained; Table 2)", {82.3}, .train_split = "train",
+     .train_fraction = 0.1},
+    {"neco-cocostuff-linear", NECO_LINEAR, EVAL_SEMSEG,
+     {"dataset.layout=cocostuff15", "dataset.split=val", "dataset.size=448", "dataset.stretch=1"}, 15,
+     "NeCo ViT-S/14 (DINOv2 with registers, NeCo-trained; Table 2)", {62.0}, .train_split = "train",
+     .train_fraction = 0.1},
+    {"neco-ade20k-linear", NECO_LINEAR, EVAL_SEMSEG,
+     {"dataset.layout=ade20k", "dataset.split=val", "dataset.size=448", "dataset.stretch=1"}, 150,
+     "NeCo ViT-S/14 (DINOv2 with registers, NeCo-trained; Table 2)", {40.1}, .train_split = "train"},
     {"datus-suim", DATUS, EVAL_SEMSEG, {"dataset.layout=suim", "dataset.split=val"}, 6,
      "DatUS², DINO ViT-B/8 (Table V; mean F1: Table IV)", {28.48, 64.67, 39.52}, .decimals = 2},
     {"datus-suim-k7", DATUS, EVAL_SEMSEG, {"dataset.layout=suim", "dataset.split=val"}, 6,
@@ -147,6 +164,16 @@ static const char description[] =
     "                     and 500 (--clusterings), mIoU of the cluster maps at 100 x 100: K = the\n"
     "                     classes matched one to one by IoU, more clusters each to the class it\n"
     "                     overlaps most; the mean over seeds 0..4. --out keeps the feature cache\n"
+    "  neco-voc12-linear, neco-cocothings-linear, neco-cocostuff-linear, neco-ade20k-linear  a\n"
+    "                     linear probe (probe.* settings: SGD, lr 0.01, momentum 0.9, weight decay\n"
+    "                     1e-4, the rate x 0.1 after epoch 20) on the frozen patch tokens, trained\n"
+    "                     --epochs (25) of --batch (128) random resized crops (448 x 448, scale\n"
+    "                     0.8..1, flipped at random) of VOC12's trainaug list (ImageSets/\n"
+    "                     Segmentation/trainaug.txt, masks in SegmentationClassAug/), 10% of COCO\n"
+    "                     train2017 (Things: 12 classes, Stuff: 15) or ADE20K's training images,\n"
+    "                     tokens and labels at 100 x 100; scored on the val images stretched to 448\n"
+    "                     x 448, at 100 x 100, the classes as they are: mIoU, accuracy. --out keeps\n"
+    "                     the probe after every epoch (a rerun resumes) and the val feature cache\n"
     "  datus-suim, datus-cocostuff27, datus-suim-k7, datus-cocostuff27-k63  DatUS²'s initial pseudo\n"
     "                     masks (the library's datus.* settings: 224 x 224, tau = 5) of SUIM's TEST\n"
     "                     images or COCO-Stuff-27's curated val list, k-means with K = the classes\n"
@@ -161,6 +188,7 @@ static const char description[] =
 
 typedef struct request {
     const char *data, *out, *head, *sempart, *json, *clusterings;
+    long epochs, batch;
     model_args model;
 } request;
 
@@ -172,10 +200,16 @@ static const cli_row rows[] = {
     ROW_STRING("json", "FILE", json, "the figures as JSON"),
     ROW_STRING("clusterings", "LIST", clusterings, "neco-*: the K values, comma-separated (default: the classes, 300, 500)", 0,
                CLI_ROW_NO_DEFAULT),
+    ROW_LONG("epochs", "N", epochs, 1, 1000000, "neco-*-linear: the probe's epochs (25: NeCo's)"),
+    ROW_LONG("batch", "N", batch, 1, 65536, "neco-*-linear: images per step (128: NeCo's)"),
     MODEL_ROWS(model),
 };
 
-static void init(void *r) { model_args_init(&((request *)r)->model); }
+static void init(void *r) {
+    request *q = r;
+    model_args_init(&q->model);
+    q->epochs = 25, q->batch = 128;
+}
 
 static const cli_command paper_command = {
     .verb = "paper", .usages = usages, .description = description, .rows = rows,
@@ -383,9 +417,10 @@ static int predict_one(void *context, const df_image *image, const char *name) {
 }
 
 /* Whether argv[i] names where the results go or what is computed from the folder's contents
- * (--clusterings: NeCo's clusterings of its cached features), not what the folder holds. */
+ * (--clusterings: NeCo's clusterings of its cached features; --epochs: the total the linear
+ * probe saved there trains on to), not what the folder holds. */
 static int outside_record(const char *argument, int *takes_value) {
-    static const char *const names[] = {"--out", "--json", "--clusterings"};
+    static const char *const names[] = {"--out", "--json", "--clusterings", "--epochs"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const size_t n = strlen(names[i]);
         if (strncmp(argument, names[i], n) == 0 && (argument[n] == '\0' || argument[n] == '=')) {
@@ -396,7 +431,7 @@ static int outside_record(const char *argument, int *takes_value) {
     return 0;
 }
 
-/* What decides the predictions: every argument but --out, --json and --clusterings, and every --set. */
+/* What decides the predictions: every argument but those outside_record names, and every --set. */
 static char *run_record(int argc, char **argv) {
     char *text = NULL;
     size_t size = 0;
@@ -573,7 +608,12 @@ static int run(int argc, char **argv) {
     clustering_request clustering;
     if (code == EXIT_OK && p->method == NECO) code = neco_clustering(&r, p, s.model, out, &clustering);
     if (code == EXIT_OK) code = check_record(argc, argv, out);
+    const linear_request linear = {.data = r.data, .out = out, .json = r.json, .name = p->name, .source = p->source,
+                                   .train_split = p->train_split, .train_fraction = p->train_fraction ? p->train_fraction : 1,
+                                   .model = s.model, .classes = p->classes, .epochs = r.epochs, .batch = r.batch,
+                                   .published = p->published[0]};
     if (code == EXIT_OK && p->method == NECO) code = paper_clustering(&clustering);
+    else if (code == EXIT_OK && p->method == NECO_LINEAR) code = paper_linear(&linear);
     else if (code == EXIT_OK && p->method == DATUS) code = datus_masks(&r, p, s.model, out);
     else if (code == EXIT_OK) code = cli_each_image("paper", r.data, out, "predicted", predict_one, &s);
     if (code == EXIT_OK && s.kept) printf("(%zu of them kept from an earlier run)\n", s.kept);
@@ -581,10 +621,11 @@ static int run(int argc, char **argv) {
     const eval_request scoring = {.pred = out, .gt = r.data, .classes = p->classes, .task = p->task,
                                   .clusters = p->method == DATUS ? (p->clusters ? p->clusters : p->classes) : 0,
                                   .protocol = p->linear ? DF_MATCH_NONE : DF_MATCH_HUNGARIAN};
-    if (code == EXIT_OK && p->method != NECO) code = eval_score(&scoring, &scores);
-    if (code == EXIT_OK && p->method != NECO) print_row(p, &scores);
-    if (code == EXIT_OK && p->method != NECO && r.json) code = write_json(r.json, p, &scores);
-    if (code == EXIT_OK && p->method != NECO && r.json) printf("wrote %s\n", r.json);
+    const int scored_here = p->method != NECO && p->method != NECO_LINEAR;
+    if (code == EXIT_OK && scored_here) code = eval_score(&scoring, &scores);
+    if (code == EXIT_OK && scored_here) print_row(p, &scores);
+    if (code == EXIT_OK && scored_here && r.json) code = write_json(r.json, p, &scores);
+    if (code == EXIT_OK && scored_here && r.json) printf("wrote %s\n", r.json);
     df_options_free(s.options), df_options_free(s.crf);
     df_stego_free(s.head);
     df_sempart_free(s.sempart);

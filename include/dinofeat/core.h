@@ -408,8 +408,19 @@ typedef enum df_param {
     /* Data-parallel training (df_distributed_*, distributed.h) */
     DF_PARAM_DISTRIBUTED_TIMEOUT = 1800, /* int: seconds the rendezvous and each collective wait
                                             for missing peers; default 300 */
-    DF_PARAM_DISTRIBUTED_BUCKET_MB = 1801 /* float: MiB of float32 gradients per all-reduce, started
+    DF_PARAM_DISTRIBUTED_BUCKET_MB = 1801, /* float: MiB of float32 gradients per all-reduce, started
                                              while backward goes on (as DDP's bucket_cap_mb); 25 */
+
+    /* A linear probe on frozen features (df_linear_probe_*, eval.h); defaults NeCo's (Leopart's) */
+    DF_PARAM_PROBE_LR = 1900,          /* float: the linear probe's SGD learning rate; default 0.01 */
+    DF_PARAM_PROBE_MOMENTUM = 1901,    /* float: the linear probe's SGD momentum; default 0.9 */
+    DF_PARAM_PROBE_WEIGHT_DECAY = 1902, /* float: the linear probe's SGD weight decay; default 1e-4 */
+    DF_PARAM_PROBE_DROP_AT = 1903,     /* int: epochs between the linear probe's learning-rate
+                                          drops (StepLR's step_size); default 20 */
+    DF_PARAM_PROBE_GAMMA = 1904,       /* float: the linear probe's learning rate is multiplied by
+                                          this at each drop; default 0.1 */
+    DF_PARAM_PROBE_SEED = 1905         /* int: the linear probe's initial weights' seed (and, in
+                                          dinofeat paper, its crops' and epoch orders'); default 0 */
 } df_param;
 
 typedef enum df_param_type {

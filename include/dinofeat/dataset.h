@@ -46,7 +46,10 @@ typedef enum df_dataset_layout {
        split FOLDER/NAME reads ImageSets/FOLDER/NAME.txt: Segmentation/val is the segmentation
        subset's val list that NeCo and Leopart score),
        Annotations/ID.xml (the boxes of df_dataset_boxes: CorLoc) and, for the segmentation
-       subset, SegmentationClass/ID.png (classes 0..20, 255 the unscored border): */
+       subset, SegmentationClass/ID.png (classes 0..20, 255 the unscored border); a split whose
+       name holds "aug" (Segmentation/trainaug: the 10,582 images of the SBD-augmented training
+       set that NeCo's and Leopart's linear probes train on, its list from the augmented masks'
+       download, e.g. DeepLab's train_aug.txt) reads SegmentationClassAug/ID.png instead: */
     DF_DATASET_LAYOUT_VOC07 = 6,
     DF_DATASET_LAYOUT_VOC12 = 7,
     /* Potsdam as STEGO's download holds it (IIC's preprocessing): ROOT/potsdam/ (or ROOT itself)

@@ -1,12 +1,14 @@
 /*
  * dinofeat evaluation: exact assignment (the Hungarian method) and streaming confusion matrices
- * with the unsupervised-segmentation protocols (specs/eval.md).
+ * with the unsupervised-segmentation protocols, dense retrieval and the linear probe
+ * (specs/eval.md).
  */
 #ifndef DINOFEAT_EVAL_H
 #define DINOFEAT_EVAL_H
 
 #include "dinofeat/core.h"
 #include "dinofeat/regions.h"
+#include "dinofeat/tensor.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -108,6 +110,42 @@ DF_API df_status df_retrieval_size(const df_retrieval *retrieval, size_t *out);
  * products. DF_E_INVALID_ARG when the bank holds fewer than k features. */
 DF_API df_status df_retrieval_predict(const df_retrieval *retrieval, const float *queries, size_t count,
                                       int32_t *labels, float *scores);
+
+/* A linear probe on frozen patch features (the linear segmentation of NeCo's Table 2, after
+ * Leopart): a 1 x 1 convolution D -> classes, its logits upsampled bilinearly (corners not
+ * aligned) to the labels' size, cross-entropy over the scored pixels, SGD with momentum and weight
+ * decay (PyTorch's torch.optim.SGD) and a step schedule (StepLR: lr x gamma^floor(epoch /
+ * drop_at)); DF_PARAM_PROBE_*. The official code upsamples the features and then convolves; the
+ * two are equal in arithmetic (the interpolation's weights sum to one) and this order keeps
+ * classes, not D, channels at the labels' size. CPU only. */
+typedef struct df_linear_probe df_linear_probe;
+
+/* out: new, free with df_linear_probe_free: a probe of dim-dimensional features to classes
+ * (1..254) classes, initialised as PyTorch's Conv2d (weights and biases uniform in
+ * +-1/sqrt(dim)) from DF_PARAM_PROBE_SEED's generator. options (NULL: defaults). */
+DF_API df_status df_linear_probe_new(size_t dim, size_t classes, const df_options *options, df_linear_probe **out);
+/* Does nothing when probe is NULL. */
+DF_API void df_linear_probe_free(df_linear_probe *probe);
+/* One SGD step at the epoch's learning rate on a batch: features (B, h, w, D) float32 on the CPU
+ * (df_forward's DF_OUTPUT_PATCH), labels B x height x width (row-major; DF_IGNORE_LABEL and any
+ * value past the classes not scored). loss (may be NULL) gets the batch's mean cross-entropy. A
+ * batch without a scored pixel changes nothing and has loss 0 (PyTorch's would be NaN and turn
+ * every weight NaN). */
+DF_API df_status df_linear_probe_step(df_linear_probe *probe, const df_tensor *features, const uint8_t *labels,
+                                      size_t height, size_t width, double *loss);
+/* Ends an epoch: the next steps take the schedule's next learning rate. */
+DF_API df_status df_linear_probe_end_epoch(df_linear_probe *probe);
+/* Epochs ended and steps taken since the probe was created (a loaded probe's included); either
+ * may be NULL. */
+DF_API df_status df_linear_probe_progress(const df_linear_probe *probe, int64_t *epochs, int64_t *steps);
+/* labels (B x height x width, row-major): the class of the highest logit at each pixel of the
+ * features' logits upsampled as in training (the lowest class on ties). */
+DF_API df_status df_linear_probe_predict(const df_linear_probe *probe, const df_tensor *features, size_t height,
+                                         size_t width, uint8_t *labels);
+/* The probe (settings, weights, momentum buffers, epochs and steps) written to path atomically,
+ * and read back: a loaded probe's next step is the saved one's next step. */
+DF_API df_status df_linear_probe_save(const df_linear_probe *probe, const char *path);
+DF_API df_status df_linear_probe_load(const char *path, df_linear_probe **out);
 
 #ifdef __cplusplus
 }

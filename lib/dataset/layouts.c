@@ -319,7 +319,8 @@ static df_status open_voc(const char *root, const char *year, const char *split,
     char *base = nested && access(nested, F_OK) == 0 ? nested : strdup(root);
     if (base != nested) free(nested);
     l->images = base ? joined(base, "JPEGImages", NULL) : NULL;
-    l->labels = base ? joined(base, "SegmentationClass", NULL) : NULL;
+    /* the SBD-augmented training set (trainaug, train_aug) has its masks in SegmentationClassAug */
+    l->labels = base ? joined(base, strstr(split, "aug") ? "SegmentationClassAug" : "SegmentationClass", NULL) : NULL;
     l->boxes = base ? joined(base, "Annotations", NULL) : NULL;
     /* "val" is ImageSets/Main/val.txt; "Segmentation/val" names another of ImageSets' lists */
     char file[320];

@@ -1,7 +1,7 @@
 """Evaluation: exact assignment and unsupervised-segmentation scores over numpy label maps."""
 import ctypes
 
-from ._native import Handle, _numpy, choice, lib, path_arg
+from ._native import Handle, _numpy, choice, count_arg, lib, path_arg
 
 IGNORE_LABEL = 255
 _MATCH = {"hungarian": 0, "many-to-one": 1, "many_to_one": 1, "hungarian-iou": 2, "hungarian_iou": 2, "none": 3}
@@ -161,4 +161,84 @@ class Retrieval(Handle):
         return labels, scores
 
 
-__all__ = ["IGNORE_LABEL", "linear_sum_assignment", "Confusion", "Saliency", "corloc_hit", "load_boxes", "Retrieval"]
+class LinearProbe(Handle):
+    """A linear probe on frozen patch features (NeCo's linear segmentation): a 1 x 1 convolution
+    dim -> classes, its logits upsampled bilinearly to the labels, cross-entropy, SGD with momentum
+    and weight decay, the rate times gamma every drop_at epochs. step(features, labels) with
+    features (B, h, w, dim) and labels (B, H, W) uint8 (255 and values past the classes not
+    scored) returns the loss; end_epoch(); predict(features, height, width); save(path) and
+    LinearProbe.load(path). The defaults are NeCo's."""
+
+    _free, _name = "df_linear_probe_free", "LinearProbe"
+
+    def __init__(self, dim=None, classes=None, lr=0.01, momentum=0.9, weight_decay=1e-4, drop_at=20, gamma=0.1,
+                 seed=0, handle=None):
+        from .core import Options, Param
+        if handle is None:
+            handle = ctypes.c_void_p()
+            with Options() as options:
+                options[Param.PROBE_LR] = lr
+                options[Param.PROBE_MOMENTUM] = momentum
+                options[Param.PROBE_WEIGHT_DECAY] = weight_decay
+                options[Param.PROBE_DROP_AT] = drop_at
+                options[Param.PROBE_GAMMA] = gamma
+                options[Param.PROBE_SEED] = seed
+                lib.df_linear_probe_new(count_arg(dim, "LinearProbe: dim"), count_arg(classes, "LinearProbe: classes"),
+                                        options.handle, ctypes.byref(handle))
+        super().__init__(handle)
+
+    @classmethod
+    def load(cls, path):
+        handle = ctypes.c_void_p()
+        lib.df_linear_probe_load(path_arg(path, "path"), ctypes.byref(handle))
+        return cls(handle=handle)
+
+    def save(self, path):
+        lib.df_linear_probe_save(self.handle, path_arg(path, "path"))
+
+    @staticmethod
+    def _features(features):
+        from .tensor import Tensor
+        np = _numpy()
+        array = np.ascontiguousarray(features, dtype=np.float32)
+        if array.ndim != 4:
+            raise ValueError("dinofeat.metrics.LinearProbe: features must be (B, h, w, dim)")
+        return Tensor.from_numpy(array, borrow=True)
+
+    def step(self, features, labels):
+        """One SGD step on a batch; the batch's mean cross-entropy (0 when no pixel is scored)."""
+        np = _numpy()
+        labels = np.ascontiguousarray(labels, dtype=np.uint8)
+        if labels.ndim != 3 or labels.shape[0] != np.shape(features)[0]:
+            raise ValueError("dinofeat.metrics.LinearProbe.step: labels must be (B, H, W), B as the features'")
+        loss = ctypes.c_double()
+        with self._features(features) as x:
+            lib.df_linear_probe_step(self.handle, x.handle, labels.ctypes.data_as(ctypes.c_void_p), labels.shape[1],
+                                     labels.shape[2], ctypes.byref(loss))
+        return loss.value
+
+    def end_epoch(self):
+        lib.df_linear_probe_end_epoch(self.handle)
+
+    @property
+    def epochs(self):
+        out = ctypes.c_int64()
+        lib.df_linear_probe_progress(self.handle, ctypes.byref(out), None)
+        return out.value
+
+    @property
+    def steps(self):
+        out = ctypes.c_int64()
+        lib.df_linear_probe_progress(self.handle, None, ctypes.byref(out))
+        return out.value
+
+    def predict(self, features, height, width):
+        """Labels (B, height, width) uint8: the argmax class of the upsampled logits."""
+        np = _numpy()
+        out = np.empty((np.shape(features)[0], count_arg(height, "height"), count_arg(width, "width")), dtype=np.uint8)
+        with self._features(features) as x:
+            lib.df_linear_probe_predict(self.handle, x.handle, height, width, out.ctypes.data_as(ctypes.c_void_p))
+        return out
+
+
+__all__ = ["IGNORE_LABEL", "linear_sum_assignment", "Confusion", "Saliency", "corloc_hit", "load_boxes", "Retrieval", "LinearProbe"]

@@ -95,6 +95,12 @@ class KeywordDefaultDriftTest(unittest.TestCase):
         (dinofeat.metrics.Retrieval, "temperature", "RETRIEVAL_TEMPERATURE"),
         (dinofeat.metrics.Retrieval, "bank", "RETRIEVAL_BANK"),
         (dinofeat.metrics.Retrieval, "seed", "RETRIEVAL_SEED"),
+        (dinofeat.metrics.LinearProbe, "lr", "PROBE_LR"),
+        (dinofeat.metrics.LinearProbe, "momentum", "PROBE_MOMENTUM"),
+        (dinofeat.metrics.LinearProbe, "weight_decay", "PROBE_WEIGHT_DECAY"),
+        (dinofeat.metrics.LinearProbe, "drop_at", "PROBE_DROP_AT"),
+        (dinofeat.metrics.LinearProbe, "gamma", "PROBE_GAMMA"),
+        (dinofeat.metrics.LinearProbe, "seed", "PROBE_SEED"),
         (dinofeat.stego.Trainer, "code_dim", "STEGO_CODE_DIM"), (dinofeat.stego.Trainer, "classes", "STEGO_CLASSES"),
         (dinofeat.crf, "normalization", "CRF_NORMALIZATION"),
     ]

@@ -1,6 +1,7 @@
 """dinofeat.metrics against the scipy / numpy fixtures (test/fixtures/eval)."""
 import os
 import sys
+import tempfile
 import unittest
 
 import numpy as np
@@ -89,6 +90,38 @@ class RetrievalTest(unittest.TestCase):
                                    atol=1e-4)
         with self.assertRaises(dinofeat.Error):
             retrieval.add(bank[:2], [0, 9])
+
+
+class LinearProbeTest(unittest.TestCase):
+    """The "plain" case of test/fixtures/linear_probe: 2 epochs of 3 SGD steps, then predictions."""
+
+    def test_matches_pytorch_and_resumes(self):
+        d = os.path.join(os.path.dirname(__file__), "..", "..", "..", "test", "fixtures", "linear_probe")
+        features = np.fromfile(os.path.join(d, "plain.features.raw"), "<f4").reshape(6, 2, 5, 7, 16)
+        labels = np.fromfile(os.path.join(d, "plain.labels.raw"), "u1").reshape(6, 2, 10, 14)
+        losses = np.fromfile(os.path.join(d, "plain.losses.raw"), "<f8")
+        probe = dinofeat.metrics.LinearProbe(16, 3, lr=0.5, momentum=0.0, weight_decay=0.0, drop_at=1, gamma=0.5)
+        got = []
+        for epoch in range(2):
+            got += [probe.step(features[3 * epoch + s], labels[3 * epoch + s]) for s in range(3)]
+            probe.end_epoch()
+        np.testing.assert_allclose(got, losses, rtol=1e-4)
+        self.assertEqual((probe.epochs, probe.steps), (2, 6))
+        query = np.fromfile(os.path.join(d, "plain.query.raw"), "<f4").reshape(2, 5, 7, 16)
+        want = np.fromfile(os.path.join(d, "plain.predicted.raw"), "u1").reshape(2, 5, 7)
+        predicted = probe.predict(query, 5, 7)
+        np.testing.assert_array_equal(predicted[want != 255], want[want != 255])
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "probe.dfprobe")
+            probe.save(path)
+            with dinofeat.metrics.LinearProbe.load(path) as loaded:
+                self.assertEqual((loaded.epochs, loaded.steps), (2, 6))
+                np.testing.assert_array_equal(loaded.predict(query, 5, 7), predicted)
+        with self.assertRaisesRegex(dinofeat.Error, r"features must be \(B, h, w, 16\)"):
+            probe.step(features[0][..., :8], labels[0])
+        with self.assertRaises(ValueError):
+            probe.step(features[0], labels[0][0])
+        probe.close()
 
 
 if __name__ == "__main__":
