@@ -103,10 +103,17 @@ DF_API void df_retrieval_free(df_retrieval *retrieval);
  * uniform sample of everything added. */
 DF_API df_status df_retrieval_add(df_retrieval *retrieval, const float *features, const int32_t *labels,
                                   size_t count);
+/* Adds count features with soft labels: distributions (count x classes, row-major, finite and >= 0;
+ * Hummingbird's memory: each patch's fractions of pixels per class) weigh each class's share of a
+ * neighbour's vote. Once a bank holds one, earlier and later class labels count as one-hot rows.
+ * A negative or non-finite weight is DF_E_INVALID_ARG and nothing is added. */
+DF_API df_status df_retrieval_add_soft(df_retrieval *retrieval, const float *features, const float *distributions,
+                                       size_t count);
 /* Features in the bank now. */
 DF_API df_status df_retrieval_size(const df_retrieval *retrieval, size_t *out);
 /* For count queries (count x dim): labels (count, may be NULL) the class of the highest vote, the
- * lowest on ties; scores (count x classes, may be NULL) the votes. Exact search by blocked matrix
+ * lowest on ties; scores (count x classes, may be NULL) the votes (with soft labels, each
+ * neighbour's weight times its distribution, summed: Hummingbird's label estimate). Exact search by blocked matrix
  * products. DF_E_INVALID_ARG when the bank holds fewer than k features. */
 DF_API df_status df_retrieval_predict(const df_retrieval *retrieval, const float *queries, size_t count,
                                       int32_t *labels, float *scores);

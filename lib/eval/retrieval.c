@@ -1,5 +1,8 @@
 /* Dense nearest-neighbour retrieval (specs/eval.md, the Hummingbird protocol NeCo reports): a
- * memory bank of normalised, labelled features, exact top-k by cosine, similarity-weighted votes. */
+ * memory bank of normalised, labelled features, exact top-k by cosine, similarity-weighted votes.
+ * A bank holds class labels until the first soft label (a distribution over the classes, as
+ * Hummingbird's memory holds each patch's pixel-class fractions) arrives; from then on every
+ * feature's label is a row of `soft`, the hard ones one-hot. */
 #include "../internal.h"
 #include "../tensor_internal.h"
 #include "dinofeat/eval.h"
@@ -13,6 +16,7 @@ struct df_retrieval {
     size_t dim, classes, size, capacity, limit;
     float *features; /* capacity x dim */
     int32_t *labels;
+    float *soft; /* capacity x classes once soft labels were added, else NULL */
     uint64_t seen, rng;
     int64_t k;
     double temperature;
@@ -39,6 +43,7 @@ void df_retrieval_free(df_retrieval *r) {
     if (r == NULL) return;
     free(r->features);
     free(r->labels);
+    free(r->soft);
     free(r);
 }
 
@@ -57,15 +62,55 @@ static df_status reserve(df_retrieval *r, size_t more) {
     int32_t *labels = realloc(r->labels, capacity * sizeof *labels);
     if (labels == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory for a bank of %zu features", capacity);
     r->labels = labels;
+    if (r->soft) {
+        float *soft = realloc(r->soft, capacity * r->classes * sizeof *soft);
+        if (soft == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory for a bank of %zu features", capacity);
+        r->soft = soft;
+    }
     r->capacity = capacity;
     return DF_OK;
 }
 
-static void store(df_retrieval *r, size_t slot, const float *feature, int32_t label) {
+/* Feature and label into slot: a class label (distribution NULL) or a distribution. */
+static void store(df_retrieval *r, size_t slot, const float *feature, int32_t label, const float *distribution) {
     float *target = r->features + slot * r->dim;
     memcpy(target, feature, r->dim * sizeof *target);
     dfi_normalise_rows(target, 1, r->dim);
     r->labels[slot] = label;
+    if (r->soft == NULL) return;
+    float *row = r->soft + slot * r->classes;
+    if (distribution) memcpy(row, distribution, r->classes * sizeof *row);
+    else
+        for (size_t c = 0; c < r->classes; c++) row[c] = (size_t)label == c ? 1.0f : 0.0f;
+}
+
+/* The bank turned soft: every stored class label becomes a one-hot row. */
+static df_status make_soft(df_retrieval *r) {
+    if (r->soft) return DF_OK;
+    size_t bytes;
+    if (dfi_mul_size(r->capacity ? r->capacity : 1, r->classes * sizeof(float), &bytes) != 0)
+        return dfi_error(DF_E_LIMIT, "bank too large");
+    r->soft = calloc(1, bytes);
+    if (r->soft == NULL) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory for the bank's soft labels");
+    for (size_t i = 0; i < r->size; i++) r->soft[i * r->classes + (size_t)r->labels[i]] = 1.0f;
+    return DF_OK;
+}
+
+/* Adds count features (labels or distributions, the other NULL), reservoir-sampled past the limit. */
+static void add_features(df_retrieval *r, const float *features, const int32_t *labels, const float *distributions,
+                         size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        if (labels && labels[i] == DF_IGNORE_LABEL) continue;
+        const int32_t label = labels ? labels[i] : 0;
+        const float *distribution = distributions ? distributions + i * r->classes : NULL;
+        r->seen++;
+        if (!r->limit || r->size < r->limit) {
+            store(r, r->size++, features + i * r->dim, label, distribution);
+        } else { /* Algorithm R: keep the new feature with probability limit / seen */
+            uint64_t slot = dfi_splitmix64(&r->rng) % r->seen;
+            if (slot < r->limit) store(r, (size_t)slot, features + i * r->dim, label, distribution);
+        }
+    }
 }
 
 df_status df_retrieval_add(df_retrieval *r, const float *features, const int32_t *labels, size_t count) {
@@ -77,16 +122,21 @@ df_status df_retrieval_add(df_retrieval *r, const float *features, const int32_t
                                  r->classes - 1));
     df_status status = reserve(r, count);
     if (status != DF_OK) DFI_RETURN(status);
-    for (size_t i = 0; i < count; i++) {
-        if (labels[i] == DF_IGNORE_LABEL) continue;
-        r->seen++;
-        if (!r->limit || r->size < r->limit) {
-            store(r, r->size++, features + i * r->dim, labels[i]);
-        } else { /* Algorithm R: keep the new feature with probability limit / seen */
-            uint64_t slot = dfi_splitmix64(&r->rng) % r->seen;
-            if (slot < r->limit) store(r, (size_t)slot, features + i * r->dim, labels[i]);
-        }
-    }
+    add_features(r, features, labels, NULL, count);
+    return DF_OK;
+}
+
+df_status df_retrieval_add_soft(df_retrieval *r, const float *features, const float *distributions, size_t count) {
+    DFI_CHECK_NOT_NULL(r);
+    DFI_CHECK_ARG(count == 0 || (features != NULL && distributions != NULL), "features or distributions is NULL");
+    for (size_t i = 0; i < count * r->classes; i++)
+        if (!(distributions[i] >= 0) || isinf(distributions[i]))
+            DFI_RETURN(dfi_error(DF_E_INVALID_ARG, "label weight %g of feature %zu, class %zu is not a finite value >= 0",
+                                 (double)distributions[i], i / r->classes, i % r->classes));
+    df_status status = make_soft(r);
+    if (status == DF_OK) status = reserve(r, count);
+    if (status != DF_OK) DFI_RETURN(status);
+    add_features(r, features, NULL, distributions, count);
     return DF_OK;
 }
 
@@ -105,7 +155,12 @@ static void vote(const df_retrieval *r, const float *similarity, const int64_t *
     for (size_t j = 0; j < k && r->temperature > 0; j++) total += exp((similarity[j] - top) / r->temperature);
     for (size_t j = 0; j < k; j++) {
         double weight = r->temperature > 0 ? exp((similarity[j] - top) / r->temperature) / total : similarity[j];
-        scores[r->labels[index[j]]] += (float)weight;
+        if (r->soft == NULL) {
+            scores[r->labels[index[j]]] += (float)weight;
+            continue;
+        }
+        const float *row = r->soft + (size_t)index[j] * r->classes;
+        for (size_t c = 0; c < r->classes; c++) scores[c] += (float)weight * row[c];
     }
 }
 

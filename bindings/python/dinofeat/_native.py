@@ -307,6 +307,7 @@ PROTOTYPES = {
     "df_retrieval_new": (c_status, [c_size, c_size, P, PP]),
     "df_retrieval_free": (None, [P]),
     "df_retrieval_add": (c_status, [P, P, P, c_size]),
+    "df_retrieval_add_soft": (c_status, [P, P, P, c_size]),
     "df_retrieval_size": (c_status, [P, ctypes.POINTER(c_size)]),
     "df_retrieval_predict": (c_status, [P, P, c_size, P, P]),
     "df_linear_probe_new": (c_status, [c_size, c_size, P, PP]),

@@ -117,8 +117,8 @@ def load_boxes(path):
 
 class Retrieval(Handle):
     """Dense nearest-neighbour retrieval (Hummingbird protocol): add labelled patch features to a
-    memory bank, then label query patches by the similarity-weighted vote of their k nearest
-    (cosine) bank features. temperature 0 weighs votes by similarity, T > 0 by softmax(sim / T);
+    memory bank (add: class labels; add_soft: distributions over the classes), then label query
+    patches by the similarity-weighted vote of their k nearest (cosine) bank features. temperature 0 weighs votes by similarity, T > 0 by softmax(sim / T);
     bank > 0 caps the bank by reservoir sampling (seeded)."""
 
     _free, _name = "df_retrieval_free", "Retrieval"
@@ -144,6 +144,17 @@ class Retrieval(Handle):
             raise ValueError("dinofeat.metrics.Retrieval.add: one label per feature")
         lib.df_retrieval_add(self.handle, features.ctypes.data_as(ctypes.c_void_p),
                              labels.ctypes.data_as(ctypes.c_void_p), features.shape[0])
+
+    def add_soft(self, features, distributions):
+        """features (N, dim) with soft labels (N, classes): each a feature's weights per class
+        (Hummingbird's memory: a patch's pixel fractions per class), finite and >= 0."""
+        np = _numpy()
+        features = np.ascontiguousarray(features, dtype=np.float32).reshape(-1, self.dim)
+        distributions = np.ascontiguousarray(distributions, dtype=np.float32)
+        if distributions.shape != (features.shape[0], self.classes):
+            raise ValueError("dinofeat.metrics.Retrieval.add_soft: distributions must be (N, classes)")
+        lib.df_retrieval_add_soft(self.handle, features.ctypes.data_as(ctypes.c_void_p),
+                                  distributions.ctypes.data_as(ctypes.c_void_p), features.shape[0])
 
     def __len__(self):
         out = ctypes.c_size_t()

@@ -91,6 +91,24 @@ class RetrievalTest(unittest.TestCase):
         with self.assertRaises(dinofeat.Error):
             retrieval.add(bank[:2], [0, 9])
 
+    def test_soft_labels_match_numpy(self):
+        d = os.path.join(os.path.dirname(__file__), "..", "..", "..", "test", "fixtures", "retrieval")
+        bank = np.fromfile(os.path.join(d, "hummingbird.bank.raw"), "<f4").reshape(800, 24)
+        bank_labels = np.fromfile(os.path.join(d, "hummingbird.bank_labels.raw"), "<i4")
+        soft = np.fromfile(os.path.join(d, "hummingbird.bank_soft.raw"), "<f4").reshape(800, 7)
+        queries = np.fromfile(os.path.join(d, "hummingbird.queries.raw"), "<f4").reshape(60, 24)
+        retrieval = dinofeat.metrics.Retrieval(24, 7, k=30, temperature=0.02)
+        retrieval.add(bank[:400], bank_labels[:400])
+        retrieval.add_soft(bank[400:], soft[400:])
+        labels, scores = retrieval.predict(queries)
+        np.testing.assert_array_equal(labels, np.fromfile(os.path.join(d, "hummingbird.labels.raw"), "<i4"))
+        np.testing.assert_allclose(scores, np.fromfile(os.path.join(d, "hummingbird.scores.raw"), "<f4").reshape(60, 7),
+                                   atol=1e-4)
+        with self.assertRaises(ValueError):
+            retrieval.add_soft(bank[:2], soft[:3])
+        with self.assertRaises(dinofeat.Error):
+            retrieval.add_soft(bank[:1], -soft[:1])
+
 
 class LinearProbeTest(unittest.TestCase):
     """The "plain" case of test/fixtures/linear_probe: 2 epochs of 3 SGD steps, then predictions."""
