@@ -799,6 +799,8 @@ PY
     expect 0 "^epoch 12/12: mean loss" -- "$cli" "${linear[@]}" --epochs 12 --out "$tmp/linear_fresh" --set probe.drop_at=5
     expect 2 "linear_out holds the predictions of another command" -- "$cli" "${linear[@]}" --batch 3
     expect 1 "--epochs takes a whole number 1\.\.1000000, not '0'" -- "$cli" "${linear[@]}" --epochs 0
+    expect 2 "the model gives 111 x 111 tokens of a 448 x 448 crop, the protocol's 56 x 56" -- "$cli" \
+        "${linear[@]}" --out "$tmp/linear_stride" --stride 4
     rm "$tmp/neco/VOCdevkit/VOC2012/SegmentationClassAug/g2.png"
     expect 2 "SegmentationClassAug/g2\.png: cannot open" -- "$cli" "${linear[@]}" --out "$tmp/linear_missing"
     expect 2 "1 training and 0 val images were left out .*not over the whole splits" -- "$cli" "${linear[@]}" \

@@ -135,8 +135,12 @@ static df_status training_item(const df_dataset *dataset, size_t item, uint64_t 
     return status;
 }
 
-/* The patch tokens of count images (count x 3 x CROP_SIDE^2 pixels) into tokens, and their grid. */
-static df_status forward_tokens(df_model *model, float *pixels, size_t count, float *tokens, int64_t grid[4]) {
+/* The patch tokens of count images (count x 3 x CROP_SIDE^2 pixels) into tokens, which hold
+ * count x side x side x dim floats; a grid of another size (a model.stride below the patch) is
+ * said here (*said set). */
+static df_status forward_tokens(df_model *model, float *pixels, size_t count, float *tokens, size_t side, size_t dim,
+                                int *said) {
+    int64_t grid[4] = {0};
     const int64_t shape[4] = {(int64_t)count, 3, CROP_SIDE, CROP_SIDE};
     df_tensor *x = NULL;
     df_forward *forward = NULL;
@@ -145,7 +149,13 @@ static df_status forward_tokens(df_model *model, float *pixels, size_t count, fl
     if (status == DF_OK) status = df_model_forward(model, x, DF_OUTPUT_PATCH, &forward);
     if (status == DF_OK) status = df_forward_output(forward, DF_OUTPUT_PATCH, &patch);
     if (status == DF_OK) status = df_tensor_shape(patch, grid, 4);
-    if (status == DF_OK) status = df_tensor_copy_to_host(patch, tokens, (size_t)df_tensor_numel(patch));
+    if (status == DF_OK && (grid[1] != (int64_t)side || grid[2] != (int64_t)side || grid[3] != (int64_t)dim)) {
+        fprintf(stderr, "dinofeat paper: the model gives %lld x %lld tokens of a %d x %d crop, the protocol's %zu x %zu "
+                        "(patch-size stride): leave --stride (model.stride) at its default\n", (long long)grid[1], (long long)grid[2],
+                CROP_SIDE, CROP_SIDE, side, side);
+        status = DF_E_INVALID_ARG, *said = 1;
+    }
+    if (status == DF_OK) status = df_tensor_copy_to_host(patch, tokens, count * side * side * dim);
     df_forward_free(forward);
     df_tensor_free(x);
     return status;
@@ -172,8 +182,8 @@ static df_status batch_step(trainer_state *t, df_linear_probe *probe, const size
         for (size_t i = 0; status == DF_OK && i < n; i++)
             status = training_item(t->dataset, items[first + i], generator_for(t->seed, epoch, items[first + i]),
                                    t->pixels + i * plane, t->labels + (first + i) * LABEL_SIDE * LABEL_SIDE, &t->said);
-        int64_t shape[4];
-        if (status == DF_OK) status = forward_tokens(t->r->model, t->pixels, n, t->tokens + first * grid, shape);
+        if (status == DF_OK)
+            status = forward_tokens(t->r->model, t->pixels, n, t->tokens + first * grid, t->grid_side, t->dim, &t->said);
     }
     const int64_t shape[4] = {(int64_t)count, (int64_t)t->grid_side, (int64_t)t->grid_side, (int64_t)t->dim};
     df_tensor *x = NULL;
