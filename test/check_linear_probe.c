@@ -51,14 +51,20 @@ static df_linear_probe *new_probe(const probe_case *c) {
     return p;
 }
 
-/* The weight and bias a saved probe holds (the file's documented layout: magic, u32 version, u32
- * header length, the header, then classes x dim weights and classes biases). */
-static float *saved_parameters(const df_linear_probe *p, const probe_case *c) {
-    char path[] = "/tmp/dinofeat_probe_XXXXXX";
+/* The probe saved to a new temporary file, whose name goes to path (the caller unlinks it). */
+static void save_to_temporary(const df_linear_probe *p, char path[32]) {
+    snprintf(path, 32, "/tmp/dinofeat_probe_XXXXXX");
     const int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     close(fd);
     ck_assert_ok(df_linear_probe_save(p, path));
+}
+
+/* The weight and bias a saved probe holds (the file's documented layout: magic, u32 version, u32
+ * header length, the header, then classes x dim weights and classes biases). */
+static float *saved_parameters(const df_linear_probe *p, const probe_case *c) {
+    char path[32];
+    save_to_temporary(p, path);
     FILE *f = fopen(path, "rb");
     ck_assert_ptr_nonnull(f);
     unsigned char prefix[16];
@@ -117,11 +123,8 @@ START_TEST(test_linear_probe_equals_pytorch) {
             ck_assert_ok(df_linear_probe_end_epoch(p));
             if (resumed) ck_assert_ok(df_linear_probe_end_epoch(resumed));
             if (e == 0) {
-                char path[] = "/tmp/dinofeat_probe_XXXXXX";
-                const int fd = mkstemp(path);
-                ck_assert_int_ge(fd, 0);
-                close(fd);
-                ck_assert_ok(df_linear_probe_save(p, path));
+                char path[32];
+                save_to_temporary(p, path);
                 ck_assert_ok(df_linear_probe_load(path, &resumed));
                 unlink(path);
             }
@@ -239,11 +242,8 @@ START_TEST(test_linear_probe_errors) {
     ck_assert_fails_with(df_linear_probe_load("/nonexistent/probe.dfprobe", &loaded), DF_E_IO, "df_linear_probe_load");
     ck_assert_ptr_null(loaded);
     /* a file cut short, and a file of another kind */
-    char path[] = "/tmp/dinofeat_probe_XXXXXX";
-    const int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    ck_assert_ok(df_linear_probe_save(p, path));
+    char path[32];
+    save_to_temporary(p, path);
     ck_assert_int_eq(truncate(path, 40 + 60), 0);
     ck_assert_fails_with(df_linear_probe_load(path, &loaded), DF_E_FORMAT, "df_linear_probe_load");
     ck_assert_fails_with(df_linear_probe_load(FIXTURE_DIR "grey1.png", &loaded), DF_E_FORMAT, "df_linear_probe_load");
