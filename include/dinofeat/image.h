@@ -25,6 +25,15 @@ typedef enum df_resize_filter {
     DF_RESIZE_BICUBIC = 3
 } df_resize_filter;
 
+/* Colour adjustments, as torchvision's adjust_brightness / adjust_contrast / adjust_saturation /
+ * adjust_hue apply them to a PIL image (df_image_adjust). */
+typedef enum df_image_adjustment {
+    DF_ADJUST_BRIGHTNESS = 0, /* factor >= 0: 0 black, 1 unchanged */
+    DF_ADJUST_CONTRAST = 1,   /* factor >= 0: 0 the grey image's mean, 1 unchanged */
+    DF_ADJUST_SATURATION = 2, /* factor >= 0: 0 grey, 1 unchanged */
+    DF_ADJUST_HUE = 3         /* factor in -0.5..0.5: the share of a turn the hue rotates by */
+} df_image_adjustment;
+
 /* out: new, free with df_image_free. Decodes a PNG (1/2/4/8/16-bit grey, grey+alpha, RGB, RGBA,
  * palette, interlaced; palettes and tRNS become RGB(A)/grey+alpha, sub-byte grey becomes 8-bit)
  * or a JPEG (baseline, progressive, greyscale, CMYK; EXIF orientation applied unless
@@ -71,6 +80,15 @@ DF_API df_status df_image_resize(const df_image *image, size_t width, size_t hei
  * (0.299 R + 0.587 G + 0.114 B) in PIL's fixed point, so it equals PIL's convert("L");
  * alpha dropped or added opaque; grey replicated to RGB. */
 DF_API df_status df_image_convert(const df_image *image, size_t channels, df_image **out);
+
+/* out: new, an 8-bit RGB image (3 channels) adjusted bit for bit as torchvision does a PIL image:
+ * brightness, contrast and saturation blend towards black, the grey mean (PIL's ImageEnhance,
+ * rounded) or the grey image (ITU-R 601-2 luma) with Pillow's float arithmetic, clipped and
+ * truncated to bytes; hue shifts Pillow's 8-bit HSV hue by uint8(factor x 255). Another bit
+ * depth or channel count (convert first), an unknown adjustment or a factor outside its range
+ * is DF_E_INVALID_ARG. */
+DF_API df_status df_image_adjust(const df_image *image, df_image_adjustment adjustment, double factor,
+                                 df_image **out);
 
 /* out: new, a float32 host tensor of shape (1, 3, height, width): samples scaled to [0, 1],
  * grey replicated, alpha dropped, then (x - mean[c]) / std[c]. mean and std NULL mean ImageNet's

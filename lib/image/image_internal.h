@@ -32,4 +32,10 @@ int dfi_exif_orientation(const unsigned char *app1, size_t size);
 /* out: new, image transformed as orientation (1..8) prescribes. */
 df_status dfi_image_orient(const df_image *image, int orientation, df_image **out);
 
+/* PIL's convert("L") of one RGB pixel held as floats: ITU-R 601-2 luma in 16-bit fixed point. */
+float dfi_luma(const float *p);
+/* One adjustment (a valid kind and factor) of n RGB pixels, 8-bit samples held as floats, in place:
+ * df_image_adjust's arithmetic, for callers that keep pixels as floats between steps. */
+df_status dfi_adjust_rgb(float *rgb, size_t n, df_image_adjustment adjustment, double factor);
+
 #endif

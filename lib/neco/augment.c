@@ -98,70 +98,6 @@ static df_status crop_rgb(const df_image *image, const double *box, int size, fl
     return DF_OK;
 }
 
-/* PIL's convert("L"): ITU-R 601-2 luma in 16-bit fixed point. */
-static float luma(const float *p) {
-    return (float)(((uint32_t)p[0] * 19595u + (uint32_t)p[1] * 38470u + (uint32_t)p[2] * 7471u + 0x8000u) >> 16);
-}
-
-/* Image.blend(other, image, factor) as Pillow computes it: other + factor (image - other) in
- * float32, clipped to 0..255 and truncated (not rounded) to a byte. */
-static void blend_towards(float *rgb, size_t n, const float *other, int other_is_grey, double factor) {
-    const float alpha = (float)factor;
-    for (size_t i = 0; i < n; i++)
-        for (int k = 0; k < 3; k++) {
-            const float o = other ? other[other_is_grey ? i : 3 * i + k] : 0.0f, t = o + alpha * (rgb[3 * i + k] - o);
-            rgb[3 * i + k] = t <= 0.0f ? 0.0f : t >= 255.0f ? 255.0f : truncf(t);
-        }
-}
-
-static int clip8(int v) { return v < 0 ? 0 : v > 255 ? 255 : v; }
-
-/* Pillow's convert("HSV") of one pixel: bytes, the hue's arithmetic in its float / double mix
- * (checked against Pillow on all 2^24 colours). */
-static void rgb_to_hsv_bytes(const float *p, int hsv[3]) {
-    const int r = (int)p[0], g = (int)p[1], b = (int)p[2];
-    const int maxc = r > g ? (r > b ? r : b) : (g > b ? g : b), minc = r < g ? (r < b ? r : b) : (g < b ? g : b);
-    hsv[2] = maxc;
-    if (maxc == minc) {
-        hsv[0] = hsv[1] = 0;
-        return;
-    }
-    const float cr = (float)(maxc - minc), s = cr / (float)maxc;
-    const float rc = (float)(maxc - r) / cr, gc = (float)(maxc - g) / cr, bc = (float)(maxc - b) / cr;
-    float h = r == maxc ? bc - gc : g == maxc ? (float)(2.0 + rc - bc) : (float)(4.0 + gc - rc);
-    h = (float)fmod(h / 6.0 + 1.0, 1.0);
-    hsv[0] = clip8((int)(h * 255.0));
-    hsv[1] = clip8((int)(s * 255.0));
-}
-
-/* Pillow's convert("RGB") of one HSV pixel (checked on all 2^24 triples). */
-static void hsv_bytes_to_rgb(const int hsv[3], float *p) {
-    const int v = hsv[2];
-    if (hsv[1] == 0) {
-        p[0] = p[1] = p[2] = (float)v;
-        return;
-    }
-    const double x = (double)(float)hsv[0] * 6.0 / 255.0;
-    const int i = (int)floor(x);
-    const float f = (float)(x - (double)(float)i), fs = (float)((double)(float)hsv[1] / 255.0);
-    const float lo = (float)clip8((int)round((double)v * (1.0 - fs)));
-    const float q = (float)clip8((int)round((double)v * (1.0 - (double)(fs * f))));
-    const float t = (float)clip8((int)round((double)v * (1.0 - fs * (1.0 - f))));
-    const float hi = (float)v;
-    const float table[6][3] = {{hi, t, lo}, {q, hi, lo}, {lo, hi, t}, {lo, q, hi}, {t, lo, hi}, {hi, lo, q}};
-    memcpy(p, table[i % 6], 3 * sizeof *p);
-}
-
-/* torchvision's adjust_hue on a PIL image: to Pillow's 8-bit HSV, the hue byte shifted by
- * uint8(factor x 255) with wrap-around, back to RGB. */
-static void rotate_hue(float *p, double factor) {
-    const uint8_t shift = (uint8_t)(int)(factor * 255.0);
-    int hsv[3];
-    rgb_to_hsv_bytes(p, hsv);
-    hsv[0] = (uint8_t)(hsv[0] + shift);
-    hsv_bytes_to_rgb(hsv, p);
-}
-
 /* torchvision's ColorJitter(0.8, 0.8, 0.8, 0.2): the four adjustments in a random order. */
 static df_status colour_jitter(uint64_t *rng, float *rgb, size_t n) {
     int order[4] = {0, 1, 2, 3};
@@ -171,25 +107,11 @@ static df_status colour_jitter(uint64_t *rng, float *rgb, size_t n) {
     }
     const double brightness = uniform(rng, 0.2, 1.8), contrast = uniform(rng, 0.2, 1.8);
     const double saturation = uniform(rng, 0.2, 1.8), hue = uniform(rng, -0.2, 0.2);
-    float *grey = malloc(n * sizeof *grey);
-    if (!grey) return dfi_error(DF_E_OUT_OF_MEMORY, "out of memory for a crop");
-    for (int step = 0; step < 4; step++) {
-        if (order[step] == 0) blend_towards(rgb, n, NULL, 0, brightness);
-        if (order[step] == 1 || order[step] == 2)
-            for (size_t i = 0; i < n; i++) grey[i] = luma(rgb + 3 * i);
-        if (order[step] == 1) { /* towards the grey image's mean, rounded as PIL's ImageEnhance */
-            double mean = 0;
-            for (size_t i = 0; i < n; i++) mean += grey[i];
-            const float level = (float)floor(mean / (double)n + 0.5);
-            for (size_t i = 0; i < n; i++) grey[i] = level;
-            blend_towards(rgb, n, grey, 1, contrast);
-        }
-        if (order[step] == 2) blend_towards(rgb, n, grey, 1, saturation);
-        if (order[step] == 3)
-            for (size_t i = 0; i < n; i++) rotate_hue(rgb + 3 * i, hue);
-    }
-    free(grey);
-    return DF_OK;
+    const double factors[4] = {brightness, contrast, saturation, hue};
+    df_status status = DF_OK;
+    for (int step = 0; status == DF_OK && step < 4; step++)
+        status = dfi_adjust_rgb(rgb, n, (df_image_adjustment)order[step], factors[order[step]]);
+    return status;
 }
 
 /* Pillow's GaussianBlur(radius): three passes of an extended box blur (Gwosdek et al. 2011) along
@@ -261,7 +183,7 @@ static df_status make_crop(const df_image *image, uint64_t *rng, const dfi_neco_
     df_status status = crop_rgb(image, box, size, rgb);
     if (status == DF_OK && uniform(rng, 0, 1) < v->jitter_p) status = colour_jitter(rng, rgb, n);
     if (status == DF_OK && uniform(rng, 0, 1) < v->grey_p)
-        for (size_t i = 0; i < n; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = luma(rgb + 3 * i);
+        for (size_t i = 0; i < n; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = dfi_luma(rgb + 3 * i);
     if (status == DF_OK && uniform(rng, 0, 1) < v->blur_p) status = gaussian_blur(rgb, size, uniform(rng, 0.1, 2.0));
     for (size_t i = 0; status == DF_OK && i < n; i++)
         for (int c = 0; c < 3; c++)

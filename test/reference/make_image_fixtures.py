@@ -7,6 +7,7 @@ resizing, grey conversion and tensor normalisation. Writes manifest.txt, one cas
   resize SOURCE.png FILTER W H EXPECTED.raw TOLERANCE     (FILTER: 0 nearest, 2 bilinear, 3 bicubic)
   grey SOURCE.png EXPECTED.raw
   tensor SOURCE.png EXPECTED_float32.raw
+  adjust SOURCE.png KIND FACTOR EXPECTED.raw              (KIND: 0 brightness, 1 contrast, 2 saturation, 3 hue)
   fail FILE STATUS                                        (a df_status name)
 
 Raw files hold the samples row-major, interleaved, little-endian. Run with Debian's python3.
@@ -222,6 +223,19 @@ for source in ("rgb8.png", "grey8.png"):
     name = f"tensor_{source[:-4]}.raw"
     save_raw(name, tensor.numpy().astype(np.float32))
     manifest.append(f"tensor {source} {name}")
+
+# torchvision's colour adjustments on a PIL image (the Hummingbird memory's jitter, NeCo's views):
+# factors both sides of 1 (and of 0 for hue), 0 and an extreme, on a photo with saturated corners.
+from torchvision.transforms import functional as TF  # noqa: E402
+
+adjusted = Image.open(path("photo97x61.png")).convert("RGB")
+adjustments = ((0, TF.adjust_brightness, (0.0, 0.9, 1.1, 2.5)), (1, TF.adjust_contrast, (0.0, 0.9, 1.1, 2.5)),
+               (2, TF.adjust_saturation, (0.0, 0.9, 1.1, 2.5)), (3, TF.adjust_hue, (-0.5, -0.1, 0.03, 0.1, 0.5)))
+for code, adjust, factors in adjustments:
+    for factor in factors:
+        name = f"adjust_{code}_{factor:g}.raw"
+        save_raw(name, np.asarray(adjust(adjusted, factor)))
+        manifest.append(f"adjust photo97x61.png {code} {factor!r} {name}")
 
 with open(path("manifest.txt"), "w") as f:
     f.write("\n".join(manifest) + "\n")

@@ -15,7 +15,7 @@ from . import dataset, datus, distributed, metrics, neco, regions, sempart, steg
 from .cluster import KMeans, agglomerate_complete, kmeans, pca_fit
 from .crf import crf
 from .segment import segment, segment_features, tokencut
-from .image import Image, ResizeFilter, load_image
+from .image import Adjustment, Image, ResizeFilter, load_image
 from .model import Cover, Model, Output, PosInterp, inference_precision, upsample_view_count
 from .tensor import DType, Tensor, device_available
 
@@ -25,5 +25,5 @@ __all__ = ["Error", "MAJOR", "LogLevel", "Options", "Param", "ParamType", "Statu
            "get_num_threads", "param_bounds", "param_default", "param_from_name", "param_help", "param_name",
            "param_type", "param_value_names", "params",
            "set_log_callback", "set_num_threads", "status_name", "version", "version_number", "Image",
-           "ResizeFilter", "load_image", "DType", "Tensor", "device_available", "Model", "PosInterp", "Cover",
+           "ResizeFilter", "Adjustment", "load_image", "DType", "Tensor", "device_available", "Model", "PosInterp", "Cover",
            "Output", "inference_precision", "upsample_view_count", "KMeans", "kmeans", "agglomerate_complete", "pca_fit", "crf", "tokencut", "segment", "segment_features", "dataset", "datus", "distributed", "metrics", "neco", "regions", "sempart", "stego", "weak"]

@@ -125,6 +125,7 @@ PROTOTYPES = {
     "df_image_save_palette_png": (c_status, [P, P, c_size, ctypes.c_char_p]),
     "df_image_resize": (c_status, [P, c_size, c_size, ctypes.c_int, PP]),
     "df_image_convert": (c_status, [P, c_size, PP]),
+    "df_image_adjust": (c_status, [P, ctypes.c_int, ctypes.c_double, PP]),
     "df_image_to_tensor": (c_status, [P, P, P, PP]),
     "df_model_open": (c_status, [ctypes.c_char_p, ctypes.c_char_p, P, PP]),
     "df_model_free": (None, [P]),

@@ -16,6 +16,16 @@ class ResizeFilter(enum.IntEnum):
 _FILTERS = {**{f: int(f) for f in ResizeFilter}, **{f.name.lower(): int(f) for f in ResizeFilter}}
 
 
+class Adjustment(enum.IntEnum):
+    BRIGHTNESS = 0
+    CONTRAST = 1
+    SATURATION = 2
+    HUE = 3
+
+
+_ADJUSTMENTS = {**{a: int(a) for a in Adjustment}, **{a.name.lower(): int(a) for a in Adjustment}}
+
+
 class Image(Handle):
     """A decoded image: pixels interleaved (height, width, channels), uint8 or uint16."""
 
@@ -82,6 +92,14 @@ class Image(Handle):
         """1 grey (PIL's "L" luma), 2 grey+alpha, 3 RGB, 4 RGBA."""
         handle = ctypes.c_void_p()
         lib.df_image_convert(self.handle, count_arg(channels, "Image.convert: channels"), ctypes.byref(handle))
+        return Image(handle)
+
+    def adjust(self, adjustment, factor):
+        """8-bit RGB adjusted bit for bit as torchvision's adjust_brightness / _contrast /
+        _saturation / _hue on a PIL image (factor >= 0; hue: -0.5..0.5)."""
+        handle = ctypes.c_void_p()
+        lib.df_image_adjust(self.handle, choice(_ADJUSTMENTS, adjustment, "Image.adjust: adjustment"),
+                            ctypes.c_double(float(factor)), ctypes.byref(handle))
         return Image(handle)
 
     def to_tensor(self, mean=None, std=None):

@@ -142,6 +142,18 @@ class ImageTest(unittest.TestCase):
             expected = raw(f"resize_photo_{code}_150x100.raw", np.uint8, (100, 150, 3))
             np.testing.assert_array_equal(resized.numpy(), expected)
 
+    def test_adjust_matches_torchvision(self):
+        image = dinofeat.load_image(fixture("photo97x61.png"))
+        for code, factor, kind in ((0, 2.5, "brightness"), (1, 0.9, "contrast"), (2, 0.0, "saturation"), (3, -0.1, "hue")):
+            adjusted = image.adjust(kind, factor)
+            np.testing.assert_array_equal(adjusted.numpy(), raw(f"adjust_{code}_{factor:g}.raw", np.uint8, (61, 97, 3)))
+        np.testing.assert_array_equal(image.adjust(dinofeat.Adjustment.HUE, 0.5).numpy(),
+                                      raw("adjust_3_0.5.raw", np.uint8, (61, 97, 3)))
+        with self.assertRaises(dinofeat.Error):
+            image.adjust("hue", 0.7)
+        with self.assertRaises(ValueError):
+            image.adjust("gamma", 1.0)
+
     def test_convert_and_to_tensor(self):
         image = dinofeat.load_image(fixture("rgb8.png"))
         grey = image.convert(1)

@@ -18,6 +18,7 @@ MIRRORS = [
     (dinofeat.ParamType, "df_param_type", "DF_PARAM_TYPE_"),
     (dinofeat.LogLevel, "df_log_level", "DF_LOG_"),
     (image.ResizeFilter, "df_resize_filter", "DF_RESIZE_"),
+    (image.Adjustment, "df_image_adjustment", "DF_ADJUST_"),
     (model.PosInterp, "df_pos_interp", "DF_POS_INTERP_"),
     (model.Cover, "df_cover", "DF_COVER_"),
     (model.Output, "df_output", "DF_OUTPUT_"),
