@@ -801,10 +801,66 @@ PY
     expect 1 "--epochs takes a whole number 1\.\.1000000, not '0'" -- "$cli" "${linear[@]}" --epochs 0
     expect 2 "the model gives 111 x 111 tokens of a 448 x 448 crop, the protocol's 56 x 56" -- "$cli" \
         "${linear[@]}" --out "$tmp/linear_stride" --stride 4
+    # NeCo's in-context protocol (Hummingbird's) on the same replica: the memory from the trainaug
+    # list (two red images all class 1, two green ones all class 2) whose flat images give each
+    # one token everywhere, jitter or not; each val patch's 30 nearest memory patches are those of
+    # a training image of its colour, so a and c (red) are labelled 1 everywhere and b (green) 2.
+    # At 448 x 448 b holds class 2 on 336 of its 448 columns and class 3 on the rest: matched one
+    # to one, IoU 1, 0.75 and 0: mIoU 58.3 (as the linear probe's, here at 448, not 100).
+    incontext=(paper neco-voc12-incontext "${neco[@]}")
+    expect 0 "^  mIoU +58\.3 +78\.9$" -- "$cli" "${incontext[@]}" --out "$tmp/incontext" --json "$tmp/incontext.json"
+    expect 0 '"memory_images": \[4\], "ours": \{"mIoU": 58\.333' -- cat "$tmp/incontext.json"
+    expect 0 "a memory of 3136 patches from each of 4 Segmentation/trainaug images" -- "$cli" "${incontext[@]}" \
+        --out "$tmp/incontext"
+    # a memory of 200 patches: 50 an image, chosen by rarity and noise; still 58.3
+    expect 0 "a memory of 50 patches from each of 4 .*
+.*
+.*
+.*mIoU +58\.3 +78\.9" -- "$cli" "${incontext[@]}" --out "$tmp/incontext_small" --set retrieval.bank=200
+    printf 'r1\ng1\n' > "$tmp/neco/half_a.txt"; printf 'r2\ng2\n' > "$tmp/neco/half_b.txt"
+    fraction=(paper neco-voc12-incontext-8 "${neco[@]}" --out "$tmp/incontext_8")
+    expect 0 "memory of .*half_b\.txt \(2 images\): mIoU 58\.3" -- "$cli" "${fraction[@]}" \
+        --train-lists "$tmp/neco/half_a.txt,$tmp/neco/half_b.txt" --json "$tmp/incontext_8.json"
+    expect 0 '"memory_images": \[2, 2\], "ours": \{"mIoU": 58\.333[0-9]*, "mIoU_each": \[58\.333[0-9]*, 58\.333' -- \
+        cat "$tmp/incontext_8.json"
+    expect 0 "^  mIoU +58\.3 +76\.3$" -- "$cli" "${fraction[@]}" --train-lists "$tmp/neco/half_b.txt"
+    expect 1 "neco-voc12-incontext-8 needs --train-lists: the official 1/8 subsets" -- "$cli" "${fraction[@]}"
+    expect 1 "builds its memory from the whole Segmentation/trainaug split" -- "$cli" "${incontext[@]}" \
+        --out "$tmp/incontext" --train-lists "$tmp/neco/half_a.txt"
+    expect 1 "--train-lists takes 1\.\.16 comma-separated files" -- "$cli" "${fraction[@]}" --train-lists "a.txt,"
+    expect 2 "no_such_list\.txt" -- "$cli" "${fraction[@]}" --train-lists "$tmp/neco/no_such_list.txt"
+    expect 2 "takes an input side \(dataset\.size, 100\) that is a whole number of the model's 8-pixel patches" -- \
+        "$cli" "${incontext[@]}" --out "$tmp/incontext_100" --set dataset.size=100
+    expect 2 "the model gives 111 x 111 tokens of a 448 x 448 crop, the protocol's 56 x 56" -- "$cli" \
+        "${incontext[@]}" --out "$tmp/incontext_stride" --stride 4
+    # ADE20K: unlabelled pixels (0, "other") are a 151st class of the memory and not scored in val.
+    # The red training images are all "other", the green ones class 3 (ours 2); val a (red) is all
+    # class 2 (ours 1), b (green) class 3 on 48 of 64 columns and unlabelled on the rest. a is
+    # labelled "other", matched to class 1; b's scored pixels are all class 2: mIoU 100.
+    /usr/bin/python3 - "$tmp/neco/ade" <<'PY'
+import os, sys
+import numpy as np
+from PIL import Image
+root = sys.argv[1] + "/ADEChallengeData2016"
+red, green = (200, 30, 30), (30, 200, 30)
+for split, name, colour, left, right in (("training", "r1", red, 0, 0), ("training", "r2", red, 0, 0),
+                                         ("training", "g1", green, 3, 3), ("training", "g2", green, 3, 3),
+                                         ("validation", "a", red, 2, 2), ("validation", "b", green, 3, 0)):
+    os.makedirs(f"{root}/images/{split}", exist_ok=True)
+    os.makedirs(f"{root}/annotations/{split}", exist_ok=True)
+    Image.new("RGB", (64, 48), colour).save(f"{root}/images/{split}/ADE_{name}.jpg", quality=95)
+    mask = np.full((48, 64), left, np.uint8)
+    mask[:, 48:] = right
+    Image.fromarray(mask).save(f"{root}/annotations/{split}/ADE_{name}.png")
+PY
+    expect 0 "^  mIoU +100\.0 +39\.8$" -- "$cli" paper neco-ade20k-incontext --model "$tmp/neco/flat.safetensors" \
+        --heads 2 --data "$tmp/neco/ade" --out "$tmp/incontext_ade"
     rm "$tmp/neco/VOCdevkit/VOC2012/SegmentationClassAug/g2.png"
     expect 2 "SegmentationClassAug/g2\.png: cannot open" -- "$cli" "${linear[@]}" --out "$tmp/linear_missing"
     expect 2 "1 training and 0 val images were left out .*not over the whole splits" -- "$cli" "${linear[@]}" \
         --out "$tmp/linear_missing"
+    expect 2 "1 memory and 0 val images were left out .*not over the whole splits" -- "$cli" "${incontext[@]}" \
+        --out "$tmp/incontext_missing"
     # DatUS² on SUIM's TEST set: six flat 64 x 48 images and the model whose position embeddings
     # are zero, so all of an image's keys are alike, Louvain keeps one community and each image is
     # one segment; K = 6 gives each its own cluster. Masks (BMP, SUIM's colours): divers, robots,

@@ -10,6 +10,7 @@
 #include "paper_linear.h"
 #include "cli.h"
 #include "paper_clustering.h"
+#include "paper_crops.h"
 #include "training.h"
 #include "dinofeat/cache.h"
 #include "dinofeat/dataset.h"
@@ -28,74 +29,10 @@
 #define LABEL_SIDE 100  /* the side labels and predictions are compared at */
 #define FORWARD_CHUNK 8 /* images per forward pass */
 
-static uint64_t splitmix64(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+#define CROP_PURPOSE 0x6c696e6561727072ull /* "linearpr": this protocol's generators */
 
-static double uniform(uint64_t *state, double lo, double hi) {
-    return lo + (hi - lo) * (double)(splitmix64(state) >> 11) * 0x1.0p-53;
-}
-
-/* A generator for one purpose of one (epoch, item): independent of what ran before, so a resumed
- * run draws the same crops. */
 static uint64_t generator_for(uint64_t seed, uint64_t epoch, uint64_t item) {
-    uint64_t state = seed ^ 0x6c696e6561727072ull;
-    state = splitmix64(&state) ^ epoch;
-    state = splitmix64(&state) ^ item;
-    return splitmix64(&state);
-}
-
-/* A permutation of 0..n-1 (Fisher-Yates). */
-static void shuffle(size_t *order, size_t n, uint64_t state) {
-    for (size_t i = 0; i < n; i++) order[i] = i;
-    for (size_t i = n; i > 1; i--) {
-        const size_t j = (size_t)(splitmix64(&state) % i), t = order[i - 1];
-        order[i - 1] = order[j], order[j] = t;
-    }
-}
-
-/* torchvision's RandomResizedCrop.get_params, scale 0.8..1: ten tries at a random area and
- * log-uniform aspect, else the whole image at the nearest allowed aspect, centred. */
-static void crop_box(uint64_t *rng, size_t width, size_t height, size_t box[4]) {
-    const double area = (double)width * (double)height, log_lo = log(3.0 / 4.0), log_hi = log(4.0 / 3.0);
-    for (int attempt = 0; attempt < 10; attempt++) {
-        const double target = area * uniform(rng, 0.8, 1.0), aspect = exp(uniform(rng, log_lo, log_hi));
-        const long w = lround(sqrt(target * aspect)), h = lround(sqrt(target / aspect));
-        if (w > 0 && (size_t)w <= width && h > 0 && (size_t)h <= height) {
-            box[1] = (size_t)(splitmix64(rng) % (height - (size_t)h + 1));
-            box[0] = (size_t)(splitmix64(rng) % (width - (size_t)w + 1));
-            box[2] = (size_t)w, box[3] = (size_t)h;
-            return;
-        }
-    }
-    const double ratio = (double)width / (double)height;
-    size_t w = width, h = height;
-    if (ratio < 3.0 / 4.0) h = (size_t)lround((double)w / (3.0 / 4.0));
-    else if (ratio > 4.0 / 3.0) w = (size_t)lround((double)h * (4.0 / 3.0));
-    box[0] = (width - w) / 2, box[1] = (height - h) / 2, box[2] = w, box[3] = h;
-}
-
-/* box (x, y, w, h) of image resized to CROP_SIDE with filter, flipped left-right when asked. */
-static df_status resized_crop(df_image *image, const size_t box[4], df_resize_filter filter, int flip, df_image **out) {
-    const size_t pixel = df_image_channels(image) * df_image_bit_depth(image) / 8, stride = df_image_width(image) * pixel;
-    const unsigned char *first = (const unsigned char *)df_image_pixels(image) + box[1] * stride + box[0] * pixel;
-    df_image *part = NULL;
-    df_status status = df_image_from_pixels(first, box[2], box[3], df_image_channels(image), df_image_bit_depth(image),
-                                            stride, &part);
-    if (status == DF_OK) status = df_image_resize(part, CROP_SIDE, CROP_SIDE, filter, out);
-    df_image_free(part);
-    if (status != DF_OK || !flip) return status;
-    unsigned char *p = df_image_pixels(*out), swap[8];
-    const size_t row = CROP_SIDE * pixel;
-    for (size_t y = 0; y < CROP_SIDE; y++)
-        for (size_t x = 0; x < CROP_SIDE / 2; x++) {
-            unsigned char *a = p + y * row + x * pixel, *b = p + y * row + (CROP_SIDE - 1 - x) * pixel;
-            memcpy(swap, a, pixel), memcpy(a, b, pixel), memcpy(b, swap, pixel);
-        }
-    return DF_OK;
+    return crops_generator(seed, CROP_PURPOSE, epoch, item);
 }
 
 /* labels (any size, 8-bit) at LABEL_SIDE x LABEL_SIDE by PyTorch's nearest neighbour. */
@@ -122,42 +59,16 @@ static df_status training_item(const df_dataset *dataset, size_t item, uint64_t 
         status = DF_E_FORMAT, *said = 1;
     }
     size_t box[4] = {0};
-    if (status == DF_OK) crop_box(&rng, df_image_width(image), df_image_height(image), box);
-    const int flip = uniform(&rng, 0, 1) < 0.5;
+    if (status == DF_OK) crops_box(&rng, df_image_width(image), df_image_height(image), 0.8, 1.0, box);
+    const int flip = crops_uniform(&rng, 0, 1) < 0.5;
     if (status == DF_OK) status = df_image_convert(image, 3, &rgb);
-    if (status == DF_OK) status = resized_crop(rgb, box, DF_RESIZE_BILINEAR, flip, &crop);
-    if (status == DF_OK) status = resized_crop(truth, box, DF_RESIZE_NEAREST, flip, &crop_labels);
+    if (status == DF_OK) status = crops_resized(rgb, box, CROP_SIDE, DF_RESIZE_BILINEAR, flip, &crop);
+    if (status == DF_OK) status = crops_resized(truth, box, CROP_SIDE, DF_RESIZE_NEAREST, flip, &crop_labels);
     if (status == DF_OK) status = df_image_to_tensor(crop, NULL, NULL, &x);
     if (status == DF_OK) status = df_tensor_copy_to_host(x, pixels, 3 * CROP_SIDE * CROP_SIDE);
     if (status == DF_OK) labels_at_side(crop_labels, labels);
     df_tensor_free(x);
     df_image_free(image), df_image_free(truth), df_image_free(crop), df_image_free(crop_labels), df_image_free(rgb);
-    return status;
-}
-
-/* The patch tokens of count images (count x 3 x CROP_SIDE^2 pixels) into tokens, which hold
- * count x side x side x dim floats; a grid of another size (a model.stride below the patch) is
- * said here (*said set). */
-static df_status forward_tokens(df_model *model, float *pixels, size_t count, float *tokens, size_t side, size_t dim,
-                                int *said) {
-    int64_t grid[4] = {0};
-    const int64_t shape[4] = {(int64_t)count, 3, CROP_SIDE, CROP_SIDE};
-    df_tensor *x = NULL;
-    df_forward *forward = NULL;
-    const df_tensor *patch = NULL;
-    df_status status = df_tensor_borrow_host(pixels, 4, shape, &x);
-    if (status == DF_OK) status = df_model_forward(model, x, DF_OUTPUT_PATCH, &forward);
-    if (status == DF_OK) status = df_forward_output(forward, DF_OUTPUT_PATCH, &patch);
-    if (status == DF_OK) status = df_tensor_shape(patch, grid, 4);
-    if (status == DF_OK && (grid[1] != (int64_t)side || grid[2] != (int64_t)side || grid[3] != (int64_t)dim)) {
-        fprintf(stderr, "dinofeat paper: the model gives %lld x %lld tokens of a %d x %d crop, the protocol's %zu x %zu "
-                        "(patch-size stride): leave --stride (model.stride) at its default\n", (long long)grid[1], (long long)grid[2],
-                CROP_SIDE, CROP_SIDE, side, side);
-        status = DF_E_INVALID_ARG, *said = 1;
-    }
-    if (status == DF_OK) status = df_tensor_copy_to_host(patch, tokens, count * side * side * dim);
-    df_forward_free(forward);
-    df_tensor_free(x);
     return status;
 }
 
@@ -183,7 +94,8 @@ static df_status batch_step(trainer_state *t, df_linear_probe *probe, const size
             status = training_item(t->dataset, items[first + i], generator_for(t->seed, epoch, items[first + i]),
                                    t->pixels + i * plane, t->labels + (first + i) * LABEL_SIDE * LABEL_SIDE, &t->said);
         if (status == DF_OK)
-            status = forward_tokens(t->r->model, t->pixels, n, t->tokens + first * grid, t->grid_side, t->dim, &t->said);
+            status = crops_forward_tokens(t->r->model, t->pixels, n, CROP_SIDE, t->tokens + first * grid, t->grid_side, t->dim,
+                                          &t->said);
     }
     const int64_t shape[4] = {(int64_t)count, (int64_t)t->grid_side, (int64_t)t->grid_side, (int64_t)t->dim};
     df_tensor *x = NULL;
@@ -209,7 +121,7 @@ static int train_epochs(trainer_state *t, df_linear_probe *probe, const char *pr
     df_status status = DF_OK;
     int code = EXIT_OK;
     for (; code == EXIT_OK && epoch < r->epochs; epoch++) {
-        shuffle(order, t->subset_count, generator_for(t->seed, (uint64_t)epoch, UINT64_MAX));
+        crops_shuffle(order, t->subset_count, generator_for(t->seed, (uint64_t)epoch, UINT64_MAX));
         double loss = 0, sum = 0;
         for (size_t s = 0; status == DF_OK && s < steps_per_epoch && !cli_stop_signal(); s++) {
             for (size_t i = 0; i < t->per_step; i++) items[i] = t->subset[order[s * t->per_step + i]];
@@ -233,27 +145,12 @@ static int train_epochs(trainer_state *t, df_linear_probe *probe, const char *pr
     return code;
 }
 
-/* The training split as its own dataset: as distributed, no resizing (the crops do it). */
-static df_status open_training_split(const linear_request *r, df_dataset **out) {
-    df_options *o = NULL;
-    df_status status = cli_options_new(&o);
-    if (status == DF_OK) status = df_options_set_str(o, DF_PARAM_DATASET_SPLIT, r->train_split);
-    if (status == DF_OK) status = df_options_set_str(o, DF_PARAM_DATASET_LIST, "");
-    if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_DATASET_SIZE, 0);
-    if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_DATASET_STRETCH, 0);
-    if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_DATASET_MULTIPLE, 0);
-    if (status == DF_OK) status = df_options_set_int(o, DF_PARAM_DATASET_FIVE_CROP, 0);
-    if (status == DF_OK) status = cli_open_dataset(r->data, NULL, o, "paper", out);
-    df_options_free(o);
-    return status;
-}
-
 /* The items the probe trains on: all, or a seeded draw of r->train_fraction of them (at least
  * one), in item order. */
 static size_t *training_subset(const linear_request *r, size_t items, uint64_t seed, size_t *count) {
     size_t *subset = malloc((items ? items : 1) * sizeof *subset);
     if (subset == NULL) return NULL;
-    shuffle(subset, items, generator_for(seed, UINT64_MAX, UINT64_MAX));
+    crops_shuffle(subset, items, generator_for(seed, UINT64_MAX, UINT64_MAX));
     size_t n = r->train_fraction < 1 ? (size_t)((double)items * r->train_fraction) : items;
     *count = n ? n : items < 1 ? 0 : 1;
     return subset;
@@ -336,7 +233,7 @@ int paper_linear(const linear_request *r) {
     if (status == DF_OK) status = df_options_get_int(o, DF_PARAM_PROBE_SEED, &seed);
     if (status == DF_OK) status = df_model_info_int(r->model, DF_MODEL_INFO_DIM, &dim);
     if (status == DF_OK) status = df_model_info_int(r->model, DF_MODEL_INFO_PATCH, &patch);
-    if (status == DF_OK) status = open_training_split(r, &train);
+    if (status == DF_OK) status = crops_open_split(r->data, r->train_split, NULL, &train);
     if (status == DF_OK) status = df_dataset_count(train, &items);
     int code = status == DF_OK ? EXIT_OK : cli_fail("paper", status);
     size_t *subset = code == EXIT_OK ? training_subset(r, items, (uint64_t)seed, &t.subset_count) : NULL;

@@ -5,6 +5,7 @@
 #include "folder.h"
 #include "model_args.h"
 #include "paper_clustering.h"
+#include "paper_incontext.h"
 #include "paper_linear.h"
 #include "scoring.h"
 #include "verb_datus.h"
@@ -21,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum method { TOKENCUT, SEMPART, STEGO, HRDV2, NECO, NECO_LINEAR, DATUS };
+enum method { TOKENCUT, SEMPART, STEGO, HRDV2, NECO, NECO_LINEAR, NECO_INCONTEXT, DATUS };
 
 /* A table row of a paper: the method, the dataset (dataset.* settings), what is scored, and the
  * published figures in percent, in the order the task prints them (semseg: mIoU, accuracy;
@@ -30,7 +31,7 @@ typedef struct protocol {
     const char *name;
     enum method method;
     int task;
-    const char *settings[4];
+    const char *settings[6];
     long classes;
     const char *source;
     double published[3];
@@ -40,8 +41,16 @@ typedef struct protocol {
     int decimals;  /* of the published figures (0: 1) */
     const char *train_split; /* NeCo's linear probe: the split it trains on */
     double train_fraction;   /* and the share of it drawn (0: all) */
+    long fraction;       /* NeCo's in-context rows: the memory is 1 / fraction of the training split
+                            (the official lists, --train-lists); 0: all of it */
+    long memory_classes; /* and the memory's classes (0: the classes) */
+    long unlabelled;     /* the memory's class of unlabelled pixels */
 } protocol;
 
+#define HBIRD_MEMORY "retrieval.bank=10240000", "retrieval.temperature=0.02" /* NeCo's memory, Hummingbird's 0.02 */
+#define HBIRD_VOC {"dataset.layout=voc12", "dataset.split=Segmentation/val", "dataset.size=448", "dataset.stretch=1", HBIRD_MEMORY}
+#define HBIRD_ADE {"dataset.layout=ade20k", "dataset.split=val", "dataset.size=448", "dataset.stretch=1", HBIRD_MEMORY}
+#define HBIRD_SOURCE "NeCo ViT-S/14 (DINOv2 with registers, NeCo-trained; Table 8)"
 #define STEGO_EVAL "dataset.size=320", "dataset.filter=nearest" /* STEGO's eval: 320 short side, centre crop */
 static const protocol protocols[] = {
     {"tokencut-voc07", TOKENCUT, EVAL_CORLOC, {"dataset.layout=voc07", "dataset.split=trainval"}, 0,
@@ -109,6 +118,22 @@ static const protocol protocols[] = {
     {"neco-ade20k-linear", NECO_LINEAR, EVAL_SEMSEG,
      {"dataset.layout=ade20k", "dataset.split=val", "dataset.size=448", "dataset.stretch=1"}, 150,
      "NeCo ViT-S/14 (DINOv2 with registers, NeCo-trained; Table 2)", {40.1}, .train_split = "train"},
+    {"neco-voc12-incontext", NECO_INCONTEXT, EVAL_SEMSEG, HBIRD_VOC, 21, HBIRD_SOURCE, {78.9},
+     .train_split = "Segmentation/trainaug", .fraction = 0},
+    {"neco-voc12-incontext-8", NECO_INCONTEXT, EVAL_SEMSEG, HBIRD_VOC, 21, HBIRD_SOURCE, {76.3},
+     .train_split = "Segmentation/trainaug", .fraction = 8},
+    {"neco-voc12-incontext-64", NECO_INCONTEXT, EVAL_SEMSEG, HBIRD_VOC, 21, HBIRD_SOURCE, {70.3},
+     .train_split = "Segmentation/trainaug", .fraction = 64},
+    {"neco-voc12-incontext-128", NECO_INCONTEXT, EVAL_SEMSEG, HBIRD_VOC, 21, HBIRD_SOURCE, {66.5},
+     .train_split = "Segmentation/trainaug", .fraction = 128},
+    {"neco-ade20k-incontext", NECO_INCONTEXT, EVAL_SEMSEG, HBIRD_ADE, 150, HBIRD_SOURCE, {39.8},
+     .train_split = "train", .fraction = 0, .memory_classes = 151, .unlabelled = 150},
+    {"neco-ade20k-incontext-8", NECO_INCONTEXT, EVAL_SEMSEG, HBIRD_ADE, 150, HBIRD_SOURCE, {34.0},
+     .train_split = "train", .fraction = 8, .memory_classes = 151, .unlabelled = 150},
+    {"neco-ade20k-incontext-64", NECO_INCONTEXT, EVAL_SEMSEG, HBIRD_ADE, 150, HBIRD_SOURCE, {27.2},
+     .train_split = "train", .fraction = 64, .memory_classes = 151, .unlabelled = 150},
+    {"neco-ade20k-incontext-128", NECO_INCONTEXT, EVAL_SEMSEG, HBIRD_ADE, 150, HBIRD_SOURCE, {23.7},
+     .train_split = "train", .fraction = 128, .memory_classes = 151, .unlabelled = 150},
     {"datus-suim", DATUS, EVAL_SEMSEG, {"dataset.layout=suim", "dataset.split=val"}, 6,
      "DatUS², DINO ViT-B/8 (Table V; mean F1: Table IV)", {28.48, 64.67, 39.52}, .decimals = 2},
     {"datus-suim-k7", DATUS, EVAL_SEMSEG, {"dataset.layout=suim", "dataset.split=val"}, 6,
@@ -174,6 +199,22 @@ static const char description[] =
     "                     tokens and labels at 100 x 100; scored on the val images stretched to 448\n"
     "                     x 448, at 100 x 100, the classes as they are: mIoU, accuracy. --out keeps\n"
     "                     the probe after every epoch (a rerun resumes) and the val feature cache\n"
+    "  neco-voc12-incontext, neco-ade20k-incontext  Hummingbird's in-context protocol (dense\n"
+    "                     nearest-neighbour retrieval): a memory of the patch tokens of VOC12's\n"
+    "                     trainaug list or ADE20K's training images, each once as a random resized\n"
+    "                     crop (448 x 448, scale 0.5..2) with colour jitter, each patch labelled with\n"
+    "                     its pixels' class fractions (unlabelled pixels: VOC's background, ADE20K's\n"
+    "                     \"other\"), of each image the patches of rarest classes, up to 10,240,000\n"
+    "                     patches in all (retrieval.bank); each val patch (images stretched to 448 x\n"
+    "                     448) the softmax(cosine / 0.02)-weighted labels of its 30 nearest memory\n"
+    "                     patches (retrieval.*), upsampled to 448 x 448, argmax; mIoU after one-to-one\n"
+    "                     matching by IoU. The whole memory takes ~17 GB (VOC) or ~22 GB (ADE20K) and\n"
+    "                     an exact search of it for every val patch: hours of a many-core machine.\n"
+    "                     --out keeps the val feature cache; the memory is built again each run\n"
+    "  neco-voc12-incontext-8, -64, -128, neco-ade20k-incontext-8, -64, -128  the same with a\n"
+    "                     memory of 1/8, 1/64 or 1/128 of the training images: --train-lists names\n"
+    "                     the official subsets (open-hummingbird-eval's file_sets/voc/1_div_N/*.txt\n"
+    "                     or file_sets/ade20k/1_div_N/*.txt, one a seed), one memory each, the mean\n"
     "  datus-suim, datus-cocostuff27, datus-suim-k7, datus-cocostuff27-k63  DatUS²'s initial pseudo\n"
     "                     masks (the library's datus.* settings: 224 x 224, tau = 5) of SUIM's TEST\n"
     "                     images or COCO-Stuff-27's curated val list, k-means with K = the classes\n"
@@ -187,7 +228,7 @@ static const char description[] =
     "A protocol's dataset settings (layout, split, size) come first; --set changes them.\n";
 
 typedef struct request {
-    const char *data, *out, *head, *sempart, *json, *clusterings;
+    const char *data, *out, *head, *sempart, *json, *clusterings, *train_lists;
     long epochs, batch;
     model_args model;
 } request;
@@ -200,6 +241,8 @@ static const cli_row rows[] = {
     ROW_STRING("json", "FILE", json, "the figures as JSON"),
     ROW_STRING("clusterings", "LIST", clusterings, "neco-*: the K values, comma-separated (default: the classes, 300, 500)", 0,
                CLI_ROW_NO_DEFAULT),
+    ROW_STRING("train-lists", "LIST", train_lists, "neco-*-incontext-N: the official 1/N subsets' image lists, "
+               "comma-separated (one memory each, the mean mIoU)"),
     ROW_LONG("epochs", "N", epochs, 1, 1000000, "neco-*-linear: the probe's epochs (25: NeCo's)"),
     ROW_LONG("batch", "N", batch, 1, 65536, "neco-*-linear: images per step (128: NeCo's)"),
     MODEL_ROWS(model),
@@ -418,9 +461,10 @@ static int predict_one(void *context, const df_image *image, const char *name) {
 
 /* Whether argv[i] names where the results go or what is computed from the folder's contents
  * (--clusterings: NeCo's clusterings of its cached features; --epochs: the total the linear
- * probe saved there trains on to), not what the folder holds. */
+ * probe saved there trains on to; --train-lists: the memories labelling its cached val features),
+ * not what the folder holds. */
 static int outside_record(const char *argument, int *takes_value) {
-    static const char *const names[] = {"--out", "--json", "--clusterings", "--epochs"};
+    static const char *const names[] = {"--out", "--json", "--clusterings", "--epochs", "--train-lists"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const size_t n = strlen(names[i]);
         if (strncmp(argument, names[i], n) == 0 && (argument[n] == '\0' || argument[n] == '=')) {
@@ -581,6 +625,31 @@ static int datus_masks(const request *r, const protocol *p, df_model *model, con
     return code;
 }
 
+/* NeCo's in-context protocol: what it needs, the --train-lists split into copy (freed by the
+ * caller). A fraction row takes the official lists, the whole-split row none. */
+static int neco_incontext(const request *r, const protocol *p, df_model *model, const char *out, char **copy,
+                          incontext_request *c) {
+    *c = (incontext_request){.data = r->data, .out = out, .json = r->json, .name = p->name, .source = p->source,
+                             .train_split = p->train_split, .model = model, .classes = p->classes,
+                             .memory_classes = p->memory_classes ? p->memory_classes : p->classes,
+                             .unlabelled = p->unlabelled, .published = p->published[0]};
+    if (p->fraction && r->train_lists == NULL)
+        return cli_usage_error("paper", "%s needs --train-lists: the official 1/%ld subsets of the %s split (open-"
+                               "hummingbird-eval's file_sets, five seeds)", p->name, p->fraction, p->train_split);
+    if (!p->fraction && r->train_lists)
+        return cli_usage_error("paper", "%s builds its memory from the whole %s split; the subsets' rows (%s-8, -64, "
+                               "-128) take --train-lists", p->name, p->train_split, p->name);
+    if (r->train_lists == NULL) return EXIT_OK;
+    if ((*copy = strdup(r->train_lists)) == NULL) return cli_fail("paper", DF_E_OUT_OF_MEMORY);
+    for (char *next = *copy, *list; (list = strsep(&next, ",")) != NULL;) {
+        if (*list == '\0' || c->list_count == INCONTEXT_MAX_LISTS)
+            return cli_usage_error("paper", "--train-lists takes 1..%d comma-separated files, not '%s'",
+                                   INCONTEXT_MAX_LISTS, r->train_lists);
+        c->lists[c->list_count++] = list;
+    }
+    return EXIT_OK;
+}
+
 static const protocol *find_protocol(const char *name) {
     for (size_t i = 0; name && i < PROTOCOL_COUNT; i++)
         if (strcmp(protocols[i].name, name) == 0) return &protocols[i];
@@ -594,7 +663,7 @@ static int run(int argc, char **argv) {
         return cli_usage_error("paper", named ? "unknown protocol '%s' (dinofeat paper --help lists them)"
                                               : "a protocol comes first (dinofeat paper --help lists them)%s",
                                named ? argv[1] : "");
-    for (int i = 0; i < 4 && p->settings[i]; i++)
+    for (int i = 0; i < 6 && p->settings[i]; i++)
         if (cli_default_setting(p->settings[i]) != DF_OK) return cli_fail("paper", DF_E_INTERNAL);
     request r;
     int code = cli_rows_parse(&paper_command, -1, argc - 1, argv + 1, &r, NULL);
@@ -607,6 +676,9 @@ static int run(int argc, char **argv) {
     if (code == EXIT_OK && out == NULL) code = cli_fail("paper", DF_E_OUT_OF_MEMORY);
     clustering_request clustering;
     if (code == EXIT_OK && p->method == NECO) code = neco_clustering(&r, p, s.model, out, &clustering);
+    incontext_request incontext;
+    char *lists = NULL;
+    if (code == EXIT_OK && p->method == NECO_INCONTEXT) code = neco_incontext(&r, p, s.model, out, &lists, &incontext);
     if (code == EXIT_OK) code = check_record(argc, argv, out);
     const linear_request linear = {.data = r.data, .out = out, .json = r.json, .name = p->name, .source = p->source,
                                    .train_split = p->train_split, .train_fraction = p->train_fraction ? p->train_fraction : 1,
@@ -614,6 +686,7 @@ static int run(int argc, char **argv) {
                                    .published = p->published[0]};
     if (code == EXIT_OK && p->method == NECO) code = paper_clustering(&clustering);
     else if (code == EXIT_OK && p->method == NECO_LINEAR) code = paper_linear(&linear);
+    else if (code == EXIT_OK && p->method == NECO_INCONTEXT) code = paper_incontext(&incontext);
     else if (code == EXIT_OK && p->method == DATUS) code = datus_masks(&r, p, s.model, out);
     else if (code == EXIT_OK) code = cli_each_image("paper", r.data, out, "predicted", predict_one, &s);
     if (code == EXIT_OK && s.kept) printf("(%zu of them kept from an earlier run)\n", s.kept);
@@ -621,7 +694,7 @@ static int run(int argc, char **argv) {
     const eval_request scoring = {.pred = out, .gt = r.data, .classes = p->classes, .task = p->task,
                                   .clusters = p->method == DATUS ? (p->clusters ? p->clusters : p->classes) : 0,
                                   .protocol = p->linear ? DF_MATCH_NONE : DF_MATCH_HUNGARIAN};
-    const int scored_here = p->method != NECO && p->method != NECO_LINEAR;
+    const int scored_here = p->method != NECO && p->method != NECO_LINEAR && p->method != NECO_INCONTEXT;
     if (code == EXIT_OK && scored_here) code = eval_score(&scoring, &scores);
     if (code == EXIT_OK && scored_here) print_row(p, &scores);
     if (code == EXIT_OK && scored_here && r.json) code = write_json(r.json, p, &scores);
@@ -630,7 +703,7 @@ static int run(int argc, char **argv) {
     df_stego_free(s.head);
     df_sempart_free(s.sempart);
     df_model_free(s.model);
-    free(default_out);
+    free(default_out), free(lists);
     return code;
 }
 
