@@ -35,3 +35,14 @@ df_status df_set_num_threads(int num_threads) {
 }
 
 int df_get_num_threads(void) { return dfs_get_num_threads(); }
+
+df_status df_memory_cached(size_t *bytes) {
+    DFI_CHECK_NOT_NULL(bytes);
+    *bytes = dfs_memory_cached();
+    return DF_OK;
+}
+
+df_status df_memory_release(void) {
+    dfs_memory_release();
+    return DF_OK;
+}

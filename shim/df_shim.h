@@ -43,6 +43,9 @@ int dfs_cuda_device_count(void) DFS_NOEXCEPT;
 df_status dfs_set_num_threads(int num_threads) DFS_NOEXCEPT;
 /* libtorch's intra-op pool size (sized on first use, see shim/fence.hpp). */
 int dfs_get_num_threads(void) DFS_NOEXCEPT;
+/* The CPU blocks kept for reuse (shim/cpu_pool.hpp): their bytes; give them back. */
+size_t dfs_memory_cached(void) DFS_NOEXCEPT;
+void dfs_memory_release(void) DFS_NOEXCEPT;
 
 /* DF_OK when the device exists in this build and machine; DF_E_UNSUPPORTED otherwise. */
 df_status dfs_device_check(df_device_type device_type, int32_t device_id) DFS_NOEXCEPT;

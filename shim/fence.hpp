@@ -3,6 +3,7 @@
 // c10 errors first, for their message without the C++ backtrace.
 #pragma once
 
+#include "cpu_pool.hpp"
 #include "df_shim.h"
 
 #include <c10/util/Exception.h>
@@ -24,6 +25,7 @@ template <class Body>
 df_status fence(const char *function, Body &&body) noexcept {
     try {
         ensure_thread_pool();
+        cpu_pool_scope pool;
         return body();
     } catch (const c10::OutOfMemoryError &e) {
         return fail(DF_E_OUT_OF_MEMORY, std::string(function) + ": " + e.what_without_backtrace());

@@ -57,6 +57,10 @@ int dfs_get_num_threads(void) noexcept {
     }
 }
 
+size_t dfs_memory_cached(void) noexcept { return dfs::cpu_pool_cached_bytes(); }
+
+void dfs_memory_release(void) noexcept { dfs::cpu_pool_release(); }
+
 df_status dfs_set_num_threads(int num_threads) noexcept {
     threads_chosen.store(true);
     DFS_FENCE({

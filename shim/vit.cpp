@@ -129,7 +129,9 @@ at::Tensor mlp(const dfs_vit &vit, const at::Tensor &x, const std::string &p) {
         auto halves = at::linear(x, weight(vit, p + "w12.weight"), weight(vit, p + "w12.bias")).chunk(2, -1);
         return at::linear(at::silu(halves[0]) * halves[1], weight(vit, p + "w3.weight"), weight(vit, p + "w3.bias"));
     }
-    at::Tensor hidden = at::gelu(at::linear(x, weight(vit, p + "fc1.weight"), weight(vit, p + "fc1.bias")));
+    at::Tensor hidden = at::linear(x, weight(vit, p + "fc1.weight"), weight(vit, p + "fc1.bias"));
+    // outside autograd in place: the widest tensor of the block is then written once, not twice
+    hidden = at::GradMode::is_enabled() ? at::gelu(hidden) : at::gelu_(hidden);
     return at::linear(hidden, weight(vit, p + "fc2.weight"), weight(vit, p + "fc2.bias"));
 }
 
@@ -139,12 +141,15 @@ at::Tensor mlp(const dfs_vit &vit, const at::Tensor &x, const std::string &p) {
 constexpr int64_t kMlpRows = 4096;
 
 at::Tensor mlp_residual(const dfs_vit &vit, at::Tensor x, const std::string &p) {
-    const auto scaled = [&](const at::Tensor &y) {
-        return vit.config.layerscale ? weight(vit, p + "ls2.gamma") * y : y;
+    const bool graph = at::GradMode::is_enabled();
+    const auto scaled = [&](at::Tensor y) {
+        if (!vit.config.layerscale) return y;
+        return graph ? weight(vit, p + "ls2.gamma") * y : y.mul_(weight(vit, p + "ls2.gamma"));
     };
     const int64_t rows = x.size(0) * x.size(1);
-    if ((at::GradMode::is_enabled() && x.requires_grad()) || rows <= kMlpRows || !x.is_contiguous())
-        return x + scaled(mlp(vit, layer_norm(vit, x, p + "norm2"), p + "mlp."));
+    if (graph && x.requires_grad()) return x + scaled(mlp(vit, layer_norm(vit, x, p + "norm2"), p + "mlp."));
+    if (rows <= kMlpRows || !x.is_contiguous())
+        return x.add_(scaled(mlp(vit, layer_norm(vit, x, p + "norm2"), p + "mlp.")));
     at::Tensor flat = x.view({rows, x.size(2)});
     for (int64_t start = 0; start < rows; start += kMlpRows) {
         at::Tensor part = flat.narrow(0, start, std::min(kMlpRows, rows - start));
@@ -176,8 +181,12 @@ at::Tensor run_block(const dfs_vit &vit, at::Tensor x, int index, const dfs_vit_
     at::Tensor y = at::linear(attended.transpose(1, 2).reshape({b, n, d}), weight(vit, p + "attn.proj.weight"),
                               weight(vit, p + "attn.proj.bias"));
     attended.reset();
-    if (vit.config.layerscale) y = weight(vit, p + "ls1.gamma") * y;
-    return mlp_residual(vit, x + y, p);
+    if (at::GradMode::is_enabled()) {
+        if (vit.config.layerscale) y = weight(vit, p + "ls1.gamma") * y;
+        return mlp_residual(vit, x + y, p);
+    }
+    if (vit.config.layerscale) y.mul_(weight(vit, p + "ls1.gamma"));
+    return mlp_residual(vit, x.add_(y), p);  // x is this block's own: the forward made it
 }
 
 }  // namespace
@@ -229,9 +238,9 @@ std::vector<at::Tensor> vit_forward(const dfs_vit &vit_ref, const at::Tensor &in
     at::Tensor tokens = at::conv2d(x, weight(*vit, "patch_embed.proj.weight"), weight(*vit, "patch_embed.proj.bias"),
                                    {stride, stride});
     const int64_t b = tokens.size(0), gh = tokens.size(2), gw = tokens.size(3), r = c.registers;
-    tokens = tokens.flatten(2).transpose(1, 2);
-    x = at::cat({weight(*vit, "cls_token").expand({b, -1, -1}), tokens}, 1);
-    x = x + interpolate_pos_embed(*vit, gh, gw, run->pos_interp).to(vit->dtype);
+    x = at::cat({weight(*vit, "cls_token").expand({b, -1, -1}), tokens.flatten(2).transpose(1, 2)}, 1);
+    tokens.reset();  // not held through the blocks: at stride 4 on 518 x 518 it is 25 MB
+    x.add_(interpolate_pos_embed(*vit, gh, gw, run->pos_interp).to(vit->dtype));
     if (r > 0) x = at::cat({x.slice(1, 0, 1), weight(*vit, "register_tokens").expand({b, -1, -1}), x.slice(1, 1)}, 1);
 
     std::vector<at::Tensor> results(static_cast<size_t>(DFS_VIT_OUT_FIRST_LAYER + run->layer_count));

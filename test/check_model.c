@@ -606,11 +606,50 @@ START_TEST(test_inference_precision_follows_the_cpu) {
 }
 END_TEST
 
+/* The CPU blocks a forward frees are kept (df_memory_cached) and reused by the next forward of
+ * the same shape, so the kept bytes do not grow; the results are the same; df_memory_release
+ * empties the store. */
+START_TEST(test_freed_blocks_are_kept_reused_and_released) {
+    df_model *model = open_model("dino_s8.pth", 2);
+    const int64_t shape[4] = {1, 3, 256, 256}; /* 1,025 tokens: blocks above the 64 KB threshold */
+    df_tensor *x = NULL;
+    ck_assert_ok(df_tensor_new(4, shape, DF_DTYPE_FLOAT32, NULL, &x));
+    ck_assert_ok(df_memory_release());
+    size_t kept[2] = {0, 0}, none = 1;
+    ck_assert_ok(df_memory_cached(&none));
+    ck_assert_uint_eq(none, 0);
+    float *patch[2] = {NULL, NULL};
+    size_t count = 0;
+    for (int run = 0; run < 2; run++) {
+        df_forward *forward = NULL;
+        const df_tensor *tokens = NULL;
+        ck_assert_ok(df_model_forward(model, x, DF_OUTPUT_PATCH, &forward));
+        ck_assert_ok(df_forward_output(forward, DF_OUTPUT_PATCH, &tokens));
+        count = (size_t)df_tensor_numel(tokens);
+        patch[run] = malloc(count * sizeof(float));
+        ck_assert_ok(df_tensor_copy_to_host(tokens, patch[run], count));
+        df_forward_free(forward);
+        ck_assert_ok(df_memory_cached(&kept[run]));
+    }
+    ck_assert_uint_gt(kept[0], 0);
+    ck_assert_uint_eq(kept[1], kept[0]);
+    ck_assert_mem_eq(patch[0], patch[1], count * sizeof(float));
+    ck_assert_ok(df_memory_release());
+    ck_assert_ok(df_memory_cached(&none));
+    ck_assert_uint_eq(none, 0);
+    ck_assert_fails_with(df_memory_cached(NULL), DF_E_INVALID_ARG, "df_memory_cached");
+    free(patch[0]), free(patch[1]);
+    df_tensor_free(x);
+    df_model_free(model);
+}
+END_TEST
+
 Suite *model_suite(void) {
     Suite *suite = suite_create("model");
     TCase *tc = tcase_create("model");
     tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_every_case_matches_the_reference);
+    tcase_add_test(tc, test_freed_blocks_are_kept_reused_and_released);
     tcase_add_test(tc, test_every_layout_matches_the_official_file);
     tcase_add_test(tc, test_info_reports_the_architecture);
     tcase_add_test(tc, test_student_and_half_precision_files);

@@ -8,8 +8,8 @@
     features = model.forward(image, size=(448, 448))["patch"]   # (1, 32, 32, 384)
 """
 from ._native import Error, MAJOR
-from .core import (LogLevel, Options, Param, ParamType, Status, build_info, get_num_threads, param_bounds,
-                   param_default, param_from_name, param_help, param_name, param_type, param_value_names, params,
+from .core import (LogLevel, Options, Param, ParamType, Status, build_info, get_num_threads, memory_cached,
+                   memory_release, param_bounds, param_default, param_from_name, param_help, param_name, param_type, param_value_names, params,
                    set_log_callback, set_num_threads, status_name, version, version_number)
 from . import dataset, datus, distributed, metrics, neco, regions, sempart, stego, weak
 from .cluster import KMeans, agglomerate_complete, kmeans, pca_fit
@@ -22,7 +22,7 @@ from .tensor import DType, Tensor, device_available
 __version__ = version()
 
 __all__ = ["Error", "MAJOR", "LogLevel", "Options", "Param", "ParamType", "Status", "build_info",
-           "get_num_threads", "param_bounds", "param_default", "param_from_name", "param_help", "param_name",
+           "get_num_threads", "memory_cached", "memory_release", "param_bounds", "param_default", "param_from_name", "param_help", "param_name",
            "param_type", "param_value_names", "params",
            "set_log_callback", "set_num_threads", "status_name", "version", "version_number", "Image",
            "ResizeFilter", "Adjustment", "load_image", "DType", "Tensor", "device_available", "Model", "PosInterp", "Cover",

@@ -75,6 +75,8 @@ PROTOTYPES = {
     "df_last_error_message": (ctypes.c_char_p, []),
     "df_set_num_threads": (c_status, [ctypes.c_int]),
     "df_get_num_threads": (ctypes.c_int, []),
+    "df_memory_cached": (c_status, [ctypes.POINTER(ctypes.c_size_t)]),
+    "df_memory_release": (c_status, []),
     "df_set_log_callback": (c_status, [LOG_FN, ctypes.c_void_p, ctypes.c_int]),
     "df_options_new": (c_status, [PP]),
     "df_options_free": (None, [P]),

@@ -220,6 +220,18 @@ def get_num_threads():
     return lib.df_get_num_threads()
 
 
+def memory_cached():
+    """Bytes of freed CPU blocks the library keeps for reuse (64 KB and larger, 256 MB at most)."""
+    size = ctypes.c_size_t()
+    lib.df_memory_cached(ctypes.byref(size))
+    return size.value
+
+
+def memory_release():
+    """Gives the kept blocks back to the system."""
+    lib.df_memory_release()
+
+
 _log_callback = None  # kept alive while the library may call it
 
 

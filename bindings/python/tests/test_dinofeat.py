@@ -53,6 +53,19 @@ class CoreTest(unittest.TestCase):
         self.assertEqual(raised.exception.status, dinofeat.Status.INVALID_ARG)
         self.assertIn("df_set_num_threads", str(raised.exception))
 
+    def test_memory_kept_for_reuse_and_released(self):
+        model = dinofeat.Model(os.path.join(FIXTURES, "..", "models", "dino_s8.pth"), heads=2)
+        pixels = dinofeat.Tensor.from_numpy(np.zeros((1, 3, 256, 256), np.float32))
+        dinofeat.memory_release()
+        self.assertEqual(dinofeat.memory_cached(), 0)
+        model.forward(pixels, outputs=("patch",))
+        kept = dinofeat.memory_cached()
+        self.assertGreater(kept, 0)
+        model.forward(pixels, outputs=("patch",))
+        self.assertEqual(dinofeat.memory_cached(), kept)
+        dinofeat.memory_release()
+        self.assertEqual(dinofeat.memory_cached(), 0)
+
     def test_options(self):
         with dinofeat.Options(image_max_pixels=1000) as options:
             self.assertEqual(options[dinofeat.Param.IMAGE_MAX_PIXELS], 1000)
