@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define MODEL_DIR "fixtures/models/"
@@ -606,6 +608,61 @@ START_TEST(test_inference_precision_follows_the_cpu) {
 }
 END_TEST
 
+/* Forwards on two threads at once share the kept CPU blocks (one store, under a lock): each
+ * thread's results equal the main thread's (to float32 rounding: a BLAS called from two threads
+ * at once may split its work otherwise). */
+typedef struct concurrent_forward {
+    df_model *model;
+    df_tensor *x;
+    const float *expected;
+    size_t count;
+    int equal;
+} concurrent_forward;
+
+static void *forward_three_times(void *argument) {
+    concurrent_forward *c = argument;
+    float *got = malloc(c->count * sizeof *got);
+    c->equal = got != NULL;
+    for (int run = 0; c->equal && run < 3; run++) {
+        df_forward *forward = NULL;
+        const df_tensor *tokens = NULL;
+        c->equal = df_model_forward(c->model, c->x, DF_OUTPUT_PATCH, &forward) == DF_OK &&
+                   df_forward_output(forward, DF_OUTPUT_PATCH, &tokens) == DF_OK &&
+                   df_tensor_copy_to_host(tokens, got, c->count) == DF_OK &&
+                   relative_error(got, c->expected, c->count) <= 1e-5; /* float32 sums in another order at most */
+        df_forward_free(forward);
+    }
+    free(got);
+    return NULL;
+}
+
+START_TEST(test_kept_blocks_are_shared_by_concurrent_forwards) {
+    const int64_t shape[4] = {1, 3, 256, 256};
+    df_tensor *x = NULL;
+    ck_assert_ok(df_tensor_new(4, shape, DF_DTYPE_FLOAT32, NULL, &x));
+    df_model *models[2] = {open_model("dino_s8.pth", 2), open_model("dino_s8.pth", 2)};
+    df_forward *forward = NULL;
+    const df_tensor *tokens = NULL;
+    ck_assert_ok(df_model_forward(models[0], x, DF_OUTPUT_PATCH, &forward));
+    ck_assert_ok(df_forward_output(forward, DF_OUTPUT_PATCH, &tokens));
+    const size_t count = (size_t)df_tensor_numel(tokens);
+    float *expected = malloc(count * sizeof *expected);
+    ck_assert_ok(df_tensor_copy_to_host(tokens, expected, count));
+    df_forward_free(forward);
+    concurrent_forward work[2];
+    pthread_t threads[2];
+    for (int i = 0; i < 2; i++) {
+        work[i] = (concurrent_forward){models[i], x, expected, count, 0};
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, forward_three_times, &work[i]), 0);
+    }
+    for (int i = 0; i < 2; i++) ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+    ck_assert_msg(work[0].equal && work[1].equal, "a concurrent forward differs from the main thread's");
+    free(expected);
+    df_model_free(models[0]), df_model_free(models[1]);
+    df_tensor_free(x);
+}
+END_TEST
+
 /* The CPU blocks a forward frees are kept (df_memory_cached) and reused by the next forward of
  * the same shape, so the kept bytes do not grow; the results are the same; df_memory_release
  * empties the store. */
@@ -650,6 +707,7 @@ Suite *model_suite(void) {
     tcase_set_timeout(tc, HANG_GUARD_SECONDS);
     tcase_add_test(tc, test_every_case_matches_the_reference);
     tcase_add_test(tc, test_freed_blocks_are_kept_reused_and_released);
+    tcase_add_test(tc, test_kept_blocks_are_shared_by_concurrent_forwards);
     tcase_add_test(tc, test_every_layout_matches_the_official_file);
     tcase_add_test(tc, test_info_reports_the_architecture);
     tcase_add_test(tc, test_student_and_half_precision_files);
