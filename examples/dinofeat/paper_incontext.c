@@ -248,9 +248,9 @@ static void upsampled_argmax(const float *scores, size_t gh, size_t gw, size_t c
     }
 }
 
-/* The val split's labels from the memory, scored: mIoU and accuracy after matching. */
+/* The val split's labels from the memory, scored: mIoU after matching (the table's only figure). */
 static df_status score_val(const incontext_request *r, const df_retrieval *bank, const df_feature_cache *cache,
-                           const df_dataset *val, double *miou, double *accuracy) {
+                           const df_dataset *val, double *miou) {
     size_t items = 0, gh = 0, gw = 0, dim = 0;
     const size_t classes = (size_t)r->memory_classes;
     df_status status = df_feature_cache_shape(cache, &items, &gh, &gw, &dim);
@@ -280,7 +280,7 @@ static df_status score_val(const incontext_request *r, const df_retrieval *bank,
         df_image_free(labels);
         cli_progress_report(&progress, i + 1, items, "val images");
     }
-    if (status == DF_OK) status = df_confusion_scores(confusion, DF_MATCH_HUNGARIAN_IOU, miou, accuracy, NULL, NULL);
+    if (status == DF_OK) status = df_confusion_scores(confusion, DF_MATCH_HUNGARIAN_IOU, miou, NULL, NULL, NULL);
     df_confusion_free(confusion);
     free(features), free(scores), free(predicted), free(truth);
     return status;
@@ -329,13 +329,13 @@ int paper_incontext(const incontext_request *r) {
     if (code == EXIT_OK && status != DF_OK) code = cli_fail("paper", status);
     const size_t runs = r->list_count ? r->list_count : 1;
     size_t memory_images[INCONTEXT_MAX_LISTS] = {0}, left_out = 0, images = 0;
-    double miou[INCONTEXT_MAX_LISTS] = {0}, accuracy = 0, mean = 0;
+    double miou[INCONTEXT_MAX_LISTS] = {0}, mean = 0;
     for (size_t j = 0; code == EXIT_OK && j < runs; j++) {
         df_retrieval *bank = NULL;
         size_t skipped = 0;
         code = build_memory(&m, r->list_count ? r->lists[j] : NULL, o, &memory_images[j], &skipped, &bank);
         left_out += skipped;
-        if (code == EXIT_OK) status = score_val(r, bank, cache, val, &miou[j], &accuracy);
+        if (code == EXIT_OK) status = score_val(r, bank, cache, val, &miou[j]);
         if (code == EXIT_OK && status != DF_OK) code = cli_fail("paper", status);
         mean += miou[j] / (double)runs;
         df_retrieval_free(bank);
