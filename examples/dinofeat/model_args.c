@@ -13,11 +13,23 @@ void model_args_init(model_args *args) {
 
 static int model_required(const char *verb) { return cli_usage_error(verb, "--model FILE is required"); }
 
+/* A CPU without bfloat16 dot products runs bfloat16 tens of times slower than float32 (libtorch's
+ * fallback matrix products), which a user asking for bfloat16 for speed would not guess. */
+static void warn_slow_bfloat16(const model_args *args, const char *verb, df_dtype chosen) {
+    df_dtype fastest = DF_DTYPE_FLOAT32;
+    const char *reason = NULL;
+    int on_cpu = args->device == NULL || strncmp(args->device, "cuda", 4) != 0;
+    if (chosen != DF_DTYPE_BFLOAT16 || !on_cpu) return;
+    if (df_inference_precision(args->device, &fastest, &reason) == DF_OK && fastest != DF_DTYPE_BFLOAT16)
+        fprintf(stderr, "dinofeat %s: warning: --precision bfloat16 on this CPU: %s\n", verb, reason);
+}
+
 /* The --precision choice as a df_dtype; auto is the library's pick for the device, said on stderr. */
 static df_status chosen_precision(const model_args *args, const char *verb, df_dtype *out) {
     static const df_dtype named[] = {DF_DTYPE_FLOAT32, DF_DTYPE_BFLOAT16, DF_DTYPE_FLOAT16};
     if (args->precision < 3) {
         *out = named[args->precision];
+        warn_slow_bfloat16(args, verb, *out);
         return DF_OK;
     }
     const char *reason = "float32: the backbone trains";
