@@ -164,6 +164,9 @@ def main():
     parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--repeats", type=int, default=int(os.environ.get("BENCH_REPEATS", "5")))
+    parser.add_argument("--bfloat16", choices=("auto", "on", "off"), default="auto",
+                        help="also time ours in bfloat16 (auto: on CPUs with AVX512-BF16, where it is fast; elsewhere "
+                             "libtorch's bfloat16 products are tens of times slower than float32's)")
     parser.add_argument("--skip-stride4", action="store_true", help="skip the stride-4 518 x 518 memory figure")
     args = parser.parse_args()
     if args.worker:
@@ -171,6 +174,8 @@ def main():
         return worker(args)
 
     import dinofeat
+    if args.bfloat16 == "auto":
+        args.bfloat16 = "on" if dinofeat.inference_precision()[0] == "bfloat16" else "off"
     peak = matmul_gflops(args.threads)
     print(f"dinofeat {dinofeat.version()} | torch {torch.__version__} | {args.threads} threads | "
           f"fp32 matmul 2048^3: {peak:.0f} GFLOP/s | median of {args.repeats}")
@@ -185,14 +190,16 @@ def main():
             patch = MODELS[name]["patch"]
             ref = measure("reference", files[name], size, stride, args.threads, args.repeats)
             ours = measure("ours", files[name], size, stride, args.threads, args.repeats)
-            half = measure("ours", files[name], size, stride, args.threads, args.repeats, "bfloat16")
             work = flops(patch, size, stride)
-            rate, half_rate = work / ours["seconds"] / 1e9, work / half["seconds"] / 1e9
-            cosine = bfloat16_cosine(files[name], size, stride)
+            rate = work / ours["seconds"] / 1e9
+            half = f"{'-':>7s} {'-':>6s} {'-':>9s}"
+            if args.bfloat16 == "on":
+                seconds = measure("ours", files[name], size, stride, args.threads, args.repeats, "bfloat16")["seconds"]
+                half = (f"{seconds:7.3f} {work / seconds / 1e9 / (2 * peak):6.0%} "
+                        f"{bfloat16_cosine(files[name], size, stride):9.5f}")
             print(f"{name:6s} {size:>4d}x{size:<4d} {stride:6d} {ref['seconds']:7.3f} {ours['seconds']:7.3f} "
-                  f"{ref['seconds'] / ours['seconds']:6.2f} {rate:8.1f} {rate / peak:8.0%} {half['seconds']:7.3f} "
-                  f"{half_rate / (2 * peak):6.0%} {cosine:9.5f} {ref['extra_mb']:8.0f} {ours['extra_mb']:9.0f}",
-                  flush=True)
+                  f"{ref['seconds'] / ours['seconds']:6.2f} {rate:8.1f} {rate / peak:8.0%} {half} "
+                  f"{ref['extra_mb']:8.0f} {ours['extra_mb']:9.0f}", flush=True)
         if not args.skip_stride4:
             ours = measure("ours", files["S/14"], 518, 4, args.threads, 1)
             print(f"stride 4, 518 x 518, S/14 (16,130 tokens): ours adds {ours['extra_mb']:.0f} MB above the loaded "

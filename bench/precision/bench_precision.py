@@ -51,11 +51,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--force", action="store_true",
+                        help="run on a CPU without AVX512-BF16 too (bfloat16 is tens of times slower there: hours)")
     args = parser.parse_args()
     dinofeat.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
     precision, reason = dinofeat.inference_precision()
     print(f"inference_precision(): {precision} ({reason})")
+    if precision != "bfloat16" and not args.force:
+        print("bench/precision: skipped on this CPU (--force runs it anyway)")
+        return
     image = dinofeat.load_image(PHOTO)
     size = (args.size, args.size)
     with tempfile.TemporaryDirectory() as tmp:
