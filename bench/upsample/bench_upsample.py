@@ -3,8 +3,8 @@
 (test/reference/upsample_reference.py, which keeps every full-resolution view) on the same random
 ViT-S/14, stride 4, in one run. Per case: median time of each and their ratio (reference / ours),
 and the peak memory each adds above the loaded model (CPU: the resident set's high-water mark in a
-fresh worker process, restarted after loading; CUDA: torch.cuda.max_memory_allocated); ours again with the model in bfloat16 and its ratio to the
-reference. Also ours with 1 view (the memory floor) and batch 8. Each timed pair is checked to
+fresh worker process, restarted after loading; CUDA: torch.cuda.max_memory_allocated); ours again
+with the model in bfloat16 and its ratio to the reference (--bfloat16). Also ours with 1 view (the memory floor) and batch 8. Each timed pair is checked to
 compute the same thing: the largest difference of ours from the reference, relative to the
 reference's largest magnitude (features and attention), is printed and must stay within 1e-4 in
 float32 (bfloat16's is printed, not checked: its error is its precision's).
@@ -33,8 +33,6 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))
 sys.path.insert(0, os.path.join(HERE, "..", "forward"))
 
 VIEWS = {1: ((), False), 17: ((1, 2), False), 51: ((1, 2), True)}
-
-
 
 
 def official_module(args):
