@@ -5,6 +5,7 @@
 #include "adam.hpp"
 #include "distributed.hpp"
 #include "fence.hpp"
+#include "products.hpp"
 #include "sempart_internal.hpp"
 #include "tensor_util.hpp"
 #include "sempart_shim.h"
@@ -86,14 +87,14 @@ at::Tensor low(const dfs_sempart &s, const at::Tensor &t) {
 
 // The products in the compute precision, their results in float32.
 at::Tensor linear(const dfs_sempart &s, const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias) {
-    return at::linear(low(s, x), low(s, weight), low(s, bias)).to(at::kFloat);
+    return dfs::linear(low(s, x), low(s, weight), low(s, bias)).to(at::kFloat);
 }
 at::Tensor matmul(const dfs_sempart &s, const at::Tensor &a, const at::Tensor &b) {
-    return at::matmul(low(s, a), low(s, b)).to(at::kFloat);
+    return dfs::matmul(low(s, a), low(s, b)).to(at::kFloat);
 }
 at::Tensor conv(const dfs_sempart &s, const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias,
                 int64_t padding = 0) {
-    return at::conv2d(low(s, x), low(s, weight), low(s, bias), {1, 1}, {padding, padding}).to(at::kFloat);
+    return dfs::conv2d(low(s, x), low(s, weight), low(s, bias), 1, padding).to(at::kFloat);
 }
 
 // The encoder's patch tokens F~ (B, E, h, w) of features (B, h, w, D).

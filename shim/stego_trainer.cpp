@@ -7,6 +7,7 @@
 #include "adam.hpp"
 #include "distributed.hpp"
 #include "fence.hpp"
+#include "products.hpp"
 #include "stego_internal.hpp"
 #include "tensor_util.hpp"
 
@@ -50,7 +51,7 @@ std::vector<int64_t> parameter_shape(const dfs_stego_config &c, int index) {
 // A 1 x 1 convolution on channels-last features (B, H, W, C): one matrix product, about 20%
 // faster on CPU than conv2d on (B, C, H, W) for STEGO's sizes.
 at::Tensor conv1x1(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias) {
-    return at::linear(x, weight.view({weight.size(0), weight.size(1)}), bias);
+    return dfs::linear(x, weight.view({weight.size(0), weight.size(1)}), bias);
 }
 
 // t in the head's compute precision: bfloat16 copies (the gradient flows back to the float32

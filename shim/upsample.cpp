@@ -2,6 +2,7 @@
 // transforms of the image, each view mapped back to pixel resolution by index arithmetic and
 // added into one H x W x D buffer, so memory does not grow with the number of transforms.
 #include "fence.hpp"
+#include "products.hpp"
 #include "tensor_util.hpp"
 #include "upsample_internal.hpp"
 #include "vit_internal.hpp"
@@ -96,9 +97,9 @@ at::Tensor attention_channels(const std::vector<at::Tensor> &out, int kind, cons
     if (kind == DFS_UPS_ATTN_O) {
         at::Tensor q = per_head(out[DFS_VIT_OUT_Q]).transpose(1, 2), k = per_head(out[DFS_VIT_OUT_K]).transpose(1, 2);
         at::Tensor v = per_head(out[DFS_VIT_OUT_V]).transpose(1, 2);                  // (B, heads, N, hd)
-        at::Tensor weights = at::softmax(at::matmul(q.narrow(2, 0, 1), k.transpose(-2, -1)) *
+        at::Tensor weights = at::softmax(dfs::matmul(q.narrow(2, 0, 1), k.transpose(-2, -1)) *
                                              std::pow(static_cast<double>(hd), -0.5), -1);
-        at::Tensor o = at::matmul(weights, v);                                          // (B, heads, 1, hd)
+        at::Tensor o = dfs::matmul(weights, v);                                         // (B, heads, 1, hd)
         channels = (v * o).sum(-1).transpose(1, 2);
     } else {
         channels = per_head(out[static_cast<size_t>(DFS_VIT_OUT_Q + (kind - DFS_UPS_ATTN_Q))]).sum(-1);

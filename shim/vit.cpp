@@ -1,6 +1,7 @@
 // DINO / DINOv2 vision transformers: the forward pass of shared/specs/backbones.md over ATen.
 #include "attention.hpp"
 #include "fence.hpp"
+#include "products.hpp"
 #include "tensor_util.hpp"
 #include "vit_internal.hpp"
 
@@ -126,13 +127,13 @@ at::Tensor layer_norm(const dfs_vit &vit, const at::Tensor &x, const std::string
 
 at::Tensor mlp(const dfs_vit &vit, const at::Tensor &x, const std::string &p) {
     if (vit.config.swiglu) {
-        auto halves = at::linear(x, weight(vit, p + "w12.weight"), weight(vit, p + "w12.bias")).chunk(2, -1);
-        return at::linear(at::silu(halves[0]) * halves[1], weight(vit, p + "w3.weight"), weight(vit, p + "w3.bias"));
+        auto halves = dfs::linear(x, weight(vit, p + "w12.weight"), weight(vit, p + "w12.bias")).chunk(2, -1);
+        return dfs::linear(at::silu(halves[0]) * halves[1], weight(vit, p + "w3.weight"), weight(vit, p + "w3.bias"));
     }
-    at::Tensor hidden = at::linear(x, weight(vit, p + "fc1.weight"), weight(vit, p + "fc1.bias"));
+    at::Tensor hidden = dfs::linear(x, weight(vit, p + "fc1.weight"), weight(vit, p + "fc1.bias"));
     // outside autograd in place: the widest tensor of the block is then written once, not twice
     hidden = at::GradMode::is_enabled() ? at::gelu(hidden) : at::gelu_(hidden);
-    return at::linear(hidden, weight(vit, p + "fc2.weight"), weight(vit, p + "fc2.bias"));
+    return dfs::linear(hidden, weight(vit, p + "fc2.weight"), weight(vit, p + "fc2.bias"));
 }
 
 // x + ls2 * mlp(norm2(x)). Outside autograd and above kMlpRows tokens, in place over blocks of
@@ -166,7 +167,7 @@ at::Tensor run_block(const dfs_vit &vit, at::Tensor x, int index, const dfs_vit_
     const int64_t b = x.size(0), n = x.size(1), d = vit.config.dim, heads = run.heads, hd = d / heads;
     at::Tensor attended;
     {
-        at::Tensor qkv = at::linear(layer_norm(vit, x, p + "norm1"), weight(vit, p + "attn.qkv.weight"),
+        at::Tensor qkv = dfs::linear(layer_norm(vit, x, p + "norm1"), weight(vit, p + "attn.qkv.weight"),
                                     weight(vit, p + "attn.qkv.bias"));
         at::Tensor split = qkv.reshape({b, n, 3, heads, hd}).permute({2, 0, 3, 1, 4});
         const double scale = std::pow(static_cast<double>(hd), -0.5);
@@ -174,11 +175,11 @@ at::Tensor run_block(const dfs_vit &vit, at::Tensor x, int index, const dfs_vit_
             kept->qkv = qkv;
             // Only the [CLS] row of the last attention is an output: recompute it alone.
             kept->cls_attention =
-                at::softmax(at::matmul(split[0].slice(2, 0, 1), split[1].transpose(-2, -1)) * scale, -1).squeeze(2);
+                at::softmax(dfs::matmul(split[0].slice(2, 0, 1), split[1].transpose(-2, -1)) * scale, -1).squeeze(2);
         }
         attended = dfs::attend(split[0], split[1], split[2], scale, run.attn_chunk);
     }
-    at::Tensor y = at::linear(attended.transpose(1, 2).reshape({b, n, d}), weight(vit, p + "attn.proj.weight"),
+    at::Tensor y = dfs::linear(attended.transpose(1, 2).reshape({b, n, d}), weight(vit, p + "attn.proj.weight"),
                               weight(vit, p + "attn.proj.bias"));
     attended.reset();
     if (at::GradMode::is_enabled()) {
@@ -235,8 +236,8 @@ std::vector<at::Tensor> vit_forward(const dfs_vit &vit_ref, const at::Tensor &in
     const int64_t stride = run->stride > 0 ? run->stride : c.patch;
     TORCH_CHECK(input.dim() == 4 && input.size(1) == 3, "images must have shape (B, 3, H, W), got ", input.sizes());
     at::Tensor x = cover(input.to(vit->device, vit->dtype), c.patch, stride, run->cover);
-    at::Tensor tokens = at::conv2d(x, weight(*vit, "patch_embed.proj.weight"), weight(*vit, "patch_embed.proj.bias"),
-                                   {stride, stride});
+    at::Tensor tokens = dfs::conv2d(x, weight(*vit, "patch_embed.proj.weight"), weight(*vit, "patch_embed.proj.bias"),
+                                    stride);
     const int64_t b = tokens.size(0), gh = tokens.size(2), gw = tokens.size(3), r = c.registers;
     x = at::cat({weight(*vit, "cls_token").expand({b, -1, -1}), tokens.flatten(2).transpose(1, 2)}, 1);
     tokens.reset();  // not held through the blocks: at stride 4 on 518 x 518 it is 25 MB

@@ -13,9 +13,9 @@ void model_args_init(model_args *args) {
 
 static int model_required(const char *verb) { return cli_usage_error(verb, "--model FILE is required"); }
 
-/* A CPU without bfloat16 dot products runs bfloat16 tens of times slower than float32 (libtorch's
- * fallback matrix products), which a user asking for bfloat16 for speed would not guess. */
-static void warn_slow_bfloat16(const model_args *args, const char *verb, df_dtype chosen) {
+/* A CPU without bfloat16 dot products computes bfloat16's matrix products in float32: no faster,
+ * only less precise, which a user asking for bfloat16 for speed would not guess. */
+static void warn_bfloat16_without_gain(const model_args *args, const char *verb, df_dtype chosen) {
     df_dtype fastest = DF_DTYPE_FLOAT32;
     const char *reason = NULL;
     int on_cpu = args->device == NULL || strncmp(args->device, "cuda", 4) != 0;
@@ -29,7 +29,7 @@ static df_status chosen_precision(const model_args *args, const char *verb, df_d
     static const df_dtype named[] = {DF_DTYPE_FLOAT32, DF_DTYPE_BFLOAT16, DF_DTYPE_FLOAT16};
     if (args->precision < 3) {
         *out = named[args->precision];
-        warn_slow_bfloat16(args, verb, *out);
+        warn_bfloat16_without_gain(args, verb, *out);
         return DF_OK;
     }
     const char *reason = "float32: the backbone trains";

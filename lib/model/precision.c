@@ -22,8 +22,8 @@ df_status df_inference_precision(const char *device, df_dtype *out, const char *
         why = "bfloat16: this CPU has AVX512-BF16 dot products (patch tokens within cosine 0.9999 of float32)";
     } else {
         *out = DF_DTYPE_FLOAT32;
-        why = "float32: this CPU lacks AVX512-BF16, where libtorch's bfloat16 matrix products are far slower than "
-              "float32's";
+        why = "float32: this CPU lacks AVX512-BF16, where bfloat16 is no faster than float32 (its matrix products "
+              "run in float32) and only less precise";
     }
     if (reason) *reason = why;
     return DF_OK;

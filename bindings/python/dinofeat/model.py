@@ -63,9 +63,9 @@ def inference_precision(device="cpu"):
     return name, reason.value.decode()
 
 
-def _warn_if_slow_bfloat16(device):
-    """A CPU without bfloat16 dot products runs bfloat16 tens of times slower than float32, which a
-    user asking for bfloat16 for speed would not guess."""
+def _warn_if_bfloat16_gains_nothing(device):
+    """A CPU without bfloat16 dot products computes bfloat16's matrix products in float32: no
+    faster, only less precise, which a user asking for bfloat16 for speed would not guess."""
     fastest, reason = inference_precision(device)
     if fastest != "bfloat16":
         warnings.warn(f"Model: precision bfloat16 on this CPU: {reason}", RuntimeWarning, stacklevel=3)
@@ -89,7 +89,7 @@ class Model(Handle):
             if precision == "auto":
                 precision = inference_precision(device)[0]
             elif precision == "bfloat16" and not str(device).startswith("cuda"):
-                _warn_if_slow_bfloat16(device)
+                _warn_if_bfloat16_gains_nothing(device)
             options[Param.MODEL_PRECISION] = choice(_PRECISIONS, precision, "Model: precision")
             if checkpoint is not None:
                 options[Param.MODEL_CHECKPOINT] = checkpoint
