@@ -2,8 +2,8 @@
 """What bfloat16 costs in accuracy against float32, on the same random full-size ViT-S/14 and the
 same photo (examples/data/photo.jpg at 224 x 224), in one run:
 - the patch tokens of one forward pass: cosine similarity per token (smallest, mean);
-- HR-Dv2's upsampled features (stride 4, 17 views): cosine similarity per pixel (smallest, 0.1%
-  quantile, mean);
+- HR-Dv2's upsampled features (stride 4, the default 51 views: shifts 1 and 2 in the Moore
+  neighbourhood, with flips): cosine similarity per pixel (smallest, 0.1% quantile, mean);
 - k-means of those features (K = 80, cosine, HR-Dv2's setting, same seed): the share of pixels whose
   cluster matches after the best one-to-one matching of the two labellings (Hungarian);
 - the demo's segmentation (dinofeat.segment, HR-Dv2's class-agnostic workflow): the same agreement
@@ -85,7 +85,7 @@ def main():
     print("| measure | value |")
     print("| --- | --- |")
     print(f"| patch tokens, cosine: smallest / mean | {token_cos.min():.5f} / {token_cos.mean():.5f} |")
-    print(f"| upsampled features (stride 4, 17 views), cosine: smallest / 0.1% / mean | "
+    print(f"| upsampled features (stride 4, {dinofeat.upsample_view_count()} views), cosine: smallest / 0.1% / mean | "
           f"{pixel_cos.min():.5f} / {np.quantile(pixel_cos, 0.001):.5f} / {pixel_cos.mean():.5f} |")
     print(f"| k-means K = 80 of the upsampled features: pixels in matched clusters | "
           f"{matched_agreement(f32['labels'], b16['labels']):.4f} |")
