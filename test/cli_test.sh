@@ -102,7 +102,7 @@ expect 0 "--precision auto: $auto_precision: this CPU" -- "$cli" features --mode
 slow_bf16=$([ "$auto_precision" = float32 ] && echo 1 || echo 0)
 expect 0 "^warnings: $slow_bf16\$" -- sh -c "'$cli' features --model $models/dino_s8.pth --heads 2 \
     --image fixtures/images/rgb8.png --precision bfloat16 --out '$tmp/bf16.npy' 2>&1 | \
-    grep -c 'warning: --precision bfloat16 on this CPU: float32: this CPU lacks AVX512-BF16' | sed 's/^/warnings: /'"
+    grep -c 'warning: --precision bfloat16 on this CPU; --precision auto takes float32: this CPU lacks AVX512-BF16' | sed 's/^/warnings: /'"
 mkdir -p "$tmp/hf" && cp $models/dino_s8_hf.safetensors "$tmp/hf/model.safetensors"
 echo '{"model_type": "vit", "num_attention_heads": 4}' > "$tmp/hf/config.json"
 expect 0 "heads: 4" -- "$cli" info --model "$tmp/hf/model.safetensors"

@@ -21,7 +21,8 @@ static void warn_bfloat16_without_gain(const model_args *args, const char *verb,
     int on_cpu = args->device == NULL || strncmp(args->device, "cuda", 4) != 0;
     if (chosen != DF_DTYPE_BFLOAT16 || !on_cpu) return;
     if (df_inference_precision(args->device, &fastest, &reason) == DF_OK && fastest != DF_DTYPE_BFLOAT16)
-        fprintf(stderr, "dinofeat %s: warning: --precision bfloat16 on this CPU: %s\n", verb, reason);
+        fprintf(stderr, "dinofeat %s: warning: --precision bfloat16 on this CPU; --precision auto takes %s\n", verb,
+                reason);
 }
 
 /* The --precision choice as a df_dtype; auto is the library's pick for the device, said on stderr. */

@@ -68,7 +68,8 @@ def _warn_if_bfloat16_gains_nothing(device):
     faster, only less precise, which a user asking for bfloat16 for speed would not guess."""
     fastest, reason = inference_precision(device)
     if fastest != "bfloat16":
-        warnings.warn(f"Model: precision bfloat16 on this CPU: {reason}", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"Model: precision bfloat16 on this CPU; precision='auto' takes {reason}", RuntimeWarning,
+                      stacklevel=3)
 
 
 def _lower(value):
