@@ -4,8 +4,8 @@
 // training run parts from the same run on another CPU. A product of two bfloat16 values is exact
 // in float32, so on those CPUs the operands are widened, the sums accumulate in float32 (as
 // AVX512-BF16's dot products do) and the result is rounded to bfloat16 once: the arithmetic of the
-// fast CPUs, in 1.0x to 1.3x float32's time. Differentiable: the casts carry the gradients, whose products are
-// widened the same way.
+// fast CPUs, in 1.0x to 1.3x float32's time. Differentiable: the casts carry the gradients,
+// whose products are widened the same way.
 #pragma once
 
 #include "../lib/kernels/attention.h"
