@@ -99,8 +99,8 @@ if grep -qw avx512_bf16 /proc/cpuinfo; then auto_precision=bfloat16; else auto_p
 expect 0 "--precision auto: $auto_precision: this CPU" -- "$cli" features --model $models/dino_s8.pth --heads 2 \
     --image fixtures/images/rgb8.png --precision auto
 # bfloat16 asked for by name on a CPU without its dot products gains nothing, and said so (once)
-slow_bf16=$([ "$auto_precision" = float32 ] && echo 1 || echo 0)
-expect 0 "^warnings: $slow_bf16\$" -- sh -c "'$cli' features --model $models/dino_s8.pth --heads 2 \
+warned_bf16=$([ "$auto_precision" = float32 ] && echo 1 || echo 0)
+expect 0 "^warnings: $warned_bf16\$" -- sh -c "'$cli' features --model $models/dino_s8.pth --heads 2 \
     --image fixtures/images/rgb8.png --precision bfloat16 --out '$tmp/bf16.npy' 2>&1 | \
     grep -c 'warning: --precision bfloat16 on this CPU; --precision auto takes float32: this CPU lacks AVX512-BF16' | sed 's/^/warnings: /'"
 mkdir -p "$tmp/hf" && cp $models/dino_s8_hf.safetensors "$tmp/hf/model.safetensors"
