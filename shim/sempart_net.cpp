@@ -104,13 +104,13 @@ at::Tensor encode(const dfs_sempart &s, const at::Tensor &features) {
     const int64_t heads = s.config.heads, head_dim = e / heads;
     at::Tensor x = linear(s, features.reshape({b, h * w, -1}), p[0], p[1]);
     x = at::cat({p[2].expand({b, 1, e}), x}, 1) + p[3];
-    at::Tensor y = at::layer_norm(x, {e}, p[4], p[5], 1e-5);
+    at::Tensor y = dfs::layer_norm(x, e, p[4], p[5], 1e-5);
     at::Tensor qkv = linear(s, y, p[6], p[7]).reshape({b, -1, 3, heads, head_dim}).permute({2, 0, 3, 1, 4});
     at::Tensor q = qkv[0], k = qkv[1], v = qkv[2];
     at::Tensor attention = at::softmax(matmul(s, q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(head_dim))), -1);
     at::Tensor mixed = matmul(s, attention, v).transpose(1, 2).reshape({b, -1, e});
     x = x + linear(s, mixed, p[8], p[9]);
-    y = at::layer_norm(x, {e}, p[10], p[11], 1e-5);
+    y = dfs::layer_norm(x, e, p[10], p[11], 1e-5);
     x = x + linear(s, at::gelu(linear(s, y, p[12], p[13])), p[14], p[15]);
     return x.narrow(1, 1, h * w).transpose(1, 2).reshape({b, e, h, w});
 }

@@ -120,9 +120,9 @@ struct block_outputs {
     at::Tensor cls_attention;  // (B, heads, N)
 };
 
-at::Tensor layer_norm(const dfs_vit &vit, const at::Tensor &x, const std::string &prefix) {
-    return at::layer_norm(x, {vit.config.dim}, weight(vit, prefix + ".weight"), weight(vit, prefix + ".bias"),
-                          kLayerNormEps);
+at::Tensor norm(const dfs_vit &vit, const at::Tensor &x, const std::string &prefix) {
+    return dfs::layer_norm(x, vit.config.dim, weight(vit, prefix + ".weight"), weight(vit, prefix + ".bias"),
+                           kLayerNormEps);
 }
 
 at::Tensor mlp(const dfs_vit &vit, const at::Tensor &x, const std::string &p) {
@@ -148,13 +148,13 @@ at::Tensor mlp_residual(const dfs_vit &vit, at::Tensor x, const std::string &p) 
         return graph ? weight(vit, p + "ls2.gamma") * y : y.mul_(weight(vit, p + "ls2.gamma"));
     };
     const int64_t rows = x.size(0) * x.size(1);
-    if (graph && x.requires_grad()) return x + scaled(mlp(vit, layer_norm(vit, x, p + "norm2"), p + "mlp."));
+    if (graph && x.requires_grad()) return x + scaled(mlp(vit, norm(vit, x, p + "norm2"), p + "mlp."));
     if (rows <= kMlpRows || !x.is_contiguous())
-        return x.add_(scaled(mlp(vit, layer_norm(vit, x, p + "norm2"), p + "mlp.")));
+        return x.add_(scaled(mlp(vit, norm(vit, x, p + "norm2"), p + "mlp.")));
     at::Tensor flat = x.view({rows, x.size(2)});
     for (int64_t start = 0; start < rows; start += kMlpRows) {
         at::Tensor part = flat.narrow(0, start, std::min(kMlpRows, rows - start));
-        part.add_(scaled(mlp(vit, layer_norm(vit, part, p + "norm2"), p + "mlp.")));
+        part.add_(scaled(mlp(vit, norm(vit, part, p + "norm2"), p + "mlp.")));
     }
     return x;
 }
@@ -167,7 +167,7 @@ at::Tensor run_block(const dfs_vit &vit, at::Tensor x, int index, const dfs_vit_
     const int64_t b = x.size(0), n = x.size(1), d = vit.config.dim, heads = run.heads, hd = d / heads;
     at::Tensor attended;
     {
-        at::Tensor qkv = dfs::linear(layer_norm(vit, x, p + "norm1"), weight(vit, p + "attn.qkv.weight"),
+        at::Tensor qkv = dfs::linear(norm(vit, x, p + "norm1"), weight(vit, p + "attn.qkv.weight"),
                                     weight(vit, p + "attn.qkv.bias"));
         at::Tensor split = qkv.reshape({b, n, 3, heads, hd}).permute({2, 0, 3, 1, 4});
         const double scale = std::pow(static_cast<double>(hd), -0.5);
@@ -253,9 +253,9 @@ std::vector<at::Tensor> vit_forward(const dfs_vit &vit_ref, const at::Tensor &in
         for (int32_t l = 0; l < run->layer_count; l++)
             if (run->layers[l] == i)
                 results[static_cast<size_t>(DFS_VIT_OUT_FIRST_LAYER + l)] =
-                    layer_norm(*vit, x, "norm").slice(1, 1 + r).reshape({b, gh, gw, c.dim});
+                    norm(*vit, x, "norm").slice(1, 1 + r).reshape({b, gh, gw, c.dim});
     }
-    x = layer_norm(*vit, x, "norm");
+    x = norm(*vit, x, "norm");
     auto wanted = [&](int slot) { return (run->outputs & (1u << slot)) != 0; };
     if (wanted(DFS_VIT_OUT_PATCH)) results[DFS_VIT_OUT_PATCH] = x.slice(1, 1 + r).reshape({b, gh, gw, c.dim});
     if (wanted(DFS_VIT_OUT_CLS)) results[DFS_VIT_OUT_CLS] = x.select(1, 0);

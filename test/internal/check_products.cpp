@@ -1,5 +1,5 @@
 // The bfloat16 matrix products of shim/products.hpp (linear, matmul, convolution, and their
-// gradients) against float64 products of the same bfloat16 operands, on whichever path this CPU
+// gradients) and its LayerNorm against float64 products of the same bfloat16 operands, on whichever path this CPU
 // takes: libtorch's oneDNN kernels with AVX512-BF16, float32 products rounded once elsewhere. Both
 // multiply exactly and accumulate in float32, so every result lies within one bfloat16 rounding of
 // the exact sum plus float32's accumulation error; float32 operands pass through unchanged. Links
@@ -67,6 +67,22 @@ void check_conv2d() {
     }
 }
 
+// LayerNorm over ViT-S's width: float32's, rounded once (libtorch 1.13's own bfloat16 LayerNorm
+// rounds its intermediates and errs by up to 4x this bound). Its float32 error is bounded as a sum
+// of `width` terms of the affine output's magnitude |w| (|x^| + 1) + |b|.
+void check_layer_norm() {
+    const int64_t width = 384;
+    const at::Tensor x = bf16({2, 37, width}), w = bf16({width}), b = bf16({width});
+    const at::Tensor exact = at::layer_norm(wide(x), {width}, wide(w), wide(b), 1e-6);
+    const at::Tensor normalized = at::layer_norm(wide(x), {width}, {}, {}, 1e-6);
+    const at::Tensor magnitude = wide(w).abs() * (normalized.abs() + 1) + wide(b).abs();
+    check_within_rounding(dfs::layer_norm(x, width, w, b, 1e-6), exact, magnitude, width + 1, "layer_norm");
+    const at::Tensor single = at::randn({3, width});
+    check(at::equal(dfs::layer_norm(single, width, w.to(at::kFloat), b.to(at::kFloat), 1e-6),
+                    at::layer_norm(single, {width}, w.to(at::kFloat), b.to(at::kFloat), 1e-6)),
+          "float32 layer_norm unchanged");
+}
+
 // The gradients through a widened product come back in bfloat16 and are themselves products of
 // bfloat16 values (the incoming gradient and the other operand) within the same rounding.
 void check_linear_gradients() {
@@ -104,6 +120,7 @@ int main() {
     check_linear();
     check_matmul();
     check_conv2d();
+    check_layer_norm();
     check_linear_gradients();
     check_float32_unchanged();
     check_widening_choice();
