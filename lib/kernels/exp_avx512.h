@@ -1,4 +1,4 @@
-/* exp over 16 floats for the AVX-512 attention kernels (attention_avx512.c, attention_bf16.c):
+/* exp over 16 floats for the AVX-512 float32 attention kernel (attention_avx512.c):
  * exp(x) = 2^n exp(r), r = x - n ln 2 in [-ln 2 / 2, ln 2 / 2], exp(r) by Cephes' expf polynomial
  * (about 1 ulp); inputs below -87 (the masked keys' -inf among them) give exactly 0. Include it
  * after <immintrin.h> on x86 only. */
