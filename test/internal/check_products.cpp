@@ -1,9 +1,9 @@
 // The bfloat16 matrix products of shim/products.hpp (linear, matmul, convolution, and their
-// gradients) and its LayerNorm against float64 products of the same bfloat16 operands, on whichever path this CPU
-// takes: libtorch's oneDNN kernels with AVX512-BF16, float32 products rounded once elsewhere. Both
-// multiply exactly and accumulate in float32, so every result lies within one bfloat16 rounding of
-// the exact sum plus float32's accumulation error; float32 operands pass through unchanged. Links
-// the objects directly; prints a Check-style summary line.
+// gradients) and its LayerNorm against float64 results of the same bfloat16 operands, on whichever
+// path this CPU takes: libtorch's oneDNN kernels with AVX512-BF16, float32 products rounded once
+// elsewhere. Both multiply exactly and accumulate in float32, so every result lies within one
+// bfloat16 rounding of the exact sum plus float32's accumulation error; float32 operands pass
+// through unchanged. Links the objects directly; prints a Check-style summary line.
 #include "../../lib/kernels/attention.h"
 #include "../../shim/products.hpp"
 
@@ -68,8 +68,8 @@ void check_conv2d() {
 }
 
 // LayerNorm over ViT-S's width: float32's, rounded once (libtorch 1.13's own bfloat16 LayerNorm
-// rounds its intermediates and errs by up to 4x this bound). Its float32 error is bounded as a sum
-// of `width` terms of the affine output's magnitude |w| (|x^| + 1) + |b|.
+// rounds its intermediates and misses this bound on about a quarter of the values). Its float32
+// error is bounded as a sum of `width` terms of the affine output's magnitude |w| (|x^| + 1) + |b|.
 void check_layer_norm() {
     const int64_t width = 384;
     const at::Tensor x = bf16({2, 37, width}), w = bf16({width}), b = bf16({width});
