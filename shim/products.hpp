@@ -1,11 +1,11 @@
 // Matrix products (linear, matmul, convolution) and LayerNorm whose operands may be bfloat16, the
 // same on every CPU. libtorch multiplies bfloat16 quickly only through oneDNN on CPUs with
 // AVX512-BF16; elsewhere its fallback GEMM is 30-65x slower than float32 and rounds its own way, so
-// that a bfloat16 training run parts from the same run on another CPU. A product of two bfloat16 values is exact
-// in float32, so on those CPUs the operands are widened, the sums accumulate in float32 (as
-// AVX512-BF16's dot products do) and the result is rounded to bfloat16 once: the arithmetic of the
-// fast CPUs, in 1.0x to 1.3x float32's time. Differentiable: the casts carry the gradients,
-// whose products are widened the same way.
+// that a bfloat16 training run parts from the same run on another CPU. A product of two bfloat16
+// values is exact in float32, so on those CPUs the operands are widened, the sums accumulate in
+// float32 (as AVX512-BF16's dot products do) and the result is rounded to bfloat16 once: the
+// arithmetic of the fast CPUs, in 1.0x to 1.3x float32's time. Differentiable: the casts carry the
+// gradients, whose products are widened the same way.
 #pragma once
 
 #include "../lib/kernels/attention.h"
